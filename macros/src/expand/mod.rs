@@ -1,0 +1,116 @@
+//! Expansion: from a checked [`Model`] to tokens. Nothing here can fail or looks at attributes.
+
+mod postgres;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{Backend, Model};
+
+/// The attribute's whole pipeline, on `proc_macro2` tokens so it is unit-testable.
+pub fn tenant_store(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match crate::validate::validate(attr, item) {
+        Ok(model) => expand(&model),
+        Err((errors, item)) => {
+            // The errors plus the struct itself, so code that names it does not fail as well.
+            let mut out = errors.write_errors();
+            out.extend(quote!(#item));
+            out
+        }
+    }
+}
+
+/// Expands a checked model.
+pub fn expand(model: &Model) -> TokenStream {
+    let item = &model.item;
+    let backend = match &model.backend {
+        Backend::Postgres(pg) => postgres::expand(model, pg),
+    };
+    quote! {
+        #item
+        #backend
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn pretty(tokens: proc_macro2::TokenStream) -> String {
+        prettyplease::unparse(&syn::parse2(tokens).expect("expansion parses as a file"))
+    }
+
+    #[test]
+    fn memory_expansion() {
+        let out = super::tenant_store(
+            quote!(
+                backend = "postgres",
+                scope = "user_id",
+                table = "memories",
+                new_derive(Default, Debug)
+            ),
+            quote! {
+                /// A memory.
+                #[derive(Debug, Clone)]
+                pub struct Memory {
+                    #[tenant_store(id)]
+                    pub id: Uuid,
+                    pub user_id: Uuid,
+                    #[tenant_store(filter)]
+                    pub app_id: Uuid,
+                    pub content: String,
+                    #[tenant_store(filter, soft_delete = MemoryState::Deleted)]
+                    pub state: MemoryState,
+                    #[tenant_store(version)]
+                    pub version: i64,
+                    #[tenant_store(created_at)]
+                    pub created_at: DateTime<Utc>,
+                    #[tenant_store(updated_at)]
+                    pub updated_at: DateTime<Utc>,
+                }
+            },
+        );
+        insta::assert_snapshot!(pretty(out));
+    }
+
+    #[test]
+    fn minimal_org_scoped_expansion() {
+        let out = super::tenant_store(
+            quote!(backend = "postgres", scope = "org_id"),
+            quote! {
+                pub struct Note {
+                    #[tenant_store(id)]
+                    pub id: Uuid,
+                    pub org_id: Uuid,
+                    pub body: Option<String>,
+                }
+            },
+        );
+        insta::assert_snapshot!(pretty(out));
+    }
+
+    #[test]
+    fn errors_are_collected_and_the_struct_still_emitted() {
+        let out = super::tenant_store(
+            quote!(backend = "postgress", scope = "team_id", ttl = 5),
+            quote! {
+                pub struct Broken {
+                    #[tenant_store(id)]
+                    pub id: Uuid,
+                    #[tenant_store(id)]
+                    pub other: Uuid,
+                }
+            },
+        )
+        .to_string();
+        for needle in [
+            "unknown backend `postgress`",
+            "did you mean `postgres`",
+            "unknown scope `team_id`",
+            "duplicate `id` field",
+            "pub struct Broken",
+        ] {
+            assert!(out.contains(needle), "missing {needle:?} in {out}");
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! PostgreSQL expansion: the `New`, `Patch` and `Filter` types, the store with its CRUD, the
+//! row decoder, the `PgEntity` impl (migration SQL), and compile-time type assertions.
+//!
+//! SQL text is fixed at expansion time from identifiers (double-quoted); every value is a bind
+//! parameter. The tenant comes from the `TenantTx` and is both bound explicitly in every
+//! statement and enforced by the table's RLS policy.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{Field, Model, Postgres, Role, ScopeKind};
+
+/// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
+/// one chunk's column vectors stay a few MB.
+const CHUNK: usize = 10_000;
+
+fn q(ident: &str) -> String {
+    format!("\"{ident}\"")
+}
+
+pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
+    let ts = quote!(::tenant_store::__private);
+    let p = quote!(::tenant_store::__private::pg);
+    let entity = m.ident();
+    let entity_name = entity.to_string();
+    let vis = &m.item.vis;
+    let new_ty = format_ident!("New{}", entity);
+    let patch_ty = format_ident!("{}Patch", entity);
+    let filter_ty = format_ident!("{}Filter", entity);
+    let store_ty = format_ident!("{}Store", entity);
+    let table = q(&pg.table);
+    let table_lit = &pg.table;
+
+    let col = |f: &Field| q(&Model::column_name(f));
+    let scope_f = &m.fields[m.scope];
+    let id_f = &m.fields[m.id];
+    let id_ty = &id_f.ty;
+    let scope_col = col(scope_f);
+    let id_col = col(id_f);
+    let scope_variant = match m.scope_kind {
+        ScopeKind::UserId => quote!(UserId),
+        ScopeKind::OrgId => quote!(OrgId),
+    };
+    let all_cols = m.fields.iter().map(col).collect::<Vec<_>>().join(", ");
+    let data: Vec<&Field> = m.data_fields().collect();
+    let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
+    let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
+    let data_docs: Vec<TokenStream> = data.iter().map(|f| field_docs(f, &entity_name)).collect();
+
+    // Soft delete: rows holding the deleted value look absent everywhere.
+    let (live_sql, live_bind) = match &m.soft_delete {
+        Some((i, expr)) => (
+            format!(" AND {} <> $3", col(&m.fields[*i])),
+            quote!(.bind(#expr)),
+        ),
+        None => (String::new(), quote!()),
+    };
+    let tenant_and_id = format!("{scope_col} = $1 AND {id_col} = $2");
+
+    // --- get
+    let get_sql = format!("SELECT {all_cols} FROM {table} WHERE {tenant_and_id}{live_sql}");
+
+    // --- create
+    let mut insert_cols = vec![id_col.clone(), scope_col.clone()];
+    insert_cols.extend(data.iter().map(|f| col(f)));
+    let mut insert_vals: Vec<String> = (1..=2 + data.len()).map(|i| format!("${i}")).collect();
+    if let Some(v) = m.version {
+        insert_cols.push(col(&m.fields[v]));
+        insert_vals.push("1".into());
+    }
+    let create_sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({}) RETURNING {all_cols}",
+        insert_cols.join(", "),
+        insert_vals.join(", ")
+    );
+    let mut many_vals = vec!["$1".to_owned(), "u.*".to_owned()];
+    if m.version.is_some() {
+        many_vals.push("1".into());
+    }
+    let unnest_params = (2..=2 + data.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut many_cols = vec![scope_col.clone(), id_col.clone()];
+    many_cols.extend(data.iter().map(|f| col(f)));
+    if let Some(v) = m.version {
+        many_cols.push(col(&m.fields[v]));
+    }
+    let create_many_sql = format!(
+        "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({unnest_params}) AS u",
+        many_cols.join(", "),
+        many_vals.join(", ")
+    );
+    let chunk_vecs: Vec<_> = (0..data.len())
+        .map(|i| format_ident!("__col_{}", i))
+        .collect();
+
+    // --- update
+    let update_sets = data.iter().map(|f| {
+        let ident = &f.ident;
+        let set = format!(", {} = ", col(f));
+        quote! {
+            if let ::core::option::Option::Some(v) = patch.#ident {
+                qb.push(#set);
+                qb.push_bind(v);
+            }
+        }
+    });
+    let mut managed_sets = String::new();
+    if let Some(v) = m.version {
+        let c = col(&m.fields[v]);
+        managed_sets.push_str(&format!(", {c} = {c} + 1"));
+    }
+    if let Some(u) = m.updated_at {
+        managed_sets.push_str(&format!(", {} = now()", col(&m.fields[u])));
+    }
+    let update_head = format!("UPDATE {table} SET {id_col} = {id_col}");
+    let update_where = format!("{managed_sets} WHERE {scope_col} = ");
+    let soft_where = m.soft_delete.as_ref().map(|(i, expr)| {
+        let s = format!(" AND {} <> ", col(&m.fields[*i]));
+        quote! { qb.push(#s); qb.push_bind(#expr); }
+    });
+    let exists_sql = format!("SELECT 1 FROM {table} WHERE {tenant_and_id}{live_sql}");
+    let (version_param, version_where, version_doc, on_no_row) = match m.version {
+        Some(v) => {
+            let vty = &m.fields[v].ty;
+            let w = format!(" AND {} = ", col(&m.fields[v]));
+            (
+                quote!(expected_version: #vty,),
+                quote! { qb.push(#w); qb.push_bind(expected_version); },
+                "Fails with `Error::Conflict` when the stored version is not `expected_version`, \
+                 and bumps the version on success.",
+                quote! {
+                    let exists = tx
+                        .fetch_optional(#p::query(#exists_sql).bind(tenant).bind(id) #live_bind)
+                        .await?;
+                    if exists.is_some() {
+                        ::core::result::Result::Err(#ts::Error::Conflict)
+                    } else {
+                        ::core::result::Result::Err(#ts::Error::NotFound)
+                    }
+                },
+            )
+        }
+        None => (
+            quote!(),
+            quote!(),
+            "",
+            quote!(::core::result::Result::Err(#ts::Error::NotFound)),
+        ),
+    };
+    let update_doc = format!(
+        "Applies `patch` to the `{entity_name}` with this id in the caller's tenant and returns it. \
+         `Error::NotFound` when there is none (including when it belongs to another tenant). {version_doc}"
+    );
+
+    // --- delete
+    let (delete_sql, delete_doc) = match &m.soft_delete {
+        Some((i, _)) => {
+            let c = col(&m.fields[*i]);
+            (
+                format!(
+                    "UPDATE {table} SET {c} = $3{managed_sets} WHERE {tenant_and_id} AND {c} <> $3"
+                ),
+                format!(
+                    "Soft-deletes: sets `{}` to its deleted value; the entity then looks absent.",
+                    m.fields[*i].ident
+                ),
+            )
+        }
+        None => (
+            format!("DELETE FROM {table} WHERE {tenant_and_id}"),
+            "Deletes the row.".to_owned(),
+        ),
+    };
+
+    // --- list
+    let list_head = format!("SELECT {all_cols} FROM {table} WHERE {scope_col} = ");
+    let filter_fields: Vec<&Field> = data.iter().copied().filter(|f| f.filter).collect();
+    let filter_idents: Vec<_> = filter_fields.iter().map(|f| &f.ident).collect();
+    let filter_tys: Vec<_> = filter_fields.iter().map(|f| &f.ty).collect();
+    let filter_docs = filter_fields.iter().map(|f| {
+        let d = format!("Only entities whose `{}` equals this value.", f.ident);
+        quote!(#[doc = #d])
+    });
+    let filter_method_docs = filter_fields.iter().map(|f| {
+        let d = format!("Keeps only entities whose `{}` equals `value`.", f.ident);
+        quote!(#[doc = #d])
+    });
+    let filter_pushes = filter_fields.iter().map(|f| {
+        let ident = &f.ident;
+        let s = format!(" AND {} = ", col(f));
+        quote! {
+            if let ::core::option::Option::Some(v) = filter.#ident {
+                qb.push(#s);
+                qb.push_bind(v);
+            }
+        }
+    });
+    let after_sql = format!(" AND {id_col} > ");
+    let after_sql_id = format!(" AND {id_col} = ");
+    let returning = format!(" RETURNING {all_cols}");
+    let order_sql = format!(" ORDER BY {id_col} LIMIT ");
+
+    // --- decode, migration, assertions
+    let decode_fields = m.fields.iter().enumerate().map(|(i, f)| {
+        let ident = &f.ident;
+        quote!(#ident: #p::Row::try_get(row, #i)?)
+    });
+    let column_defs = m.fields.iter().map(|f| {
+        let name = Model::column_name(f);
+        let ty = &f.ty;
+        let now = matches!(f.role, Role::CreatedAt | Role::UpdatedAt);
+        quote! {
+            #p::ColumnDef {
+                name: #name,
+                sql_type: <#ty as #p::PgColumn>::SQL_TYPE,
+                nullable: <#ty as #p::PgColumn>::NULLABLE,
+                default_now: #now,
+            }
+        }
+    });
+    let filter_names = filter_fields.iter().map(|f| Model::column_name(f));
+    let id_name = Model::column_name(id_f);
+    let assertions = m.fields.iter().map(|f| {
+        let ty = &f.ty;
+        let span = ty.span();
+        let role = match f.role {
+            Role::Id => quote_spanned!(span=> #ts::assert_id::<#ty>();),
+            Role::Scope => quote_spanned!(span=> #ts::assert_tenant_id::<#ty>();),
+            Role::Version => quote_spanned!(span=> #ts::assert_version::<#ty>();),
+            Role::CreatedAt | Role::UpdatedAt => {
+                quote_spanned!(span=> #p::assert_timestamp::<#ty>();)
+            }
+            Role::Data => quote!(),
+        };
+        quote_spanned! {span=>
+            #p::assert_column::<#ty>();
+            #role
+        }
+    });
+
+    let new_derive = &m.new_derive;
+    let new_derive = if new_derive.is_empty() {
+        quote!()
+    } else {
+        quote!(#[derive(#(#new_derive),*)])
+    };
+    let new_doc = format!(
+        "A new `{entity_name}` for `{store_ty}::create`. The scope field is absent: it comes from the tenant context."
+    );
+    let patch_doc = format!("Changes for `{store_ty}::update`; `None` leaves a field as it is.");
+    let filter_doc =
+        format!("Filters for `{store_ty}::list`; the empty filter matches every live entity.");
+    let store_doc = format!(
+        "The tenant-scoped store of `{entity_name}` (table `{table_lit}`). Every method takes a `TenantTx` and acts only inside its tenant."
+    );
+    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
+    let get_doc = format!(
+        "The `{entity_name}` with this id in the caller's tenant, or `None` (also when the id belongs to another tenant)."
+    );
+    let list_doc = format!(
+        "Live `{entity_name}`s of the caller's tenant matching `filter`, in id order, one page at a time."
+    );
+    let create_doc = format!(
+        "Inserts a `{entity_name}` into the caller's tenant and returns it. `Error::Duplicate` when the id is taken in this tenant."
+    );
+    let create_many_doc = format!(
+        "Inserts every row into the caller's tenant in statements of {CHUNK} rows, consuming the iterator lazily so memory stays flat. \
+         All or nothing: a failing row fails the call and aborts the transaction. Returns the number inserted."
+    );
+    let delete_doc = format!(
+        "{delete_doc} `Error::NotFound` when the caller's tenant has no such live `{entity_name}`."
+    );
+    let id_field_doc = "The id; `None` generates a random one.";
+
+    let span = |op: &str| quote!(#ts::tracing::info_span!("tenant_store", entity = #entity_name, op = #op, tenant = %tenant));
+    let (sp_get, sp_list, sp_create, sp_many, sp_update, sp_delete) = (
+        span("get"),
+        span("list"),
+        span("create"),
+        span("create_many"),
+        span("update"),
+        span("delete"),
+    );
+    let tenant = quote!(let tenant = tx.tenant(#ts::Scope::#scope_variant););
+    let instrument = quote!(#ts::tracing::Instrument::instrument);
+
+    quote! {
+        #[doc = #new_doc]
+        #new_derive
+        #vis struct #new_ty {
+            #[doc = #id_field_doc]
+            pub id: ::core::option::Option<#id_ty>,
+            #( #data_docs pub #data_idents: #data_tys, )*
+        }
+
+        #[doc = #patch_doc]
+        #[derive(Default)]
+        #vis struct #patch_ty {
+            #( #data_docs pub #data_idents: ::core::option::Option<#data_tys>, )*
+        }
+
+        #[doc = #filter_doc]
+        #[derive(Default)]
+        #vis struct #filter_ty {
+            #( #filter_docs pub #filter_idents: ::core::option::Option<#filter_tys>, )*
+        }
+
+        #[doc = #store_doc]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #store_ty {
+            _private: (),
+        }
+
+        impl #entity {
+            #[doc = #store_fn_doc]
+            pub fn store() -> #store_ty {
+                #store_ty { _private: () }
+            }
+        }
+
+        impl #filter_ty {
+            /// The empty filter.
+            pub fn new() -> Self {
+                ::core::default::Default::default()
+            }
+            #(
+                #filter_method_docs
+                pub fn #filter_idents(mut self, value: #filter_tys) -> Self {
+                    self.#filter_idents = ::core::option::Option::Some(value);
+                    self
+                }
+            )*
+        }
+
+        const _: () = {
+            #( #assertions )*
+        };
+
+        #[automatically_derived]
+        impl #p::PgEntity for #entity {
+            const ENTITY: &'static str = #entity_name;
+            const TABLE: &'static str = #table_lit;
+            const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
+            fn migration_sql() -> ::std::string::String {
+                #p::table_sql(
+                    #entity_name,
+                    #table_lit,
+                    #ts::Scope::#scope_variant,
+                    #id_name,
+                    &[#(#column_defs),*],
+                    &[#(#filter_names),*],
+                )
+            }
+        }
+
+        impl #entity {
+            #[doc(hidden)]
+            pub fn __tenant_store_decode(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
+                ::core::result::Result::Ok(Self { #(#decode_fields),* })
+            }
+        }
+
+        impl #store_ty {
+            #[doc = #get_doc]
+            pub async fn get(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                id: #id_ty,
+            ) -> #ts::Result<::core::option::Option<#entity>> {
+                #tenant
+                #instrument(async {
+                    let row = tx.fetch_optional(#p::query(#get_sql).bind(tenant).bind(id) #live_bind).await?;
+                    row.map(|r| #entity::__tenant_store_decode(&r)).transpose().map_err(#ts::Error::from)
+                }, #sp_get).await
+            }
+
+            #[doc = #list_doc]
+            pub async fn list(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                filter: #filter_ty,
+                page: #ts::Page,
+            ) -> #ts::Result<::std::vec::Vec<#entity>> {
+                #tenant
+                let limit = page.checked_limit()?;
+                #instrument(async {
+                    let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#list_head);
+                    qb.push_bind(tenant);
+                    #soft_where
+                    #( #filter_pushes )*
+                    if let ::core::option::Option::Some(after) = page.cursor() {
+                        qb.push(#after_sql);
+                        qb.push_bind(after);
+                    }
+                    qb.push(#order_sql);
+                    qb.push_bind(limit);
+                    let rows = tx.fetch_all(qb.build()).await?;
+                    rows.iter()
+                        .map(|r| #entity::__tenant_store_decode(r).map_err(#ts::Error::from))
+                        .collect()
+                }, #sp_list).await
+            }
+
+            #[doc = #create_doc]
+            pub async fn create(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                new: #new_ty,
+            ) -> #ts::Result<#entity> {
+                #tenant
+                #instrument(async {
+                    let id = new.id.unwrap_or_else(#ts::Uuid::new_v4);
+                    let row = tx
+                        .fetch_optional(
+                            #p::query(#create_sql).bind(id).bind(tenant) #( .bind(new.#data_idents) )*
+                        )
+                        .await?
+                        .ok_or(#ts::Error::NotFound)?;
+                    #entity::__tenant_store_decode(&row).map_err(#ts::Error::from)
+                }, #sp_create).await
+            }
+
+            #[doc = #create_many_doc]
+            pub async fn create_many<I>(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                rows: I,
+            ) -> #ts::Result<u64>
+            where
+                I: ::core::iter::IntoIterator<Item = #new_ty>,
+            {
+                #tenant
+                #instrument(async {
+                    let mut rows = rows.into_iter();
+                    let mut inserted = 0u64;
+                    loop {
+                        let mut __ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(#CHUNK);
+                        #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(__ids.capacity()); )*
+                        for row in ::core::iter::Iterator::by_ref(&mut rows).take(#CHUNK) {
+                            __ids.push(row.id.unwrap_or_else(#ts::Uuid::new_v4));
+                            #( #chunk_vecs.push(row.#data_idents); )*
+                        }
+                        let n = __ids.len();
+                        if n == 0 {
+                            break;
+                        }
+                        inserted += tx
+                            .execute(#p::query(#create_many_sql).bind(tenant).bind(__ids) #( .bind(#chunk_vecs) )*)
+                            .await?;
+                        if n < #CHUNK {
+                            break;
+                        }
+                    }
+                    ::core::result::Result::Ok(inserted)
+                }, #sp_many).await
+            }
+
+            #[doc = #update_doc]
+            pub async fn update(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                id: #id_ty,
+                #version_param
+                patch: #patch_ty,
+            ) -> #ts::Result<#entity> {
+                #tenant
+                #instrument(async {
+                    let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#update_head);
+                    #( #update_sets )*
+                    qb.push(#update_where);
+                    qb.push_bind(tenant);
+                    qb.push(#after_sql_id);
+                    qb.push_bind(id);
+                    #version_where
+                    #soft_where
+                    qb.push(#returning);
+                    match tx.fetch_optional(qb.build()).await? {
+                        ::core::option::Option::Some(row) => {
+                            #entity::__tenant_store_decode(&row).map_err(#ts::Error::from)
+                        }
+                        ::core::option::Option::None => { #on_no_row }
+                    }
+                }, #sp_update).await
+            }
+
+            #[doc = #delete_doc]
+            pub async fn delete(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                id: #id_ty,
+            ) -> #ts::Result<()> {
+                #tenant
+                #instrument(async {
+                    let n = tx.execute(#p::query(#delete_sql).bind(tenant).bind(id) #live_bind).await?;
+                    if n == 0 {
+                        ::core::result::Result::Err(#ts::Error::NotFound)
+                    } else {
+                        ::core::result::Result::Ok(())
+                    }
+                }, #sp_delete).await
+            }
+        }
+    }
+}
+
+fn field_docs(f: &Field, entity: &str) -> TokenStream {
+    if f.docs.is_empty() {
+        let d = format!("`{}` of the `{entity}`.", f.ident);
+        quote!(#[doc = #d])
+    } else {
+        let docs = &f.docs;
+        quote!(#(#docs)*)
+    }
+}

@@ -1,0 +1,380 @@
+//! Turns the raw attribute and item into a [`Model`], collecting every error at its token.
+
+use darling::ast::NestedMeta;
+use darling::util::{Flag, SpannedValue};
+use darling::{FromField, FromMeta};
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+
+use crate::attr::{FieldArgs, StructArgs};
+use crate::model::{Backend, Field, Model, Postgres, Role, ScopeKind};
+
+const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
+const SHIPPED: [&str; 1] = ["postgres"];
+
+/// Parses and checks. On failure returns the errors and, when the item was a struct, that
+/// struct with our attributes removed so the caller can still emit it (no knock-on errors).
+pub fn validate(
+    attr: TokenStream,
+    item: TokenStream,
+) -> Result<Model, (darling::Error, Option<syn::ItemStruct>)> {
+    let mut item = match syn::parse2::<syn::Item>(item) {
+        Ok(syn::Item::Struct(s)) => s,
+        Ok(other) => return Err((unsupported_item(&other), None)),
+        Err(e) => return Err((e.into(), None)),
+    };
+    let mut errors = darling::Error::accumulator();
+
+    let args = errors.handle(
+        NestedMeta::parse_meta_list(attr)
+            .map_err(darling::Error::from)
+            .and_then(|metas| StructArgs::from_list(&metas)),
+    );
+
+    if !item.generics.params.is_empty() {
+        errors.push(
+            darling::Error::custom("generic entities are not supported; use a concrete struct")
+                .with_span(&item.generics),
+        );
+    }
+    let named = match &item.fields {
+        syn::Fields::Named(_) => true,
+        syn::Fields::Unnamed(f) => {
+            errors.push(
+                darling::Error::custom("tuple structs are not supported; name the fields")
+                    .with_span(f),
+            );
+            false
+        }
+        syn::Fields::Unit => {
+            errors.push(
+                darling::Error::custom("unit structs are not supported; an entity needs fields")
+                    .with_span(&item.ident),
+            );
+            false
+        }
+    };
+
+    let field_args: Vec<FieldArgs> = if named {
+        item.fields
+            .iter()
+            .filter_map(|f| errors.handle(FieldArgs::from_field(f)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Our field attributes must not reach the compiler: nothing else registers them.
+    for f in item.fields.iter_mut() {
+        f.attrs.retain(|a| !a.path().is_ident("tenant_store"));
+    }
+
+    let Some(args) = args else {
+        return Err((
+            errors.finish().expect_err("an error was recorded"),
+            Some(item),
+        ));
+    };
+    if field_args.len() != item.fields.len() {
+        return Err((
+            errors.finish().expect_err("an error was recorded"),
+            Some(item),
+        ));
+    }
+
+    let backend_name = match &args.backend {
+        None => {
+            errors.push(darling::Error::custom(
+                "missing `backend`; expected `backend = \"postgres\"` (one of `postgres`, `valkey`, `neo4j`, `qdrant`, `opensearch`)",
+            ).with_span(&Span::call_site()));
+            None
+        }
+        Some(b) => check_backend(b).map_err(|e| errors.push(e)).ok(),
+    };
+    let scope_kind = match &args.scope {
+        None => {
+            errors.push(
+                darling::Error::custom(
+                    "missing `scope`; expected `scope = \"user_id\"` or `scope = \"org_id\"`",
+                )
+                .with_span(&Span::call_site()),
+            );
+            None
+        }
+        Some(s) => match s.as_str() {
+            "user_id" => Some(ScopeKind::UserId),
+            "org_id" => Some(ScopeKind::OrgId),
+            other => {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "unknown scope `{other}`; expected `user_id` or `org_id`"
+                    ))
+                    .with_span(&s.span()),
+                );
+                None
+            }
+        },
+    };
+
+    // Keys that belong to other backends.
+    if let Some(backend) = backend_name {
+        let keys: [(&str, &str, Option<Span>); 6] = [
+            ("table", "postgres", args.table.as_ref().map(|v| v.span())),
+            ("ttl", "valkey", args.ttl.as_ref().map(|v| v.span())),
+            ("prefix", "valkey", args.prefix.as_ref().map(|v| v.span())),
+            ("label", "neo4j", args.label.as_ref().map(|v| v.span())),
+            ("model", "qdrant", args.model.as_ref().map(|v| v.span())),
+            ("dims", "qdrant", args.dims.as_ref().map(|v| v.span())),
+        ];
+        let index = ("index", "opensearch", args.index.as_ref().map(|v| v.span()));
+        for (key, owner, span) in keys.into_iter().chain([index]) {
+            if let Some(span) = span
+                && owner != backend
+            {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`{key}` does not apply to backend `{backend}`; it is a `{owner}` key"
+                    ))
+                    .with_span(&span),
+                );
+            }
+        }
+    }
+
+    let table = match &args.table {
+        Some(t) => {
+            if let Err(e) = check_identifier(t) {
+                errors.push(e);
+            }
+            t.as_str().to_owned()
+        }
+        None => snake_case(&item.ident.to_string()),
+    };
+
+    // Fields and their roles.
+    let scope_name = scope_kind.map(|k| match k {
+        ScopeKind::UserId => "user_id",
+        ScopeKind::OrgId => "org_id",
+    });
+    let mut fields = Vec::new();
+    let mut seen: [Option<(String, &'static str)>; 5] = Default::default();
+    let mut soft_delete = None;
+    for (i, (f, a)) in item.fields.iter().zip(&field_args).enumerate() {
+        let ident = a.ident.clone().expect("named fields have identifiers");
+        let name = crate::model::Model::column_name_of(&ident);
+        let flags: [(&'static str, &Flag, Role); 5] = [
+            ("id", &a.id, Role::Id),
+            ("version", &a.version, Role::Version),
+            ("created_at", &a.created_at, Role::CreatedAt),
+            ("updated_at", &a.updated_at, Role::UpdatedAt),
+            ("soft_delete", &Flag::default(), Role::Data),
+        ];
+        let mut role = if Some(name.as_str()) == scope_name {
+            Role::Scope
+        } else {
+            Role::Data
+        };
+        let mut role_key: Option<&str> = None;
+        for (slot, (key, flag, r)) in flags.into_iter().enumerate().take(4) {
+            if !flag.is_present() {
+                continue;
+            }
+            if role == Role::Scope {
+                errors.push(darling::Error::custom(format!(
+                    "the scope field `{name}` is filled from the principal; it cannot also be `{key}`"
+                )).with_span(&flag.span()));
+                continue;
+            }
+            if let Some(prev) = role_key {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "field `{name}` is already `{prev}`; it cannot also be `{key}`"
+                    ))
+                    .with_span(&flag.span()),
+                );
+                continue;
+            }
+            if let Some((other, _)) = &seen[slot] {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "duplicate `{key}` field: `{other}` is already the `{key}` field"
+                    ))
+                    .with_span(&flag.span()),
+                );
+                continue;
+            }
+            seen[slot] = Some((name.clone(), key));
+            role = r;
+            role_key = Some(key);
+        }
+        if let Some(expr) = &a.soft_delete {
+            if role != Role::Data {
+                errors.push(darling::Error::custom(format!(
+                    "`soft_delete` marks a state field the caller sets; `{name}` is managed by tenant-store"
+                )).with_span(expr));
+            } else if let Some((other, _)) = &seen[4] {
+                errors.push(darling::Error::custom(format!(
+                    "duplicate `soft_delete` field: `{other}` is already the `soft_delete` field"
+                )).with_span(expr));
+            } else {
+                seen[4] = Some((name.clone(), "soft_delete"));
+                soft_delete = Some((i, expr.clone()));
+            }
+        }
+        if a.filter.is_present() && role != Role::Data {
+            let what = if role == Role::Scope {
+                "every query is already filtered by the scope field".to_owned()
+            } else {
+                format!("`{name}` is managed by tenant-store")
+            };
+            errors.push(
+                darling::Error::custom(format!("`filter` applies to data fields; {what}"))
+                    .with_span(&a.filter.span()),
+            );
+        }
+        fields.push(Field {
+            ident,
+            ty: a.ty.clone(),
+            docs: f
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
+            role,
+            filter: a.filter.is_present() && role == Role::Data,
+        });
+    }
+
+    let scope = match (&args.scope, scope_name) {
+        (Some(lit), Some(name)) => match fields.iter().position(|f| f.role == Role::Scope) {
+            Some(i) => Some(i),
+            None => {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "scope `{name}` names no field of `{}`; add `pub {name}: Uuid`",
+                        item.ident
+                    ))
+                    .with_span(&lit.span()),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    let id = fields.iter().position(|f| f.role == Role::Id);
+    if id.is_none() && named {
+        errors.push(
+            darling::Error::custom(
+                "no `id` field; mark the primary key with `#[tenant_store(id)]`",
+            )
+            .with_span(&item.ident),
+        );
+    }
+
+    let position = |role| fields.iter().position(|f| f.role == role);
+    let (version, updated_at) = (position(Role::Version), position(Role::UpdatedAt));
+
+    let result = errors.finish();
+    match (result, scope, scope_kind, id, backend_name) {
+        (Ok(()), Some(scope), Some(scope_kind), Some(id), Some(_postgres)) => Ok(Model {
+            item,
+            fields,
+            scope,
+            scope_kind,
+            id,
+            version,
+            soft_delete,
+            updated_at,
+            new_derive: args.new_derive.map(|p| p.to_vec()).unwrap_or_default(),
+            backend: Backend::Postgres(Postgres { table }),
+        }),
+        (Err(e), ..) => Err((e, Some(item))),
+        // Every `None` above pushed an error, so `errors.finish()` was `Err`.
+        _ => Err((
+            darling::Error::custom("invalid `tenant_store` attribute"),
+            Some(item),
+        )),
+    }
+}
+
+fn check_backend(b: &SpannedValue<String>) -> darling::Result<&'static str> {
+    if let Some(shipped) = SHIPPED.iter().find(|s| **s == b.as_str()) {
+        return Ok(shipped);
+    }
+    let msg = if BACKENDS.contains(&b.as_str()) {
+        format!(
+            "backend `{}` is not available in this version of tenant-store; available: `postgres`",
+            b.as_str()
+        )
+    } else {
+        let closest = BACKENDS
+            .iter()
+            .map(|c| (strsim::levenshtein(c, &b.to_lowercase()), *c))
+            .min()
+            .filter(|(d, _)| *d <= 3)
+            .map(|(_, c)| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        format!(
+            "unknown backend `{}`; expected one of `postgres`, `valkey`, `neo4j`, `qdrant`, `opensearch`{closest}",
+            b.as_str()
+        )
+    };
+    Err(darling::Error::custom(msg).with_span(&b.span()))
+}
+
+/// Table names are spliced into SQL (quoted), so only plain lowercase identifiers pass.
+fn check_identifier(t: &SpannedValue<String>) -> darling::Result<()> {
+    let s = t.as_str();
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(darling::Error::custom(format!(
+            "invalid `table` name `{s}`; expected 1 to 63 characters of `a-z`, `0-9` and `_`, not starting with a digit"
+        ))
+        .with_span(&t.span()))
+    }
+}
+
+fn unsupported_item(item: &syn::Item) -> darling::Error {
+    let (what, span) = match item {
+        syn::Item::Enum(e) => ("enums", e.enum_token.span),
+        syn::Item::Union(u) => ("unions", u.union_token.span),
+        syn::Item::Fn(f) => ("functions", f.sig.fn_token.span),
+        other => ("this item", other.span()),
+    };
+    darling::Error::custom(format!(
+        "`#[tenant_store]` applies to structs with named fields; {what} are not supported"
+    ))
+    .with_span(&span)
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn snake_case_splits_words() {
+        assert_eq!(snake_case("Memory"), "memory");
+        assert_eq!(snake_case("FeedbackEvent"), "feedback_event");
+    }
+}

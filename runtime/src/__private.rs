@@ -1,0 +1,72 @@
+//! What generated code names. Not a public API: it changes without notice.
+
+pub use ::core;
+pub use ::std;
+pub use ::tracing;
+pub use ::uuid::Uuid;
+
+pub use crate::{Error, Page, Result, Scope};
+
+/// Marks the types a tenant id (the scope field) can have.
+#[diagnostic::on_unimplemented(
+    message = "the scope field must be a `Uuid`, found `{Self}`",
+    label = "a tenant id is a `Uuid`",
+    note = "principals carry `user_id` and `org_id` as `uuid::Uuid`"
+)]
+pub trait TenantIdType {}
+impl TenantIdType for ::uuid::Uuid {}
+
+/// Marks the types an `id` field can have.
+#[diagnostic::on_unimplemented(
+    message = "the `id` field must be a `Uuid`, found `{Self}`",
+    label = "ids are `Uuid`s",
+    note = "`create` generates a random (v4) id when none is given"
+)]
+pub trait IdType {}
+impl IdType for ::uuid::Uuid {}
+
+/// Marks the types a `version` field can have.
+#[diagnostic::on_unimplemented(
+    message = "the `version` field must be an integer (`i32` or `i64`), found `{Self}`",
+    label = "not an integer type",
+    note = "optimistic locking counts versions up from 1"
+)]
+pub trait VersionType {}
+impl VersionType for i32 {}
+impl VersionType for i64 {}
+
+/// Compile-time assertion helper: `assert_impl::<T, dyn Trait>` style calls are generated as
+/// `fn _f() where T: Trait {}`; this function exists so the generated code has a named target.
+pub const fn assert_tenant_id<T: TenantIdType + ?Sized>() {}
+/// See [`assert_tenant_id`].
+pub const fn assert_id<T: IdType + ?Sized>() {}
+/// See [`assert_tenant_id`].
+pub const fn assert_version<T: VersionType + ?Sized>() {}
+
+#[cfg(feature = "postgres")]
+pub mod pg {
+    //! PostgreSQL items named by generated code.
+    pub use crate::postgres::migrate::{ColumnDef, table_sql};
+    pub use crate::postgres::{PgColumn, PgEntity, PgQuery, TenantTx};
+    pub use ::chrono::{DateTime, Utc};
+    pub use ::futures_util::future::BoxFuture;
+    pub use ::sqlx::postgres::PgRow;
+    pub use ::sqlx::{Error as SqlxError, Postgres, QueryBuilder, Row, query};
+
+    /// Compile-time assertion that a field type maps to a column.
+    pub const fn assert_column<T: PgColumn + ?Sized>() {}
+    /// Compile-time assertion that a timestamp field is a `DateTime<Utc>`.
+    pub const fn assert_timestamp<T>()
+    where
+        T: TimestampType + ?Sized,
+    {
+    }
+
+    /// Marks the types a `created_at`/`updated_at` field can have.
+    #[diagnostic::on_unimplemented(
+        message = "timestamp fields must be `chrono::DateTime<chrono::Utc>`, found `{Self}`",
+        label = "not a `DateTime<Utc>`"
+    )]
+    pub trait TimestampType {}
+    impl TimestampType for ::chrono::DateTime<::chrono::Utc> {}
+}

@@ -1,0 +1,76 @@
+//! # tenant-store
+//!
+//! One attribute on an entity struct generates a tenant-scoped store:
+//!
+//! ```ignore
+//! #[tenant_store(backend = "postgres", scope = "user_id", table = "memories")]
+//! pub struct Memory {
+//!     #[tenant_store(id)] pub id: Uuid,
+//!     pub user_id: Uuid,
+//!     #[tenant_store(filter)] pub app_id: Uuid,
+//!     pub content: String,
+//!     #[tenant_store(filter, soft_delete = MemoryState::Deleted)] pub state: MemoryState,
+//!     #[tenant_store(version)] pub version: i64,
+//! }
+//!
+//! let db = tenant_store::postgres::Db::connect(&url).await?;   // audits the role first
+//! let mut tx = db.begin(&principal).await?;                    // BEGIN + tenant, one round trip
+//! let m = Memory::store().create(&mut tx, NewMemory { app_id, content, ..Default::default() }).await?;
+//! tx.commit().await?;
+//! ```
+//!
+//! ## Data flow
+//! authentication -> [`Principal`] -> tenant context (`postgres::TenantTx`) -> generated store
+//! method -> backend. A tenant context can only be made from a `&Principal`, and every generated
+//! method takes one, so a query without a tenant does not compile. The scope field of the entity
+//! (`user_id` or `org_id`) is always filled from the context, never from caller input.
+//!
+//! ## The attribute, every key in one place
+//! On the struct, `#[tenant_store(...)]`:
+//! - `backend = "postgres"` (required). Other backends of the product plan (`valkey`, `neo4j`,
+//!   `qdrant`, `opensearch`) are recognised and rejected with a clear error until they ship.
+//! - `scope = "user_id" | "org_id"` (required): the principal attribute that partitions the
+//!   entity. The struct must have a field of that name, of type `Uuid`.
+//! - `table = "name"` (postgres, optional): the table; defaults to the struct name in snake case.
+//! - `new_derive(Trait, ...)` (optional): derives added to the generated `New{Entity}` struct,
+//!   e.g. `new_derive(Default, Debug, Clone)`.
+//!
+//! On fields, `#[tenant_store(...)]`:
+//! - `id`: the primary key within the tenant (exactly one, type `Uuid`).
+//! - `version`: optimistic-locking counter (an integer type); `update` checks and bumps it.
+//! - `filter`: `list` can filter on this field; an index leading with the scope column is created.
+//! - `soft_delete = Path::To::Value`: `delete` sets this field to the value instead of removing the
+//!   row; rows holding it look absent to every generated method.
+//! - `created_at`, `updated_at`: timestamps the database sets (`timestamptz`).
+//!
+//! ## Threat model
+//! The application is trusted to take the principal from real authentication. The framework stops:
+//! a query that forgot its tenant filter (it does not compile, and RLS filters it anyway); a
+//! hand-written query with a bug (it runs under the same RLS policy through
+//! `TenantTx::conn`); a pooled connection with leftover tenant state (the tenant is set
+//! transaction-locally and dies with the transaction); an id guessed across tenants (it looks
+//! absent); a role that silently bypasses RLS (the start-up audit refuses it).
+//!
+//! It does **not** stop code that runs arbitrary SQL on the application's connection: such code
+//! (for example through SQL injection) can call `set_config` and claim another tenant. That is
+//! why every value the framework sends travels as a bind parameter, never in SQL text; the only
+//! text it renders is the tenant `Uuid` itself in the `BEGIN` statement, whose textual form is
+//! fixed hex and dashes.
+
+#![warn(missing_docs)]
+
+mod error;
+mod page;
+mod principal;
+
+pub use error::{Error, Result};
+pub use page::Page;
+pub use principal::{Principal, PrincipalError, Scope};
+pub use tenant_store_macros::tenant_store;
+pub use uuid::Uuid;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
+#[doc(hidden)]
+pub mod __private;
