@@ -5,6 +5,7 @@
 #   scripts/services.sh up     install what is missing, start, print nothing but progress
 #   scripts/services.sh env    print `export VAR=...` lines for the running servers
 #   scripts/services.sh down   stop what `up` started
+#   scripts/services.sh reset  stop and delete the data (a fresh cluster on the next `up`)
 #
 # Every address can point at a real deployment instead: set the variable printed by `env` yourself
 # and do not run `up`.
@@ -112,5 +113,6 @@ case "${1:-}" in
   up) pg_up ;;
   down) pg_down ;;
   env) env_lines ;;
-  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+  reset) pg_down; log "removing $state/pg"; rm -rf "$state/pg" ;;
+  *) echo "usage: $0 up|down|env|reset" >&2; exit 2 ;;
 esac
