@@ -11,7 +11,8 @@ use tenant_store::Principal;
 use tenant_store::postgres::Db;
 use uuid::Uuid;
 
-const START: &str = "start it with `scripts/services.sh up` (or run everything with `scripts/test.sh`)";
+const START: &str =
+    "start it with `scripts/services.sh up` (or run everything with `scripts/test.sh`)";
 
 fn url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
@@ -19,17 +20,26 @@ fn url(var: &str, default: &str) -> String {
 
 /// The application role's URL.
 pub fn app_url() -> String {
-    url("TENANT_STORE_PG_URL", "postgres://ts_app:ts_app_pw@127.0.0.1:54329/tenant_store")
+    url(
+        "TENANT_STORE_PG_URL",
+        "postgres://ts_app:ts_app_pw@127.0.0.1:54329/tenant_store",
+    )
 }
 
 /// The tables' owner's URL.
 pub fn owner_url() -> String {
-    url("TENANT_STORE_PG_OWNER_URL", "postgres://ts_owner:ts_owner_pw@127.0.0.1:54329/tenant_store")
+    url(
+        "TENANT_STORE_PG_OWNER_URL",
+        "postgres://ts_owner:ts_owner_pw@127.0.0.1:54329/tenant_store",
+    )
 }
 
 /// The superuser's URL.
 pub fn super_url() -> String {
-    url("TENANT_STORE_PG_SUPER_URL", "postgres://postgres:ts_super_pw@127.0.0.1:54329/tenant_store")
+    url(
+        "TENANT_STORE_PG_SUPER_URL",
+        "postgres://postgres:ts_super_pw@127.0.0.1:54329/tenant_store",
+    )
 }
 
 /// A raw pool (no audit) for `url` with at most `max` connections; panics naming the start command.

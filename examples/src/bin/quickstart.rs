@@ -14,7 +14,10 @@ fn env(var: &str) -> Result<String, Box<dyn std::error::Error>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Operators apply migrations as the tables' owner...
     let owner = sqlx::PgPool::connect(&env("TENANT_STORE_PG_OWNER_URL")?).await?;
-    sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir()).await?.run(&owner).await?;
+    sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
+        .await?
+        .run(&owner)
+        .await?;
     owner.close().await;
     println!("applied migrations/ as the owner role");
 
@@ -31,11 +34,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app_id = Uuid::new_v4();
 
     let mut alice_ids = Vec::new();
-    for (who, texts) in [(&alice, ["likes tea", "lives in Lyon"]), (&bob, ["prefers email", "uses vim"])] {
+    for (who, texts) in [
+        (&alice, ["likes tea", "lives in Lyon"]),
+        (&bob, ["prefers email", "uses vim"]),
+    ] {
         let mut tx = db.begin(who).await?;
         for content in texts {
             let m = Memory::store()
-                .create(&mut tx, NewMemory { app_id, content: content.into(), ..Default::default() })
+                .create(
+                    &mut tx,
+                    NewMemory {
+                        app_id,
+                        content: content.into(),
+                        ..Default::default()
+                    },
+                )
                 .await?;
             if who == &alice {
                 alice_ids.push(m.id);
@@ -48,12 +61,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, who) in [("alice", &alice), ("bob", &bob)] {
         let mut tx = db.begin(who).await?;
         let mine = Memory::store()
-            .list(&mut tx, MemoryFilter::new().state(MemoryState::Active), Page::first(50))
+            .list(
+                &mut tx,
+                MemoryFilter::new().state(MemoryState::Active),
+                Page::first(50),
+            )
             .await?;
         tx.release();
         let contents: Vec<&str> = mine.iter().map(|m| m.content.as_str()).collect();
         println!("{name} lists {} memories: {contents:?}", mine.len());
-        assert!(mine.iter().all(|m| m.user_id == who.user_id()), "a tenant saw another's memory");
+        assert!(
+            mine.iter().all(|m| m.user_id == who.user_id()),
+            "a tenant saw another's memory"
+        );
         assert_eq!(mine.len(), 2);
     }
 
