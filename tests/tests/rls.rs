@@ -1,0 +1,282 @@
+//! Row Level Security as the database enforces it, independent of the generated code: the policy
+//! fails closed, isolates concurrent tenants, survives pooling, resists the application role's
+//! bypass attempts, and is planned as an InitPlan over the scope index.
+
+use sqlx::Row;
+use tenant_store::postgres::PgEntity;
+use tenant_store_examples::memory::{Memory, NewMemory};
+use tenant_store_tests::{app_url, db, db_with, raw_pool, super_url, tenant};
+use uuid::Uuid;
+
+async fn seed(db: &tenant_store::postgres::Db, who: &tenant_store::Principal, n: usize) {
+    let mut tx = db.begin(who).await.unwrap();
+    let rows = (0..n).map(|i| NewMemory { content: format!("seed {i}"), ..Default::default() });
+    Memory::store().create_many(&mut tx, rows).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_tenant_store_table_has_its_policy_with_rls_enabled_and_forced() {
+    let _db = db().await;
+    let su = raw_pool(&super_url(), 1).await;
+    let tables = tenant_store_examples::entities().len();
+    let rows = sqlx::query(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity, p.polname::text,
+                pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+         FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
+         WHERE obj_description(c.oid, 'pg_class') LIKE 'tenant-store: scope %'",
+    )
+    .fetch_all(&su)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), tables, "one policy per entity table");
+    for r in &rows {
+        let name: String = r.get(0);
+        assert!(r.get::<bool, _>(1), "{name}: RLS enabled");
+        assert!(r.get::<bool, _>(2), "{name}: RLS forced");
+        assert_eq!(r.get::<String, _>(3), "tenant_isolation");
+        let using: String = r.get(4);
+        let check: String = r.get(5);
+        assert!(using.contains("tenant_store_current"), "{name}: {using}");
+        assert_eq!(using, check, "{name}: USING and WITH CHECK agree");
+    }
+    assert!(rows.iter().any(|r| r.get::<String, _>(0) == Memory::TABLE));
+}
+
+/// Counts the memories the application role sees outside any tenant transaction after `prep`.
+async fn visible_with_setting(prep: &str) -> i64 {
+    let pool = raw_pool(&app_url(), 1).await;
+    let mut conn = pool.acquire().await.unwrap();
+    if !prep.is_empty() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(prep.to_owned())).execute(&mut *conn).await.unwrap();
+    }
+    sqlx::query_scalar("SELECT count(*) FROM memories").fetch_one(&mut *conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_unset_setting_sees_zero_rows_without_error() {
+    let db = db().await;
+    seed(&db, &tenant(), 3).await;
+    assert_eq!(visible_with_setting("").await, 0);
+}
+
+#[tokio::test]
+async fn an_empty_setting_sees_zero_rows_without_error() {
+    let db = db().await;
+    seed(&db, &tenant(), 3).await;
+    // What a connection holds after an earlier `SET LOCAL` ended: the empty string.
+    assert_eq!(visible_with_setting("BEGIN; SET LOCAL tenant_store.user_id = 'x'; COMMIT").await, 0);
+    assert_eq!(visible_with_setting("SELECT set_config('tenant_store.user_id', '', false)").await, 0);
+}
+
+#[tokio::test]
+async fn a_malformed_setting_sees_zero_rows_without_error() {
+    let db = db().await;
+    let a = tenant();
+    seed(&db, &a, 3).await;
+    for bad in ["not-a-uuid", "' OR true --", "{00000000-0000-0000-0000-000000000000}", " "] {
+        let prep = format!("SELECT set_config('tenant_store.user_id', '{}', false)", bad.replace('\'', "''"));
+        assert_eq!(visible_with_setting(&prep).await, 0, "setting {bad:?}");
+    }
+    // Control: a well-formed setting for a seeded tenant does see its rows.
+    let prep = format!("SELECT set_config('tenant_store.user_id', '{}', false)", a.user_id());
+    assert_eq!(visible_with_setting(&prep).await, 3);
+}
+
+#[tokio::test]
+async fn a_tenant_sees_only_its_rows_even_through_raw_sql_naming_another() {
+    let db = db().await;
+    let (a, b) = (tenant(), tenant());
+    seed(&db, &a, 4).await;
+    seed(&db, &b, 2).await;
+    for (who, own, other) in [(&a, 4i64, &b), (&b, 2, &a)] {
+        let mut tx = db.begin(who).await.unwrap();
+        let all = tx.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+        assert_eq!(all.len() as i64, own);
+        assert!(all.iter().all(|r| r.get::<Uuid, _>(0) == who.user_id()));
+        let named = tx
+            .fetch_all(sqlx::query("SELECT * FROM memories WHERE user_id = $1").bind(other.user_id()))
+            .await
+            .unwrap();
+        assert!(named.is_empty(), "raw SQL naming the other tenant sees nothing");
+        tx.release();
+    }
+}
+
+#[tokio::test]
+async fn inserting_a_row_for_another_tenant_is_refused_by_with_check() {
+    let db = db().await;
+    let (a, b) = (tenant(), tenant());
+    let mut tx = db.begin(&a).await.unwrap();
+    let err = tx
+        .execute(
+            sqlx::query(
+                "INSERT INTO memories (id, user_id, app_id, content, metadata, state, version)
+                 VALUES ($1, $2, $1, 'x', '{}', 'active', 1)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(b.user_id()),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+}
+
+#[tokio::test]
+async fn two_tenants_on_concurrent_connections_stay_apart() {
+    let db = db().await;
+    let (a, b) = (tenant(), tenant());
+    seed(&db, &a, 3).await;
+    seed(&db, &b, 5).await;
+    // Both transactions open at once, statements interleaved.
+    let mut ta = db.begin(&a).await.unwrap();
+    let mut tb = db.begin(&b).await.unwrap();
+    for _ in 0..3 {
+        let ra = ta.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+        let rb = tb.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+        assert_eq!((ra.len(), rb.len()), (3, 5));
+        assert!(ra.iter().all(|r| r.get::<Uuid, _>(0) == a.user_id()));
+        assert!(rb.iter().all(|r| r.get::<Uuid, _>(0) == b.user_id()));
+    }
+}
+
+#[tokio::test]
+async fn a_pool_of_two_serving_fifty_tasks_never_mixes_tenants() {
+    let db = db_with(2).await;
+    let tenants: Vec<_> = (0..5).map(|_| tenant()).collect();
+    for (i, t) in tenants.iter().enumerate() {
+        seed(&db, t, i + 1).await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let db = db.clone();
+        let t = tenants[i % tenants.len()].clone();
+        let expect = i % tenants.len() + 1;
+        tasks.push(tokio::spawn(async move {
+            let mut tx = db.begin(&t).await.unwrap();
+            let rows = tx.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+            tokio::task::yield_now().await;
+            assert_eq!(rows.len(), expect);
+            assert!(rows.iter().all(|r| r.get::<Uuid, _>(0) == t.user_id()), "task {i} saw another tenant");
+            if i % 2 == 0 { tx.commit().await.unwrap() } else { tx.release() }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_connection_reused_after_a_tenant_transaction_sees_nothing() {
+    let db = db_with(1).await;
+    let a = tenant();
+    seed(&db, &a, 3).await;
+    let mut tx = db.begin(&a).await.unwrap();
+    assert_eq!(tx.fetch_all(sqlx::query("SELECT 1 FROM memories")).await.unwrap().len(), 3);
+    tx.commit().await.unwrap();
+    // The single pooled connection, now outside any tenant transaction.
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(seen, 0);
+    let setting: Option<String> = sqlx::query_scalar("SELECT current_setting('tenant_store.user_id', true)")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(setting.unwrap_or_default(), "");
+}
+
+async fn app_attempt(sql: &str) -> Result<(), String> {
+    let pool = raw_pool(&app_url(), 1).await;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn the_application_role_cannot_become_the_owner() {
+    let _db = db().await;
+    let err = app_attempt("SET ROLE ts_owner").await.unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+    let err = app_attempt("SET SESSION AUTHORIZATION ts_owner").await.unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+}
+
+#[tokio::test]
+async fn the_application_role_cannot_disable_or_unforce_rls_or_drop_the_policy() {
+    let _db = db().await;
+    for sql in [
+        "ALTER TABLE memories DISABLE ROW LEVEL SECURITY",
+        "ALTER TABLE memories NO FORCE ROW LEVEL SECURITY",
+        "DROP POLICY tenant_isolation ON memories",
+        "CREATE POLICY open ON memories USING (true)",
+    ] {
+        let err = app_attempt(sql).await.unwrap_err();
+        assert!(err.contains("must be owner"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn resetting_the_setting_or_turning_row_security_off_reveals_nothing() {
+    let db = db().await;
+    let a = tenant();
+    seed(&db, &a, 2).await;
+    let mut tx = db.begin(&a).await.unwrap();
+    tx.execute(sqlx::query("RESET tenant_store.user_id")).await.unwrap();
+    assert!(tx.fetch_all(sqlx::query("SELECT 1 FROM memories")).await.unwrap().is_empty());
+    tx.rollback().await.unwrap();
+    // row_security = off makes a query that RLS would filter fail instead of bypassing it.
+    let pool = raw_pool(&app_url(), 1).await;
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET row_security = off").execute(&mut *conn).await.unwrap();
+    let err = sqlx::query("SELECT * FROM memories").fetch_all(&mut *conn).await.unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+}
+
+#[tokio::test]
+async fn the_application_role_cannot_create_a_function_to_bypass_rls() {
+    let _db = db().await;
+    let err = app_attempt(
+        "CREATE FUNCTION peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM memories'",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+    // Nor redefine the function the policy calls.
+    let err = app_attempt(
+        "CREATE OR REPLACE FUNCTION tenant_store_current(setting text) RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("must be owner") || err.contains("permission denied"), "{err}");
+}
+
+#[tokio::test]
+async fn the_policy_reads_the_setting_once_and_uses_the_scope_index() {
+    let db = db().await;
+    // Enough rows in enough tenants that a sequential scan would lose; inserted by the superuser.
+    let su = raw_pool(&super_url(), 1).await;
+    let filler = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO memories (id, user_id, app_id, content, metadata, state, version)
+         SELECT gen_random_uuid(), md5($1::text || (g % 200))::uuid, $1, 'filler', '{}', 'active', 1
+         FROM generate_series(1, 20000) g",
+    )
+    .bind(filler)
+    .execute(&su)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE memories").execute(&su).await.unwrap();
+
+    let a = tenant();
+    seed(&db, &a, 3).await;
+    let mut tx = db.begin(&a).await.unwrap();
+    let plan: Vec<String> = tx
+        .fetch_all(sqlx::query("EXPLAIN SELECT * FROM memories"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    println!("{plan}");
+    assert!(plan.contains("InitPlan"), "setting evaluated once per statement:\n{plan}");
+    assert!(plan.contains("Index Cond: (user_id = $0)"), "index on the scope column:\n{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+}
