@@ -88,3 +88,76 @@ pub async fn db_with(max: u32) -> Db {
 pub fn tenant() -> Principal {
     Principal::new(Uuid::new_v4(), Uuid::new_v4()).expect("random ids are not nil")
 }
+
+/// A loopback TCP proxy in front of `target` (`host:port`) that counts round trips: a round trip
+/// starts each time the client sends after the server last spoke (several TCP segments sent
+/// without an answer in between are one round trip).
+pub struct RoundTripCounter {
+    /// Where clients connect instead of `target`.
+    pub addr: std::net::SocketAddr,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RoundTripCounter {
+    /// Starts the proxy on the current runtime.
+    pub async fn start(target: String) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = Arc::new(AtomicU64::new(0));
+        let total = count.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = tokio::net::TcpStream::connect(&target)
+                    .await
+                    .unwrap_or_else(|e| panic!("proxy cannot reach {target}: {e}"));
+                let (mut cr, mut cw) = client.into_split();
+                let (mut ur, mut uw) = upstream.into_split();
+                let server_spoke = Arc::new(AtomicBool::new(true));
+                let (spoke, total) = (server_spoke.clone(), total.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                        if spoke.swap(false, Ordering::SeqCst) {
+                            total.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if uw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = ur.read(&mut buf).await {
+                        server_spoke.store(true, Ordering::SeqCst);
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, count }
+    }
+
+    /// Round trips so far, over every proxied connection.
+    pub fn count(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+pub fn via(url: &str, addr: std::net::SocketAddr) -> String {
+    let at = url.find('@').expect("URL has credentials") + 1;
+    let slash = url[at..].find('/').map(|i| at + i).unwrap_or(url.len());
+    format!("{}{addr}{}", &url[..at], &url[slash..])
+}
+
+/// The `host:port` of `url`.
+pub fn host_port(url: &str) -> String {
+    let at = url.find('@').expect("URL has credentials") + 1;
+    let slash = url[at..].find('/').map(|i| at + i).unwrap_or(url.len());
+    url[at..slash].to_owned()
+}
