@@ -45,7 +45,10 @@ async fn the_setting_is_visible_inside_the_transaction() {
 
 async fn seeded_tx(db: &Db) -> tenant_store::postgres::TenantTx<'_> {
     let mut tx = db.begin(&tenant()).await.unwrap();
-    Memory::store().create(&mut tx, NewMemory::default()).await.unwrap();
+    Memory::store()
+        .create(&mut tx, NewMemory::default())
+        .await
+        .unwrap();
     tx
 }
 
@@ -77,13 +80,23 @@ async fn nothing_survives_an_error_and_commit_reports_it() {
     let db = db_with(1).await;
     let a = tenant();
     let mut tx = db.begin(&a).await.unwrap();
-    let m = Memory::store().create(&mut tx, NewMemory::default()).await.unwrap();
+    let m = Memory::store()
+        .create(&mut tx, NewMemory::default())
+        .await
+        .unwrap();
     assert!(tx.execute(sqlx::query("SELECT 1 / 0")).await.is_err());
     assert!(tx.is_aborted());
-    assert!(tx.commit().await.is_err(), "a commit that PostgreSQL turned into a rollback is an error");
+    assert!(
+        tx.commit().await.is_err(),
+        "a commit that PostgreSQL turned into a rollback is an error"
+    );
     assert!(clean(leftover(&db).await));
     let mut tx = db.begin(&a).await.unwrap();
-    assert_eq!(Memory::store().get(&mut tx, m.id).await.unwrap(), None, "nothing was committed");
+    assert_eq!(
+        Memory::store().get(&mut tx, m.id).await.unwrap(),
+        None,
+        "nothing was committed"
+    );
 }
 
 #[tokio::test]
@@ -104,9 +117,12 @@ async fn nothing_survives_a_panic() {
 async fn round_trips_per_guarded_read_and_write() {
     migrate().await;
     let proxy = RoundTripCounter::start(host_port(&app_url())).await;
-    let db = Db::connect_with(Db::default_pool_options().max_connections(1), &via(&app_url(), proxy.addr))
-        .await
-        .unwrap();
+    let db = Db::connect_with(
+        Db::default_pool_options().max_connections(1),
+        &via(&app_url(), proxy.addr),
+    )
+    .await
+    .unwrap();
     let a = tenant();
     let store = Memory::store();
     // Warm up: the connection exists and the statements are prepared (sqlx caches them).

@@ -10,7 +10,10 @@ use uuid::Uuid;
 
 async fn seed(db: &tenant_store::postgres::Db, who: &tenant_store::Principal, n: usize) {
     let mut tx = db.begin(who).await.unwrap();
-    let rows = (0..n).map(|i| NewMemory { content: format!("seed {i}"), ..Default::default() });
+    let rows = (0..n).map(|i| NewMemory {
+        content: format!("seed {i}"),
+        ..Default::default()
+    });
     Memory::store().create_many(&mut tx, rows).await.unwrap();
     tx.commit().await.unwrap();
 }
@@ -48,9 +51,15 @@ async fn visible_with_setting(prep: &str) -> i64 {
     let pool = raw_pool(&app_url(), 1).await;
     let mut conn = pool.acquire().await.unwrap();
     if !prep.is_empty() {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(prep.to_owned())).execute(&mut *conn).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(prep.to_owned()))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
     }
-    sqlx::query_scalar("SELECT count(*) FROM memories").fetch_one(&mut *conn).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM memories")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -65,8 +74,14 @@ async fn an_empty_setting_sees_zero_rows_without_error() {
     let db = db().await;
     seed(&db, &tenant(), 3).await;
     // What a connection holds after an earlier `SET LOCAL` ended: the empty string.
-    assert_eq!(visible_with_setting("BEGIN; SET LOCAL tenant_store.user_id = 'x'; COMMIT").await, 0);
-    assert_eq!(visible_with_setting("SELECT set_config('tenant_store.user_id', '', false)").await, 0);
+    assert_eq!(
+        visible_with_setting("BEGIN; SET LOCAL tenant_store.user_id = 'x'; COMMIT").await,
+        0
+    );
+    assert_eq!(
+        visible_with_setting("SELECT set_config('tenant_store.user_id', '', false)").await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -74,12 +89,23 @@ async fn a_malformed_setting_sees_zero_rows_without_error() {
     let db = db().await;
     let a = tenant();
     seed(&db, &a, 3).await;
-    for bad in ["not-a-uuid", "' OR true --", "{00000000-0000-0000-0000-000000000000}", " "] {
-        let prep = format!("SELECT set_config('tenant_store.user_id', '{}', false)", bad.replace('\'', "''"));
+    for bad in [
+        "not-a-uuid",
+        "' OR true --",
+        "{00000000-0000-0000-0000-000000000000}",
+        " ",
+    ] {
+        let prep = format!(
+            "SELECT set_config('tenant_store.user_id', '{}', false)",
+            bad.replace('\'', "''")
+        );
         assert_eq!(visible_with_setting(&prep).await, 0, "setting {bad:?}");
     }
     // Control: a well-formed setting for a seeded tenant does see its rows.
-    let prep = format!("SELECT set_config('tenant_store.user_id', '{}', false)", a.user_id());
+    let prep = format!(
+        "SELECT set_config('tenant_store.user_id', '{}', false)",
+        a.user_id()
+    );
     assert_eq!(visible_with_setting(&prep).await, 3);
 }
 
@@ -91,14 +117,22 @@ async fn a_tenant_sees_only_its_rows_even_through_raw_sql_naming_another() {
     seed(&db, &b, 2).await;
     for (who, own, other) in [(&a, 4i64, &b), (&b, 2, &a)] {
         let mut tx = db.begin(who).await.unwrap();
-        let all = tx.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+        let all = tx
+            .fetch_all(sqlx::query("SELECT user_id FROM memories"))
+            .await
+            .unwrap();
         assert_eq!(all.len() as i64, own);
         assert!(all.iter().all(|r| r.get::<Uuid, _>(0) == who.user_id()));
         let named = tx
-            .fetch_all(sqlx::query("SELECT * FROM memories WHERE user_id = $1").bind(other.user_id()))
+            .fetch_all(
+                sqlx::query("SELECT * FROM memories WHERE user_id = $1").bind(other.user_id()),
+            )
             .await
             .unwrap();
-        assert!(named.is_empty(), "raw SQL naming the other tenant sees nothing");
+        assert!(
+            named.is_empty(),
+            "raw SQL naming the other tenant sees nothing"
+        );
         tx.release();
     }
 }
@@ -132,8 +166,14 @@ async fn two_tenants_on_concurrent_connections_stay_apart() {
     let mut ta = db.begin(&a).await.unwrap();
     let mut tb = db.begin(&b).await.unwrap();
     for _ in 0..3 {
-        let ra = ta.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
-        let rb = tb.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+        let ra = ta
+            .fetch_all(sqlx::query("SELECT user_id FROM memories"))
+            .await
+            .unwrap();
+        let rb = tb
+            .fetch_all(sqlx::query("SELECT user_id FROM memories"))
+            .await
+            .unwrap();
         assert_eq!((ra.len(), rb.len()), (3, 5));
         assert!(ra.iter().all(|r| r.get::<Uuid, _>(0) == a.user_id()));
         assert!(rb.iter().all(|r| r.get::<Uuid, _>(0) == b.user_id()));
@@ -154,11 +194,21 @@ async fn a_pool_of_two_serving_fifty_tasks_never_mixes_tenants() {
         let expect = i % tenants.len() + 1;
         tasks.push(tokio::spawn(async move {
             let mut tx = db.begin(&t).await.unwrap();
-            let rows = tx.fetch_all(sqlx::query("SELECT user_id FROM memories")).await.unwrap();
+            let rows = tx
+                .fetch_all(sqlx::query("SELECT user_id FROM memories"))
+                .await
+                .unwrap();
             tokio::task::yield_now().await;
             assert_eq!(rows.len(), expect);
-            assert!(rows.iter().all(|r| r.get::<Uuid, _>(0) == t.user_id()), "task {i} saw another tenant");
-            if i % 2 == 0 { tx.commit().await.unwrap() } else { tx.release() }
+            assert!(
+                rows.iter().all(|r| r.get::<Uuid, _>(0) == t.user_id()),
+                "task {i} saw another tenant"
+            );
+            if i % 2 == 0 {
+                tx.commit().await.unwrap()
+            } else {
+                tx.release()
+            }
         }));
     }
     for t in tasks {
@@ -172,21 +222,35 @@ async fn a_pooled_connection_reused_after_a_tenant_transaction_sees_nothing() {
     let a = tenant();
     seed(&db, &a, 3).await;
     let mut tx = db.begin(&a).await.unwrap();
-    assert_eq!(tx.fetch_all(sqlx::query("SELECT 1 FROM memories")).await.unwrap().len(), 3);
+    assert_eq!(
+        tx.fetch_all(sqlx::query("SELECT 1 FROM memories"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     tx.commit().await.unwrap();
     // The single pooled connection, now outside any tenant transaction.
-    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories").fetch_one(db.pool()).await.unwrap();
-    assert_eq!(seen, 0);
-    let setting: Option<String> = sqlx::query_scalar("SELECT current_setting('tenant_store.user_id', true)")
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories")
         .fetch_one(db.pool())
         .await
         .unwrap();
+    assert_eq!(seen, 0);
+    let setting: Option<String> =
+        sqlx::query_scalar("SELECT current_setting('tenant_store.user_id', true)")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
     assert_eq!(setting.unwrap_or_default(), "");
 }
 
 async fn app_attempt(sql: &str) -> Result<(), String> {
     let pool = raw_pool(&app_url(), 1).await;
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::test]
@@ -194,7 +258,9 @@ async fn the_application_role_cannot_become_the_owner() {
     let _db = db().await;
     let err = app_attempt("SET ROLE ts_owner").await.unwrap_err();
     assert!(err.contains("permission denied"), "{err}");
-    let err = app_attempt("SET SESSION AUTHORIZATION ts_owner").await.unwrap_err();
+    let err = app_attempt("SET SESSION AUTHORIZATION ts_owner")
+        .await
+        .unwrap_err();
     assert!(err.contains("permission denied"), "{err}");
 }
 
@@ -218,14 +284,27 @@ async fn resetting_the_setting_or_turning_row_security_off_reveals_nothing() {
     let a = tenant();
     seed(&db, &a, 2).await;
     let mut tx = db.begin(&a).await.unwrap();
-    tx.execute(sqlx::query("RESET tenant_store.user_id")).await.unwrap();
-    assert!(tx.fetch_all(sqlx::query("SELECT 1 FROM memories")).await.unwrap().is_empty());
+    tx.execute(sqlx::query("RESET tenant_store.user_id"))
+        .await
+        .unwrap();
+    assert!(
+        tx.fetch_all(sqlx::query("SELECT 1 FROM memories"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     tx.rollback().await.unwrap();
     // row_security = off makes a query that RLS would filter fail instead of bypassing it.
     let pool = raw_pool(&app_url(), 1).await;
     let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET row_security = off").execute(&mut *conn).await.unwrap();
-    let err = sqlx::query("SELECT * FROM memories").fetch_all(&mut *conn).await.unwrap_err();
+    sqlx::query("SET row_security = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let err = sqlx::query("SELECT * FROM memories")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("row-level security"), "{err}");
 }
 
@@ -244,7 +323,10 @@ async fn the_application_role_cannot_create_a_function_to_bypass_rls() {
     )
     .await
     .unwrap_err();
-    assert!(err.contains("must be owner") || err.contains("permission denied"), "{err}");
+    assert!(
+        err.contains("must be owner") || err.contains("permission denied"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -276,7 +358,13 @@ async fn the_policy_reads_the_setting_once_and_uses_the_scope_index() {
         .collect();
     let plan = plan.join("\n");
     println!("{plan}");
-    assert!(plan.contains("InitPlan"), "setting evaluated once per statement:\n{plan}");
-    assert!(plan.contains("Index Cond: (user_id = $0)"), "index on the scope column:\n{plan}");
+    assert!(
+        plan.contains("InitPlan"),
+        "setting evaluated once per statement:\n{plan}"
+    );
+    assert!(
+        plan.contains("Index Cond: (user_id = $0)"),
+        "index on the scope column:\n{plan}"
+    );
     assert!(!plan.contains("Seq Scan"), "{plan}");
 }

@@ -1,6 +1,6 @@
 //! The start-up audit: refuse to run with a role that could bypass Row Level Security.
 
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use crate::{Error, Result};
 
@@ -12,13 +12,13 @@ use crate::{Error, Result};
 ///   or drop the policy);
 /// - a tenant-store table does not have RLS enabled and forced, or lacks its `tenant_isolation`
 ///   policy.
-pub async fn audit(pool: &PgPool) -> Result<()> {
+pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     let mut findings = Vec::new();
 
     let (role, is_super, bypass): (String, bool, bool) = sqlx::query_as(
         "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     if is_super {
         findings.push(format!("role `{role}` is a superuser, which bypasses RLS"));
@@ -33,7 +33,7 @@ pub async fn audit(pool: &PgPool) -> Result<()> {
            AND pg_has_role(current_user, r.oid, 'MEMBER')
          ORDER BY 1",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     for p in privileged {
         findings.push(format!(
@@ -52,7 +52,7 @@ pub async fn audit(pool: &PgPool) -> Result<()> {
            AND obj_description(c.oid, 'pg_class') LIKE 'tenant-store: scope %'
          ORDER BY 1",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     if tables.is_empty() {
         tracing::warn!(

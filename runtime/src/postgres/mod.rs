@@ -29,8 +29,8 @@ pub mod migrate;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Execute, Executor, Postgres};
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Connection, Execute, Executor, Postgres};
 use uuid::Uuid;
 
 use crate::{Error, Principal, Result, Scope};
@@ -67,14 +67,22 @@ impl Db {
     }
 
     /// Connects with the given pool options and audits the role.
+    ///
+    /// The audit runs on one direct connection first, so an unreachable server fails at once
+    /// with [`Error::Unavailable`] instead of after the pool's acquire timeout.
     pub async fn connect_with(options: PgPoolOptions, url: &str) -> Result<Self> {
-        let pool = options.connect(url).await?;
-        Self::from_pool(pool).await
+        let mut conn = PgConnection::connect(url).await?;
+        audit(&mut conn).await?;
+        // Closing politely is best effort; the audit result is what matters.
+        let _ = conn.close().await;
+        Ok(Self {
+            pool: options.connect_lazy(url)?,
+        })
     }
 
     /// Audits an existing pool's role and wraps the pool.
     pub async fn from_pool(pool: PgPool) -> Result<Self> {
-        audit(&pool).await?;
+        audit(&mut *pool.acquire().await?).await?;
         Ok(Self { pool })
     }
 
