@@ -17,7 +17,7 @@ const SHIPPED: [&str; 1] = ["postgres"];
 pub fn validate(
     attr: TokenStream,
     item: TokenStream,
-) -> Result<Model, (darling::Error, Option<syn::ItemStruct>)> {
+) -> Result<Model, (darling::Error, Option<Box<syn::ItemStruct>>)> {
     let mut item = match syn::parse2::<syn::Item>(item) {
         Ok(syn::Item::Struct(s)) => s,
         Ok(other) => return Err((unsupported_item(&other), None)),
@@ -71,13 +71,13 @@ pub fn validate(
     let Some(args) = args else {
         return Err((
             errors.finish().expect_err("an error was recorded"),
-            Some(item),
+            Some(Box::new(item)),
         ));
     };
     if field_args.len() != item.fields.len() {
         return Err((
             errors.finish().expect_err("an error was recorded"),
-            Some(item),
+            Some(Box::new(item)),
         ));
     }
 
@@ -246,7 +246,8 @@ pub fn validate(
     }
 
     let scope = match (&args.scope, scope_name) {
-        (Some(lit), Some(name)) => match fields.iter().position(|f| f.role == Role::Scope) {
+        (Some(lit), Some(name)) if named => match fields.iter().position(|f| f.role == Role::Scope)
+        {
             Some(i) => Some(i),
             None => {
                 errors.push(
@@ -288,11 +289,11 @@ pub fn validate(
             new_derive: args.new_derive.map(|p| p.to_vec()).unwrap_or_default(),
             backend: Backend::Postgres(Postgres { table }),
         }),
-        (Err(e), ..) => Err((e, Some(item))),
+        (Err(e), ..) => Err((e, Some(Box::new(item)))),
         // Every `None` above pushed an error, so `errors.finish()` was `Err`.
         _ => Err((
             darling::Error::custom("invalid `tenant_store` attribute"),
-            Some(item),
+            Some(Box::new(item)),
         )),
     }
 }

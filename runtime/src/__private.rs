@@ -22,8 +22,15 @@ impl TenantIdType for ::uuid::Uuid {}
     label = "ids are `Uuid`s",
     note = "`create` generates a random (v4) id when none is given"
 )]
-pub trait IdType {}
-impl IdType for ::uuid::Uuid {}
+pub trait IdType {
+    /// A fresh id for `create` when the caller gives none.
+    fn generate() -> Self;
+}
+impl IdType for ::uuid::Uuid {
+    fn generate() -> Self {
+        ::uuid::Uuid::new_v4()
+    }
+}
 
 /// Marks the types a `version` field can have.
 #[diagnostic::on_unimplemented(
@@ -53,8 +60,32 @@ pub mod pg {
     pub use ::sqlx::postgres::PgRow;
     pub use ::sqlx::{Error as SqlxError, Postgres, QueryBuilder, Row, query};
 
+    // Every bind and decode in generated code goes through these, bounded by `PgColumn` alone,
+    // so a field type that is not a column yields one error naming `PgColumn` instead of a
+    // cascade of sqlx trait errors.
+
+    /// Binds one value.
+    pub fn bind<'q, T: PgColumn>(q: PgQuery<'q>, value: T) -> PgQuery<'q> {
+        q.bind(value)
+    }
+
+    /// Binds a column of values as an array (for `UNNEST`).
+    pub fn bind_array<'q, T: PgColumn>(q: PgQuery<'q>, values: ::std::vec::Vec<T>) -> PgQuery<'q> {
+        q.bind(values)
+    }
+
+    /// Appends a bind parameter to a dynamic query.
+    pub fn push_bind<T: PgColumn>(qb: &mut QueryBuilder<Postgres>, value: T) {
+        qb.push_bind(value);
+    }
+
+    /// Decodes column `index` of `row`.
+    pub fn get<T: PgColumn>(row: &PgRow, index: usize) -> ::core::result::Result<T, SqlxError> {
+        Row::try_get(row, index)
+    }
+
     /// Compile-time assertion that a field type maps to a column.
-    pub const fn assert_column<T: PgColumn + ?Sized>() {}
+    pub const fn assert_column<T: PgColumn>() {}
     /// Compile-time assertion that a timestamp field is a `DateTime<Utc>`.
     pub const fn assert_timestamp<T>()
     where

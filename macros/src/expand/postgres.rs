@@ -52,7 +52,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let (live_sql, live_bind) = match &m.soft_delete {
         Some((i, expr)) => (
             format!(" AND {} <> $3", col(&m.fields[*i])),
-            quote!(.bind(#expr)),
+            quote!(let q = #p::bind(q, #expr);),
         ),
         None => (String::new(), quote!()),
     };
@@ -103,7 +103,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote! {
             if let ::core::option::Option::Some(v) = patch.#ident {
                 qb.push(#set);
-                qb.push_bind(v);
+                #p::push_bind(&mut qb, v);
             }
         }
     });
@@ -119,7 +119,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let update_where = format!("{managed_sets} WHERE {scope_col} = ");
     let soft_where = m.soft_delete.as_ref().map(|(i, expr)| {
         let s = format!(" AND {} <> ", col(&m.fields[*i]));
-        quote! { qb.push(#s); qb.push_bind(#expr); }
+        quote! { qb.push(#s); #p::push_bind(&mut qb, #expr); }
     });
     let exists_sql = format!("SELECT 1 FROM {table} WHERE {tenant_and_id}{live_sql}");
     let (version_param, version_where, version_doc, on_no_row) = match m.version {
@@ -128,12 +128,16 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             let w = format!(" AND {} = ", col(&m.fields[v]));
             (
                 quote!(expected_version: #vty,),
-                quote! { qb.push(#w); qb.push_bind(expected_version); },
+                quote! { qb.push(#w); #p::push_bind(&mut qb, expected_version); },
                 "Fails with `Error::Conflict` when the stored version is not `expected_version`, \
                  and bumps the version on success.",
                 quote! {
                     let exists = tx
-                        .fetch_optional(#p::query(#exists_sql).bind(tenant).bind(id) #live_bind)
+                        .fetch_optional({
+                            let q = #p::bind(#p::bind(#p::query(#exists_sql), tenant), id);
+                            #live_bind
+                            q
+                        })
                         .await?;
                     if exists.is_some() {
                         ::core::result::Result::Err(#ts::Error::Conflict)
@@ -194,7 +198,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote! {
             if let ::core::option::Option::Some(v) = filter.#ident {
                 qb.push(#s);
-                qb.push_bind(v);
+                #p::push_bind(&mut qb, v);
             }
         }
     });
@@ -206,7 +210,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     // --- decode, migration, assertions
     let decode_fields = m.fields.iter().enumerate().map(|(i, f)| {
         let ident = &f.ident;
-        quote!(#ident: #p::Row::try_get(row, #i)?)
+        quote!(#ident: #p::get(row, #i)?)
     });
     let column_defs = m.fields.iter().map(|f| {
         let name = Model::column_name(f);
@@ -372,7 +376,9 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             ) -> #ts::Result<::core::option::Option<#entity>> {
                 #tenant
                 #instrument(async {
-                    let row = tx.fetch_optional(#p::query(#get_sql).bind(tenant).bind(id) #live_bind).await?;
+                    let q = #p::bind(#p::bind(#p::query(#get_sql), tenant), id);
+                    #live_bind
+                    let row = tx.fetch_optional(q).await?;
                     row.map(|r| #entity::__tenant_store_decode(&r)).transpose().map_err(#ts::Error::from)
                 }, #sp_get).await
             }
@@ -388,15 +394,15 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 let limit = page.checked_limit()?;
                 #instrument(async {
                     let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#list_head);
-                    qb.push_bind(tenant);
+                    #p::push_bind(&mut qb, tenant);
                     #soft_where
                     #( #filter_pushes )*
                     if let ::core::option::Option::Some(after) = page.cursor() {
                         qb.push(#after_sql);
-                        qb.push_bind(after);
+                        #p::push_bind(&mut qb, after);
                     }
                     qb.push(#order_sql);
-                    qb.push_bind(limit);
+                    #p::push_bind(&mut qb, limit);
                     let rows = tx.fetch_all(qb.build()).await?;
                     rows.iter()
                         .map(|r| #entity::__tenant_store_decode(r).map_err(#ts::Error::from))
@@ -412,11 +418,11 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             ) -> #ts::Result<#entity> {
                 #tenant
                 #instrument(async {
-                    let id = new.id.unwrap_or_else(#ts::Uuid::new_v4);
+                    let id = new.id.unwrap_or_else(<#id_ty as #ts::IdType>::generate);
+                    let q = #p::bind(#p::bind(#p::query(#create_sql), id), tenant);
+                    #( let q = #p::bind(q, new.#data_idents); )*
                     let row = tx
-                        .fetch_optional(
-                            #p::query(#create_sql).bind(id).bind(tenant) #( .bind(new.#data_idents) )*
-                        )
+                        .fetch_optional(q)
                         .await?
                         .ok_or(#ts::Error::NotFound)?;
                     #entity::__tenant_store_decode(&row).map_err(#ts::Error::from)
@@ -440,16 +446,16 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                         let mut __ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(#CHUNK);
                         #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(__ids.capacity()); )*
                         for row in ::core::iter::Iterator::by_ref(&mut rows).take(#CHUNK) {
-                            __ids.push(row.id.unwrap_or_else(#ts::Uuid::new_v4));
+                            __ids.push(row.id.unwrap_or_else(<#id_ty as #ts::IdType>::generate));
                             #( #chunk_vecs.push(row.#data_idents); )*
                         }
                         let n = __ids.len();
                         if n == 0 {
                             break;
                         }
-                        inserted += tx
-                            .execute(#p::query(#create_many_sql).bind(tenant).bind(__ids) #( .bind(#chunk_vecs) )*)
-                            .await?;
+                        let q = #p::bind_array(#p::bind(#p::query(#create_many_sql), tenant), __ids);
+                        #( let q = #p::bind_array(q, #chunk_vecs); )*
+                        inserted += tx.execute(q).await?;
                         if n < #CHUNK {
                             break;
                         }
@@ -471,9 +477,9 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                     let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#update_head);
                     #( #update_sets )*
                     qb.push(#update_where);
-                    qb.push_bind(tenant);
+                    #p::push_bind(&mut qb, tenant);
                     qb.push(#after_sql_id);
-                    qb.push_bind(id);
+                    #p::push_bind(&mut qb, id);
                     #version_where
                     #soft_where
                     qb.push(#returning);
@@ -494,7 +500,9 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             ) -> #ts::Result<()> {
                 #tenant
                 #instrument(async {
-                    let n = tx.execute(#p::query(#delete_sql).bind(tenant).bind(id) #live_bind).await?;
+                    let q = #p::bind(#p::bind(#p::query(#delete_sql), tenant), id);
+                    #live_bind
+                    let n = tx.execute(q).await?;
                     if n == 0 {
                         ::core::result::Result::Err(#ts::Error::NotFound)
                     } else {

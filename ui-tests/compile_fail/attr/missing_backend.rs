@@ -1,0 +1,13 @@
+// Rule: the struct attribute must name a backend.
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(scope = "user_id")]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub body: String,
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+// Rule: filter applies to data fields only.
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "postgres", scope = "user_id")]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub body: String,
+    #[tenant_store(version, filter)]
+    pub version: i64,
+}
+
+fn main() {}

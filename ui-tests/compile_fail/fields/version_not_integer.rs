@@ -1,0 +1,15 @@
+// Rule: the optimistic-locking version is an integer.
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "postgres", scope = "user_id")]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub body: String,
+    #[tenant_store(version)]
+    pub version: String,
+}
+
+fn main() {}
