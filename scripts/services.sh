@@ -22,6 +22,11 @@ pg_super_pw="ts_super_pw"
 pg_owner_pw="ts_owner_pw"
 pg_app_pw="ts_app_pw"
 
+vk_port="${TENANT_STORE_VALKEY_PORT:-56379}"
+# Cluster bus ports are these plus 10000, so they must stay at or below 55535.
+vk_cluster_ports=(46380 46381 46382)
+vk_dir="$state/valkey"
+
 log() { printf 'services: %s\n' "$*" >&2; }
 
 pg_bin() {
@@ -101,18 +106,94 @@ pg_down() {
   fi
 }
 
+install_valkey() {
+  if ! command -v valkey-server >/dev/null || ! command -v valkey-cli >/dev/null; then
+    log "installing Valkey from Debian's bookworm-backports"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      cat > /etc/apt/sources.list.d/bookworm-backports.sources <<SRC
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    fi
+    apt-get update -qq
+    apt-get install -y -qq -t bookworm-backports valkey-server valkey-tools >/dev/null
+  fi
+  local major
+  major=$(valkey-server --version | sed -E 's/.*v=([0-9]+)\..*/\1/')
+  if [ "$major" -lt 8 ]; then
+    log "Valkey $major found; 8 or newer is required"; exit 1
+  fi
+}
+
+vk_running() { [ -f "$1/valkey.pid" ] && kill -0 "$(cat "$1/valkey.pid")" 2>/dev/null; }
+
+vk_start() { # dir port [extra args...]
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir"
+  if vk_running "$dir"; then return 0; fi
+  # No persistence: the test data lives and dies with the process.
+  valkey-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+    --pidfile "$dir/valkey.pid" --logfile "$dir/valkey.log" --save "" --appendonly no "$@"
+  for _ in $(seq 50); do
+    valkey-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "Valkey on port $port did not start; see $dir/valkey.log"; exit 1
+}
+
+vk_up() {
+  install_valkey
+  log "starting Valkey on 127.0.0.1:$vk_port and a 3-master cluster on ${vk_cluster_ports[*]}"
+  vk_start "$vk_dir/single" "$vk_port"
+  local nodes=()
+  for p in "${vk_cluster_ports[@]}"; do
+    vk_start "$vk_dir/cluster-$p" "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 2000
+    nodes+=("127.0.0.1:$p")
+  done
+  if ! valkey-cli -p "${vk_cluster_ports[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+    valkey-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+    for _ in $(seq 100); do
+      valkey-cli -p "${vk_cluster_ports[0]}" cluster info | grep -q 'cluster_state:ok' && return 0
+      sleep 0.1
+    done
+    log "the Valkey cluster did not become ready"; exit 1
+  fi
+}
+
+vk_down() {
+  local dir
+  for dir in "$vk_dir"/*/; do
+    [ -d "$dir" ] || continue
+    if vk_running "$dir"; then
+      local pid; pid=$(cat "$dir/valkey.pid")
+      log "stopping Valkey (pid $pid)"
+      kill "$pid"
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    # Cluster membership is rebuilt on the next `up`.
+    rm -f "$dir/nodes.conf"
+  done
+}
+
 env_lines() {
   cat <<ENV
 export TENANT_STORE_PG_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_PG_OWNER_URL=postgres://ts_owner:$pg_owner_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_PG_SUPER_URL=postgres://postgres:$pg_super_pw@127.0.0.1:$pg_port/tenant_store
+export TENANT_STORE_VALKEY_URL=redis://127.0.0.1:$vk_port
+export TENANT_STORE_VALKEY_CLUSTER_URLS=redis://127.0.0.1:${vk_cluster_ports[0]},redis://127.0.0.1:${vk_cluster_ports[1]},redis://127.0.0.1:${vk_cluster_ports[2]}
 ENV
 }
 
 case "${1:-}" in
-  up) pg_up ;;
-  down) pg_down ;;
+  up) pg_up; vk_up ;;
+  down) vk_down; pg_down ;;
   env) env_lines ;;
-  reset) pg_down; log "removing $state/pg"; rm -rf "$state/pg" ;;
+  reset) vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
   *) echo "usage: $0 up|down|env|reset" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 //! so existing migration numbers never change. `cargo run -p tenant-store-examples --bin
 //! gen-migrations` writes `migrations/` from it.
 
+pub mod episodic;
 pub mod memory;
 
 use tenant_store::postgres::migrate::{self, EntityMigration, MigrationFile};

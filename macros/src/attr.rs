@@ -45,4 +45,8 @@ pub struct FieldArgs {
     #[darling(default)]
     pub updated_at: Flag,
     pub soft_delete: Option<syn::Expr>,
+    #[darling(default)]
+    pub session: Flag,
+    #[darling(default)]
+    pub weight: Flag,
 }

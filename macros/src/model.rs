@@ -20,10 +20,21 @@ pub struct Model {
 /// Backend-specific options. One variant per backend that ships.
 pub enum Backend {
     Postgres(Postgres),
+    Valkey(Valkey),
 }
 
 pub struct Postgres {
     pub table: String,
+}
+
+pub struct Valkey {
+    pub prefix: String,
+    /// Default TTL in seconds.
+    pub ttl: Option<u64>,
+    /// Index into `fields` of the session field.
+    pub session: usize,
+    /// Index into `fields` of the weight field.
+    pub weight: Option<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,8 +59,19 @@ pub enum Role {
     Version,
     CreatedAt,
     UpdatedAt,
+    /// Valkey: the session an item belongs to (caller-supplied).
+    Session,
+    /// Valkey: the item's initial recency weight (caller-supplied).
+    Weight,
     /// Supplied by the caller on create, changeable by update.
     Data,
+}
+
+impl Role {
+    /// Whether the caller supplies this field (it appears in `New{Entity}`).
+    pub fn caller_set(self) -> bool {
+        matches!(self, Role::Data | Role::Session | Role::Weight)
+    }
 }
 
 impl Model {
@@ -58,7 +80,7 @@ impl Model {
     }
 
     pub fn data_fields(&self) -> impl Iterator<Item = &Field> {
-        self.fields.iter().filter(|f| f.role == Role::Data)
+        self.fields.iter().filter(|f| f.role.caller_set())
     }
 
     pub fn column_name(field: &Field) -> String {

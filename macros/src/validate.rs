@@ -7,10 +7,10 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 
 use crate::attr::{FieldArgs, StructArgs};
-use crate::model::{Backend, Field, Model, Postgres, Role, ScopeKind};
+use crate::model::{Backend, Field, Model, Postgres, Role, ScopeKind, Valkey};
 
 const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
-const SHIPPED: [&str; 1] = ["postgres"];
+const SHIPPED: [&str; 2] = ["postgres", "valkey"];
 
 /// Parses and checks. On failure returns the errors and, when the item was a struct, that
 /// struct with our attributes removed so the caller can still emit it (no knock-on errors).
@@ -140,6 +140,9 @@ pub fn validate(
         }
     }
 
+    let postgres = backend_name == Some("postgres");
+    let valkey = backend_name == Some("valkey");
+
     let table = match &args.table {
         Some(t) => {
             if let Err(e) = check_identifier(t) {
@@ -149,6 +152,14 @@ pub fn validate(
         }
         None => snake_case(&item.ident.to_string()),
     };
+    let prefix = match &args.prefix {
+        Some(p) if valkey => errors.handle(check_prefix(p)).unwrap_or_default(),
+        _ => snake_case(&item.ident.to_string()),
+    };
+    let ttl = match &args.ttl {
+        Some(t) if valkey => errors.handle(check_ttl(t)),
+        _ => None,
+    };
 
     // Fields and their roles.
     let scope_name = scope_kind.map(|k| match k {
@@ -156,17 +167,30 @@ pub fn validate(
         ScopeKind::OrgId => "org_id",
     });
     let mut fields = Vec::new();
-    let mut seen: [Option<(String, &'static str)>; 5] = Default::default();
+    // The field already holding each role, for the "duplicate" errors.
+    let mut holder: Vec<(Role, String)> = Vec::new();
     let mut soft_delete = None;
     for (i, (f, a)) in item.fields.iter().zip(&field_args).enumerate() {
         let ident = a.ident.clone().expect("named fields have identifiers");
-        let name = crate::model::Model::column_name_of(&ident);
-        let flags: [(&'static str, &Flag, Role); 5] = [
-            ("id", &a.id, Role::Id),
-            ("version", &a.version, Role::Version),
-            ("created_at", &a.created_at, Role::CreatedAt),
-            ("updated_at", &a.updated_at, Role::UpdatedAt),
-            ("soft_delete", &Flag::default(), Role::Data),
+        let name = Model::column_name_of(&ident);
+        // (key, flag, role, the backend it belongs to; `None`: every backend)
+        let flags: [(&'static str, &Flag, Role, Option<&str>); 6] = [
+            ("id", &a.id, Role::Id, None),
+            ("version", &a.version, Role::Version, Some("postgres")),
+            (
+                "created_at",
+                &a.created_at,
+                Role::CreatedAt,
+                Some("postgres"),
+            ),
+            (
+                "updated_at",
+                &a.updated_at,
+                Role::UpdatedAt,
+                Some("postgres"),
+            ),
+            ("session", &a.session, Role::Session, Some("valkey")),
+            ("weight", &a.weight, Role::Weight, Some("valkey")),
         ];
         let mut role = if Some(name.as_str()) == scope_name {
             Role::Scope
@@ -174,8 +198,14 @@ pub fn validate(
             Role::Data
         };
         let mut role_key: Option<&str> = None;
-        for (slot, (key, flag, r)) in flags.into_iter().enumerate().take(4) {
+        for (key, flag, r, owner) in flags {
             if !flag.is_present() {
+                continue;
+            }
+            if let (Some(owner), Some(backend)) = (owner, backend_name)
+                && owner != backend
+            {
+                errors.push(key_elsewhere(key, backend, owner).with_span(&flag.span()));
                 continue;
             }
             if role == Role::Scope {
@@ -193,7 +223,7 @@ pub fn validate(
                 );
                 continue;
             }
-            if let Some((other, _)) = &seen[slot] {
+            if let Some((_, other)) = holder.iter().find(|(held, _)| *held == r) {
                 errors.push(
                     darling::Error::custom(format!(
                         "duplicate `{key}` field: `{other}` is already the `{key}` field"
@@ -202,34 +232,45 @@ pub fn validate(
                 );
                 continue;
             }
-            seen[slot] = Some((name.clone(), key));
+            holder.push((r, name.clone()));
             role = r;
             role_key = Some(key);
         }
         if let Some(expr) = &a.soft_delete {
-            if role != Role::Data {
+            if let Some(backend) = backend_name.filter(|b| *b != "postgres") {
+                errors.push(key_elsewhere("soft_delete", backend, "postgres").with_span(expr));
+            } else if role != Role::Data {
                 errors.push(darling::Error::custom(format!(
                     "`soft_delete` marks a state field the caller sets; `{name}` is managed by tenant-store"
                 )).with_span(expr));
-            } else if let Some((other, _)) = &seen[4] {
-                errors.push(darling::Error::custom(format!(
-                    "duplicate `soft_delete` field: `{other}` is already the `soft_delete` field"
-                )).with_span(expr));
+            } else if let Some((j, _)) = &soft_delete {
+                let other: &Field = &fields[*j];
+                errors.push(
+                    darling::Error::custom(format!(
+                        "duplicate `soft_delete` field: `{}` is already the `soft_delete` field",
+                        other.ident
+                    ))
+                    .with_span(expr),
+                );
             } else {
-                seen[4] = Some((name.clone(), "soft_delete"));
                 soft_delete = Some((i, expr.clone()));
             }
         }
-        if a.filter.is_present() && role != Role::Data {
-            let what = if role == Role::Scope {
-                "every query is already filtered by the scope field".to_owned()
-            } else {
-                format!("`{name}` is managed by tenant-store")
-            };
-            errors.push(
-                darling::Error::custom(format!("`filter` applies to data fields; {what}"))
-                    .with_span(&a.filter.span()),
-            );
+        if a.filter.is_present() {
+            if let Some(backend) = backend_name.filter(|b| *b != "postgres") {
+                errors
+                    .push(key_elsewhere("filter", backend, "postgres").with_span(&a.filter.span()));
+            } else if role != Role::Data {
+                let what = if role == Role::Scope {
+                    "every query is already filtered by the scope field".to_owned()
+                } else {
+                    format!("`{name}` is managed by tenant-store")
+                };
+                errors.push(
+                    darling::Error::custom(format!("`filter` applies to data fields; {what}"))
+                        .with_span(&a.filter.span()),
+                );
+            }
         }
         fields.push(Field {
             ident,
@@ -241,7 +282,7 @@ pub fn validate(
                 .cloned()
                 .collect(),
             role,
-            filter: a.filter.is_present() && role == Role::Data,
+            filter: a.filter.is_present() && role == Role::Data && postgres,
         });
     }
 
@@ -262,7 +303,8 @@ pub fn validate(
         },
         _ => None,
     };
-    let id = fields.iter().position(|f| f.role == Role::Id);
+    let position = |role| fields.iter().position(|f: &Field| f.role == role);
+    let id = position(Role::Id);
     if id.is_none() && named {
         errors.push(
             darling::Error::custom(
@@ -271,13 +313,33 @@ pub fn validate(
             .with_span(&item.ident),
         );
     }
-
-    let position = |role| fields.iter().position(|f| f.role == role);
+    let session = position(Role::Session);
+    if valkey && session.is_none() && named {
+        errors.push(
+            darling::Error::custom(
+                "no `session` field; a valkey entity marks its session id with `#[tenant_store(session)]`",
+            )
+            .with_span(&item.ident),
+        );
+    }
     let (version, updated_at) = (position(Role::Version), position(Role::UpdatedAt));
 
+    let backend = match backend_name {
+        Some("postgres") => Some(Backend::Postgres(Postgres { table })),
+        Some("valkey") => session.map(|session| {
+            Backend::Valkey(Valkey {
+                prefix,
+                ttl,
+                session,
+                weight: position(Role::Weight),
+            })
+        }),
+        _ => None,
+    };
+
     let result = errors.finish();
-    match (result, scope, scope_kind, id, backend_name) {
-        (Ok(()), Some(scope), Some(scope_kind), Some(id), Some(_postgres)) => Ok(Model {
+    match (result, scope, scope_kind, id, backend) {
+        (Ok(()), Some(scope), Some(scope_kind), Some(id), Some(backend)) => Ok(Model {
             item,
             fields,
             scope,
@@ -287,7 +349,7 @@ pub fn validate(
             soft_delete,
             updated_at,
             new_derive: args.new_derive.map(|p| p.to_vec()).unwrap_or_default(),
-            backend: Backend::Postgres(Postgres { table }),
+            backend,
         }),
         (Err(e), ..) => Err((e, Some(Box::new(item)))),
         // Every `None` above pushed an error, so `errors.finish()` was `Err`.
@@ -298,13 +360,58 @@ pub fn validate(
     }
 }
 
+fn key_elsewhere(key: &str, backend: &str, owner: &str) -> darling::Error {
+    darling::Error::custom(format!(
+        "`{key}` does not apply to backend `{backend}`; it is a `{owner}` key"
+    ))
+}
+
+/// Key prefixes start every Valkey key; a plain token keeps the layout unambiguous.
+fn check_prefix(p: &SpannedValue<syn::Lit>) -> darling::Result<String> {
+    let syn::Lit::Str(s) = &**p else {
+        return Err(darling::Error::custom(
+            "`prefix` must be a string, e.g. `prefix = \"episodic\"`",
+        )
+        .with_span(&p.span()));
+    };
+    let v = s.value();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(v)
+    } else {
+        Err(darling::Error::custom(format!(
+            "invalid `prefix` `{v}`; expected 1 to 64 characters of `a-z`, `0-9`, `_` and `-`"
+        ))
+        .with_span(&p.span()))
+    }
+}
+
+fn check_ttl(t: &SpannedValue<syn::Lit>) -> darling::Result<u64> {
+    match &**t {
+        syn::Lit::Int(i) => match i.base10_parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(
+                darling::Error::custom("`ttl` must be a positive number of seconds")
+                    .with_span(&t.span()),
+            ),
+        },
+        _ => Err(darling::Error::custom(
+            "`ttl` must be a positive number of seconds, e.g. `ttl = 3600`",
+        )
+        .with_span(&t.span())),
+    }
+}
+
 fn check_backend(b: &SpannedValue<String>) -> darling::Result<&'static str> {
     if let Some(shipped) = SHIPPED.iter().find(|s| **s == b.as_str()) {
         return Ok(shipped);
     }
     let msg = if BACKENDS.contains(&b.as_str()) {
         format!(
-            "backend `{}` is not available in this version of tenant-store; available: `postgres`",
+            "backend `{}` is not available in this version of tenant-store; available: `postgres`, `valkey`",
             b.as_str()
         )
     } else {

@@ -101,3 +101,44 @@ pub mod pg {
     pub trait TimestampType {}
     impl TimestampType for ::chrono::DateTime<::chrono::Utc> {}
 }
+
+#[cfg(feature = "valkey")]
+pub mod valkey {
+    //! Valkey items named by generated code.
+    pub use crate::valkey::{
+        KeyPart, Scoped, ValkeyEntity, decay, delete, get, list_session, ranked, set,
+    };
+
+    /// Compile-time assertion that an id type is a key part.
+    pub const fn assert_key_part<T: KeyPart>() {}
+
+    /// Marks the types a `session` field can have.
+    #[diagnostic::on_unimplemented(
+        message = "the `session` field must be a `String`, found `{Self}`",
+        label = "not a `String`"
+    )]
+    pub trait SessionType {
+        /// The session id.
+        fn as_session(&self) -> &str;
+    }
+    impl SessionType for ::std::string::String {
+        fn as_session(&self) -> &str {
+            self
+        }
+    }
+
+    /// Marks the types a `weight` field can have.
+    #[diagnostic::on_unimplemented(
+        message = "the `weight` field must be an `f64`, found `{Self}`",
+        label = "not an `f64`"
+    )]
+    pub trait WeightType {
+        /// The weight.
+        fn as_weight(&self) -> f64;
+    }
+    impl WeightType for f64 {
+        fn as_weight(&self) -> f64 {
+            *self
+        }
+    }
+}

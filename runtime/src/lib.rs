@@ -72,5 +72,13 @@ pub use uuid::Uuid;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+#[cfg(feature = "resilience")]
+mod resilience;
+#[cfg(feature = "resilience")]
+pub use resilience::Resilience;
+
+#[cfg(feature = "valkey")]
+pub mod valkey;
+
 #[doc(hidden)]
 pub mod __private;

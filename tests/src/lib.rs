@@ -161,3 +161,110 @@ pub fn host_port(url: &str) -> String {
     let slash = url[at..].find('/').map(|i| at + i).unwrap_or(url.len());
     url[at..slash].to_owned()
 }
+
+/// The standalone Valkey's URL.
+pub fn valkey_url() -> String {
+    url("TENANT_STORE_VALKEY_URL", "redis://127.0.0.1:56379")
+}
+
+/// The Valkey cluster's node URLs.
+pub fn valkey_cluster_urls() -> Vec<String> {
+    url(
+        "TENANT_STORE_VALKEY_CLUSTER_URLS",
+        "redis://127.0.0.1:46380,redis://127.0.0.1:46381,redis://127.0.0.1:46382",
+    )
+    .split(',')
+    .map(str::to_owned)
+    .collect()
+}
+
+/// A client of the standalone Valkey with default resilience; panics naming the start command.
+pub async fn kv() -> tenant_store::valkey::Client {
+    tenant_store::valkey::Client::connect(&valkey_url(), tenant_store::Resilience::default())
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach Valkey at {}: {e}; {START}", valkey_url()))
+}
+
+/// A client of the Valkey cluster; panics naming the start command.
+pub async fn kv_cluster() -> tenant_store::valkey::Client {
+    let urls = valkey_cluster_urls();
+    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+    tenant_store::valkey::Client::connect_cluster(&refs, tenant_store::Resilience::default())
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the Valkey cluster at {urls:?}: {e}; {START}"))
+}
+
+/// A loopback port nothing listens on (at the moment of the call).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A private `valkey-server` this test starts and stops itself (by its pid), for outages.
+pub struct PrivateValkey {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateValkey {
+    /// Starts a server on a free port and waits until it answers.
+    pub fn start() -> Self {
+        let mut s = Self {
+            port: free_port(),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server again on the same port.
+    pub fn restart(&mut self) {
+        let child = std::process::Command::new("valkey-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run valkey-server: {e}; install it with `scripts/services.sh up`")
+            });
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("valkey-server did not start on port {}", self.port);
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateValkey {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

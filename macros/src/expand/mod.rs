@@ -1,6 +1,7 @@
 //! Expansion: from a checked [`Model`] to tokens. Nothing here can fail or looks at attributes.
 
 mod postgres;
+mod valkey;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -25,6 +26,7 @@ pub fn expand(model: &Model) -> TokenStream {
     let item = &model.item;
     let backend = match &model.backend {
         Backend::Postgres(pg) => postgres::expand(model, pg),
+        Backend::Valkey(vk) => valkey::expand(model, vk),
     };
     quote! {
         #item
@@ -83,6 +85,32 @@ mod tests {
                     pub id: Uuid,
                     pub org_id: Uuid,
                     pub body: Option<String>,
+                }
+            },
+        );
+        insta::assert_snapshot!(pretty(out));
+    }
+
+    #[test]
+    fn episode_valkey_expansion() {
+        let out = super::tenant_store(
+            quote!(
+                backend = "valkey",
+                scope = "user_id",
+                prefix = "episodic",
+                ttl = 86400
+            ),
+            quote! {
+                #[derive(Serialize, Deserialize)]
+                pub struct Episode {
+                    #[tenant_store(id)]
+                    pub id: String,
+                    pub user_id: Uuid,
+                    #[tenant_store(session)]
+                    pub session_id: String,
+                    pub content: String,
+                    #[tenant_store(weight)]
+                    pub importance: f64,
                 }
             },
         );

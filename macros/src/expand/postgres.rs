@@ -237,7 +237,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             Role::CreatedAt | Role::UpdatedAt => {
                 quote_spanned!(span=> #p::assert_timestamp::<#ty>();)
             }
-            Role::Data => quote!(),
+            Role::Data | Role::Session | Role::Weight => quote!(),
         };
         quote_spanned! {span=>
             #p::assert_column::<#ty>();

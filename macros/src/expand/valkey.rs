@@ -1,0 +1,203 @@
+//! Valkey expansion: the `New` type, the store whose methods take a tenant-scoped handle, the
+//! `ValkeyEntity` impl, and compile-time type assertions. The operations themselves live in the
+//! runtime (`tenant_store::valkey`), generic over the entity.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{Model, Role, ScopeKind, Valkey};
+
+pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
+    let ts = quote!(::tenant_store::__private);
+    let v = quote!(::tenant_store::__private::valkey);
+    let entity = m.ident();
+    let entity_name = entity.to_string();
+    let vis = &m.item.vis;
+    let new_ty = format_ident!("New{}", entity);
+    let store_ty = format_ident!("{}Store", entity);
+    let prefix = &vk.prefix;
+    let scope_variant = match m.scope_kind {
+        ScopeKind::UserId => quote!(UserId),
+        ScopeKind::OrgId => quote!(OrgId),
+    };
+    let id_f = &m.fields[m.id];
+    let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
+    let scope_ident = &m.fields[m.scope].ident;
+    let session_ident = &m.fields[vk.session].ident;
+    let session_span = m.fields[vk.session].ty.span();
+    let session_expr =
+        quote_spanned!(session_span=> #v::SessionType::as_session(&self.#session_ident));
+    let weight = match vk.weight {
+        Some(w) => {
+            let (w, span) = (&m.fields[w].ident, m.fields[w].ty.span());
+            quote_spanned!(span=> #v::WeightType::as_weight(&self.#w))
+        }
+        None => quote!(1.0),
+    };
+    let ttl = match vk.ttl {
+        Some(secs) => {
+            quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#secs)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let data: Vec<_> = m.data_fields().collect();
+    let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
+    let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
+    let data_docs: Vec<TokenStream> = data
+        .iter()
+        .map(|f| {
+            if f.docs.is_empty() {
+                let d = format!("`{}` of the `{entity_name}`.", f.ident);
+                quote!(#[doc = #d])
+            } else {
+                let docs = &f.docs;
+                quote!(#(#docs)*)
+            }
+        })
+        .collect();
+
+    let assertions = m.fields.iter().map(|f| {
+        let ty = &f.ty;
+        let span = ty.span();
+        match f.role {
+            Role::Id => quote_spanned!(span=> #v::assert_key_part::<#ty>();),
+            Role::Scope => quote_spanned!(span=> #ts::assert_tenant_id::<#ty>();),
+            _ => quote!(),
+        }
+    });
+
+    let new_derive = &m.new_derive;
+    let new_derive = if new_derive.is_empty() {
+        quote!()
+    } else {
+        quote!(#[derive(#(#new_derive),*)])
+    };
+    let new_doc = format!(
+        "A new `{entity_name}` for `{store_ty}::set`. The scope field is absent: it comes from the tenant handle."
+    );
+    let store_doc = format!(
+        "The tenant-scoped Valkey store of `{entity_name}` (keys `{prefix}:{{tenant}}:<session>:<id>`). Every method takes a `Scoped` handle and acts only inside its tenant."
+    );
+    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
+    let set_doc = format!(
+        "Stores a `{entity_name}` in the caller's tenant, newest in its session, and returns it. `ttl` overrides the entity's default time to live."
+    );
+
+    quote! {
+        #[doc = #new_doc]
+        #new_derive
+        #vis struct #new_ty {
+            /// The item id; `None` generates a random one.
+            pub #id_ident: ::core::option::Option<#id_ty>,
+            #( #data_docs pub #data_idents: #data_tys, )*
+        }
+
+        #[doc = #store_doc]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #store_ty {
+            _private: (),
+        }
+
+        impl #entity {
+            #[doc = #store_fn_doc]
+            pub fn store() -> #store_ty {
+                #store_ty { _private: () }
+            }
+        }
+
+        const _: () = {
+            #( #assertions )*
+        };
+
+        #[automatically_derived]
+        impl #v::ValkeyEntity for #entity {
+            const ENTITY: &'static str = #entity_name;
+            const PREFIX: &'static str = #prefix;
+            const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
+            const DEFAULT_TTL: ::core::option::Option<::core::time::Duration> = #ttl;
+            fn session(&self) -> &str {
+                #session_expr
+            }
+            fn item_id(&self) -> ::std::string::String {
+                #v::KeyPart::to_part(&self.#id_ident)
+            }
+            fn weight(&self) -> f64 {
+                #weight
+            }
+            fn tenant_of(&self) -> #ts::Uuid {
+                self.#scope_ident
+            }
+        }
+
+        impl #store_ty {
+            #[doc = #set_doc]
+            pub async fn set(
+                &self,
+                kv: &#v::Scoped<'_>,
+                new: #new_ty,
+                ttl: ::core::option::Option<::core::time::Duration>,
+            ) -> #ts::Result<#entity> {
+                let entity = #entity {
+                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #v::KeyPart>::generate),
+                    #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
+                    #( #data_idents: new.#data_idents, )*
+                };
+                #v::set(kv, &entity, ttl).await?;
+                ::core::result::Result::Ok(entity)
+            }
+
+            /// The item, or `None` when it is missing, expired, or another tenant's.
+            pub async fn get(
+                &self,
+                kv: &#v::Scoped<'_>,
+                session: &str,
+                id: &#id_ty,
+            ) -> #ts::Result<::core::option::Option<#entity>> {
+                #v::get(kv, session, &#v::KeyPart::to_part(id)).await
+            }
+
+            /// Up to `limit` live items of the session, most recently set first.
+            pub async fn list_session(
+                &self,
+                kv: &#v::Scoped<'_>,
+                session: &str,
+                limit: usize,
+            ) -> #ts::Result<::std::vec::Vec<#entity>> {
+                #v::list_session(kv, session, limit).await
+            }
+
+            /// Up to `limit` live items of the session with their current weights, heaviest first.
+            pub async fn ranked(
+                &self,
+                kv: &#v::Scoped<'_>,
+                session: &str,
+                limit: usize,
+            ) -> #ts::Result<::std::vec::Vec<(#entity, f64)>> {
+                #v::ranked(kv, session, limit).await
+            }
+
+            /// Multiplies every weight in the session by `factor` (in `(0, 1]`) and deletes the
+            /// items that fall below `floor`; returns how many were deleted.
+            pub async fn decay(
+                &self,
+                kv: &#v::Scoped<'_>,
+                session: &str,
+                factor: f64,
+                floor: f64,
+            ) -> #ts::Result<u64> {
+                #v::decay::<#entity>(kv, session, factor, floor).await
+            }
+
+            /// Deletes the item; `Error::NotFound` when it is missing, expired, or another tenant's.
+            pub async fn delete(
+                &self,
+                kv: &#v::Scoped<'_>,
+                session: &str,
+                id: &#id_ty,
+            ) -> #ts::Result<()> {
+                #v::delete::<#entity>(kv, session, &#v::KeyPart::to_part(id)).await
+            }
+        }
+    }
+}

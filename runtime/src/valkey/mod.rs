@@ -1,0 +1,242 @@
+//! Valkey backend: tenant-keyed episodic items with TTL and recency weighting, over one
+//! standalone server or a cluster, every call under the shared [`Resilience`] layer.
+//!
+//! ## Key layout
+//! For an entity with `prefix = "episodic"`, tenant `T` (the principal's `user_id` or `org_id`),
+//! session `S` and item id `I`:
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `episodic:{T}:S:I` | string | the item as JSON, with its TTL |
+//! | `episodic:{T}:S:~recent` | sorted set | item ids scored by insertion order (newest highest) |
+//! | `episodic:{T}:S:~weight` | sorted set | item ids scored by their decayed weight |
+//! | `episodic:{T}:S:~seq` | string | the session's insertion counter |
+//!
+//! `{T}` is a hash tag: every key of one tenant hashes to one cluster slot, so the multi-key
+//! commands and scripts below never meet `CROSSSLOT`. Session and item ids may not contain `:`,
+//! `{`, `}` or control characters, nor start with `~` (the index keys' marker), so two different
+//! (session, item) pairs can never name the same key. Index keys live as long as the longest-lived
+//! item written into them; an expired item's id is dropped from the indexes when a listing meets it.
+//!
+//! ## Tenant boundary
+//! Keys are built only from a [`Scoped`] handle, made from a `&Principal` by
+//! [`Client::scoped`]: no generated method takes a raw tenant id. Reading another tenant's
+//! session id through one's own handle addresses one's own (empty) keyspace, so it looks absent.
+
+mod store;
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{FromRedisValue, RedisError};
+use uuid::Uuid;
+
+use crate::resilience::{Guard, Resilience};
+use crate::{Error, Principal, Result, Scope};
+
+pub use store::{ValkeyEntity, ValkeyValue};
+#[doc(hidden)]
+pub use store::{decay, delete, get, list_session, ranked, set};
+
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// A Valkey connection (standalone or cluster) with timeouts and a circuit breaker. Cheap to
+/// clone; clones share the connection and the breaker.
+#[derive(Clone)]
+pub struct Client {
+    conn: Conn,
+    guard: Guard,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.conn {
+            Conn::Single(_) => "standalone",
+            Conn::Cluster(_) => "cluster",
+        };
+        f.debug_struct("Client")
+            .field("kind", &kind)
+            .field("guard", &self.guard)
+            .finish()
+    }
+}
+
+impl From<RedisError> for Error {
+    fn from(e: RedisError) -> Self {
+        if e.is_timeout() {
+            Error::Timeout
+        } else if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
+            Error::Unavailable(e.to_string())
+        } else {
+            Error::Backend(Box::new(e))
+        }
+    }
+}
+
+impl Client {
+    /// Connects to one server (`redis://host:port`). A refused or silent server fails within
+    /// the resilience timeout with [`Error::Unavailable`] or [`Error::Timeout`].
+    pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
+        let guard = Guard::new(resilience)?;
+        let client = redis::Client::open(url).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(resilience.timeout))
+            .set_response_timeout(Some(resilience.timeout))
+            .set_number_of_retries(1);
+        let conn = guard
+            .run(async { Ok(ConnectionManager::new_with_config(client, config).await?) })
+            .await?;
+        Ok(Self {
+            conn: Conn::Single(conn),
+            guard,
+        })
+    }
+
+    /// Connects to a cluster through any of its nodes.
+    pub async fn connect_cluster(urls: &[&str], resilience: Resilience) -> Result<Self> {
+        let guard = Guard::new(resilience)?;
+        let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
+            .connection_timeout(resilience.timeout)
+            .response_timeout(resilience.timeout)
+            .retries(1)
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let conn = guard
+            .run(async { Ok(client.get_async_connection().await?) })
+            .await?;
+        Ok(Self {
+            conn: Conn::Cluster(conn),
+            guard,
+        })
+    }
+
+    /// The handle through which one tenant's keys are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped {
+            client: self,
+            user_id: principal.user_id(),
+            org_id: principal.org_id(),
+        }
+    }
+
+    /// Whether the circuit breaker currently rejects calls.
+    pub fn circuit_open(&self) -> bool {
+        self.guard.is_open()
+    }
+
+    /// The resilience settings in force.
+    pub fn resilience(&self) -> Resilience {
+        self.guard.settings()
+    }
+
+    /// Runs one command under the timeout and the breaker.
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
+        let conn = self.conn.clone();
+        self.guard
+            .run(async move {
+                Ok(match conn {
+                    Conn::Single(mut c) => cmd.query_async(&mut c).await?,
+                    Conn::Cluster(mut c) => cmd.query_async(&mut c).await?,
+                })
+            })
+            .await
+    }
+
+    /// Runs a Lua script under the timeout and the breaker.
+    pub(crate) async fn script<T: FromRedisValue>(
+        &self,
+        inv: redis::ScriptInvocation<'_>,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        self.guard
+            .run(async move {
+                Ok(match conn {
+                    Conn::Single(mut c) => inv.invoke_async(&mut c).await?,
+                    Conn::Cluster(mut c) => inv.invoke_async(&mut c).await?,
+                })
+            })
+            .await
+    }
+}
+
+/// One tenant's view of a [`Client`]: the only way generated Valkey methods reach keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoped<'c> {
+    client: &'c Client,
+    user_id: Uuid,
+    org_id: Uuid,
+}
+
+impl Scoped<'_> {
+    /// The tenant id for entities of `scope`.
+    pub fn tenant(&self, scope: Scope) -> Uuid {
+        match scope {
+            Scope::UserId => self.user_id,
+            Scope::OrgId => self.org_id,
+        }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        self.client
+    }
+}
+
+/// Checks a caller-supplied key part (session id, item id).
+pub(crate) fn check_part(what: &str, part: &str) -> Result<()> {
+    let bad = part.is_empty()
+        || part.len() > 512
+        || part.starts_with('~')
+        || part
+            .chars()
+            .any(|c| matches!(c, ':' | '{' | '}') || c.is_control());
+    if bad {
+        return Err(Error::InvalidInput(format!(
+            "{what} {part:?} is not a valid key part: 1 to 512 bytes, no `:`, `{{`, `}}` or control characters, not starting with `~`"
+        )));
+    }
+    Ok(())
+}
+
+/// A type usable as a Valkey item id.
+#[diagnostic::on_unimplemented(
+    message = "the `id` field of a Valkey entity must be a `String` or a `Uuid`, found `{Self}`",
+    label = "not a Valkey key part"
+)]
+pub trait KeyPart {
+    /// A fresh id, when the caller gives none.
+    fn generate() -> Self;
+    /// The id as it appears in the key.
+    fn to_part(&self) -> String;
+}
+
+impl KeyPart for String {
+    fn generate() -> Self {
+        Uuid::new_v4().to_string()
+    }
+    fn to_part(&self) -> String {
+        self.clone()
+    }
+}
+
+impl KeyPart for Uuid {
+    fn generate() -> Self {
+        Uuid::new_v4()
+    }
+    fn to_part(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The default time to live when an entity sets none: items do not expire.
+pub(crate) fn ttl_millis(ttl: Option<Duration>) -> Result<Option<u64>> {
+    match ttl {
+        None => Ok(None),
+        Some(d) if d.is_zero() => Err(Error::InvalidInput("a TTL must be longer than zero".into())),
+        Some(d) => Ok(Some(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))),
+    }
+}

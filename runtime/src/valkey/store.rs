@@ -1,0 +1,363 @@
+//! The operations behind every generated Valkey store, generic over the entity.
+//!
+//! Writes that touch several keys run as Lua scripts whose keys are all declared and share the
+//! tenant's hash tag, so each is atomic and cluster-safe in one round trip.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::Script;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use super::{Scoped, check_part, ttl_millis};
+use crate::{Error, Result, Scope};
+
+/// How an entity travels to and from Valkey: JSON through serde. Implemented for every type
+/// that derives `Serialize` and `Deserialize`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must derive `serde::Serialize` and `serde::Deserialize` to be stored in Valkey",
+    label = "stored as JSON",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to the struct"
+)]
+pub trait ValkeyValue: Sized {
+    /// The value as stored.
+    fn to_json(&self) -> Result<String>;
+    /// The value read back.
+    fn from_json(json: &str) -> Result<Self>;
+}
+
+impl<T: Serialize + DeserializeOwned> ValkeyValue for T {
+    fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::InvalidInput(e.to_string()))
+    }
+    fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| Error::Backend(Box::new(e)))
+    }
+}
+
+/// What `#[tenant_store(backend = "valkey")]` implements for an entity.
+pub trait ValkeyEntity: ValkeyValue + Send + Sync {
+    /// The struct's name.
+    const ENTITY: &'static str;
+    /// The first segment of every key.
+    const PREFIX: &'static str;
+    /// The principal attribute in the key's hash tag.
+    const SCOPE: Scope;
+    /// TTL applied when a `set` gives none (`None`: no expiry).
+    const DEFAULT_TTL: Option<Duration>;
+    /// The session the item belongs to.
+    fn session(&self) -> &str;
+    /// The item's id as it appears in the key.
+    fn item_id(&self) -> String;
+    /// The item's initial recency weight (the `weight` field, or 1.0).
+    fn weight(&self) -> f64;
+    /// The value of the scope field.
+    fn tenant_of(&self) -> Uuid;
+}
+
+/// Longest page `list_session` and `ranked` return.
+pub const MAX_LIMIT: usize = 10_000;
+
+struct Keys {
+    base: String,
+}
+
+impl Keys {
+    fn new<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str) -> Result<Self> {
+        check_part("session id", session)?;
+        Ok(Self {
+            base: format!("{}:{{{}}}:{session}:", E::PREFIX, kv.tenant(E::SCOPE)),
+        })
+    }
+    fn item(&self, id: &str) -> String {
+        format!("{}{id}", self.base)
+    }
+    fn recent(&self) -> String {
+        format!("{}~recent", self.base)
+    }
+    fn weight(&self) -> String {
+        format!("{}~weight", self.base)
+    }
+    fn seq(&self) -> String {
+        format!("{}~seq", self.base)
+    }
+}
+
+fn span<E: ValkeyEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
+}
+
+fn check_limit(limit: usize) -> Result<isize> {
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Error::InvalidInput(format!(
+            "limit {limit} is outside 1..={MAX_LIMIT}"
+        )));
+    }
+    Ok(limit as isize)
+}
+
+fn decode<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, json: &str) -> Result<Option<E>> {
+    let e = E::from_json(json)?;
+    // Defence in depth: a value under this tenant's key that names another tenant or session is
+    // treated as absent rather than returned.
+    Ok((e.tenant_of() == kv.tenant(E::SCOPE) && e.session() == session).then_some(e))
+}
+
+// KEYS: item, recent, weight, seq. ARGV: json, ttl ms (0 = none), item id, weight.
+static SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local ttl = tonumber(ARGV[2])
+        local fresh = redis.call('EXISTS', KEYS[2]) == 0
+        if ttl > 0 then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+        else
+          redis.call('SET', KEYS[1], ARGV[1])
+        end
+        local n = redis.call('INCR', KEYS[4])
+        redis.call('ZADD', KEYS[2], n, ARGV[3])
+        redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+        -- The indexes live as long as their longest-lived item.
+        for i = 2, 4 do
+          if ttl == 0 then
+            redis.call('PERSIST', KEYS[i])
+          else
+            local left = redis.call('PTTL', KEYS[i])
+            if (left == -1 and fresh) or (left >= 0 and left < ttl) then
+              redis.call('PEXPIRE', KEYS[i], ttl)
+            end
+          end
+        end
+        return n
+        ",
+    )
+});
+
+/// Stores `entity` under its session with `ttl` (or the entity's default), newest in the session.
+pub async fn set<E: ValkeyEntity>(
+    kv: &Scoped<'_>,
+    entity: &E,
+    ttl: Option<Duration>,
+) -> Result<()> {
+    let session = entity.session();
+    let keys = Keys::new::<E>(kv, session)?;
+    let id = entity.item_id();
+    check_part("item id", &id)?;
+    let weight = entity.weight();
+    if !weight.is_finite() || weight < 0.0 {
+        return Err(Error::InvalidInput(format!(
+            "weight {weight} must be a finite number >= 0"
+        )));
+    }
+    if entity.tenant_of() != kv.tenant(E::SCOPE) {
+        return Err(Error::InvalidInput(
+            "the entity's scope field is not the caller's tenant".into(),
+        ));
+    }
+    let ttl = ttl_millis(ttl.or(E::DEFAULT_TTL))?.unwrap_or(0);
+    let json = entity.to_json()?;
+    async {
+        let mut inv = SET.prepare_invoke();
+        inv.key(keys.item(&id))
+            .key(keys.recent())
+            .key(keys.weight())
+            .key(keys.seq());
+        inv.arg(json).arg(ttl).arg(&id).arg(weight);
+        kv.client().script::<i64>(inv).await.map(drop)
+    }
+    .instrument(span::<E>(kv, "set"))
+    .await
+}
+
+/// The item, or `None` when it is missing, expired, or not the caller's.
+pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> Result<Option<E>> {
+    let keys = Keys::new::<E>(kv, session)?;
+    check_part("item id", id)?;
+    async {
+        let json: Option<String> = kv
+            .client()
+            .query(redis::cmd("GET").arg(keys.item(id)))
+            .await?;
+        match json {
+            Some(j) => decode(kv, session, &j),
+            None => Ok(None),
+        }
+    }
+    .instrument(span::<E>(kv, "get"))
+    .await
+}
+
+/// Reads up to `limit` live items of `index`, highest score first, dropping the ids of expired
+/// items from both indexes on the way.
+async fn walk<E: ValkeyEntity>(
+    kv: &Scoped<'_>,
+    session: &str,
+    keys: &Keys,
+    index: String,
+    limit: usize,
+) -> Result<Vec<(E, f64)>> {
+    let limit = check_limit(limit)?;
+    let mut out = Vec::new();
+    let mut expired: Vec<String> = Vec::new();
+    let mut start = 0isize;
+    while (out.len() as isize) < limit {
+        let want = limit - out.len() as isize;
+        let ids: Vec<(String, f64)> = kv
+            .client()
+            .query(
+                redis::cmd("ZREVRANGE")
+                    .arg(&index)
+                    .arg(start)
+                    .arg(start + want - 1)
+                    .arg("WITHSCORES"),
+            )
+            .await?;
+        if ids.is_empty() {
+            break;
+        }
+        start += ids.len() as isize;
+        let mut mget = redis::cmd("MGET");
+        for (id, _) in &ids {
+            mget.arg(keys.item(id));
+        }
+        let values: Vec<Option<String>> = kv.client().query(&mget).await?;
+        for ((id, score), value) in ids.into_iter().zip(values) {
+            match value
+                .map(|j| decode::<E>(kv, session, &j))
+                .transpose()?
+                .flatten()
+            {
+                Some(e) => out.push((e, score)),
+                None => expired.push(id),
+            }
+        }
+    }
+    if !expired.is_empty() {
+        for index in [keys.recent(), keys.weight()] {
+            kv.client()
+                .query::<i64>(redis::cmd("ZREM").arg(index).arg(&expired))
+                .await?;
+        }
+    }
+    Ok(out)
+}
+
+/// Up to `limit` live items of the session, most recently set first.
+pub async fn list_session<E: ValkeyEntity>(
+    kv: &Scoped<'_>,
+    session: &str,
+    limit: usize,
+) -> Result<Vec<E>> {
+    let keys = Keys::new::<E>(kv, session)?;
+    let recent = keys.recent();
+    walk::<E>(kv, session, &keys, recent, limit)
+        .instrument(span::<E>(kv, "list_session"))
+        .await
+        .map(|v| v.into_iter().map(|(e, _)| e).collect())
+}
+
+/// Up to `limit` live items of the session with their current weights, heaviest first.
+pub async fn ranked<E: ValkeyEntity>(
+    kv: &Scoped<'_>,
+    session: &str,
+    limit: usize,
+) -> Result<Vec<(E, f64)>> {
+    let keys = Keys::new::<E>(kv, session)?;
+    let weight = keys.weight();
+    walk::<E>(kv, session, &keys, weight, limit)
+        .instrument(span::<E>(kv, "ranked"))
+        .await
+}
+
+// KEYS: weight, recent. ARGV: factor, floor. Returns the ids that fell below the floor.
+static DECAY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+        local left = redis.call('PTTL', KEYS[1])
+        redis.call('ZUNIONSTORE', KEYS[1], 1, KEYS[1], 'WEIGHTS', ARGV[1])
+        if left > 0 then redis.call('PEXPIRE', KEYS[1], left) end
+        local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+        for i = 1, #gone, 1000 do
+          local last = math.min(i + 999, #gone)
+          redis.call('ZREM', KEYS[1], unpack(gone, i, last))
+          redis.call('ZREM', KEYS[2], unpack(gone, i, last))
+        end
+        return gone
+        ",
+    )
+});
+
+/// Multiplies every item's weight in the session by `factor` (in `(0, 1]`) and deletes the items
+/// whose weight falls below `floor`. Returns how many were dropped.
+pub async fn decay<E: ValkeyEntity>(
+    kv: &Scoped<'_>,
+    session: &str,
+    factor: f64,
+    floor: f64,
+) -> Result<u64> {
+    if !(factor > 0.0 && factor <= 1.0) {
+        return Err(Error::InvalidInput(format!(
+            "decay factor {factor} is outside (0, 1]"
+        )));
+    }
+    if !(floor.is_finite() && floor >= 0.0) {
+        return Err(Error::InvalidInput(format!(
+            "decay floor {floor} must be a finite number >= 0"
+        )));
+    }
+    let keys = Keys::new::<E>(kv, session)?;
+    async {
+        let mut inv = DECAY.prepare_invoke();
+        inv.key(keys.weight())
+            .key(keys.recent())
+            .arg(factor)
+            .arg(floor);
+        let gone: Vec<String> = kv.client().script(inv).await?;
+        // The indexes no longer name these items; delete their values (same slot, one DEL per chunk).
+        for chunk in gone.chunks(500) {
+            let mut del = redis::cmd("DEL");
+            for id in chunk {
+                del.arg(keys.item(id));
+            }
+            kv.client().query::<i64>(&del).await?;
+        }
+        Ok(gone.len() as u64)
+    }
+    .instrument(span::<E>(kv, "decay"))
+    .await
+}
+
+// KEYS: item, recent, weight. ARGV: id. Returns 1 when the item existed.
+static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local n = redis.call('DEL', KEYS[1])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('ZREM', KEYS[3], ARGV[1])
+        return n
+        ",
+    )
+});
+
+/// Deletes the item; [`Error::NotFound`] when it is missing or expired.
+pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> Result<()> {
+    let keys = Keys::new::<E>(kv, session)?;
+    check_part("item id", id)?;
+    async {
+        let mut inv = DELETE.prepare_invoke();
+        inv.key(keys.item(id))
+            .key(keys.recent())
+            .key(keys.weight())
+            .arg(id);
+        match kv.client().script::<i64>(inv).await? {
+            0 => Err(Error::NotFound),
+            _ => Ok(()),
+        }
+    }
+    .instrument(span::<E>(kv, "delete"))
+    .await
+}

@@ -1,0 +1,22 @@
+// Rule: the Valkey scope comes from the handle: New{Entity} has no scope field.
+use serde::{Deserialize, Serialize};
+use tenant_store::tenant_store;
+use tenant_store::valkey::Client;
+use uuid::Uuid;
+
+#[tenant_store(backend = "valkey", scope = "user_id", prefix = "ep", ttl = 60)]
+#[derive(Serialize, Deserialize)]
+pub struct Ep {
+    #[tenant_store(id)]
+    pub id: String,
+    pub user_id: Uuid,
+    #[tenant_store(session)]
+    pub session_id: String,
+    pub body: String,
+}
+
+fn f() -> NewEp {
+    NewEp { id: None, user_id: Uuid::new_v4(), session_id: "s".into(), body: String::new() }
+}
+
+fn main() {}

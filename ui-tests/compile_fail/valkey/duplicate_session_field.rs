@@ -1,0 +1,18 @@
+// Rule: one session field per entity, reported at the second.
+use serde::{Deserialize, Serialize};
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "valkey", scope = "user_id")]
+#[derive(Serialize, Deserialize)]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: String,
+    pub user_id: Uuid,
+    #[tenant_store(session)]
+    pub session_id: String,
+    #[tenant_store(session)]
+    pub other: String,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+// Rule: the key prefix is a plain lowercase token.
+use serde::{Deserialize, Serialize};
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "valkey", scope = "user_id", prefix = "Epi:sodic")]
+#[derive(Serialize, Deserialize)]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: String,
+    pub user_id: Uuid,
+    #[tenant_store(session)]
+    pub session_id: String,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+// Rule: a valkey entity needs a session field.
+use serde::{Deserialize, Serialize};
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "valkey", scope = "user_id")]
+#[derive(Serialize, Deserialize)]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: String,
+    pub user_id: Uuid,
+}
+
+fn main() {}

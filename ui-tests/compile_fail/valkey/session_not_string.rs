@@ -1,0 +1,16 @@
+// Rule: the session id is a String.
+use serde::{Deserialize, Serialize};
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "valkey", scope = "user_id")]
+#[derive(Serialize, Deserialize)]
+pub struct Entity {
+    #[tenant_store(id)]
+    pub id: String,
+    pub user_id: Uuid,
+    #[tenant_store(session)]
+    pub session_id: u64,
+}
+
+fn main() {}
