@@ -5,6 +5,8 @@
 //! gen-migrations` writes `migrations/` from it.
 
 pub mod episodic;
+pub mod experiment;
+pub mod feedback;
 pub mod memory;
 
 use tenant_store::postgres::migrate::{self, EntityMigration, MigrationFile};
@@ -14,7 +16,15 @@ pub const REGENERATE: &str = "cargo run -p tenant-store-examples --bin gen-migra
 
 /// Every PostgreSQL entity's migration, in migration order.
 pub fn entities() -> Vec<EntityMigration> {
-    vec![EntityMigration::of::<memory::Memory>()]
+    use experiment::{Assignment, Experiment, StatusChange, Variant};
+    vec![
+        EntityMigration::of::<memory::Memory>(),
+        EntityMigration::of::<feedback::FeedbackEvent>(),
+        EntityMigration::of::<Experiment>(),
+        EntityMigration::of::<Variant>(),
+        EntityMigration::of::<Assignment>(),
+        EntityMigration::of::<StatusChange>(),
+    ]
 }
 
 /// The migration files the entities generate.

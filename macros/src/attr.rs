@@ -14,6 +14,12 @@ pub struct StructArgs {
     pub table: Option<SpannedValue<String>>,
     /// Derives for the generated `New{Entity}`.
     pub new_derive: Option<PathList>,
+    /// postgres: rows are inserted and read, never updated (no `update`/`delete`, no UPDATE grant).
+    #[darling(default)]
+    pub append_only: Flag,
+    /// postgres: a unique key over these fields (the scope column is prepended). Repeatable.
+    #[darling(multiple)]
+    pub unique: Vec<PathList>,
     /// valkey: default time to live. Parsed on every backend so the error can say where it belongs.
     pub ttl: Option<SpannedValue<syn::Lit>>,
     /// valkey: key prefix.
@@ -45,6 +51,8 @@ pub struct FieldArgs {
     #[darling(default)]
     pub updated_at: Flag,
     pub soft_delete: Option<syn::Expr>,
+    /// postgres: the field holds the id of another entity of the same tenant.
+    pub references: Option<syn::Path>,
     #[darling(default)]
     pub session: Flag,
     #[darling(default)]

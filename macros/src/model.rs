@@ -25,6 +25,11 @@ pub enum Backend {
 
 pub struct Postgres {
     pub table: String,
+    pub append_only: bool,
+    /// Unique keys, as indices into `fields` (the scope column is prepended in SQL).
+    pub uniques: Vec<Vec<usize>>,
+    /// (field index, referenced entity type).
+    pub references: Vec<(usize, syn::Path)>,
 }
 
 pub struct Valkey {

@@ -170,6 +170,7 @@ pub fn validate(
     // The field already holding each role, for the "duplicate" errors.
     let mut holder: Vec<(Role, String)> = Vec::new();
     let mut soft_delete = None;
+    let mut references = Vec::new();
     for (i, (f, a)) in item.fields.iter().zip(&field_args).enumerate() {
         let ident = a.ident.clone().expect("named fields have identifiers");
         let name = Model::column_name_of(&ident);
@@ -272,6 +273,20 @@ pub fn validate(
                 );
             }
         }
+        if let Some(path) = &a.references {
+            if let Some(backend) = backend_name.filter(|b| *b != "postgres") {
+                errors.push(key_elsewhere("references", backend, "postgres").with_span(path));
+            } else if role != Role::Data {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`references` applies to data fields; `{name}` is managed by tenant-store"
+                    ))
+                    .with_span(path),
+                );
+            } else {
+                references.push((i, path.clone()));
+            }
+        }
         fields.push(Field {
             ident,
             ty: a.ty.clone(),
@@ -324,8 +339,88 @@ pub fn validate(
     }
     let (version, updated_at) = (position(Role::Version), position(Role::UpdatedAt));
 
+    let append_only = args.append_only.is_present();
+    if append_only {
+        if let Some(backend) = backend_name.filter(|b| *b != "postgres") {
+            errors.push(
+                key_elsewhere("append_only", backend, "postgres")
+                    .with_span(&args.append_only.span()),
+            );
+        } else {
+            if let Some(v) = version {
+                errors.push(
+                    darling::Error::custom(
+                        "append-only entities are never updated; remove `version`",
+                    )
+                    .with_span(&field_args[v].version.span()),
+                );
+            }
+            if let Some((_, expr)) = &soft_delete {
+                errors.push(
+                    darling::Error::custom(
+                        "append-only entities are never soft-deleted; remove `soft_delete`",
+                    )
+                    .with_span(expr),
+                );
+            }
+            if let Some(u) = updated_at {
+                errors.push(
+                    darling::Error::custom(
+                        "append-only entities are never updated; remove `updated_at`",
+                    )
+                    .with_span(&field_args[u].updated_at.span()),
+                );
+            }
+        }
+    }
+    let mut uniques = Vec::new();
+    for list in &args.unique {
+        if let Some(backend) = backend_name.filter(|b| *b != "postgres") {
+            if let Some(first) = list.first() {
+                errors.push(key_elsewhere("unique", backend, "postgres").with_span(first));
+            }
+            continue;
+        }
+        if list.is_empty() {
+            errors.push(
+                darling::Error::custom("`unique` needs at least one field, e.g. `unique(email)`")
+                    .with_span(&Span::call_site()),
+            );
+            continue;
+        }
+        let mut key = Vec::new();
+        for path in list.iter() {
+            let found = path
+                .get_ident()
+                .and_then(|id| fields.iter().position(|f| f.ident == *id));
+            match found {
+                Some(i) if fields[i].role == Role::Scope => errors.push(
+                    darling::Error::custom(
+                        "the scope column already leads every unique key; leave it out",
+                    )
+                    .with_span(path),
+                ),
+                Some(i) => key.push(i),
+                None => errors.push(
+                    darling::Error::custom(format!(
+                        "`unique` names no field `{}` of `{}`",
+                        quote::ToTokens::to_token_stream(path),
+                        item.ident
+                    ))
+                    .with_span(path),
+                ),
+            }
+        }
+        uniques.push(key);
+    }
+
     let backend = match backend_name {
-        Some("postgres") => Some(Backend::Postgres(Postgres { table })),
+        Some("postgres") => Some(Backend::Postgres(Postgres {
+            table,
+            append_only,
+            uniques,
+            references,
+        })),
         Some("valkey") => session.map(|session| {
             Backend::Valkey(Valkey {
                 prefix,

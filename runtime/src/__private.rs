@@ -32,6 +32,16 @@ impl IdType for ::uuid::Uuid {
     }
 }
 
+/// Marks the types a `references` field can have: the parent's id type.
+#[diagnostic::on_unimplemented(
+    message = "a `references` field holds the parent's id, a `Uuid`; found `{Self}`",
+    label = "not a `Uuid`"
+)]
+pub trait ReferenceType {}
+impl ReferenceType for ::uuid::Uuid {}
+/// Compile-time assertion for a `references` field.
+pub const fn assert_reference<T: ReferenceType>() {}
+
 /// Marks the types a `version` field can have.
 #[diagnostic::on_unimplemented(
     message = "the `version` field must be an integer (`i32` or `i64`), found `{Self}`",
@@ -53,7 +63,7 @@ pub const fn assert_version<T: VersionType + ?Sized>() {}
 #[cfg(feature = "postgres")]
 pub mod pg {
     //! PostgreSQL items named by generated code.
-    pub use crate::postgres::migrate::{ColumnDef, table_sql};
+    pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef, table_sql};
     pub use crate::postgres::{PgColumn, PgEntity, PgQuery, TenantTx};
     pub use ::chrono::{DateTime, Utc};
     pub use ::futures_util::future::BoxFuture;
@@ -82,6 +92,11 @@ pub mod pg {
     /// Decodes column `index` of `row`.
     pub fn get<T: PgColumn>(row: &PgRow, index: usize) -> ::core::result::Result<T, SqlxError> {
         Row::try_get(row, index)
+    }
+
+    /// Whether two scopes are the same, in const context (a reference must stay in one tenant).
+    pub const fn same_scope(a: crate::Scope, b: crate::Scope) -> bool {
+        a as u8 == b as u8
     }
 
     /// Compile-time assertion that a field type maps to a column.

@@ -27,21 +27,30 @@
 //!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
-//! - `backend = "postgres"` (required). Other backends of the product plan (`valkey`, `neo4j`,
-//!   `qdrant`, `opensearch`) are recognised and rejected with a clear error until they ship.
+//! - `backend = "postgres" | "valkey"` (required). The other backends of the product plan
+//!   (`neo4j`, `qdrant`, `opensearch`) are recognised and rejected with a clear error until they
+//!   ship.
 //! - `scope = "user_id" | "org_id"` (required): the principal attribute that partitions the
 //!   entity. The struct must have a field of that name, of type `Uuid`.
-//! - `table = "name"` (postgres, optional): the table; defaults to the struct name in snake case.
 //! - `new_derive(Trait, ...)` (optional): derives added to the generated `New{Entity}` struct,
 //!   e.g. `new_derive(Default, Debug, Clone)`.
+//! - postgres: `table = "name"` (defaults to the struct name in snake case); `append_only` (no
+//!   `update`/`delete` generated, no UPDATE grant: rows are inserted, read, and purged by
+//!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column.
+//! - valkey: `prefix = "name"` (first key segment; defaults to the struct name in snake case);
+//!   `ttl = seconds` (default time to live; none means items do not expire).
 //!
 //! On fields, `#[tenant_store(...)]`:
-//! - `id`: the primary key within the tenant (exactly one, type `Uuid`).
-//! - `version`: optimistic-locking counter (an integer type); `update` checks and bumps it.
-//! - `filter`: `list` can filter on this field; an index leading with the scope column is created.
-//! - `soft_delete = Path::To::Value`: `delete` sets this field to the value instead of removing the
-//!   row; rows holding it look absent to every generated method.
-//! - `created_at`, `updated_at`: timestamps the database sets (`timestamptz`).
+//! - `id` (every backend): the key within the tenant, exactly one. PostgreSQL: a `Uuid`; Valkey:
+//!   a `String` or `Uuid`.
+//! - postgres: `version` (optimistic-locking counter, an integer; `update` checks and bumps it);
+//!   `filter` (`list` can filter on it; an index leading with the scope column is created);
+//!   `soft_delete = Path::To::Value` (`delete` sets the field to the value; rows holding it look
+//!   absent); `created_at`, `updated_at` (timestamps the database sets); `references = Entity`
+//!   (the field holds the id of another entity of the same tenant: a composite foreign key on
+//!   (scope, field), so a row can never point into another tenant).
+//! - valkey: `session` (the session id, a `String`, exactly one); `weight` (the item's initial
+//!   recency weight, an `f64`; 1.0 when absent).
 //!
 //! ## Threat model
 //! The application is trusted to take the principal from real authentication. The framework stops:

@@ -245,6 +245,37 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         }
     });
 
+    let append_only = pg.append_only;
+    let unique_names = pg.uniques.iter().map(|u| {
+        let names = u.iter().map(|i| Model::column_name(&m.fields[*i]));
+        quote!(#(#names),*)
+    });
+    let reference_defs = pg.references.iter().map(|(i, parent)| {
+        let column = Model::column_name(&m.fields[*i]);
+        quote! {
+            #p::ReferenceDef {
+                column: #column,
+                parent_table: <#parent as #p::PgEntity>::TABLE,
+                parent_id: <#parent as #p::PgEntity>::ID_COLUMN,
+            }
+        }
+    });
+    let reference_asserts = pg.references.iter().map(|(i, parent)| {
+        let ty = &m.fields[*i].ty;
+        let (span, ty_span) = (parent.span(), ty.span());
+        let msg = format!(
+            "`{}` references an entity with another scope; a reference must stay inside one tenant",
+            m.fields[*i].ident
+        );
+        let id_assert = quote_spanned!(ty_span=> #ts::assert_reference::<#ty>(););
+        quote_spanned! {span=>
+            #id_assert
+            ::core::assert!(
+                #p::same_scope(<#parent as #p::PgEntity>::SCOPE, #ts::Scope::#scope_variant),
+                #msg
+            );
+        }
+    });
     let new_derive = &m.new_derive;
     let new_derive = if new_derive.is_empty() {
         quote!()
@@ -291,6 +322,70 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let tenant = quote!(let tenant = tx.tenant(#ts::Scope::#scope_variant););
     let instrument = quote!(#ts::tracing::Instrument::instrument);
 
+    let mutating_methods = if append_only {
+        quote!()
+    } else {
+        quote! {
+            #[doc = #update_doc]
+            pub async fn update(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                id: #id_ty,
+                #version_param
+                patch: #patch_ty,
+            ) -> #ts::Result<#entity> {
+                #tenant
+                #instrument(async {
+                    let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#update_head);
+                    #( #update_sets )*
+                    qb.push(#update_where);
+                    #p::push_bind(&mut qb, tenant);
+                    qb.push(#after_sql_id);
+                    #p::push_bind(&mut qb, id);
+                    #version_where
+                    #soft_where
+                    qb.push(#returning);
+                    match tx.fetch_optional(qb.build()).await? {
+                        ::core::option::Option::Some(row) => {
+                            <#entity as #p::PgEntity>::from_row(&row).map_err(#ts::Error::from)
+                        }
+                        ::core::option::Option::None => { #on_no_row }
+                    }
+                }, #sp_update).await
+            }
+
+            #[doc = #delete_doc]
+            pub async fn delete(
+                &self,
+                tx: &mut #p::TenantTx<'_>,
+                id: #id_ty,
+            ) -> #ts::Result<()> {
+                #tenant
+                #instrument(async {
+                    let q = #p::bind(#p::bind(#p::query(#delete_sql), tenant), id);
+                    #live_bind
+                    let n = tx.execute(q).await?;
+                    if n == 0 {
+                        ::core::result::Result::Err(#ts::Error::NotFound)
+                    } else {
+                        ::core::result::Result::Ok(())
+                    }
+                }, #sp_delete).await
+            }
+        }
+    };
+    let patch_type = if append_only {
+        quote!()
+    } else {
+        quote! {
+            #[doc = #patch_doc]
+            #[derive(Default)]
+            #vis struct #patch_ty {
+                #( #data_docs pub #data_idents: ::core::option::Option<#data_tys>, )*
+            }
+        }
+    };
+
     quote! {
         #[doc = #new_doc]
         #new_derive
@@ -300,11 +395,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             #( #data_docs pub #data_idents: #data_tys, )*
         }
 
-        #[doc = #patch_doc]
-        #[derive(Default)]
-        #vis struct #patch_ty {
-            #( #data_docs pub #data_idents: ::core::option::Option<#data_tys>, )*
-        }
+        #patch_type
 
         #[doc = #filter_doc]
         #[derive(Default)]
@@ -341,6 +432,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
 
         const _: () = {
             #( #assertions )*
+            #( #reference_asserts )*
         };
 
         #[automatically_derived]
@@ -348,24 +440,25 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const ENTITY: &'static str = #entity_name;
             const TABLE: &'static str = #table_lit;
             const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
+            const ID_COLUMN: &'static str = #id_name;
+            fn from_row(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
+                ::core::result::Result::Ok(Self { #(#decode_fields),* })
+            }
             fn migration_sql() -> ::std::string::String {
-                #p::table_sql(
-                    #entity_name,
-                    #table_lit,
-                    #ts::Scope::#scope_variant,
-                    #id_name,
-                    &[#(#column_defs),*],
-                    &[#(#filter_names),*],
-                )
+                #p::table_sql(&#p::TableDef {
+                    entity: #entity_name,
+                    table: #table_lit,
+                    scope: #ts::Scope::#scope_variant,
+                    id: #id_name,
+                    columns: &[#(#column_defs),*],
+                    filters: &[#(#filter_names),*],
+                    uniques: &[#(&[#unique_names]),*],
+                    references: &[#(#reference_defs),*],
+                    append_only: #append_only,
+                })
             }
         }
 
-        impl #entity {
-            #[doc(hidden)]
-            pub fn __tenant_store_decode(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
-                ::core::result::Result::Ok(Self { #(#decode_fields),* })
-            }
-        }
 
         impl #store_ty {
             #[doc = #get_doc]
@@ -379,7 +472,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                     let q = #p::bind(#p::bind(#p::query(#get_sql), tenant), id);
                     #live_bind
                     let row = tx.fetch_optional(q).await?;
-                    row.map(|r| #entity::__tenant_store_decode(&r)).transpose().map_err(#ts::Error::from)
+                    row.map(|r| <#entity as #p::PgEntity>::from_row(&r)).transpose().map_err(#ts::Error::from)
                 }, #sp_get).await
             }
 
@@ -405,7 +498,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                     #p::push_bind(&mut qb, limit);
                     let rows = tx.fetch_all(qb.build()).await?;
                     rows.iter()
-                        .map(|r| #entity::__tenant_store_decode(r).map_err(#ts::Error::from))
+                        .map(|r| <#entity as #p::PgEntity>::from_row(r).map_err(#ts::Error::from))
                         .collect()
                 }, #sp_list).await
             }
@@ -425,7 +518,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                         .fetch_optional(q)
                         .await?
                         .ok_or(#ts::Error::NotFound)?;
-                    #entity::__tenant_store_decode(&row).map_err(#ts::Error::from)
+                    <#entity as #p::PgEntity>::from_row(&row).map_err(#ts::Error::from)
                 }, #sp_create).await
             }
 
@@ -464,52 +557,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 }, #sp_many).await
             }
 
-            #[doc = #update_doc]
-            pub async fn update(
-                &self,
-                tx: &mut #p::TenantTx<'_>,
-                id: #id_ty,
-                #version_param
-                patch: #patch_ty,
-            ) -> #ts::Result<#entity> {
-                #tenant
-                #instrument(async {
-                    let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#update_head);
-                    #( #update_sets )*
-                    qb.push(#update_where);
-                    #p::push_bind(&mut qb, tenant);
-                    qb.push(#after_sql_id);
-                    #p::push_bind(&mut qb, id);
-                    #version_where
-                    #soft_where
-                    qb.push(#returning);
-                    match tx.fetch_optional(qb.build()).await? {
-                        ::core::option::Option::Some(row) => {
-                            #entity::__tenant_store_decode(&row).map_err(#ts::Error::from)
-                        }
-                        ::core::option::Option::None => { #on_no_row }
-                    }
-                }, #sp_update).await
-            }
-
-            #[doc = #delete_doc]
-            pub async fn delete(
-                &self,
-                tx: &mut #p::TenantTx<'_>,
-                id: #id_ty,
-            ) -> #ts::Result<()> {
-                #tenant
-                #instrument(async {
-                    let q = #p::bind(#p::bind(#p::query(#delete_sql), tenant), id);
-                    #live_bind
-                    let n = tx.execute(q).await?;
-                    if n == 0 {
-                        ::core::result::Result::Err(#ts::Error::NotFound)
-                    } else {
-                        ::core::result::Result::Ok(())
-                    }
-                }, #sp_delete).await
-            }
+            #mutating_methods
         }
     }
 }

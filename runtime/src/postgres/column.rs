@@ -58,6 +58,10 @@ impl<T: PgColumn> PgColumn for Option<T> {
 }
 
 /// What `#[tenant_store(backend = "postgres")]` implements for an entity.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenant-store PostgreSQL entity",
+    label = "`references` must name a struct with `#[tenant_store(backend = \"postgres\", ...)]`"
+)]
 pub trait PgEntity {
     /// The struct's name.
     const ENTITY: &'static str;
@@ -65,6 +69,13 @@ pub trait PgEntity {
     const TABLE: &'static str;
     /// The principal attribute that partitions the table; also the scope column's name.
     const SCOPE: Scope;
+    /// The id column's name.
+    const ID_COLUMN: &'static str;
     /// The entity's migration SQL (table, indexes, RLS, policy, grants), deterministic.
     fn migration_sql() -> String;
+    /// Decodes a row holding every column in declaration order (`SELECT <all fields> ...`), for
+    /// hand-written queries run through `TenantTx`.
+    fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error>
+    where
+        Self: Sized;
 }

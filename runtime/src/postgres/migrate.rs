@@ -160,17 +160,47 @@ pub struct ColumnDef {
     pub default_now: bool,
 }
 
-/// Renders an entity's table, indexes, RLS and policy. Identifiers are double-quoted; they come
-/// from Rust identifiers and the validated `table` key, never from runtime input.
+/// A column that references another entity of the same tenant.
 #[doc(hidden)]
-pub fn table_sql(
-    entity: &str,
-    table: &str,
-    scope: crate::Scope,
-    id: &str,
-    columns: &[ColumnDef],
-    filters: &[&str],
-) -> String {
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceDef {
+    pub column: &'static str,
+    pub parent_table: &'static str,
+    pub parent_id: &'static str,
+}
+
+/// Everything [`table_sql`] renders, as the generated code describes it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct TableDef<'a> {
+    pub entity: &'static str,
+    pub table: &'static str,
+    pub scope: crate::Scope,
+    pub id: &'static str,
+    pub columns: &'a [ColumnDef],
+    pub filters: &'a [&'static str],
+    /// Unique keys; each is prefixed with the scope column.
+    pub uniques: &'a [&'a [&'static str]],
+    pub references: &'a [ReferenceDef],
+    /// Append-only entities are never updated: the application role gets no UPDATE.
+    pub append_only: bool,
+}
+
+/// Renders an entity's table, keys, indexes, RLS and policy. Identifiers are double-quoted; they
+/// come from Rust identifiers and the validated `table` key, never from runtime input.
+#[doc(hidden)]
+pub fn table_sql(def: &TableDef<'_>) -> String {
+    let TableDef {
+        entity,
+        table,
+        scope,
+        id,
+        columns,
+        filters,
+        uniques,
+        references,
+        append_only,
+    } = *def;
     let mut sql = String::new();
     let w = &mut sql;
     let setting = super::setting_name(scope);
@@ -183,6 +213,19 @@ pub fn table_sql(
         let default = if c.default_now { " DEFAULT now()" } else { "" };
         let _ = writeln!(w, "    \"{}\" {}{null}{default},", c.name, c.sql_type);
     }
+    for u in uniques {
+        let cols: Vec<String> = u.iter().map(|c| format!("\"{c}\"")).collect();
+        let _ = writeln!(w, "    UNIQUE (\"{scope}\", {}),", cols.join(", "));
+    }
+    // A reference carries the scope column: a row can only point at a parent of its own tenant,
+    // whatever id it names.
+    for r in references {
+        let _ = writeln!(
+            w,
+            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\" (\"{scope}\", \"{}\") ON DELETE CASCADE,",
+            r.column, r.parent_table, r.parent_id
+        );
+    }
     // The key leads with the scope column: it is the index every tenant's lookups use, and the
     // same id may exist in two tenants without one learning of the other.
     let _ = writeln!(w, "    PRIMARY KEY (\"{scope}\", \"{id}\")");
@@ -191,6 +234,13 @@ pub fn table_sql(
         let _ = writeln!(
             w,
             "CREATE INDEX \"{table}_{scope}_{f}_idx\" ON \"{table}\" (\"{scope}\", \"{f}\");"
+        );
+    }
+    for r in references.iter().filter(|r| !filters.contains(&r.column)) {
+        let c = r.column;
+        let _ = writeln!(
+            w,
+            "CREATE INDEX \"{table}_{scope}_{c}_idx\" ON \"{table}\" (\"{scope}\", \"{c}\");"
         );
     }
     let _ = writeln!(w, "ALTER TABLE \"{table}\" ENABLE ROW LEVEL SECURITY;");
@@ -206,10 +256,12 @@ pub fn table_sql(
         w,
         "    WITH CHECK (\"{scope}\" = (SELECT tenant_store_current('{setting}')));"
     );
-    let _ = writeln!(
-        w,
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON \"{table}\" TO {APP_ROLE};"
-    );
+    let grants = if append_only {
+        "SELECT, INSERT, DELETE"
+    } else {
+        "SELECT, INSERT, UPDATE, DELETE"
+    };
+    let _ = writeln!(w, "GRANT {grants} ON \"{table}\" TO {APP_ROLE};");
     let _ = writeln!(
         w,
         "COMMENT ON TABLE \"{table}\" IS 'tenant-store: scope {scope}';"

@@ -1,0 +1,21 @@
+// Rule: a reference cannot cross scopes (user-scoped child of an org-scoped parent).
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "postgres", scope = "org_id")]
+pub struct Parent {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+}
+
+#[tenant_store(backend = "postgres", scope = "user_id")]
+pub struct Child {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    #[tenant_store(references = Parent)]
+    pub parent_id: Uuid,
+}
+
+fn main() {}

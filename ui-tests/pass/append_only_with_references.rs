@@ -1,0 +1,30 @@
+// An append-only child entity with a unique key and a tenant-safe reference to its parent.
+use tenant_store::postgres::PgEntity;
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "postgres", scope = "org_id", table = "parents")]
+pub struct Parent {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+}
+
+#[tenant_store(backend = "postgres", scope = "org_id", append_only, unique(parent_id, seq), unique(label))]
+pub struct Entry {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    #[tenant_store(filter, references = Parent)]
+    pub parent_id: Uuid,
+    pub seq: i64,
+    pub label: String,
+}
+
+fn main() {
+    let sql = Entry::migration_sql();
+    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "parent_id") REFERENCES "parents" ("org_id", "id")"#));
+    assert!(sql.contains(r#"UNIQUE ("org_id", "parent_id", "seq")"#));
+    assert!(sql.contains(r#"GRANT SELECT, INSERT, DELETE ON "entry""#));
+    let _ = EntryFilter::new().parent_id(Uuid::nil());
+}
