@@ -1,7 +1,7 @@
 //! Migration SQL generated from the entities, written in sqlx's migration format.
 //!
 //! The application lists its entities once, in a fixed order (append new ones at the end), and
-//! calls [`write`] from a small binary to produce `migrations/`; a test calls [`check`] so CI
+//! calls [`write()`] from a small binary to produce `migrations/`; a test calls [`check()`] so CI
 //! fails when the committed files drift from what the entities generate. The files are applied
 //! with sqlx's `Migrator` by the tables' owner role.
 //!
