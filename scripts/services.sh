@@ -27,6 +27,9 @@ vk_port="${TENANT_STORE_VALKEY_PORT:-56379}"
 vk_cluster_ports=(46380 46381 46382)
 vk_dir="$state/valkey"
 
+os_port="${TENANT_STORE_OPENSEARCH_PORT:-59200}"
+os_dir="$state/opensearch"
+
 log() { printf 'services: %s\n' "$*" >&2; }
 
 pg_bin() {
@@ -180,6 +183,42 @@ vk_down() {
   done
 }
 
+os_bin() {
+  python3 -c 'import os, osmem_server; print(os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server"))' 2>/dev/null
+}
+
+os_running() { [ -f "$os_dir/pid" ] && kill -0 "$(cat "$os_dir/pid")" 2>/dev/null; }
+
+os_up() {
+  # No OpenSearch distribution is reachable here: osmem-server is an OpenSearch REST emulator
+  # (one static binary, from PyPI). TENANT_STORE_OPENSEARCH_URL can point the tests at a real cluster.
+  if [ -z "$(os_bin)" ] || [ ! -x "$(os_bin)" ]; then
+    log "installing osmem-server (OpenSearch emulator) from PyPI"
+    python3 -m pip install -q --disable-pip-version-check osmem-server >/dev/null 2>&1 \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages osmem-server >/dev/null
+  fi
+  mkdir -p "$os_dir"
+  if os_running; then return 0; fi
+  log "starting the OpenSearch emulator on 127.0.0.1:$os_port"
+  nohup "$(os_bin)" -addr "127.0.0.1:$os_port" -no-stdin-watch -no-ja >"$os_dir/server.log" 2>&1 &
+  echo $! > "$os_dir/pid"
+  for _ in $(seq 100); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$os_port/', timeout=1)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "the OpenSearch emulator did not start; see $os_dir/server.log"; exit 1
+}
+
+os_down() {
+  if os_running; then
+    local pid; pid=$(cat "$os_dir/pid")
+    log "stopping the OpenSearch emulator (pid $pid)"
+    kill "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$os_dir/pid"
+}
+
 env_lines() {
   cat <<ENV
 export TENANT_STORE_PG_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pg_port/tenant_store
@@ -187,13 +226,14 @@ export TENANT_STORE_PG_OWNER_URL=postgres://ts_owner:$pg_owner_pw@127.0.0.1:$pg_
 export TENANT_STORE_PG_SUPER_URL=postgres://postgres:$pg_super_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_VALKEY_URL=redis://127.0.0.1:$vk_port
 export TENANT_STORE_VALKEY_CLUSTER_URLS=redis://127.0.0.1:${vk_cluster_ports[0]},redis://127.0.0.1:${vk_cluster_ports[1]},redis://127.0.0.1:${vk_cluster_ports[2]}
+export TENANT_STORE_OPENSEARCH_URL=http://127.0.0.1:$os_port
 ENV
 }
 
 case "${1:-}" in
-  up) pg_up; vk_up ;;
-  down) vk_down; pg_down ;;
+  up) pg_up; vk_up; os_up ;;
+  down) os_down; vk_down; pg_down ;;
   env) env_lines ;;
-  reset) vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
+  reset) os_down; vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
   *) echo "usage: $0 up|down|env|reset" >&2; exit 2 ;;
 esac

@@ -57,4 +57,7 @@ pub struct FieldArgs {
     pub session: Flag,
     #[darling(default)]
     pub weight: Flag,
+    /// opensearch: a full-text (`text`) field, searched by `search`.
+    #[darling(default)]
+    pub text: Flag,
 }

@@ -21,6 +21,13 @@ pub struct Model {
 pub enum Backend {
     Postgres(Postgres),
     Valkey(Valkey),
+    OpenSearch(OpenSearch),
+}
+
+pub struct OpenSearch {
+    pub index: String,
+    /// Indices into `fields` of the full-text fields.
+    pub text: Vec<usize>,
 }
 
 pub struct Postgres {

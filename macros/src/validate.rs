@@ -7,10 +7,10 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 
 use crate::attr::{FieldArgs, StructArgs};
-use crate::model::{Backend, Field, Model, Postgres, Role, ScopeKind, Valkey};
+use crate::model::{Backend, Field, Model, OpenSearch, Postgres, Role, ScopeKind, Valkey};
 
 const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
-const SHIPPED: [&str; 2] = ["postgres", "valkey"];
+const SHIPPED: [&str; 3] = ["postgres", "valkey", "opensearch"];
 
 /// Parses and checks. On failure returns the errors and, when the item was a struct, that
 /// struct with our attributes removed so the caller can still emit it (no knock-on errors).
@@ -130,12 +130,7 @@ pub fn validate(
             if let Some(span) = span
                 && owner != backend
             {
-                errors.push(
-                    darling::Error::custom(format!(
-                        "`{key}` does not apply to backend `{backend}`; it is a `{owner}` key"
-                    ))
-                    .with_span(&span),
-                );
+                errors.push(key_elsewhere(key, backend, owner).with_span(&span));
             }
         }
     }
@@ -156,6 +151,11 @@ pub fn validate(
         Some(p) if valkey => errors.handle(check_prefix(p)).unwrap_or_default(),
         _ => snake_case(&item.ident.to_string()),
     };
+    let opensearch = backend_name == Some("opensearch");
+    let index = match &args.index {
+        Some(i) if opensearch => errors.handle(check_index(i)).unwrap_or_default(),
+        _ => snake_case(&item.ident.to_string()),
+    };
     let ttl = match &args.ttl {
         Some(t) if valkey => errors.handle(check_ttl(t)),
         _ => None,
@@ -171,6 +171,7 @@ pub fn validate(
     let mut holder: Vec<(Role, String)> = Vec::new();
     let mut soft_delete = None;
     let mut references = Vec::new();
+    let mut text_fields = Vec::new();
     for (i, (f, a)) in item.fields.iter().zip(&field_args).enumerate() {
         let ident = a.ident.clone().expect("named fields have identifiers");
         let name = Model::column_name_of(&ident);
@@ -271,6 +272,20 @@ pub fn validate(
                     darling::Error::custom(format!("`filter` applies to data fields; {what}"))
                         .with_span(&a.filter.span()),
                 );
+            }
+        }
+        if a.text.is_present() {
+            if let Some(backend) = backend_name.filter(|b| *b != "opensearch") {
+                errors.push(key_elsewhere("text", backend, "opensearch").with_span(&a.text.span()));
+            } else if role != Role::Data {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`text` marks a full-text data field; `{name}` is managed by tenant-store"
+                    ))
+                    .with_span(&a.text.span()),
+                );
+            } else {
+                text_fields.push(i);
             }
         }
         if let Some(path) = &a.references {
@@ -421,6 +436,10 @@ pub fn validate(
             uniques,
             references,
         })),
+        Some("opensearch") => Some(Backend::OpenSearch(OpenSearch {
+            index,
+            text: text_fields,
+        })),
         Some("valkey") => session.map(|session| {
             Backend::Valkey(Valkey {
                 prefix,
@@ -457,7 +476,7 @@ pub fn validate(
 
 fn key_elsewhere(key: &str, backend: &str, owner: &str) -> darling::Error {
     darling::Error::custom(format!(
-        "`{key}` does not apply to backend `{backend}`; it is a `{owner}` key"
+        "`{key}` does not apply to backend `{backend}`; only `{owner}` takes it"
     ))
 }
 
@@ -484,6 +503,30 @@ fn check_prefix(p: &SpannedValue<syn::Lit>) -> darling::Result<String> {
     }
 }
 
+/// Index names become URL segments and alias prefixes; OpenSearch's own rules, kept simple.
+fn check_index(i: &SpannedValue<syn::Lit>) -> darling::Result<String> {
+    let syn::Lit::Str(s) = &**i else {
+        return Err(
+            darling::Error::custom("`index` must be a string, e.g. `index = \"search\"`")
+                .with_span(&i.span()),
+        );
+    };
+    let v = s.value();
+    let ok = !v.is_empty()
+        && v.len() <= 100
+        && v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(v)
+    } else {
+        Err(darling::Error::custom(format!(
+            "invalid `index` `{v}`; expected 1 to 100 characters of `a-z`, `0-9`, `_` and `-`, starting with a letter or digit"
+        ))
+        .with_span(&i.span()))
+    }
+}
+
 fn check_ttl(t: &SpannedValue<syn::Lit>) -> darling::Result<u64> {
     match &**t {
         syn::Lit::Int(i) => match i.base10_parse::<u64>() {
@@ -506,7 +549,7 @@ fn check_backend(b: &SpannedValue<String>) -> darling::Result<&'static str> {
     }
     let msg = if BACKENDS.contains(&b.as_str()) {
         format!(
-            "backend `{}` is not available in this version of tenant-store; available: `postgres`, `valkey`",
+            "backend `{}` is not available in this version of tenant-store; available: `postgres`, `valkey`, `opensearch`",
             b.as_str()
         )
     } else {

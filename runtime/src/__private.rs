@@ -157,3 +157,18 @@ pub mod valkey {
         }
     }
 }
+
+#[cfg(feature = "opensearch")]
+pub mod opensearch {
+    //! OpenSearch items named by generated code.
+    pub use crate::opensearch::{
+        Client, DocId, DocVersion, Promotion, Scoped, SearchCursor, SearchEntity, SearchField,
+        SearchPage, TextField, count, create, create_tenant_alias, delete, delete_tenant,
+        ensure_index, get, get_versioned, index, promote, search, search_query_string, update,
+    };
+
+    /// Compile-time assertion that an id type is a document id.
+    pub const fn assert_doc_id<T: DocId>() {}
+    /// Compile-time assertion that a `text` field holds text.
+    pub const fn assert_text<T: TextField>() {}
+}

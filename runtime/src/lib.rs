@@ -27,8 +27,8 @@
 //!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
-//! - `backend = "postgres" | "valkey"` (required). The other backends of the product plan
-//!   (`neo4j`, `qdrant`, `opensearch`) are recognised and rejected with a clear error until they
+//! - `backend = "postgres" | "valkey" | "opensearch"` (required). The other backends of the
+//!   product plan (`neo4j`, `qdrant`) are recognised and rejected with a clear error until they
 //!   ship.
 //! - `scope = "user_id" | "org_id"` (required): the principal attribute that partitions the
 //!   entity. The struct must have a field of that name, of type `Uuid`.
@@ -39,6 +39,8 @@
 //!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column.
 //! - valkey: `prefix = "name"` (first key segment; defaults to the struct name in snake case);
 //!   `ttl = seconds` (default time to live; none means items do not expire).
+//! - opensearch: `index = "name"` (the shared index; defaults to the struct name in snake case;
+//!   tenant aliases are `<index>_tenant_<tenant>`).
 //!
 //! On fields, `#[tenant_store(...)]`:
 //! - `id` (every backend): the key within the tenant, exactly one. PostgreSQL: a `Uuid`; Valkey:
@@ -51,6 +53,8 @@
 //!   (scope, field), so a row can never point into another tenant).
 //! - valkey: `session` (the session id, a `String`, exactly one); `weight` (the item's initial
 //!   recency weight, an `f64`; 1.0 when absent).
+//! - opensearch: `text` (a full-text field, a `String`; other fields map to `keyword`, numbers,
+//!   `boolean` or `date` by type). Documents derive `Serialize`/`Deserialize`.
 //!
 //! ## Threat model
 //! The application is trusted to take the principal from real authentication. The framework stops:
@@ -86,8 +90,14 @@ mod resilience;
 #[cfg(feature = "resilience")]
 pub use resilience::Resilience;
 
+#[cfg(any(feature = "valkey", feature = "opensearch"))]
+mod document;
+
 #[cfg(feature = "valkey")]
 pub mod valkey;
+
+#[cfg(feature = "opensearch")]
+pub mod opensearch;
 
 #[doc(hidden)]
 pub mod __private;

@@ -268,3 +268,23 @@ impl Drop for PrivateValkey {
         self.stop();
     }
 }
+
+/// The OpenSearch (or emulator) URL.
+pub fn opensearch_url() -> String {
+    url("TENANT_STORE_OPENSEARCH_URL", "http://127.0.0.1:59200")
+}
+
+/// A client of the OpenSearch server with default resilience; panics naming the start command.
+pub async fn search_client() -> tenant_store::opensearch::Client {
+    tenant_store::opensearch::Client::connect(
+        &opensearch_url(),
+        tenant_store::Resilience::default(),
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "cannot reach OpenSearch at {}: {e}; {START}",
+            opensearch_url()
+        )
+    })
+}

@@ -1,5 +1,6 @@
 //! Expansion: from a checked [`Model`] to tokens. Nothing here can fail or looks at attributes.
 
+mod opensearch;
 mod postgres;
 mod valkey;
 
@@ -27,6 +28,7 @@ pub fn expand(model: &Model) -> TokenStream {
     let backend = match &model.backend {
         Backend::Postgres(pg) => postgres::expand(model, pg),
         Backend::Valkey(vk) => valkey::expand(model, vk),
+        Backend::OpenSearch(os) => opensearch::expand(model, os),
     };
     quote! {
         #item
@@ -111,6 +113,25 @@ mod tests {
                     pub content: String,
                     #[tenant_store(weight)]
                     pub importance: f64,
+                }
+            },
+        );
+        insta::assert_snapshot!(pretty(out));
+    }
+
+    #[test]
+    fn search_doc_opensearch_expansion() {
+        let out = super::tenant_store(
+            quote!(backend = "opensearch", scope = "org_id", index = "search"),
+            quote! {
+                #[derive(Serialize, Deserialize)]
+                pub struct SearchDoc {
+                    #[tenant_store(id)]
+                    pub id: String,
+                    pub org_id: Uuid,
+                    #[tenant_store(text)]
+                    pub title: String,
+                    pub tags: Vec<String>,
                 }
             },
         );

@@ -35,7 +35,8 @@ use uuid::Uuid;
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
-pub use store::{ValkeyEntity, ValkeyValue};
+pub use crate::document::Document;
+pub use store::ValkeyEntity;
 #[doc(hidden)]
 pub use store::{decay, delete, get, list_session, ranked, set};
 

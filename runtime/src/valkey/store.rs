@@ -7,39 +7,15 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Scoped, check_part, ttl_millis};
+use crate::document::Document;
 use crate::{Error, Result, Scope};
 
-/// How an entity travels to and from Valkey: JSON through serde. Implemented for every type
-/// that derives `Serialize` and `Deserialize`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` must derive `serde::Serialize` and `serde::Deserialize` to be stored in Valkey",
-    label = "stored as JSON",
-    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to the struct"
-)]
-pub trait ValkeyValue: Sized {
-    /// The value as stored.
-    fn to_json(&self) -> Result<String>;
-    /// The value read back.
-    fn from_json(json: &str) -> Result<Self>;
-}
-
-impl<T: Serialize + DeserializeOwned> ValkeyValue for T {
-    fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::InvalidInput(e.to_string()))
-    }
-    fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Backend(Box::new(e)))
-    }
-}
-
 /// What `#[tenant_store(backend = "valkey")]` implements for an entity.
-pub trait ValkeyEntity: ValkeyValue + Send + Sync {
+pub trait ValkeyEntity: Document + Send + Sync {
     /// The struct's name.
     const ENTITY: &'static str;
     /// The first segment of every key.

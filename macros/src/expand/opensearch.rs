@@ -1,0 +1,222 @@
+//! OpenSearch expansion: the `New` type, the store whose methods take a tenant-scoped handle,
+//! the `SearchEntity` impl (mapping, text fields), and compile-time type assertions. The
+//! operations live in the runtime (`tenant_store::opensearch`), generic over the entity.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{Model, OpenSearch, Role, ScopeKind};
+
+pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
+    let ts = quote!(::tenant_store::__private);
+    let o = quote!(::tenant_store::__private::opensearch);
+    let entity = m.ident();
+    let entity_name = entity.to_string();
+    let vis = &m.item.vis;
+    let new_ty = format_ident!("New{}", entity);
+    let store_ty = format_ident!("{}Store", entity);
+    let index = &os.index;
+    let scope_variant = match m.scope_kind {
+        ScopeKind::UserId => quote!(UserId),
+        ScopeKind::OrgId => quote!(OrgId),
+    };
+    let id_f = &m.fields[m.id];
+    let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
+    let scope_ident = &m.fields[m.scope].ident;
+    let (id_name, scope_name) = (
+        Model::column_name(id_f),
+        Model::column_name(&m.fields[m.scope]),
+    );
+    let text_names = os.text.iter().map(|i| Model::column_name(&m.fields[*i]));
+    let field_entries = m.fields.iter().map(|f| {
+        let (name, ty) = (Model::column_name(f), &f.ty);
+        quote_spanned!(ty.span()=> (#name, <#ty as #o::SearchField>::MAPPING))
+    });
+    let data: Vec<_> = m.data_fields().collect();
+    let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
+    let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
+    let data_docs: Vec<TokenStream> = data
+        .iter()
+        .map(|f| {
+            if f.docs.is_empty() {
+                let d = format!("`{}` of the `{entity_name}`.", f.ident);
+                quote!(#[doc = #d])
+            } else {
+                let docs = &f.docs;
+                quote!(#(#docs)*)
+            }
+        })
+        .collect();
+    let assertions = m.fields.iter().map(|f| {
+        let ty = &f.ty;
+        let span = ty.span();
+        match f.role {
+            Role::Id => quote_spanned!(span=> #o::assert_doc_id::<#ty>();),
+            Role::Scope => quote_spanned!(span=> #ts::assert_tenant_id::<#ty>();),
+            _ => quote!(),
+        }
+    });
+    let text_assertions = os.text.iter().map(|i| {
+        let ty = &m.fields[*i].ty;
+        quote_spanned!(ty.span()=> #o::assert_text::<#ty>();)
+    });
+
+    let new_derive = &m.new_derive;
+    let new_derive = if new_derive.is_empty() {
+        quote!()
+    } else {
+        quote!(#[derive(#(#new_derive),*)])
+    };
+    let new_doc = format!(
+        "A new `{entity_name}` for `{store_ty}::create` and `index`. The scope field is absent: it comes from the tenant handle."
+    );
+    let store_doc = format!(
+        "The tenant-scoped OpenSearch store of `{entity_name}` (shared index `{index}`, alias `{index}_tenant_<tenant>`). Every data method takes a `Scoped` handle and acts only inside its tenant."
+    );
+    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
+    let build = quote! {
+        #entity {
+            #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #o::DocId>::generate),
+            #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
+            #( #data_idents: new.#data_idents, )*
+        }
+    };
+
+    quote! {
+        #[doc = #new_doc]
+        #new_derive
+        #vis struct #new_ty {
+            /// The document id; `None` generates a random one.
+            pub #id_ident: ::core::option::Option<#id_ty>,
+            #( #data_docs pub #data_idents: #data_tys, )*
+        }
+
+        #[doc = #store_doc]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #store_ty {
+            _private: (),
+        }
+
+        impl #entity {
+            #[doc = #store_fn_doc]
+            pub fn store() -> #store_ty {
+                #store_ty { _private: () }
+            }
+        }
+
+        const _: () = {
+            #( #assertions )*
+            #( #text_assertions )*
+        };
+
+        #[automatically_derived]
+        impl #o::SearchEntity for #entity {
+            const ENTITY: &'static str = #entity_name;
+            const INDEX: &'static str = #index;
+            const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
+            const SCOPE_FIELD: &'static str = #scope_name;
+            const ID_FIELD: &'static str = #id_name;
+            const TEXT_FIELDS: &'static [&'static str] = &[#(#text_names),*];
+            const FIELDS: &'static [(&'static str, &'static str)] = &[#(#field_entries),*];
+            fn doc_id(&self) -> ::std::string::String {
+                #o::DocId::to_id(&self.#id_ident)
+            }
+            fn tenant_of(&self) -> #ts::Uuid {
+                self.#scope_ident
+            }
+        }
+
+        impl #store_ty {
+            /// Creates the shared index with this entity's mapping unless it exists.
+            pub async fn ensure_index(&self, client: &#o::Client) -> #ts::Result<()> {
+                #o::ensure_index::<#entity>(client).await
+            }
+
+            /// Creates the tenant's filtered, routed alias (idempotent).
+            pub async fn create_tenant_alias(&self, kv: &#o::Scoped<'_>) -> #ts::Result<()> {
+                #o::create_tenant_alias::<#entity>(kv).await
+            }
+
+            /// Indexes (inserts or replaces) a document in the caller's tenant and returns it.
+            pub async fn index(&self, kv: &#o::Scoped<'_>, new: #new_ty) -> #ts::Result<#entity> {
+                let doc = #build;
+                #o::index(kv, &doc).await?;
+                ::core::result::Result::Ok(doc)
+            }
+
+            /// Inserts a document; `Error::Duplicate` when the tenant has one with this id.
+            pub async fn create(&self, kv: &#o::Scoped<'_>, new: #new_ty) -> #ts::Result<#entity> {
+                let doc = #build;
+                #o::create(kv, &doc).await?;
+                ::core::result::Result::Ok(doc)
+            }
+
+            /// Replaces a document only if it is still at `version`; `Error::Conflict` otherwise.
+            pub async fn update(
+                &self,
+                kv: &#o::Scoped<'_>,
+                doc: &#entity,
+                version: #o::DocVersion,
+            ) -> #ts::Result<#o::DocVersion> {
+                #o::update(kv, doc, version).await
+            }
+
+            /// The document with this id, or `None` (also when it is another tenant's).
+            pub async fn get(&self, kv: &#o::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
+                #o::get(kv, &#o::DocId::to_id(id)).await
+            }
+
+            /// The document with this id and its version, for `update`.
+            pub async fn get_versioned(
+                &self,
+                kv: &#o::Scoped<'_>,
+                id: &#id_ty,
+            ) -> #ts::Result<::core::option::Option<(#entity, #o::DocVersion)>> {
+                #o::get_versioned(kv, &#o::DocId::to_id(id)).await
+            }
+
+            /// Full-text search over the text fields, a page at a time.
+            pub async fn search(
+                &self,
+                kv: &#o::Scoped<'_>,
+                text: &str,
+                size: usize,
+                after: ::core::option::Option<#o::SearchCursor>,
+            ) -> #ts::Result<#o::SearchPage<#entity>> {
+                #o::search(kv, text, size, after).await
+            }
+
+            /// Search with a Lucene query string; a malformed one is `Error::InvalidInput`.
+            pub async fn search_query_string(
+                &self,
+                kv: &#o::Scoped<'_>,
+                query: &str,
+                size: usize,
+                after: ::core::option::Option<#o::SearchCursor>,
+            ) -> #ts::Result<#o::SearchPage<#entity>> {
+                #o::search_query_string(kv, query, size, after).await
+            }
+
+            /// Deletes the document; `Error::NotFound` when the tenant has none with this id.
+            pub async fn delete(&self, kv: &#o::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
+                #o::delete::<#entity>(kv, &#o::DocId::to_id(id)).await
+            }
+
+            /// The tenant's document count.
+            pub async fn count(&self, kv: &#o::Scoped<'_>) -> #ts::Result<u64> {
+                #o::count::<#entity>(kv).await
+            }
+
+            /// Deletes all of the tenant's documents and its alias; returns how many were deleted.
+            pub async fn delete_tenant(&self, kv: &#o::Scoped<'_>) -> #ts::Result<u64> {
+                #o::delete_tenant::<#entity>(kv).await
+            }
+
+            /// Moves the tenant to a dedicated index with one atomic alias swap.
+            pub async fn promote_tenant(&self, kv: &#o::Scoped<'_>) -> #ts::Result<#o::Promotion> {
+                #o::promote::<#entity>(kv).await
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! OpenSearch backend: a shared index with a filtered alias per tenant, promotion of a large
+//! tenant to a dedicated index, every call under the shared [`Resilience`] layer.
+//!
+//! ## Layout
+//! For an entity with `index = "search"` and tenant `T` (the principal's `org_id` or `user_id`):
+//! - `search` is the shared index, created from the entity's mapping;
+//! - `search_tenant_T` is the tenant's alias: a `term` filter on the scope field and routing `T`;
+//! - `search_org_T` is the tenant's dedicated index once [`promote`]d; the alias then points at
+//!   it alone.
+//!
+//! Document `_id`s are `T:<id>`: the tenant is part of the id, so a write through one tenant's
+//! alias can never overwrite another tenant's document, whatever id it names.
+//!
+//! ## Why an explicit filter too
+//! OpenSearch applies alias filters to searches but not to get-by-id, and not to writes. So every
+//! read here is a search through the alias that also carries a `term` filter on the scope field,
+//! get-by-id included; writes go through the alias with explicit routing (the alias routing is
+//! not applied to writes everywhere); deletes are `_delete_by_query` with the same filter.
+//! Writes use `refresh=wait_for` so a write is visible to the next search on real OpenSearch.
+
+mod store;
+
+use std::time::Duration;
+
+use opensearch::http::request::JsonBody;
+use opensearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
+use opensearch::http::{Method, StatusCode, Url, headers::HeaderMap};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::resilience::{Guard, Resilience};
+use crate::{Error, Principal, Result, Scope};
+
+pub use store::{DocVersion, Promotion, SearchCursor, SearchEntity, SearchPage};
+pub use store::{alias_name, dedicated_index_name};
+#[doc(hidden)]
+pub use store::{
+    count, create, create_tenant_alias, delete, delete_tenant, ensure_index, get, get_versioned,
+    index, promote, search, search_query_string, update,
+};
+
+/// An OpenSearch connection with timeouts and a circuit breaker. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    transport: Transport,
+    guard: Guard,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to `url` (`http://host:port`) and checks that it answers.
+    pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
+        let guard = Guard::new(resilience)?;
+        let url =
+            Url::parse(url).map_err(|e| Error::InvalidInput(format!("bad OpenSearch URL: {e}")))?;
+        let transport = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+            .disable_proxy()
+            .timeout(resilience.timeout)
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let client = Self { transport, guard };
+        client.call(Method::Get, "/", None).await.and_then(ok)?;
+        Ok(client)
+    }
+
+    /// The handle through which one tenant's documents are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped {
+            client: self,
+            user_id: principal.user_id(),
+            org_id: principal.org_id(),
+        }
+    }
+
+    /// Whether the circuit breaker currently rejects calls.
+    pub fn circuit_open(&self) -> bool {
+        self.guard.is_open()
+    }
+
+    /// Sends one request under the timeout and the breaker; returns the status and JSON body.
+    /// Transport failures become `Unavailable`/`Timeout`; HTTP statuses are the caller's to read.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let transport = self.transport.clone();
+        let timeout: Duration = self.guard.settings().timeout;
+        self.guard
+            .run(async move {
+                let response = transport
+                    .send(
+                        method,
+                        path,
+                        HeaderMap::new(),
+                        None::<&()>,
+                        body.map(JsonBody::new),
+                        Some(timeout),
+                    )
+                    .await
+                    .map_err(|e| {
+                        if e.is_timeout() {
+                            Error::Timeout
+                        } else {
+                            Error::Unavailable(e.to_string())
+                        }
+                    })?;
+                let status = response.status_code();
+                let text = response
+                    .text()
+                    .await
+                    .map_err(|e| Error::Unavailable(e.to_string()))?;
+                let json = if text.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&text).unwrap_or(Value::String(text))
+                };
+                if status.is_server_error() {
+                    // The server answered but cannot serve: counts against the breaker.
+                    return Err(Error::Unavailable(format!("{status}: {}", reason(&json))));
+                }
+                Ok((status, json))
+            })
+            .await
+    }
+}
+
+/// The error's reason, as OpenSearch reports it.
+pub(crate) fn reason(body: &Value) -> String {
+    body.pointer("/error/root_cause/0/reason")
+        .or_else(|| body.pointer("/error/reason"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| body.to_string())
+}
+
+/// Maps a non-success status to the store error; success passes the body through.
+pub(crate) fn ok((status, body): (StatusCode, Value)) -> Result<Value> {
+    match status.as_u16() {
+        200..=299 => Ok(body),
+        400 => Err(Error::InvalidInput(reason(&body))),
+        404 => Err(Error::NotFound),
+        409 => Err(Error::Conflict),
+        429 => Err(Error::Unavailable(reason(&body))),
+        _ => Err(Error::Backend(
+            format!("{status}: {}", reason(&body)).into(),
+        )),
+    }
+}
+
+/// One tenant's view of a [`Client`]: the only way generated OpenSearch methods reach documents.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoped<'c> {
+    client: &'c Client,
+    user_id: Uuid,
+    org_id: Uuid,
+}
+
+impl Scoped<'_> {
+    /// The tenant id for entities of `scope`.
+    pub fn tenant(&self, scope: Scope) -> Uuid {
+        match scope {
+            Scope::UserId => self.user_id,
+            Scope::OrgId => self.org_id,
+        }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        self.client
+    }
+}
+
+/// A type usable as an OpenSearch document id.
+#[diagnostic::on_unimplemented(
+    message = "the `id` field of an OpenSearch entity must be a `String` or a `Uuid`, found `{Self}`",
+    label = "not a document id"
+)]
+pub trait DocId {
+    /// A fresh id, when the caller gives none.
+    fn generate() -> Self;
+    /// The id as text.
+    fn to_id(&self) -> String;
+}
+
+impl DocId for String {
+    fn generate() -> Self {
+        Uuid::new_v4().to_string()
+    }
+    fn to_id(&self) -> String {
+        self.clone()
+    }
+}
+
+impl DocId for Uuid {
+    fn generate() -> Self {
+        Uuid::new_v4()
+    }
+    fn to_id(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// How a field type is mapped in the index.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no OpenSearch mapping in tenant-store",
+    label = "no mapping for this field",
+    note = "supported: String, Uuid (keyword), bool, i32, i64, f32, f64, DateTime<Utc> (date), and Option/Vec of them"
+)]
+pub trait SearchField {
+    /// The mapping `type`.
+    const MAPPING: &'static str;
+}
+
+macro_rules! fields {
+    ($($ty:ty => $m:literal),* $(,)?) => { $(impl SearchField for $ty { const MAPPING: &'static str = $m; })* };
+}
+
+fields! {
+    String => "keyword",
+    Uuid => "keyword",
+    bool => "boolean",
+    i32 => "integer",
+    i64 => "long",
+    f32 => "float",
+    f64 => "double",
+    chrono::DateTime<chrono::Utc> => "date",
+}
+
+impl<T: SearchField> SearchField for Option<T> {
+    const MAPPING: &'static str = T::MAPPING;
+}
+
+impl<T: SearchField> SearchField for Vec<T> {
+    const MAPPING: &'static str = T::MAPPING;
+}
+
+/// Marks the types a `text` (full-text) field can have.
+#[diagnostic::on_unimplemented(
+    message = "a `text` field must be a `String` (or `Option<String>`), found `{Self}`",
+    label = "not text"
+)]
+pub trait TextField {}
+impl TextField for String {}
+impl TextField for Option<String> {}

@@ -1,0 +1,516 @@
+//! The operations behind every generated OpenSearch store, generic over the entity.
+
+use opensearch::http::Method;
+use serde_json::{Value, json};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use super::{Client, Scoped, ok};
+use crate::document::Document;
+use crate::{Error, Result, Scope};
+
+/// What `#[tenant_store(backend = "opensearch")]` implements for an entity.
+pub trait SearchEntity: Document + Send + Sync {
+    /// The struct's name.
+    const ENTITY: &'static str;
+    /// The shared index.
+    const INDEX: &'static str;
+    /// The principal attribute that partitions the documents.
+    const SCOPE: Scope;
+    /// The scope field's name in the document.
+    const SCOPE_FIELD: &'static str;
+    /// The id field's name in the document.
+    const ID_FIELD: &'static str;
+    /// Full-text fields, searched by [`search`].
+    const TEXT_FIELDS: &'static [&'static str];
+    /// `(field, mapping type)` of every field, in declaration order.
+    const FIELDS: &'static [(&'static str, &'static str)];
+    /// The document's id.
+    fn doc_id(&self) -> String;
+    /// The value of the scope field.
+    fn tenant_of(&self) -> Uuid;
+}
+
+/// A document's optimistic-concurrency version (`_seq_no`, `_primary_term`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocVersion {
+    /// `_seq_no`.
+    pub seq_no: u64,
+    /// `_primary_term`.
+    pub primary_term: u64,
+}
+
+/// Where the next page of a search starts (the last hit's sort values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchCursor(Value);
+
+/// A page of hits and the cursor of the next page (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage<E> {
+    /// The hits, best first.
+    pub hits: Vec<E>,
+    /// Pass to the next call for the following page.
+    pub next: Option<SearchCursor>,
+}
+
+/// What a promotion did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Promotion {
+    /// Documents in the dedicated index after the move.
+    pub documents: u64,
+    /// Documents removed from the shared index.
+    pub removed_from_shared: u64,
+}
+
+/// The tenant's alias: `<index>_tenant_<tenant>`.
+pub fn alias_name<E: SearchEntity>(tenant: Uuid) -> String {
+    format!("{}_tenant_{tenant}", E::INDEX)
+}
+
+/// The tenant's dedicated index: `<index>_org_<tenant>`.
+pub fn dedicated_index_name<E: SearchEntity>(tenant: Uuid) -> String {
+    format!("{}_org_{tenant}", E::INDEX)
+}
+
+/// Longest page a search returns.
+pub const MAX_PAGE: usize = 1_000;
+
+fn span<E: SearchEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
+}
+
+/// Ids appear in URLs and in `_id`s; a plain alphabet keeps both unambiguous.
+fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 256
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "document id {id:?} must be 1 to 256 characters of `A-Za-z0-9-_.`"
+        )))
+    }
+}
+
+/// The stored `_id`: the tenant is part of it, so ids of different tenants never collide.
+fn doc_key(tenant: Uuid, id: &str) -> String {
+    format!("{tenant}:{id}")
+}
+
+fn tenant_filter<E: SearchEntity>(tenant: Uuid) -> Value {
+    json!({ "term": { E::SCOPE_FIELD: tenant.to_string() } })
+}
+
+fn mapping<E: SearchEntity>() -> Value {
+    let mut props = serde_json::Map::new();
+    for (field, kind) in E::FIELDS {
+        let kind = if E::TEXT_FIELDS.contains(field) {
+            "text"
+        } else {
+            kind
+        };
+        props.insert((*field).to_owned(), json!({ "type": kind }));
+    }
+    json!({ "mappings": { "properties": props } })
+}
+
+/// Creates the shared index with the entity's mapping unless it exists. Infrastructure, not
+/// tenant data: it takes the client, not a tenant handle.
+pub async fn ensure_index<E: SearchEntity>(client: &Client) -> Result<()> {
+    create_index::<E>(client, E::INDEX).await
+}
+
+async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()> {
+    let (status, body) = client
+        .call(Method::Put, &format!("/{name}"), Some(mapping::<E>()))
+        .await?;
+    let exists = body.pointer("/error/type").and_then(Value::as_str)
+        == Some("resource_already_exists_exception");
+    if exists {
+        Ok(())
+    } else {
+        ok((status, body)).map(drop)
+    }
+}
+
+/// The indices the tenant's alias points at (empty when it has no alias).
+async fn alias_targets(client: &Client, alias: &str) -> Result<Vec<String>> {
+    let (status, body) = client
+        .call(Method::Get, &format!("/_alias/{alias}"), None)
+        .await?;
+    if status.as_u16() == 404 {
+        return Ok(Vec::new());
+    }
+    let body = ok((status, body))?;
+    Ok(body
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default())
+}
+
+fn alias_action<E: SearchEntity>(op: &str, index: &str, tenant: Uuid) -> Value {
+    json!({ op: {
+        "index": index,
+        "alias": alias_name::<E>(tenant),
+        "filter": tenant_filter::<E>(tenant),
+        "routing": tenant.to_string(),
+    }})
+}
+
+/// Creates the tenant's filtered, routed alias on the shared index (idempotent: an existing
+/// alias, on the shared or a dedicated index, is left as it is).
+pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()> {
+    let tenant = kv.tenant(E::SCOPE);
+    async {
+        if !alias_targets(kv.client(), &alias_name::<E>(tenant))
+            .await?
+            .is_empty()
+        {
+            return Ok(());
+        }
+        let actions = json!({ "actions": [alias_action::<E>("add", E::INDEX, tenant)] });
+        ok(kv
+            .client()
+            .call(Method::Post, "/_aliases", Some(actions))
+            .await?)
+        .map(drop)
+    }
+    .instrument(span::<E>(kv, "create_tenant_alias"))
+    .await
+}
+
+fn body_of<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<(String, Value)> {
+    let tenant = kv.tenant(E::SCOPE);
+    if doc.tenant_of() != tenant {
+        return Err(Error::InvalidInput(
+            "the document's scope field is not the caller's tenant".into(),
+        ));
+    }
+    let id = doc.doc_id();
+    check_id(&id)?;
+    let json: Value =
+        serde_json::from_str(&doc.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    Ok((doc_key(tenant, &id), json))
+}
+
+async fn write<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    doc: &E,
+    endpoint: &str,
+    extra: &str,
+) -> Result<Value> {
+    let (key, body) = body_of(kv, doc)?;
+    let tenant = kv.tenant(E::SCOPE);
+    let path = format!(
+        "/{}/{endpoint}/{key}?routing={tenant}&refresh=wait_for{extra}",
+        alias_name::<E>(tenant)
+    );
+    ok(kv.client().call(Method::Put, &path, Some(body)).await?)
+}
+
+/// Indexes (inserts or replaces) a document through the tenant's alias.
+pub async fn index<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
+    write(kv, doc, "_doc", "")
+        .instrument(span::<E>(kv, "index"))
+        .await
+        .map(drop)
+}
+
+/// Inserts a document; [`Error::Duplicate`] when the tenant already has one with this id.
+pub async fn create<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
+    match write(kv, doc, "_create", "")
+        .instrument(span::<E>(kv, "create"))
+        .await
+    {
+        Err(Error::Conflict) => Err(Error::Duplicate),
+        other => other.map(drop),
+    }
+}
+
+/// Replaces a document only if it is still at `version`; [`Error::Conflict`] otherwise.
+pub async fn update<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    doc: &E,
+    version: DocVersion,
+) -> Result<DocVersion> {
+    let extra = format!(
+        "&if_seq_no={}&if_primary_term={}",
+        version.seq_no, version.primary_term
+    );
+    let body = write(kv, doc, "_doc", &extra)
+        .instrument(span::<E>(kv, "update"))
+        .await?;
+    version_of(&body).ok_or_else(|| Error::Backend("the update answer carries no version".into()))
+}
+
+fn version_of(v: &Value) -> Option<DocVersion> {
+    Some(DocVersion {
+        seq_no: v.get("_seq_no")?.as_u64()?,
+        primary_term: v.get("_primary_term")?.as_u64()?,
+    })
+}
+
+async fn search_raw<E: SearchEntity>(kv: &Scoped<'_>, body: Value) -> Result<Vec<(Value, Value)>> {
+    let path = format!("/{}/_search", alias_name::<E>(kv.tenant(E::SCOPE)));
+    let body = ok(kv.client().call(Method::Post, &path, Some(body)).await?)?;
+    let hits = body
+        .pointer("/hits/hits")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Ok(hits
+        .into_iter()
+        .map(|mut h| {
+            (
+                h.get_mut("_source").map(Value::take).unwrap_or(Value::Null),
+                h,
+            )
+        })
+        .collect())
+}
+
+fn decode<E: SearchEntity>(kv: &Scoped<'_>, source: &Value) -> Result<Option<E>> {
+    let doc = E::from_json(&source.to_string())?;
+    // Defence in depth: a hit naming another tenant is treated as absent.
+    Ok((doc.tenant_of() == kv.tenant(E::SCOPE)).then_some(doc))
+}
+
+/// The document with this id and its version, or `None`. A search (ids + tenant filter), since
+/// alias filters do not apply to get-by-id. [`Error::NotFound`] when the tenant has no alias.
+pub async fn get_versioned<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    id: &str,
+) -> Result<Option<(E, DocVersion)>> {
+    check_id(id)?;
+    let tenant = kv.tenant(E::SCOPE);
+    let body = json!({
+        "size": 1,
+        "seq_no_primary_term": true,
+        "query": { "bool": { "filter": [ { "ids": { "values": [doc_key(tenant, id)] } }, tenant_filter::<E>(tenant) ] } },
+    });
+    async {
+        let Some((source, hit)) = search_raw::<E>(kv, body).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let version =
+            version_of(&hit).ok_or_else(|| Error::Backend("the hit carries no version".into()))?;
+        Ok(decode::<E>(kv, &source)?.map(|d| (d, version)))
+    }
+    .instrument(span::<E>(kv, "get"))
+    .await
+}
+
+/// The document with this id, or `None`.
+pub async fn get<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+    Ok(get_versioned::<E>(kv, id).await?.map(|(d, _)| d))
+}
+
+async fn paged<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    query: Value,
+    size: usize,
+    after: Option<SearchCursor>,
+) -> Result<SearchPage<E>> {
+    if size == 0 || size > MAX_PAGE {
+        return Err(Error::InvalidInput(format!(
+            "page size {size} is outside 1..={MAX_PAGE}"
+        )));
+    }
+    let tenant = kv.tenant(E::SCOPE);
+    let mut body = json!({
+        "size": size,
+        "query": { "bool": { "must": [query], "filter": [tenant_filter::<E>(tenant)] } },
+        "sort": [ { "_score": "desc" }, { E::ID_FIELD: "asc" } ],
+    });
+    if let Some(SearchCursor(after)) = after {
+        body["search_after"] = after;
+    }
+    let hits = search_raw::<E>(kv, body).await?;
+    let next = if hits.len() == size {
+        hits.last()
+            .and_then(|(_, h)| h.get("sort"))
+            .cloned()
+            .map(SearchCursor)
+    } else {
+        None
+    };
+    let mut docs = Vec::with_capacity(hits.len());
+    for (source, _) in &hits {
+        docs.extend(decode::<E>(kv, source)?);
+    }
+    Ok(SearchPage { hits: docs, next })
+}
+
+/// Full-text search of `text` over the entity's text fields (every document when `text` is
+/// empty), through the tenant's alias plus an explicit tenant filter, paged with `search_after`.
+pub async fn search<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    text: &str,
+    size: usize,
+    after: Option<SearchCursor>,
+) -> Result<SearchPage<E>> {
+    let query = if text.trim().is_empty() {
+        json!({ "match_all": {} })
+    } else {
+        json!({ "multi_match": { "query": text, "fields": E::TEXT_FIELDS } })
+    };
+    paged(kv, query, size, after)
+        .instrument(span::<E>(kv, "search"))
+        .await
+}
+
+/// Search with a Lucene `query_string` (a malformed one is [`Error::InvalidInput`]), under the
+/// same alias and tenant filter.
+pub async fn search_query_string<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    query: &str,
+    size: usize,
+    after: Option<SearchCursor>,
+) -> Result<SearchPage<E>> {
+    let query = json!({ "query_string": { "query": query, "default_field": "*" } });
+    paged(kv, query, size, after)
+        .instrument(span::<E>(kv, "search_query_string"))
+        .await
+}
+
+async fn delete_by_query<E: SearchEntity>(
+    client: &Client,
+    target: &str,
+    tenant: Uuid,
+    ids: Option<&str>,
+) -> Result<u64> {
+    let mut filter = vec![tenant_filter::<E>(tenant)];
+    if let Some(id) = ids {
+        filter.push(json!({ "ids": { "values": [doc_key(tenant, id)] } }));
+    }
+    let path = format!("/{target}/_delete_by_query?refresh=true&conflicts=proceed");
+    let body = ok(client
+        .call(
+            Method::Post,
+            &path,
+            Some(json!({ "query": { "bool": { "filter": filter } } })),
+        )
+        .await?)?;
+    Ok(body.get("deleted").and_then(Value::as_u64).unwrap_or(0))
+}
+
+/// Deletes the document; [`Error::NotFound`] when the tenant has no document with this id.
+pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+    check_id(id)?;
+    let tenant = kv.tenant(E::SCOPE);
+    async {
+        match delete_by_query::<E>(kv.client(), &alias_name::<E>(tenant), tenant, Some(id)).await? {
+            0 => Err(Error::NotFound),
+            _ => Ok(()),
+        }
+    }
+    .instrument(span::<E>(kv, "delete"))
+    .await
+}
+
+/// The tenant's document count.
+pub async fn count<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    let tenant = kv.tenant(E::SCOPE);
+    count_in::<E>(kv.client(), &alias_name::<E>(tenant), tenant)
+        .instrument(span::<E>(kv, "count"))
+        .await
+}
+
+async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) -> Result<u64> {
+    let body = json!({ "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } } });
+    let body = ok(client
+        .call(Method::Post, &format!("/{target}/_count"), Some(body))
+        .await?)?;
+    body.get("count")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| Error::Backend("count answer without a count".into()))
+}
+
+/// Deletes every document of the tenant (shared and dedicated index) and its alias. Returns how
+/// many documents were deleted. Safe to re-run.
+pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    let tenant = kv.tenant(E::SCOPE);
+    let client = kv.client();
+    async {
+        let mut deleted = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
+        let dedicated = dedicated_index_name::<E>(tenant);
+        let (status, body) = client
+            .call(Method::Head, &format!("/{dedicated}"), None)
+            .await?;
+        if status.is_success() {
+            deleted += count_in::<E>(client, &dedicated, tenant).await?;
+            ok(client
+                .call(Method::Delete, &format!("/{dedicated}"), None)
+                .await?)?;
+        } else if status.as_u16() != 404 {
+            ok((status, body))?;
+        }
+        let alias = alias_name::<E>(tenant);
+        for index in alias_targets(client, &alias).await? {
+            ok(client
+                .call(Method::Delete, &format!("/{index}/_alias/{alias}"), None)
+                .await?)?;
+        }
+        Ok(deleted)
+    }
+    .instrument(span::<E>(kv, "delete_tenant"))
+    .await
+}
+
+/// Moves the tenant to a dedicated index:
+/// 1. create `<index>_org_<tenant>` with the mapping;
+/// 2. `_reindex` the tenant's documents from the shared index into it;
+/// 3. verify the dedicated count equals the shared count (a mismatch aborts: the alias still
+///    points at the shared index, which still holds everything);
+/// 4. swap the alias in one atomic `_aliases` call (remove from shared, add to dedicated);
+/// 5. copy, create-only, any document written to the shared index between step 2 and the swap;
+/// 6. delete the tenant's documents from the shared index.
+///
+/// At every step the alias points at an index holding all of the tenant's documents, so
+/// searches keep answering. A document *updated* (not created) between steps 2 and 4 keeps its
+/// earlier copy in the dedicated index; promote a tenant while its writes are quiet, or re-index
+/// its recent changes afterwards. Re-running after a crash is safe: an alias already on the
+/// dedicated index skips to steps 5 and 6.
+pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
+    let tenant = kv.tenant(E::SCOPE);
+    let client = kv.client();
+    let (alias, dedicated) = (alias_name::<E>(tenant), dedicated_index_name::<E>(tenant));
+    let reindex = |op_type: &'static str| {
+        json!({
+            "conflicts": "proceed",
+            "source": { "index": E::INDEX, "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } } },
+            "dest": { "index": dedicated, "op_type": op_type },
+        })
+    };
+    async {
+        let targets = alias_targets(client, &alias).await?;
+        if targets.is_empty() {
+            return Err(Error::NotFound);
+        }
+        if !targets.contains(&dedicated) {
+            create_index::<E>(client, &dedicated).await?;
+            ok(client.call(Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
+            ok(client.call(Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
+            let (shared, copied) = (count_in::<E>(client, E::INDEX, tenant).await?, count_in::<E>(client, &dedicated, tenant).await?);
+            if shared != copied {
+                return Err(Error::Backend(format!(
+                    "promotion aborted: {copied} of {shared} documents copied; the alias still points at the shared index"
+                ).into()));
+            }
+            let swap = json!({ "actions": [
+                json!({ "remove": { "index": E::INDEX, "alias": alias } }),
+                alias_action::<E>("add", &dedicated, tenant),
+            ]});
+            ok(client.call(Method::Post, "/_aliases", Some(swap)).await?)?;
+        }
+        ok(client.call(Method::Post, "/_reindex?refresh=true", Some(reindex("create"))).await?)?;
+        let removed = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
+        let documents = count_in::<E>(client, &dedicated, tenant).await?;
+        Ok(Promotion { documents, removed_from_shared: removed })
+    }
+    .instrument(span::<E>(kv, "promote"))
+    .await
+}

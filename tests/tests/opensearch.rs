@@ -1,0 +1,400 @@
+//! SearchStore against the OpenSearch server the services script starts (the osmem emulator
+//! here; set TENANT_STORE_OPENSEARCH_URL for a real cluster): aliases, explicit tenant filters,
+//! ids namespaced by tenant, optimistic concurrency, promotion, offboarding, failures.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tenant_store::opensearch::{Client, Scoped};
+use tenant_store::{Error, Principal, Resilience};
+use tenant_store_examples::search::{NewSearchDoc, SearchDoc};
+use tenant_store_tests::{free_port, opensearch_url, search_client, tenant};
+
+fn doc(id: &str, title: &str) -> NewSearchDoc {
+    NewSearchDoc {
+        id: Some(id.into()),
+        title: title.into(),
+        body: format!("body of {title}"),
+        tags: vec!["t".into()],
+        published_at: Utc::now(),
+    }
+}
+
+async fn provisioned<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
+    SearchDoc::store().ensure_index(client).await.unwrap();
+    let kv = client.scoped(who);
+    SearchDoc::store().create_tenant_alias(&kv).await.unwrap();
+    kv
+}
+
+fn ids(page: &[SearchDoc]) -> Vec<&str> {
+    let mut v: Vec<&str> = page.iter().map(|d| d.id.as_str()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn search_through_a_tenants_alias_returns_only_its_documents_from_both_sides() {
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    let (ka, kb) = (
+        provisioned(&client, &a).await,
+        provisioned(&client, &b).await,
+    );
+    let store = SearchDoc::store();
+    store.index(&ka, doc("a1", "rust tenancy")).await.unwrap();
+    store.index(&ka, doc("a2", "rust aliases")).await.unwrap();
+    store
+        .index(&kb, doc("b1", "rust tenancy too"))
+        .await
+        .unwrap();
+    let hits = store.search(&ka, "rust", 10, None).await.unwrap().hits;
+    assert_eq!(ids(&hits), vec!["a1", "a2"]);
+    assert!(hits.iter().all(|d| d.org_id == a.org_id()));
+    let hits = store.search(&kb, "rust", 10, None).await.unwrap().hits;
+    assert_eq!(ids(&hits), vec!["b1"]);
+    assert_eq!(store.count(&ka).await.unwrap(), 2);
+    assert_eq!(store.count(&kb).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn get_by_id_of_another_tenants_document_is_none_and_ids_never_collide() {
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    let (ka, kb) = (
+        provisioned(&client, &a).await,
+        provisioned(&client, &b).await,
+    );
+    let store = SearchDoc::store();
+    let da = store.index(&ka, doc("same-id", "a's")).await.unwrap();
+    assert_eq!(store.get(&kb, &"same-id".to_string()).await.unwrap(), None);
+    // Writing the same id in b creates b's own document; a's is untouched.
+    let db = store.index(&kb, doc("same-id", "b's")).await.unwrap();
+    assert_eq!(
+        store.get(&ka, &"same-id".to_string()).await.unwrap(),
+        Some(da)
+    );
+    assert_eq!(
+        store.get(&kb, &"same-id".to_string()).await.unwrap(),
+        Some(db)
+    );
+    assert_eq!(store.get(&ka, &"missing".to_string()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn creating_an_existing_id_is_duplicate() {
+    let client = search_client().await;
+    let kv = provisioned(&client, &tenant()).await;
+    let store = SearchDoc::store();
+    store.create(&kv, doc("d1", "first")).await.unwrap();
+    let err = store.create(&kv, doc("d1", "second")).await.unwrap_err();
+    assert!(matches!(err, Error::Duplicate), "{err:?}");
+    assert_eq!(
+        store
+            .get(&kv, &"d1".to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .title,
+        "first"
+    );
+}
+
+#[tokio::test]
+async fn an_update_at_a_stale_version_is_a_conflict() {
+    let client = search_client().await;
+    let kv = provisioned(&client, &tenant()).await;
+    let store = SearchDoc::store();
+    store.create(&kv, doc("v", "one")).await.unwrap();
+    let (mut d, v1) = store
+        .get_versioned(&kv, &"v".to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    d.title = "two".into();
+    let v2 = store.update(&kv, &d, v1).await.unwrap();
+    assert_ne!(v1, v2);
+    d.title = "three".into();
+    let err = store.update(&kv, &d, v1).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict), "{err:?}");
+    assert_eq!(
+        store
+            .get(&kv, &"v".to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .title,
+        "two"
+    );
+}
+
+#[tokio::test]
+async fn delete_is_tenant_scoped_and_a_second_delete_is_not_found() {
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    let (ka, kb) = (
+        provisioned(&client, &a).await,
+        provisioned(&client, &b).await,
+    );
+    let store = SearchDoc::store();
+    store.index(&ka, doc("x", "a's")).await.unwrap();
+    assert!(matches!(
+        store.delete(&kb, &"x".to_string()).await,
+        Err(Error::NotFound)
+    ));
+    assert!(store.get(&ka, &"x".to_string()).await.unwrap().is_some());
+    store.delete(&ka, &"x".to_string()).await.unwrap();
+    assert_eq!(store.get(&ka, &"x".to_string()).await.unwrap(), None);
+    assert!(matches!(
+        store.delete(&ka, &"x".to_string()).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_tenant_without_an_alias_gets_a_typed_not_found() {
+    let client = search_client().await;
+    SearchDoc::store().ensure_index(&client).await.unwrap();
+    let kv = client.scoped(&tenant());
+    let store = SearchDoc::store();
+    assert!(matches!(
+        store.search(&kv, "x", 10, None).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        store.get(&kv, &"x".to_string()).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        store.promote_tenant(&kv).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_malformed_query_is_invalid_input() {
+    let client = search_client().await;
+    let kv = provisioned(&client, &tenant()).await;
+    let err = SearchDoc::store()
+        .search_query_string(&kv, "title:(rust AND", 10, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let err = SearchDoc::store()
+        .index(&kv, doc("bad/id", "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn search_after_pages_through_every_hit_once() {
+    let client = search_client().await;
+    let kv = provisioned(&client, &tenant()).await;
+    let store = SearchDoc::store();
+    for i in 0..12 {
+        store
+            .index(&kv, doc(&format!("p{i:02}"), "paged"))
+            .await
+            .unwrap();
+    }
+    let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = store.search(&kv, "", 5, after).await.unwrap();
+        pages += 1;
+        seen.extend(page.hits.iter().map(|d| d.id.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    let expected: Vec<String> = (0..12).map(|i| format!("p{i:02}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(pages, 3);
+}
+
+#[tokio::test]
+async fn the_mapping_comes_from_the_struct() {
+    let client = search_client().await;
+    SearchDoc::store().ensure_index(&client).await.unwrap();
+    let body: serde_json::Value =
+        reqwest_get(&format!("{}/search/_mapping", opensearch_url())).await;
+    let props = &body["search"]["mappings"]["properties"];
+    for (field, kind) in [
+        ("id", "keyword"),
+        ("org_id", "keyword"),
+        ("title", "text"),
+        ("body", "text"),
+        ("tags", "keyword"),
+        ("published_at", "date"),
+    ] {
+        assert_eq!(props[field]["type"], kind, "{field}: {props}");
+    }
+}
+
+async fn reqwest_get(url: &str) -> serde_json::Value {
+    // A plain HTTP GET without another client dependency: the std TCP stream is enough here.
+    let url = url.strip_prefix("http://").unwrap();
+    let (host, path) = url.split_at(url.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let body = if response
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some(nl) = rest.find("\r\n") {
+            let len = usize::from_str_radix(rest[..nl].trim(), 16).unwrap();
+            if len == 0 {
+                break;
+            }
+            out.push_str(&rest[nl + 2..nl + 2 + len]);
+            rest = &rest[nl + 2 + len + 2..];
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promotion_keeps_every_document_and_searches_keep_answering() {
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    let (ka, kb) = (
+        provisioned(&client, &a).await,
+        provisioned(&client, &b).await,
+    );
+    let store = SearchDoc::store();
+    for i in 0..40 {
+        store
+            .index(&ka, doc(&format!("d{i}"), "moving"))
+            .await
+            .unwrap();
+    }
+    store.index(&kb, doc("stay", "moving")).await.unwrap();
+
+    // A searcher runs throughout the promotion; every answer must be complete.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let searcher = {
+        let (client, a, done) = (client.clone(), a.clone(), done.clone());
+        tokio::spawn(async move {
+            let kv = client.scoped(&a);
+            let mut answers = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let page = SearchDoc::store()
+                    .search(&kv, "moving", 100, None)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    page.hits.len(),
+                    40,
+                    "a search during promotion saw {} documents",
+                    page.hits.len()
+                );
+                answers += 1;
+                tokio::task::yield_now().await;
+            }
+            answers
+        })
+    };
+    let report = store.promote_tenant(&ka).await.unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let answers = searcher.await.unwrap();
+    assert!(answers > 0, "the searcher ran during the promotion");
+    println!("{answers} complete searches answered during the promotion");
+    assert_eq!(report.documents, 40);
+    assert_eq!(report.removed_from_shared, 40);
+
+    // After: the alias points at the dedicated index only; everything is there; b is unaffected.
+    let aliases = reqwest_get(&format!(
+        "{}/_alias/{}",
+        opensearch_url(),
+        tenant_store::opensearch::alias_name::<SearchDoc>(a.org_id())
+    ))
+    .await;
+    let targets: Vec<&String> = aliases.as_object().unwrap().keys().collect();
+    assert_eq!(
+        targets,
+        vec![&tenant_store::opensearch::dedicated_index_name::<SearchDoc>(a.org_id())]
+    );
+    assert_eq!(store.count(&ka).await.unwrap(), 40);
+    assert_eq!(
+        store
+            .search(&kb, "moving", 10, None)
+            .await
+            .unwrap()
+            .hits
+            .len(),
+        1
+    );
+    // Writes after the move land in the dedicated index and stay isolated.
+    store.index(&ka, doc("after", "moving")).await.unwrap();
+    assert_eq!(store.count(&ka).await.unwrap(), 41);
+    assert_eq!(store.get(&kb, &"after".to_string()).await.unwrap(), None);
+    // Re-running is safe.
+    let again = store.promote_tenant(&ka).await.unwrap();
+    assert_eq!((again.documents, again.removed_from_shared), (41, 0));
+}
+
+#[tokio::test]
+async fn delete_tenant_removes_its_documents_and_alias_only() {
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    let (ka, kb) = (
+        provisioned(&client, &a).await,
+        provisioned(&client, &b).await,
+    );
+    let store = SearchDoc::store();
+    for i in 0..3 {
+        store
+            .index(&ka, doc(&format!("a{i}"), "bye"))
+            .await
+            .unwrap();
+    }
+    store.index(&kb, doc("b", "stay")).await.unwrap();
+    assert_eq!(store.delete_tenant(&ka).await.unwrap(), 3);
+    assert!(
+        matches!(store.count(&ka).await, Err(Error::NotFound)),
+        "the alias is gone"
+    );
+    assert_eq!(store.count(&kb).await.unwrap(), 1);
+    assert_eq!(
+        store.delete_tenant(&ka).await.unwrap(),
+        0,
+        "re-running is safe"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable_within_the_timeout() {
+    let quick = Resilience {
+        timeout: Duration::from_millis(300),
+        failure_threshold: 3,
+        open_for: Duration::from_secs(1),
+    };
+    let started = Instant::now();
+    let err = Client::connect(&format!("http://127.0.0.1:{}", free_port()), quick)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Unavailable(_) | Error::Timeout),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
