@@ -30,6 +30,11 @@ vk_dir="$state/valkey"
 os_port="${TENANT_STORE_OPENSEARCH_PORT:-59200}"
 os_dir="$state/opensearch"
 
+neo_bolt_port="${TENANT_STORE_NEO4J_PORT:-57687}"
+neo_http_port=52480
+neo_dir="$state/arcadedb"
+neo_pw="arcadedb_pw"
+
 log() { printf 'services: %s\n' "$*" >&2; }
 
 pg_bin() {
@@ -200,7 +205,7 @@ os_up() {
   mkdir -p "$os_dir"
   if os_running; then return 0; fi
   log "starting the OpenSearch emulator on 127.0.0.1:$os_port"
-  nohup "$(os_bin)" -addr "127.0.0.1:$os_port" -no-stdin-watch -no-ja >"$os_dir/server.log" 2>&1 &
+  "$(os_bin)" -addr "127.0.0.1:$os_port" -no-stdin-watch -no-ja </dev/null >"$os_dir/server.log" 2>&1 &
   echo $! > "$os_dir/pid"
   for _ in $(seq 100); do
     python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$os_port/', timeout=1)" 2>/dev/null && return 0
@@ -219,6 +224,57 @@ os_down() {
   rm -f "$os_dir/pid"
 }
 
+arcadedb_home() {
+  python3 -c 'import os, arcadedb_embedded; print(os.path.dirname(arcadedb_embedded.__file__))' 2>/dev/null
+}
+
+neo_running() { [ -f "$neo_dir/pid" ] && kill -0 "$(cat "$neo_dir/pid")" 2>/dev/null; }
+
+port_open() {
+  python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', $1)))" 2>/dev/null
+}
+
+neo_up() {
+  # No Neo4j package is reachable here. ArcadeDB speaks Bolt and Cypher (Neo4j 5 compatible);
+  # its PyPI wheel ships the server jars and a Java runtime. TENANT_STORE_NEO4J_URL can point the
+  # tests at a real Neo4j instead.
+  if [ -z "$(arcadedb_home)" ]; then
+    log "installing arcadedb-embedded (ArcadeDB with Bolt) from PyPI"
+    python3 -m pip install -q --disable-pip-version-check arcadedb-embedded >/dev/null 2>&1 \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages arcadedb-embedded >/dev/null
+  fi
+  mkdir -p "$neo_dir"
+  if neo_running; then return 0; fi
+  local home; home=$(arcadedb_home)
+  log "starting ArcadeDB with Bolt on 127.0.0.1:$neo_bolt_port"
+  # `exec` so the recorded pid is the JVM's, and no shell is left holding the caller's output.
+  (cd "$neo_dir" && exec "$home/jre/bin/java" -Xmx768m -cp "$home/jars/*" \
+    -Darcadedb.server.rootPath="$neo_dir" \
+    -Darcadedb.server.databaseDirectory="$neo_dir/databases" \
+    -Darcadedb.server.rootPassword="$neo_pw" \
+    -Darcadedb.server.plugins=Bolt:com.arcadedb.bolt.BoltProtocolPlugin \
+    -Darcadedb.bolt.host=127.0.0.1 -Darcadedb.bolt.port="$neo_bolt_port" \
+    -Darcadedb.server.httpIncomingHost=127.0.0.1 -Darcadedb.server.httpIncomingPort="$neo_http_port" \
+    "-Darcadedb.server.defaultDatabases=graph[root]" \
+    com.arcadedb.server.ArcadeDBServer </dev/null >"$neo_dir/server.log" 2>&1) &
+  echo $! > "$neo_dir/pid"
+  for _ in $(seq 240); do
+    port_open "$neo_bolt_port" && grep -q "Server started" "$neo_dir/server.log" && return 0
+    sleep 0.25
+  done
+  log "ArcadeDB did not start; see $neo_dir/server.log"; exit 1
+}
+
+neo_down() {
+  if neo_running; then
+    local pid; pid=$(cat "$neo_dir/pid")
+    log "stopping ArcadeDB (pid $pid)"
+    kill "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$neo_dir/pid"
+}
+
 env_lines() {
   cat <<ENV
 export TENANT_STORE_PG_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pg_port/tenant_store
@@ -227,13 +283,17 @@ export TENANT_STORE_PG_SUPER_URL=postgres://postgres:$pg_super_pw@127.0.0.1:$pg_
 export TENANT_STORE_VALKEY_URL=redis://127.0.0.1:$vk_port
 export TENANT_STORE_VALKEY_CLUSTER_URLS=redis://127.0.0.1:${vk_cluster_ports[0]},redis://127.0.0.1:${vk_cluster_ports[1]},redis://127.0.0.1:${vk_cluster_ports[2]}
 export TENANT_STORE_OPENSEARCH_URL=http://127.0.0.1:$os_port
+export TENANT_STORE_NEO4J_URL=bolt://127.0.0.1:$neo_bolt_port
+export TENANT_STORE_NEO4J_USER=root
+export TENANT_STORE_NEO4J_PASSWORD=$neo_pw
+export TENANT_STORE_NEO4J_DATABASE=graph
 ENV
 }
 
 case "${1:-}" in
-  up) pg_up; vk_up; os_up ;;
-  down) os_down; vk_down; pg_down ;;
+  up) pg_up; vk_up; os_up; neo_up ;;
+  down) neo_down; os_down; vk_down; pg_down ;;
   env) env_lines ;;
-  reset) os_down; vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
+  reset) neo_down; os_down; vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
   *) echo "usage: $0 up|down|env|reset" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 //! so existing migration numbers never change. `cargo run -p tenant-store-examples --bin
 //! gen-migrations` writes `migrations/` from it.
 
+pub mod code_graph;
 pub mod episodic;
 pub mod experiment;
 pub mod feedback;
@@ -31,6 +32,26 @@ pub fn entities() -> Vec<EntityMigration> {
 /// The migration files the entities generate.
 pub fn migration_files() -> Vec<MigrationFile> {
     migrate::files(&entities())
+}
+
+/// Every Neo4j entity's Cypher migration, in order.
+pub fn neo4j_migration_files() -> Vec<MigrationFile> {
+    [
+        ("code_symbol", code_graph::SymbolStore::migration_cypher()),
+        ("code_repo", code_graph::RepoStore::migration_cypher()),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (name, cypher))| MigrationFile {
+        file_name: format!("{:04}_{name}.cypher", i + 1),
+        sql: cypher.to_owned(),
+    })
+    .collect()
+}
+
+/// The repository's `migrations/neo4j/` folder.
+pub fn neo4j_migrations_dir() -> std::path::PathBuf {
+    migrations_dir().join("neo4j")
 }
 
 /// The repository's `migrations/` folder.

@@ -60,4 +60,7 @@ pub struct FieldArgs {
     /// opensearch: a full-text (`text`) field, searched by `search`.
     #[darling(default)]
     pub text: Flag,
+    /// neo4j: an indexed property, with a generated `find_by_<field>`.
+    #[darling(default)]
+    pub indexed: Flag,
 }

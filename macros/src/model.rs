@@ -22,6 +22,13 @@ pub enum Backend {
     Postgres(Postgres),
     Valkey(Valkey),
     OpenSearch(OpenSearch),
+    Neo4j(Neo4j),
+}
+
+pub struct Neo4j {
+    pub label: String,
+    /// Indices into `fields` of the indexed properties.
+    pub indexed: Vec<usize>,
 }
 
 pub struct OpenSearch {

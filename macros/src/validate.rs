@@ -7,10 +7,10 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 
 use crate::attr::{FieldArgs, StructArgs};
-use crate::model::{Backend, Field, Model, OpenSearch, Postgres, Role, ScopeKind, Valkey};
+use crate::model::{Backend, Field, Model, Neo4j, OpenSearch, Postgres, Role, ScopeKind, Valkey};
 
 const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
-const SHIPPED: [&str; 3] = ["postgres", "valkey", "opensearch"];
+const SHIPPED: [&str; 4] = ["postgres", "valkey", "opensearch", "neo4j"];
 
 /// Parses and checks. On failure returns the errors and, when the item was a struct, that
 /// struct with our attributes removed so the caller can still emit it (no knock-on errors).
@@ -156,6 +156,11 @@ pub fn validate(
         Some(i) if opensearch => errors.handle(check_index(i)).unwrap_or_default(),
         _ => snake_case(&item.ident.to_string()),
     };
+    let neo4j = backend_name == Some("neo4j");
+    let label = match &args.label {
+        Some(l) if neo4j => errors.handle(check_label(l)).unwrap_or_default(),
+        _ => snake_case(&item.ident.to_string()).to_ascii_uppercase(),
+    };
     let ttl = match &args.ttl {
         Some(t) if valkey => errors.handle(check_ttl(t)),
         _ => None,
@@ -172,6 +177,7 @@ pub fn validate(
     let mut soft_delete = None;
     let mut references = Vec::new();
     let mut text_fields = Vec::new();
+    let mut indexed = Vec::new();
     for (i, (f, a)) in item.fields.iter().zip(&field_args).enumerate() {
         let ident = a.ident.clone().expect("named fields have identifiers");
         let name = Model::column_name_of(&ident);
@@ -286,6 +292,21 @@ pub fn validate(
                 );
             } else {
                 text_fields.push(i);
+            }
+        }
+        if a.indexed.is_present() {
+            if let Some(backend) = backend_name.filter(|b| *b != "neo4j") {
+                errors
+                    .push(key_elsewhere("indexed", backend, "neo4j").with_span(&a.indexed.span()));
+            } else if role != Role::Data {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`indexed` marks a data property; `{name}` is indexed already"
+                    ))
+                    .with_span(&a.indexed.span()),
+                );
+            } else {
+                indexed.push(i);
             }
         }
         if let Some(path) = &a.references {
@@ -440,6 +461,7 @@ pub fn validate(
             index,
             text: text_fields,
         })),
+        Some("neo4j") => Some(Backend::Neo4j(Neo4j { label, indexed })),
         Some("valkey") => session.map(|session| {
             Backend::Valkey(Valkey {
                 prefix,
@@ -527,6 +549,30 @@ fn check_index(i: &SpannedValue<syn::Lit>) -> darling::Result<String> {
     }
 }
 
+/// Labels are spliced into Cypher text; an upper-case identifier cannot break out of it.
+fn check_label(l: &SpannedValue<syn::Lit>) -> darling::Result<String> {
+    let syn::Lit::Str(s) = &**l else {
+        return Err(darling::Error::custom(
+            "`label` must be a string, e.g. `label = \"CODE_SYMBOL\"`",
+        )
+        .with_span(&l.span()));
+    };
+    let v = s.value();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.starts_with(|c: char| c.is_ascii_uppercase())
+        && v.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(v)
+    } else {
+        Err(darling::Error::custom(format!(
+            "invalid `label` `{v}`; expected 1 to 64 characters of `A-Z`, `0-9` and `_`, starting with a letter"
+        ))
+        .with_span(&l.span()))
+    }
+}
+
 fn check_ttl(t: &SpannedValue<syn::Lit>) -> darling::Result<u64> {
     match &**t {
         syn::Lit::Int(i) => match i.base10_parse::<u64>() {
@@ -549,7 +595,7 @@ fn check_backend(b: &SpannedValue<String>) -> darling::Result<&'static str> {
     }
     let msg = if BACKENDS.contains(&b.as_str()) {
         format!(
-            "backend `{}` is not available in this version of tenant-store; available: `postgres`, `valkey`, `opensearch`",
+            "backend `{}` is not available in this version of tenant-store; available: `postgres`, `valkey`, `opensearch`, `neo4j`",
             b.as_str()
         )
     } else {

@@ -172,3 +172,15 @@ pub mod opensearch {
     /// Compile-time assertion that a `text` field holds text.
     pub const fn assert_text<T: TextField>() {}
 }
+
+#[cfg(feature = "neo4j")]
+pub mod neo4j {
+    //! Neo4j items named by generated code.
+    pub use crate::neo4j::{
+        CheckedCypher, GraphEntity, NodeId, Scoped, create, delete, delete_tenant, find, get,
+        to_bolt,
+    };
+
+    /// Compile-time assertion that an id type is a node id.
+    pub const fn assert_node_id<T: NodeId>() {}
+}

@@ -27,9 +27,8 @@
 //!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
-//! - `backend = "postgres" | "valkey" | "opensearch"` (required). The other backends of the
-//!   product plan (`neo4j`, `qdrant`) are recognised and rejected with a clear error until they
-//!   ship.
+//! - `backend = "postgres" | "valkey" | "opensearch" | "neo4j"` (required). The plan's other
+//!   backend, `qdrant`, is recognised and rejected with a clear error until it ships.
 //! - `scope = "user_id" | "org_id"` (required): the principal attribute that partitions the
 //!   entity. The struct must have a field of that name, of type `Uuid`.
 //! - `new_derive(Trait, ...)` (optional): derives added to the generated `New{Entity}` struct,
@@ -41,6 +40,8 @@
 //!   `ttl = seconds` (default time to live; none means items do not expire).
 //! - opensearch: `index = "name"` (the shared index; defaults to the struct name in snake case;
 //!   tenant aliases are `<index>_tenant_<tenant>`).
+//! - neo4j: `label = "CODE_SYMBOL"` (the node label, upper case; defaults to the struct name in
+//!   upper snake case).
 //!
 //! On fields, `#[tenant_store(...)]`:
 //! - `id` (every backend): the key within the tenant, exactly one. PostgreSQL: a `Uuid`; Valkey:
@@ -55,6 +56,9 @@
 //!   recency weight, an `f64`; 1.0 when absent).
 //! - opensearch: `text` (a full-text field, a `String`; other fields map to `keyword`, numbers,
 //!   `boolean` or `date` by type). Documents derive `Serialize`/`Deserialize`.
+//! - neo4j: `indexed` (an indexed property with a generated `find_by_<field>`). Nodes derive
+//!   `Serialize`/`Deserialize`. Hand-written Cypher goes through `cypher!`, which checks at
+//!   compile time that every node pattern carries the tenant predicate.
 //!
 //! ## Threat model
 //! The application is trusted to take the principal from real authentication. The framework stops:
@@ -73,12 +77,15 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod migrations;
 mod page;
 mod principal;
 
 pub use error::{Error, Result};
 pub use page::Page;
 pub use principal::{Principal, PrincipalError, Scope};
+#[cfg(feature = "neo4j")]
+pub use tenant_store_macros::cypher;
 pub use tenant_store_macros::tenant_store;
 pub use uuid::Uuid;
 
@@ -90,7 +97,7 @@ mod resilience;
 #[cfg(feature = "resilience")]
 pub use resilience::Resilience;
 
-#[cfg(any(feature = "valkey", feature = "opensearch"))]
+#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
 mod document;
 
 #[cfg(feature = "valkey")]
@@ -98,6 +105,9 @@ pub mod valkey;
 
 #[cfg(feature = "opensearch")]
 pub mod opensearch;
+
+#[cfg(feature = "neo4j")]
+pub mod neo4j;
 
 #[doc(hidden)]
 pub mod __private;

@@ -288,3 +288,28 @@ pub async fn search_client() -> tenant_store::opensearch::Client {
         )
     })
 }
+
+/// The Neo4j (or ArcadeDB Bolt) connection settings.
+pub fn neo4j_config() -> tenant_store::neo4j::Neo4jConfig {
+    tenant_store::neo4j::Neo4jConfig {
+        uri: url("TENANT_STORE_NEO4J_URL", "bolt://127.0.0.1:57687"),
+        user: url("TENANT_STORE_NEO4J_USER", "root"),
+        password: url("TENANT_STORE_NEO4J_PASSWORD", "arcadedb_pw"),
+        database: Some(url("TENANT_STORE_NEO4J_DATABASE", "graph")),
+    }
+}
+
+/// A graph client with the committed Cypher migrations applied; panics naming the start command.
+pub async fn graph() -> tenant_store::neo4j::Client {
+    let config = neo4j_config();
+    let client = tenant_store::neo4j::Client::connect(&config, tenant_store::Resilience::default())
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach Neo4j at {}: {e}; {START}", config.uri));
+    for f in tenant_store_examples::neo4j_migration_files() {
+        client
+            .apply_migration(&f.sql)
+            .await
+            .unwrap_or_else(|e| panic!("migration {}: {e}", f.file_name));
+    }
+    client
+}

@@ -86,3 +86,12 @@ async fn sqlx_migrator_applies_every_file() {
         .collect();
     assert_eq!(applied, expected);
 }
+
+#[test]
+fn committed_neo4j_migrations_match_the_entities() {
+    let dir = tenant_store_examples::neo4j_migrations_dir();
+    let files = tenant_store_examples::neo4j_migration_files();
+    if let Err(drift) = tenant_store::migrations::check(&dir, &files, "cypher", REGENERATE) {
+        panic!("{drift}");
+    }
+}

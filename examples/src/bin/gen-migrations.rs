@@ -7,5 +7,14 @@ fn main() -> std::io::Result<()> {
     for f in &files {
         println!("wrote migrations/{}", f.file_name);
     }
+    let neo4j = tenant_store_examples::neo4j_migration_files();
+    tenant_store::migrations::write(
+        &tenant_store_examples::neo4j_migrations_dir(),
+        &neo4j,
+        "cypher",
+    )?;
+    for f in &neo4j {
+        println!("wrote migrations/neo4j/{}", f.file_name);
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Expansion: from a checked [`Model`] to tokens. Nothing here can fail or looks at attributes.
 
+mod neo4j;
 mod opensearch;
 mod postgres;
 mod valkey;
@@ -29,6 +30,7 @@ pub fn expand(model: &Model) -> TokenStream {
         Backend::Postgres(pg) => postgres::expand(model, pg),
         Backend::Valkey(vk) => valkey::expand(model, vk),
         Backend::OpenSearch(os) => opensearch::expand(model, os),
+        Backend::Neo4j(neo) => neo4j::expand(model, neo),
     };
     quote! {
         #item

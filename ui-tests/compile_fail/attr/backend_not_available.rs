@@ -2,7 +2,7 @@
 use tenant_store::tenant_store;
 use uuid::Uuid;
 
-#[tenant_store(backend = "neo4j", scope = "user_id")]
+#[tenant_store(backend = "qdrant", scope = "user_id")]
 pub struct Entity {
     #[tenant_store(id)]
     pub id: Uuid,

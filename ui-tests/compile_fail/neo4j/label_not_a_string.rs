@@ -1,0 +1,14 @@
+// Rule: the label is a string.
+use serde::{Deserialize, Serialize};
+use tenant_store::tenant_store;
+use uuid::Uuid;
+
+#[tenant_store(backend = "neo4j", scope = "org_id", label = CODE_SYMBOL)]
+#[derive(Serialize, Deserialize)]
+pub struct Node {
+    #[tenant_store(id)]
+    pub id: String,
+    pub org_id: Uuid,
+}
+
+fn main() {}
