@@ -10,6 +10,21 @@ use crate::attr::{FieldArgs, StructArgs};
 use crate::model::{Backend, Field, Model, Neo4j, OpenSearch, Postgres, Role, ScopeKind, Valkey};
 
 const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
+/// Every key `#[tenant_store(...)]` takes on the struct, across backends.
+const STRUCT_KEYS: [&str; 12] = [
+    "backend",
+    "scope",
+    "table",
+    "new_derive",
+    "append_only",
+    "unique",
+    "ttl",
+    "prefix",
+    "label",
+    "model",
+    "dims",
+    "index",
+];
 const SHIPPED: [&str; 4] = ["postgres", "valkey", "opensearch", "neo4j"];
 
 /// Parses and checks. On failure returns the errors and, when the item was a struct, that
@@ -25,11 +40,46 @@ pub fn validate(
     };
     let mut errors = darling::Error::accumulator();
 
-    let args = errors.handle(
-        NestedMeta::parse_meta_list(attr)
-            .map_err(darling::Error::from)
-            .and_then(|metas| StructArgs::from_list(&metas)),
-    );
+    let mut key_errors = Vec::new();
+    let parsed = NestedMeta::parse_meta_list(attr)
+        .map_err(darling::Error::from)
+        .and_then(|metas| {
+            // Unknown keys are reported here, listing the allowed ones, and left out of darling's parse.
+            let (known, unknown): (Vec<_>, Vec<_>) = metas.into_iter().partition(|m| match m {
+                NestedMeta::Meta(meta) => meta
+                    .path()
+                    .get_ident()
+                    .is_some_and(|i| STRUCT_KEYS.contains(&i.to_string().as_str())),
+                NestedMeta::Lit(_) => true,
+            });
+            for m in &unknown {
+                let NestedMeta::Meta(meta) = m else { continue };
+                let key = quote::ToTokens::to_token_stream(meta.path()).to_string();
+                let closest = STRUCT_KEYS
+                    .iter()
+                    .map(|k| (strsim::jaro_winkler(k, &key), *k))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .filter(|(similarity, _)| *similarity >= 0.8)
+                    .map(|(_, k)| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                let allowed = STRUCT_KEYS
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                key_errors.push(
+                    darling::Error::custom(format!(
+                        "unknown key `{key}`; expected one of {allowed}{closest}"
+                    ))
+                    .with_span(meta.path()),
+                );
+            }
+            StructArgs::from_list(&known)
+        });
+    for e in key_errors {
+        errors.push(e);
+    }
+    let args = errors.handle(parsed);
 
     if !item.generics.params.is_empty() {
         errors.push(

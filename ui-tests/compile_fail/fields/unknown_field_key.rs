@@ -1,4 +1,4 @@
-// Rule: an unknown field key is rejected.
+// Rule: an unknown field key is rejected, naming the allowed keys.
 use tenant_store::tenant_store;
 use uuid::Uuid;
 
@@ -8,7 +8,7 @@ pub struct Entity {
     pub id: Uuid,
     pub user_id: Uuid,
     pub body: String,
-    #[tenant_store(indexed)]
+    #[tenant_store(indxed)]
     pub name: String,
 }
 

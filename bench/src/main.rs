@@ -1,0 +1,118 @@
+//! The benchmark binary: what the tenant guard and the generated code cost, each figure a ratio
+//! against a baseline measured in the same run on the same server.
+//!
+//! Run everything (servers started and stopped for you) and rewrite `BENCHMARKS.md`:
+//!
+//! ```sh
+//! scripts/bench.sh            # full run, about 10 minutes on 2 cores
+//! scripts/bench.sh --quick    # smoke run with short durations and small sizes
+//! ```
+//!
+//! Method: variants of one benchmark run interleaved (A, B, C, A, B, C, ...) for several rounds
+//! and the median of each is kept, so drift on a noisy machine hits every variant alike.
+//! Absolute numbers are reported for context only; the ratios are the results.
+
+mod compile;
+mod pg;
+mod report;
+mod valkey;
+
+use std::time::{Duration, Instant};
+
+use report::Report;
+
+/// How long and how big.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// Wall time of one measurement of one variant.
+    pub slice: Duration,
+    /// Interleaved rounds per benchmark.
+    pub rounds: usize,
+    /// Rows of the RLS-at-scale table, and its tenants.
+    pub rls_rows: i64,
+    pub rls_tenants: i64,
+    /// Rows of the bulk comparison.
+    pub bulk_rows: usize,
+    /// Sizes of the peak-RSS runs.
+    pub rss_sizes: [usize; 3],
+    /// Entities of the compile-cost crates.
+    pub compile_entities: usize,
+}
+
+impl Scale {
+    fn full() -> Self {
+        Self {
+            slice: Duration::from_secs(2),
+            rounds: 3,
+            rls_rows: 1_000_000,
+            rls_tenants: 1_000,
+            bulk_rows: 100_000,
+            rss_sizes: [10_000, 100_000, 1_000_000],
+            compile_entities: 50,
+        }
+    }
+
+    fn quick() -> Self {
+        Self {
+            slice: Duration::from_millis(300),
+            rounds: 2,
+            rls_rows: 50_000,
+            rls_tenants: 100,
+            bulk_rows: 10_000,
+            rss_sizes: [1_000, 10_000, 50_000],
+            compile_entities: 5,
+        }
+    }
+}
+
+/// Calls `op` until `slice` has passed; returns operations per second.
+pub async fn rate<F, Fut>(slice: Duration, mut op: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < slice {
+        op().await;
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The median of `v` (which must not be empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--rss-child") {
+        let n: usize = args[i + 1].parse().expect("--rss-child N");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        println!("{}", rt.block_on(pg::rss_child(n)));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .map(|i| args[i + 1].clone())
+        .unwrap_or_else(|| "BENCHMARKS.md".into());
+    let scale = if quick { Scale::quick() } else { Scale::full() };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut report = Report::new(quick);
+    rt.block_on(async {
+        pg::crud(&scale, &mut report).await;
+        pg::rls_at_scale(&scale, &mut report).await;
+        pg::bulk(&scale, &mut report).await;
+        valkey::episodic(&scale, &mut report).await;
+    });
+    compile::cost(&scale, &mut report);
+    std::fs::write(&out, report.render()).expect("write the report");
+    println!("wrote {out}");
+}

@@ -1,0 +1,591 @@
+//! PostgreSQL: guarded CRUD against the hand-written guard and the unguarded floor, RLS at
+//! scale, and bulk inserts against the owner's COPY, with peak RSS.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{PgPool, Row};
+use tenant_store::postgres::Db;
+use tenant_store::{Page, Principal};
+use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryPatch, MemoryState, NewMemory};
+use tenant_store_tests::{
+    RoundTripCounter, app_url, host_port, migrate, owner_url, raw_pool, super_url, via,
+};
+use uuid::Uuid;
+
+use crate::report::{Report, Row as R};
+use crate::{Scale, median, rate};
+
+const COLS: &str = "id, user_id, app_id, content, metadata, state, version, created_at, updated_at";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Op {
+    Get,
+    List,
+    Create,
+    Update,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Variant {
+    /// The generated store: fused BEGIN + SET LOCAL, the query, then release (reads) or COMMIT.
+    Generated,
+    /// Hand-written sqlx with the usual guard: BEGIN; set_config; query; COMMIT.
+    Guarded,
+    /// The same query on a table without RLS, no transaction: the floor.
+    Floor,
+}
+
+struct Ctx {
+    db: Db,
+    pool: PgPool,
+    who: Principal,
+    ids: Vec<Uuid>,
+}
+
+fn pool_options(max: u32) -> sqlx::postgres::PgPoolOptions {
+    // The same options for every variant, the ones `Db::connect` uses: no ping before acquire.
+    Db::default_pool_options().max_connections(max)
+}
+
+async fn setup_floor() {
+    let owner = raw_pool(&owner_url(), 1).await;
+    sqlx::raw_sql(
+        "DROP TABLE IF EXISTS bench_floor_memories;
+         CREATE TABLE bench_floor_memories (LIKE memories INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_floor_memories TO tenant_store_app;",
+    )
+    .execute(&owner)
+    .await
+    .expect("floor table");
+}
+
+async fn drop_floor() {
+    let owner = raw_pool(&owner_url(), 1).await;
+    sqlx::raw_sql("DROP TABLE IF EXISTS bench_floor_memories")
+        .execute(&owner)
+        .await
+        .expect("drop floor");
+}
+
+async fn ctx(max: u32, url: &str) -> Ctx {
+    let db = Db::connect_with(pool_options(max), url).await.expect("db");
+    let pool = pool_options(max).connect(url).await.expect("pool");
+    let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).expect("principal");
+    let mut tx = db.begin(&who).await.expect("begin");
+    let rows = (0..100).map(|i| NewMemory {
+        content: format!("seed {i}"),
+        ..Default::default()
+    });
+    Memory::store()
+        .create_many(&mut tx, rows)
+        .await
+        .expect("seed");
+    let ids = Memory::store()
+        .list(&mut tx, MemoryFilter::new(), Page::first(100))
+        .await
+        .expect("ids")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    tx.commit().await.expect("commit");
+    let su = raw_pool(&super_url(), 1).await;
+    let copy = format!(
+        "INSERT INTO bench_floor_memories SELECT * FROM memories WHERE user_id = '{}'",
+        who.user_id()
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(copy))
+        .execute(&su)
+        .await
+        .expect("floor rows");
+    Ctx { db, pool, who, ids }
+}
+
+/// One operation of one variant. `k` picks the row (and, for updates, tracks versions).
+async fn once(c: &Ctx, v: Variant, op: Op, k: usize, versions: &mut [i64]) {
+    let uid = c.who.user_id();
+    let id = c.ids[k % c.ids.len()];
+    let store = Memory::store();
+    match (v, op) {
+        (Variant::Generated, Op::Get) => {
+            let mut tx = c.db.begin(&c.who).await.unwrap();
+            store.get(&mut tx, id).await.unwrap().unwrap();
+            tx.release();
+        }
+        (Variant::Generated, Op::List) => {
+            let mut tx = c.db.begin(&c.who).await.unwrap();
+            store
+                .list(
+                    &mut tx,
+                    MemoryFilter::new().state(MemoryState::Active),
+                    Page::first(50),
+                )
+                .await
+                .unwrap();
+            tx.release();
+        }
+        (Variant::Generated, Op::Create) => {
+            let mut tx = c.db.begin(&c.who).await.unwrap();
+            store
+                .create(
+                    &mut tx,
+                    NewMemory {
+                        content: "new".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        (Variant::Generated, Op::Update) => {
+            let i = k % versions.len();
+            let mut tx = c.db.begin(&c.who).await.unwrap();
+            let patch = MemoryPatch {
+                content: Some("upd".into()),
+                ..Default::default()
+            };
+            let m = store
+                .update(&mut tx, c.ids[i], versions[i], patch)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            versions[i] = m.version;
+        }
+        (Variant::Guarded, _) => {
+            let mut tx = c.pool.begin().await.unwrap();
+            sqlx::query("SELECT set_config('tenant_store.user_id', $1, true)")
+                .bind(uid.to_string())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            run_sql(&mut tx, "memories", op, uid, id, k, versions).await;
+            tx.commit().await.unwrap();
+        }
+        (Variant::Floor, _) => {
+            let mut conn = c.pool.acquire().await.unwrap();
+            run_sql(&mut conn, "bench_floor_memories", op, uid, id, k, versions).await;
+        }
+    }
+}
+
+async fn run_sql(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    op: Op,
+    uid: Uuid,
+    id: Uuid,
+    k: usize,
+    versions: &mut [i64],
+) {
+    match op {
+        Op::Get => {
+            let sql = format!(
+                "SELECT {COLS} FROM {table} WHERE user_id = $1 AND id = $2 AND state <> $3"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(uid)
+                .bind(id)
+                .bind(MemoryState::Deleted)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        }
+        Op::List => {
+            let sql = format!(
+                "SELECT {COLS} FROM {table} WHERE user_id = $1 AND state <> $2 AND state = $3 ORDER BY id LIMIT $4"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(uid)
+                .bind(MemoryState::Deleted)
+                .bind(MemoryState::Active)
+                .bind(50i64)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        }
+        Op::Create => {
+            let sql = format!(
+                "INSERT INTO {table} (id, user_id, app_id, content, metadata, state, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING {COLS}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(Uuid::new_v4())
+                .bind(uid)
+                .bind(Uuid::nil())
+                .bind("new")
+                .bind(serde_json::Value::Null)
+                .bind(MemoryState::Active)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        }
+        Op::Update => {
+            let i = k % versions.len();
+            let sql = format!(
+                "UPDATE {table} SET content = $1, version = version + 1, updated_at = now() \
+                 WHERE user_id = $2 AND id = $3 AND version = $4 AND state <> $5 RETURNING {COLS}"
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind("upd")
+                .bind(uid)
+                .bind(id)
+                .bind(versions[i])
+                .bind(MemoryState::Deleted)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            versions[i] = row.get("version");
+        }
+    }
+}
+
+const VARIANTS: [Variant; 3] = [Variant::Generated, Variant::Guarded, Variant::Floor];
+const OPS: [Op; 4] = [Op::Get, Op::List, Op::Create, Op::Update];
+
+pub async fn crud(scale: &Scale, report: &mut Report) {
+    migrate().await;
+    setup_floor().await;
+    // One connection: latency-bound. Update versions are tracked per variant: the floor table
+    // and the RLS table hold separate copies of the rows.
+    let one = ctx(1, &app_url()).await;
+    for op in OPS {
+        let mut results: [Vec<f64>; 3] = Default::default();
+        for _ in 0..scale.rounds {
+            for (vi, v) in VARIANTS.iter().enumerate() {
+                let vers = &mut versions_of(&one, *v).await;
+                let (start, mut n) = (Instant::now(), 0u64);
+                while start.elapsed() < scale.slice {
+                    once(&one, *v, op, n as usize, vers).await;
+                    n += 1;
+                }
+                let ops = n as f64 / start.elapsed().as_secs_f64();
+                results[vi].push(ops);
+            }
+        }
+        let [g, a, f] = results.map(median);
+        let name = format!("{op:?}").to_lowercase();
+        report.row(R {
+            group: "pg 1 conn",
+            what: format!("generated {name} vs hand-written guard"),
+            value: ops(g),
+            baseline: ops(a),
+            ratio: g / a,
+            target: Some((">=", 1.5)),
+        });
+        report.row(R {
+            group: "pg 1 conn",
+            what: format!("generated {name} vs unguarded floor"),
+            value: ops(g),
+            baseline: ops(f),
+            ratio: g / f,
+            target: Some((">=", 0.65)),
+        });
+    }
+    saturation(scale, report).await;
+    round_trips(report).await;
+    drop_floor().await;
+}
+
+fn ops(v: f64) -> String {
+    format!("{v:.0}/s")
+}
+
+async fn saturation(scale: &Scale, report: &mut Report) {
+    // 8 tasks on a pool of 4. Each task updates rows of its own so versions never collide.
+    let c = std::sync::Arc::new(ctx(4, &app_url()).await);
+    for op in OPS {
+        let mut results: [Vec<f64>; 3] = Default::default();
+        for _ in 0..scale.rounds {
+            for (vi, v) in VARIANTS.iter().enumerate() {
+                let base_versions = versions_of(&c, *v).await;
+                let start = Instant::now();
+                let mut tasks = Vec::new();
+                for t in 0..8usize {
+                    let c = c.clone();
+                    let v = *v;
+                    let slice = scale.slice;
+                    let mut versions = base_versions.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let mut n = 0u64;
+                        let mut k = t;
+                        while start.elapsed() < slice {
+                            once(&c, v, op, k, &mut versions).await;
+                            n += 1;
+                            // Rows k ≡ t (mod 8) belong to task t.
+                            k = (k + 8) % c.ids.len();
+                        }
+                        n
+                    }));
+                }
+                let mut total = 0;
+                for t in tasks {
+                    total += t.await.unwrap();
+                }
+                results[vi].push(total as f64 / start.elapsed().as_secs_f64());
+            }
+        }
+        let [g, a, _f] = results.map(median);
+        let name = format!("{op:?}").to_lowercase();
+        report.row(R {
+            group: "pg 8 on 4",
+            what: format!("generated {name} vs hand-written guard"),
+            value: ops(g),
+            baseline: ops(a),
+            ratio: g / a,
+            target: Some((">=", 1.15)),
+        });
+    }
+}
+
+/// The current versions of the context's rows, in `ids` order, in the variant's table.
+async fn versions_of(c: &Ctx, v: Variant) -> Vec<i64> {
+    let table = if v == Variant::Floor {
+        "bench_floor_memories"
+    } else {
+        "memories"
+    };
+    let su = raw_pool(&super_url(), 1).await;
+    let sql = format!("SELECT id, version FROM {table} WHERE user_id = $1");
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(c.who.user_id())
+        .fetch_all(&su)
+        .await
+        .unwrap();
+    su.close().await;
+    c.ids
+        .iter()
+        .map(|id| {
+            rows.iter()
+                .find(|(r, _)| r == id)
+                .map(|(_, v)| *v)
+                .unwrap_or(1)
+        })
+        .collect()
+}
+
+async fn round_trips(report: &mut Report) {
+    let proxy = RoundTripCounter::start(host_port(&app_url())).await;
+    let c = ctx(1, &via(&app_url(), proxy.addr)).await;
+    for op in OPS {
+        for v in VARIANTS {
+            let mut versions = versions_of(&c, v).await;
+            // Warm the prepared-statement cache, then count the caller's path of 20 operations.
+            for k in 0..3 {
+                once(&c, v, op, k, &mut versions).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let (mut path, mut background) = (0u64, 0u64);
+            for k in 3..23 {
+                let before = proxy.count();
+                once(&c, v, op, k, &mut versions).await;
+                let after = proxy.count();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                path += after - before;
+                background += proxy.count() - after;
+            }
+            let name = format!("{op:?}").to_lowercase();
+            report.note(format!(
+                "round trips per {name}, {v:?}: {:.1} on the caller's path, {:.1} after it (queued ROLLBACK flushed with the pool's release ping)",
+                path as f64 / 20.0,
+                background as f64 / 20.0
+            ));
+        }
+    }
+}
+
+pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
+    migrate().await;
+    let su = raw_pool(&super_url(), 1).await;
+    let started = Instant::now();
+    // Tenants 00000000-0000-4000-8000-<n>: recognisable, so the rows can be removed afterwards.
+    sqlx::query(
+        "INSERT INTO memories (id, user_id, app_id, content, metadata, state, version)
+         SELECT gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(g % $2), 12, '0'))::uuid,
+                gen_random_uuid(), 'row ' || g, '{}', 'active', 1
+         FROM generate_series(1, $1) g",
+    )
+    .bind(scale.rls_rows)
+    .bind(scale.rls_tenants)
+    .execute(&su)
+    .await
+    .expect("load");
+    sqlx::query("ANALYZE memories").execute(&su).await.unwrap();
+    report.note(format!(
+        "RLS at scale: loaded {} rows across {} tenants in {:.1}s",
+        scale.rls_rows,
+        scale.rls_tenants,
+        started.elapsed().as_secs_f64()
+    ));
+
+    let tenant = Uuid::parse_str("00000000-0000-4000-8000-00000000002a").unwrap();
+    let who = Principal::new(tenant, Uuid::new_v4()).unwrap();
+    let db = Db::connect_with(pool_options(1), &app_url()).await.unwrap();
+    let sql = format!("SELECT {COLS} FROM memories WHERE user_id = $1 ORDER BY id LIMIT 100");
+    let guarded = || async {
+        let mut tx = db.begin(&who).await.unwrap();
+        let rows = tx
+            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(tenant))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 100);
+        tx.release();
+    };
+    // RLS off: the superuser bypasses it; same query, same predicate, no guard.
+    let unguarded = || async {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(tenant)
+            .fetch_all(&su)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 100);
+    };
+    let (mut g, mut u) = (Vec::new(), Vec::new());
+    for _ in 0..scale.rounds {
+        g.push(rate(scale.slice, guarded).await);
+        u.push(rate(scale.slice, unguarded).await);
+    }
+    let (g, u) = (median(g), median(u));
+    // Latency ratio = inverse of the throughput ratio.
+    report.row(R {
+        group: "rls scale",
+        what: format!(
+            "guarded list of 1 tenant of {} rows, latency vs RLS off",
+            scale.rls_rows
+        ),
+        value: format!("{:.2}ms", 1000.0 / g),
+        baseline: format!("{:.2}ms", 1000.0 / u),
+        ratio: u / g,
+        target: Some(("<=", 1.2)),
+    });
+    let mut tx = db.begin(&who).await.unwrap();
+    let plan: Vec<String> = tx
+        .fetch_all(sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).bind(tenant))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tx.release();
+    report.note(format!(
+        "plan of the guarded list: `{}`",
+        plan.join(" / ").replace('|', "\\|")
+    ));
+    sqlx::query("DELETE FROM memories WHERE user_id::text LIKE '00000000-0000-4000-8000-%'")
+        .execute(&su)
+        .await
+        .unwrap();
+}
+
+pub async fn bulk(scale: &Scale, report: &mut Report) {
+    migrate().await;
+    setup_floor().await;
+    let db = Db::connect_with(pool_options(1), &app_url()).await.unwrap();
+    let owner = raw_pool(&owner_url(), 1).await;
+    let n = scale.bulk_rows;
+    let (mut g, mut f) = (Vec::new(), Vec::new());
+    for _ in 0..scale.rounds {
+        let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
+        let start = Instant::now();
+        let mut tx = db.begin(&who).await.unwrap();
+        let rows = (0..n).map(|i| NewMemory {
+            content: format!("bulk {i}"),
+            ..Default::default()
+        });
+        Memory::store().create_many(&mut tx, rows).await.unwrap();
+        tx.commit().await.unwrap();
+        g.push(n as f64 / start.elapsed().as_secs_f64());
+
+        let start = Instant::now();
+        let uid = Uuid::new_v4();
+        let mut data = String::with_capacity(n * 150);
+        for i in 0..n {
+            use std::fmt::Write as _;
+            let _ = writeln!(
+                data,
+                "{}\t{uid}\t{}\tbulk {i}\tnull\tactive\t1",
+                Uuid::new_v4(),
+                Uuid::nil()
+            );
+        }
+        let mut conn = owner.acquire().await.unwrap();
+        let mut copy = conn
+            .copy_in_raw("COPY bench_floor_memories (id, user_id, app_id, content, metadata, state, version) FROM STDIN")
+            .await
+            .unwrap();
+        copy.send(data.as_bytes()).await.unwrap();
+        copy.finish().await.unwrap();
+        f.push(n as f64 / start.elapsed().as_secs_f64());
+    }
+    let (g, f) = (median(g), median(f));
+    report.row(R {
+        group: "bulk",
+        what: format!("create_many of {n} rows vs owner's COPY"),
+        value: ops(g).replace("/s", " rows/s"),
+        baseline: ops(f).replace("/s", " rows/s"),
+        ratio: g / f,
+        target: Some((">=", 0.7)),
+    });
+    drop_floor().await;
+
+    // Peak RSS of a fresh process inserting N rows with create_many.
+    let exe = std::env::current_exe().unwrap();
+    let mut rss = Vec::new();
+    for size in scale.rss_sizes {
+        let out = std::process::Command::new(&exe)
+            .args(["--rss-child", &size.to_string()])
+            .output()
+            .expect("child");
+        assert!(
+            out.status.success(),
+            "rss child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let kb: f64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("kB");
+        rss.push((size, kb));
+    }
+    let (small, large) = (rss[0], rss[2]);
+    report.row(R {
+        group: "bulk",
+        what: format!("peak RSS, create_many of {} vs {} rows", large.0, small.0),
+        value: format!("{:.1} MB", large.1 / 1024.0),
+        baseline: format!("{:.1} MB", small.1 / 1024.0),
+        ratio: large.1 / small.1,
+        target: Some(("<=", 1.2)),
+    });
+    report.note(format!(
+        "peak RSS by size: {}",
+        rss.iter()
+            .map(|(n, kb)| format!("{n} rows: {:.1} MB", kb / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let su = raw_pool(&super_url(), 1).await;
+    sqlx::query("DELETE FROM memories WHERE content LIKE 'bulk %' OR content LIKE 'rss %'")
+        .execute(&su)
+        .await
+        .unwrap();
+}
+
+/// Child process: insert `n` rows lazily, return peak RSS (VmHWM) in kB.
+pub async fn rss_child(n: usize) -> u64 {
+    let db = Db::connect_with(pool_options(1), &app_url()).await.unwrap();
+    let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
+    let mut tx = db.begin(&who).await.unwrap();
+    let rows = (0..n).map(|i| NewMemory {
+        content: format!("rss {i}"),
+        ..Default::default()
+    });
+    let inserted = Memory::store().create_many(&mut tx, rows).await.unwrap();
+    assert_eq!(inserted, n as u64);
+    tx.commit().await.unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM")
+}

@@ -1,0 +1,140 @@
+//! Valkey: the episodic store's set / get / list_session against the same work sent raw through
+//! the same crate, one request at a time (pipeline depth 1) on the same server.
+
+use redis::AsyncCommands as _;
+use tenant_store::Principal;
+use tenant_store_examples::episodic::{Episode, NewEpisode};
+use tenant_store_tests::{kv, valkey_url};
+use uuid::Uuid;
+
+use crate::report::{Report, Row};
+use crate::{Scale, median, rate};
+
+pub async fn episodic(scale: &Scale, report: &mut Report) {
+    let client = kv().await;
+    let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
+    let kv = client.scoped(&who);
+    let mut raw = redis::Client::open(valkey_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let store = Episode::store();
+    let base = format!("benchraw:{{{}}}:s:", who.user_id());
+    let new = |i: u64| NewEpisode {
+        id: Some(format!("i{}", i % 1000)),
+        session_id: "s".into(),
+        content: "x".repeat(100),
+        importance: 1.0,
+    };
+    for i in 0..10 {
+        store.set(&kv, new(i), None).await.unwrap();
+        let _: () = raw
+            .set(format!("{base}i{i}"), "x".repeat(150))
+            .await
+            .unwrap();
+        let _: () = raw
+            .zadd(format!("{base}~recent"), format!("i{i}"), i)
+            .await
+            .unwrap();
+    }
+
+    let mut results: [[Vec<f64>; 2]; 3] = Default::default();
+    for _ in 0..scale.rounds {
+        let mut i = 0u64;
+        results[0][0].push(
+            rate(scale.slice, || {
+                i += 1;
+                let n = new(i);
+                let kv = &kv;
+                async move {
+                    store.set(kv, n, None).await.unwrap();
+                }
+            })
+            .await,
+        );
+        let mut i = 0u64;
+        results[0][1].push(
+            rate(scale.slice, || {
+                i += 1;
+                let (mut raw, base) = (raw.clone(), base.clone());
+                async move {
+                    // What a hand-written store sends for the same write, atomically.
+                    let id = format!("i{}", i % 1000);
+                    let _: () = redis::pipe()
+                        .atomic()
+                        .set_ex(format!("{base}{id}"), "x".repeat(150), 86_400)
+                        .zadd(format!("{base}~recent"), &id, i)
+                        .zadd(format!("{base}~weight"), &id, 1.0)
+                        .query_async(&mut raw)
+                        .await
+                        .unwrap();
+                }
+            })
+            .await,
+        );
+        results[1][0].push(
+            rate(scale.slice, || {
+                let kv = &kv;
+                async move {
+                    store.get(kv, "s", &"i1".to_string()).await.unwrap();
+                }
+            })
+            .await,
+        );
+        results[1][1].push(
+            rate(scale.slice, || {
+                let (mut raw, key) = (raw.clone(), format!("{base}i1"));
+                async move {
+                    let _: Option<String> = raw.get(key).await.unwrap();
+                }
+            })
+            .await,
+        );
+        results[2][0].push(
+            rate(scale.slice, || {
+                let kv = &kv;
+                async move {
+                    store.list_session(kv, "s", 10).await.unwrap();
+                }
+            })
+            .await,
+        );
+        results[2][1].push(
+            rate(scale.slice, || {
+                let (mut raw, base) = (raw.clone(), base.clone());
+                async move {
+                    let ids: Vec<String> =
+                        raw.zrevrange(format!("{base}~recent"), 0, 9).await.unwrap();
+                    let keys: Vec<String> = ids.iter().map(|id| format!("{base}{id}")).collect();
+                    let _: Vec<Option<String>> = redis::cmd("MGET")
+                        .arg(&keys)
+                        .query_async(&mut raw)
+                        .await
+                        .unwrap();
+                }
+            })
+            .await,
+        );
+    }
+    for (name, [ours, raw]) in ["set", "get", "list_session (10 items)"]
+        .into_iter()
+        .zip(results)
+    {
+        let (o, r) = (median(ours), median(raw));
+        report.row(Row {
+            group: "valkey",
+            what: format!("episodic {name} vs raw commands"),
+            value: format!("{o:.0}/s"),
+            baseline: format!("{r:.0}/s"),
+            ratio: o / r,
+            target: Some((">=", 0.8)),
+        });
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{base}~recent"))
+        .arg(format!("{base}~weight"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
