@@ -120,12 +120,12 @@ pub mod pg {
 #[cfg(feature = "valkey")]
 pub mod valkey {
     //! Valkey items named by generated code.
-    pub use crate::valkey::{
-        KeyPart, Scoped, ValkeyEntity, decay, delete, get, list_session, ranked, set,
-    };
+    pub use crate::valkey::{Scoped, ValkeyEntity, decay, delete, get, list_session, ranked, set};
 
     /// Compile-time assertion that an id type is a key part.
-    pub const fn assert_key_part<T: KeyPart>() {}
+    pub use crate::document::DocumentId;
+    /// Compile-time assertion that an id type is a document id.
+    pub const fn assert_key_part<T: DocumentId>() {}
 
     /// Marks the types a `session` field can have.
     #[diagnostic::on_unimplemented(
@@ -162,13 +162,15 @@ pub mod valkey {
 pub mod opensearch {
     //! OpenSearch items named by generated code.
     pub use crate::opensearch::{
-        Client, DocId, DocVersion, Promotion, Scoped, SearchCursor, SearchEntity, SearchField,
-        SearchPage, TextField, count, create, create_tenant_alias, delete, delete_tenant,
-        ensure_index, get, get_versioned, index, promote, search, search_query_string, update,
+        Client, DocVersion, Promotion, Scoped, SearchCursor, SearchEntity, SearchField, SearchPage,
+        TextField, count, create, create_tenant_alias, delete, delete_tenant, ensure_index, get,
+        get_versioned, index, promote, search, search_query_string, update,
     };
 
     /// Compile-time assertion that an id type is a document id.
-    pub const fn assert_doc_id<T: DocId>() {}
+    pub use crate::document::DocumentId;
+    /// Compile-time assertion that an id type is a document id.
+    pub const fn assert_doc_id<T: DocumentId>() {}
     /// Compile-time assertion that a `text` field holds text.
     pub const fn assert_text<T: TextField>() {}
 }
@@ -177,10 +179,11 @@ pub mod opensearch {
 pub mod neo4j {
     //! Neo4j items named by generated code.
     pub use crate::neo4j::{
-        CheckedCypher, GraphEntity, NodeId, Scoped, create, delete, delete_tenant, find, get,
-        to_bolt,
+        CheckedCypher, GraphEntity, Scoped, create, delete, delete_tenant, find, get, to_bolt,
     };
 
     /// Compile-time assertion that an id type is a node id.
-    pub const fn assert_node_id<T: NodeId>() {}
+    pub use crate::document::DocumentId;
+    /// Compile-time assertion that an id type is a node id.
+    pub const fn assert_node_id<T: DocumentId>() {}
 }

@@ -3,7 +3,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, Result};
+use uuid::Uuid;
+
+use crate::{Error, Principal, Result, Scope};
 
 /// An entity stored as a JSON document. Implemented for every type that derives `Serialize` and
 /// `Deserialize`; field names in the JSON are the Rust field names (serde renames are not
@@ -26,5 +28,58 @@ impl<T: Serialize + DeserializeOwned> Document for T {
     }
     fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|e| Error::Backend(Box::new(e)))
+    }
+}
+
+/// A type usable as the id of a document, item or node (Valkey, OpenSearch, Neo4j).
+#[diagnostic::on_unimplemented(
+    message = "the `id` field of a Valkey, OpenSearch or Neo4j entity must be a `String` or a `Uuid`, found `{Self}`",
+    label = "not a document id"
+)]
+pub trait DocumentId {
+    /// A fresh id, when the caller gives none.
+    fn generate() -> Self;
+    /// The id as text.
+    fn to_id(&self) -> String;
+}
+
+impl DocumentId for String {
+    fn generate() -> Self {
+        Uuid::new_v4().to_string()
+    }
+    fn to_id(&self) -> String {
+        self.clone()
+    }
+}
+
+impl DocumentId for Uuid {
+    fn generate() -> Self {
+        Uuid::new_v4()
+    }
+    fn to_id(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The two tenant ids a scoped handle carries, taken from a principal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TenantIds {
+    user_id: Uuid,
+    org_id: Uuid,
+}
+
+impl TenantIds {
+    pub(crate) fn of(principal: &Principal) -> Self {
+        Self {
+            user_id: principal.user_id(),
+            org_id: principal.org_id(),
+        }
+    }
+
+    pub(crate) fn get(&self, scope: Scope) -> Uuid {
+        match scope {
+            Scope::UserId => self.user_id,
+            Scope::OrgId => self.org_id,
+        }
     }
 }

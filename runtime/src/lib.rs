@@ -99,6 +99,8 @@ pub use resilience::Resilience;
 
 #[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
 mod document;
+#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+pub use document::{Document, DocumentId};
 
 #[cfg(feature = "valkey")]
 pub mod valkey;

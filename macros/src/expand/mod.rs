@@ -23,6 +23,72 @@ pub fn tenant_store(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// `Scope::UserId` or `Scope::OrgId`, as the variant's name.
+fn scope_variant(m: &Model) -> TokenStream {
+    match m.scope_kind {
+        crate::model::ScopeKind::UserId => quote!(UserId),
+        crate::model::ScopeKind::OrgId => quote!(OrgId),
+    }
+}
+
+/// The field's doc comments, or a generated one.
+fn field_docs(f: &crate::model::Field, entity: &str) -> TokenStream {
+    if f.docs.is_empty() {
+        let d = format!("`{}` of the `{entity}`.", f.ident);
+        quote!(#[doc = #d])
+    } else {
+        let docs = &f.docs;
+        quote!(#(#docs)*)
+    }
+}
+
+/// `New{Entity}`: an optional id and every caller-set field; never the scope field.
+fn new_struct(m: &Model, doc: &str) -> TokenStream {
+    let entity = m.ident().to_string();
+    let (vis, new_ty) = (&m.item.vis, quote::format_ident!("New{}", m.ident()));
+    let id = &m.fields[m.id];
+    let (id_ident, id_ty) = (&id.ident, &id.ty);
+    let data: Vec<_> = m.data_fields().collect();
+    let (idents, tys): (Vec<_>, Vec<_>) = data.iter().map(|f| (&f.ident, &f.ty)).unzip();
+    let docs = data.iter().map(|f| field_docs(f, &entity));
+    let derive = &m.new_derive;
+    let derive = if derive.is_empty() {
+        quote!()
+    } else {
+        quote!(#[derive(#(#derive),*)])
+    };
+    quote! {
+        #[doc = #doc]
+        #derive
+        #vis struct #new_ty {
+            /// The id; `None` generates a random one.
+            pub #id_ident: ::core::option::Option<#id_ty>,
+            #( #docs pub #idents: #tys, )*
+        }
+    }
+}
+
+/// `{Entity}Store` and `Entity::store()`.
+fn store_struct(m: &Model, doc: &str) -> TokenStream {
+    let (entity, vis) = (m.ident(), &m.item.vis);
+    let store_ty = quote::format_ident!("{}Store", entity);
+    let fn_doc = format!("The tenant-scoped store of `{entity}`.");
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #store_ty {
+            _private: (),
+        }
+
+        impl #entity {
+            #[doc = #fn_doc]
+            pub fn store() -> #store_ty {
+                #store_ty { _private: () }
+            }
+        }
+    }
+}
+
 /// Expands a checked model.
 pub fn expand(model: &Model) -> TokenStream {
     let item = &model.item;

@@ -61,14 +61,10 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
     let g = quote!(::tenant_store::__private::neo4j);
     let entity = m.ident();
     let entity_name = entity.to_string();
-    let vis = &m.item.vis;
     let new_ty = format_ident!("New{}", entity);
     let store_ty = format_ident!("{}Store", entity);
     let label = &neo.label;
-    let scope_variant = match m.scope_kind {
-        crate::model::ScopeKind::UserId => quote!(UserId),
-        crate::model::ScopeKind::OrgId => quote!(OrgId),
-    };
+    let scope_variant = super::scope_variant(m);
     let id_f = &m.fields[m.id];
     let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
     let scope_ident = &m.fields[m.scope].ident;
@@ -77,19 +73,6 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
         (&q.create, &q.get, &q.delete, &q.delete_tenant, &q.migration);
     let data: Vec<_> = m.data_fields().collect();
     let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
-    let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
-    let data_docs: Vec<TokenStream> = data
-        .iter()
-        .map(|f| {
-            if f.docs.is_empty() {
-                let d = format!("`{}` of the `{entity_name}`.", f.ident);
-                quote!(#[doc = #d])
-            } else {
-                let docs = &f.docs;
-                quote!(#(#docs)*)
-            }
-        })
-        .collect();
     let finds = neo.indexed.iter().zip(&q.finds).map(|(i, (name, cypher))| {
         let f = &m.fields[*i];
         let (ty, method) = (&f.ty, format_ident!("find_by_{}", name));
@@ -110,41 +93,19 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             _ => quote!(),
         }
     });
-    let new_derive = &m.new_derive;
-    let new_derive = if new_derive.is_empty() {
-        quote!()
-    } else {
-        quote!(#[derive(#(#new_derive),*)])
-    };
     let new_doc = format!(
         "A new `{entity_name}` node for `{store_ty}::create`. The scope property is absent: it comes from the tenant handle."
     );
     let store_doc = format!(
         "The tenant-scoped Neo4j store of `{entity_name}` (label `{label}`). Every method takes a `Scoped` handle; every node pattern carries the tenant."
     );
-    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
+
+    let new_struct = super::new_struct(m, &new_doc);
+    let store_struct = super::store_struct(m, &store_doc);
 
     quote! {
-        #[doc = #new_doc]
-        #new_derive
-        #vis struct #new_ty {
-            /// The node id; `None` generates a random one.
-            pub #id_ident: ::core::option::Option<#id_ty>,
-            #( #data_docs pub #data_idents: #data_tys, )*
-        }
-
-        #[doc = #store_doc]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #store_ty {
-            _private: (),
-        }
-
-        impl #entity {
-            #[doc = #store_fn_doc]
-            pub fn store() -> #store_ty {
-                #store_ty { _private: () }
-            }
-        }
+        #new_struct
+        #store_struct
 
         const _: () = {
             #( #assertions )*
@@ -160,7 +121,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             const DELETE: &'static str = #delete;
             const DELETE_TENANT: &'static str = #delete_tenant;
             fn node_id(&self) -> ::std::string::String {
-                #g::NodeId::to_node_id(&self.#id_ident)
+                #g::DocumentId::to_id(&self.#id_ident)
             }
             fn tenant_of(&self) -> #ts::Uuid {
                 self.#scope_ident
@@ -178,7 +139,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             /// with this id.
             pub async fn create(&self, kv: &#g::Scoped<'_>, new: #new_ty) -> #ts::Result<#entity> {
                 let node = #entity {
-                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #g::NodeId>::generate),
+                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #g::DocumentId>::generate),
                     #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
                     #( #data_idents: new.#data_idents, )*
                 };
@@ -188,14 +149,14 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
 
             /// The node with this id, or `None` (also when it is another tenant's).
             pub async fn get(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
-                #g::get::<#entity>(kv, &#g::NodeId::to_node_id(id)).await
+                #g::get::<#entity>(kv, &#g::DocumentId::to_id(id)).await
             }
 
             #( #finds )*
 
             /// Deletes the node and its relationships; `Error::NotFound` when the tenant has none.
             pub async fn delete(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
-                #g::delete::<#entity>(kv, &#g::NodeId::to_node_id(id)).await
+                #g::delete::<#entity>(kv, &#g::DocumentId::to_id(id)).await
             }
 
             /// Deletes every node of this label in the tenant; returns how many.

@@ -6,21 +6,17 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Model, OpenSearch, Role, ScopeKind};
+use crate::model::{Model, OpenSearch, Role};
 
 pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
     let ts = quote!(::tenant_store::__private);
     let o = quote!(::tenant_store::__private::opensearch);
     let entity = m.ident();
     let entity_name = entity.to_string();
-    let vis = &m.item.vis;
     let new_ty = format_ident!("New{}", entity);
     let store_ty = format_ident!("{}Store", entity);
     let index = &os.index;
-    let scope_variant = match m.scope_kind {
-        ScopeKind::UserId => quote!(UserId),
-        ScopeKind::OrgId => quote!(OrgId),
-    };
+    let scope_variant = super::scope_variant(m);
     let id_f = &m.fields[m.id];
     let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
     let scope_ident = &m.fields[m.scope].ident;
@@ -35,19 +31,6 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
     });
     let data: Vec<_> = m.data_fields().collect();
     let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
-    let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
-    let data_docs: Vec<TokenStream> = data
-        .iter()
-        .map(|f| {
-            if f.docs.is_empty() {
-                let d = format!("`{}` of the `{entity_name}`.", f.ident);
-                quote!(#[doc = #d])
-            } else {
-                let docs = &f.docs;
-                quote!(#(#docs)*)
-            }
-        })
-        .collect();
     let assertions = m.fields.iter().map(|f| {
         let ty = &f.ty;
         let span = ty.span();
@@ -62,48 +45,26 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
         quote_spanned!(ty.span()=> #o::assert_text::<#ty>();)
     });
 
-    let new_derive = &m.new_derive;
-    let new_derive = if new_derive.is_empty() {
-        quote!()
-    } else {
-        quote!(#[derive(#(#new_derive),*)])
-    };
     let new_doc = format!(
         "A new `{entity_name}` for `{store_ty}::create` and `index`. The scope field is absent: it comes from the tenant handle."
     );
     let store_doc = format!(
         "The tenant-scoped OpenSearch store of `{entity_name}` (shared index `{index}`, alias `{index}_tenant_<tenant>`). Every data method takes a `Scoped` handle and acts only inside its tenant."
     );
-    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
     let build = quote! {
         #entity {
-            #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #o::DocId>::generate),
+            #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #o::DocumentId>::generate),
             #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
             #( #data_idents: new.#data_idents, )*
         }
     };
 
+    let new_struct = super::new_struct(m, &new_doc);
+    let store_struct = super::store_struct(m, &store_doc);
+
     quote! {
-        #[doc = #new_doc]
-        #new_derive
-        #vis struct #new_ty {
-            /// The document id; `None` generates a random one.
-            pub #id_ident: ::core::option::Option<#id_ty>,
-            #( #data_docs pub #data_idents: #data_tys, )*
-        }
-
-        #[doc = #store_doc]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #store_ty {
-            _private: (),
-        }
-
-        impl #entity {
-            #[doc = #store_fn_doc]
-            pub fn store() -> #store_ty {
-                #store_ty { _private: () }
-            }
-        }
+        #new_struct
+        #store_struct
 
         const _: () = {
             #( #assertions )*
@@ -120,7 +81,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
             const TEXT_FIELDS: &'static [&'static str] = &[#(#text_names),*];
             const FIELDS: &'static [(&'static str, &'static str)] = &[#(#field_entries),*];
             fn doc_id(&self) -> ::std::string::String {
-                #o::DocId::to_id(&self.#id_ident)
+                #o::DocumentId::to_id(&self.#id_ident)
             }
             fn tenant_of(&self) -> #ts::Uuid {
                 self.#scope_ident
@@ -164,7 +125,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
 
             /// The document with this id, or `None` (also when it is another tenant's).
             pub async fn get(&self, kv: &#o::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
-                #o::get(kv, &#o::DocId::to_id(id)).await
+                #o::get(kv, &#o::DocumentId::to_id(id)).await
             }
 
             /// The document with this id and its version, for `update`.
@@ -173,7 +134,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
                 kv: &#o::Scoped<'_>,
                 id: &#id_ty,
             ) -> #ts::Result<::core::option::Option<(#entity, #o::DocVersion)>> {
-                #o::get_versioned(kv, &#o::DocId::to_id(id)).await
+                #o::get_versioned(kv, &#o::DocumentId::to_id(id)).await
             }
 
             /// Full-text search over the text fields, a page at a time.
@@ -200,7 +161,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
 
             /// Deletes the document; `Error::NotFound` when the tenant has none with this id.
             pub async fn delete(&self, kv: &#o::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
-                #o::delete::<#entity>(kv, &#o::DocId::to_id(id)).await
+                #o::delete::<#entity>(kv, &#o::DocumentId::to_id(id)).await
             }
 
             /// The tenant's document count.

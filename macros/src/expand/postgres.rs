@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Field, Model, Postgres, Role, ScopeKind};
+use crate::model::{Field, Model, Postgres, Role};
 
 /// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
 /// one chunk's column vectors stay a few MB.
@@ -38,15 +38,15 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let id_ty = &id_f.ty;
     let scope_col = col(scope_f);
     let id_col = col(id_f);
-    let scope_variant = match m.scope_kind {
-        ScopeKind::UserId => quote!(UserId),
-        ScopeKind::OrgId => quote!(OrgId),
-    };
+    let scope_variant = super::scope_variant(m);
     let all_cols = m.fields.iter().map(col).collect::<Vec<_>>().join(", ");
     let data: Vec<&Field> = m.data_fields().collect();
     let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
     let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
-    let data_docs: Vec<TokenStream> = data.iter().map(|f| field_docs(f, &entity_name)).collect();
+    let data_docs: Vec<TokenStream> = data
+        .iter()
+        .map(|f| super::field_docs(f, &entity_name))
+        .collect();
 
     // Soft delete: rows holding the deleted value look absent everywhere.
     let (live_sql, live_bind) = match &m.soft_delete {
@@ -276,12 +276,6 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             );
         }
     });
-    let new_derive = &m.new_derive;
-    let new_derive = if new_derive.is_empty() {
-        quote!()
-    } else {
-        quote!(#[derive(#(#new_derive),*)])
-    };
     let new_doc = format!(
         "A new `{entity_name}` for `{store_ty}::create`. The scope field is absent: it comes from the tenant context."
     );
@@ -291,7 +285,6 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let store_doc = format!(
         "The tenant-scoped store of `{entity_name}` (table `{table_lit}`). Every method takes a `TenantTx` and acts only inside its tenant."
     );
-    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
     let get_doc = format!(
         "The `{entity_name}` with this id in the caller's tenant, or `None` (also when the id belongs to another tenant)."
     );
@@ -308,7 +301,9 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let delete_doc = format!(
         "{delete_doc} `Error::NotFound` when the caller's tenant has no such live `{entity_name}`."
     );
-    let id_field_doc = "The id; `None` generates a random one.";
+    let new_struct = super::new_struct(m, &new_doc);
+    let store_struct = super::store_struct(m, &store_doc);
+    let id_ident = &id_f.ident;
 
     let span = |op: &str| quote!(#ts::tracing::info_span!("tenant_store", entity = #entity_name, op = #op, tenant = %tenant));
     let (sp_get, sp_list, sp_create, sp_many, sp_update, sp_delete) = (
@@ -387,13 +382,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     };
 
     quote! {
-        #[doc = #new_doc]
-        #new_derive
-        #vis struct #new_ty {
-            #[doc = #id_field_doc]
-            pub id: ::core::option::Option<#id_ty>,
-            #( #data_docs pub #data_idents: #data_tys, )*
-        }
+        #new_struct
 
         #patch_type
 
@@ -403,18 +392,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             #( #filter_docs pub #filter_idents: ::core::option::Option<#filter_tys>, )*
         }
 
-        #[doc = #store_doc]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #store_ty {
-            _private: (),
-        }
-
-        impl #entity {
-            #[doc = #store_fn_doc]
-            pub fn store() -> #store_ty {
-                #store_ty { _private: () }
-            }
-        }
+        #store_struct
 
         impl #filter_ty {
             /// The empty filter.
@@ -511,7 +489,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             ) -> #ts::Result<#entity> {
                 #tenant
                 #instrument(async {
-                    let id = new.id.unwrap_or_else(<#id_ty as #ts::IdType>::generate);
+                    let id = new.#id_ident.unwrap_or_else(<#id_ty as #ts::IdType>::generate);
                     let q = #p::bind(#p::bind(#p::query(#create_sql), id), tenant);
                     #( let q = #p::bind(q, new.#data_idents); )*
                     let row = tx
@@ -539,7 +517,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                         let mut __ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(#CHUNK);
                         #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(__ids.capacity()); )*
                         for row in ::core::iter::Iterator::by_ref(&mut rows).take(#CHUNK) {
-                            __ids.push(row.id.unwrap_or_else(<#id_ty as #ts::IdType>::generate));
+                            __ids.push(row.#id_ident.unwrap_or_else(<#id_ty as #ts::IdType>::generate));
                             #( #chunk_vecs.push(row.#data_idents); )*
                         }
                         let n = __ids.len();
@@ -559,15 +537,5 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
 
             #mutating_methods
         }
-    }
-}
-
-fn field_docs(f: &Field, entity: &str) -> TokenStream {
-    if f.docs.is_empty() {
-        let d = format!("`{}` of the `{entity}`.", f.ident);
-        quote!(#[doc = #d])
-    } else {
-        let docs = &f.docs;
-        quote!(#(#docs)*)
     }
 }

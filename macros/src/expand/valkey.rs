@@ -6,21 +6,17 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Model, Role, ScopeKind, Valkey};
+use crate::model::{Model, Role, Valkey};
 
 pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
     let ts = quote!(::tenant_store::__private);
     let v = quote!(::tenant_store::__private::valkey);
     let entity = m.ident();
     let entity_name = entity.to_string();
-    let vis = &m.item.vis;
     let new_ty = format_ident!("New{}", entity);
     let store_ty = format_ident!("{}Store", entity);
     let prefix = &vk.prefix;
-    let scope_variant = match m.scope_kind {
-        ScopeKind::UserId => quote!(UserId),
-        ScopeKind::OrgId => quote!(OrgId),
-    };
+    let scope_variant = super::scope_variant(m);
     let id_f = &m.fields[m.id];
     let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
     let scope_ident = &m.fields[m.scope].ident;
@@ -43,19 +39,6 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
     };
     let data: Vec<_> = m.data_fields().collect();
     let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
-    let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
-    let data_docs: Vec<TokenStream> = data
-        .iter()
-        .map(|f| {
-            if f.docs.is_empty() {
-                let d = format!("`{}` of the `{entity_name}`.", f.ident);
-                quote!(#[doc = #d])
-            } else {
-                let docs = &f.docs;
-                quote!(#(#docs)*)
-            }
-        })
-        .collect();
 
     let assertions = m.fields.iter().map(|f| {
         let ty = &f.ty;
@@ -67,44 +50,22 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
         }
     });
 
-    let new_derive = &m.new_derive;
-    let new_derive = if new_derive.is_empty() {
-        quote!()
-    } else {
-        quote!(#[derive(#(#new_derive),*)])
-    };
     let new_doc = format!(
         "A new `{entity_name}` for `{store_ty}::set`. The scope field is absent: it comes from the tenant handle."
     );
     let store_doc = format!(
         "The tenant-scoped Valkey store of `{entity_name}` (keys `{prefix}:{{tenant}}:<session>:<id>`). Every method takes a `Scoped` handle and acts only inside its tenant."
     );
-    let store_fn_doc = format!("The tenant-scoped store of `{entity_name}`.");
     let set_doc = format!(
         "Stores a `{entity_name}` in the caller's tenant, newest in its session, and returns it. `ttl` overrides the entity's default time to live."
     );
 
+    let new_struct = super::new_struct(m, &new_doc);
+    let store_struct = super::store_struct(m, &store_doc);
+
     quote! {
-        #[doc = #new_doc]
-        #new_derive
-        #vis struct #new_ty {
-            /// The item id; `None` generates a random one.
-            pub #id_ident: ::core::option::Option<#id_ty>,
-            #( #data_docs pub #data_idents: #data_tys, )*
-        }
-
-        #[doc = #store_doc]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #store_ty {
-            _private: (),
-        }
-
-        impl #entity {
-            #[doc = #store_fn_doc]
-            pub fn store() -> #store_ty {
-                #store_ty { _private: () }
-            }
-        }
+        #new_struct
+        #store_struct
 
         const _: () = {
             #( #assertions )*
@@ -120,7 +81,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 #session_expr
             }
             fn item_id(&self) -> ::std::string::String {
-                #v::KeyPart::to_part(&self.#id_ident)
+                #v::DocumentId::to_id(&self.#id_ident)
             }
             fn weight(&self) -> f64 {
                 #weight
@@ -139,7 +100,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 ttl: ::core::option::Option<::core::time::Duration>,
             ) -> #ts::Result<#entity> {
                 let entity = #entity {
-                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #v::KeyPart>::generate),
+                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #v::DocumentId>::generate),
                     #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
                     #( #data_idents: new.#data_idents, )*
                 };
@@ -154,7 +115,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 session: &str,
                 id: &#id_ty,
             ) -> #ts::Result<::core::option::Option<#entity>> {
-                #v::get(kv, session, &#v::KeyPart::to_part(id)).await
+                #v::get(kv, session, &#v::DocumentId::to_id(id)).await
             }
 
             /// Up to `limit` live items of the session, most recently set first.
@@ -196,7 +157,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 session: &str,
                 id: &#id_ty,
             ) -> #ts::Result<()> {
-                #v::delete::<#entity>(kv, session, &#v::KeyPart::to_part(id)).await
+                #v::delete::<#entity>(kv, session, &#v::DocumentId::to_id(id)).await
             }
         }
     }

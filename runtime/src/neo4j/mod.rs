@@ -22,6 +22,7 @@ mod store;
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
 use uuid::Uuid;
 
+use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
@@ -108,8 +109,7 @@ impl Client {
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
         Scoped {
             client: self,
-            user_id: principal.user_id(),
-            org_id: principal.org_id(),
+            tenants: TenantIds::of(principal),
         }
     }
 
@@ -160,17 +160,13 @@ impl Client {
 #[derive(Debug, Clone, Copy)]
 pub struct Scoped<'c> {
     client: &'c Client,
-    user_id: Uuid,
-    org_id: Uuid,
+    tenants: TenantIds,
 }
 
 impl<'c> Scoped<'c> {
     /// The tenant id for entities of `scope`.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        self.tenants.get(scope)
     }
 
     /// Starts a hand-written query; the tenant parameter is bound from this handle.
@@ -191,36 +187,6 @@ impl<'c> Scoped<'c> {
 
     pub(crate) fn client(&self) -> &'c Client {
         self.client
-    }
-}
-
-/// A type usable as a node id.
-#[diagnostic::on_unimplemented(
-    message = "the `id` field of a Neo4j entity must be a `String` or a `Uuid`, found `{Self}`",
-    label = "not a node id"
-)]
-pub trait NodeId {
-    /// A fresh id, when the caller gives none.
-    fn generate() -> Self;
-    /// The id as stored.
-    fn to_node_id(&self) -> String;
-}
-
-impl NodeId for String {
-    fn generate() -> Self {
-        Uuid::new_v4().to_string()
-    }
-    fn to_node_id(&self) -> String {
-        self.clone()
-    }
-}
-
-impl NodeId for Uuid {
-    fn generate() -> Self {
-        Uuid::new_v4()
-    }
-    fn to_node_id(&self) -> String {
-        self.to_string()
     }
 }
 

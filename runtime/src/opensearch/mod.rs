@@ -28,6 +28,7 @@ use opensearch::http::{Method, StatusCode, Url, headers::HeaderMap};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
@@ -74,8 +75,7 @@ impl Client {
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
         Scoped {
             client: self,
-            user_id: principal.user_id(),
-            org_id: principal.org_id(),
+            tenants: TenantIds::of(principal),
         }
     }
 
@@ -160,51 +160,17 @@ pub(crate) fn ok((status, body): (StatusCode, Value)) -> Result<Value> {
 #[derive(Debug, Clone, Copy)]
 pub struct Scoped<'c> {
     client: &'c Client,
-    user_id: Uuid,
-    org_id: Uuid,
+    tenants: TenantIds,
 }
 
 impl Scoped<'_> {
     /// The tenant id for entities of `scope`.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        self.tenants.get(scope)
     }
 
     pub(crate) fn client(&self) -> &Client {
         self.client
-    }
-}
-
-/// A type usable as an OpenSearch document id.
-#[diagnostic::on_unimplemented(
-    message = "the `id` field of an OpenSearch entity must be a `String` or a `Uuid`, found `{Self}`",
-    label = "not a document id"
-)]
-pub trait DocId {
-    /// A fresh id, when the caller gives none.
-    fn generate() -> Self;
-    /// The id as text.
-    fn to_id(&self) -> String;
-}
-
-impl DocId for String {
-    fn generate() -> Self {
-        Uuid::new_v4().to_string()
-    }
-    fn to_id(&self) -> String {
-        self.clone()
-    }
-}
-
-impl DocId for Uuid {
-    fn generate() -> Self {
-        Uuid::new_v4()
-    }
-    fn to_id(&self) -> String {
-        self.to_string()
     }
 }
 

@@ -32,6 +32,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, RedisError};
 use uuid::Uuid;
 
+use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
@@ -120,8 +121,7 @@ impl Client {
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
         Scoped {
             client: self,
-            user_id: principal.user_id(),
-            org_id: principal.org_id(),
+            tenants: TenantIds::of(principal),
         }
     }
 
@@ -169,17 +169,13 @@ impl Client {
 #[derive(Debug, Clone, Copy)]
 pub struct Scoped<'c> {
     client: &'c Client,
-    user_id: Uuid,
-    org_id: Uuid,
+    tenants: TenantIds,
 }
 
 impl Scoped<'_> {
     /// The tenant id for entities of `scope`.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        self.tenants.get(scope)
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -201,36 +197,6 @@ pub(crate) fn check_part(what: &str, part: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A type usable as a Valkey item id.
-#[diagnostic::on_unimplemented(
-    message = "the `id` field of a Valkey entity must be a `String` or a `Uuid`, found `{Self}`",
-    label = "not a Valkey key part"
-)]
-pub trait KeyPart {
-    /// A fresh id, when the caller gives none.
-    fn generate() -> Self;
-    /// The id as it appears in the key.
-    fn to_part(&self) -> String;
-}
-
-impl KeyPart for String {
-    fn generate() -> Self {
-        Uuid::new_v4().to_string()
-    }
-    fn to_part(&self) -> String {
-        self.clone()
-    }
-}
-
-impl KeyPart for Uuid {
-    fn generate() -> Self {
-        Uuid::new_v4()
-    }
-    fn to_part(&self) -> String {
-        self.to_string()
-    }
 }
 
 /// The default time to live when an entity sets none: items do not expire.
