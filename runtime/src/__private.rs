@@ -23,12 +23,12 @@ impl TenantIdType for ::uuid::Uuid {}
     note = "`create` generates a random (v4) id when none is given"
 )]
 pub trait IdType {
-    /// A fresh id for `create` when the caller gives none.
-    fn generate() -> Self;
+    /// The id as the runtime handles it.
+    fn into_uuid(self) -> ::uuid::Uuid;
 }
 impl IdType for ::uuid::Uuid {
-    fn generate() -> Self {
-        ::uuid::Uuid::new_v4()
+    fn into_uuid(self) -> ::uuid::Uuid {
+        self
     }
 }
 
@@ -64,7 +64,10 @@ pub const fn assert_version<T: VersionType + ?Sized>() {}
 pub mod pg {
     //! PostgreSQL items named by generated code.
     pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef, table_sql};
-    pub use crate::postgres::{PgColumn, PgEntity, PgQuery, TenantTx};
+    pub use crate::postgres::{
+        CHUNK, PgColumn, PgCrud, PgEntity, PgQuery, TenantTx, create, create_many, delete, get,
+        list, update,
+    };
     pub use ::chrono::{DateTime, Utc};
     pub use ::futures_util::future::BoxFuture;
     pub use ::sqlx::postgres::PgRow;
@@ -90,7 +93,7 @@ pub mod pg {
     }
 
     /// Decodes column `index` of `row`.
-    pub fn get<T: PgColumn>(row: &PgRow, index: usize) -> ::core::result::Result<T, SqlxError> {
+    pub fn column<T: PgColumn>(row: &PgRow, index: usize) -> ::core::result::Result<T, SqlxError> {
         Row::try_get(row, index)
     }
 

@@ -300,16 +300,38 @@ pub fn neo4j_config() -> tenant_store::neo4j::Neo4jConfig {
 }
 
 /// A graph client with the committed Cypher migrations applied; panics naming the start command.
+///
+/// The migrations are applied once per test binary, before any test uses the graph: tests run
+/// in parallel, and a uniqueness constraint being (re)built while another test races two
+/// creates would make that test meaningless.
 pub async fn graph() -> tenant_store::neo4j::Client {
+    static MIGRATED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let config = neo4j_config();
-    let client = tenant_store::neo4j::Client::connect(&config, tenant_store::Resilience::default())
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach Neo4j at {}: {e}; {START}", config.uri));
-    for f in tenant_store_examples::neo4j_migration_files() {
-        client
-            .apply_migration(&f.sql)
+    let connect = |config: tenant_store::neo4j::Neo4jConfig| async move {
+        tenant_store::neo4j::Client::connect(&config, tenant_store::Resilience::default())
             .await
-            .unwrap_or_else(|e| panic!("migration {}: {e}", f.file_name));
-    }
-    client
+            .unwrap_or_else(|e| panic!("cannot reach Neo4j at {}: {e}; {START}", config.uri))
+    };
+    let migrate_config = config.clone();
+    // Each #[tokio::test] has its own runtime, so the one-time step runs on a runtime of its own.
+    MIGRATED.get_or_init(|| {
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let client = connect(migrate_config).await;
+                for f in tenant_store_examples::neo4j_migration_files() {
+                    client
+                        .apply_migration(&f.sql)
+                        .await
+                        .unwrap_or_else(|e| panic!("migration {}: {e}", f.file_name));
+                }
+            })
+        })
+        .join()
+        .expect("applying the Neo4j migrations");
+    });
+    connect(config).await
 }

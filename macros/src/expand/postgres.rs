@@ -13,7 +13,7 @@ use crate::model::{Field, Model, Postgres, Role};
 
 /// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
 /// one chunk's column vectors stay a few MB.
-const CHUNK: usize = 10_000;
+const CHUNK: usize = 10_000; // keep in sync with tenant_store::postgres::CHUNK (documented rows per statement)
 
 fn q(ident: &str) -> String {
     format!("\"{ident}\"")
@@ -103,7 +103,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote! {
             if let ::core::option::Option::Some(v) = patch.#ident {
                 qb.push(#set);
-                #p::push_bind(&mut qb, v);
+                #p::push_bind(qb, v);
             }
         }
     });
@@ -119,39 +119,26 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let update_where = format!("{managed_sets} WHERE {scope_col} = ");
     let soft_where = m.soft_delete.as_ref().map(|(i, expr)| {
         let s = format!(" AND {} <> ", col(&m.fields[*i]));
-        quote! { qb.push(#s); #p::push_bind(&mut qb, #expr); }
+        quote! { qb.push(#s); #p::push_bind(qb, #expr); }
     });
     let exists_sql = format!("SELECT 1 FROM {table} WHERE {tenant_and_id}{live_sql}");
-    let (version_param, version_where, version_doc, on_no_row) = match m.version {
+    let (version_param, version_arg, version_eq, version_doc) = match m.version {
         Some(v) => {
             let vty = &m.fields[v].ty;
-            let w = format!(" AND {} = ", col(&m.fields[v]));
+            let eq = format!(" AND {} = ", col(&m.fields[v]));
             (
                 quote!(expected_version: #vty,),
-                quote! { qb.push(#w); #p::push_bind(&mut qb, expected_version); },
+                quote!(#p::update::<#entity, #vty>(tx, #ts::IdType::into_uuid(id), ::core::option::Option::Some(expected_version), patch)),
+                quote!(::core::option::Option::Some(#eq)),
                 "Fails with `Error::Conflict` when the stored version is not `expected_version`, \
                  and bumps the version on success.",
-                quote! {
-                    let exists = tx
-                        .fetch_optional({
-                            let q = #p::bind(#p::bind(#p::query(#exists_sql), tenant), id);
-                            #live_bind
-                            q
-                        })
-                        .await?;
-                    if exists.is_some() {
-                        ::core::result::Result::Err(#ts::Error::Conflict)
-                    } else {
-                        ::core::result::Result::Err(#ts::Error::NotFound)
-                    }
-                },
             )
         }
         None => (
             quote!(),
-            quote!(),
+            quote!(#p::update::<#entity, i64>(tx, #ts::IdType::into_uuid(id), ::core::option::Option::None, patch)),
+            quote!(::core::option::Option::None),
             "",
-            quote!(::core::result::Result::Err(#ts::Error::NotFound)),
         ),
     };
     let update_doc = format!(
@@ -198,7 +185,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote! {
             if let ::core::option::Option::Some(v) = filter.#ident {
                 qb.push(#s);
-                #p::push_bind(&mut qb, v);
+                #p::push_bind(qb, v);
             }
         }
     });
@@ -210,7 +197,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     // --- decode, migration, assertions
     let decode_fields = m.fields.iter().enumerate().map(|(i, f)| {
         let ident = &f.ident;
-        quote!(#ident: #p::get(row, #i)?)
+        quote!(#ident: #p::column(row, #i)?)
     });
     let column_defs = m.fields.iter().map(|f| {
         let name = Model::column_name(f);
@@ -305,18 +292,22 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let store_struct = super::store_struct(m, &store_doc);
     let id_ident = &id_f.ident;
 
-    let span = |op: &str| quote!(#ts::tracing::info_span!("tenant_store", entity = #entity_name, op = #op, tenant = %tenant));
-    let (sp_get, sp_list, sp_create, sp_many, sp_update, sp_delete) = (
-        span("get"),
-        span("list"),
-        span("create"),
-        span("create_many"),
-        span("update"),
-        span("delete"),
-    );
-    let tenant = quote!(let tenant = tx.tenant(#ts::Scope::#scope_variant););
-    let instrument = quote!(#ts::tracing::Instrument::instrument);
-
+    let (patch_assoc, push_patch) = if append_only {
+        (quote!(()), quote!())
+    } else {
+        (quote!(#patch_ty), quote!(#( #update_sets )*))
+    };
+    let bind_chunk = quote! {
+        let mut __ids: ::std::vec::Vec<#ts::Uuid> = ::std::vec::Vec::with_capacity(rows.len());
+        #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(rows.len()); )*
+        for row in rows {
+            __ids.push(row.#id_ident.map(#ts::IdType::into_uuid).unwrap_or_else(#ts::Uuid::new_v4));
+            #( #chunk_vecs.push(row.#data_idents); )*
+        }
+        let q = #p::bind_array(q, __ids);
+        #( let q = #p::bind_array(q, #chunk_vecs); )*
+        q
+    };
     let mutating_methods = if append_only {
         quote!()
     } else {
@@ -329,43 +320,12 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 #version_param
                 patch: #patch_ty,
             ) -> #ts::Result<#entity> {
-                #tenant
-                #instrument(async {
-                    let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#update_head);
-                    #( #update_sets )*
-                    qb.push(#update_where);
-                    #p::push_bind(&mut qb, tenant);
-                    qb.push(#after_sql_id);
-                    #p::push_bind(&mut qb, id);
-                    #version_where
-                    #soft_where
-                    qb.push(#returning);
-                    match tx.fetch_optional(qb.build()).await? {
-                        ::core::option::Option::Some(row) => {
-                            <#entity as #p::PgEntity>::from_row(&row).map_err(#ts::Error::from)
-                        }
-                        ::core::option::Option::None => { #on_no_row }
-                    }
-                }, #sp_update).await
+                #version_arg.await
             }
 
             #[doc = #delete_doc]
-            pub async fn delete(
-                &self,
-                tx: &mut #p::TenantTx<'_>,
-                id: #id_ty,
-            ) -> #ts::Result<()> {
-                #tenant
-                #instrument(async {
-                    let q = #p::bind(#p::bind(#p::query(#delete_sql), tenant), id);
-                    #live_bind
-                    let n = tx.execute(q).await?;
-                    if n == 0 {
-                        ::core::result::Result::Err(#ts::Error::NotFound)
-                    } else {
-                        ::core::result::Result::Ok(())
-                    }
-                }, #sp_delete).await
+            pub async fn delete(&self, tx: &mut #p::TenantTx<'_>, id: #id_ty) -> #ts::Result<()> {
+                #p::delete::<#entity>(tx, #ts::IdType::into_uuid(id)).await
             }
         }
     };
@@ -437,21 +397,54 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
+        impl #p::PgCrud for #entity {
+            type New = #new_ty;
+            type Patch = #patch_assoc;
+            type Filter = #filter_ty;
+            const GET: &'static str = #get_sql;
+            const CREATE: &'static str = #create_sql;
+            const CREATE_MANY: &'static str = #create_many_sql;
+            const DELETE: &'static str = #delete_sql;
+            const EXISTS: &'static str = #exists_sql;
+            const LIST_HEAD: &'static str = #list_head;
+            const UPDATE_HEAD: &'static str = #update_head;
+            const UPDATE_WHERE: &'static str = #update_where;
+            const ID_EQ: &'static str = #after_sql_id;
+            const ID_AFTER: &'static str = #after_sql;
+            const ORDER_LIMIT: &'static str = #order_sql;
+            const RETURNING: &'static str = #returning;
+            const VERSION_EQ: ::core::option::Option<&'static str> = #version_eq;
+            fn bind_live(q: #p::PgQuery<'_>) -> #p::PgQuery<'_> {
+                #live_bind
+                q
+            }
+            fn push_live(qb: &mut #p::QueryBuilder<#p::Postgres>) {
+                #soft_where
+            }
+            fn new_id(new: &Self::New) -> ::core::option::Option<#ts::Uuid> {
+                new.#id_ident.map(#ts::IdType::into_uuid)
+            }
+            fn bind_new(q: #p::PgQuery<'_>, new: Self::New) -> #p::PgQuery<'_> {
+                #( let q = #p::bind(q, new.#data_idents); )*
+                q
+            }
+            fn bind_chunk(q: #p::PgQuery<'_>, rows: ::std::vec::Vec<Self::New>) -> #p::PgQuery<'_> {
+                #bind_chunk
+            }
+            fn push_filter(qb: &mut #p::QueryBuilder<#p::Postgres>, filter: Self::Filter) {
+                #( #filter_pushes )*
+            }
+            #[allow(unused_variables)]
+            fn push_patch(qb: &mut #p::QueryBuilder<#p::Postgres>, patch: Self::Patch) {
+                #push_patch
+            }
+        }
 
         impl #store_ty {
             #[doc = #get_doc]
-            pub async fn get(
-                &self,
-                tx: &mut #p::TenantTx<'_>,
-                id: #id_ty,
-            ) -> #ts::Result<::core::option::Option<#entity>> {
-                #tenant
-                #instrument(async {
-                    let q = #p::bind(#p::bind(#p::query(#get_sql), tenant), id);
-                    #live_bind
-                    let row = tx.fetch_optional(q).await?;
-                    row.map(|r| <#entity as #p::PgEntity>::from_row(&r)).transpose().map_err(#ts::Error::from)
-                }, #sp_get).await
+            pub async fn get(&self, tx: &mut #p::TenantTx<'_>, id: #id_ty) -> #ts::Result<::core::option::Option<#entity>> {
+                #p::get::<#entity>(tx, #ts::IdType::into_uuid(id)).await
             }
 
             #[doc = #list_doc]
@@ -461,78 +454,20 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 filter: #filter_ty,
                 page: #ts::Page,
             ) -> #ts::Result<::std::vec::Vec<#entity>> {
-                #tenant
-                let limit = page.checked_limit()?;
-                #instrument(async {
-                    let mut qb = #p::QueryBuilder::<#p::Postgres>::new(#list_head);
-                    #p::push_bind(&mut qb, tenant);
-                    #soft_where
-                    #( #filter_pushes )*
-                    if let ::core::option::Option::Some(after) = page.cursor() {
-                        qb.push(#after_sql);
-                        #p::push_bind(&mut qb, after);
-                    }
-                    qb.push(#order_sql);
-                    #p::push_bind(&mut qb, limit);
-                    let rows = tx.fetch_all(qb.build()).await?;
-                    rows.iter()
-                        .map(|r| <#entity as #p::PgEntity>::from_row(r).map_err(#ts::Error::from))
-                        .collect()
-                }, #sp_list).await
+                #p::list::<#entity>(tx, filter, page).await
             }
 
             #[doc = #create_doc]
-            pub async fn create(
-                &self,
-                tx: &mut #p::TenantTx<'_>,
-                new: #new_ty,
-            ) -> #ts::Result<#entity> {
-                #tenant
-                #instrument(async {
-                    let id = new.#id_ident.unwrap_or_else(<#id_ty as #ts::IdType>::generate);
-                    let q = #p::bind(#p::bind(#p::query(#create_sql), id), tenant);
-                    #( let q = #p::bind(q, new.#data_idents); )*
-                    let row = tx
-                        .fetch_optional(q)
-                        .await?
-                        .ok_or(#ts::Error::NotFound)?;
-                    <#entity as #p::PgEntity>::from_row(&row).map_err(#ts::Error::from)
-                }, #sp_create).await
+            pub async fn create(&self, tx: &mut #p::TenantTx<'_>, new: #new_ty) -> #ts::Result<#entity> {
+                #p::create::<#entity>(tx, new).await
             }
 
             #[doc = #create_many_doc]
-            pub async fn create_many<I>(
-                &self,
-                tx: &mut #p::TenantTx<'_>,
-                rows: I,
-            ) -> #ts::Result<u64>
+            pub async fn create_many<I>(&self, tx: &mut #p::TenantTx<'_>, rows: I) -> #ts::Result<u64>
             where
                 I: ::core::iter::IntoIterator<Item = #new_ty>,
             {
-                #tenant
-                #instrument(async {
-                    let mut rows = rows.into_iter();
-                    let mut inserted = 0u64;
-                    loop {
-                        let mut __ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(#CHUNK);
-                        #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(__ids.capacity()); )*
-                        for row in ::core::iter::Iterator::by_ref(&mut rows).take(#CHUNK) {
-                            __ids.push(row.#id_ident.unwrap_or_else(<#id_ty as #ts::IdType>::generate));
-                            #( #chunk_vecs.push(row.#data_idents); )*
-                        }
-                        let n = __ids.len();
-                        if n == 0 {
-                            break;
-                        }
-                        let q = #p::bind_array(#p::bind(#p::query(#create_many_sql), tenant), __ids);
-                        #( let q = #p::bind_array(q, #chunk_vecs); )*
-                        inserted += tx.execute(q).await?;
-                        if n < #CHUNK {
-                            break;
-                        }
-                    }
-                    ::core::result::Result::Ok(inserted)
-                }, #sp_many).await
+                #p::create_many::<#entity, I>(tx, rows).await
             }
 
             #mutating_methods

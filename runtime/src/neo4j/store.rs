@@ -19,8 +19,10 @@ pub trait GraphEntity: Document + Send + Sync {
     const LABEL: &'static str;
     /// The principal attribute carried by every node.
     const SCOPE: Scope;
-    /// `MERGE` on (scope, id), reporting whether the node was created.
+    /// `MERGE` on (scope, id), stamping a new node with the caller's nonce.
     const CREATE: &'static str;
+    /// Removes the caller's nonce from the node, counting 1 if the node is the caller's.
+    const CLAIM: &'static str;
     /// `MATCH` by (scope, id).
     const GET: &'static str;
     /// `DETACH DELETE` by (scope, id), returning the count.

@@ -25,6 +25,7 @@
 mod audit;
 mod column;
 pub mod migrate;
+mod store;
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -37,6 +38,8 @@ use crate::{Error, Principal, Result, Scope};
 
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
+#[doc(hidden)]
+pub use store::{CHUNK, PgCrud, create, create_many, delete, get, list, update};
 
 /// The name of the transaction-local setting that holds the tenant of a scope.
 pub fn setting_name(scope: Scope) -> &'static str {
@@ -219,3 +222,8 @@ impl TenantTx<'_> {
 
 /// A plain sqlx query with arguments, as the generated code builds them.
 pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// Binds one column value (bounded by [`PgColumn`], so a bad type names that trait).
+pub(crate) fn bind_value<T: PgColumn>(q: PgQuery<'_>, value: T) -> PgQuery<'_> {
+    q.bind(value)
+}

@@ -1,0 +1,216 @@
+//! The operations behind every generated PostgreSQL store, generic over the entity.
+//!
+//! The expansion generates data (SQL text fixed from identifiers) and small binding functions;
+//! the logic lives here once, so a crate with many entities type-checks it once.
+
+use sqlx::QueryBuilder;
+use sqlx::postgres::Postgres;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use super::{PgColumn, PgEntity, PgQuery, TenantTx};
+use crate::{Error, Page, Result};
+
+/// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
+/// one chunk's column vectors stay a few MB.
+pub const CHUNK: usize = 10_000;
+
+/// What the expansion provides for the generic CRUD below. Not implemented by hand.
+pub trait PgCrud: PgEntity + Sized + Send {
+    /// `New{Entity}`.
+    type New: Send;
+    /// `{Entity}Patch` (`()` for append-only entities).
+    type Patch: Send;
+    /// `{Entity}Filter`.
+    type Filter: Send;
+    /// `SELECT <all> ... WHERE scope = $1 AND id = $2 [AND live]`.
+    const GET: &'static str;
+    /// `INSERT ... VALUES ($1 id, $2 tenant, data...) RETURNING <all>`.
+    const CREATE: &'static str;
+    /// `INSERT ... SELECT $1, u.* FROM UNNEST($2 ids, data arrays...)`.
+    const CREATE_MANY: &'static str;
+    /// Hard `DELETE` or soft-delete `UPDATE`, by (scope, id).
+    const DELETE: &'static str;
+    /// `SELECT 1` by (scope, id) among live rows.
+    const EXISTS: &'static str;
+    /// `SELECT <all> FROM t WHERE scope = ` (the tenant is pushed next).
+    const LIST_HEAD: &'static str;
+    /// `UPDATE t SET id = id` (patch assignments are pushed next).
+    const UPDATE_HEAD: &'static str;
+    /// Managed assignments, then ` WHERE scope = `.
+    const UPDATE_WHERE: &'static str;
+    /// ` AND id = `.
+    const ID_EQ: &'static str;
+    /// ` AND id > `.
+    const ID_AFTER: &'static str;
+    /// ` ORDER BY id LIMIT `.
+    const ORDER_LIMIT: &'static str;
+    /// ` RETURNING <all>`.
+    const RETURNING: &'static str;
+    /// ` AND version = ` when the entity has a version.
+    const VERSION_EQ: Option<&'static str>;
+    /// Binds the soft-delete value as `$3` (no-op without soft delete).
+    fn bind_live(q: PgQuery<'_>) -> PgQuery<'_>;
+    /// Pushes ` AND state <> <deleted>` (no-op without soft delete).
+    fn push_live(qb: &mut QueryBuilder<Postgres>);
+    /// The caller-given id, if any.
+    fn new_id(new: &Self::New) -> Option<Uuid>;
+    /// Binds the data fields of `new`, in column order.
+    fn bind_new(q: PgQuery<'_>, new: Self::New) -> PgQuery<'_>;
+    /// Binds a chunk as arrays: ids (generated where absent), then each data column.
+    fn bind_chunk(q: PgQuery<'_>, rows: Vec<Self::New>) -> PgQuery<'_>;
+    /// Pushes ` AND col = $n` for each set filter.
+    fn push_filter(qb: &mut QueryBuilder<Postgres>, filter: Self::Filter);
+    /// Pushes `, col = $n` for each set patch field.
+    fn push_patch(qb: &mut QueryBuilder<Postgres>, patch: Self::Patch);
+}
+
+fn span<E: PgCrud>(tx: &TenantTx<'_>, op: &'static str) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %tx.tenant(E::SCOPE))
+}
+
+fn decode<E: PgCrud>(row: &sqlx::postgres::PgRow) -> Result<E> {
+    E::from_row(row).map_err(Error::from)
+}
+
+fn by_id<E: PgCrud>(sql: &'static str, tenant: Uuid, id: Uuid) -> PgQuery<'static> {
+    E::bind_live(super::bind_value(
+        super::bind_value(sqlx::query(sql), tenant),
+        id,
+    ))
+}
+
+/// The entity with this id in the caller's tenant, or `None`.
+pub async fn get<E: PgCrud>(tx: &mut TenantTx<'_>, id: Uuid) -> Result<Option<E>> {
+    let q = by_id::<E>(E::GET, tx.tenant(E::SCOPE), id);
+    let span = span::<E>(tx, "get");
+    async { tx.fetch_optional(q).await?.map(|r| decode(&r)).transpose() }
+        .instrument(span)
+        .await
+}
+
+/// Live entities of the caller's tenant matching `filter`, in id order, one page.
+pub async fn list<E: PgCrud>(
+    tx: &mut TenantTx<'_>,
+    filter: E::Filter,
+    page: Page,
+) -> Result<Vec<E>> {
+    let limit = page.checked_limit()?;
+    let mut qb = QueryBuilder::<Postgres>::new(E::LIST_HEAD);
+    qb.push_bind(tx.tenant(E::SCOPE));
+    E::push_live(&mut qb);
+    E::push_filter(&mut qb, filter);
+    if let Some(after) = page.cursor() {
+        qb.push(E::ID_AFTER);
+        qb.push_bind(after);
+    }
+    qb.push(E::ORDER_LIMIT);
+    qb.push_bind(limit);
+    let span = span::<E>(tx, "list");
+    async { tx.fetch_all(qb.build()).await?.iter().map(decode).collect() }
+        .instrument(span)
+        .await
+}
+
+/// Inserts one entity into the caller's tenant.
+pub async fn create<E: PgCrud>(tx: &mut TenantTx<'_>, new: E::New) -> Result<E> {
+    let id = E::new_id(&new).unwrap_or_else(Uuid::new_v4);
+    let q = E::bind_new(
+        super::bind_value(
+            super::bind_value(sqlx::query(E::CREATE), id),
+            tx.tenant(E::SCOPE),
+        ),
+        new,
+    );
+    let span = span::<E>(tx, "create");
+    async { decode(&tx.fetch_optional(q).await?.ok_or(Error::NotFound)?) }
+        .instrument(span)
+        .await
+}
+
+/// Inserts every row, [`CHUNK`] rows per statement, consuming the iterator lazily.
+pub async fn create_many<E: PgCrud, I: IntoIterator<Item = E::New>>(
+    tx: &mut TenantTx<'_>,
+    rows: I,
+) -> Result<u64> {
+    let tenant = tx.tenant(E::SCOPE);
+    let span = span::<E>(tx, "create_many");
+    async {
+        let mut rows = rows.into_iter();
+        let mut inserted = 0;
+        loop {
+            let chunk: Vec<E::New> = rows.by_ref().take(CHUNK).collect();
+            let n = chunk.len();
+            if n == 0 {
+                break;
+            }
+            let q = E::bind_chunk(
+                super::bind_value(sqlx::query(E::CREATE_MANY), tenant),
+                chunk,
+            );
+            inserted += tx.execute(q).await?;
+            if n < CHUNK {
+                break;
+            }
+        }
+        Ok(inserted)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Applies `patch`; with a version, only if the stored one is `expected`.
+pub async fn update<E: PgCrud, V: PgColumn>(
+    tx: &mut TenantTx<'_>,
+    id: Uuid,
+    expected: Option<V>,
+    patch: E::Patch,
+) -> Result<E> {
+    let tenant = tx.tenant(E::SCOPE);
+    let mut qb = QueryBuilder::<Postgres>::new(E::UPDATE_HEAD);
+    E::push_patch(&mut qb, patch);
+    qb.push(E::UPDATE_WHERE);
+    qb.push_bind(tenant);
+    qb.push(E::ID_EQ);
+    qb.push_bind(id);
+    let versioned = expected.is_some();
+    if let (Some(v), Some(eq)) = (expected, E::VERSION_EQ) {
+        qb.push(eq);
+        qb.push_bind(v);
+    }
+    E::push_live(&mut qb);
+    qb.push(E::RETURNING);
+    let span = span::<E>(tx, "update");
+    async {
+        if let Some(row) = tx.fetch_optional(qb.build()).await? {
+            return decode(&row);
+        }
+        // No row: absent (or another tenant's), or present at another version.
+        if versioned
+            && tx
+                .fetch_optional(by_id::<E>(E::EXISTS, tenant, id))
+                .await?
+                .is_some()
+        {
+            Err(Error::Conflict)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Deletes (soft or hard) by id; [`Error::NotFound`] when the tenant has no such live entity.
+pub async fn delete<E: PgCrud>(tx: &mut TenantTx<'_>, id: Uuid) -> Result<()> {
+    let q = by_id::<E>(E::DELETE, tx.tenant(E::SCOPE), id);
+    let span = span::<E>(tx, "delete");
+    async {
+        match tx.execute(q).await? {
+            0 => Err(Error::NotFound),
+            _ => Ok(()),
+        }
+    }
+    .instrument(span)
+    .await
+}
