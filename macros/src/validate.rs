@@ -198,17 +198,17 @@ pub fn validate(
         None => snake_case(&item.ident.to_string()),
     };
     let prefix = match &args.prefix {
-        Some(p) if valkey => errors.handle(check_prefix(p)).unwrap_or_default(),
+        Some(p) if valkey => errors.handle(check_token(p, &PREFIX)).unwrap_or_default(),
         _ => snake_case(&item.ident.to_string()),
     };
     let opensearch = backend_name == Some("opensearch");
     let index = match &args.index {
-        Some(i) if opensearch => errors.handle(check_index(i)).unwrap_or_default(),
+        Some(i) if opensearch => errors.handle(check_token(i, &INDEX)).unwrap_or_default(),
         _ => snake_case(&item.ident.to_string()),
     };
     let neo4j = backend_name == Some("neo4j");
     let label = match &args.label {
-        Some(l) if neo4j => errors.handle(check_label(l)).unwrap_or_default(),
+        Some(l) if neo4j => errors.handle(check_token(l, &LABEL)).unwrap_or_default(),
         _ => snake_case(&item.ident.to_string()).to_ascii_uppercase(),
     };
     let ttl = match &args.ttl {
@@ -552,74 +552,68 @@ fn key_elsewhere(key: &str, backend: &str, owner: &str) -> darling::Error {
     ))
 }
 
-/// Key prefixes start every Valkey key; a plain token keeps the layout unambiguous.
-fn check_prefix(p: &SpannedValue<syn::Lit>) -> darling::Result<String> {
-    let syn::Lit::Str(s) = &**p else {
-        return Err(darling::Error::custom(
-            "`prefix` must be a string, e.g. `prefix = \"episodic\"`",
-        )
-        .with_span(&p.span()));
-    };
-    let v = s.value();
-    let ok = !v.is_empty()
-        && v.len() <= 64
-        && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if ok {
-        Ok(v)
-    } else {
-        Err(darling::Error::custom(format!(
-            "invalid `prefix` `{v}`; expected 1 to 64 characters of `a-z`, `0-9`, `_` and `-`"
-        ))
-        .with_span(&p.span()))
-    }
+/// A string key whose value is spliced into keys, URLs or query text, so only a plain token passes.
+struct Token {
+    key: &'static str,
+    example: &'static str,
+    max: usize,
+    first: fn(char) -> bool,
+    rest: fn(char) -> bool,
+    /// What the message says is allowed.
+    allowed: &'static str,
 }
 
-/// Index names become URL segments and alias prefixes; OpenSearch's own rules, kept simple.
-fn check_index(i: &SpannedValue<syn::Lit>) -> darling::Result<String> {
-    let syn::Lit::Str(s) = &**i else {
-        return Err(
-            darling::Error::custom("`index` must be a string, e.g. `index = \"search\"`")
-                .with_span(&i.span()),
-        );
-    };
-    let v = s.value();
-    let ok = !v.is_empty()
-        && v.len() <= 100
-        && v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if ok {
-        Ok(v)
-    } else {
-        Err(darling::Error::custom(format!(
-            "invalid `index` `{v}`; expected 1 to 100 characters of `a-z`, `0-9`, `_` and `-`, starting with a letter or digit"
-        ))
-        .with_span(&i.span()))
-    }
+fn lower_token(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
 }
 
-/// Labels are spliced into Cypher text; an upper-case identifier cannot break out of it.
-fn check_label(l: &SpannedValue<syn::Lit>) -> darling::Result<String> {
-    let syn::Lit::Str(s) = &**l else {
-        return Err(darling::Error::custom(
-            "`label` must be a string, e.g. `label = \"CODE_SYMBOL\"`",
-        )
-        .with_span(&l.span()));
+/// Valkey key prefixes start every key: a plain token keeps the layout unambiguous.
+const PREFIX: Token = Token {
+    key: "prefix",
+    example: "episodic",
+    max: 64,
+    first: lower_token,
+    rest: lower_token,
+    allowed: "`a-z`, `0-9`, `_` and `-`",
+};
+
+/// OpenSearch index names become URL segments and alias prefixes.
+const INDEX: Token = Token {
+    key: "index",
+    example: "search",
+    max: 100,
+    first: |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+    rest: lower_token,
+    allowed: "`a-z`, `0-9`, `_` and `-`, starting with a letter or digit",
+};
+
+/// Neo4j labels are spliced into Cypher text: an upper-case identifier cannot break out of it.
+const LABEL: Token = Token {
+    key: "label",
+    example: "CODE_SYMBOL",
+    max: 64,
+    first: |c| c.is_ascii_uppercase(),
+    rest: |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_',
+    allowed: "`A-Z`, `0-9` and `_`, starting with a letter",
+};
+
+fn check_token(lit: &SpannedValue<syn::Lit>, t: &Token) -> darling::Result<String> {
+    let syn::Lit::Str(s) = &**lit else {
+        return Err(darling::Error::custom(format!(
+            "`{}` must be a string, e.g. `{} = \"{}\"`",
+            t.key, t.key, t.example
+        ))
+        .with_span(&lit.span()));
     };
     let v = s.value();
-    let ok = !v.is_empty()
-        && v.len() <= 64
-        && v.starts_with(|c: char| c.is_ascii_uppercase())
-        && v.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if ok {
+    if !v.is_empty() && v.len() <= t.max && v.starts_with(t.first) && v.chars().all(t.rest) {
         Ok(v)
     } else {
         Err(darling::Error::custom(format!(
-            "invalid `label` `{v}`; expected 1 to 64 characters of `A-Z`, `0-9` and `_`, starting with a letter"
+            "invalid `{}` `{v}`; expected 1 to {} characters of {}",
+            t.key, t.max, t.allowed
         ))
-        .with_span(&l.span()))
+        .with_span(&lit.span()))
     }
 }
 
