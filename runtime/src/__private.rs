@@ -120,15 +120,17 @@ pub mod pg {
     impl TimestampType for ::chrono::DateTime<::chrono::Utc> {}
 }
 
+#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+pub use crate::document::DocumentId;
+/// Compile-time assertion that the id of a document entity (Valkey, OpenSearch, Neo4j) is a
+/// [`DocumentId`].
+#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+pub const fn assert_document_id<T: DocumentId>() {}
+
 #[cfg(feature = "valkey")]
 pub mod valkey {
     //! Valkey items named by generated code.
     pub use crate::valkey::{Scoped, ValkeyEntity, decay, delete, get, list_session, ranked, set};
-
-    /// Compile-time assertion that an id type is a key part.
-    pub use crate::document::DocumentId;
-    /// Compile-time assertion that an id type is a document id.
-    pub const fn assert_key_part<T: DocumentId>() {}
 
     /// Marks the types a `session` field can have.
     #[diagnostic::on_unimplemented(
@@ -170,10 +172,6 @@ pub mod opensearch {
         get_versioned, index, promote, search, search_query_string, update,
     };
 
-    /// Compile-time assertion that an id type is a document id.
-    pub use crate::document::DocumentId;
-    /// Compile-time assertion that an id type is a document id.
-    pub const fn assert_doc_id<T: DocumentId>() {}
     /// Compile-time assertion that a `text` field holds text.
     pub const fn assert_text<T: TextField>() {}
 }
@@ -184,9 +182,4 @@ pub mod neo4j {
     pub use crate::neo4j::{
         CheckedCypher, GraphEntity, Scoped, create, delete, delete_tenant, find, get, to_bolt,
     };
-
-    /// Compile-time assertion that an id type is a node id.
-    pub use crate::document::DocumentId;
-    /// Compile-time assertion that an id type is a node id.
-    pub const fn assert_node_id<T: DocumentId>() {}
 }

@@ -89,6 +89,36 @@ fn store_struct(m: &Model, doc: &str) -> TokenStream {
     }
 }
 
+/// The type assertions every document backend (Valkey, OpenSearch, Neo4j) shares: a
+/// `DocumentId` id and a `Uuid` scope field, each spanned at its type.
+fn document_assertions(m: &Model) -> TokenStream {
+    let ts = quote!(::tenant_store::__private);
+    let (id, scope) = (&m.fields[m.id].ty, &m.fields[m.scope].ty);
+    let id =
+        quote::quote_spanned!(syn::spanned::Spanned::span(id)=> #ts::assert_document_id::<#id>(););
+    let scope = quote::quote_spanned!(syn::spanned::Spanned::span(scope)=> #ts::assert_tenant_id::<#scope>(););
+    quote!(#id #scope)
+}
+
+/// The entity built from `new` and the tenant handle `kv`: the id generated when absent, the
+/// scope field taken from the handle, never from the caller.
+fn document_from_new(m: &Model) -> TokenStream {
+    let ts = quote!(::tenant_store::__private);
+    let entity = m.ident();
+    let id = &m.fields[m.id];
+    let (id_ident, id_ty) = (&id.ident, &id.ty);
+    let scope_ident = &m.fields[m.scope].ident;
+    let scope_variant = scope_variant(m);
+    let data = m.data_fields().map(|f| &f.ident);
+    quote! {
+        #entity {
+            #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #ts::DocumentId>::generate),
+            #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
+            #( #data: new.#data, )*
+        }
+    }
+}
+
 /// Expands a checked model.
 pub fn expand(model: &Model) -> TokenStream {
     let item = &model.item;

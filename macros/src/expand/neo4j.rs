@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Model, Neo4j, Role};
+use crate::model::{Model, Neo4j};
 
 /// The entity's Cypher, built from identifiers only.
 pub struct Queries {
@@ -83,8 +83,6 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
         &q.delete_tenant,
         &q.migration,
     );
-    let data: Vec<_> = m.data_fields().collect();
-    let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
     let finds = neo.indexed.iter().zip(&q.finds).map(|(i, (name, cypher))| {
         let f = &m.fields[*i];
         let (ty, method) = (&f.ty, format_ident!("find_by_{}", name));
@@ -97,14 +95,8 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             }
         }
     });
-    let assertions = m.fields.iter().map(|f| {
-        let ty = &f.ty;
-        match f.role {
-            Role::Id => quote_spanned!(ty.span()=> #g::assert_node_id::<#ty>();),
-            Role::Scope => quote_spanned!(ty.span()=> #ts::assert_tenant_id::<#ty>();),
-            _ => quote!(),
-        }
-    });
+    let assertions = super::document_assertions(m);
+    let build = super::document_from_new(m);
     let new_doc = format!(
         "A new `{entity_name}` node for `{store_ty}::create`. The scope property is absent: it comes from the tenant handle."
     );
@@ -120,7 +112,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
         #store_struct
 
         const _: () = {
-            #( #assertions )*
+            #assertions
         };
 
         #[automatically_derived]
@@ -134,7 +126,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             const DELETE: &'static str = #delete;
             const DELETE_TENANT: &'static str = #delete_tenant;
             fn node_id(&self) -> ::std::string::String {
-                #g::DocumentId::to_id(&self.#id_ident)
+                #ts::DocumentId::to_id(&self.#id_ident)
             }
             fn tenant_of(&self) -> #ts::Uuid {
                 self.#scope_ident
@@ -151,25 +143,21 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             /// Creates the node (MERGE on (scope, id)); `Error::Duplicate` when the tenant has one
             /// with this id.
             pub async fn create(&self, kv: &#g::Scoped<'_>, new: #new_ty) -> #ts::Result<#entity> {
-                let node = #entity {
-                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #g::DocumentId>::generate),
-                    #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
-                    #( #data_idents: new.#data_idents, )*
-                };
+                let node = #build;
                 #g::create(kv, &node).await?;
                 ::core::result::Result::Ok(node)
             }
 
             /// The node with this id, or `None` (also when it is another tenant's).
             pub async fn get(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
-                #g::get::<#entity>(kv, &#g::DocumentId::to_id(id)).await
+                #g::get::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
             }
 
             #( #finds )*
 
             /// Deletes the node and its relationships; `Error::NotFound` when the tenant has none.
             pub async fn delete(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
-                #g::delete::<#entity>(kv, &#g::DocumentId::to_id(id)).await
+                #g::delete::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
             }
 
             /// Deletes every node of this label in the tenant; returns how many.

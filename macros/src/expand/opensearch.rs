@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Model, OpenSearch, Role};
+use crate::model::{Model, OpenSearch};
 
 pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
     let ts = quote!(::tenant_store::__private);
@@ -29,17 +29,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
         let (name, ty) = (Model::column_name(f), &f.ty);
         quote_spanned!(ty.span()=> (#name, <#ty as #o::SearchField>::MAPPING))
     });
-    let data: Vec<_> = m.data_fields().collect();
-    let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
-    let assertions = m.fields.iter().map(|f| {
-        let ty = &f.ty;
-        let span = ty.span();
-        match f.role {
-            Role::Id => quote_spanned!(span=> #o::assert_doc_id::<#ty>();),
-            Role::Scope => quote_spanned!(span=> #ts::assert_tenant_id::<#ty>();),
-            _ => quote!(),
-        }
-    });
+    let assertions = super::document_assertions(m);
     let text_assertions = os.text.iter().map(|i| {
         let ty = &m.fields[*i].ty;
         quote_spanned!(ty.span()=> #o::assert_text::<#ty>();)
@@ -51,13 +41,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
     let store_doc = format!(
         "The tenant-scoped OpenSearch store of `{entity_name}` (shared index `{index}`, alias `{index}_tenant_<tenant>`). Every data method takes a `Scoped` handle and acts only inside its tenant."
     );
-    let build = quote! {
-        #entity {
-            #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #o::DocumentId>::generate),
-            #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
-            #( #data_idents: new.#data_idents, )*
-        }
-    };
+    let build = super::document_from_new(m);
 
     let new_struct = super::new_struct(m, &new_doc);
     let store_struct = super::store_struct(m, &store_doc);
@@ -67,7 +51,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
         #store_struct
 
         const _: () = {
-            #( #assertions )*
+            #assertions
             #( #text_assertions )*
         };
 
@@ -81,7 +65,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
             const TEXT_FIELDS: &'static [&'static str] = &[#(#text_names),*];
             const FIELDS: &'static [(&'static str, &'static str)] = &[#(#field_entries),*];
             fn doc_id(&self) -> ::std::string::String {
-                #o::DocumentId::to_id(&self.#id_ident)
+                #ts::DocumentId::to_id(&self.#id_ident)
             }
             fn tenant_of(&self) -> #ts::Uuid {
                 self.#scope_ident
@@ -125,7 +109,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
 
             /// The document with this id, or `None` (also when it is another tenant's).
             pub async fn get(&self, kv: &#o::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
-                #o::get(kv, &#o::DocumentId::to_id(id)).await
+                #o::get(kv, &#ts::DocumentId::to_id(id)).await
             }
 
             /// The document with this id and its version, for `update`.
@@ -134,7 +118,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
                 kv: &#o::Scoped<'_>,
                 id: &#id_ty,
             ) -> #ts::Result<::core::option::Option<(#entity, #o::DocVersion)>> {
-                #o::get_versioned(kv, &#o::DocumentId::to_id(id)).await
+                #o::get_versioned(kv, &#ts::DocumentId::to_id(id)).await
             }
 
             /// Full-text search over the text fields, a page at a time.
@@ -161,7 +145,7 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
 
             /// Deletes the document; `Error::NotFound` when the tenant has none with this id.
             pub async fn delete(&self, kv: &#o::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
-                #o::delete::<#entity>(kv, &#o::DocumentId::to_id(id)).await
+                #o::delete::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
             }
 
             /// The tenant's document count.

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::{Model, Role, Valkey};
+use crate::model::{Model, Valkey};
 
 pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
     let ts = quote!(::tenant_store::__private);
@@ -37,18 +37,9 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let data: Vec<_> = m.data_fields().collect();
-    let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
 
-    let assertions = m.fields.iter().map(|f| {
-        let ty = &f.ty;
-        let span = ty.span();
-        match f.role {
-            Role::Id => quote_spanned!(span=> #v::assert_key_part::<#ty>();),
-            Role::Scope => quote_spanned!(span=> #ts::assert_tenant_id::<#ty>();),
-            _ => quote!(),
-        }
-    });
+    let assertions = super::document_assertions(m);
+    let build = super::document_from_new(m);
 
     let new_doc = format!(
         "A new `{entity_name}` for `{store_ty}::set`. The scope field is absent: it comes from the tenant handle."
@@ -68,7 +59,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
         #store_struct
 
         const _: () = {
-            #( #assertions )*
+            #assertions
         };
 
         #[automatically_derived]
@@ -81,7 +72,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 #session_expr
             }
             fn item_id(&self) -> ::std::string::String {
-                #v::DocumentId::to_id(&self.#id_ident)
+                #ts::DocumentId::to_id(&self.#id_ident)
             }
             fn weight(&self) -> f64 {
                 #weight
@@ -99,11 +90,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 new: #new_ty,
                 ttl: ::core::option::Option<::core::time::Duration>,
             ) -> #ts::Result<#entity> {
-                let entity = #entity {
-                    #id_ident: new.#id_ident.unwrap_or_else(<#id_ty as #v::DocumentId>::generate),
-                    #scope_ident: kv.tenant(#ts::Scope::#scope_variant),
-                    #( #data_idents: new.#data_idents, )*
-                };
+                let entity = #build;
                 #v::set(kv, &entity, ttl).await?;
                 ::core::result::Result::Ok(entity)
             }
@@ -115,7 +102,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 session: &str,
                 id: &#id_ty,
             ) -> #ts::Result<::core::option::Option<#entity>> {
-                #v::get(kv, session, &#v::DocumentId::to_id(id)).await
+                #v::get(kv, session, &#ts::DocumentId::to_id(id)).await
             }
 
             /// Up to `limit` live items of the session, most recently set first.
@@ -157,7 +144,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 session: &str,
                 id: &#id_ty,
             ) -> #ts::Result<()> {
-                #v::delete::<#entity>(kv, session, &#v::DocumentId::to_id(id)).await
+                #v::delete::<#entity>(kv, session, &#ts::DocumentId::to_id(id)).await
             }
         }
     }
