@@ -37,6 +37,20 @@ neo_pw="arcadedb_pw"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 
+# True when the pid recorded in FILE is a live process.
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Stops the process whose pid is recorded in FILE (SIGTERM, waits up to 10 s), then removes FILE.
+stop_pid() { # file name
+  if pid_alive "$1"; then
+    local pid; pid=$(cat "$1")
+    log "stopping $2 (pid $pid)"
+    kill "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$1"
+}
+
 pg_bin() {
   local dir
   dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -137,12 +151,11 @@ SRC
   fi
 }
 
-vk_running() { [ -f "$1/valkey.pid" ] && kill -0 "$(cat "$1/valkey.pid")" 2>/dev/null; }
 
 vk_start() { # dir port [extra args...]
   local dir=$1 port=$2; shift 2
   mkdir -p "$dir"
-  if vk_running "$dir"; then return 0; fi
+  if pid_alive "$dir/valkey.pid"; then return 0; fi
   # No persistence: the test data lives and dies with the process.
   valkey-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
     --pidfile "$dir/valkey.pid" --logfile "$dir/valkey.log" --save "" --appendonly no "$@"
@@ -177,12 +190,7 @@ vk_down() {
   local dir
   for dir in "$vk_dir"/*/; do
     [ -d "$dir" ] || continue
-    if vk_running "$dir"; then
-      local pid; pid=$(cat "$dir/valkey.pid")
-      log "stopping Valkey (pid $pid)"
-      kill "$pid"
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
+    stop_pid "$dir/valkey.pid" Valkey
     # Cluster membership is rebuilt on the next `up`.
     rm -f "$dir/nodes.conf"
   done
@@ -191,8 +199,6 @@ vk_down() {
 os_bin() {
   python3 -c 'import os, osmem_server; print(os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server"))' 2>/dev/null
 }
-
-os_running() { [ -f "$os_dir/pid" ] && kill -0 "$(cat "$os_dir/pid")" 2>/dev/null; }
 
 os_up() {
   # No OpenSearch distribution is reachable here: osmem-server is an OpenSearch REST emulator
@@ -203,7 +209,7 @@ os_up() {
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages osmem-server >/dev/null
   fi
   mkdir -p "$os_dir"
-  if os_running; then return 0; fi
+  if pid_alive "$os_dir/pid"; then return 0; fi
   log "starting the OpenSearch emulator on 127.0.0.1:$os_port"
   "$(os_bin)" -addr "127.0.0.1:$os_port" -no-stdin-watch -no-ja </dev/null >"$os_dir/server.log" 2>&1 &
   echo $! > "$os_dir/pid"
@@ -214,21 +220,11 @@ os_up() {
   log "the OpenSearch emulator did not start; see $os_dir/server.log"; exit 1
 }
 
-os_down() {
-  if os_running; then
-    local pid; pid=$(cat "$os_dir/pid")
-    log "stopping the OpenSearch emulator (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -f "$os_dir/pid"
-}
+os_down() { stop_pid "$os_dir/pid" "the OpenSearch emulator"; }
 
 arcadedb_home() {
   python3 -c 'import os, arcadedb_embedded; print(os.path.dirname(arcadedb_embedded.__file__))' 2>/dev/null
 }
-
-neo_running() { [ -f "$neo_dir/pid" ] && kill -0 "$(cat "$neo_dir/pid")" 2>/dev/null; }
 
 port_open() {
   python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', $1)))" 2>/dev/null
@@ -244,7 +240,7 @@ neo_up() {
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages arcadedb-embedded >/dev/null
   fi
   mkdir -p "$neo_dir"
-  if neo_running; then return 0; fi
+  if pid_alive "$neo_dir/pid"; then return 0; fi
   local home; home=$(arcadedb_home)
   log "starting ArcadeDB with Bolt on 127.0.0.1:$neo_bolt_port"
   # `exec` so the recorded pid is the JVM's, and no shell is left holding the caller's output.
@@ -265,15 +261,7 @@ neo_up() {
   log "ArcadeDB did not start; see $neo_dir/server.log"; exit 1
 }
 
-neo_down() {
-  if neo_running; then
-    local pid; pid=$(cat "$neo_dir/pid")
-    log "stopping ArcadeDB (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -f "$neo_dir/pid"
-}
+neo_down() { stop_pid "$neo_dir/pid" ArcadeDB; }
 
 env_lines() {
   cat <<ENV
