@@ -35,6 +35,11 @@ neo_http_port=52480
 neo_dir="$state/arcadedb"
 neo_pw="arcadedb_pw"
 
+qd_port="${TENANT_STORE_QDRANT_PORT:-56334}"
+qd_dir="$state/qdrant"
+qd_src="$root/tools/qdrant-test-server"
+qd_bin="$qd_src/target/debug/qdrant-test-server"
+
 log() { printf 'services: %s\n' "$*" >&2; }
 
 # True when the pid recorded in FILE is a live process.
@@ -263,6 +268,26 @@ neo_up() {
 
 neo_down() { stop_pid "$neo_dir/pid" ArcadeDB; }
 
+qd_up() {
+  # No Qdrant server is reachable here: tools/qdrant-test-server serves Qdrant's gRPC API over
+  # qdrant-edge (Qdrant's engine as a library). Built once (a few minutes), then reused.
+  # TENANT_STORE_QDRANT_URL can point the tests at a real Qdrant instead.
+  log "building the Qdrant test server (tools/qdrant-test-server)"
+  cargo build --quiet --locked --manifest-path "$qd_src/Cargo.toml"
+  mkdir -p "$qd_dir"
+  if pid_alive "$qd_dir/pid"; then return 0; fi
+  log "starting the Qdrant test server on 127.0.0.1:$qd_port"
+  "$qd_bin" --listen "127.0.0.1:$qd_port" --data "$qd_dir/data" </dev/null >"$qd_dir/server.log" 2>&1 &
+  echo $! > "$qd_dir/pid"
+  for _ in $(seq 100); do
+    port_open "$qd_port" && return 0
+    sleep 0.1
+  done
+  log "the Qdrant test server did not start; see $qd_dir/server.log"; exit 1
+}
+
+qd_down() { stop_pid "$qd_dir/pid" "the Qdrant test server"; }
+
 env_lines() {
   cat <<ENV
 export TENANT_STORE_PG_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pg_port/tenant_store
@@ -275,13 +300,14 @@ export TENANT_STORE_NEO4J_URL=bolt://127.0.0.1:$neo_bolt_port
 export TENANT_STORE_NEO4J_USER=root
 export TENANT_STORE_NEO4J_PASSWORD=$neo_pw
 export TENANT_STORE_NEO4J_DATABASE=graph
+export TENANT_STORE_QDRANT_URL=http://127.0.0.1:$qd_port
 ENV
 }
 
 case "${1:-}" in
-  up) pg_up; vk_up; os_up; neo_up ;;
-  down) neo_down; os_down; vk_down; pg_down ;;
+  up) pg_up; vk_up; os_up; neo_up; qd_up ;;
+  down) qd_down; neo_down; os_down; vk_down; pg_down ;;
   env) env_lines ;;
-  reset) neo_down; os_down; vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
+  reset) qd_down; neo_down; os_down; vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
   *) echo "usage: $0 up|down|env|reset" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@
 //! gen-migrations` writes `migrations/` from it.
 
 pub mod code_graph;
+pub mod embedding;
 pub mod episodic;
 pub mod experiment;
 pub mod feedback;

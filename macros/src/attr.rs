@@ -30,6 +30,8 @@ pub struct StructArgs {
     pub model: Option<SpannedValue<syn::Lit>>,
     /// qdrant: vector size.
     pub dims: Option<SpannedValue<syn::Lit>>,
+    /// qdrant: how vectors are compared.
+    pub distance: Option<SpannedValue<syn::Lit>>,
     /// opensearch: shared index.
     pub index: Option<SpannedValue<syn::Lit>>,
 }

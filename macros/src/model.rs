@@ -23,6 +23,14 @@ pub enum Backend {
     Valkey(Valkey),
     OpenSearch(OpenSearch),
     Neo4j(Neo4j),
+    Qdrant(Qdrant),
+}
+
+pub struct Qdrant {
+    pub model: String,
+    pub dims: u32,
+    /// The `qdrant_client` `Distance` variant name.
+    pub distance: &'static str,
 }
 
 pub struct Neo4j {

@@ -7,11 +7,13 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 
 use crate::attr::{FieldArgs, StructArgs};
-use crate::model::{Backend, Field, Model, Neo4j, OpenSearch, Postgres, Role, ScopeKind, Valkey};
+use crate::model::{
+    Backend, Field, Model, Neo4j, OpenSearch, Postgres, Qdrant, Role, ScopeKind, Valkey,
+};
 
 const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
 /// Every key `#[tenant_store(...)]` takes on the struct, across backends.
-const STRUCT_KEYS: [&str; 12] = [
+const STRUCT_KEYS: [&str; 13] = [
     "backend",
     "scope",
     "table",
@@ -23,9 +25,9 @@ const STRUCT_KEYS: [&str; 12] = [
     "label",
     "model",
     "dims",
+    "distance",
     "index",
 ];
-const SHIPPED: [&str; 4] = ["postgres", "valkey", "opensearch", "neo4j"];
 
 /// Parses and checks. On failure returns the errors and, when the item was a struct, that
 /// struct with our attributes removed so the caller can still emit it (no knock-on errors).
@@ -167,13 +169,18 @@ pub fn validate(
 
     // Keys that belong to other backends.
     if let Some(backend) = backend_name {
-        let keys: [(&str, &str, Option<Span>); 6] = [
+        let keys: [(&str, &str, Option<Span>); 7] = [
             ("table", "postgres", args.table.as_ref().map(|v| v.span())),
             ("ttl", "valkey", args.ttl.as_ref().map(|v| v.span())),
             ("prefix", "valkey", args.prefix.as_ref().map(|v| v.span())),
             ("label", "neo4j", args.label.as_ref().map(|v| v.span())),
             ("model", "qdrant", args.model.as_ref().map(|v| v.span())),
             ("dims", "qdrant", args.dims.as_ref().map(|v| v.span())),
+            (
+                "distance",
+                "qdrant",
+                args.distance.as_ref().map(|v| v.span()),
+            ),
         ];
         let index = ("index", "opensearch", args.index.as_ref().map(|v| v.span()));
         for (key, owner, span) in keys.into_iter().chain([index]) {
@@ -211,6 +218,37 @@ pub fn validate(
         Some(l) if neo4j => errors.handle(check_token(l, &LABEL)).unwrap_or_default(),
         _ => snake_case(&item.ident.to_string()).to_ascii_uppercase(),
     };
+    let qdrant = (backend_name == Some("qdrant")).then(|| {
+        let model = match &args.model {
+            Some(m) => errors.handle(check_token(m, &MODEL)),
+            None => {
+                errors.push(
+                    darling::Error::custom(
+                        "missing `model`; a qdrant entity names its embedding model, e.g. `model = \"minilm\"` (collection `embeddings_minilm`)",
+                    )
+                    .with_span(&Span::call_site()),
+                );
+                None
+            }
+        };
+        let dims = match &args.dims {
+            Some(d) => errors.handle(check_dims(d)),
+            None => {
+                errors.push(
+                    darling::Error::custom(
+                        "missing `dims`; a qdrant entity gives its vector size, e.g. `dims = 384`",
+                    )
+                    .with_span(&Span::call_site()),
+                );
+                None
+            }
+        };
+        let distance = match &args.distance {
+            Some(d) => errors.handle(check_distance(d)),
+            None => Some("Cosine"),
+        };
+        (model, dims, distance)
+    });
     let ttl = match &args.ttl {
         Some(t) if valkey => errors.handle(check_ttl(t)),
         _ => None,
@@ -512,6 +550,14 @@ pub fn validate(
             text: text_fields,
         })),
         Some("neo4j") => Some(Backend::Neo4j(Neo4j { label, indexed })),
+        Some("qdrant") => match qdrant {
+            Some((Some(model), Some(dims), Some(distance))) => Some(Backend::Qdrant(Qdrant {
+                model,
+                dims,
+                distance,
+            })),
+            _ => None,
+        },
         Some("valkey") => session.map(|session| {
             Backend::Valkey(Valkey {
                 prefix,
@@ -617,6 +663,51 @@ fn check_token(lit: &SpannedValue<syn::Lit>, t: &Token) -> darling::Result<Strin
     }
 }
 
+/// Qdrant collection names are `embeddings_{model}`.
+const MODEL: Token = Token {
+    key: "model",
+    example: "minilm",
+    max: 64,
+    first: |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+    rest: lower_token,
+    allowed: "`a-z`, `0-9`, `_` and `-`, starting with a letter or digit",
+};
+
+/// Qdrant's limit on a dense vector's size.
+const MAX_DIMS: u32 = 65_536;
+
+fn check_dims(d: &SpannedValue<syn::Lit>) -> darling::Result<u32> {
+    let message = format!(
+        "`dims` must be the vector size, an integer from 1 to {MAX_DIMS}, e.g. `dims = 384`"
+    );
+    match &**d {
+        syn::Lit::Int(i) => match i.base10_parse::<u32>() {
+            Ok(n) if (1..=MAX_DIMS).contains(&n) => Ok(n),
+            _ => Err(darling::Error::custom(message).with_span(&d.span())),
+        },
+        _ => Err(darling::Error::custom(message).with_span(&d.span())),
+    }
+}
+
+fn check_distance(d: &SpannedValue<syn::Lit>) -> darling::Result<&'static str> {
+    const DISTANCES: [(&str, &str); 4] = [
+        ("cosine", "Cosine"),
+        ("dot", "Dot"),
+        ("euclid", "Euclid"),
+        ("manhattan", "Manhattan"),
+    ];
+    let found = match &**d {
+        syn::Lit::Str(s) => DISTANCES.iter().find(|(k, _)| *k == s.value()),
+        _ => None,
+    };
+    found.map(|(_, variant)| *variant).ok_or_else(|| {
+        darling::Error::custom(
+            "`distance` must be one of `\"cosine\"`, `\"dot\"`, `\"euclid\"`, `\"manhattan\"`",
+        )
+        .with_span(&d.span())
+    })
+}
+
 fn check_ttl(t: &SpannedValue<syn::Lit>) -> darling::Result<u64> {
     match &**t {
         syn::Lit::Int(i) => match i.base10_parse::<u64>() {
@@ -634,15 +725,10 @@ fn check_ttl(t: &SpannedValue<syn::Lit>) -> darling::Result<u64> {
 }
 
 fn check_backend(b: &SpannedValue<String>) -> darling::Result<&'static str> {
-    if let Some(shipped) = SHIPPED.iter().find(|s| **s == b.as_str()) {
-        return Ok(shipped);
+    if let Some(known) = BACKENDS.iter().find(|s| **s == b.as_str()) {
+        return Ok(known);
     }
-    let msg = if BACKENDS.contains(&b.as_str()) {
-        format!(
-            "backend `{}` is not available in this version of tenant-store; available: `postgres`, `valkey`, `opensearch`, `neo4j`",
-            b.as_str()
-        )
-    } else {
+    let msg = {
         let closest = BACKENDS
             .iter()
             .map(|c| (strsim::levenshtein(c, &b.to_lowercase()), *c))

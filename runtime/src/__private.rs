@@ -120,11 +120,21 @@ pub mod pg {
     impl TimestampType for ::chrono::DateTime<::chrono::Utc> {}
 }
 
-#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+#[cfg(any(
+    feature = "valkey",
+    feature = "opensearch",
+    feature = "neo4j",
+    feature = "qdrant"
+))]
 pub use crate::document::DocumentId;
 /// Compile-time assertion that the id of a document entity (Valkey, OpenSearch, Neo4j) is a
 /// [`DocumentId`].
-#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+#[cfg(any(
+    feature = "valkey",
+    feature = "opensearch",
+    feature = "neo4j",
+    feature = "qdrant"
+))]
 pub const fn assert_document_id<T: DocumentId>() {}
 
 #[cfg(feature = "valkey")]
@@ -181,5 +191,14 @@ pub mod neo4j {
     //! Neo4j items named by generated code.
     pub use crate::neo4j::{
         CheckedCypher, GraphEntity, Scoped, create, delete, delete_tenant, find, get, to_bolt,
+    };
+}
+
+#[cfg(feature = "qdrant")]
+pub mod qdrant {
+    //! Qdrant items named by generated code.
+    pub use crate::qdrant::{
+        Client, Distance, EmbeddingEntity, Filter, Scoped, Scored, count, delete, delete_tenant,
+        ensure_collection, get, search, upsert,
     };
 }

@@ -33,7 +33,7 @@ impl<T: Serialize + DeserializeOwned> Document for T {
 
 /// A type usable as the id of a document, item or node (Valkey, OpenSearch, Neo4j).
 #[diagnostic::on_unimplemented(
-    message = "the `id` field of a Valkey, OpenSearch or Neo4j entity must be a `String` or a `Uuid`, found `{Self}`",
+    message = "the `id` field of a Valkey, OpenSearch, Neo4j or Qdrant entity must be a `String` or a `Uuid`, found `{Self}`",
     label = "not a document id"
 )]
 pub trait DocumentId {

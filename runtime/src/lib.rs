@@ -27,8 +27,7 @@
 //!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
-//! - `backend = "postgres" | "valkey" | "opensearch" | "neo4j"` (required). The plan's other
-//!   backend, `qdrant`, is recognised and rejected with a clear error until it ships.
+//! - `backend = "postgres" | "valkey" | "opensearch" | "neo4j" | "qdrant"` (required).
 //! - `scope = "user_id" | "org_id"` (required): the principal attribute that partitions the
 //!   entity. The struct must have a field of that name, of type `Uuid`.
 //! - `new_derive(Trait, ...)` (optional): derives added to the generated `New{Entity}` struct,
@@ -42,6 +41,9 @@
 //!   tenant aliases are `<index>_tenant_<tenant>`).
 //! - neo4j: `label = "CODE_SYMBOL"` (the node label, upper case; defaults to the struct name in
 //!   upper snake case).
+//! - qdrant: `model = "name"` (required; the collection is `embeddings_{model}`), `dims = N`
+//!   (required; the vector size, 1 to 65536), `distance = "cosine" | "dot" | "euclid" |
+//!   "manhattan"` (optional, cosine by default).
 //!
 //! On fields, `#[tenant_store(...)]`:
 //! - `id` (every backend): the key within the tenant, exactly one. PostgreSQL: a `Uuid`; Valkey:
@@ -56,6 +58,8 @@
 //!   recency weight, an `f64`; 1.0 when absent).
 //! - opensearch: `text` (a full-text field, a `String`; other fields map to `keyword`, numbers,
 //!   `boolean` or `date` by type). Documents derive `Serialize`/`Deserialize`.
+//! - qdrant: the struct is the point's payload (derive `Serialize`/`Deserialize`); the vector is
+//!   passed to `upsert` beside it. Ids are `String` or `Uuid`.
 //! - neo4j: `indexed` (an indexed property with a generated `find_by_<field>`). Nodes derive
 //!   `Serialize`/`Deserialize`. Hand-written Cypher goes through `cypher!`, which checks at
 //!   compile time that every node pattern carries the tenant predicate.
@@ -97,9 +101,19 @@ mod resilience;
 #[cfg(feature = "resilience")]
 pub use resilience::Resilience;
 
-#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+#[cfg(any(
+    feature = "valkey",
+    feature = "opensearch",
+    feature = "neo4j",
+    feature = "qdrant"
+))]
 mod document;
-#[cfg(any(feature = "valkey", feature = "opensearch", feature = "neo4j"))]
+#[cfg(any(
+    feature = "valkey",
+    feature = "opensearch",
+    feature = "neo4j",
+    feature = "qdrant"
+))]
 pub use document::{Document, DocumentId};
 
 #[cfg(feature = "valkey")]
@@ -110,6 +124,9 @@ pub mod opensearch;
 
 #[cfg(feature = "neo4j")]
 pub mod neo4j;
+
+#[cfg(feature = "qdrant")]
+pub mod qdrant;
 
 #[doc(hidden)]
 pub mod __private;

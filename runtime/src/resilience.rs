@@ -79,6 +79,7 @@ impl Guard {
         })
     }
 
+    #[cfg_attr(not(feature = "opensearch"), allow(dead_code))]
     pub(crate) fn settings(&self) -> Resilience {
         self.settings
     }

@@ -245,13 +245,7 @@ impl PrivateValkey {
                 panic!("cannot run valkey-server: {e}; install it with `scripts/services.sh up`")
             });
         self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("valkey-server did not start on port {}", self.port);
+        wait_for_port(self.port, "valkey-server");
     }
 
     /// Kills the server (SIGKILL) and waits for it to exit.
@@ -266,6 +260,99 @@ impl PrivateValkey {
 impl Drop for PrivateValkey {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Waits until something listens on the loopback `port`.
+fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{what} did not start on port {port}");
+}
+
+/// The Qdrant gRPC URL (the test server here; set `TENANT_STORE_QDRANT_URL` for a real Qdrant).
+pub fn qdrant_url() -> String {
+    url("TENANT_STORE_QDRANT_URL", "http://127.0.0.1:56334")
+}
+
+/// A client of the Qdrant server with default resilience; panics naming the start command.
+pub async fn qdrant_client() -> tenant_store::qdrant::Client {
+    tenant_store::qdrant::Client::connect(&qdrant_url(), tenant_store::Resilience::default())
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach Qdrant at {}: {e}; {START}", qdrant_url()))
+}
+
+/// The Qdrant test server binary that `scripts/services.sh up` builds.
+pub fn qdrant_test_server_bin() -> std::path::PathBuf {
+    match std::env::var_os("TENANT_STORE_QDRANT_SERVER_BIN") {
+        Some(p) => p.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tools/qdrant-test-server/target/debug/qdrant-test-server"),
+    }
+}
+
+/// A private Qdrant test server this test starts and stops itself (by its pid), for outages.
+pub struct PrivateQdrant {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    data: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateQdrant {
+    /// Starts a server on a free port with a fresh data directory and waits until it listens.
+    pub fn start() -> Self {
+        let port = free_port();
+        let data = std::env::temp_dir().join(format!("ts-qdrant-{port}-{}", Uuid::new_v4()));
+        let mut s = Self {
+            port,
+            data,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server again on the same port and data directory.
+    pub fn restart(&mut self) {
+        let bin = qdrant_test_server_bin();
+        let child = std::process::Command::new(&bin)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--data"])
+            .arg(&self.data)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {}: {e}; build it with `scripts/services.sh up`",
+                    bin.display()
+                )
+            });
+        self.child = Some(child);
+        wait_for_port(self.port, "qdrant-test-server");
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateQdrant {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }
 

@@ -3,6 +3,7 @@
 mod neo4j;
 mod opensearch;
 mod postgres;
+mod qdrant;
 mod valkey;
 
 use proc_macro2::TokenStream;
@@ -127,6 +128,7 @@ pub fn expand(model: &Model) -> TokenStream {
         Backend::Valkey(vk) => valkey::expand(model, vk),
         Backend::OpenSearch(os) => opensearch::expand(model, os),
         Backend::Neo4j(neo) => neo4j::expand(model, neo),
+        Backend::Qdrant(qd) => qdrant::expand(model, qd),
     };
     quote! {
         #item
@@ -230,6 +232,28 @@ mod tests {
                     #[tenant_store(text)]
                     pub title: String,
                     pub tags: Vec<String>,
+                }
+            },
+        );
+        insta::assert_snapshot!(pretty(out));
+    }
+
+    #[test]
+    fn embedding_qdrant_expansion() {
+        let out = super::tenant_store(
+            quote!(
+                backend = "qdrant",
+                scope = "org_id",
+                model = "minilm",
+                dims = 384
+            ),
+            quote! {
+                #[derive(Serialize, Deserialize)]
+                pub struct Embedding {
+                    #[tenant_store(id)]
+                    pub id: Uuid,
+                    pub org_id: Uuid,
+                    pub text: String,
                 }
             },
         );

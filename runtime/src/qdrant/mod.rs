@@ -1,0 +1,157 @@
+//! Qdrant backend: one collection per embedding model with a tenant payload index, every call
+//! under the shared [`Resilience`] layer, over `qdrant-client`'s gRPC API.
+//!
+//! ## Layout
+//! For an entity with `model = "minilm"`, `dims = 384` and tenant `T` (the principal's `org_id`
+//! or `user_id`, whichever the entity's `scope` names):
+//! - the collection is `embeddings_minilm`, created with size 384 and the entity's distance;
+//! - the scope field (`org_id`) has a keyword payload index marked `is_tenant`, so Qdrant keeps
+//!   each tenant's points together and a tenant filter is cheap;
+//! - every point's payload is the entity as JSON, scope field included;
+//! - a point's id is `UUIDv5(T, id)`: derived from the tenant and the entity id, so an upsert by
+//!   one tenant can never overwrite another tenant's point, whatever id it names (Qdrant ids are
+//!   global to a collection).
+//!
+//! ## Every read and delete carries the tenant filter
+//! `search` wraps the caller's filter as `must: [scope == T, <caller's filter>]`; `get`, `delete`
+//! and `count` filter on the scope field and the point id together. Another tenant's point is
+//! never addressed: it looks absent.
+//!
+//! ## Vectors
+//! A vector whose length is not the entity's `dims`, or that holds a NaN or infinity, is
+//! `Error::InvalidInput` before any request is sent.
+
+mod store;
+
+use std::future::Future;
+
+use qdrant_client::{Qdrant, QdrantError};
+use uuid::Uuid;
+
+use crate::document::TenantIds;
+use crate::resilience::{Guard, Resilience};
+use crate::{Error, Principal, Result, Scope};
+
+pub use qdrant_client::qdrant::{Condition, Distance, Filter};
+pub use store::{EmbeddingEntity, Scored, collection_name, is_tenant_index, point_id};
+#[doc(hidden)]
+pub use store::{count, delete, delete_tenant, ensure_collection, get, search, upsert};
+
+/// A Qdrant connection (gRPC) with timeouts and a circuit breaker. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    qdrant: Qdrant,
+    guard: Guard,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("uri", &self.qdrant.config.uri)
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to the gRPC endpoint at `url` (`http://host:6334`) and checks that it answers.
+    pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
+        let guard = Guard::new(resilience)?;
+        let qdrant = Qdrant::from_url(url)
+            .timeout(resilience.timeout)
+            .connect_timeout(resilience.timeout)
+            // The client's own check runs a blocking health check on a thread of its own and
+            // only prints its verdict; `connect` checks the server below instead.
+            .skip_compatibility_check()
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("bad Qdrant URL: {e}")))?;
+        let client = Self { qdrant, guard };
+        let version = client
+            .call(|q| async move { q.health_check().await })
+            .await?;
+        if !version.version.starts_with("1.") {
+            return Err(Error::Unavailable(format!(
+                "Qdrant {} is not supported; tenant-store speaks the 1.x gRPC API",
+                version.version
+            )));
+        }
+        Ok(client)
+    }
+
+    /// The handle through which one tenant's points are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped {
+            client: self,
+            tenants: TenantIds::of(principal),
+        }
+    }
+
+    /// Whether the circuit breaker currently rejects calls.
+    pub fn circuit_open(&self) -> bool {
+        self.guard.is_open()
+    }
+
+    /// Runs one request under the timeout and the breaker, mapping gRPC statuses to [`Error`].
+    pub(crate) async fn call<T, F, Fut>(&self, request: F) -> Result<T>
+    where
+        F: FnOnce(Qdrant) -> Fut,
+        Fut: Future<Output = std::result::Result<T, QdrantError>>,
+    {
+        let fut = request(self.qdrant.clone());
+        self.guard
+            .run(async move { fut.await.map_err(map_error) })
+            .await
+    }
+}
+
+/// gRPC status -> store error. Transport failures and `UNAVAILABLE` count against the breaker.
+fn map_error(err: QdrantError) -> Error {
+    use tonic::Code;
+    let status = match err {
+        QdrantError::ResponseError { status } => status,
+        QdrantError::ResourceExhaustedError { status, .. } => {
+            return Error::Unavailable(status.message().to_owned());
+        }
+        QdrantError::Io(e) => return Error::Unavailable(e.to_string()),
+        QdrantError::ConversionError(e) => return Error::InvalidInput(e),
+        other => return Error::Backend(Box::new(other)),
+    };
+    let message = status.message().to_owned();
+    match status.code() {
+        Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition => {
+            Error::InvalidInput(message)
+        }
+        Code::NotFound => Error::NotFound,
+        Code::AlreadyExists => Error::Duplicate,
+        Code::Aborted => Error::Conflict,
+        Code::DeadlineExceeded => Error::Timeout,
+        // qdrant-client reports a refused or failed connection as INTERNAL with this message.
+        Code::Internal if message.starts_with("Failed to connect") => Error::Unavailable(message),
+        Code::Unavailable | Code::Unknown | Code::Cancelled => {
+            Error::Unavailable(if message.is_empty() {
+                status.to_string()
+            } else {
+                message
+            })
+        }
+        _ => Error::Backend(Box::new(status)),
+    }
+}
+
+/// One tenant's view of a [`Client`]: the only way generated Qdrant methods reach points.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoped<'c> {
+    client: &'c Client,
+    tenants: TenantIds,
+}
+
+impl Scoped<'_> {
+    /// The tenant id for entities of `scope`.
+    pub fn tenant(&self, scope: Scope) -> Uuid {
+        self.tenants.get(scope)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        self.client
+    }
+}

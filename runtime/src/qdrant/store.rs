@@ -1,0 +1,347 @@
+//! The operations behind every generated Qdrant store, generic over the entity. Requests are
+//! built here; the expansion only names the entity's constants.
+
+use std::collections::HashMap;
+
+use qdrant_client::qdrant::{
+    self as pb, Condition, CountPoints, CreateCollection, CreateFieldIndexCollection, DeletePoints,
+    FieldType, Filter, KeywordIndexParams, PayloadIndexParams, PointStruct, PointsSelector,
+    QueryPoints, ScrollPoints, UpsertPoints, VectorParams, VectorsConfig,
+};
+use serde_json::Value;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use super::{Client, Scoped};
+use crate::document::Document;
+use crate::{Error, Result, Scope};
+
+/// What `#[tenant_store(backend = "qdrant")]` implements for an entity: the point payload.
+pub trait EmbeddingEntity: Document + Send + Sync {
+    /// The struct's name.
+    const ENTITY: &'static str;
+    /// The embedding model; the collection is `embeddings_{MODEL}`.
+    const MODEL: &'static str;
+    /// The vector size every point of the collection has.
+    const DIMS: usize;
+    /// How vectors are compared.
+    const DISTANCE: pb::Distance;
+    /// The principal attribute that partitions the entity.
+    const SCOPE: Scope;
+    /// The payload key of the scope field (the tenant index).
+    const SCOPE_FIELD: &'static str;
+    /// The entity's id.
+    fn entity_id(&self) -> String;
+    /// The value of the scope field.
+    fn tenant_of(&self) -> Uuid;
+}
+
+/// One search hit: the entity and its score under the collection's distance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored<E> {
+    /// Higher is closer for cosine and dot; lower is closer for euclid and manhattan.
+    pub score: f32,
+    /// The point's payload.
+    pub entity: E,
+}
+
+/// The collection of an entity's model: `embeddings_{model}`.
+pub fn collection_name<E: EmbeddingEntity>() -> String {
+    format!("embeddings_{}", E::MODEL)
+}
+
+/// The Qdrant point id of entity `id` in `tenant`: `UUIDv5(tenant, id)`. Ids are global to a
+/// collection in Qdrant; deriving them from the tenant keeps one tenant's upsert from ever
+/// replacing another tenant's point.
+pub fn point_id(tenant: Uuid, id: &str) -> Uuid {
+    Uuid::new_v5(&tenant, id.as_bytes())
+}
+
+fn span<E: EmbeddingEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
+}
+
+fn tenant_condition<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Condition {
+    Condition::matches(E::SCOPE_FIELD, kv.tenant(E::SCOPE).to_string())
+}
+
+/// The filter that selects exactly one of the tenant's points.
+fn one_point<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Filter {
+    let pid = point_id(kv.tenant(E::SCOPE), id).to_string();
+    Filter::must([tenant_condition::<E>(kv), Condition::has_id([pid])])
+}
+
+fn check_vector<E: EmbeddingEntity>(vector: &[f32]) -> Result<()> {
+    if vector.len() != E::DIMS {
+        return Err(Error::InvalidInput(format!(
+            "{} vectors have {} dimensions (model `{}`), got {}",
+            E::ENTITY,
+            E::DIMS,
+            E::MODEL,
+            vector.len()
+        )));
+    }
+    if let Some(i) = vector.iter().position(|x| !x.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "vector component {i} is {}; components must be finite",
+            vector[i]
+        )));
+    }
+    Ok(())
+}
+
+fn decode<E: EmbeddingEntity>(payload: HashMap<String, pb::Value>) -> Result<E> {
+    let json = Value::Object(
+        payload
+            .into_iter()
+            .map(|(k, v)| (k, Value::from(v)))
+            .collect(),
+    );
+    E::from_json(&json.to_string())
+}
+
+/// Creates the model's collection (size, distance) and its tenant index unless they exist.
+/// An existing collection with another size or distance is `Error::InvalidInput`.
+pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()> {
+    let name = collection_name::<E>();
+    let exists = {
+        let name = name.clone();
+        client
+            .call(|q| async move { q.collection_exists(name).await })
+            .await?
+    };
+    if !exists {
+        let request = CreateCollection {
+            collection_name: name.clone(),
+            vectors_config: Some(VectorsConfig {
+                config: Some(pb::vectors_config::Config::Params(VectorParams {
+                    size: E::DIMS as u64,
+                    distance: E::DISTANCE as i32,
+                    ..Default::default()
+                })),
+            }),
+            ..Default::default()
+        };
+        match client
+            .call(|q| async move { q.create_collection(request).await })
+            .await
+        {
+            // Created concurrently by another process: checked below like any existing one.
+            Ok(_) | Err(Error::InvalidInput(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let info = {
+        let name = name.clone();
+        client
+            .call(|q| async move { q.collection_info(name).await })
+            .await?
+            .result
+            .ok_or_else(|| Error::Backend("collection info without a result".into()))?
+    };
+    let params = info
+        .config
+        .and_then(|c| c.params)
+        .and_then(|p| p.vectors_config)
+        .and_then(|v| v.config);
+    match params {
+        Some(pb::vectors_config::Config::Params(p))
+            if p.size == E::DIMS as u64 && p.distance == E::DISTANCE as i32 => {}
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "collection `{name}` exists with vectors {other:?}; {} needs {} dimensions, {:?} distance",
+                E::ENTITY,
+                E::DIMS,
+                E::DISTANCE
+            )));
+        }
+    }
+    if !is_tenant_index(info.payload_schema.get(E::SCOPE_FIELD)) {
+        let request = CreateFieldIndexCollection {
+            collection_name: name,
+            wait: Some(true),
+            field_name: E::SCOPE_FIELD.to_owned(),
+            field_type: Some(FieldType::Keyword as i32),
+            field_index_params: Some(PayloadIndexParams {
+                index_params: Some(pb::payload_index_params::IndexParams::KeywordIndexParams(
+                    KeywordIndexParams {
+                        is_tenant: Some(true),
+                        ..Default::default()
+                    },
+                )),
+            }),
+            ..Default::default()
+        };
+        client
+            .call(|q| async move { q.create_field_index(request).await })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a payload schema entry is a keyword index marked as the tenant key.
+pub fn is_tenant_index(info: Option<&pb::PayloadSchemaInfo>) -> bool {
+    info.is_some_and(|i| {
+        i.data_type == pb::PayloadSchemaType::Keyword as i32
+            && matches!(
+                i.params.as_ref().and_then(|p| p.index_params.as_ref()),
+                Some(pb::payload_index_params::IndexParams::KeywordIndexParams(k))
+                    if k.is_tenant == Some(true)
+            )
+    })
+}
+
+/// Inserts or replaces the entity's point in the caller's tenant.
+pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f32]) -> Result<()> {
+    check_vector::<E>(vector)?;
+    let tenant = kv.tenant(E::SCOPE);
+    if entity.tenant_of() != tenant {
+        return Err(Error::InvalidInput(
+            "the entity's scope field is not the caller's tenant".into(),
+        ));
+    }
+    let payload: Value =
+        serde_json::from_str(&entity.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let payload = qdrant_client::Payload::try_from(payload)
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let point = PointStruct::new(
+        point_id(tenant, &entity.entity_id()).to_string(),
+        vector.to_vec(),
+        payload,
+    );
+    let request = UpsertPoints {
+        collection_name: collection_name::<E>(),
+        wait: Some(true),
+        points: vec![point],
+        ..Default::default()
+    };
+    kv.client()
+        .call(|q| async move { q.upsert_points(request).await })
+        .instrument(span::<E>(kv, "upsert"))
+        .await
+        .map(drop)
+}
+
+/// The `limit` nearest points of the caller's tenant, optionally narrowed by `filter`.
+pub async fn search<E: EmbeddingEntity>(
+    kv: &Scoped<'_>,
+    vector: &[f32],
+    limit: u64,
+    filter: Option<Filter>,
+) -> Result<Vec<Scored<E>>> {
+    check_vector::<E>(vector)?;
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    // The caller's filter is nested under the tenant condition: it can only narrow.
+    let mut must = vec![tenant_condition::<E>(kv)];
+    must.extend(filter.map(Condition::from));
+    let request = QueryPoints {
+        collection_name: collection_name::<E>(),
+        query: Some(pb::Query::new_nearest(vector.to_vec())),
+        filter: Some(Filter::must(must)),
+        limit: Some(limit),
+        with_payload: Some(true.into()),
+        ..Default::default()
+    };
+    let points = kv
+        .client()
+        .call(|q| async move { q.query(request).await })
+        .instrument(span::<E>(kv, "search"))
+        .await?
+        .result;
+    points
+        .into_iter()
+        .map(|p| {
+            Ok(Scored {
+                score: p.score,
+                entity: decode(p.payload)?,
+            })
+        })
+        .collect()
+}
+
+/// The tenant's entity with this id, or `None` (also when it is another tenant's).
+pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+    let request = ScrollPoints {
+        collection_name: collection_name::<E>(),
+        filter: Some(one_point::<E>(kv, id)),
+        limit: Some(1),
+        with_payload: Some(true.into()),
+        ..Default::default()
+    };
+    let points = kv
+        .client()
+        .call(|q| async move { q.scroll(request).await })
+        .instrument(span::<E>(kv, "get"))
+        .await?
+        .result;
+    points
+        .into_iter()
+        .next()
+        .map(|p| decode(p.payload))
+        .transpose()
+}
+
+async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
+    let request = CountPoints {
+        collection_name: collection_name::<E>(),
+        filter: Some(filter),
+        exact: Some(true),
+        ..Default::default()
+    };
+    Ok(kv
+        .client()
+        .call(|q| async move { q.count(request).await })
+        .await?
+        .result
+        .map_or(0, |r| r.count))
+}
+
+async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<()> {
+    let request = DeletePoints {
+        collection_name: collection_name::<E>(),
+        wait: Some(true),
+        points: Some(PointsSelector {
+            points_selector_one_of: Some(pb::points_selector::PointsSelectorOneOf::Filter(filter)),
+        }),
+        ..Default::default()
+    };
+    kv.client()
+        .call(|q| async move { q.delete_points(request).await })
+        .await
+        .map(drop)
+}
+
+/// Deletes the tenant's point with this id (by a filter on the point id AND the tenant);
+/// `Error::NotFound` when the tenant has none. Qdrant does not report how many points a delete
+/// removed, so the point is counted first: two concurrent deletes of one point may both succeed.
+pub async fn delete<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+    async {
+        if count_filter::<E>(kv, one_point::<E>(kv, id)).await? == 0 {
+            return Err(Error::NotFound);
+        }
+        delete_filter::<E>(kv, one_point::<E>(kv, id)).await
+    }
+    .instrument(span::<E>(kv, "delete"))
+    .await
+}
+
+/// The number of the tenant's points.
+pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    count_filter::<E>(kv, Filter::must([tenant_condition::<E>(kv)]))
+        .instrument(span::<E>(kv, "count"))
+        .await
+}
+
+/// Deletes every point of the tenant; returns how many there were.
+pub async fn delete_tenant<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    async {
+        let tenant = Filter::must([tenant_condition::<E>(kv)]);
+        let n = count_filter::<E>(kv, tenant.clone()).await?;
+        delete_filter::<E>(kv, tenant).await?;
+        Ok(n)
+    }
+    .instrument(span::<E>(kv, "delete_tenant"))
+    .await
+}
