@@ -5,7 +5,8 @@ pub use ::std;
 pub use ::tracing;
 pub use ::uuid::Uuid;
 
-pub use crate::{Error, Page, Result, Scope};
+pub use crate::contract::TenantStore;
+pub use crate::{Error, Page, Principal, Result, Scope};
 
 /// Marks the types a tenant id (the scope field) can have.
 #[diagnostic::on_unimplemented(
@@ -63,10 +64,11 @@ pub const fn assert_version<T: VersionType + ?Sized>() {}
 #[cfg(feature = "postgres")]
 pub mod pg {
     //! PostgreSQL items named by generated code.
+    pub use crate::contract::pg as contract;
     pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef, table_sql};
     pub use crate::postgres::{
-        CHUNK, PgColumn, PgCrud, PgEntity, PgQuery, TenantTx, create, create_many, delete, get,
-        list, update,
+        CHUNK, Db, PgColumn, PgCrud, PgEntity, PgQuery, TenantTx, create, create_many, delete,
+        delete_tenant, get, list, update,
     };
     pub use ::chrono::{DateTime, Utc};
     pub use ::futures_util::future::BoxFuture;
@@ -140,7 +142,10 @@ pub const fn assert_document_id<T: DocumentId>() {}
 #[cfg(feature = "valkey")]
 pub mod valkey {
     //! Valkey items named by generated code.
-    pub use crate::valkey::{Scoped, ValkeyEntity, decay, delete, get, list_session, ranked, set};
+    pub use crate::valkey::{
+        Client, Scoped, ValkeyEntity, decay, delete, delete_tenant, get, list_session, list_tenant,
+        ranked, set,
+    };
 
     /// Marks the types a `session` field can have.
     #[diagnostic::on_unimplemented(
@@ -190,7 +195,8 @@ pub mod opensearch {
 pub mod neo4j {
     //! Neo4j items named by generated code.
     pub use crate::neo4j::{
-        CheckedCypher, GraphEntity, Scoped, create, delete, delete_tenant, find, get, to_bolt,
+        CheckedCypher, Client, GraphEntity, Scoped, create, delete, delete_tenant, find, get, list,
+        to_bolt, update,
     };
 }
 
@@ -199,6 +205,6 @@ pub mod qdrant {
     //! Qdrant items named by generated code.
     pub use crate::qdrant::{
         Client, Distance, EmbeddingEntity, Filter, Scoped, Scored, count, delete, delete_tenant,
-        ensure_collection, get, search, upsert,
+        ensure_collection, get, list, search, upsert,
     };
 }

@@ -80,6 +80,7 @@
 
 #![warn(missing_docs)]
 
+pub mod contract;
 mod error;
 pub mod migrations;
 mod page;

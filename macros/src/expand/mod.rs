@@ -120,6 +120,83 @@ fn document_from_new(m: &Model) -> TokenStream {
     }
 }
 
+/// What one backend puts in its `TenantStore` impl: the types, and one body per method. Bodies
+/// are expressions over `self`, `conn`, `who` and, per method, `new`, `id`, `limit`.
+struct Contract {
+    backend: &'static str,
+    upserts: bool,
+    conn: TokenStream,
+    new: TokenStream,
+    id: TokenStream,
+    id_of: TokenStream,
+    insert: TokenStream,
+    get: TokenStream,
+    list: TokenStream,
+    update: TokenStream,
+    delete: TokenStream,
+    delete_tenant: TokenStream,
+}
+
+/// The `TenantStore` impl of a document backend (Valkey, OpenSearch, Neo4j, Qdrant): each
+/// call makes the tenant handle from the principal, as `kv`, then runs its body.
+fn contract_impl(m: &Model, c: Contract) -> TokenStream {
+    let ts = quote!(::tenant_store::__private);
+    let entity = m.ident();
+    let store_ty = quote::format_ident!("{}Store", entity);
+    let Contract {
+        backend,
+        upserts,
+        conn,
+        new,
+        id,
+        id_of,
+        insert,
+        get,
+        list,
+        update,
+        delete,
+        delete_tenant,
+    } = c;
+    quote! {
+        #[automatically_derived]
+        impl #ts::TenantStore for #store_ty {
+            type Conn = #conn;
+            type Entity = #entity;
+            type New = #new;
+            type Id = #id;
+            const BACKEND: &'static str = #backend;
+            const UPSERTS: bool = #upserts;
+            fn id_of(entity: &#entity) -> #id {
+                #id_of
+            }
+            async fn insert(&self, conn: &#conn, who: &#ts::Principal, new: #new) -> #ts::Result<#entity> {
+                let kv = conn.scoped(who);
+                #insert
+            }
+            async fn get(&self, conn: &#conn, who: &#ts::Principal, id: &#id) -> #ts::Result<::core::option::Option<#entity>> {
+                let kv = conn.scoped(who);
+                #get
+            }
+            async fn list(&self, conn: &#conn, who: &#ts::Principal, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
+                let kv = conn.scoped(who);
+                #list
+            }
+            async fn update(&self, conn: &#conn, who: &#ts::Principal, id: &#id, new: #new) -> #ts::Result<#entity> {
+                let kv = conn.scoped(who);
+                #update
+            }
+            async fn delete(&self, conn: &#conn, who: &#ts::Principal, id: &#id) -> #ts::Result<()> {
+                let kv = conn.scoped(who);
+                #delete
+            }
+            async fn delete_tenant(&self, conn: &#conn, who: &#ts::Principal) -> #ts::Result<u64> {
+                let kv = conn.scoped(who);
+                #delete_tenant
+            }
+        }
+    }
+}
+
 /// Expands a checked model.
 pub fn expand(model: &Model) -> TokenStream {
     let item = &model.item;

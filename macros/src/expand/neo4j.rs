@@ -13,6 +13,8 @@ pub struct Queries {
     pub create: String,
     pub claim: String,
     pub get: String,
+    pub list: String,
+    pub update: String,
     pub delete: String,
     pub delete_tenant: String,
     /// (field, `find_by_<field>` query)
@@ -53,6 +55,8 @@ pub fn queries(m: &Model, neo: &Neo4j) -> Queries {
             "MATCH {node} WHERE n.__tenant_store_nonce = $nonce SET n.__tenant_store_nonce = null RETURN count(n) AS mine"
         ),
         get: format!("MATCH {node} RETURN n"),
+        list: format!("MATCH (n:{l} {{{s}: ${s}}}) RETURN n ORDER BY n.{id} LIMIT $limit"),
+        update: format!("MATCH {node} SET n += $props RETURN count(n) AS updated"),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
         delete_tenant: format!(
             "MATCH (n:{l} {{{s}: ${s}}}) WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"
@@ -75,6 +79,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
     let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
     let scope_ident = &m.fields[m.scope].ident;
     let q = queries(m, neo);
+    let (list, update) = (&q.list, &q.update);
     let (create, claim, get, delete, delete_tenant, migration) = (
         &q.create,
         &q.claim,
@@ -107,7 +112,26 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
     let new_struct = super::new_struct(m, &new_doc);
     let store_struct = super::store_struct(m, &store_doc);
 
+    let contract = super::contract_impl(
+        m,
+        super::Contract {
+            backend: "neo4j",
+            upserts: false,
+            conn: quote!(#g::Client),
+            new: quote!(#new_ty),
+            id: quote!(#id_ty),
+            id_of: quote!(::core::clone::Clone::clone(&entity.#id_ident)),
+            insert: quote!(self.create(&kv, new).await),
+            get: quote!(self.get(&kv, id).await),
+            list: quote!(self.list(&kv, limit).await),
+            update: quote!(self.update(&kv, id, new).await),
+            delete: quote!(self.delete(&kv, id).await),
+            delete_tenant: quote!(self.delete_tenant(&kv).await),
+        },
+    );
+
     quote! {
+        #contract
         #new_struct
         #store_struct
 
@@ -123,6 +147,8 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             const CREATE: &'static str = #create;
             const CLAIM: &'static str = #claim;
             const GET: &'static str = #get;
+            const LIST: &'static str = #list;
+            const UPDATE: &'static str = #update;
             const DELETE: &'static str = #delete;
             const DELETE_TENANT: &'static str = #delete_tenant;
             fn node_id(&self) -> ::std::string::String {
@@ -151,6 +177,21 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             /// The node with this id, or `None` (also when it is another tenant's).
             pub async fn get(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
                 #g::get::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
+            }
+
+            /// Up to `limit` of the tenant's nodes, in id order.
+            pub async fn list(&self, kv: &#g::Scoped<'_>, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
+                #g::list::<#entity>(kv, limit).await
+            }
+
+            /// Replaces the properties of the tenant's node `id` with those of `new`;
+            /// `Error::NotFound` when the tenant has no such node.
+            pub async fn update(&self, kv: &#g::Scoped<'_>, id: &#id_ty, new: #new_ty) -> #ts::Result<#entity> {
+                let mut new = new;
+                new.#id_ident = ::core::option::Option::Some(::core::clone::Clone::clone(id));
+                let node = #build;
+                #g::update(kv, &node).await?;
+                ::core::result::Result::Ok(node)
             }
 
             #( #finds )*
@@ -193,6 +234,8 @@ mod tests {
         for cypher in [
             &q.create,
             &q.get,
+            &q.list,
+            &q.update,
             &q.delete,
             &q.delete_tenant,
             &q.finds[0].1,

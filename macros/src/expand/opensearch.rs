@@ -46,7 +46,58 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
     let new_struct = super::new_struct(m, &new_doc);
     let store_struct = super::store_struct(m, &store_doc);
 
+    let contract = super::contract_impl(
+        m,
+        super::Contract {
+            backend: "opensearch",
+            upserts: false,
+            conn: quote!(#o::Client),
+            new: quote!(#new_ty),
+            id: quote!(#id_ty),
+            id_of: quote!(::core::clone::Clone::clone(&entity.#id_ident)),
+            // The tenant's alias is made on its first write; before it, the tenant has nothing.
+            insert: quote! {
+                self.create_tenant_alias(&kv).await?;
+                self.create(&kv, new).await
+            },
+            get: quote! {
+                match self.get(&kv, id).await {
+                    ::core::result::Result::Err(#ts::Error::NotFound) => ::core::result::Result::Ok(::core::option::Option::None),
+                    other => other,
+                }
+            },
+            list: quote! {
+                if limit == 0 {
+                    return ::core::result::Result::Ok(::std::vec::Vec::new());
+                }
+                match self.search(&kv, "", limit, ::core::option::Option::None).await {
+                    ::core::result::Result::Ok(page) => ::core::result::Result::Ok(page.hits),
+                    ::core::result::Result::Err(#ts::Error::NotFound) => ::core::result::Result::Ok(::std::vec::Vec::new()),
+                    ::core::result::Result::Err(e) => ::core::result::Result::Err(e),
+                }
+            },
+            update: quote! {
+                let ::core::option::Option::Some((_, version)) = self.get_versioned(&kv, id).await? else {
+                    return ::core::result::Result::Err(#ts::Error::NotFound);
+                };
+                let mut new = new;
+                new.#id_ident = ::core::option::Option::Some(::core::clone::Clone::clone(id));
+                let doc = #build;
+                self.update(&kv, &doc, version).await?;
+                ::core::result::Result::Ok(doc)
+            },
+            delete: quote!(self.delete(&kv, id).await),
+            delete_tenant: quote! {
+                match self.delete_tenant(&kv).await {
+                    ::core::result::Result::Err(#ts::Error::NotFound) => ::core::result::Result::Ok(0),
+                    other => other,
+                }
+            },
+        },
+    );
+
     quote! {
+        #contract
         #new_struct
         #store_struct
 

@@ -166,6 +166,8 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         ),
     };
 
+    let delete_tenant_sql = format!("DELETE FROM {table} WHERE {scope_col} = $1");
+
     // --- list
     let list_head = format!("SELECT {all_cols} FROM {table} WHERE {scope_col} = ");
     let filter_fields: Vec<&Field> = data.iter().copied().filter(|f| f.filter).collect();
@@ -341,10 +343,50 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         }
     };
 
+    let contract_impl = if append_only {
+        quote!()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl #ts::TenantStore for #store_ty {
+                type Conn = #p::Db;
+                type Entity = #entity;
+                type New = #new_ty;
+                type Id = #id_ty;
+                const BACKEND: &'static str = "postgres";
+                const UPSERTS: bool = false;
+                fn id_of(entity: &#entity) -> #id_ty {
+                    ::core::clone::Clone::clone(&entity.#id_ident)
+                }
+                async fn insert(&self, conn: &#p::Db, who: &#ts::Principal, new: #new_ty) -> #ts::Result<#entity> {
+                    #p::contract::insert::<#entity>(conn, who, new).await
+                }
+                async fn get(&self, conn: &#p::Db, who: &#ts::Principal, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
+                    #p::contract::get::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id))).await
+                }
+                async fn list(&self, conn: &#p::Db, who: &#ts::Principal, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
+                    #p::contract::list::<#entity>(conn, who, limit).await
+                }
+                async fn update(&self, conn: &#p::Db, who: &#ts::Principal, id: &#id_ty, new: #new_ty) -> #ts::Result<#entity> {
+                    let patch = #patch_ty { #( #data_idents: ::core::option::Option::Some(new.#data_idents), )* };
+                    #p::contract::update::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)), patch).await
+                }
+                async fn delete(&self, conn: &#p::Db, who: &#ts::Principal, id: &#id_ty) -> #ts::Result<()> {
+                    #p::contract::delete::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id))).await
+                }
+                async fn delete_tenant(&self, conn: &#p::Db, who: &#ts::Principal) -> #ts::Result<u64> {
+                    #p::contract::delete_tenant::<#entity>(conn, who).await
+                }
+            }
+        }
+    };
+
     quote! {
         #new_struct
 
         #patch_type
+
+        #contract_impl
 
         #[doc = #filter_doc]
         #[derive(Default)]
@@ -406,6 +448,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const CREATE: &'static str = #create_sql;
             const CREATE_MANY: &'static str = #create_many_sql;
             const DELETE: &'static str = #delete_sql;
+            const DELETE_TENANT: &'static str = #delete_tenant_sql;
             const EXISTS: &'static str = #exists_sql;
             const LIST_HEAD: &'static str = #list_head;
             const UPDATE_HEAD: &'static str = #update_head;
@@ -455,6 +498,12 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 page: #ts::Page,
             ) -> #ts::Result<::std::vec::Vec<#entity>> {
                 #p::list::<#entity>(tx, filter, page).await
+            }
+
+            /// Deletes every row of the caller's tenant (soft-deleted ones included: this is for
+            /// offboarding) and returns how many there were.
+            pub async fn delete_tenant(&self, tx: &mut #p::TenantTx<'_>) -> #ts::Result<u64> {
+                #p::delete_tenant::<#entity>(tx).await
             }
 
             #[doc = #create_doc]

@@ -33,7 +33,36 @@ pub fn expand(m: &Model, qd: &Qdrant) -> TokenStream {
     let new_struct = super::new_struct(m, &new_doc);
     let store_struct = super::store_struct(m, &store_doc);
 
+    let contract = super::contract_impl(
+        m,
+        super::Contract {
+            backend: "qdrant",
+            upserts: true,
+            conn: quote!(#q::Client),
+            new: quote!((#new_ty, ::std::vec::Vec<f32>)),
+            id: quote!(#id_ty),
+            id_of: quote!(::core::clone::Clone::clone(&entity.#id_ident)),
+            insert: quote! {
+                let (new, vector) = new;
+                self.upsert(&kv, new, &vector).await
+            },
+            get: quote!(self.get(&kv, id).await),
+            list: quote!(self.list(&kv, limit).await),
+            update: quote! {
+                if self.get(&kv, id).await?.is_none() {
+                    return ::core::result::Result::Err(#ts::Error::NotFound);
+                }
+                let (mut new, vector) = new;
+                new.#id_ident = ::core::option::Option::Some(::core::clone::Clone::clone(id));
+                self.upsert(&kv, new, &vector).await
+            },
+            delete: quote!(self.delete(&kv, id).await),
+            delete_tenant: quote!(self.delete_tenant(&kv).await),
+        },
+    );
+
     quote! {
+        #contract
         #new_struct
         #store_struct
 
@@ -99,6 +128,11 @@ pub fn expand(m: &Model, qd: &Qdrant) -> TokenStream {
             /// Deletes the point; `Error::NotFound` when the tenant has none with this id.
             pub async fn delete(&self, kv: &#q::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
                 #q::delete::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
+            }
+
+            /// Up to `limit` of the tenant's points, in point-id order.
+            pub async fn list(&self, kv: &#q::Scoped<'_>, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
+                #q::list::<#entity>(kv, limit).await
             }
 
             /// The tenant's point count.

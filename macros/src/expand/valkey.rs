@@ -54,7 +54,39 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
     let new_struct = super::new_struct(m, &new_doc);
     let store_struct = super::store_struct(m, &store_doc);
 
+    let id_field = id_ident;
+    let contract = super::contract_impl(
+        m,
+        super::Contract {
+            backend: "valkey",
+            upserts: true,
+            conn: quote!(#v::Client),
+            new: quote!(#new_ty),
+            id: quote!((::std::string::String, #id_ty)),
+            id_of: quote!((::core::clone::Clone::clone(&entity.#session_ident), ::core::clone::Clone::clone(&entity.#id_field))),
+            insert: quote!(self.set(&kv, new, ::core::option::Option::None).await),
+            get: quote!(self.get(&kv, &id.0, &id.1).await),
+            list: quote!(if limit == 0 {
+                ::core::result::Result::Ok(::std::vec::Vec::new())
+            } else {
+                self.list_tenant(&kv, limit).await
+            }),
+            update: quote! {
+                if self.get(&kv, &id.0, &id.1).await?.is_none() {
+                    return ::core::result::Result::Err(#ts::Error::NotFound);
+                }
+                let mut new = new;
+                new.#session_ident = ::core::clone::Clone::clone(&id.0);
+                new.#id_field = ::core::option::Option::Some(::core::clone::Clone::clone(&id.1));
+                self.set(&kv, new, ::core::option::Option::None).await
+            },
+            delete: quote!(self.delete(&kv, &id.0, &id.1).await),
+            delete_tenant: quote!(self.delete_tenant(&kv).await),
+        },
+    );
+
     quote! {
+        #contract
         #new_struct
         #store_struct
 
@@ -113,6 +145,20 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 limit: usize,
             ) -> #ts::Result<::std::vec::Vec<#entity>> {
                 #v::list_session(kv, session, limit).await
+            }
+
+            /// Up to `limit` live items of the tenant across its sessions.
+            pub async fn list_tenant(
+                &self,
+                kv: &#v::Scoped<'_>,
+                limit: usize,
+            ) -> #ts::Result<::std::vec::Vec<#entity>> {
+                #v::list_tenant(kv, limit).await
+            }
+
+            /// Deletes every item of the tenant and its indexes; returns how many items there were.
+            pub async fn delete_tenant(&self, kv: &#v::Scoped<'_>) -> #ts::Result<u64> {
+                #v::delete_tenant::<#entity>(kv).await
             }
 
             /// Up to `limit` live items of the session with their current weights, heaviest first.

@@ -25,6 +25,10 @@ pub trait GraphEntity: Document + Send + Sync {
     const CLAIM: &'static str;
     /// `MATCH` by (scope, id).
     const GET: &'static str;
+    /// `MATCH` every node of the tenant, in id order, up to `$limit`.
+    const LIST: &'static str;
+    /// `SET n += $props` by (scope, id), returning the count.
+    const UPDATE: &'static str;
     /// `DETACH DELETE` by (scope, id), returning the count.
     const DELETE: &'static str;
     /// `DETACH DELETE` every node of the tenant, returning the count.
@@ -44,13 +48,20 @@ fn scope_param<E: GraphEntity>() -> &'static str {
 }
 
 fn props<E: GraphEntity>(node: &E) -> Result<BoltType> {
+    props_with_nulls(node, false)
+}
+
+/// The node's properties. Nulls are left out on create (a property that is absent reads back
+/// as `None`); on update they are kept, so `SET n += $props` removes the property.
+fn props_with_nulls<E: GraphEntity>(node: &E, keep_nulls: bool) -> Result<BoltType> {
     let json: Value =
         serde_json::from_str(&node.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    // Nulls are left out: a property that is absent reads back as `None`.
     let json = match json {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| keep_nulls || !v.is_null())
+                .collect(),
+        ),
         other => other,
     };
     BoltType::try_from(json).map_err(|e| Error::InvalidInput(e.to_string()))
@@ -101,6 +112,43 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
         rows.first().map(|r| decode_node::<E>(r, "n")).transpose()
     }
     .instrument(span::<E>(kv, "get"))
+    .await
+}
+
+/// Up to `limit` of the tenant's nodes, in id order.
+pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+    let q = neo4rs::query(E::LIST)
+        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
+        .param("limit", i64::try_from(limit).unwrap_or(i64::MAX));
+    async {
+        let rows = kv.client().rows(q).await?;
+        rows.iter().map(|r| decode_node::<E>(r, "n")).collect()
+    }
+    .instrument(span::<E>(kv, "list"))
+    .await
+}
+
+/// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
+/// tenant has no node with its id.
+pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+    let tenant = kv.tenant(E::SCOPE);
+    if node.tenant_of() != tenant {
+        return Err(Error::InvalidInput(
+            "the node's scope field is not the caller's tenant".into(),
+        ));
+    }
+    let q = neo4rs::query(E::UPDATE)
+        .param(scope_param::<E>(), tenant.to_string())
+        .param("id", node.node_id())
+        .param("props", props_with_nulls(node, true)?);
+    async {
+        let rows = kv.client().rows(q).await?;
+        match rows.first().and_then(|r| r.get::<i64>("updated").ok()) {
+            Some(n) if n > 0 => Ok(()),
+            _ => Err(Error::NotFound),
+        }
+    }
+    .instrument(span::<E>(kv, "update"))
     .await
 }
 

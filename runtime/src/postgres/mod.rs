@@ -39,7 +39,7 @@ use crate::{Error, Principal, Result, Scope};
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
 #[doc(hidden)]
-pub use store::{CHUNK, PgCrud, create, create_many, delete, get, list, update};
+pub use store::{CHUNK, PgCrud, create, create_many, delete, delete_tenant, get, list, update};
 
 /// The name of the transaction-local setting that holds the tenant of a scope.
 pub fn setting_name(scope: Scope) -> &'static str {

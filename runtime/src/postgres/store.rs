@@ -21,8 +21,8 @@ pub trait PgCrud: PgEntity + Sized + Send {
     type New: Send;
     /// `{Entity}Patch` (`()` for append-only entities).
     type Patch: Send;
-    /// `{Entity}Filter`.
-    type Filter: Send;
+    /// `{Entity}Filter`; the default filter matches everything.
+    type Filter: Send + Default;
     /// `SELECT <all> ... WHERE scope = $1 AND id = $2 [AND live]`.
     const GET: &'static str;
     /// `INSERT ... VALUES ($1 id, $2 tenant, data...) RETURNING <all>`.
@@ -31,6 +31,8 @@ pub trait PgCrud: PgEntity + Sized + Send {
     const CREATE_MANY: &'static str;
     /// Hard `DELETE` or soft-delete `UPDATE`, by (scope, id).
     const DELETE: &'static str;
+    /// `DELETE` every row of the tenant (`$1`), soft-deleted ones included.
+    const DELETE_TENANT: &'static str;
     /// `SELECT 1` by (scope, id) among live rows.
     const EXISTS: &'static str;
     /// `SELECT <all> FROM t WHERE scope = ` (the tenant is pushed next).
@@ -213,4 +215,11 @@ pub async fn delete<E: PgCrud>(tx: &mut TenantTx<'_>, id: Uuid) -> Result<()> {
     }
     .instrument(span)
     .await
+}
+
+/// Deletes every row of the caller's tenant, soft-deleted ones included; returns the count.
+pub async fn delete_tenant<E: PgCrud>(tx: &mut TenantTx<'_>) -> Result<u64> {
+    let q = super::bind_value(sqlx::query(E::DELETE_TENANT), tx.tenant(E::SCOPE));
+    let span = span::<E>(tx, "delete_tenant");
+    tx.execute(q).instrument(span).await
 }

@@ -283,6 +283,27 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
         .transpose()
 }
 
+/// Up to `limit` of the tenant's entities, in point-id order.
+pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let request = ScrollPoints {
+        collection_name: collection_name::<E>(),
+        filter: Some(Filter::must([tenant_condition::<E>(kv)])),
+        limit: Some(u32::try_from(limit).unwrap_or(u32::MAX)),
+        with_payload: Some(true.into()),
+        ..Default::default()
+    };
+    let points = kv
+        .client()
+        .call(|q| async move { q.scroll(request).await })
+        .instrument(span::<E>(kv, "list"))
+        .await?
+        .result;
+    points.into_iter().map(|p| decode(p.payload)).collect()
+}
+
 async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
     let request = CountPoints {
         collection_name: collection_name::<E>(),

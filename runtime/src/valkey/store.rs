@@ -39,6 +39,13 @@ pub const MAX_LIMIT: usize = 10_000;
 
 struct Keys {
     base: String,
+    sessions: String,
+}
+
+/// `prefix:{tenant}:~sessions`: the set of the tenant's session ids (a session id never starts
+/// with `~`, so this cannot collide with a session's keys).
+fn sessions_key<E: ValkeyEntity>(kv: &Scoped<'_>) -> String {
+    format!("{}:{{{}}}:~sessions", E::PREFIX, kv.tenant(E::SCOPE))
 }
 
 impl Keys {
@@ -46,6 +53,7 @@ impl Keys {
         check_part("session id", session)?;
         Ok(Self {
             base: format!("{}:{{{}}}:{session}:", E::PREFIX, kv.tenant(E::SCOPE)),
+            sessions: sessions_key::<E>(kv),
         })
     }
     fn item(&self, id: &str) -> String {
@@ -82,7 +90,8 @@ fn decode<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, json: &str) -> Result
     Ok((e.tenant_of() == kv.tenant(E::SCOPE) && e.session() == session).then_some(e))
 }
 
-// KEYS: item, recent, weight, seq. ARGV: json, ttl ms (0 = none), item id, weight.
+// KEYS: item, recent, weight, seq, sessions. ARGV: json, ttl ms (0 = none), item id, weight,
+// session id.
 static SET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -96,6 +105,7 @@ static SET: LazyLock<Script> = LazyLock::new(|| {
         local n = redis.call('INCR', KEYS[4])
         redis.call('ZADD', KEYS[2], n, ARGV[3])
         redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+        redis.call('SADD', KEYS[5], ARGV[5])
         -- The indexes live as long as their longest-lived item.
         for i = 2, 4 do
           if ttl == 0 then
@@ -140,8 +150,9 @@ pub async fn set<E: ValkeyEntity>(
         inv.key(keys.item(&id))
             .key(keys.recent())
             .key(keys.weight())
-            .key(keys.seq());
-        inv.arg(json).arg(ttl).arg(&id).arg(weight);
+            .key(keys.seq())
+            .key(&keys.sessions);
+        inv.arg(json).arg(ttl).arg(&id).arg(weight).arg(session);
         kv.client().script::<i64>(inv).await.map(drop)
     }
     .instrument(span::<E>(kv, "set"))
@@ -335,5 +346,88 @@ pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -
         }
     }
     .instrument(span::<E>(kv, "delete"))
+    .await
+}
+
+/// The tenant's session ids, sorted.
+async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = kv
+        .client()
+        .query(redis::cmd("SMEMBERS").arg(sessions_key::<E>(kv)))
+        .await?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Up to `limit` live items of the tenant across its sessions (sessions in id order, each most
+/// recent first). Sessions whose items have all expired are dropped from the session set.
+pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+    check_limit(limit)?;
+    async {
+        let mut out = Vec::new();
+        for session in sessions::<E>(kv).await? {
+            if out.len() == limit {
+                break;
+            }
+            let keys = Keys::new::<E>(kv, &session)?;
+            let recent = keys.recent();
+            let live = walk::<E>(kv, &session, &keys, recent, limit - out.len()).await?;
+            if live.is_empty() {
+                kv.client()
+                    .query::<i64>(redis::cmd("SREM").arg(&keys.sessions).arg(&session))
+                    .await?;
+            }
+            out.extend(live.into_iter().map(|(e, _)| e));
+        }
+        Ok(out)
+    }
+    .instrument(span::<E>(kv, "list_tenant"))
+    .await
+}
+
+/// Deletes every item of the tenant, its indexes and its session set; returns how many items
+/// were deleted. Session by session: items first, then the session's indexes, then its entry
+/// in the session set, so a run cut short leaves the rest findable and a re-run finishes it.
+pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    async {
+        let mut deleted = 0u64;
+        for session in sessions::<E>(kv).await? {
+            let keys = Keys::new::<E>(kv, &session)?;
+            let mut ids: Vec<String> = kv
+                .client()
+                .query(redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1))
+                .await?;
+            let weighted: Vec<String> = kv
+                .client()
+                .query(redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1))
+                .await?;
+            ids.extend(weighted);
+            ids.sort();
+            ids.dedup();
+            for chunk in ids.chunks(500) {
+                let mut del = redis::cmd("DEL");
+                for id in chunk {
+                    del.arg(keys.item(id));
+                }
+                deleted += kv.client().query::<u64>(&del).await?;
+            }
+            kv.client()
+                .query::<i64>(
+                    redis::cmd("DEL")
+                        .arg(keys.recent())
+                        .arg(keys.weight())
+                        .arg(keys.seq()),
+                )
+                .await?;
+            kv.client()
+                .query::<i64>(redis::cmd("SREM").arg(&keys.sessions).arg(&session))
+                .await?;
+        }
+        kv.client()
+            .query::<i64>(redis::cmd("DEL").arg(sessions_key::<E>(kv)))
+            .await?;
+        Ok(deleted)
+    }
+    .instrument(span::<E>(kv, "delete_tenant"))
     .await
 }

@@ -1,0 +1,151 @@
+//! The contract every generated store keeps, whatever its backend: [`TenantStore`].
+//!
+//! Each backend has its own, richer API (transactions and filters on PostgreSQL, sessions on
+//! Valkey, vectors on Qdrant, ...). This trait is the common part, in the shape a caller that
+//! holds a connection and a principal sees it: every call makes its tenant context from the
+//! principal (a transaction on PostgreSQL, a scoped handle elsewhere) and ends it. The macro
+//! implements it for every generated store except append-only ones (which have no update).
+//!
+//! ## The contract
+//! - `get` of an id the tenant does not have is `Ok(None)`, also when another tenant has it;
+//! - `list` of a tenant with nothing is an empty `Vec`, and never holds another tenant's data;
+//! - `update` and `delete` of an id the tenant does not have are `Err(Error::NotFound)`;
+//! - deletes are idempotent: repeating one changes nothing and answers `NotFound` again;
+//! - `insert` of an id the tenant already has is `Err(Error::Duplicate)`, except on stores whose
+//!   writes are upserts ([`TenantStore::UPSERTS`]: Valkey and Qdrant), where it replaces;
+//! - the same fault gives the same [`Error`](crate::Error) variant on every backend;
+//! - `delete_tenant` removes everything of the tenant in this store and returns the count.
+//!
+//! `tests/tests/contract.rs` runs one test body per behaviour against every backend.
+
+use std::future::Future;
+
+use crate::{Principal, Result};
+
+/// The operations every generated (non-append-only) store offers, on every backend.
+pub trait TenantStore: Sync {
+    /// The connection the store works through (`postgres::Db`, or a backend's `Client`).
+    type Conn: Sync;
+    /// The entity.
+    type Entity: Send;
+    /// What `insert` and `update` take: the generated `New{Entity}` (with its vector on Qdrant).
+    type New: Send;
+    /// How an entity is addressed in its tenant (the id; `(session, id)` on Valkey).
+    type Id: Send + Sync + Clone;
+    /// The backend's name, for reports.
+    const BACKEND: &'static str;
+    /// Whether `insert` of an existing id replaces the entity instead of failing `Duplicate`.
+    const UPSERTS: bool;
+
+    /// The id of an entity.
+    fn id_of(entity: &Self::Entity) -> Self::Id;
+
+    /// Creates the entity in the principal's tenant.
+    fn insert(
+        &self,
+        conn: &Self::Conn,
+        who: &Principal,
+        new: Self::New,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send;
+
+    /// The tenant's entity with this id, or `None`.
+    fn get(
+        &self,
+        conn: &Self::Conn,
+        who: &Principal,
+        id: &Self::Id,
+    ) -> impl Future<Output = Result<Option<Self::Entity>>> + Send;
+
+    /// Up to `limit` of the tenant's entities.
+    fn list(
+        &self,
+        conn: &Self::Conn,
+        who: &Principal,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Self::Entity>>> + Send;
+
+    /// Replaces the data of the tenant's entity `id` with `new`'s (the id stays); `NotFound`
+    /// when the tenant has none.
+    fn update(
+        &self,
+        conn: &Self::Conn,
+        who: &Principal,
+        id: &Self::Id,
+        new: Self::New,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send;
+
+    /// Deletes the tenant's entity `id`; `NotFound` when the tenant has none.
+    fn delete(
+        &self,
+        conn: &Self::Conn,
+        who: &Principal,
+        id: &Self::Id,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes everything of the tenant in this store; returns how many entities there were.
+    fn delete_tenant(
+        &self,
+        conn: &Self::Conn,
+        who: &Principal,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// One transaction per call on PostgreSQL: what the generated `TenantStore` impls call.
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod pg {
+    use uuid::Uuid;
+
+    use crate::postgres::{Db, PgCrud};
+    use crate::{Page, Principal, Result};
+
+    pub async fn insert<E: PgCrud>(db: &Db, who: &Principal, new: E::New) -> Result<E> {
+        let mut tx = db.begin(who).await?;
+        let e = crate::postgres::create::<E>(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    pub async fn get<E: PgCrud>(db: &Db, who: &Principal, id: Uuid) -> Result<Option<E>> {
+        let mut tx = db.begin(who).await?;
+        let e = crate::postgres::get::<E>(&mut tx, id).await;
+        tx.release();
+        e
+    }
+
+    pub async fn list<E: PgCrud>(db: &Db, who: &Principal, limit: usize) -> Result<Vec<E>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let page = Page::first(u32::try_from(limit).unwrap_or(u32::MAX));
+        let mut tx = db.begin(who).await?;
+        let e = crate::postgres::list::<E>(&mut tx, E::Filter::default(), page).await;
+        tx.release();
+        e
+    }
+
+    pub async fn update<E: PgCrud>(
+        db: &Db,
+        who: &Principal,
+        id: Uuid,
+        patch: E::Patch,
+    ) -> Result<E> {
+        let mut tx = db.begin(who).await?;
+        let e = crate::postgres::update::<E, i64>(&mut tx, id, None, patch).await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    pub async fn delete<E: PgCrud>(db: &Db, who: &Principal, id: Uuid) -> Result<()> {
+        let mut tx = db.begin(who).await?;
+        crate::postgres::delete::<E>(&mut tx, id).await?;
+        tx.commit().await
+    }
+
+    pub async fn delete_tenant<E: PgCrud>(db: &Db, who: &Principal) -> Result<u64> {
+        let mut tx = db.begin(who).await?;
+        let n = crate::postgres::delete_tenant::<E>(&mut tx).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
