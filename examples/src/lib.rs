@@ -27,6 +27,7 @@ pub fn entities() -> Vec<EntityMigration> {
         EntityMigration::of::<Variant>(),
         EntityMigration::of::<Assignment>(),
         EntityMigration::of::<StatusChange>(),
+        EntityMigration::admin_audit(),
     ]
 }
 

@@ -5,6 +5,8 @@
 //! `scripts/services.sh up` starts. A server that cannot be reached fails the test with the
 //! command that starts it.
 
+pub mod fixtures;
+
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tenant_store::Principal;

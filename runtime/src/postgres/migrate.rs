@@ -30,6 +30,15 @@ pub struct EntityMigration {
 }
 
 impl EntityMigration {
+    /// The admin scope's audit table (`tenant_store_admin_audit`), for applications that use
+    /// [`Db::admin`](super::Db::admin). List it like an entity, at the point it was added.
+    pub fn admin_audit() -> Self {
+        Self {
+            table: "tenant_store_admin_audit",
+            sql: super::audit_table_sql(APP_ROLE),
+        }
+    }
+
     /// The migration of entity `E`.
     pub fn of<E: PgEntity>() -> Self {
         Self {

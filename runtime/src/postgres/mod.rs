@@ -22,6 +22,7 @@
 //! serves as the liveness test, and [`Db::begin`] retries once on a fresh connection when that
 //! first message meets a broken socket. This saves the ping's round trip on every acquire.
 
+mod admin;
 mod audit;
 mod column;
 pub mod migrate;
@@ -36,6 +37,7 @@ use uuid::Uuid;
 
 use crate::{Error, Principal, Result, Scope};
 
+pub use admin::{AdminTx, MoveTable, Moved, audit_table_sql, move_tenant};
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
 #[doc(hidden)]
@@ -98,6 +100,22 @@ impl Db {
             principal.user_id().hyphenated(),
             principal.org_id().hyphenated(),
         );
+        self.begin_sql(sql, principal.user_id(), principal.org_id())
+            .await
+    }
+
+    /// Opens an audited admin transaction: `actor` may [`enter`](AdminTx::enter) any tenant
+    /// for `reason` (required, non-blank). It starts in no tenant; the opening audit row is
+    /// written before this returns. See [`AdminTx`].
+    pub async fn admin(&self, actor: &Principal, reason: &str) -> Result<AdminTx<'_>> {
+        let sql = "BEGIN; SET LOCAL tenant_store.user_id = ''; SET LOCAL tenant_store.org_id = ''";
+        let tx = self
+            .begin_sql(sql.to_owned(), Uuid::nil(), Uuid::nil())
+            .await?;
+        AdminTx::open(tx, actor, reason).await
+    }
+
+    async fn begin_sql(&self, sql: String, user_id: Uuid, org_id: Uuid) -> Result<TenantTx<'_>> {
         let tx = match self.pool.begin_with(AssertSqlSafe(sql.clone())).await {
             // A pooled connection whose socket died while idle: nothing was done on it yet, so
             // one retry on a fresh connection is safe.
@@ -106,8 +124,8 @@ impl Db {
         };
         Ok(TenantTx {
             tx,
-            user_id: principal.user_id(),
-            org_id: principal.org_id(),
+            user_id,
+            org_id,
             aborted: false,
             _db: PhantomData,
         })
