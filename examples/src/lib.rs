@@ -10,6 +10,7 @@ pub mod episodic;
 pub mod experiment;
 pub mod feedback;
 pub mod memory;
+pub mod offboard;
 pub mod search;
 
 use tenant_store::postgres::migrate::{self, EntityMigration, MigrationFile};

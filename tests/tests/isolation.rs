@@ -17,8 +17,8 @@ use tenant_store_tests::fixtures::{self, Fixture};
 use tenant_store_tests::tenant;
 
 const TENANTS: usize = 3;
-const CASES: u32 = 16;
-const MAX_OPS: usize = 30;
+const CASES: u32 = 64;
+const MAX_OPS: usize = 40;
 
 #[derive(Debug, Clone)]
 enum Op {
