@@ -9,8 +9,8 @@ pub mod embedding;
 pub mod episodic;
 pub mod experiment;
 pub mod feedback;
+pub mod lifecycle;
 pub mod memory;
-pub mod offboard;
 pub mod search;
 
 use tenant_store::postgres::migrate::{self, EntityMigration, MigrationFile};

@@ -144,7 +144,7 @@ pub mod valkey {
     //! Valkey items named by generated code.
     pub use crate::valkey::{
         Client, Scoped, ValkeyEntity, decay, delete, delete_tenant, get, list_session, list_tenant,
-        ranked, set,
+        move_tenant, ranked, set,
     };
 
     /// Marks the types a `session` field can have.
@@ -184,7 +184,7 @@ pub mod opensearch {
     pub use crate::opensearch::{
         Client, DocVersion, Promotion, Scoped, SearchCursor, SearchEntity, SearchField, SearchPage,
         TextField, count, create, create_tenant_alias, delete, delete_tenant, ensure_index, get,
-        get_versioned, index, promote, search, search_query_string, update,
+        get_versioned, index, move_tenant, promote, search, search_query_string, update,
     };
 
     /// Compile-time assertion that a `text` field holds text.
@@ -196,7 +196,7 @@ pub mod neo4j {
     //! Neo4j items named by generated code.
     pub use crate::neo4j::{
         CheckedCypher, Client, GraphEntity, Scoped, create, delete, delete_tenant, find, get, list,
-        to_bolt, update,
+        move_tenant, to_bolt, update,
     };
 }
 
@@ -205,6 +205,6 @@ pub mod qdrant {
     //! Qdrant items named by generated code.
     pub use crate::qdrant::{
         Client, Distance, EmbeddingEntity, Filter, Scoped, Scored, count, delete, delete_tenant,
-        ensure_collection, get, list, search, upsert,
+        ensure_collection, get, list, move_tenant, search, upsert,
     };
 }

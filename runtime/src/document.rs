@@ -31,6 +31,22 @@ impl<T: Serialize + DeserializeOwned> Document for T {
     }
 }
 
+/// `entity` with its scope field (named after `scope`, as the macro requires) set to `to`: how
+/// the document backends' `move_tenant` re-labels an entity, through its JSON.
+pub(crate) fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Result<E> {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&entity.to_json()?).map_err(|e| Error::Backend(Box::new(e)))?;
+    match json.get_mut(scope.as_str()) {
+        Some(field) => *field = serde_json::Value::String(to.to_string()),
+        None => {
+            return Err(Error::Backend(
+                format!("the entity has no `{}` field", scope.as_str()).into(),
+            ));
+        }
+    }
+    E::from_json(&json.to_string())
+}
+
 /// A type usable as the id of a document, item or node (Valkey, OpenSearch, Neo4j).
 #[diagnostic::on_unimplemented(
     message = "the `id` field of a Valkey, OpenSearch, Neo4j or Qdrant entity must be a `String` or a `Uuid`, found `{Self}`",

@@ -5,6 +5,7 @@
 //! `scripts/services.sh up` starts. A server that cannot be reached fails the test with the
 //! command that starts it.
 
+pub mod everywhere;
 pub mod fixtures;
 
 use sqlx::PgPool;

@@ -15,6 +15,7 @@ pub struct Queries {
     pub get: String,
     pub list: String,
     pub update: String,
+    pub move_tenant: String,
     pub delete: String,
     pub delete_tenant: String,
     /// (field, `find_by_<field>` query)
@@ -57,6 +58,9 @@ pub fn queries(m: &Model, neo: &Neo4j) -> Queries {
         get: format!("MATCH {node} RETURN n"),
         list: format!("MATCH (n:{l} {{{s}: ${s}}}) RETURN n ORDER BY n.{id} LIMIT $limit"),
         update: format!("MATCH {node} SET n += $props RETURN count(n) AS updated"),
+        move_tenant: format!(
+            "MATCH (n:{l} {{{s}: ${s}}}) SET n.{s} = $to RETURN count(n) AS moved"
+        ),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
         delete_tenant: format!(
             "MATCH (n:{l} {{{s}: ${s}}}) WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"
@@ -79,7 +83,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
     let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
     let scope_ident = &m.fields[m.scope].ident;
     let q = queries(m, neo);
-    let (list, update) = (&q.list, &q.update);
+    let (list, update, move_tenant) = (&q.list, &q.update, &q.move_tenant);
     let (create, claim, get, delete, delete_tenant, migration) = (
         &q.create,
         &q.claim,
@@ -149,6 +153,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
             const GET: &'static str = #get;
             const LIST: &'static str = #list;
             const UPDATE: &'static str = #update;
+            const MOVE: &'static str = #move_tenant;
             const DELETE: &'static str = #delete;
             const DELETE_TENANT: &'static str = #delete_tenant;
             fn node_id(&self) -> ::std::string::String {
@@ -201,6 +206,12 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
                 #g::delete::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
             }
 
+            /// Moves every node of this label from `from`'s tenant to `to`'s in one statement
+            /// (atomic; relationships stay); returns how many. Move every label of a tenant.
+            pub async fn move_tenant(&self, from: &#g::Scoped<'_>, to: &#g::Scoped<'_>) -> #ts::Result<u64> {
+                #g::move_tenant::<#entity>(from, to).await
+            }
+
             /// Deletes every node of this label in the tenant; returns how many.
             pub async fn delete_tenant(&self, kv: &#g::Scoped<'_>) -> #ts::Result<u64> {
                 #g::delete_tenant::<#entity>(kv).await
@@ -236,6 +247,7 @@ mod tests {
             &q.get,
             &q.list,
             &q.update,
+            &q.move_tenant,
             &q.delete,
             &q.delete_tenant,
             &q.finds[0].1,

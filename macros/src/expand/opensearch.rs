@@ -204,6 +204,12 @@ pub fn expand(m: &Model, os: &OpenSearch) -> TokenStream {
                 #o::count::<#entity>(kv).await
             }
 
+            /// Moves every one of `from`'s tenant's documents to `to`'s tenant and returns how
+            /// many. Not atomic; safe to re-run after a crash (see the runtime's `move_tenant`).
+            pub async fn move_tenant(&self, from: &#o::Scoped<'_>, to: &#o::Scoped<'_>) -> #ts::Result<u64> {
+                #o::move_tenant::<#entity>(from, to).await
+            }
+
             /// Deletes all of the tenant's documents and its alias; returns how many were deleted.
             pub async fn delete_tenant(&self, kv: &#o::Scoped<'_>) -> #ts::Result<u64> {
                 #o::delete_tenant::<#entity>(kv).await

@@ -140,6 +140,12 @@ pub fn expand(m: &Model, qd: &Qdrant) -> TokenStream {
                 #q::count::<#entity>(kv).await
             }
 
+            /// Moves every one of `from`'s tenant's points to `to`'s tenant and returns how
+            /// many. Not atomic; safe to re-run after a crash (see the runtime's `move_tenant`).
+            pub async fn move_tenant(&self, from: &#q::Scoped<'_>, to: &#q::Scoped<'_>) -> #ts::Result<u64> {
+                #q::move_tenant::<#entity>(from, to).await
+            }
+
             /// Deletes all of the tenant's points; returns how many there were.
             pub async fn delete_tenant(&self, kv: &#q::Scoped<'_>) -> #ts::Result<u64> {
                 #q::delete_tenant::<#entity>(kv).await

@@ -156,6 +156,12 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 #v::list_tenant(kv, limit).await
             }
 
+            /// Moves every one of `from`'s tenant's items to `to`'s tenant and returns how
+            /// many. Not atomic; safe to re-run after a crash (see the runtime's `move_tenant`).
+            pub async fn move_tenant(&self, from: &#v::Scoped<'_>, to: &#v::Scoped<'_>) -> #ts::Result<u64> {
+                #v::move_tenant::<#entity>(from, to).await
+            }
+
             /// Deletes every item of the tenant and its indexes; returns how many items there were.
             pub async fn delete_tenant(&self, kv: &#v::Scoped<'_>) -> #ts::Result<u64> {
                 #v::delete_tenant::<#entity>(kv).await

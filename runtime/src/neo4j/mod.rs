@@ -28,7 +28,7 @@ use crate::{Error, Principal, Result, Scope};
 
 pub use store::GraphEntity;
 #[doc(hidden)]
-pub use store::{create, delete, delete_tenant, find, get, list, update};
+pub use store::{create, delete, delete_tenant, find, get, list, move_tenant, update};
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]

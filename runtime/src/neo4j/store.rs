@@ -29,6 +29,8 @@ pub trait GraphEntity: Document + Send + Sync {
     const LIST: &'static str;
     /// `SET n += $props` by (scope, id), returning the count.
     const UPDATE: &'static str;
+    /// Re-labels every node of the tenant with the tenant `$to`, returning the count.
+    const MOVE: &'static str;
     /// `DETACH DELETE` by (scope, id), returning the count.
     const DELETE: &'static str;
     /// `DETACH DELETE` every node of the tenant, returning the count.
@@ -191,6 +193,25 @@ pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
     async { Ok(deleted(kv.client().rows(q).await?)) }
         .instrument(span::<E>(kv, "delete_tenant"))
         .await
+}
+
+/// Moves every node of this label from `from`'s tenant to `to`'s, in one statement: atomic, and
+/// relationships between moved nodes stay. A node id both tenants hold violates the uniqueness
+/// constraint on (scope, id) and the statement moves nothing. Re-running moves what is left (0).
+pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+    let q = neo4rs::query(E::MOVE)
+        .param(scope_param::<E>(), from.tenant(E::SCOPE).to_string())
+        .param("to", to.tenant(E::SCOPE).to_string());
+    async {
+        let rows = from.client().rows(q).await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.get::<i64>("moved").ok())
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
+    .instrument(span::<E>(from, "move_tenant"))
+    .await
 }
 
 fn deleted(rows: Vec<Row>) -> u64 {

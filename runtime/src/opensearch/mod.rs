@@ -37,7 +37,7 @@ pub use store::{alias_name, dedicated_index_name};
 #[doc(hidden)]
 pub use store::{
     count, create, create_tenant_alias, delete, delete_tenant, ensure_index, get, get_versioned,
-    index, promote, search, search_query_string, update,
+    index, move_tenant, promote, search, search_query_string, update,
 };
 
 /// An OpenSearch connection with timeouts and a circuit breaker. Cheap to clone.

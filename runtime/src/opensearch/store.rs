@@ -514,3 +514,49 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
     .instrument(span::<E>(kv, "promote"))
     .await
 }
+
+/// Moves every document of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
+/// returns how many were moved.
+///
+/// Not atomic (OpenSearch has no multi-document transactions); ordered so that re-running after
+/// a crash finishes the job: (1) make `to`'s alias; (2) read every document of `from`; (3) refuse
+/// with [`Error::Duplicate`], before writing anything, if `to` holds a *different* document with
+/// the same id (an identical one is a copy a cut-short run made); (4) index each document under
+/// `to` (a replace, so repeating it is harmless); (5) delete `from`'s documents and alias with
+/// [`delete_tenant`].
+pub async fn move_tenant<E: SearchEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+    let target = to.tenant(E::SCOPE);
+    async {
+        create_tenant_alias::<E>(to).await?;
+        let mut moving = Vec::new();
+        let mut after = None;
+        loop {
+            let page = match search::<E>(from, "", MAX_PAGE, after).await {
+                Ok(page) => page,
+                // `from` never wrote anything: it has no alias.
+                Err(Error::NotFound) => break,
+                Err(e) => return Err(e),
+            };
+            for doc in page.hits {
+                let moved = crate::document::retenant(&doc, E::SCOPE, target)?;
+                if let Some(there) = get::<E>(to, &moved.doc_id()).await?
+                    && there.to_json()? != moved.to_json()?
+                {
+                    return Err(Error::Duplicate);
+                }
+                moving.push(moved);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        for doc in &moving {
+            index(to, doc).await?;
+        }
+        delete_tenant::<E>(from).await?;
+        Ok(moving.len() as u64)
+    }
+    .instrument(span::<E>(from, "move_tenant"))
+    .await
+}

@@ -35,7 +35,9 @@ use crate::{Error, Principal, Result, Scope};
 pub use qdrant_client::qdrant::{Condition, Distance, Filter};
 pub use store::{EmbeddingEntity, Scored, collection_name, is_tenant_index, point_id};
 #[doc(hidden)]
-pub use store::{count, delete, delete_tenant, ensure_collection, get, list, search, upsert};
+pub use store::{
+    count, delete, delete_tenant, ensure_collection, get, list, move_tenant, search, upsert,
+};
 
 /// A Qdrant connection (gRPC) with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]

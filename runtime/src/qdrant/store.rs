@@ -366,3 +366,72 @@ pub async fn delete_tenant<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
     .instrument(span::<E>(kv, "delete_tenant"))
     .await
 }
+
+/// The dense vector of a point read back (`with_vectors`), in either of the client's encodings.
+fn dense_of(vectors: Option<pb::VectorsOutput>) -> Result<Vec<f32>> {
+    match vectors.and_then(|v| v.vectors_options) {
+        Some(pb::vectors_output::VectorsOptions::Vector(v)) =>
+        {
+            #[allow(deprecated)]
+            match v.vector {
+                Some(pb::vector_output::Vector::Dense(d)) => Ok(d.data),
+                None if !v.data.is_empty() => Ok(v.data),
+                _ => Err(Error::Backend("a point without a dense vector".into())),
+            }
+        }
+        _ => Err(Error::Backend("a point without its vector".into())),
+    }
+}
+
+/// Moves every point of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
+/// returns how many were moved. Point ids are derived from the tenant, so each point gets its
+/// new id in `to`; payloads and vectors are kept.
+///
+/// Not atomic; ordered so that re-running after a crash finishes the job: (1) read every point
+/// of `from` with its vector; (2) refuse with [`Error::Duplicate`], before writing anything, if
+/// `to` holds a *different* entity with the same id (an identical one is a copy a cut-short run
+/// made); (3) upsert each point under `to` (repeating it is harmless); (4) delete `from`'s
+/// points with [`delete_tenant`].
+pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+    let target = to.tenant(E::SCOPE);
+    async {
+        let mut moving: Vec<(E, Vec<f32>)> = Vec::new();
+        let mut offset = None;
+        loop {
+            let request = ScrollPoints {
+                collection_name: collection_name::<E>(),
+                filter: Some(Filter::must([tenant_condition::<E>(from)])),
+                offset,
+                limit: Some(256),
+                with_payload: Some(true.into()),
+                with_vectors: Some(true.into()),
+                ..Default::default()
+            };
+            let page = from
+                .client()
+                .call(|q| async move { q.scroll(request).await })
+                .await?;
+            for p in page.result {
+                let entity: E = decode(p.payload)?;
+                let moved = crate::document::retenant(&entity, E::SCOPE, target)?;
+                if let Some(there) = get::<E>(to, &moved.entity_id()).await?
+                    && there.to_json()? != moved.to_json()?
+                {
+                    return Err(Error::Duplicate);
+                }
+                moving.push((moved, dense_of(p.vectors)?));
+            }
+            match page.next_page_offset {
+                Some(next) => offset = Some(next),
+                None => break,
+            }
+        }
+        for (entity, vector) in &moving {
+            upsert(to, entity, vector).await?;
+        }
+        delete_tenant::<E>(from).await?;
+        Ok(moving.len() as u64)
+    }
+    .instrument(span::<E>(from, "move_tenant"))
+    .await
+}

@@ -39,7 +39,9 @@ use crate::{Error, Principal, Result, Scope};
 pub use crate::document::Document;
 pub use store::ValkeyEntity;
 #[doc(hidden)]
-pub use store::{decay, delete, delete_tenant, get, list_session, list_tenant, ranked, set};
+pub use store::{
+    decay, delete, delete_tenant, get, list_session, list_tenant, move_tenant, ranked, set,
+};
 
 #[derive(Clone)]
 enum Conn {

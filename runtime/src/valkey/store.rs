@@ -431,3 +431,56 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
     .instrument(span::<E>(kv, "delete_tenant"))
     .await
 }
+
+/// Moves every live item of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
+/// returns how many items were moved.
+///
+/// Not atomic (the items live under two hash tags, so no single script can see both); ordered so
+/// that re-running after a crash finishes the job: (1) read every item of `from`; (2) refuse with
+/// [`Error::Duplicate`], before writing anything, if `to` holds a *different* item under the
+/// same session and id (an identical one is a copy a cut-short run made); (3) write each item
+/// under `to` with its remaining time to live (an item without expiry gets the entity's default
+/// TTL) and its stored weight (decay applied since it was set is not carried over); (4) delete
+/// `from`'s items with [`delete_tenant`].
+pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+    let target = to.tenant(E::SCOPE);
+    async {
+        let mut moving: Vec<(E, Option<Duration>)> = Vec::new();
+        for session in sessions::<E>(from).await? {
+            let keys = Keys::new::<E>(from, &session)?;
+            let ids: Vec<String> = from
+                .client()
+                .query(redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1))
+                .await?;
+            for id in ids {
+                let key = keys.item(&id);
+                let json: Option<String> = from.client().query(redis::cmd("GET").arg(&key)).await?;
+                let Some(item) = json
+                    .map(|j| decode::<E>(from, &session, &j))
+                    .transpose()?
+                    .flatten()
+                else {
+                    continue; // expired since the index named it
+                };
+                let ttl: i64 = from.client().query(redis::cmd("PTTL").arg(&key)).await?;
+                let ttl = u64::try_from(ttl)
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis);
+                let moved = crate::document::retenant(&item, E::SCOPE, target)?;
+                let there = get::<E>(to, &session, &id).await?;
+                if there.is_some_and(|t| t.to_json().ok() != moved.to_json().ok()) {
+                    return Err(Error::Duplicate);
+                }
+                moving.push((moved, ttl));
+            }
+        }
+        for (item, ttl) in &moving {
+            set(to, item, *ttl).await?;
+        }
+        delete_tenant::<E>(from).await?;
+        Ok(moving.len() as u64)
+    }
+    .instrument(span::<E>(from, "move_tenant"))
+    .await
+}
