@@ -25,6 +25,12 @@
 //! method takes one, so a query without a tenant does not compile. The scope field of the entity
 //! (`user_id` or `org_id`) is always filled from the context, never from caller input.
 //!
+//! ## Across backends
+//! Every generated store (except append-only ones) implements [`contract::TenantStore`], the
+//! common shape of all backends: the same `None`/empty/`NotFound`/`Duplicate` answers to the same
+//! situations. The one way to act across tenants is the audited admin scope,
+//! `postgres::Db::admin`; `postgres::move_tenant` moves a tenant's rows atomically inside it.
+//!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
 //! - `backend = "postgres" | "valkey" | "opensearch" | "neo4j" | "qdrant"` (required).

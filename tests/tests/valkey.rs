@@ -317,8 +317,8 @@ async fn scan_finds_every_key_of_a_tenant_under_its_prefix_and_no_other() {
         let prefix = format!("episodic:{{{}}}:", who.user_id());
         assert_eq!(
             keys.len(),
-            2 + 2 * 3,
-            "two items and three index keys per session: {keys:?}"
+            2 + 2 * 3 + 1,
+            "two items, three index keys per session, and the tenant's session set: {keys:?}"
         );
         assert!(keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");
         assert!(

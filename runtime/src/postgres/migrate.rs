@@ -39,6 +39,11 @@ impl EntityMigration {
         }
     }
 
+    /// The table this migration creates.
+    pub fn table(&self) -> &'static str {
+        self.table
+    }
+
     /// The migration of entity `E`.
     pub fn of<E: PgEntity>() -> Self {
         Self {
