@@ -122,21 +122,11 @@ pub mod pg {
     impl TimestampType for ::chrono::DateTime<::chrono::Utc> {}
 }
 
-#[cfg(any(
-    feature = "valkey",
-    feature = "opensearch",
-    feature = "neo4j",
-    feature = "qdrant"
-))]
+#[cfg(feature = "document")]
 pub use crate::document::DocumentId;
-/// Compile-time assertion that the id of a document entity (Valkey, OpenSearch, Neo4j) is a
+/// Compile-time assertion that the id of a document entity (Valkey, OpenSearch, Neo4j, Qdrant) is a
 /// [`DocumentId`].
-#[cfg(any(
-    feature = "valkey",
-    feature = "opensearch",
-    feature = "neo4j",
-    feature = "qdrant"
-))]
+#[cfg(feature = "document")]
 pub const fn assert_document_id<T: DocumentId>() {}
 
 #[cfg(feature = "valkey")]

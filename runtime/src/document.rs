@@ -1,4 +1,5 @@
-//! How entities of the document backends (Valkey, OpenSearch) travel: JSON through serde.
+//! How entities of the document backends (Valkey, OpenSearch, Neo4j, Qdrant) travel: JSON through
+//! serde.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,6 +34,10 @@ impl<T: Serialize + DeserializeOwned> Document for T {
 
 /// `entity` with its scope field (named after `scope`, as the macro requires) set to `to`: how
 /// the document backends' `move_tenant` re-labels an entity, through its JSON.
+#[cfg_attr(
+    not(any(feature = "valkey", feature = "opensearch", feature = "qdrant")),
+    allow(dead_code)
+)]
 pub(crate) fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Result<E> {
     let mut json: serde_json::Value =
         serde_json::from_str(&entity.to_json()?).map_err(|e| Error::Backend(Box::new(e)))?;
@@ -47,7 +52,7 @@ pub(crate) fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Resul
     E::from_json(&json.to_string())
 }
 
-/// A type usable as the id of a document, item or node (Valkey, OpenSearch, Neo4j).
+/// A type usable as the id of a document, item, node or point (Valkey, OpenSearch, Neo4j, Qdrant).
 #[diagnostic::on_unimplemented(
     message = "the `id` field of a Valkey, OpenSearch, Neo4j or Qdrant entity must be a `String` or a `Uuid`, found `{Self}`",
     label = "not a document id"

@@ -108,19 +108,9 @@ mod resilience;
 #[cfg(feature = "resilience")]
 pub use resilience::Resilience;
 
-#[cfg(any(
-    feature = "valkey",
-    feature = "opensearch",
-    feature = "neo4j",
-    feature = "qdrant"
-))]
+#[cfg(feature = "document")]
 mod document;
-#[cfg(any(
-    feature = "valkey",
-    feature = "opensearch",
-    feature = "neo4j",
-    feature = "qdrant"
-))]
+#[cfg(feature = "document")]
 pub use document::{Document, DocumentId};
 
 #[cfg(feature = "valkey")]
