@@ -5,7 +5,7 @@ pub use ::std;
 pub use ::tracing;
 pub use ::uuid::Uuid;
 
-pub use crate::contract::TenantStore;
+pub use crate::contract::{Boxed, TenantStore};
 pub use crate::{Error, Page, Principal, Result, Scope};
 
 /// Marks the types a tenant id (the scope field) can have.

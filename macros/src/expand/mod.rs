@@ -169,29 +169,41 @@ fn contract_impl(m: &Model, c: Contract) -> TokenStream {
             fn id_of(entity: &#entity) -> #id {
                 #id_of
             }
-            async fn insert(&self, conn: &#conn, who: &#ts::Principal, new: #new) -> #ts::Result<#entity> {
-                let kv = conn.scoped(who);
-                #insert
+            fn insert<'a>(&'a self, conn: &'a #conn, who: &'a #ts::Principal, new: #new) -> #ts::Boxed<'a, #entity> {
+                ::std::boxed::Box::pin(async move {
+                    let kv = conn.scoped(who);
+                    #insert
+                })
             }
-            async fn get(&self, conn: &#conn, who: &#ts::Principal, id: &#id) -> #ts::Result<::core::option::Option<#entity>> {
-                let kv = conn.scoped(who);
-                #get
+            fn get<'a>(&'a self, conn: &'a #conn, who: &'a #ts::Principal, id: &'a #id) -> #ts::Boxed<'a, ::core::option::Option<#entity>> {
+                ::std::boxed::Box::pin(async move {
+                    let kv = conn.scoped(who);
+                    #get
+                })
             }
-            async fn list(&self, conn: &#conn, who: &#ts::Principal, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
-                let kv = conn.scoped(who);
-                #list
+            fn list<'a>(&'a self, conn: &'a #conn, who: &'a #ts::Principal, limit: usize) -> #ts::Boxed<'a, ::std::vec::Vec<#entity>> {
+                ::std::boxed::Box::pin(async move {
+                    let kv = conn.scoped(who);
+                    #list
+                })
             }
-            async fn update(&self, conn: &#conn, who: &#ts::Principal, id: &#id, new: #new) -> #ts::Result<#entity> {
-                let kv = conn.scoped(who);
-                #update
+            fn update<'a>(&'a self, conn: &'a #conn, who: &'a #ts::Principal, id: &'a #id, new: #new) -> #ts::Boxed<'a, #entity> {
+                ::std::boxed::Box::pin(async move {
+                    let kv = conn.scoped(who);
+                    #update
+                })
             }
-            async fn delete(&self, conn: &#conn, who: &#ts::Principal, id: &#id) -> #ts::Result<()> {
-                let kv = conn.scoped(who);
-                #delete
+            fn delete<'a>(&'a self, conn: &'a #conn, who: &'a #ts::Principal, id: &'a #id) -> #ts::Boxed<'a, ()> {
+                ::std::boxed::Box::pin(async move {
+                    let kv = conn.scoped(who);
+                    #delete
+                })
             }
-            async fn delete_tenant(&self, conn: &#conn, who: &#ts::Principal) -> #ts::Result<u64> {
-                let kv = conn.scoped(who);
-                #delete_tenant
+            fn delete_tenant<'a>(&'a self, conn: &'a #conn, who: &'a #ts::Principal) -> #ts::Boxed<'a, u64> {
+                ::std::boxed::Box::pin(async move {
+                    let kv = conn.scoped(who);
+                    #delete_tenant
+                })
             }
         }
     }

@@ -358,24 +358,24 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 fn id_of(entity: &#entity) -> #id_ty {
                     ::core::clone::Clone::clone(&entity.#id_ident)
                 }
-                async fn insert(&self, conn: &#p::Db, who: &#ts::Principal, new: #new_ty) -> #ts::Result<#entity> {
-                    #p::contract::insert::<#entity>(conn, who, new).await
+                fn insert<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, new: #new_ty) -> #ts::Boxed<'a, #entity> {
+                    #p::contract::insert::<#entity>(conn, who, new)
                 }
-                async fn get(&self, conn: &#p::Db, who: &#ts::Principal, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
-                    #p::contract::get::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id))).await
+                fn get<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, id: &'a #id_ty) -> #ts::Boxed<'a, ::core::option::Option<#entity>> {
+                    #p::contract::get::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)))
                 }
-                async fn list(&self, conn: &#p::Db, who: &#ts::Principal, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
-                    #p::contract::list::<#entity>(conn, who, limit).await
+                fn list<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, limit: usize) -> #ts::Boxed<'a, ::std::vec::Vec<#entity>> {
+                    #p::contract::list::<#entity>(conn, who, limit)
                 }
-                async fn update(&self, conn: &#p::Db, who: &#ts::Principal, id: &#id_ty, new: #new_ty) -> #ts::Result<#entity> {
+                fn update<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, id: &'a #id_ty, new: #new_ty) -> #ts::Boxed<'a, #entity> {
                     let patch = #patch_ty { #( #data_idents: ::core::option::Option::Some(new.#data_idents), )* };
-                    #p::contract::update::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)), patch).await
+                    #p::contract::update::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)), patch)
                 }
-                async fn delete(&self, conn: &#p::Db, who: &#ts::Principal, id: &#id_ty) -> #ts::Result<()> {
-                    #p::contract::delete::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id))).await
+                fn delete<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, id: &'a #id_ty) -> #ts::Boxed<'a, ()> {
+                    #p::contract::delete::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)))
                 }
-                async fn delete_tenant(&self, conn: &#p::Db, who: &#ts::Principal) -> #ts::Result<u64> {
-                    #p::contract::delete_tenant::<#entity>(conn, who).await
+                fn delete_tenant<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal) -> #ts::Boxed<'a, u64> {
+                    #p::contract::delete_tenant::<#entity>(conn, who)
                 }
             }
         }

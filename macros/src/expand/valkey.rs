@@ -55,6 +55,8 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
     let store_struct = super::store_struct(m, &store_doc);
 
     let id_field = id_ident;
+    let new_session =
+        quote_spanned!(session_span=> #v::SessionType::as_session(&new.#session_ident));
     let contract = super::contract_impl(
         m,
         super::Contract {
@@ -63,7 +65,11 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
             conn: quote!(#v::Client),
             new: quote!(#new_ty),
             id: quote!((::std::string::String, #id_ty)),
-            id_of: quote!((::core::clone::Clone::clone(&entity.#session_ident), ::core::clone::Clone::clone(&entity.#id_field))),
+            // Through `SessionType`, so a wrong session type yields its one diagnostic only.
+            id_of: {
+                let session = quote_spanned!(session_span=> #v::SessionType::as_session(&entity.#session_ident));
+                quote!((::std::string::ToString::to_string(#session), ::core::clone::Clone::clone(&entity.#id_field)))
+            },
             insert: quote!(self.set(&kv, new, ::core::option::Option::None).await),
             get: quote!(self.get(&kv, &id.0, &id.1).await),
             list: quote!(if limit == 0 {
@@ -75,8 +81,12 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
                 if self.get(&kv, &id.0, &id.1).await?.is_none() {
                     return ::core::result::Result::Err(#ts::Error::NotFound);
                 }
+                if #new_session != id.0 {
+                    return ::core::result::Result::Err(#ts::Error::InvalidInput(
+                        ::std::string::ToString::to_string("an update cannot move an item to another session"),
+                    ));
+                }
                 let mut new = new;
-                new.#session_ident = ::core::clone::Clone::clone(&id.0);
                 new.#id_field = ::core::option::Option::Some(::core::clone::Clone::clone(&id.1));
                 self.set(&kv, new, ::core::option::Option::None).await
             },

@@ -102,9 +102,19 @@ impl Server {
     }
 }
 
+/// Held by every write and every flush (dropping a shard flushes it).
+fn writes() -> std::sync::MutexGuard<'static, ()> {
+    static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    WRITES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Applies one write and flushes it: qdrant-edge does not replay its WAL when a shard is
-/// loaded, so a write is made durable before it is acknowledged.
+/// loaded, so a write is made durable before it is acknowledged. Writes are serialised: the
+/// engine's `flush` only *tries* the WAL lock and panics if a concurrent update holds it.
 fn write(shard: &edge::EdgeShard, op: edge::UpdateOperation) -> Result<(), Status> {
+    let _one_at_a_time = writes();
     shard.update(op).map_err(engine)?;
     shard.flush();
     Ok(())
@@ -511,7 +521,13 @@ impl Collections for Svc {
         let removed = self.0.collections.write().await.remove(&name);
         if let Some(shard) = removed {
             let path = shard.path().to_owned();
-            drop(shard);
+            // The last handle's drop flushes: not while a write holds the WAL.
+            tokio::task::spawn_blocking(move || {
+                let _one_at_a_time = writes();
+                drop(shard);
+            })
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
             remove_dir(&path).await?;
         }
         Ok(Response::new(pb::CollectionOperationResponse {
@@ -1082,7 +1098,9 @@ async fn main() {
         .serve_with_shutdown(addr, shutdown)
         .await;
     // Flush every shard's WAL and segments before exiting.
-    for shard in svc.0.collections.read().await.values() {
+    let collections = svc.0.collections.read().await;
+    let _one_at_a_time = writes();
+    for shard in collections.values() {
         shard.flush();
     }
     if let Err(e) = result {
