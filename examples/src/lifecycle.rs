@@ -29,7 +29,7 @@
 //! whole organisation means running this for each of its users' principals (the org-scoped
 //! stores report 0 after the first).
 
-use tenant_store::contract::{OffboardReport, Offboarding};
+use tenant_store::contract::{Offboarding, TenantReport};
 use tenant_store::{Error, Principal, Result};
 
 use crate::code_graph::{Repo, Symbol};
@@ -93,7 +93,7 @@ pub async fn offboard(
     operator: &Principal,
     reason: &str,
     tenant: &Principal,
-) -> OffboardReport {
+) -> TenantReport {
     let pg = postgres(b, operator, reason, tenant).await;
     let (episodes, docs, symbols, repos, embeddings) = (
         Episode::store(),
@@ -133,20 +133,6 @@ pub fn pg_move_tables() -> [MoveTable; 6] {
     ]
 }
 
-/// What [`move_tenant`] did: each store's name and how many entities it moved (or why not).
-#[derive(Debug)]
-pub struct MoveReport {
-    /// (store, moved count or the error), in the order the steps ran.
-    pub stores: Vec<(&'static str, Result<u64>)>,
-}
-
-impl MoveReport {
-    /// Whether every step succeeded.
-    pub fn is_complete(&self) -> bool {
-        self.stores.iter().all(|(_, r)| r.is_ok())
-    }
-}
-
 /// Moves everything of `from` into `to` on every backend (merging with what `to` has);
 /// `operator` and `reason` go to the PostgreSQL audit table. Every step runs even if an earlier
 /// one failed; re-running after a failure or crash completes the move.
@@ -156,7 +142,7 @@ pub async fn move_tenant(
     reason: &str,
     from: &Principal,
     to: &Principal,
-) -> MoveReport {
+) -> TenantReport {
     let pg = async {
         let mut admin = b.db.admin(operator, reason).await?;
         let moved =
@@ -193,5 +179,5 @@ pub async fn move_tenant(
         "qdrant:embeddings_minilm",
         Embedding::store().move_tenant(&v_from, &v_to).await,
     ));
-    MoveReport { stores }
+    TenantReport { stores }
 }

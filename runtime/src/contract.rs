@@ -191,15 +191,15 @@ pub struct Offboarding<'a> {
 
 type Step<'a> = std::pin::Pin<Box<dyn Future<Output = Result<u64>> + Send + 'a>>;
 
-/// What an [`Offboarding`] did: each store's name and how many entities it deleted (or why it
-/// could not).
+/// What a run over several stores did (an [`Offboarding`], or a move of a tenant): each store's
+/// name and how many entities it deleted or moved, or why it could not.
 #[derive(Debug)]
-pub struct OffboardReport {
-    /// (store name, deleted count or the error), in the order the steps ran.
+pub struct TenantReport {
+    /// (store name, count or the error), in the order the steps ran.
     pub stores: Vec<(&'static str, Result<u64>)>,
 }
 
-impl OffboardReport {
+impl TenantReport {
     /// Whether every step succeeded.
     pub fn is_complete(&self) -> bool {
         self.stores.iter().all(|(_, r)| r.is_ok())
@@ -249,11 +249,11 @@ impl<'a> Offboarding<'a> {
     }
 
     /// Runs every step in order and reports each one's result.
-    pub async fn run(self) -> OffboardReport {
+    pub async fn run(self) -> TenantReport {
         let mut stores = Vec::with_capacity(self.steps.len());
         for (name, step) in self.steps {
             stores.push((name, step.await));
         }
-        OffboardReport { stores }
+        TenantReport { stores }
     }
 }

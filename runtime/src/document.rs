@@ -52,6 +52,19 @@ pub(crate) fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Resul
     E::from_json(&json.to_string())
 }
 
+/// Refuses a move onto an id the target tenant already holds with other content
+/// ([`Error::Duplicate`]); an identical entity there is the copy a cut-short move made.
+#[cfg_attr(
+    not(any(feature = "valkey", feature = "opensearch", feature = "qdrant")),
+    allow(dead_code)
+)]
+pub(crate) fn check_move_target<E: Document>(there: Option<E>, moved: &E) -> Result<()> {
+    match there {
+        Some(there) if there.to_json()? != moved.to_json()? => Err(Error::Duplicate),
+        _ => Ok(()),
+    }
+}
+
 /// A type usable as the id of a document, item, node or point (Valkey, OpenSearch, Neo4j, Qdrant).
 #[diagnostic::on_unimplemented(
     message = "the `id` field of a Valkey, OpenSearch, Neo4j or Qdrant entity must be a `String` or a `Uuid`, found `{Self}`",

@@ -539,11 +539,7 @@ pub async fn move_tenant<E: SearchEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
             };
             for doc in page.hits {
                 let moved = crate::document::retenant(&doc, E::SCOPE, target)?;
-                if let Some(there) = get::<E>(to, &moved.doc_id()).await?
-                    && there.to_json()? != moved.to_json()?
-                {
-                    return Err(Error::Duplicate);
-                }
+                crate::document::check_move_target(get::<E>(to, &moved.doc_id()).await?, &moved)?;
                 moving.push(moved);
             }
             match page.next {

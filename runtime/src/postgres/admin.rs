@@ -199,7 +199,7 @@ pub async fn move_tenant(
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO \"{tmp}\" SELECT * FROM \"{table}\" WHERE \"{scope}\" = $1"
                 ))),
-                from_tenant(from, t.scope),
+                from.tenant(t.scope),
             ))
             .await?;
         let tx = admin.enter(to).await?;
@@ -207,7 +207,7 @@ pub async fn move_tenant(
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE \"{tmp}\" SET \"{scope}\" = $1"
             ))),
-            from_tenant(to, t.scope),
+            to.tenant(t.scope),
         ))
         .await?;
         tx.execute(sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -228,16 +228,9 @@ pub async fn move_tenant(
                 t.table,
                 t.scope.as_str()
             ))),
-            from_tenant(from, t.scope),
+            from.tenant(t.scope),
         ))
         .await?;
     }
     Ok(Moved { tables: moved })
-}
-
-fn from_tenant(p: &Principal, scope: Scope) -> Uuid {
-    match scope {
-        Scope::UserId => p.user_id(),
-        Scope::OrgId => p.org_id(),
-    }
 }

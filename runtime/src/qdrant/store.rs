@@ -414,11 +414,10 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
             for p in page.result {
                 let entity: E = decode(p.payload)?;
                 let moved = crate::document::retenant(&entity, E::SCOPE, target)?;
-                if let Some(there) = get::<E>(to, &moved.entity_id()).await?
-                    && there.to_json()? != moved.to_json()?
-                {
-                    return Err(Error::Duplicate);
-                }
+                crate::document::check_move_target(
+                    get::<E>(to, &moved.entity_id()).await?,
+                    &moved,
+                )?;
                 moving.push((moved, dense_of(p.vectors)?));
             }
             match page.next_page_offset {

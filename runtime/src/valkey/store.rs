@@ -468,10 +468,7 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
                     .filter(|ms| *ms > 0)
                     .map(Duration::from_millis);
                 let moved = crate::document::retenant(&item, E::SCOPE, target)?;
-                let there = get::<E>(to, &session, &id).await?;
-                if there.is_some_and(|t| t.to_json().ok() != moved.to_json().ok()) {
-                    return Err(Error::Duplicate);
-                }
+                crate::document::check_move_target(get::<E>(to, &session, &id).await?, &moved)?;
                 moving.push((moved, ttl));
             }
         }
