@@ -20,6 +20,19 @@ use crate::{
     search_client, super_url, valkey_url,
 };
 
+/// An accepted search feedback event of `user`, now.
+pub fn accepted_event(user: Uuid) -> NewFeedbackEvent {
+    NewFeedbackEvent {
+        id: None,
+        user_id: user,
+        query_id: Uuid::new_v4(),
+        query_type: "search".into(),
+        outcome: Outcome::Accepted,
+        score: 1.0,
+        occurred_at: Utc::now(),
+    }
+}
+
 /// A connection to every backend, with the index and collection the stores need.
 pub async fn backends() -> Backends {
     let b = Backends {
@@ -56,18 +69,7 @@ pub async fn plant(b: &Backends, who: &Principal, tag: &str) {
             .unwrap();
     }
     FeedbackEvent::store()
-        .create(
-            &mut tx,
-            NewFeedbackEvent {
-                id: None,
-                user_id: who.user_id(),
-                query_id: Uuid::new_v4(),
-                query_type: "search".into(),
-                outcome: Outcome::Accepted,
-                score: 1.0,
-                occurred_at: Utc::now(),
-            },
-        )
+        .create(&mut tx, accepted_event(who.user_id()))
         .await
         .unwrap();
     let (exp, _) = Experiments

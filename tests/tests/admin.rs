@@ -1,12 +1,12 @@
 //! The admin scope (`Db::admin`): a reason, audit rows in the same transaction, RLS still in
 //! force for the tenant entered, and `move_tenant` moving a tenant's rows atomically.
 
-use chrono::Utc;
 use sqlx::Row;
 use tenant_store::Error;
 use tenant_store::postgres::{MoveTable, move_tenant};
-use tenant_store_examples::feedback::{FeedbackEvent, NewFeedbackEvent, Outcome};
+use tenant_store_examples::feedback::FeedbackEvent;
 use tenant_store_examples::memory::{Memory, NewMemory};
+use tenant_store_tests::everywhere::accepted_event;
 use tenant_store_tests::{app_url, db, owner_url, raw_pool, super_url, tenant};
 use uuid::Uuid;
 
@@ -151,18 +151,7 @@ async fn move_tenant_moves_every_row_and_keeps_ids_versions_and_timestamps() {
         .await
         .unwrap();
     FeedbackEvent::store()
-        .create(
-            &mut tx,
-            NewFeedbackEvent {
-                id: None,
-                user_id: from.user_id(),
-                query_id: Uuid::new_v4(),
-                query_type: "search".into(),
-                outcome: Outcome::Accepted,
-                score: 1.0,
-                occurred_at: Utc::now(),
-            },
-        )
+        .create(&mut tx, accepted_event(from.user_id()))
         .await
         .unwrap();
     tx.commit().await.unwrap();

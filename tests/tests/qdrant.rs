@@ -20,6 +20,14 @@ fn chunk(id: Uuid, text: &str) -> NewEmbedding {
     }
 }
 
+/// Upserts the chunk `id` with `text` and the unit vector along `axis`, in `kv`'s tenant.
+async fn put(kv: &Scoped<'_>, id: Uuid, text: &str, axis: usize) -> Embedding {
+    Embedding::store()
+        .upsert(kv, chunk(id, text), &unit_vector(axis))
+        .await
+        .unwrap()
+}
+
 async fn ready(client: &Client) {
     Embedding::store().ensure_collection(client).await.unwrap();
 }
@@ -43,18 +51,9 @@ async fn upsert_then_search_returns_each_tenants_own_points_nearest_first() {
     let (a, b) = (tenant(), tenant());
     let (ka, kb) = (client.scoped(&a), client.scoped(&b));
     let store = Embedding::store();
-    store
-        .upsert(&ka, chunk(Uuid::new_v4(), "a-near"), &unit_vector(1))
-        .await
-        .unwrap();
-    store
-        .upsert(&ka, chunk(Uuid::new_v4(), "a-far"), &unit_vector(2))
-        .await
-        .unwrap();
-    store
-        .upsert(&kb, chunk(Uuid::new_v4(), "b-near"), &unit_vector(1))
-        .await
-        .unwrap();
+    put(&ka, Uuid::new_v4(), "a-near", 1).await;
+    put(&ka, Uuid::new_v4(), "a-far", 2).await;
+    put(&kb, Uuid::new_v4(), "b-near", 1).await;
 
     let hits = store.search(&ka, &unit_vector(1), 10, None).await.unwrap();
     assert_eq!(texts(&hits), ["a-near", "a-far"]);
@@ -75,10 +74,7 @@ async fn search_from_another_org_is_empty_even_for_the_identical_vector_from_bot
     let (a, b) = (tenant(), tenant());
     let (ka, kb) = (client.scoped(&a), client.scoped(&b));
     let store = Embedding::store();
-    store
-        .upsert(&ka, chunk(Uuid::new_v4(), "only a"), &unit_vector(7))
-        .await
-        .unwrap();
+    put(&ka, Uuid::new_v4(), "only a", 7).await;
     assert!(
         store
             .search(&kb, &unit_vector(7), 10, None)
@@ -91,10 +87,7 @@ async fn search_from_another_org_is_empty_even_for_the_identical_vector_from_bot
         ["only a"]
     );
 
-    store
-        .upsert(&kb, chunk(Uuid::new_v4(), "only b"), &unit_vector(8))
-        .await
-        .unwrap();
+    put(&kb, Uuid::new_v4(), "only b", 8).await;
     let from_a = store.search(&ka, &unit_vector(8), 10, None).await.unwrap();
     assert_eq!(
         texts(&from_a),
@@ -115,14 +108,8 @@ async fn get_and_delete_of_another_orgs_point_are_absent_and_change_nothing_from
     let (ka, kb) = (client.scoped(&a), client.scoped(&b));
     let store = Embedding::store();
     let (ida, idb) = (Uuid::new_v4(), Uuid::new_v4());
-    store
-        .upsert(&ka, chunk(ida, "a"), &unit_vector(3))
-        .await
-        .unwrap();
-    store
-        .upsert(&kb, chunk(idb, "b"), &unit_vector(3))
-        .await
-        .unwrap();
+    put(&ka, ida, "a", 3).await;
+    put(&kb, idb, "b", 3).await;
 
     assert_eq!(store.get(&kb, &ida).await.unwrap(), None);
     assert!(matches!(
@@ -149,14 +136,8 @@ async fn the_same_id_in_two_orgs_is_two_points_and_neither_overwrites_the_other(
     let (ka, kb) = (client.scoped(&a), client.scoped(&b));
     let store = Embedding::store();
     let id = Uuid::new_v4();
-    store
-        .upsert(&ka, chunk(id, "a's"), &unit_vector(4))
-        .await
-        .unwrap();
-    store
-        .upsert(&kb, chunk(id, "b's"), &unit_vector(5))
-        .await
-        .unwrap();
+    put(&ka, id, "a's", 4).await;
+    put(&kb, id, "b's", 5).await;
     assert_eq!(store.get(&ka, &id).await.unwrap().unwrap().text, "a's");
     assert_eq!(store.get(&kb, &id).await.unwrap().unwrap().text, "b's");
     store.delete(&kb, &id).await.unwrap();
@@ -172,14 +153,8 @@ async fn upsert_replaces_the_tenants_point_and_delete_is_not_found_the_second_ti
     let ka = client.scoped(&a);
     let store = Embedding::store();
     let id = Uuid::new_v4();
-    store
-        .upsert(&ka, chunk(id, "v1"), &unit_vector(10))
-        .await
-        .unwrap();
-    store
-        .upsert(&ka, chunk(id, "v2"), &unit_vector(11))
-        .await
-        .unwrap();
+    put(&ka, id, "v1", 10).await;
+    put(&ka, id, "v2", 11).await;
     assert_eq!(store.count(&ka).await.unwrap(), 1);
     let hits = store.search(&ka, &unit_vector(11), 1, None).await.unwrap();
     assert_eq!(texts(&hits), ["v2"]);
@@ -198,15 +173,9 @@ async fn a_callers_filter_narrows_inside_the_tenant_and_cannot_widen_to_another(
     let store = Embedding::store();
     let mut other = chunk(Uuid::new_v4(), "a other source");
     other.source = "doc-2".into();
-    store
-        .upsert(&ka, chunk(Uuid::new_v4(), "a doc-1"), &unit_vector(20))
-        .await
-        .unwrap();
+    put(&ka, Uuid::new_v4(), "a doc-1", 20).await;
     store.upsert(&ka, other, &unit_vector(20)).await.unwrap();
-    store
-        .upsert(&kb, chunk(Uuid::new_v4(), "b doc-1"), &unit_vector(20))
-        .await
-        .unwrap();
+    put(&kb, Uuid::new_v4(), "b doc-1", 20).await;
 
     let only_doc_2 = Filter::must([Condition::matches("source", "doc-2".to_string())]);
     let hits = store
@@ -360,15 +329,9 @@ async fn delete_tenant_removes_only_that_tenants_points_and_counts_them() {
     let (ka, kb) = (client.scoped(&a), client.scoped(&b));
     let store = Embedding::store();
     for i in 0..5 {
-        store
-            .upsert(&ka, chunk(Uuid::new_v4(), "a"), &unit_vector(i))
-            .await
-            .unwrap();
+        put(&ka, Uuid::new_v4(), "a", i).await;
     }
-    store
-        .upsert(&kb, chunk(Uuid::new_v4(), "b"), &unit_vector(0))
-        .await
-        .unwrap();
+    put(&kb, Uuid::new_v4(), "b", 0).await;
     assert_eq!(store.delete_tenant(&ka).await.unwrap(), 5);
     assert_eq!(store.count(&ka).await.unwrap(), 0);
     assert!(
@@ -408,10 +371,7 @@ async fn a_server_that_goes_down_fails_fast_opens_the_breaker_and_recovers_when_
     let ka: Scoped<'_> = client.scoped(&a);
     let store = Embedding::store();
     let id = Uuid::new_v4();
-    store
-        .upsert(&ka, chunk(id, "kept"), &unit_vector(1))
-        .await
-        .unwrap();
+    put(&ka, id, "kept", 1).await;
 
     server.stop();
     for _ in 0..3 {
