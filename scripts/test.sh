@@ -3,7 +3,18 @@
 # test of the workspace against them, stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# A cold run writes about 5 GB under target/ (see .cargo/config.toml); when the disk fills, cargo
+# fails outside rustc and trybuild can only report its compile_fail cases as "succeeded". Say how
+# much room there is, before and after, so such a run explains itself.
+disk() { echo "test.sh: $1: $(df -h --output=avail . | tail -1 | tr -d ' ') free on $(pwd)"; }
+disk "before"
+free_kb=$(df -k --output=avail . | tail -1)
+if ((free_kb < 6 * 1024 * 1024)); then
+  echo "test.sh: warning: less than 6 GB free; a cold build of the suite needs about 5 GB" >&2
+fi
+
 scripts/services.sh up
-trap 'scripts/services.sh down' EXIT
+trap 'scripts/services.sh down; disk "after"' EXIT
 eval "$(scripts/services.sh env)"
 cargo test --workspace --all-features "$@"
