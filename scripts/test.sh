@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A cold run writes about 5 GB under target/ (see .cargo/config.toml); when the disk fills, cargo
+# A cold run writes about 5 GB (target/ and tools/qdrant-test-server/target/) (see .cargo/config.toml); when the disk fills, cargo
 # fails outside rustc and trybuild can only report its compile_fail cases as "succeeded". Say how
 # much room there is, before and after, so such a run explains itself.
 disk() { echo "test.sh: $1: $(df -h --output=avail . | tail -1 | tr -d ' ') free on $(pwd)"; }
