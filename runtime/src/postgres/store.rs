@@ -2,6 +2,12 @@
 //!
 //! The expansion generates data (SQL text fixed from identifiers) and small binding functions;
 //! the logic lives here once, so a crate with many entities type-checks it once.
+//!
+//! Each operation returns a [`Boxed`] future rather than being an `async fn`: the generated
+//! store methods only forward to these, and with a named return type they are plain functions
+//! instead of one more state machine per method and entity, whose building and `Send` proof
+//! were most of the check time of a crate with many entities. The query is built (and the
+//! tracing span opened) when the method is called; it is sent when the future is polled.
 
 use sqlx::QueryBuilder;
 use sqlx::postgres::Postgres;
@@ -9,6 +15,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{PgColumn, PgEntity, PgQuery, TenantTx};
+use crate::contract::Boxed;
 use crate::{Error, Page, Result};
 
 /// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
@@ -83,39 +90,44 @@ fn by_id<E: PgCrud>(sql: &'static str, tenant: Uuid, id: Uuid) -> PgQuery<'stati
 }
 
 /// The entity with this id in the caller's tenant, or `None`.
-pub async fn get<E: PgCrud>(tx: &mut TenantTx<'_>, id: Uuid) -> Result<Option<E>> {
-    let q = by_id::<E>(E::GET, tx.tenant(E::SCOPE), id);
+pub fn get<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'a, Option<E>> {
     let span = span::<E>(tx, "get");
-    async { tx.fetch_optional(q).await?.map(|r| decode(&r)).transpose() }
-        .instrument(span)
-        .await
+    let q = by_id::<E>(E::GET, tx.tenant(E::SCOPE), id);
+    Box::pin(
+        async move { tx.fetch_optional(q).await?.map(|r| decode(&r)).transpose() }.instrument(span),
+    )
 }
 
 /// Live entities of the caller's tenant matching `filter`, in id order, one page.
-pub async fn list<E: PgCrud>(
-    tx: &mut TenantTx<'_>,
+pub fn list<'a, E: PgCrud + 'a>(
+    tx: &'a mut TenantTx<'_>,
     filter: E::Filter,
     page: Page,
-) -> Result<Vec<E>> {
-    let limit = page.checked_limit()?;
-    let mut qb = QueryBuilder::<Postgres>::new(E::LIST_HEAD);
-    qb.push_bind(tx.tenant(E::SCOPE));
-    E::push_live(&mut qb);
-    E::push_filter(&mut qb, filter);
-    if let Some(after) = page.cursor() {
-        qb.push(E::ID_AFTER);
-        qb.push_bind(after);
-    }
-    qb.push(E::ORDER_LIMIT);
-    qb.push_bind(limit);
+) -> Boxed<'a, Vec<E>> {
     let span = span::<E>(tx, "list");
-    async { tx.fetch_all(qb.build()).await?.iter().map(decode).collect() }
-        .instrument(span)
-        .await
+    let tenant = tx.tenant(E::SCOPE);
+    Box::pin(
+        async move {
+            let limit = page.checked_limit()?;
+            let mut qb = QueryBuilder::<Postgres>::new(E::LIST_HEAD);
+            qb.push_bind(tenant);
+            E::push_live(&mut qb);
+            E::push_filter(&mut qb, filter);
+            if let Some(after) = page.cursor() {
+                qb.push(E::ID_AFTER);
+                qb.push_bind(after);
+            }
+            qb.push(E::ORDER_LIMIT);
+            qb.push_bind(limit);
+            tx.fetch_all(qb.build()).await?.iter().map(decode).collect()
+        }
+        .instrument(span),
+    )
 }
 
 /// Inserts one entity into the caller's tenant.
-pub async fn create<E: PgCrud>(tx: &mut TenantTx<'_>, new: E::New) -> Result<E> {
+pub fn create<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, new: E::New) -> Boxed<'a, E> {
+    let span = span::<E>(tx, "create");
     let id = E::new_id(&new).unwrap_or_else(Uuid::new_v4);
     let q = E::bind_new(
         super::bind_value(
@@ -124,50 +136,55 @@ pub async fn create<E: PgCrud>(tx: &mut TenantTx<'_>, new: E::New) -> Result<E> 
         ),
         new,
     );
-    let span = span::<E>(tx, "create");
-    async { decode(&tx.fetch_optional(q).await?.ok_or(Error::NotFound)?) }
-        .instrument(span)
-        .await
+    Box::pin(
+        async move { decode(&tx.fetch_optional(q).await?.ok_or(Error::NotFound)?) }
+            .instrument(span),
+    )
 }
 
-/// Inserts every row, [`CHUNK`] rows per statement, consuming the iterator lazily.
-pub async fn create_many<E: PgCrud, I: IntoIterator<Item = E::New>>(
-    tx: &mut TenantTx<'_>,
-    rows: I,
-) -> Result<u64> {
-    let tenant = tx.tenant(E::SCOPE);
+/// Inserts every row, [`CHUNK`] rows per statement, consuming the iterator lazily (in the
+/// future, not before it is polled).
+pub fn create_many<'a, E, I>(tx: &'a mut TenantTx<'_>, rows: I) -> Boxed<'a, u64>
+where
+    E: PgCrud + 'a,
+    I: IntoIterator<Item = E::New> + Send + 'a,
+    I::IntoIter: Send,
+{
     let span = span::<E>(tx, "create_many");
-    async {
-        let mut rows = rows.into_iter();
-        let mut inserted = 0;
-        loop {
-            let chunk: Vec<E::New> = rows.by_ref().take(CHUNK).collect();
-            let n = chunk.len();
-            if n == 0 {
-                break;
+    let tenant = tx.tenant(E::SCOPE);
+    Box::pin(
+        async move {
+            let mut rows = rows.into_iter();
+            let mut inserted = 0;
+            loop {
+                let chunk: Vec<E::New> = rows.by_ref().take(CHUNK).collect();
+                let n = chunk.len();
+                if n == 0 {
+                    break;
+                }
+                let q = E::bind_chunk(
+                    super::bind_value(sqlx::query(E::CREATE_MANY), tenant),
+                    chunk,
+                );
+                inserted += tx.execute(q).await?;
+                if n < CHUNK {
+                    break;
+                }
             }
-            let q = E::bind_chunk(
-                super::bind_value(sqlx::query(E::CREATE_MANY), tenant),
-                chunk,
-            );
-            inserted += tx.execute(q).await?;
-            if n < CHUNK {
-                break;
-            }
+            Ok(inserted)
         }
-        Ok(inserted)
-    }
-    .instrument(span)
-    .await
+        .instrument(span),
+    )
 }
 
 /// Applies `patch`; with a version, only if the stored one is `expected`.
-pub async fn update<E: PgCrud, V: PgColumn>(
-    tx: &mut TenantTx<'_>,
+pub fn update<'a, E: PgCrud + 'a, V: PgColumn + 'a>(
+    tx: &'a mut TenantTx<'_>,
     id: Uuid,
     expected: Option<V>,
     patch: E::Patch,
-) -> Result<E> {
+) -> Boxed<'a, E> {
+    let span = span::<E>(tx, "update");
     let tenant = tx.tenant(E::SCOPE);
     let mut qb = QueryBuilder::<Postgres>::new(E::UPDATE_HEAD);
     E::push_patch(&mut qb, patch);
@@ -182,44 +199,45 @@ pub async fn update<E: PgCrud, V: PgColumn>(
     }
     E::push_live(&mut qb);
     qb.push(E::RETURNING);
-    let span = span::<E>(tx, "update");
-    async {
-        if let Some(row) = tx.fetch_optional(qb.build()).await? {
-            return decode(&row);
+    Box::pin(
+        async move {
+            if let Some(row) = tx.fetch_optional(qb.build()).await? {
+                return decode(&row);
+            }
+            // No row: absent (or another tenant's), or present at another version.
+            if versioned
+                && tx
+                    .fetch_optional(by_id::<E>(E::EXISTS, tenant, id))
+                    .await?
+                    .is_some()
+            {
+                Err(Error::Conflict)
+            } else {
+                Err(Error::NotFound)
+            }
         }
-        // No row: absent (or another tenant's), or present at another version.
-        if versioned
-            && tx
-                .fetch_optional(by_id::<E>(E::EXISTS, tenant, id))
-                .await?
-                .is_some()
-        {
-            Err(Error::Conflict)
-        } else {
-            Err(Error::NotFound)
-        }
-    }
-    .instrument(span)
-    .await
+        .instrument(span),
+    )
 }
 
 /// Deletes (soft or hard) by id; [`Error::NotFound`] when the tenant has no such live entity.
-pub async fn delete<E: PgCrud>(tx: &mut TenantTx<'_>, id: Uuid) -> Result<()> {
-    let q = by_id::<E>(E::DELETE, tx.tenant(E::SCOPE), id);
+pub fn delete<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'a, ()> {
     let span = span::<E>(tx, "delete");
-    async {
-        match tx.execute(q).await? {
-            0 => Err(Error::NotFound),
-            _ => Ok(()),
+    let q = by_id::<E>(E::DELETE, tx.tenant(E::SCOPE), id);
+    Box::pin(
+        async move {
+            match tx.execute(q).await? {
+                0 => Err(Error::NotFound),
+                _ => Ok(()),
+            }
         }
-    }
-    .instrument(span)
-    .await
+        .instrument(span),
+    )
 }
 
 /// Deletes every row of the caller's tenant, soft-deleted ones included; returns the count.
-pub async fn delete_tenant<E: PgCrud>(tx: &mut TenantTx<'_>) -> Result<u64> {
-    let q = super::bind_value(sqlx::query(E::DELETE_TENANT), tx.tenant(E::SCOPE));
+pub fn delete_tenant<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>) -> Boxed<'a, u64> {
     let span = span::<E>(tx, "delete_tenant");
-    tx.execute(q).instrument(span).await
+    let q = super::bind_value(sqlx::query(E::DELETE_TENANT), tx.tenant(E::SCOPE));
+    Box::pin(tx.execute(q).instrument(span))
 }
