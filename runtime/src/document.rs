@@ -95,25 +95,52 @@ impl DocumentId for Uuid {
     }
 }
 
-/// The two tenant ids a scoped handle carries, taken from a principal.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TenantIds {
+/// One tenant's view of a document backend's client: the only way generated methods (and, on
+/// Neo4j, checked Cypher) reach the data. `valkey::Scoped`, `opensearch::Scoped`,
+/// `neo4j::Scoped` and `qdrant::Scoped` are this type for their `Client`; it is made only by that
+/// client's `scoped(&Principal)`, and carries the principal's two tenant ids.
+pub struct Scoped<'c, C> {
+    client: &'c C,
     user_id: Uuid,
     org_id: Uuid,
 }
 
-impl TenantIds {
-    pub(crate) fn of(principal: &Principal) -> Self {
+impl<'c, C> Scoped<'c, C> {
+    pub(crate) fn new(client: &'c C, principal: &Principal) -> Self {
         Self {
+            client,
             user_id: principal.user_id(),
             org_id: principal.org_id(),
         }
     }
 
-    pub(crate) fn get(&self, scope: Scope) -> Uuid {
+    /// The tenant id for entities of `scope`.
+    pub fn tenant(&self, scope: Scope) -> Uuid {
         match scope {
             Scope::UserId => self.user_id,
             Scope::OrgId => self.org_id,
         }
+    }
+
+    pub(crate) fn client(&self) -> &'c C {
+        self.client
+    }
+}
+
+// Not derived: the derives would require `C: Clone` / `C: Debug` of the client.
+impl<C> Clone for Scoped<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for Scoped<'_, C> {}
+
+impl<C> std::fmt::Debug for Scoped<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scoped")
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
     }
 }

@@ -111,7 +111,7 @@ pub use resilience::Resilience;
 #[cfg(feature = "document")]
 mod document;
 #[cfg(feature = "document")]
-pub use document::{Document, DocumentId};
+pub use document::{Document, DocumentId, Scoped};
 
 #[cfg(feature = "valkey")]
 pub mod valkey;

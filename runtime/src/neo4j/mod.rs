@@ -20,9 +20,7 @@
 mod store;
 
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
-use uuid::Uuid;
 
-use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
@@ -107,10 +105,7 @@ impl Client {
 
     /// The handle through which one tenant's nodes are reached.
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped {
-            client: self,
-            tenants: TenantIds::of(principal),
-        }
+        Scoped::new(self, principal)
     }
 
     /// Whether the circuit breaker currently rejects calls.
@@ -157,18 +152,9 @@ impl Client {
 
 /// One tenant's view of a [`Client`]: the only way generated Neo4j methods and checked Cypher
 /// reach nodes.
-#[derive(Debug, Clone, Copy)]
-pub struct Scoped<'c> {
-    client: &'c Client,
-    tenants: TenantIds,
-}
+pub type Scoped<'c> = crate::Scoped<'c, Client>;
 
 impl<'c> Scoped<'c> {
-    /// The tenant id for entities of `scope`.
-    pub fn tenant(&self, scope: Scope) -> Uuid {
-        self.tenants.get(scope)
-    }
-
     /// Starts a hand-written query; the tenant parameter is bound from this handle.
     pub fn query(&self, cypher: CheckedCypher) -> TenantQuery<'c> {
         let scope = if cypher.scope == "user_id" {
@@ -178,15 +164,11 @@ impl<'c> Scoped<'c> {
         };
         let query = neo4rs::query(cypher.text).param(cypher.scope, self.tenant(scope).to_string());
         TenantQuery {
-            client: self.client,
+            client: self.client(),
             query,
             scope: cypher.scope,
             error: None,
         }
-    }
-
-    pub(crate) fn client(&self) -> &'c Client {
-        self.client
     }
 }
 

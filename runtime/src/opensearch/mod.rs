@@ -28,9 +28,8 @@ use opensearch::http::{Method, StatusCode, Url, headers::HeaderMap};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result, Scope};
+use crate::{Error, Principal, Result};
 
 pub use store::{DocVersion, Promotion, SearchCursor, SearchEntity, SearchPage};
 pub use store::{alias_name, dedicated_index_name};
@@ -73,10 +72,7 @@ impl Client {
 
     /// The handle through which one tenant's documents are reached.
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped {
-            client: self,
-            tenants: TenantIds::of(principal),
-        }
+        Scoped::new(self, principal)
     }
 
     /// Whether the circuit breaker currently rejects calls.
@@ -157,22 +153,7 @@ pub(crate) fn ok((status, body): (StatusCode, Value)) -> Result<Value> {
 }
 
 /// One tenant's view of a [`Client`]: the only way generated OpenSearch methods reach documents.
-#[derive(Debug, Clone, Copy)]
-pub struct Scoped<'c> {
-    client: &'c Client,
-    tenants: TenantIds,
-}
-
-impl Scoped<'_> {
-    /// The tenant id for entities of `scope`.
-    pub fn tenant(&self, scope: Scope) -> Uuid {
-        self.tenants.get(scope)
-    }
-
-    pub(crate) fn client(&self) -> &Client {
-        self.client
-    }
-}
+pub type Scoped<'c> = crate::Scoped<'c, Client>;
 
 /// How a field type is mapped in the index.
 #[diagnostic::on_unimplemented(

@@ -26,11 +26,9 @@ mod store;
 use std::future::Future;
 
 use qdrant_client::{Qdrant, QdrantError};
-use uuid::Uuid;
 
-use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result, Scope};
+use crate::{Error, Principal, Result};
 
 pub use qdrant_client::qdrant::{Condition, Distance, Filter};
 pub use store::{EmbeddingEntity, Scored, collection_name, is_tenant_index, point_id};
@@ -82,10 +80,7 @@ impl Client {
 
     /// The handle through which one tenant's points are reached.
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped {
-            client: self,
-            tenants: TenantIds::of(principal),
-        }
+        Scoped::new(self, principal)
     }
 
     /// Whether the circuit breaker currently rejects calls.
@@ -141,19 +136,4 @@ fn map_error(err: QdrantError) -> Error {
 }
 
 /// One tenant's view of a [`Client`]: the only way generated Qdrant methods reach points.
-#[derive(Debug, Clone, Copy)]
-pub struct Scoped<'c> {
-    client: &'c Client,
-    tenants: TenantIds,
-}
-
-impl Scoped<'_> {
-    /// The tenant id for entities of `scope`.
-    pub fn tenant(&self, scope: Scope) -> Uuid {
-        self.tenants.get(scope)
-    }
-
-    pub(crate) fn client(&self) -> &Client {
-        self.client
-    }
-}
+pub type Scoped<'c> = crate::Scoped<'c, Client>;

@@ -30,11 +30,9 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, RedisError};
-use uuid::Uuid;
 
-use crate::document::TenantIds;
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result, Scope};
+use crate::{Error, Principal, Result};
 
 pub use crate::document::Document;
 pub use store::ValkeyEntity;
@@ -121,10 +119,7 @@ impl Client {
 
     /// The handle through which one tenant's keys are reached.
     pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped {
-            client: self,
-            tenants: TenantIds::of(principal),
-        }
+        Scoped::new(self, principal)
     }
 
     /// Whether the circuit breaker currently rejects calls.
@@ -168,22 +163,7 @@ impl Client {
 }
 
 /// One tenant's view of a [`Client`]: the only way generated Valkey methods reach keys.
-#[derive(Debug, Clone, Copy)]
-pub struct Scoped<'c> {
-    client: &'c Client,
-    tenants: TenantIds,
-}
-
-impl Scoped<'_> {
-    /// The tenant id for entities of `scope`.
-    pub fn tenant(&self, scope: Scope) -> Uuid {
-        self.tenants.get(scope)
-    }
-
-    pub(crate) fn client(&self) -> &Client {
-        self.client
-    }
-}
+pub type Scoped<'c> = crate::Scoped<'c, Client>;
 
 /// Checks a caller-supplied key part (session id, item id).
 pub(crate) fn check_part(what: &str, part: &str) -> Result<()> {
