@@ -117,12 +117,21 @@ DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ts_app') THEN
     CREATE ROLE ts_app LOGIN PASSWORD '$pg_app_pw' NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB IN ROLE tenant_store_app;
   END IF;
+  -- Owns the key table and the functions that verify signed tenant contexts; nobody logs in
+  -- as it. The owner (who applies the migrations) is a member, the application is not.
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tenant_store_definer') THEN
+    CREATE ROLE tenant_store_definer NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE;
+    GRANT tenant_store_definer TO ts_owner;
+  END IF;
 END \$\$;
 SELECT 'CREATE DATABASE tenant_store OWNER ts_owner'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tenant_store') \gexec
 SQL
+  # The application role may create nothing: no objects in any schema, no temporary tables
+  # (either could shadow a tenant table or leave state on a pooled connection).
   as_postgres psql -q -h "$pg_sock" -p "$pg_port" -U postgres -d tenant_store -v ON_ERROR_STOP=1 \
-    -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;"
+    -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;
+        REVOKE TEMPORARY ON DATABASE tenant_store FROM PUBLIC;"
 }
 
 pg_down() {

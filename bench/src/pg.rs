@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use sqlx::{PgPool, Row};
-use tenant_store::postgres::{Db, PgEntity};
+use tenant_store::postgres::{Db, DbOptions, PgEntity};
 use tenant_store::{Page, Principal};
 use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryPatch, MemoryState, NewMemory};
 use tenant_store_tests::{
-    RoundTripCounter, app_url, host_port, migrate, owner_url, raw_pool, super_url, via,
+    RoundTripCounter, app_url, host_port, key, migrate, owner_url, raw_pool, super_url, via,
 };
 use uuid::Uuid;
 
@@ -43,8 +43,16 @@ struct Ctx {
 }
 
 fn pool_options(max: u32) -> sqlx::postgres::PgPoolOptions {
-    // The same options for every variant, the ones `Db::connect` uses: no ping before acquire.
-    Db::default_pool_options().max_connections(max)
+    // Like `Db`'s pool: no ping before acquire.
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+}
+
+async fn db(max: u32, url: &str) -> Db {
+    Db::connect_with(url, key(), DbOptions::default().max_connections(max))
+        .await
+        .expect("db")
 }
 
 async fn setup_floor() {
@@ -68,7 +76,7 @@ async fn drop_floor() {
 }
 
 async fn ctx(max: u32, url: &str) -> Ctx {
-    let db = Db::connect_with(pool_options(max), url).await.expect("db");
+    let db = db(max, url).await;
     let pool = pool_options(max).connect(url).await.expect("pool");
     let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).expect("principal");
     let mut tx = db.begin(&who).await.expect("begin");
@@ -440,7 +448,7 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
 
     let tenant = Uuid::parse_str("00000000-0000-4000-8000-00000000002a").unwrap();
     let who = Principal::new(tenant, Uuid::new_v4()).unwrap();
-    let db = Db::connect_with(pool_options(1), &app_url()).await.unwrap();
+    let db = db(1, &app_url()).await;
     let sql = format!("SELECT {COLS} FROM memories WHERE user_id = $1 ORDER BY id LIMIT 100");
     let guarded = || async {
         let mut tx = db.begin(&who).await.unwrap();
@@ -500,7 +508,7 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
 pub async fn bulk(scale: &Scale, report: &mut Report) {
     migrate().await;
     setup_floor().await;
-    let db = Db::connect_with(pool_options(1), &app_url()).await.unwrap();
+    let db = db(1, &app_url()).await;
     let owner = raw_pool(&owner_url(), 1).await;
     let n = scale.bulk_rows;
     let (mut g, mut f) = (Vec::new(), Vec::new());
@@ -592,7 +600,7 @@ pub async fn bulk(scale: &Scale, report: &mut Report) {
 
 /// Child process: insert `n` rows lazily, return peak RSS (VmHWM) in kB.
 pub async fn rss_child(n: usize) -> u64 {
-    let db = Db::connect_with(pool_options(1), &app_url()).await.unwrap();
+    let db = db(1, &app_url()).await;
     let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
     let mut tx = db.begin(&who).await.unwrap();
     let rows = (0..n).map(|i| NewMemory {

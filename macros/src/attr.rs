@@ -12,6 +12,8 @@ pub struct StructArgs {
     pub scope: Option<SpannedValue<String>>,
     /// postgres: the table name.
     pub table: Option<SpannedValue<String>>,
+    /// postgres: the schema the table lives in.
+    pub schema: Option<SpannedValue<String>>,
     /// Derives for the generated `New{Entity}`.
     pub new_derive: Option<PathList>,
     /// postgres: rows are inserted and read, never updated (no `update`/`delete`, no UPDATE grant).

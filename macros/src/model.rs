@@ -46,6 +46,7 @@ pub struct OpenSearch {
 }
 
 pub struct Postgres {
+    pub schema: String,
     pub table: String,
     pub append_only: bool,
     /// Unique keys, as indices into `fields` (the scope column is prepended in SQL).

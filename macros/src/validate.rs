@@ -13,10 +13,11 @@ use crate::model::{
 
 const BACKENDS: [&str; 5] = ["postgres", "valkey", "neo4j", "qdrant", "opensearch"];
 /// Every key `#[tenant_store(...)]` takes on the struct, across backends.
-const STRUCT_KEYS: [&str; 13] = [
+const STRUCT_KEYS: [&str; 14] = [
     "backend",
     "scope",
     "table",
+    "schema",
     "new_derive",
     "append_only",
     "unique",
@@ -169,8 +170,9 @@ pub fn validate(
 
     // Keys that belong to other backends.
     if let Some(backend) = backend_name {
-        let keys: [(&str, &str, Option<Span>); 7] = [
+        let keys: [(&str, &str, Option<Span>); 8] = [
             ("table", "postgres", args.table.as_ref().map(|v| v.span())),
+            ("schema", "postgres", args.schema.as_ref().map(|v| v.span())),
             ("ttl", "valkey", args.ttl.as_ref().map(|v| v.span())),
             ("prefix", "valkey", args.prefix.as_ref().map(|v| v.span())),
             ("label", "neo4j", args.label.as_ref().map(|v| v.span())),
@@ -197,12 +199,21 @@ pub fn validate(
 
     let table = match &args.table {
         Some(t) => {
-            if let Err(e) = check_identifier(t) {
+            if let Err(e) = check_identifier("table", t) {
                 errors.push(e);
             }
             t.as_str().to_owned()
         }
         None => snake_case(&item.ident.to_string()),
+    };
+    let schema = match &args.schema {
+        Some(s) => {
+            if let Err(e) = check_identifier("schema", s) {
+                errors.push(e);
+            }
+            s.as_str().to_owned()
+        }
+        None => "public".to_owned(),
     };
     let prefix = match &args.prefix {
         Some(p) if valkey => errors.handle(check_token(p, &PREFIX)).unwrap_or_default(),
@@ -540,6 +551,7 @@ pub fn validate(
 
     let backend = match backend_name {
         Some("postgres") => Some(Backend::Postgres(Postgres {
+            schema,
             table,
             append_only,
             uniques,
@@ -745,7 +757,7 @@ fn check_backend(b: &SpannedValue<String>) -> darling::Result<&'static str> {
 }
 
 /// Table names are spliced into SQL (quoted), so only plain lowercase identifiers pass.
-fn check_identifier(t: &SpannedValue<String>) -> darling::Result<()> {
+fn check_identifier(key: &str, t: &SpannedValue<String>) -> darling::Result<()> {
     let s = t.as_str();
     let ok = !s.is_empty()
         && s.len() <= 63
@@ -756,7 +768,7 @@ fn check_identifier(t: &SpannedValue<String>) -> darling::Result<()> {
         Ok(())
     } else {
         Err(darling::Error::custom(format!(
-            "invalid `table` name `{s}`; expected 1 to 63 characters of `a-z`, `0-9` and `_`, not starting with a digit"
+            "invalid `{key}` name `{s}`; expected 1 to 63 characters of `a-z`, `0-9` and `_`, not starting with a digit"
         ))
         .with_span(&t.span()))
     }

@@ -11,7 +11,7 @@ pub mod fixtures;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tenant_store::Principal;
-use tenant_store::postgres::Db;
+use tenant_store::postgres::{Db, DbOptions, SigningKey};
 use uuid::Uuid;
 
 const START: &str =
@@ -62,7 +62,13 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Applies the committed migrations with sqlx's migrator, as the owner.
+/// The key the tests sign tenant contexts with (a fixed test-only secret; [`migrate`] installs
+/// it).
+pub fn key() -> SigningKey {
+    SigningKey::new("tests", b"tenant-store test key, not secret".to_vec()).expect("a valid key")
+}
+
+/// Applies the committed migrations with sqlx's migrator, as the owner, and installs [`key`].
 pub async fn migrate() {
     let owner = raw_pool(&owner_url(), 2).await;
     let migrator = sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
@@ -71,6 +77,11 @@ pub async fn migrate() {
     migrator.run(&owner).await.unwrap_or_else(|e| {
         panic!("applying migrations failed: {e}; if the schema changed, reset the test cluster with `scripts/services.sh reset`")
     });
+    let mut conn = owner.acquire().await.expect("an owner connection");
+    tenant_store::postgres::keys::install(&mut conn, &key())
+        .await
+        .unwrap_or_else(|e| panic!("installing the test key failed: {e}"));
+    drop(conn);
     owner.close().await;
 }
 
@@ -82,7 +93,11 @@ pub async fn db() -> Db {
 /// Like [`db`] with a pool of at most `max` connections.
 pub async fn db_with(max: u32) -> Db {
     migrate().await;
-    Db::connect_with(Db::default_pool_options().max_connections(max), &app_url())
+    Db::connect_with(
+        &app_url(),
+        key(),
+        DbOptions::default().max_connections(max),
+    )
         .await
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}; {START}"))
 }

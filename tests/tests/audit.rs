@@ -3,13 +3,13 @@
 
 use tenant_store::Error;
 use tenant_store::postgres::Db;
-use tenant_store_tests::{app_url, migrate, owner_url, raw_pool, super_url, via};
+use tenant_store_tests::{app_url, key, migrate, owner_url, raw_pool, super_url, via};
 
 /// These tests change roles and tables the audit inspects; they run one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn refusal(url: &str) -> String {
-    match Db::connect(url).await {
+    match Db::connect(url, key()).await {
         Err(Error::Audit(msg)) => msg,
         Err(other) => panic!("expected an audit refusal, got {other:?}"),
         Ok(_) => panic!("the audit accepted a role it must refuse"),
@@ -26,7 +26,7 @@ fn with_user(url: &str, user: &str, password: &str) -> String {
 async fn accepts_the_application_role() {
     let _serial = SERIAL.lock().await;
     migrate().await;
-    Db::connect(&app_url())
+    Db::connect(&app_url(), key())
         .await
         .expect("the application role passes the audit");
 }
@@ -100,7 +100,7 @@ async fn refuses_while_a_tenant_store_table_is_not_forced_or_lacks_its_policy() 
         "{msg}"
     );
     // With the table gone, the same role passes again.
-    Db::connect(&app_url())
+    Db::connect(&app_url(), key())
         .await
         .expect("accepted once the table is gone");
 }
@@ -109,6 +109,6 @@ async fn refuses_while_a_tenant_store_table_is_not_forced_or_lacks_its_policy() 
 async fn an_unreachable_server_is_unavailable_not_a_hang() {
     // Port 9 on loopback: nothing listens there.
     let url = via(&app_url(), "127.0.0.1:9".parse().unwrap());
-    let err = Db::connect(&url).await.unwrap_err();
+    let err = Db::connect(&url, key()).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
 }

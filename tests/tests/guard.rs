@@ -4,43 +4,45 @@
 use std::time::Duration;
 
 use sqlx::Row;
-use tenant_store::postgres::Db;
+use uuid::Uuid;
+use tenant_store::postgres::{Db, DbOptions};
 use tenant_store_examples::memory::{Memory, NewMemory};
-use tenant_store_tests::{RoundTripCounter, app_url, db_with, host_port, migrate, tenant, via};
+use tenant_store_tests::{
+    RoundTripCounter, app_url, db_with, host_port, key, migrate, tenant, via,
+};
 
 /// What the (single) pooled connection holds outside any transaction.
-async fn leftover(db: &Db) -> (String, String, i64) {
+async fn leftover(db: &Db) -> (String, i64) {
+    let mut raw = db.raw().await.unwrap();
     let row = sqlx::query(
-        "SELECT coalesce(current_setting('tenant_store.user_id', true), ''),
-                coalesce(current_setting('tenant_store.org_id', true), ''),
+        "SELECT coalesce(current_setting('tenant_store.ctx', true), ''),
                 (SELECT count(*) FROM memories)",
     )
-    .fetch_one(db.pool())
+    .fetch_one(&mut *raw)
     .await
     .unwrap();
-    (row.get(0), row.get(1), row.get(2))
+    (row.get(0), row.get(1))
 }
 
-const CLEAN: (&str, &str, i64) = ("", "", 0);
-
-fn clean(got: (String, String, i64)) -> bool {
-    (got.0.as_str(), got.1.as_str(), got.2) == CLEAN
+fn clean(got: (String, i64)) -> bool {
+    got.0.is_empty() && got.1 == 0
 }
 
 #[tokio::test]
-async fn the_setting_is_visible_inside_the_transaction() {
+async fn the_tenant_is_visible_inside_the_transaction() {
     let db = db_with(1).await;
     let a = tenant();
     let mut tx = db.begin(&a).await.unwrap();
     let row = tx
         .fetch_optional(sqlx::query(
-            "SELECT current_setting('tenant_store.user_id'), current_setting('tenant_store.org_id')",
+            "SELECT tenant_store_private.current_tenant('user_id'),
+                    tenant_store_private.current_tenant('org_id')",
         ))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.get::<String, _>(0), a.user_id().to_string());
-    assert_eq!(row.get::<String, _>(1), a.org_id().to_string());
+    assert_eq!(row.get::<Uuid, _>(0), a.user_id());
+    assert_eq!(row.get::<Uuid, _>(1), a.org_id());
 }
 
 async fn seeded_tx(db: &Db) -> tenant_store::postgres::TenantTx<'_> {
@@ -118,8 +120,9 @@ async fn round_trips_per_guarded_read_and_write() {
     migrate().await;
     let proxy = RoundTripCounter::start(host_port(&app_url())).await;
     let db = Db::connect_with(
-        Db::default_pool_options().max_connections(1),
         &via(&app_url(), proxy.addr),
+        key(),
+        DbOptions::default().max_connections(1),
     )
     .await
     .unwrap();

@@ -235,14 +235,15 @@ async fn a_pooled_connection_reused_after_a_tenant_transaction_sees_nothing() {
     );
     tx.commit().await.unwrap();
     // The single pooled connection, now outside any tenant transaction.
+    let mut raw = db.raw().await.unwrap();
     let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories")
-        .fetch_one(db.pool())
+        .fetch_one(&mut *raw)
         .await
         .unwrap();
     assert_eq!(seen, 0);
     let setting: Option<String> =
-        sqlx::query_scalar("SELECT current_setting('tenant_store.user_id', true)")
-            .fetch_one(db.pool())
+        sqlx::query_scalar("SELECT current_setting('tenant_store.ctx', true)")
+            .fetch_one(&mut *raw)
             .await
             .unwrap();
     assert_eq!(setting.unwrap_or_default(), "");

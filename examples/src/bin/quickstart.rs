@@ -1,7 +1,7 @@
 //! The quickstart: two tenants write memories; each lists only its own; a cross-tenant get
 //! returns None. Run with `scripts/demo.sh` (starts PostgreSQL, applies migrations, runs this).
 
-use tenant_store::postgres::Db;
+use tenant_store::postgres::{Db, SigningKey, keys};
 use tenant_store::{Page, Principal};
 use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryState, NewMemory};
 use uuid::Uuid;
@@ -18,12 +18,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .run(&owner)
         .await?;
-    owner.close().await;
     println!("applied migrations/ as the owner role");
+    // ...and install the key the application signs its tenant contexts with (in production:
+    // `tenant-store-keys generate <id>` once, the key handed to the application as a secret).
+    let key = SigningKey::generate("quickstart")?;
+    keys::install(&mut *owner.acquire().await?, &key).await?;
+    owner.close().await;
+    println!("installed signing key `{}`", key.id());
 
-    // ...and the application connects as its own role, which the audit checks first.
-    let db = Db::connect(&env("TENANT_STORE_PG_URL")?).await?;
-    println!("connected as the application role; RLS audit passed");
+    // The application connects as its own role, which the audit checks first.
+    let db = Db::connect(&env("TENANT_STORE_PG_URL")?, key).await?;
+    println!("connected as the application role; RLS audit and key check passed");
 
     let alice = Principal::from_claims(&serde_json::json!({
         "user_id": Uuid::new_v4().to_string(), "org_id": Uuid::new_v4().to_string()

@@ -29,8 +29,11 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let patch_ty = format_ident!("{}Patch", entity);
     let filter_ty = format_ident!("{}Filter", entity);
     let store_ty = format_ident!("{}Store", entity);
-    let table = q(&pg.table);
+    // Every statement names the table with its schema: nothing on the search path (a
+    // temporary table, say) can stand in for it.
+    let table = format!("{}.{}", q(&pg.schema), q(&pg.table));
     let table_lit = &pg.table;
+    let schema_lit = &pg.schema;
 
     let col = |f: &Field| q(&Model::column_name(f));
     let scope_f = &m.fields[m.scope];
@@ -244,6 +247,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote! {
             #p::ReferenceDef {
                 column: #column,
+                parent_schema: <#parent as #p::PgEntity>::SCHEMA,
                 parent_table: <#parent as #p::PgEntity>::TABLE,
                 parent_id: <#parent as #p::PgEntity>::ID_COLUMN,
             }
@@ -423,6 +427,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         #[automatically_derived]
         impl #p::PgEntity for #entity {
             const ENTITY: &'static str = #entity_name;
+            const SCHEMA: &'static str = #schema_lit;
             const TABLE: &'static str = #table_lit;
             const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
             const ID_COLUMN: &'static str = #id_name;
@@ -432,6 +437,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             fn migration_sql() -> ::std::string::String {
                 #p::table_sql(&#p::TableDef {
                     entity: #entity_name,
+                    schema: #schema_lit,
                     table: #table_lit,
                     scope: #ts::Scope::#scope_variant,
                     id: #id_name,

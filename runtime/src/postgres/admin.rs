@@ -1,39 +1,48 @@
-//! The admin scope: the one way to act across tenants, audited in the same transaction.
+//! The admin scope: the one way to act across tenants, audited before it acts.
 //!
 //! ```ignore
 //! let mut admin = db.admin(&operator, "GDPR erasure request #4711").await?;
-//! let tx = admin.enter(&customer).await?;          // audited: operator entered customer's tenant
+//! let tx = admin.enter(&customer).await?;          // audited and committed: operator entered customer
 //! Memory::store().delete_tenant(tx).await?;
-//! admin.commit().await?;                           // the work and its audit rows, or neither
+//! admin.commit().await?;                           // the work; the audit rows are already there
 //! ```
 //!
 //! ## Design
-//! - [`Db::admin`](super::Db::admin) opens a transaction with *no* tenant (the settings are
-//!   empty, so RLS shows nothing) and writes the opening audit row: a fresh session id, the
-//!   actor's user and org, the reason, the time.
-//! - [`AdminTx::enter`] switches the transaction to a tenant (`set_config(.., true)`, i.e.
-//!   `SET LOCAL`, with bound values) and writes an audit row naming it, then lends the
-//!   transaction as a [`TenantTx`] so every generated store method works unchanged. RLS stays in
-//!   force: the application role never bypasses it; the admin scope only changes which tenant
-//!   the transaction speaks for, and says so in the audit table.
-//! - The audit rows are written by the same transaction as the work: if it rolls back, both are
-//!   gone; if it commits, both are there. The application role may only INSERT into
-//!   `tenant_store_admin_audit` (no SELECT, UPDATE or DELETE), so it cannot rewrite history.
+//! - [`Db::admin`](super::Db::admin) opens a transaction with *no* tenant (no context, so RLS
+//!   shows nothing) and writes the opening audit row: a fresh session id, the actor's user and
+//!   org, the reason.
+//! - [`AdminTx::enter`] writes an audit row naming the tenant, then switches the transaction to
+//!   that tenant through the same signed context every `TenantTx` uses, and lends the
+//!   transaction as a [`TenantTx`] so every generated store method works unchanged. RLS stays
+//!   in force: the application role never bypasses it; the admin scope only changes which
+//!   tenant the transaction speaks for, and says so in the audit table first.
+//! - Audit rows are written on a connection of their own, outside the pool, each in its own
+//!   committed transaction, before `Db::admin` or `enter` returns: a rollback of the admin
+//!   transaction cannot erase them. They go through `tenant_store_private.admin_audit`, which
+//!   inserts only rows signed with the application's key; the application role has no
+//!   privilege on the audit table at all, so hand-written SQL can neither write a false row nor
+//!   read, change or delete a true one.
 //! - The scope cannot outlive its transaction: `enter` lends a `&mut TenantTx` that borrows the
 //!   `AdminTx`, and [`AdminTx::commit`] consumes it.
 //!
 //! [`move_tenant`] uses it to move a tenant's rows to another tenant atomically.
 
+use std::collections::HashSet;
+
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{PgEntity, TenantTx, bind_value};
+use super::context::{self, AuditRow};
+use super::pool::{Session, now_ms};
+use super::{Db, PgEntity, TenantTx, bind_value};
 use crate::{Error, Principal, Result, Scope};
 
 /// The audit table's migration, to be applied with the entities' (see
-/// [`EntityMigration::admin_audit`](super::migrate::EntityMigration::admin_audit)).
+/// [`EntityMigration::admin_audit`](super::migrate::EntityMigration::admin_audit)). Only the
+/// definer role may write it; `app_role` gets nothing.
 pub fn audit_table_sql(app_role: &str) -> String {
     format!(
-        "CREATE TABLE tenant_store_admin_audit (
+        "CREATE TABLE public.tenant_store_admin_audit (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     session_id uuid NOT NULL,
     actor_user_id uuid NOT NULL,
@@ -43,51 +52,60 @@ pub fn audit_table_sql(app_role: &str) -> String {
     org_id uuid,
     at timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE tenant_store_admin_audit IS 'tenant-store admin scope audit: one row per admin transaction opened (user_id, org_id NULL) and per tenant entered';
-CREATE INDEX tenant_store_admin_audit_session ON tenant_store_admin_audit (session_id);
-REVOKE ALL ON tenant_store_admin_audit FROM PUBLIC;
-GRANT INSERT ON tenant_store_admin_audit TO {app_role};
-"
+COMMENT ON TABLE public.tenant_store_admin_audit IS 'tenant-store admin scope audit: one row per admin transaction opened (user_id, org_id NULL) and per tenant entered, committed before the admin acts';
+CREATE INDEX tenant_store_admin_audit_session ON public.tenant_store_admin_audit (session_id);
+REVOKE ALL ON public.tenant_store_admin_audit FROM PUBLIC, {app_role};
+GRANT INSERT ON public.tenant_store_admin_audit TO {definer};
+",
+        definer = context::DEFINER_ROLE
     )
 }
 
-const AUDIT_INSERT: &str = "INSERT INTO tenant_store_admin_audit \
-     (session_id, actor_user_id, actor_org_id, reason, user_id, org_id) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
-
 /// An audited transaction that may act for any tenant it [`enter`](Self::enter)s.
-#[must_use = "an admin transaction rolls back (with its audit rows) when dropped"]
-#[derive(Debug)]
+#[must_use = "an admin transaction rolls back (its audit rows stay) when dropped"]
 pub struct AdminTx<'db> {
+    db: &'db Db,
     tx: TenantTx<'db>,
+    /// The connection the audit rows are committed on.
+    audit: Session,
     session: Uuid,
     actor: Principal,
     reason: String,
+    /// Tenants already entered (and audited) in this session.
+    entered: HashSet<(Uuid, Uuid)>,
+}
+
+impl std::fmt::Debug for AdminTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminTx")
+            .field("session", &self.session)
+            .field("actor", &self.actor)
+            .field("reason", &self.reason)
+            .field("tx", &self.tx)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'db> AdminTx<'db> {
-    pub(crate) async fn open(
-        mut tx: TenantTx<'db>,
-        actor: &Principal,
-        reason: &str,
-    ) -> Result<Self> {
+    pub(crate) async fn open(db: &'db Db, actor: &Principal, reason: &str) -> Result<Self> {
         if reason.trim().is_empty() {
             return Err(Error::InvalidInput(
                 "an admin scope needs a reason; it is written to the audit table".into(),
             ));
         }
         let session = Uuid::new_v4();
-        let admin = Self {
+        let mut audit = db.open_session().await?;
+        write_audit(db, &mut audit, session, actor, reason, None).await?;
+        let tx = db.begin_as(None).await?;
+        Ok(Self {
+            db,
+            tx,
+            audit,
             session,
             actor: actor.clone(),
             reason: reason.to_owned(),
-            tx: {
-                tx.execute(audit_row(session, actor, reason, None, None))
-                    .await?;
-                tx
-            },
-        };
-        Ok(admin)
+            entered: HashSet::new(),
+        })
     }
 
     /// This admin transaction's id in the audit table (`session_id`).
@@ -95,60 +113,83 @@ impl<'db> AdminTx<'db> {
         self.session
     }
 
-    /// Switches the transaction to `tenant`'s scope (both its user and its org), writes an audit
-    /// row naming it, and lends the transaction for generated store calls.
+    /// Writes (and commits) an audit row naming `tenant` the first time this session enters it,
+    /// then switches the transaction to `tenant`'s scope (both its user and its org) and lends
+    /// it for generated store calls.
     pub async fn enter(&mut self, tenant: &Principal) -> Result<&mut TenantTx<'db>> {
-        let set = sqlx::query(
-            "SELECT set_config('tenant_store.user_id', $1, true), \
-                    set_config('tenant_store.org_id', $2, true)",
-        )
-        .bind(tenant.user_id().hyphenated().to_string())
-        .bind(tenant.org_id().hyphenated().to_string());
-        self.tx.fetch_all(set).await?;
-        self.tx.user_id = tenant.user_id();
-        self.tx.org_id = tenant.org_id();
-        let row = audit_row(
-            self.session,
-            &self.actor,
-            &self.reason,
-            Some(tenant.user_id()),
-            Some(tenant.org_id()),
-        );
-        self.tx.execute(row).await?;
+        let ids = (tenant.user_id(), tenant.org_id());
+        if !self.entered.contains(&ids) {
+            write_audit(
+                self.db,
+                &mut self.audit,
+                self.session,
+                &self.actor,
+                &self.reason,
+                Some(ids),
+            )
+            .await?;
+            self.entered.insert(ids);
+        }
+        let token = self.db.token(self.tx.lease().session(), ids.0, ids.1);
+        let set = sqlx::query("SELECT set_config($1, $2, true)")
+            .bind(context::CONTEXT_SETTING)
+            .bind(token);
+        self.tx.run(set).await?;
+        self.tx.user_id = ids.0;
+        self.tx.org_id = ids.1;
         Ok(&mut self.tx)
     }
 
-    /// Commits the work and its audit rows together.
+    /// Commits the work (the audit rows are committed already).
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await
     }
 
-    /// Rolls back the work and its audit rows.
+    /// Rolls back the work; the audit rows stay.
     pub async fn rollback(self) -> Result<()> {
         self.tx.rollback().await
     }
 }
 
-fn audit_row<'q>(
+/// Commits one signed audit row on `conn`.
+async fn write_audit(
+    db: &Db,
+    conn: &mut Session,
     session: Uuid,
     actor: &Principal,
-    reason: &'q str,
-    user_id: Option<Uuid>,
-    org_id: Option<Uuid>,
-) -> super::PgQuery<'q> {
-    sqlx::query(AUDIT_INSERT)
-        .bind(session)
-        .bind(actor.user_id())
-        .bind(actor.org_id())
-        .bind(reason)
-        .bind(user_id)
-        .bind(org_id)
+    reason: &str,
+    tenant: Option<(Uuid, Uuid)>,
+) -> Result<()> {
+    let row = AuditRow {
+        session,
+        actor_user: actor.user_id(),
+        actor_org: actor.org_id(),
+        tenant,
+        issued_ms: now_ms() + conn.offset_ms,
+        reason,
+    };
+    let signature = context::audit_signature(db.key(), &row);
+    sqlx::query("SELECT tenant_store_private.admin_audit($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(row.session)
+        .bind(row.actor_user)
+        .bind(row.actor_org)
+        .bind(row.reason)
+        .bind(tenant.map(|t| t.0))
+        .bind(tenant.map(|t| t.1))
+        .bind(row.issued_ms)
+        .bind(db.key().id())
+        .bind(signature)
+        .execute(&mut conn.conn)
+        .await?;
+    Ok(())
 }
 
-/// A table whose rows [`move_tenant`] moves: an entity's table and scope column.
+/// A table whose rows [`move_tenant`] moves: an entity's table, id and scope column.
 #[derive(Debug, Clone, Copy)]
 pub struct MoveTable {
+    schema: &'static str,
     table: &'static str,
+    id: &'static str,
     scope: Scope,
 }
 
@@ -156,7 +197,9 @@ impl MoveTable {
     /// The table of entity `E`.
     pub fn of<E: PgEntity>() -> Self {
         Self {
+            schema: E::SCHEMA,
             table: E::TABLE,
+            id: E::ID_COLUMN,
             scope: E::SCOPE,
         }
     }
@@ -169,16 +212,20 @@ pub struct Moved {
     pub tables: Vec<(&'static str, u64)>,
 }
 
+/// Rows copied per statement by [`move_tenant`].
+const MOVE_CHUNK: i64 = 10_000;
+
 /// Moves every row of `from`'s tenant in `tables` to `to`'s tenant (merging into what `to`
 /// already has), inside the admin transaction: all of it happens at commit, or none.
 ///
 /// `tables` must list parents before children (the order the entities' migrations are in).
-/// Rows are copied table by table in that order (read as `from`, written as `to`, through a
-/// temporary table so RLS checks both sides), then deleted as `from` in reverse order. Every
-/// column is kept (ids, versions, timestamps). An id that both tenants hold makes the move fail
-/// with `Error::Duplicate`, and the transaction then commits nothing: resolve the clash and run
-/// it again. Each table is moved by its own scope column: `user_id` tables from `from`'s user to
-/// `to`'s user, `org_id` tables from org to org.
+/// Rows are copied table by table in that order, [`MOVE_CHUNK`] at a time in id order: read as
+/// `from`, written as `to`, so RLS checks both sides; then deleted as `from` in reverse order.
+/// The rows travel through this process as JSON (no temporary table: the application role has
+/// no `TEMPORARY` privilege). Every column is kept (ids, versions, timestamps). An id that both
+/// tenants hold makes the move fail with `Error::Duplicate`, and the transaction then commits
+/// nothing: resolve the clash and run it again. Each table is moved by its own scope column:
+/// `user_id` tables from `from`'s user to `to`'s user, `org_id` tables from org to org.
 pub async fn move_tenant(
     admin: &mut AdminTx<'_>,
     from: &Principal,
@@ -187,44 +234,53 @@ pub async fn move_tenant(
 ) -> Result<Moved> {
     let mut moved = Vec::with_capacity(tables.len());
     for t in tables {
-        let (table, scope) = (t.table, t.scope.as_str());
-        let tmp = format!("tenant_store_move_{table}");
-        let tx = admin.enter(from).await?;
-        tx.execute(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE TEMP TABLE \"{tmp}\" (LIKE \"{table}\") ON COMMIT DROP"
-        ))))
-        .await?;
-        let copied = tx
-            .execute(bind_value(
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO \"{tmp}\" SELECT * FROM \"{table}\" WHERE \"{scope}\" = $1"
-                ))),
-                from.tenant(t.scope),
-            ))
-            .await?;
-        let tx = admin.enter(to).await?;
-        tx.execute(bind_value(
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE \"{tmp}\" SET \"{scope}\" = $1"
-            ))),
-            to.tenant(t.scope),
-        ))
-        .await?;
-        tx.execute(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO \"{table}\" SELECT * FROM \"{tmp}\""
-        ))))
-        .await?;
-        tx.execute(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP TABLE \"{tmp}\""
-        ))))
-        .await?;
-        moved.push((table, copied));
+        let (qualified, id, scope) = (
+            format!("\"{}\".\"{}\"", t.schema, t.table),
+            t.id,
+            t.scope.as_str(),
+        );
+        let read = format!(
+            "SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.\"{id}\"), '[]'), (array_agg(c.\"{id}\" ORDER BY c.\"{id}\" DESC))[1] \
+             FROM (SELECT * FROM {qualified} WHERE \"{scope}\" = $1 AND \"{id}\" > $2 \
+                   ORDER BY \"{id}\" LIMIT {MOVE_CHUNK}) c"
+        );
+        let write = format!(
+            "INSERT INTO {qualified} SELECT r.* FROM jsonb_array_elements($1) e, \
+             LATERAL jsonb_populate_record(NULL::{qualified}, e.value || jsonb_build_object('{scope}', $2::uuid)) r"
+        );
+        let (mut after, mut copied) = (Uuid::nil(), 0u64);
+        loop {
+            let tx = admin.enter(from).await?;
+            let row = tx
+                .run_optional(
+                    bind_value(sqlx::query(AssertSqlSafe(read.clone())), from.tenant(t.scope))
+                        .bind(after),
+                )
+                .await?
+                .ok_or(Error::NotFound)?;
+            let (rows, last): (serde_json::Value, Option<Uuid>) = {
+                use sqlx::Row as _;
+                (row.try_get(0)?, row.try_get(1)?)
+            };
+            let Some(last) = last else { break };
+            let tx = admin.enter(to).await?;
+            copied += tx
+                .run(
+                    sqlx::query(AssertSqlSafe(write.clone()))
+                        .bind(rows)
+                        .bind(to.tenant(t.scope)),
+                )
+                .await?;
+            after = last;
+        }
+        moved.push((t.table, copied));
     }
     for t in tables.iter().rev() {
         let tx = admin.enter(from).await?;
-        tx.execute(bind_value(
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM \"{}\" WHERE \"{}\" = $1",
+        tx.run(bind_value(
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM \"{}\".\"{}\" WHERE \"{}\" = $1",
+                t.schema,
                 t.table,
                 t.scope.as_str()
             ))),

@@ -1,57 +1,226 @@
-//! The start-up audit: refuse to run with a role that could bypass Row Level Security.
+//! The start-up audit: refuse to run unless the database enforces what the generated migrations
+//! meant, for the role we connected as.
+//!
+//! It checks what PostgreSQL enforces (roles, privileges, policies, ownership, function bodies),
+//! not names alone, and reports every finding at once. Tenant tables are found both from the
+//! registry the migrations fill (`tenant_store_private.tenant_tables`) and from the comment they
+//! set, so a drifted database that lost one of them is still audited.
 
 use sqlx::PgConnection;
 
+use super::context::{DEFINER_ROLE, PRIVATE_SCHEMA};
+use super::migrate::{ADMIN_AUDIT_BODY, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH};
 use crate::{Error, Result};
 
-/// Checks the pool's role and every tenant-store table (those whose comment the generated
-/// migration set), and refuses with [`Error::Audit`] listing every finding when:
-/// - the role is a superuser or has `BYPASSRLS`, or is a member of a role that is (it could
-///   `SET ROLE` to it);
-/// - the role owns a tenant-store table, or is a member of its owner (an owner can disable RLS
-///   or drop the policy);
-/// - a tenant-store table does not have RLS enabled and forced, or lacks its `tenant_isolation`
-///   policy.
+/// Audits the connection's role and every tenant-store table, and refuses with [`Error::Audit`]
+/// listing every finding when:
+/// - the role is a superuser or has `BYPASSRLS`, `CREATEROLE`, or is a member of a role that is
+///   or has (it could `SET ROLE` to it), or is a member of the definer role;
+/// - the role may create temporary objects in the database or objects in any schema (either
+///   could shadow a table or leave state on a pooled connection);
+/// - the role owns a tenant table, or is a member of its owner (an owner can disable RLS or
+///   drop the policy);
+/// - a tenant table does not have RLS enabled and forced; its `tenant_isolation` policy is
+///   missing, not permissive, not for every command and role, or its expressions differ from
+///   the generated ones; another *permissive* policy applies to it (PostgreSQL ORs permissive
+///   policies, so one could only widen access; restrictive ones can only narrow it and are
+///   accepted);
+/// - a view or materialized view the role can read reaches a tenant table (directly or through
+///   other views) and runs as a role that bypasses RLS, or stores rows (a materialized view
+///   holds whatever its last refresh saw, without RLS);
+/// - a `SECURITY DEFINER` function the role can execute is owned by a role that bypasses RLS;
+/// - `tenant_store_private.current_tenant` or `admin_audit` is missing, changed, not
+///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role;
+///   the definer role can log in or bypasses RLS; the role can read the key table.
 pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     let mut findings = Vec::new();
+    audit_role(conn, &mut findings).await?;
+    audit_functions(conn, &mut findings).await?;
+    audit_tables(conn, &mut findings).await?;
+    audit_views_and_definers(conn, &mut findings).await?;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Audit(findings.join("; ")))
+    }
+}
 
-    let (role, is_super, bypass): (String, bool, bool) = sqlx::query_as(
-        "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let (role, is_super, bypass, createrole, temp): (String, bool, bool, bool, bool) =
+        sqlx::query_as(
+            "SELECT rolname::text, rolsuper, rolbypassrls, rolcreaterole,
+                    has_database_privilege(current_user, current_database(), 'TEMPORARY')
+             FROM pg_catalog.pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
     if is_super {
         findings.push(format!("role `{role}` is a superuser, which bypasses RLS"));
     }
     if bypass {
         findings.push(format!("role `{role}` has BYPASSRLS"));
     }
+    if createrole {
+        findings.push(format!(
+            "role `{role}` has CREATEROLE (it could grant itself a role that bypasses RLS)"
+        ));
+    }
+    if temp {
+        findings.push(format!(
+            "role `{role}` may create temporary objects in this database; revoke TEMPORARY (from PUBLIC too)"
+        ));
+    }
 
-    let privileged: Vec<String> = sqlx::query_scalar(
-        "SELECT rolname::text FROM pg_roles r
-         WHERE (r.rolsuper OR r.rolbypassrls) AND r.rolname <> current_user
-           AND pg_has_role(current_user, r.oid, 'MEMBER')
+    let privileged: Vec<(String, String)> = sqlx::query_as(
+        "SELECT rolname::text,
+                concat_ws(', ', CASE WHEN rolsuper THEN 'superuser' END,
+                                CASE WHEN rolbypassrls THEN 'BYPASSRLS' END,
+                                CASE WHEN rolcreaterole THEN 'CREATEROLE' END,
+                                CASE WHEN rolname = $1 THEN 'owns the tenant context functions' END)
+         FROM pg_catalog.pg_roles r
+         WHERE (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname = $1)
+           AND r.rolname <> current_user
+           AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')
+         ORDER BY 1",
+    )
+    .bind(DEFINER_ROLE)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (p, what) in privileged {
+        findings.push(format!("role `{role}` is a member of `{p}` ({what})"));
+    }
+
+    let creatable: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_catalog.pg_namespace
+         WHERE nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+           AND has_schema_privilege(current_user, oid, 'CREATE')
          ORDER BY 1",
     )
     .fetch_all(&mut *conn)
     .await?;
-    for p in privileged {
+    for schema in creatable {
         findings.push(format!(
-            "role `{role}` is a member of `{p}`, which bypasses RLS"
+            "role `{role}` may create objects in schema `{schema}` (it could shadow a table)"
+        ));
+    }
+    Ok(())
+}
+
+async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let expected_config = format!("search_path={DEFINER_SEARCH_PATH}");
+    for (name, body) in [
+        ("current_tenant", CURRENT_TENANT_BODY),
+        ("admin_audit", ADMIN_AUDIT_BODY),
+    ] {
+        let row: Option<(String, bool, Option<Vec<String>>, String)> = sqlx::query_as(
+            "SELECT pg_catalog.pg_get_userbyid(p.proowner)::text, p.prosecdef, p.proconfig, p.prosrc
+             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = $1 AND p.proname = $2",
+        )
+        .bind(PRIVATE_SCHEMA)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let f = format!("{PRIVATE_SCHEMA}.{name}");
+        let Some((owner, secdef, config, src)) = row else {
+            findings.push(format!(
+                "function {f} is missing; apply the migrations (the base one creates it)"
+            ));
+            continue;
+        };
+        if owner != DEFINER_ROLE {
+            findings.push(format!(
+                "function {f} is owned by `{owner}`, not `{DEFINER_ROLE}`"
+            ));
+        }
+        if !secdef {
+            findings.push(format!("function {f} is not SECURITY DEFINER"));
+        }
+        if config.as_deref() != Some(std::slice::from_ref(&expected_config)) {
+            findings.push(format!(
+                "function {f} does not run with `SET {expected_config}`"
+            ));
+        }
+        if src != body {
+            findings.push(format!(
+                "function {f} differs from the one the migrations create"
+            ));
+        }
+    }
+
+    let definer: Option<(bool, bool, bool)> = sqlx::query_as(
+        "SELECT rolcanlogin, rolsuper OR rolbypassrls,
+                has_table_privilege(current_user, 'tenant_store_private.keys', 'SELECT')
+         FROM pg_catalog.pg_roles WHERE rolname = $1",
+    )
+    .bind(DEFINER_ROLE)
+    .fetch_optional(&mut *conn)
+    .await
+    .unwrap_or(None);
+    match definer {
+        None => findings.push(format!(
+            "role `{DEFINER_ROLE}` or its key table is missing; create the role and apply the migrations"
+        )),
+        Some((login, bypasses, reads_keys)) => {
+            if login {
+                findings.push(format!("role `{DEFINER_ROLE}` can log in"));
+            }
+            if bypasses {
+                findings.push(format!(
+                    "role `{DEFINER_ROLE}` is a superuser or has BYPASSRLS"
+                ));
+            }
+            if reads_keys {
+                findings.push("this role can read tenant_store_private.keys".to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One tenant table as the catalog describes it.
+type TableRow = (
+    String,         // schema.table
+    Option<String>, // scope: from the registry, else from the comment
+    bool,           // relrowsecurity
+    bool,           // relforcerowsecurity
+    bool,           // the role is a member of the owner
+);
+
+/// The oids of every tenant table: registered by the migrations or carrying their comment.
+const TENANT_TABLES: &str = "
+    SELECT c.oid, coalesce(t.scope, substring(obj_description(c.oid, 'pg_class') FROM '^tenant-store: scope (\\w+)$')) AS scope
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN tenant_store_private.tenant_tables t ON t.table_schema = n.nspname AND t.table_name = c.relname
+    WHERE c.relkind IN ('r', 'p')
+      AND (t.table_name IS NOT NULL OR obj_description(c.oid, 'pg_class') LIKE 'tenant-store: scope %')";
+
+async fn audit_tables(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut *conn)
+        .await?;
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', t.table_schema, t.table_name) FROM tenant_store_private.tenant_tables t
+         WHERE to_regclass(format('%I.%I', t.table_schema, t.table_name)) IS NULL ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for table in missing {
+        findings.push(format!(
+            "tenant table {table} was created by the migrations but is gone"
         ));
     }
 
-    let tables: Vec<(String, bool, bool, bool, bool)> = sqlx::query_as(
-        "SELECT format('%I.%I', n.nspname, c.relname),
+    let tables: Vec<TableRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT format('%I.%I', n.nspname, c.relname), tt.scope,
                 c.relrowsecurity, c.relforcerowsecurity,
-                pg_has_role(current_user, c.relowner, 'MEMBER'),
-                EXISTS (SELECT 1 FROM pg_policy p
-                        WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p')
-           AND obj_description(c.oid, 'pg_class') LIKE 'tenant-store: scope %'
-         ORDER BY 1",
-    )
+                pg_catalog.pg_has_role(current_user, c.relowner, 'MEMBER')
+         FROM ({TENANT_TABLES}) tt
+         JOIN pg_catalog.pg_class c ON c.oid = tt.oid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         ORDER BY 1"
+    )))
     .fetch_all(&mut *conn)
     .await?;
     if tables.is_empty() {
@@ -59,8 +228,8 @@ pub async fn audit(conn: &mut PgConnection) -> Result<()> {
             "tenant-store audit found no tenant-store tables: are the migrations applied?"
         );
     }
-    for (table, enabled, forced, owns, has_policy) in tables {
-        if owns {
+    for (table, scope, enabled, forced, owns) in &tables {
+        if *owns {
             findings.push(format!(
                 "role `{role}` owns table {table} and could disable its RLS; connect as the application role"
             ));
@@ -73,14 +242,128 @@ pub async fn audit(conn: &mut PgConnection) -> Result<()> {
         if !forced {
             findings.push(format!("table {table} does not force row level security"));
         }
-        if !has_policy {
-            findings.push(format!("table {table} has no `tenant_isolation` policy"));
+        let Some(scope) = scope else {
+            findings.push(format!("table {table} has no known scope column"));
+            continue;
+        };
+        audit_policies(conn, table, scope, findings).await?;
+    }
+    Ok(())
+}
+
+async fn audit_policies(
+    conn: &mut PgConnection,
+    table: &str,
+    scope: &str,
+    findings: &mut Vec<String>,
+) -> Result<()> {
+    // (name, permissive, command, for every role, USING, WITH CHECK)
+    let policies: Vec<(String, bool, String, bool, Option<String>, Option<String>)> =
+        sqlx::query_as(
+            "SELECT polname::text, polpermissive, polcmd::text, polroles = '{0}',
+                    pg_catalog.pg_get_expr(polqual, polrelid), pg_catalog.pg_get_expr(polwithcheck, polrelid)
+             FROM pg_catalog.pg_policy WHERE polrelid = $1::regclass ORDER BY 1",
+        )
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await?;
+    let expected = printed_policy(scope);
+    let mut generated = false;
+    for (name, permissive, cmd, all_roles, using, check) in policies {
+        if name == "tenant_isolation" {
+            generated = true;
+            let exact = permissive
+                && cmd == "*"
+                && all_roles
+                && using.as_deref() == Some(expected.as_str())
+                && check.as_deref() == Some(expected.as_str());
+            if !exact {
+                findings.push(format!(
+                    "table {table}: policy `tenant_isolation` differs from the generated one \
+                     (USING {}, WITH CHECK {}); expected a permissive policy for ALL commands and roles with {expected} in both",
+                    using.unwrap_or_else(|| "none".into()),
+                    check.unwrap_or_else(|| "none".into()),
+                ));
+            }
+        } else if permissive {
+            findings.push(format!(
+                "table {table}: permissive policy `{name}` (USING {}) is ORed with `tenant_isolation` and could widen access; drop it or make it AS RESTRICTIVE",
+                using.unwrap_or_else(|| "none".into())
+            ));
+        }
+    }
+    if !generated {
+        findings.push(format!("table {table} has no `tenant_isolation` policy"));
+    }
+    Ok(())
+}
+
+/// The generated policy expression ([`policy_expression`](super::migrate::policy_expression))
+/// as `pg_get_expr` prints it back: names unquoted where they need no quotes, the literal
+/// typed, the sub-select aliased.
+fn printed_policy(scope: &str) -> String {
+    format!(
+        "({scope} = ( SELECT {PRIVATE_SCHEMA}.current_tenant('{scope}'::text) AS current_tenant))"
+    )
+}
+
+async fn audit_views_and_definers(
+    conn: &mut PgConnection,
+    findings: &mut Vec<String>,
+) -> Result<()> {
+    // Views and materialized views that reach a tenant table, directly or through other views.
+    let views: Vec<(String, String, String, bool, bool)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH RECURSIVE reach(oid, base) AS (
+                 SELECT tt.oid, tt.oid FROM ({TENANT_TABLES}) tt
+                 UNION
+                 SELECT rw.ev_class, reach.base
+                 FROM reach
+                 JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = reach.oid
+                 JOIN pg_catalog.pg_rewrite rw ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND rw.oid = d.objid
+                 WHERE rw.ev_class <> reach.oid
+             )
+             SELECT DISTINCT format('%I.%I', n.nspname, v.relname), v.relkind::text,
+                    pg_catalog.pg_get_userbyid(v.relowner)::text,
+                    r.rolsuper OR r.rolbypassrls,
+                    coalesce(v.reloptions @> ARRAY['security_invoker=true'] OR v.reloptions @> ARRAY['security_invoker=on'], false)
+             FROM reach
+             JOIN pg_catalog.pg_class v ON v.oid = reach.oid AND v.relkind IN ('v', 'm')
+             JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+             JOIN pg_catalog.pg_roles r ON r.oid = v.relowner
+             WHERE has_table_privilege(current_user, v.oid, 'SELECT')
+             ORDER BY 1"
+        )))
+        .fetch_all(&mut *conn)
+        .await?;
+    for (view, kind, owner, owner_bypasses, invoker) in views {
+        if kind == "m" {
+            findings.push(format!(
+                "materialized view {view} reaches a tenant table and is readable by this role: it stores rows without RLS"
+            ));
+        } else if owner_bypasses && !invoker {
+            findings.push(format!(
+                "view {view} reaches a tenant table, is readable by this role and runs as `{owner}`, which bypasses RLS"
+            ));
         }
     }
 
-    if findings.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Audit(findings.join("; ")))
+    let definers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT p.oid::regprocedure::text, pg_catalog.pg_get_userbyid(p.proowner)::text
+         FROM pg_catalog.pg_proc p
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+         JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+         WHERE p.prosecdef AND (r.rolsuper OR r.rolbypassrls)
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND has_function_privilege(current_user, p.oid, 'EXECUTE')
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (function, owner) in definers {
+        findings.push(format!(
+            "SECURITY DEFINER function {function} is executable by this role and runs as `{owner}`, which bypasses RLS"
+        ));
     }
+    Ok(())
 }

@@ -65,6 +65,8 @@ impl<T: PgColumn> PgColumn for Option<T> {
 pub trait PgEntity {
     /// The struct's name.
     const ENTITY: &'static str;
+    /// The schema the table lives in (`schema = "..."`, `public` by default).
+    const SCHEMA: &'static str;
     /// The table.
     const TABLE: &'static str;
     /// The principal attribute that partitions the table; also the scope column's name.

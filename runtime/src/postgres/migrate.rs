@@ -53,25 +53,112 @@ impl EntityMigration {
     }
 }
 
-/// The SQL of the base migration: the function every policy uses to read the tenant setting.
+/// The body of `tenant_store_private.current_tenant(scope text)`, which every policy calls.
 ///
-/// It returns NULL for a setting that is unset, empty or not a UUID, so a policy comparing with
-/// it matches no row and raises no error: the policy fails closed.
+/// It verifies the signed context ([`context`](super::context)) and returns the tenant of
+/// `scope`, or NULL (so: no rows, no error) for a context that is unset, empty, malformed,
+/// signed with an unknown or retired key, forged, made for another backend pid, or expired
+/// before the transaction started. Nothing is cast before the MAC is checked, so no input can
+/// raise an error; the fields of a verified context are well-formed because we wrote them.
+/// The start-up audit compares the installed body with this one.
+pub const CURRENT_TENANT_BODY: &str = "
+DECLARE
+    v text := current_setting('tenant_store.ctx', true);
+    p text[];
+    k bytea;
+BEGIN
+    IF v IS NULL OR length(v) > 256 THEN
+        RETURN NULL;
+    END IF;
+    p := string_to_array(v, '.');
+    IF cardinality(p) <> 7 OR p[1] <> 'v1' THEN
+        RETURN NULL;
+    END IF;
+    SELECT secret INTO k FROM tenant_store_private.keys WHERE id = p[2] AND retired_at IS NULL;
+    IF k IS NULL
+        OR encode(hmac(convert_to(left(v, length(v) - length(p[7]) - 1), 'UTF8'), k, 'sha256'), 'hex') <> p[7]
+        OR p[3] <> pg_backend_pid()::text
+        OR p[4]::bigint < (extract(epoch FROM transaction_timestamp()) * 1000)::bigint
+    THEN
+        RETURN NULL;
+    END IF;
+    RETURN CASE scope WHEN 'user_id' THEN p[5]::uuid WHEN 'org_id' THEN p[6]::uuid END;
+END
+";
+
+/// The body of `tenant_store_private.admin_audit(...)`: writes one admin audit row if its
+/// signature verifies, so the application role cannot write a false one. Called on a
+/// connection of its own, so the row is committed whatever the admin transaction does.
+pub const ADMIN_AUDIT_BODY: &str = "
+DECLARE
+    k bytea;
+BEGIN
+    SELECT secret INTO k FROM tenant_store_private.keys WHERE id = key_id AND retired_at IS NULL;
+    IF k IS NULL OR encode(hmac(convert_to(concat_ws('|', 'audit.v1', session_id, actor_user_id,
+            actor_org_id, coalesce(user_id::text, ''), coalesce(org_id::text, ''), issued_ms, reason),
+            'UTF8'), k, 'sha256'), 'hex') IS DISTINCT FROM signature
+    THEN
+        RAISE EXCEPTION 'tenant-store: admin audit row rejected: bad signature' USING ERRCODE = '42501';
+    END IF;
+    IF abs(issued_ms - extract(epoch FROM clock_timestamp()) * 1000) > 60000 THEN
+        RAISE EXCEPTION 'tenant-store: admin audit row rejected: stale' USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO public.tenant_store_admin_audit (session_id, actor_user_id, actor_org_id, reason, user_id, org_id)
+    VALUES (session_id, actor_user_id, actor_org_id, reason, user_id, org_id);
+END
+";
+
+/// The `search_path` both functions run with: fixed, with `pg_temp` last so no temporary
+/// object can stand in for anything they name.
+pub const DEFINER_SEARCH_PATH: &str = "pg_catalog, tenant_store_private, pg_temp";
+
+/// The SQL of the base migration: the private schema, the key table, the table registry, and
+/// the two `SECURITY DEFINER` functions, all owned by the definer role.
+///
+/// Needs, before it runs (the operator's set-up; `scripts/services.sh` does it): the roles
+/// [`DEFINER_ROLE`](super::context::DEFINER_ROLE) (`NOLOGIN`) and [`APP_ROLE`], the migrating
+/// role a member of the definer role, and `pgcrypto` available and not yet installed in the
+/// database (it is installed into `tenant_store_private`).
 pub fn base_sql() -> String {
     format!(
         "{HEADER}\
--- Reads a tenant setting; NULL (so: no rows) when it is unset, empty or not a UUID.
-CREATE FUNCTION tenant_store_current(setting text) RETURNS uuid
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-        SELECT CASE
-            WHEN v ~ '^[0-9A-Fa-f]{{8}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{4}}-[0-9A-Fa-f]{{12}}$'
-            THEN v::uuid
-        END
-        FROM (SELECT current_setting(setting, true) AS v) AS s
-    $$;
-REVOKE ALL ON FUNCTION tenant_store_current(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenant_store_current(text) TO {APP_ROLE};
+-- The signed tenant context: see tenant_store::postgres::context.
+CREATE SCHEMA tenant_store_private AUTHORIZATION tenant_store_definer;
+CREATE EXTENSION pgcrypto WITH SCHEMA tenant_store_private;
+SET LOCAL ROLE tenant_store_definer;
+-- The keys contexts are signed with. Nobody but the definer role reads them.
+CREATE TABLE tenant_store_private.keys (
+    id text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{{1,32}}$'),
+    secret bytea NOT NULL CHECK (length(secret) >= 32),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    retired_at timestamptz
+);
+REVOKE ALL ON tenant_store_private.keys FROM PUBLIC;
+-- Every tenant table the migrations created, for the start-up audit.
+CREATE TABLE tenant_store_private.tenant_tables (
+    table_schema text NOT NULL,
+    table_name text NOT NULL,
+    scope text NOT NULL CHECK (scope IN ('user_id', 'org_id')),
+    PRIMARY KEY (table_schema, table_name)
+);
+REVOKE ALL ON tenant_store_private.tenant_tables FROM PUBLIC;
+CREATE FUNCTION tenant_store_private.current_tenant(scope text) RETURNS uuid
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = {DEFINER_SEARCH_PATH}
+    AS $${CURRENT_TENANT_BODY}$$;
+CREATE FUNCTION tenant_store_private.admin_audit(session_id uuid, actor_user_id uuid,
+        actor_org_id uuid, reason text, user_id uuid, org_id uuid, issued_ms bigint,
+        key_id text, signature text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = {DEFINER_SEARCH_PATH}
+    AS $${ADMIN_AUDIT_BODY}$$;
+REVOKE ALL ON FUNCTION tenant_store_private.current_tenant(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) FROM PUBLIC;
+GRANT USAGE ON SCHEMA tenant_store_private TO {APP_ROLE};
+GRANT EXECUTE ON FUNCTION tenant_store_private.current_tenant(text) TO {APP_ROLE};
+GRANT EXECUTE ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) TO {APP_ROLE};
+GRANT SELECT ON tenant_store_private.tenant_tables TO {APP_ROLE};
+RESET ROLE;
 "
     )
 }
@@ -121,6 +208,7 @@ pub struct ColumnDef {
 #[derive(Debug, Clone, Copy)]
 pub struct ReferenceDef {
     pub column: &'static str,
+    pub parent_schema: &'static str,
     pub parent_table: &'static str,
     pub parent_id: &'static str,
 }
@@ -130,6 +218,7 @@ pub struct ReferenceDef {
 #[derive(Debug, Clone, Copy)]
 pub struct TableDef<'a> {
     pub entity: &'static str,
+    pub schema: &'static str,
     pub table: &'static str,
     pub scope: crate::Scope,
     pub id: &'static str,
@@ -148,6 +237,7 @@ pub struct TableDef<'a> {
 pub fn table_sql(def: &TableDef<'_>) -> String {
     let TableDef {
         entity,
+        schema,
         table,
         scope,
         id,
@@ -159,11 +249,13 @@ pub fn table_sql(def: &TableDef<'_>) -> String {
     } = *def;
     let mut sql = String::new();
     let w = &mut sql;
-    let setting = super::setting_name(scope);
     let scope = scope.as_str();
+    let policy = policy_expression(scope);
+    // The table is named with its schema everywhere, here and in every generated statement.
+    let qualified = format!("\"{schema}\".\"{table}\"");
     // Writing into a String cannot fail; the results are ignored on purpose.
     let _ = writeln!(w, "-- Entity `{entity}`, partitioned by `{scope}`.");
-    let _ = writeln!(w, "CREATE TABLE \"{table}\" (");
+    let _ = writeln!(w, "CREATE TABLE {qualified} (");
     for c in columns {
         let null = if c.nullable { "" } else { " NOT NULL" };
         let default = if c.default_now { " DEFAULT now()" } else { "" };
@@ -178,8 +270,8 @@ pub fn table_sql(def: &TableDef<'_>) -> String {
     for r in references {
         let _ = writeln!(
             w,
-            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\" (\"{scope}\", \"{}\") ON DELETE CASCADE,",
-            r.column, r.parent_table, r.parent_id
+            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{scope}\", \"{}\") ON DELETE CASCADE,",
+            r.column, r.parent_schema, r.parent_table, r.parent_id
         );
     }
     // The key leads with the scope column: it is the index every tenant's lookups use, and the
@@ -189,38 +281,44 @@ pub fn table_sql(def: &TableDef<'_>) -> String {
     for f in filters {
         let _ = writeln!(
             w,
-            "CREATE INDEX \"{table}_{scope}_{f}_idx\" ON \"{table}\" (\"{scope}\", \"{f}\");"
+            "CREATE INDEX \"{table}_{scope}_{f}_idx\" ON {qualified} (\"{scope}\", \"{f}\");"
         );
     }
     for r in references.iter().filter(|r| !filters.contains(&r.column)) {
         let c = r.column;
         let _ = writeln!(
             w,
-            "CREATE INDEX \"{table}_{scope}_{c}_idx\" ON \"{table}\" (\"{scope}\", \"{c}\");"
+            "CREATE INDEX \"{table}_{scope}_{c}_idx\" ON {qualified} (\"{scope}\", \"{c}\");"
         );
     }
-    let _ = writeln!(w, "ALTER TABLE \"{table}\" ENABLE ROW LEVEL SECURITY;");
-    let _ = writeln!(w, "ALTER TABLE \"{table}\" FORCE ROW LEVEL SECURITY;");
+    let _ = writeln!(w, "ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY;");
+    let _ = writeln!(w, "ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY;");
     // The sub-select makes the setting an InitPlan: read once per statement, and the comparison
     // stays an index condition on the scope column.
-    let _ = writeln!(w, "CREATE POLICY tenant_isolation ON \"{table}\"");
-    let _ = writeln!(
-        w,
-        "    USING (\"{scope}\" = (SELECT tenant_store_current('{setting}')))"
-    );
-    let _ = writeln!(
-        w,
-        "    WITH CHECK (\"{scope}\" = (SELECT tenant_store_current('{setting}')));"
-    );
+    let _ = writeln!(w, "CREATE POLICY tenant_isolation ON {qualified}");
+    let _ = writeln!(w, "    USING {policy}");
+    let _ = writeln!(w, "    WITH CHECK {policy};");
     let grants = if append_only {
         "SELECT, INSERT, DELETE"
     } else {
         "SELECT, INSERT, UPDATE, DELETE"
     };
-    let _ = writeln!(w, "GRANT {grants} ON \"{table}\" TO {APP_ROLE};");
+    let _ = writeln!(w, "GRANT {grants} ON {qualified} TO {APP_ROLE};");
     let _ = writeln!(
         w,
-        "COMMENT ON TABLE \"{table}\" IS 'tenant-store: scope {scope}';"
+        "COMMENT ON TABLE {qualified} IS 'tenant-store: scope {scope}';"
+    );
+    // The audit finds tenant tables from here, not only from the comment.
+    let _ = writeln!(
+        w,
+        "INSERT INTO tenant_store_private.tenant_tables VALUES ('{schema}', '{table}', '{scope}');"
     );
     sql
+}
+
+/// The generated policy's `USING` and `WITH CHECK` expression for a scope column. The
+/// sub-select makes the tenant an InitPlan: verified once per statement, and the comparison
+/// stays an index condition on the scope column.
+pub fn policy_expression(scope: &str) -> String {
+    format!("(\"{scope}\" = (SELECT tenant_store_private.current_tenant('{scope}')))")
 }

@@ -2,37 +2,40 @@
 //! generated stores and migrations use.
 //!
 //! ## Design
-//! - [`Db`] wraps a `sqlx::PgPool`. [`Db::connect`] runs the start-up audit ([`audit`]) and
-//!   refuses a role that could bypass Row Level Security.
+//! - [`Db`] holds a pool of connections ([`pool`]) and the application's [`SigningKey`].
+//!   [`Db::connect`] runs the start-up audit ([`audit`]), then checks that the database accepts a
+//!   context signed with that key, and refuses to run otherwise.
 //! - [`Db::begin`] takes a `&Principal` and returns a [`TenantTx`]: one simple-query message
-//!   carries `BEGIN` and two `SET LOCAL`s (`tenant_store.user_id`, `tenant_store.org_id`), so the
-//!   guard costs one round trip. `SET LOCAL` dies with the transaction: commit, rollback, an
-//!   error, a panic or a dropped guard (sqlx queues the `ROLLBACK` and flushes it before the
-//!   connection is pooled again) leave nothing behind on the connection.
-//! - Every statement of a generated store, and every hand-written one, runs through the
-//!   `TenantTx` executor methods, so RLS applies to all of them. A statement that fails marks the
-//!   transaction aborted; `commit` then rolls back and says so instead of pretending success.
-//! - The RLS policy reads the setting through `tenant_store_current(setting)`, which returns NULL
-//!   (zero rows, no error) for an unset, empty or malformed value; the policy wraps it in a scalar
-//!   sub-select so the planner evaluates it once per statement (an InitPlan) and can use the index
-//!   that leads with the scope column.
-//!
-//! ## Pool choice
-//! `test_before_acquire` is off: the `BEGIN` is the first message on an acquired connection and
-//! serves as the liveness test, and [`Db::begin`] retries once on a fresh connection when that
-//! first message meets a broken socket. This saves the ping's round trip on every acquire.
+//!   carries `BEGIN` and `set_config('tenant_store.ctx', <token>, true)`, so the guard costs one
+//!   round trip. The token is signed ([`context`]): SQL that sets the context by hand cannot
+//!   claim another tenant. The setting is transaction-local and dies with the transaction.
+//! - Every statement of a generated store runs through the `TenantTx`, so RLS applies to it. A
+//!   statement that fails marks the transaction aborted; `commit` then rolls back and says so
+//!   instead of pretending success.
+//! - Hand-written SQL goes through the same `TenantTx` ([`TenantTx::fetch_all`] and friends) and
+//!   marks the connection dirty: the message that ends the transaction also resets the session,
+//!   so nothing it left (settings, cursors, `LISTEN`) reaches the next user ([`pool`]).
+//! - The RLS policy reads the tenant through `tenant_store_private.current_tenant(scope)`, which
+//!   returns NULL (zero rows, no error) unless the context verifies; the policy wraps it in a
+//!   scalar sub-select so the planner evaluates it once per statement (an InitPlan) and can use
+//!   the index that leads with the scope column.
+//! - Every generated and runtime statement names its tables with their schema, so nothing on
+//!   the connection's `search_path` (a temporary table, say) can stand in for them.
 
 mod admin;
 mod audit;
 mod column;
+pub mod context;
+pub mod keys;
 pub mod migrate;
+mod pool;
 mod store;
 
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Connection, Execute, Executor, Postgres};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Execute, Executor, Postgres};
 use uuid::Uuid;
 
 use crate::{Error, Principal, Result, Scope};
@@ -40,101 +43,243 @@ use crate::{Error, Principal, Result, Scope};
 pub use admin::{AdminTx, MoveTable, Moved, audit_table_sql, move_tenant};
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
+pub use context::SigningKey;
 #[doc(hidden)]
 pub use store::{CHUNK, PgCrud, create, create_many, delete, delete_tenant, get, list, update};
 
-/// The name of the transaction-local setting that holds the tenant of a scope.
-pub fn setting_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::UserId => "tenant_store.user_id",
-        Scope::OrgId => "tenant_store.org_id",
+use pool::{Lease, Session};
+
+/// Pool and guard settings for [`Db::connect_with`].
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    max_connections: u32,
+    acquire_timeout: Duration,
+    token_ttl: Duration,
+}
+
+impl Default for DbOptions {
+    /// 10 connections, a 5 s acquire timeout, tokens accepted for
+    /// [`DEFAULT_TOKEN_TTL`](context::DEFAULT_TOKEN_TTL).
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            token_ttl: context::DEFAULT_TOKEN_TTL,
+        }
     }
 }
 
-/// An audited PostgreSQL connection pool. Cheap to clone.
-#[derive(Debug, Clone)]
+impl DbOptions {
+    /// The most connections the pool opens (at least 1).
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long [`Db::begin`] waits for a connection before [`Error::Timeout`].
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// How long after it is made a tenant context still opens a transaction. Short, so a token
+    /// seen by hostile SQL is useless soon after; long enough for one network hop plus the
+    /// error of the clock offset measured at connect.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+}
+
+/// An audited PostgreSQL connection pool that signs tenant contexts. Cheap to clone.
+#[derive(Clone)]
 pub struct Db {
-    pool: PgPool,
+    inner: std::sync::Arc<Inner>,
+}
+
+struct Inner {
+    pool: pool::Pool,
+    options: PgConnectOptions,
+    key: SigningKey,
+    ttl_ms: i64,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("key", &self.inner.key)
+            .field("status", &self.inner.pool.status())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Db {
-    /// Connects with default pool options (10 connections, 5 s acquire timeout) and audits the role.
-    pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(Self::default_pool_options(), url).await
+    /// Connects with [`DbOptions::default`], audits the role and checks the key.
+    pub async fn connect(url: &str, key: SigningKey) -> Result<Self> {
+        Self::connect_with(url, key, DbOptions::default()).await
     }
 
-    /// The pool options [`Db::connect`] uses, to start from when tuning.
-    pub fn default_pool_options() -> PgPoolOptions {
-        PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(5))
-            .test_before_acquire(false)
-    }
-
-    /// Connects with the given pool options and audits the role.
+    /// Connects with the given options, audits the role, and checks that the database accepts
+    /// a tenant context signed with `key`.
     ///
-    /// The audit runs on one direct connection first, so an unreachable server fails at once
-    /// with [`Error::Unavailable`] instead of after the pool's acquire timeout.
-    pub async fn connect_with(options: PgPoolOptions, url: &str) -> Result<Self> {
-        let mut conn = PgConnection::connect(url).await?;
-        audit(&mut conn).await?;
-        // Closing politely is best effort; the audit result is what matters.
-        let _ = conn.close().await;
+    /// Both run on one direct connection first, so an unreachable server fails at once with
+    /// [`Error::Unavailable`] instead of after the pool's acquire timeout.
+    pub async fn connect_with(url: &str, key: SigningKey, options: DbOptions) -> Result<Self> {
+        let connect: PgConnectOptions = url
+            .parse()
+            .map_err(|e| Error::InvalidInput(format!("invalid PostgreSQL URL: {e}")))?;
+        let mut session = Session::open(&connect).await?;
+        audit(&mut session.conn).await?;
+        let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
+        check_key(&mut session, &key, ttl_ms).await?;
+        // Closing politely is best effort; the checks are what matter.
+        let _ = sqlx::Connection::close(session.conn).await;
+        let pool = pool::build(
+            connect.clone(),
+            options.max_connections as usize,
+            options.acquire_timeout,
+        )?;
         Ok(Self {
-            pool: options.connect_lazy(url)?,
+            inner: std::sync::Arc::new(Inner {
+                pool,
+                options: connect,
+                key,
+                ttl_ms,
+            }),
         })
-    }
-
-    /// Audits an existing pool's role and wraps the pool.
-    pub async fn from_pool(pool: PgPool) -> Result<Self> {
-        audit(&mut *pool.acquire().await?).await?;
-        Ok(Self { pool })
     }
 
     /// Opens a transaction for `principal`'s tenant in one round trip.
     pub async fn begin(&self, principal: &Principal) -> Result<TenantTx<'_>> {
-        // The only values rendered into SQL text: two `Uuid`s, whose hyphenated form is
-        // `[0-9a-f-]{36}`. Nothing a caller types reaches this string.
-        let sql = format!(
-            "BEGIN; SET LOCAL tenant_store.user_id = '{}'; SET LOCAL tenant_store.org_id = '{}'",
-            principal.user_id().hyphenated(),
-            principal.org_id().hyphenated(),
-        );
-        self.begin_sql(sql, principal.user_id(), principal.org_id())
-            .await
+        self.begin_as(Some(principal)).await
     }
 
     /// Opens an audited admin transaction: `actor` may [`enter`](AdminTx::enter) any tenant
     /// for `reason` (required, non-blank). It starts in no tenant; the opening audit row is
-    /// written before this returns. See [`AdminTx`].
+    /// committed before this returns. See [`AdminTx`].
     pub async fn admin(&self, actor: &Principal, reason: &str) -> Result<AdminTx<'_>> {
-        let sql = "BEGIN; SET LOCAL tenant_store.user_id = ''; SET LOCAL tenant_store.org_id = ''";
-        let tx = self
-            .begin_sql(sql.to_owned(), Uuid::nil(), Uuid::nil())
-            .await?;
-        AdminTx::open(tx, actor, reason).await
+        AdminTx::open(self, actor, reason).await
     }
 
-    async fn begin_sql(&self, sql: String, user_id: Uuid, org_id: Uuid) -> Result<TenantTx<'_>> {
-        let tx = match self.pool.begin_with(AssertSqlSafe(sql.clone())).await {
-            // A pooled connection whose socket died while idle: nothing was done on it yet, so
-            // one retry on a fresh connection is safe.
-            Err(sqlx::Error::Io(_)) => self.pool.begin_with(AssertSqlSafe(sql)).await?,
-            other => other?,
-        };
-        Ok(TenantTx {
-            tx,
-            user_id,
-            org_id,
-            aborted: false,
+    /// A transaction for `principal`'s tenant, or for no tenant at all (it sees no tenant rows).
+    async fn begin_as(&self, principal: Option<&Principal>) -> Result<TenantTx<'_>> {
+        let mut retried = false;
+        loop {
+            let mut lease = Lease::acquire(&self.inner.pool).await?;
+            let sql = match principal {
+                Some(p) => format!(
+                    "BEGIN; SELECT set_config('{}', '{}', true)",
+                    context::CONTEXT_SETTING,
+                    self.token(lease.session(), p.user_id(), p.org_id()),
+                ),
+                None => "BEGIN".to_owned(),
+            };
+            match lease.conn().execute(sqlx::raw_sql(AssertSqlSafe(sql))).await {
+                Ok(_) => {
+                    lease.in_tx = true;
+                    return Ok(TenantTx {
+                        lease: Some(lease),
+                        user_id: principal.map_or(Uuid::nil(), Principal::user_id),
+                        org_id: principal.map_or(Uuid::nil(), Principal::org_id),
+                        aborted: false,
+                        _db: PhantomData,
+                    });
+                }
+                // A pooled connection whose socket died while idle: nothing was done on it, so
+                // one retry on another connection is safe.
+                Err(sqlx::Error::Io(_)) if !retried => {
+                    lease.discard();
+                    retried = true;
+                }
+                Err(e) => {
+                    lease.discard();
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// The signed context for a transaction on `session` speaking for (`user_id`, `org_id`).
+    fn token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
+        let expires = session.server_now_ms().saturating_add(self.inner.ttl_ms);
+        self.inner
+            .key
+            .token(session.pid, expires, user_id, org_id)
+    }
+
+    /// A pooled connection outside any tenant, for infrastructure work (health checks,
+    /// metrics). Its queries see no tenant rows; whatever they leave on the session is reset
+    /// before the connection is pooled again.
+    pub async fn raw(&self) -> Result<RawConn<'_>> {
+        let mut lease = Lease::acquire(&self.inner.pool).await?;
+        lease.dirty = true;
+        Ok(RawConn {
+            lease,
             _db: PhantomData,
         })
     }
 
-    /// The underlying pool, for infrastructure work (health checks, metrics). Queries on it run
-    /// without a tenant and see no tenant rows.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// Opens a connection outside the pool (the admin scope writes its audit rows on one).
+    async fn open_session(&self) -> Result<Session> {
+        Ok(Session::open(&self.inner.options).await?)
+    }
+
+    fn key(&self) -> &SigningKey {
+        &self.inner.key
+    }
+}
+
+/// Checks that the database verifies a context signed with `key` on `session`.
+async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Result<()> {
+    let probe = Uuid::new_v4();
+    let token = key.token(
+        session.pid,
+        session.server_now_ms().saturating_add(ttl_ms),
+        probe,
+        probe,
+    );
+    let sql = format!(
+        "BEGIN; SELECT set_config('{}', '{token}', true)",
+        context::CONTEXT_SETTING
+    );
+    session.conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
+    let seen: Result<Option<Uuid>> =
+        sqlx::query_scalar("SELECT tenant_store_private.current_tenant('user_id')")
+            .fetch_one(&mut session.conn)
+            .await
+            .map_err(Error::from);
+    session.conn.execute("ROLLBACK").await?;
+    match seen {
+        Ok(Some(t)) if t == probe => Ok(()),
+        Ok(_) => Err(Error::Audit(format!(
+            "the database does not accept a tenant context signed with key `{}`: install that key \
+             (`tenant-store-keys install`), or check that the server and this host agree on the time",
+            key.id()
+        ))),
+        Err(e) => Err(Error::Audit(format!(
+            "the tenant context cannot be verified ({e}); apply the migrations (the base one creates \
+             tenant_store_private.current_tenant)"
+        ))),
+    }
+}
+
+/// A pooled connection outside any tenant, from [`Db::raw`]. Derefs to sqlx's `PgConnection`.
+#[derive(Debug)]
+pub struct RawConn<'db> {
+    lease: Lease,
+    _db: PhantomData<&'db Db>,
+}
+
+impl std::ops::Deref for RawConn<'_> {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.lease.session().conn
+    }
+}
+
+impl std::ops::DerefMut for RawConn<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.lease.conn()
     }
 }
 
@@ -144,7 +289,8 @@ impl Db {
 /// [`rollback`](Self::rollback), [`release`](Self::release), or by being dropped (rolled back).
 #[must_use = "a tenant transaction does nothing until used, and rolls back when dropped"]
 pub struct TenantTx<'db> {
-    tx: sqlx::Transaction<'static, Postgres>,
+    /// `None` once ended.
+    lease: Option<Lease>,
     user_id: Uuid,
     org_id: Uuid,
     aborted: bool,
@@ -175,27 +321,35 @@ impl TenantTx<'_> {
         self.aborted
     }
 
+    fn lease(&mut self) -> &mut Lease {
+        self.lease
+            .as_mut()
+            .expect("a TenantTx holds its connection until it ends")
+    }
+
     /// Commits. If an earlier statement failed, PostgreSQL has already aborted the transaction:
     /// this rolls back and returns an error rather than reporting a commit that did not happen.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        let lease = self.lease.take().expect("a TenantTx ends once");
         if self.aborted {
-            self.tx.rollback().await?;
+            lease.finish("ROLLBACK").await?;
             return Err(Error::Backend(
                 "the transaction was aborted by an earlier failed statement; it was rolled back"
                     .into(),
             ));
         }
-        self.tx.commit().await.map_err(Error::from)
+        lease.finish("COMMIT").await
     }
 
     /// Rolls back and waits for the server's answer.
-    pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await.map_err(Error::from)
+    pub async fn rollback(mut self) -> Result<()> {
+        let lease = self.lease.take().expect("a TenantTx ends once");
+        lease.finish("ROLLBACK").await
     }
 
-    /// Ends a read-only transaction without waiting: the `ROLLBACK` is queued and flushed before
-    /// the connection is reused, so a guarded read costs two round trips (BEGIN + tenant; the
-    /// query). Anything written in this transaction is discarded.
+    /// Ends a read-only transaction without waiting: the `ROLLBACK` is sent by a spawned task
+    /// before the connection is pooled again, so a guarded read costs two round trips (BEGIN +
+    /// tenant; the query). Anything written in this transaction is discarded.
     pub fn release(self) {
         drop(self);
     }
@@ -205,8 +359,8 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let res = (&mut *self.tx).fetch_all(query).await;
-        self.track(res)
+        self.lease().dirty = true;
+        self.run_all(query).await
     }
 
     /// Runs a hand-written statement under this tenant's RLS and returns at most one row.
@@ -214,8 +368,8 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let res = (&mut *self.tx).fetch_optional(query).await;
-        self.track(res)
+        self.lease().dirty = true;
+        self.run_optional(query).await
     }
 
     /// Runs a hand-written statement under this tenant's RLS and returns the affected row count.
@@ -223,7 +377,36 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let res = (&mut *self.tx)
+        self.lease().dirty = true;
+        self.run(query).await
+    }
+
+    /// Runs a generated statement (it leaves no session state, so the connection stays clean).
+    pub(crate) async fn run_all<'q, E>(&mut self, query: E) -> Result<Vec<PgRow>>
+    where
+        E: Execute<'q, Postgres> + 'q,
+    {
+        let res = self.lease().conn().fetch_all(query).await;
+        self.track(res)
+    }
+
+    /// Like [`run_all`](Self::run_all), at most one row.
+    pub(crate) async fn run_optional<'q, E>(&mut self, query: E) -> Result<Option<PgRow>>
+    where
+        E: Execute<'q, Postgres> + 'q,
+    {
+        let res = self.lease().conn().fetch_optional(query).await;
+        self.track(res)
+    }
+
+    /// Like [`run_all`](Self::run_all), the affected row count.
+    pub(crate) async fn run<'q, E>(&mut self, query: E) -> Result<u64>
+    where
+        E: Execute<'q, Postgres> + 'q,
+    {
+        let res = self
+            .lease()
+            .conn()
             .execute(query)
             .await
             .map(|r| r.rows_affected());

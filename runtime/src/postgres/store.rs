@@ -94,7 +94,7 @@ pub fn get<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'a, 
     let span = span::<E>(tx, "get");
     let q = by_id::<E>(E::GET, tx.tenant(E::SCOPE), id);
     Box::pin(
-        async move { tx.fetch_optional(q).await?.map(|r| decode(&r)).transpose() }.instrument(span),
+        async move { tx.run_optional(q).await?.map(|r| decode(&r)).transpose() }.instrument(span),
     )
 }
 
@@ -119,7 +119,7 @@ pub fn list<'a, E: PgCrud + 'a>(
             }
             qb.push(E::ORDER_LIMIT);
             qb.push_bind(limit);
-            tx.fetch_all(qb.build()).await?.iter().map(decode).collect()
+            tx.run_all(qb.build()).await?.iter().map(decode).collect()
         }
         .instrument(span),
     )
@@ -137,7 +137,7 @@ pub fn create<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, new: E::New) -> Boxe
         new,
     );
     Box::pin(
-        async move { decode(&tx.fetch_optional(q).await?.ok_or(Error::NotFound)?) }
+        async move { decode(&tx.run_optional(q).await?.ok_or(Error::NotFound)?) }
             .instrument(span),
     )
 }
@@ -166,7 +166,7 @@ where
                     super::bind_value(sqlx::query(E::CREATE_MANY), tenant),
                     chunk,
                 );
-                inserted += tx.execute(q).await?;
+                inserted += tx.run(q).await?;
                 if n < CHUNK {
                     break;
                 }
@@ -201,7 +201,7 @@ pub fn update<'a, E: PgCrud + 'a, V: PgColumn + 'a>(
     qb.push(E::RETURNING);
     Box::pin(
         async move {
-            if let Some(row) = tx.fetch_optional(qb.build()).await? {
+            if let Some(row) = tx.run_optional(qb.build()).await? {
                 return decode(&row);
             }
             // No row: absent (or another tenant's), or present at another version.
@@ -226,7 +226,7 @@ pub fn delete<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'
     let q = by_id::<E>(E::DELETE, tx.tenant(E::SCOPE), id);
     Box::pin(
         async move {
-            match tx.execute(q).await? {
+            match tx.run(q).await? {
                 0 => Err(Error::NotFound),
                 _ => Ok(()),
             }
@@ -239,5 +239,5 @@ pub fn delete<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'
 pub fn delete_tenant<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>) -> Boxed<'a, u64> {
     let span = span::<E>(tx, "delete_tenant");
     let q = super::bind_value(sqlx::query(E::DELETE_TENANT), tx.tenant(E::SCOPE));
-    Box::pin(tx.execute(q).instrument(span))
+    Box::pin(tx.run(q).instrument(span))
 }

@@ -1,0 +1,220 @@
+//! The connection pool: sqlx connections that know their backend pid, handed out and taken back
+//! so that nothing one user leaves on a connection reaches the next.
+//!
+//! ## Why not `sqlx::PgPool`
+//! The signed tenant context names the backend pid ([`context`](super::context)), so the client
+//! must know each connection's pid before it sends `BEGIN`. sqlx keeps the pid private and its
+//! pool cannot carry data per connection, so the pool is `deadpool`'s generic managed pool over
+//! [`Session`]s: a `PgConnection`, its pid and the offset between its server's clock and ours,
+//! both read once when the connection is opened (one extra round trip per connection, not per
+//! operation). Recycling sends nothing: a dead socket shows on the first message, and
+//! [`Db::begin`](super::Db::begin) then retries once on a fresh connection.
+//!
+//! ## What can be left on a connection, and what we do about it
+//! The application role's SQL can leave session state behind: session-level settings
+//! (`set_config(.., false)`, `SET`), `WITH HOLD` cursors, `LISTEN` registrations, advisory
+//! locks, temporary objects, a `SET ROLE`. A [`Lease`] that ran hand-written SQL is *dirty*: the
+//! message that ends its transaction also runs [`RESET_SESSION`], so the connection goes back
+//! clean in the same round trip. Transactions that ran only generated statements are not reset
+//! (they cannot leave session state) and cost nothing extra. A lease dropped without an end is
+//! cleaned by a spawned task before the connection is pooled again; when that is impossible (no
+//! runtime) or fails, the connection is closed instead of pooled. Hand-prepared statements are
+//! left (sqlx's own statement cache lives beside them, and a prepared statement runs under the
+//! tenant of whoever executes it, so it carries no rows).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use deadpool::managed::{self, Metrics, Object, PoolError, RecycleResult};
+use sqlx::Executor as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{AssertSqlSafe, Connection as _};
+
+use crate::{Error, Result};
+
+/// Statements that return a session to the state a fresh connection has, short of closing it.
+/// `DISCARD ALL` would do more, but it also drops sqlx's prepared statements and cannot run in
+/// the same message as a `COMMIT`.
+pub(crate) const RESET_SESSION: &str = "RESET ALL; RESET ROLE; RESET SESSION AUTHORIZATION; \
+     CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
+
+/// One pooled connection and what we learned about it when it was opened.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) conn: PgConnection,
+    /// `pg_backend_pid()`.
+    pub(crate) pid: i32,
+    /// Server clock minus our clock, in milliseconds, measured at connect.
+    pub(crate) offset_ms: i64,
+}
+
+/// Milliseconds since the Unix epoch on our clock.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Session {
+    /// Opens a connection and reads its pid and its server's clock.
+    pub(crate) async fn open(options: &PgConnectOptions) -> std::result::Result<Self, sqlx::Error> {
+        let mut conn = PgConnection::connect_with(options).await?;
+        let before = now_ms();
+        let (pid, server_ms): (i32, i64) = sqlx::query_as(
+            "SELECT pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        let after = now_ms();
+        Ok(Self {
+            conn,
+            pid,
+            offset_ms: server_ms - before / 2 - after / 2,
+        })
+    }
+
+    /// Our estimate of the server's clock now, in milliseconds.
+    pub(crate) fn server_now_ms(&self) -> i64 {
+        now_ms() + self.offset_ms
+    }
+}
+
+/// Makes [`Session`]s for the pool.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    pub(crate) options: PgConnectOptions,
+}
+
+impl managed::Manager for Manager {
+    type Type = Session;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> std::result::Result<Session, sqlx::Error> {
+        Session::open(&self.options).await
+    }
+
+    async fn recycle(&self, _: &mut Session, _: &Metrics) -> RecycleResult<sqlx::Error> {
+        // Nothing to send: a lease returns its connection clean or not at all.
+        Ok(())
+    }
+}
+
+pub(crate) type Pool = managed::Pool<Manager>;
+
+/// Builds the pool.
+pub(crate) fn build(
+    options: PgConnectOptions,
+    max: usize,
+    acquire_timeout: Duration,
+) -> Result<Pool> {
+    Pool::builder(Manager { options })
+        .max_size(max)
+        .wait_timeout(Some(acquire_timeout))
+        .create_timeout(Some(acquire_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| Error::InvalidInput(format!("invalid pool settings: {e}")))
+}
+
+/// A connection lent by the pool, with the rule for giving it back.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    obj: Option<Object<Manager>>,
+    /// Hand-written SQL ran on it: reset the session before it is pooled again.
+    pub(crate) dirty: bool,
+    /// A transaction is open on it: roll it back before it is pooled again.
+    pub(crate) in_tx: bool,
+}
+
+impl Lease {
+    pub(crate) async fn acquire(pool: &Pool) -> Result<Self> {
+        let obj = pool.get().await.map_err(pool_error)?;
+        Ok(Self {
+            obj: Some(obj),
+            dirty: false,
+            in_tx: false,
+        })
+    }
+
+    pub(crate) fn session(&self) -> &Session {
+        self.obj.as_ref().expect("a lease holds its connection until dropped")
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        &mut self
+            .obj
+            .as_mut()
+            .expect("a lease holds its connection until dropped")
+            .conn
+    }
+
+    /// The connection is broken or in an unknown state: close it instead of pooling it.
+    pub(crate) fn discard(mut self) {
+        if let Some(obj) = self.obj.take() {
+            drop(Object::take(obj));
+        }
+    }
+
+    /// What must run before the connection may be pooled again, if anything.
+    fn cleanup_sql(&self) -> Option<String> {
+        match (self.in_tx, self.dirty) {
+            (false, false) => None,
+            (true, false) => Some("ROLLBACK".to_owned()),
+            (false, true) => Some(RESET_SESSION.to_owned()),
+            (true, true) => Some(format!("ROLLBACK; {RESET_SESSION}")),
+        }
+    }
+
+    /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`), resetting the session in the
+    /// same message when it is dirty. On any error the connection is closed, not pooled.
+    pub(crate) async fn finish(mut self, end: &str) -> Result<()> {
+        let sql = if self.dirty {
+            format!("{end}; {RESET_SESSION}")
+        } else {
+            end.to_owned()
+        };
+        match self.conn().execute(sqlx::raw_sql(AssertSqlSafe(sql))).await {
+            Ok(_) => {
+                self.in_tx = false;
+                self.dirty = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.discard();
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(mut obj) = self.obj.take() else {
+            return;
+        };
+        let Some(sql) = self.cleanup_sql() else {
+            return; // clean: back to the pool as it is
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if obj.conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await.is_err() {
+                        drop(Object::take(obj));
+                    }
+                });
+            }
+            // No runtime to send the cleanup on: closing the socket makes the server roll back
+            // and forget the session.
+            Err(_) => drop(Object::take(obj)),
+        }
+    }
+}
+
+fn pool_error(e: PoolError<sqlx::Error>) -> Error {
+    match e {
+        PoolError::Timeout(_) => Error::Timeout,
+        PoolError::Backend(e) => e.into(),
+        PoolError::Closed => Error::Unavailable("the connection pool is closed".into()),
+        other => Error::Backend(other.to_string().into()),
+    }
+}
