@@ -73,17 +73,53 @@ async fn entering_tenants_is_audited_with_the_work_in_one_transaction() {
 }
 
 #[tokio::test]
-async fn a_rolled_back_admin_scope_leaves_neither_work_nor_audit() {
+async fn a_rolled_back_admin_scope_undoes_its_work_but_not_its_audit() {
     let db = db().await;
     let (operator, a) = (tenant(), tenant());
-    let mut admin = db.admin(&operator, "dry run").await.unwrap();
+    let mut tx = db.begin(&a).await.unwrap();
+    Memory::store().create(&mut tx, memory("a's")).await.unwrap();
+    tx.commit().await.unwrap();
+    // The attack: enter a tenant, read its rows, roll back to leave no trace.
+    let mut admin = db.admin(&operator, "just looking").await.unwrap();
     let session = admin.session_id();
     let tx = admin.enter(&a).await.unwrap();
+    let read = Memory::store()
+        .list(tx, Default::default(), tenant_store::Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 1);
     let m = Memory::store().create(tx, memory("undone")).await.unwrap();
     admin.rollback().await.unwrap();
-    assert!(audit_rows(session).await.is_empty());
+    assert_eq!(
+        audit_rows(session).await,
+        [
+            ("just looking".to_owned(), None, None),
+            (
+                "just looking".to_owned(),
+                Some(a.user_id()),
+                Some(a.org_id())
+            ),
+        ],
+        "the audit rows were committed before the admin read anything"
+    );
     let mut tx = db.begin(&a).await.unwrap();
     assert!(Memory::store().get(&mut tx, m.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_audit_row_is_committed_before_enter_returns() {
+    let db = db().await;
+    let (operator, a) = (tenant(), tenant());
+    let mut admin = db.admin(&operator, "visible at once").await.unwrap();
+    let session = admin.session_id();
+    assert_eq!(audit_rows(session).await.len(), 1, "opening row");
+    admin.enter(&a).await.unwrap();
+    // Read by another session while the admin transaction is still open.
+    assert_eq!(audit_rows(session).await.len(), 2, "entering row");
+    // Entering the same tenant again in the same session adds no row.
+    admin.enter(&a).await.unwrap();
+    assert_eq!(audit_rows(session).await.len(), 2);
+    drop(admin);
 }
 
 #[tokio::test]
@@ -118,18 +154,49 @@ async fn an_admin_scope_sees_no_tenant_until_it_enters_one_and_then_only_that_on
 }
 
 #[tokio::test]
-async fn the_application_role_can_only_append_to_the_audit_table() {
+async fn the_application_role_can_neither_read_nor_write_the_audit_table() {
+    let _db = db().await;
     let app = raw_pool(&app_url(), 1).await;
     for sql in [
         "SELECT count(*) FROM tenant_store_admin_audit",
         "UPDATE tenant_store_admin_audit SET reason = 'rewritten'",
         "DELETE FROM tenant_store_admin_audit",
+        "INSERT INTO tenant_store_admin_audit (session_id, actor_user_id, actor_org_id, reason) \
+         VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'false row')",
     ] {
         let err = sqlx::query(sql).execute(&app).await.unwrap_err();
         assert!(
             err.to_string().contains("permission denied"),
             "{sql}: {err}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_application_role_cannot_write_a_false_audit_row_through_the_function() {
+    let _db = db().await;
+    let app = raw_pool(&app_url(), 1).await;
+    let (actor, victim) = (tenant(), tenant());
+    let now_ms: i64 = sqlx::query_scalar("SELECT (extract(epoch FROM now()) * 1000)::bigint")
+        .fetch_one(&app)
+        .await
+        .unwrap();
+    // Without the key, no signature verifies: a made-up one, an empty one, another row's.
+    for signature in ["00".repeat(32), String::new(), "f".repeat(64)] {
+        let err = sqlx::query(
+            "SELECT tenant_store_private.admin_audit($1, $2, $3, 'false row', $4, $5, $6, 'tests', $7)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(actor.user_id())
+        .bind(actor.org_id())
+        .bind(victim.user_id())
+        .bind(victim.org_id())
+        .bind(now_ms)
+        .bind(signature)
+        .execute(&app)
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("bad signature"), "{err}");
     }
 }
 

@@ -44,7 +44,18 @@ async fn every_tenant_store_table_has_its_policy_with_rls_enabled_and_forced() {
         assert_eq!(r.get::<String, _>(3), "tenant_isolation");
         let using: String = r.get(4);
         let check: String = r.get(5);
-        assert!(using.contains("tenant_store_current"), "{name}: {using}");
+        assert_eq!(
+            using,
+            format!(
+                "({0} = ( SELECT tenant_store_private.current_tenant('{0}'::text) AS current_tenant))",
+                if name == "feedback_events" || name.starts_with("experiment") {
+                    "org_id"
+                } else {
+                    "user_id"
+                }
+            ),
+            "{name}"
+        );
         assert_eq!(using, check, "{name}: USING and WITH CHECK agree");
     }
     assert!(rows.iter().any(|r| r.get::<String, _>(0) == Memory::TABLE));
@@ -79,38 +90,62 @@ async fn an_empty_setting_sees_zero_rows_without_error() {
     seed(&db, &tenant(), 3).await;
     // What a connection holds after an earlier `SET LOCAL` ended: the empty string.
     assert_eq!(
-        visible_with_setting("BEGIN; SET LOCAL tenant_store.user_id = 'x'; COMMIT").await,
+        visible_with_setting("BEGIN; SET LOCAL tenant_store.ctx = 'x'; COMMIT").await,
         0
     );
     assert_eq!(
-        visible_with_setting("SELECT set_config('tenant_store.user_id', '', false)").await,
+        visible_with_setting("SELECT set_config('tenant_store.ctx', '', false)").await,
         0
     );
 }
 
 #[tokio::test]
-async fn a_malformed_setting_sees_zero_rows_without_error() {
+async fn a_malformed_or_unsigned_setting_sees_zero_rows_without_error() {
     let db = db().await;
     let a = tenant();
     seed(&db, &a, 3).await;
-    for bad in [
-        "not-a-uuid",
-        "' OR true --",
-        "{00000000-0000-0000-0000-000000000000}",
-        " ",
-    ] {
-        let prep = format!(
-            "SELECT set_config('tenant_store.user_id', '{}', false)",
-            bad.replace('\'', "''")
-        );
-        assert_eq!(visible_with_setting(&prep).await, 0, "setting {bad:?}");
+    let mut tx = db.begin(&a).await.unwrap();
+    let signed: String = tx
+        .fetch_optional(sqlx::query("SELECT current_setting('tenant_store.ctx')"))
+        .await
+        .unwrap()
+        .unwrap()
+        .get(0);
+    let parts: Vec<&str> = signed.split('.').collect();
+    let mut bad = vec![
+        "not-a-context".to_owned(),
+        "' OR true --".to_owned(),
+        " ".to_owned(),
+        a.user_id().to_string(),
+        "v1.tests.1.2.3.4.5".to_owned(),
+        "v1.tests.x.y.z.w.v".to_owned(),
+        format!("v1.tests.{}", ".".repeat(300)),
+        // The signed context with a part dropped or added, or another version or key id.
+        parts[..6].join("."),
+        format!("{signed}.00"),
+        format!("v2.{}", parts[1..].join(".")),
+        signed.replacen("tests", "retired", 1),
+    ];
+    // Each field (but the version) changed to a value of the same shape.
+    for i in 2..7 {
+        let mut p: Vec<String> = parts.iter().map(|s| s.to_string()).collect();
+        let last = p[i].pop().unwrap();
+        p[i].push(if last == '0' { '1' } else { '0' });
+        bad.push(p.join("."));
     }
-    // Control: a well-formed setting for a seeded tenant does see its rows.
-    let prep = format!(
-        "SELECT set_config('tenant_store.user_id', '{}', false)",
-        a.user_id()
-    );
-    assert_eq!(visible_with_setting(&prep).await, 3);
+    // Tried on the tenant's own connection and transaction, where the genuine context works
+    // (the control after the attempts), so only the change can be what fails.
+    for bad in bad.iter().chain([&signed]) {
+        tx.execute(sqlx::query("SELECT set_config('tenant_store.ctx', $1, true)").bind(bad))
+            .await
+            .unwrap();
+        let seen = tx
+            .fetch_all(sqlx::query("SELECT 1 FROM memories"))
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(seen, if *bad == signed { 3 } else { 0 }, "setting {bad:?}");
+    }
 }
 
 #[tokio::test]
@@ -289,7 +324,7 @@ async fn resetting_the_setting_or_turning_row_security_off_reveals_nothing() {
     let a = tenant();
     seed(&db, &a, 2).await;
     let mut tx = db.begin(&a).await.unwrap();
-    tx.execute(sqlx::query("RESET tenant_store.user_id"))
+    tx.execute(sqlx::query("RESET tenant_store.ctx"))
         .await
         .unwrap();
     assert!(

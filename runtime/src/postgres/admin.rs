@@ -239,14 +239,46 @@ pub async fn move_tenant(
             t.id,
             t.scope.as_str(),
         );
+        // Rows travel as the text form of an array of the table's row type, which keeps every
+        // value exactly (a JSON `null` stays a JSON value, unlike a trip through `jsonb`).
         let read = format!(
-            "SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.\"{id}\"), '[]'), (array_agg(c.\"{id}\" ORDER BY c.\"{id}\" DESC))[1] \
+            "SELECT coalesce(array_agg(c ORDER BY c.\"{id}\")::text, '{{}}'), \
+                    (array_agg(c.\"{id}\" ORDER BY c.\"{id}\" DESC))[1] \
              FROM (SELECT * FROM {qualified} WHERE \"{scope}\" = $1 AND \"{id}\" > $2 \
                    ORDER BY \"{id}\" LIMIT {MOVE_CHUNK}) c"
         );
+        let columns: Vec<String> = admin
+            .enter(from)
+            .await?
+            .run_all(
+                sqlx::query(
+                    "SELECT attname::text FROM pg_catalog.pg_attribute \
+                     WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                )
+                .bind(&qualified),
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                use sqlx::Row as _;
+                r.try_get::<String, _>(0)
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                if c == scope {
+                    "$2::uuid".to_owned()
+                } else {
+                    format!("r.\"{c}\"")
+                }
+            })
+            .collect();
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
         let write = format!(
-            "INSERT INTO {qualified} SELECT r.* FROM jsonb_array_elements($1) e, \
-             LATERAL jsonb_populate_record(NULL::{qualified}, e.value || jsonb_build_object('{scope}', $2::uuid)) r"
+            "INSERT INTO {qualified} ({}) SELECT {} FROM unnest($1::text::{qualified}[]) AS r",
+            names.join(", "),
+            values.join(", ")
         );
         let (mut after, mut copied) = (Uuid::nil(), 0u64);
         loop {
@@ -258,7 +290,7 @@ pub async fn move_tenant(
                 )
                 .await?
                 .ok_or(Error::NotFound)?;
-            let (rows, last): (serde_json::Value, Option<Uuid>) = {
+            let (rows, last): (String, Option<Uuid>) = {
                 use sqlx::Row as _;
                 (row.try_get(0)?, row.try_get(1)?)
             };
