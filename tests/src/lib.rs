@@ -93,11 +93,7 @@ pub async fn db() -> Db {
 /// Like [`db`] with a pool of at most `max` connections.
 pub async fn db_with(max: u32) -> Db {
     migrate().await;
-    Db::connect_with(
-        &app_url(),
-        key(),
-        DbOptions::default().max_connections(max),
-    )
+    Db::connect_with(&app_url(), key(), DbOptions::default().max_connections(max))
         .await
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}; {START}"))
 }

@@ -77,7 +77,10 @@ async fn a_rolled_back_admin_scope_undoes_its_work_but_not_its_audit() {
     let db = db().await;
     let (operator, a) = (tenant(), tenant());
     let mut tx = db.begin(&a).await.unwrap();
-    Memory::store().create(&mut tx, memory("a's")).await.unwrap();
+    Memory::store()
+        .create(&mut tx, memory("a's"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     // The attack: enter a tenant, read its rows, roll back to leave no trace.
     let mut admin = db.admin(&operator, "just looking").await.unwrap();

@@ -112,3 +112,265 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
     let err = Db::connect(&url, key()).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
 }
+
+/// Runs `setup` (as `setup_url`'s role), connects as the application role, runs `teardown`,
+/// and returns the audit's findings (`None`: accepted).
+async fn audit_after(setup_url: &str, setup: &str, teardown: &str) -> Option<String> {
+    migrate().await;
+    let pool = raw_pool(setup_url, 1).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(setup.to_owned()))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("set-up failed: {e}"));
+    let res = Db::connect(&app_url(), key()).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(teardown.to_owned()))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("tear-down failed: {e}"));
+    match res {
+        Ok(_) => None,
+        Err(Error::Audit(msg)) => Some(msg),
+        Err(other) => panic!("expected an audit refusal or acceptance, got {other:?}"),
+    }
+}
+
+/// A tenant table made exactly as the migrations make one.
+fn probe_sql() -> String {
+    use tenant_store::postgres::migrate::{ColumnDef, TableDef, table_sql};
+    let col = |name| ColumnDef {
+        name,
+        sql_type: "uuid",
+        nullable: false,
+        default_now: false,
+    };
+    let sql = table_sql(&TableDef {
+        entity: "Probe",
+        schema: "public",
+        table: "audit_probe",
+        scope: tenant_store::Scope::OrgId,
+        id: "id",
+        columns: &[col("id"), col("org_id")],
+        filters: &[],
+        uniques: &[],
+        references: &[],
+        append_only: false,
+    });
+    format!("{DROP_PROBE}{sql}")
+}
+
+const DROP_PROBE: &str = "DROP TABLE IF EXISTS audit_probe;
+    DELETE FROM tenant_store_private.tenant_tables WHERE table_name = 'audit_probe';";
+
+#[tokio::test]
+async fn accepts_a_tenant_table_exactly_as_generated_and_a_restrictive_extra_policy() {
+    let _serial = SERIAL.lock().await;
+    let probe = probe_sql();
+    assert_eq!(audit_after(&owner_url(), &probe, DROP_PROBE).await, None);
+    // A restrictive policy is ANDed with `tenant_isolation`: it can only narrow.
+    let setup = format!("{probe} CREATE POLICY narrow ON audit_probe AS RESTRICTIVE USING (true);");
+    assert_eq!(audit_after(&owner_url(), &setup, DROP_PROBE).await, None);
+}
+
+#[tokio::test]
+async fn refuses_a_second_permissive_policy() {
+    let _serial = SERIAL.lock().await;
+    let setup = format!(
+        "{} CREATE POLICY open ON audit_probe USING (true);",
+        probe_sql()
+    );
+    let msg = audit_after(&owner_url(), &setup, DROP_PROBE).await.unwrap();
+    assert!(
+        msg.contains("table public.audit_probe: permissive policy `open` (USING true)"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn refuses_a_rewritten_tenant_isolation_policy() {
+    let _serial = SERIAL.lock().await;
+    for change in [
+        "ALTER POLICY tenant_isolation ON audit_probe USING (true)",
+        "ALTER POLICY tenant_isolation ON audit_probe WITH CHECK (true)",
+        "ALTER POLICY tenant_isolation ON audit_probe TO tenant_store_app",
+        "DROP POLICY tenant_isolation ON audit_probe;
+         CREATE POLICY tenant_isolation ON audit_probe FOR SELECT
+             USING (org_id = (SELECT tenant_store_private.current_tenant('org_id')))",
+    ] {
+        let setup = format!("{}{change};", probe_sql());
+        let msg = audit_after(&owner_url(), &setup, DROP_PROBE).await.unwrap();
+        assert!(
+            msg.contains(
+                "table public.audit_probe: policy `tenant_isolation` differs from the generated one"
+            ),
+            "{change}: {msg}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn finds_tenant_tables_from_the_registry_when_the_comment_is_gone() {
+    let _serial = SERIAL.lock().await;
+    let setup = format!(
+        "{} COMMENT ON TABLE audit_probe IS NULL; ALTER TABLE audit_probe NO FORCE ROW LEVEL SECURITY;",
+        probe_sql()
+    );
+    let msg = audit_after(&owner_url(), &setup, DROP_PROBE).await.unwrap();
+    assert!(
+        msg.contains("table public.audit_probe does not force row level security"),
+        "{msg}"
+    );
+    // A registered table that was dropped is a finding too.
+    let setup = format!("{} DROP TABLE audit_probe;", probe_sql());
+    let msg = audit_after(&owner_url(), &setup, DROP_PROBE).await.unwrap();
+    assert!(
+        msg.contains("tenant table public.audit_probe was created by the migrations but is gone"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn refuses_views_that_read_tenant_tables_past_rls() {
+    let _serial = SERIAL.lock().await;
+    // A superuser's view (directly and through another view) and a materialized view.
+    let msg = audit_after(
+        &super_url(),
+        "CREATE VIEW all_memories AS SELECT * FROM memories;
+         CREATE VIEW all_memories_again AS SELECT * FROM all_memories;
+         GRANT SELECT ON all_memories_again TO tenant_store_app;
+         CREATE MATERIALIZED VIEW memory_snapshot AS SELECT * FROM memories WITH NO DATA;
+         ALTER MATERIALIZED VIEW memory_snapshot OWNER TO ts_owner;
+         GRANT SELECT ON memory_snapshot TO tenant_store_app;",
+        "DROP VIEW all_memories_again; DROP VIEW all_memories; DROP MATERIALIZED VIEW memory_snapshot;",
+    )
+    .await
+    .unwrap();
+    assert!(
+        msg.contains("view public.all_memories_again reaches a tenant table, is readable by this role and runs as `postgres`"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("view public.all_memories reaches"),
+        "not granted, so not readable: {msg}"
+    );
+    assert!(
+        msg.contains("materialized view public.memory_snapshot reaches a tenant table"),
+        "{msg}"
+    );
+    // The same view with security_invoker runs as the reader, under RLS: accepted.
+    let accepted = audit_after(
+        &super_url(),
+        "CREATE VIEW my_memories WITH (security_invoker = true) AS SELECT * FROM memories;
+         GRANT SELECT ON my_memories TO tenant_store_app;",
+        "DROP VIEW my_memories;",
+    )
+    .await;
+    assert_eq!(accepted, None);
+}
+
+#[tokio::test]
+async fn refuses_a_security_definer_function_of_a_role_that_bypasses_rls() {
+    let _serial = SERIAL.lock().await;
+    let msg = audit_after(
+        &super_url(),
+        "CREATE FUNCTION public.peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+             AS 'SELECT count(*) FROM public.memories';
+         GRANT EXECUTE ON FUNCTION public.peek() TO tenant_store_app;",
+        "DROP FUNCTION public.peek();",
+    )
+    .await
+    .unwrap();
+    assert!(
+        msg.contains(
+            "SECURITY DEFINER function peek() is executable by this role and runs as `postgres`"
+        ),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn refuses_an_application_role_that_can_create_or_grant() {
+    let _serial = SERIAL.lock().await;
+    for (setup, teardown, finding) in [
+        (
+            "ALTER ROLE ts_app CREATEROLE",
+            "ALTER ROLE ts_app NOCREATEROLE",
+            "role `ts_app` has CREATEROLE",
+        ),
+        (
+            "GRANT TEMPORARY ON DATABASE tenant_store TO ts_app",
+            "REVOKE TEMPORARY ON DATABASE tenant_store FROM ts_app",
+            "role `ts_app` may create temporary objects",
+        ),
+        (
+            "GRANT CREATE ON SCHEMA public TO tenant_store_app",
+            "REVOKE CREATE ON SCHEMA public FROM tenant_store_app",
+            "role `ts_app` may create objects in schema `public`",
+        ),
+        (
+            "GRANT tenant_store_definer TO ts_app",
+            "REVOKE tenant_store_definer FROM ts_app",
+            "role `ts_app` is a member of `tenant_store_definer`",
+        ),
+    ] {
+        let msg = audit_after(&super_url(), setup, teardown).await.unwrap();
+        assert!(msg.contains(finding), "{setup}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_changed_or_reowned_context_function() {
+    let _serial = SERIAL.lock().await;
+    let body = tenant_store::postgres::migrate::CURRENT_TENANT_BODY;
+    let define = |body: &str| {
+        format!(
+            "SET ROLE tenant_store_definer;
+             CREATE OR REPLACE FUNCTION tenant_store_private.current_tenant(scope text) RETURNS uuid
+                 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+                 SET search_path = pg_catalog, tenant_store_private, pg_temp
+                 AS $${body}$$;
+             RESET ROLE;"
+        )
+    };
+    let loosened = body.replace("OR p[3] <> pg_backend_pid()::text", "");
+    assert_ne!(loosened, body);
+    let msg = audit_after(&owner_url(), &define(&loosened), &define(body))
+        .await
+        .unwrap();
+    assert!(
+        msg.contains("function tenant_store_private.current_tenant differs from the one the migrations create"),
+        "{msg}"
+    );
+    let msg = audit_after(
+        &super_url(),
+        "ALTER FUNCTION tenant_store_private.current_tenant(text) OWNER TO postgres;
+         ALTER FUNCTION tenant_store_private.current_tenant(text) RESET search_path;",
+        "ALTER FUNCTION tenant_store_private.current_tenant(text) OWNER TO tenant_store_definer;
+         ALTER FUNCTION tenant_store_private.current_tenant(text) SET search_path = pg_catalog, tenant_store_private, pg_temp;",
+    )
+    .await
+    .unwrap();
+    assert!(
+        msg.contains("function tenant_store_private.current_tenant is owned by `postgres`"),
+        "{msg}"
+    );
+    assert!(msg.contains("does not run with `SET search_path="), "{msg}");
+    // Restored: accepted again.
+    assert_eq!(
+        audit_after(&owner_url(), "SELECT 1", "SELECT 1").await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn refuses_a_key_the_database_does_not_hold() {
+    let _serial = SERIAL.lock().await;
+    migrate().await;
+    let other = tenant_store::postgres::SigningKey::new("tests", vec![9u8; 32]).unwrap();
+    match Db::connect(&app_url(), other).await {
+        Err(Error::Audit(msg)) => assert!(
+            msg.contains("does not accept a tenant context signed with key `tests`"),
+            "{msg}"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use sqlx::Row;
-use uuid::Uuid;
 use tenant_store::postgres::{Db, DbOptions};
 use tenant_store_examples::memory::{Memory, NewMemory};
 use tenant_store_tests::{
     RoundTripCounter, app_url, db_with, host_port, key, migrate, tenant, via,
 };
+use uuid::Uuid;
 
 /// What the (single) pooled connection holds outside any transaction.
 async fn leftover(db: &Db) -> (String, i64) {

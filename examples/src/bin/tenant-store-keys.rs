@@ -21,7 +21,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("TENANT_STORE_PG_OWNER_URL")
         .map_err(|_| "TENANT_STORE_PG_OWNER_URL is not set (the tables' owner's URL)")?;
     let mut conn = sqlx::PgConnection::connect(&url).await?;
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["generate", id] => {
             let key = SigningKey::generate(*id)?;
             keys::install(&mut conn, &key).await?;

@@ -285,8 +285,11 @@ pub async fn move_tenant(
             let tx = admin.enter(from).await?;
             let row = tx
                 .run_optional(
-                    bind_value(sqlx::query(AssertSqlSafe(read.clone())), from.tenant(t.scope))
-                        .bind(after),
+                    bind_value(
+                        sqlx::query(AssertSqlSafe(read.clone())),
+                        from.tenant(t.scope),
+                    )
+                    .bind(after),
                 )
                 .await?
                 .ok_or(Error::NotFound)?;

@@ -109,9 +109,8 @@ impl SigningKey {
         let (id, hex_secret) = text.trim().split_once(':').ok_or_else(|| {
             Error::InvalidInput("a signing key is written `<key id>:<hex secret>`".into())
         })?;
-        let secret = hex::decode(hex_secret).map_err(|e| {
-            Error::InvalidInput(format!("the signing key secret is not hex: {e}"))
-        })?;
+        let secret = hex::decode(hex_secret)
+            .map_err(|e| Error::InvalidInput(format!("the signing key secret is not hex: {e}")))?;
         Self::new(id, secret)
     }
 

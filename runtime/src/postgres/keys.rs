@@ -63,12 +63,15 @@ pub struct KeyInfo {
 
 /// Every key, oldest first.
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<KeyInfo>> {
-    let rows: Vec<(String, chrono::DateTime<chrono::Utc>, Option<chrono::DateTime<chrono::Utc>>)> =
-        sqlx::query_as(
-            "SELECT id, created_at, retired_at FROM tenant_store_private.keys ORDER BY created_at, id",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows: Vec<(
+        String,
+        chrono::DateTime<chrono::Utc>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )> = sqlx::query_as(
+        "SELECT id, created_at, retired_at FROM tenant_store_private.keys ORDER BY created_at, id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, created_at, retired_at)| KeyInfo {

@@ -174,7 +174,11 @@ impl Db {
                 ),
                 None => "BEGIN".to_owned(),
             };
-            match lease.conn().execute(sqlx::raw_sql(AssertSqlSafe(sql))).await {
+            match lease
+                .conn()
+                .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+                .await
+            {
                 Ok(_) => {
                     lease.in_tx = true;
                     return Ok(TenantTx {
@@ -202,9 +206,7 @@ impl Db {
     /// The signed context for a transaction on `session` speaking for (`user_id`, `org_id`).
     fn token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
         let expires = session.server_now_ms().saturating_add(self.inner.ttl_ms);
-        self.inner
-            .key
-            .token(session.pid, expires, user_id, org_id)
+        self.inner.key.token(session.pid, expires, user_id, org_id)
     }
 
     /// A pooled connection outside any tenant, for infrastructure work (health checks,
@@ -242,7 +244,10 @@ async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Resu
         "BEGIN; SELECT set_config('{}', '{token}', true)",
         context::CONTEXT_SETTING
     );
-    session.conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
+    session
+        .conn
+        .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+        .await?;
     let seen: Result<Option<Uuid>> =
         sqlx::query_scalar("SELECT tenant_store_private.current_tenant('user_id')")
             .fetch_one(&mut session.conn)

@@ -13,14 +13,22 @@
 //! ## What can be left on a connection, and what we do about it
 //! The application role's SQL can leave session state behind: session-level settings
 //! (`set_config(.., false)`, `SET`), `WITH HOLD` cursors, `LISTEN` registrations, advisory
-//! locks, temporary objects, a `SET ROLE`. A [`Lease`] that ran hand-written SQL is *dirty*: the
-//! message that ends its transaction also runs [`RESET_SESSION`], so the connection goes back
-//! clean in the same round trip. Transactions that ran only generated statements are not reset
-//! (they cannot leave session state) and cost nothing extra. A lease dropped without an end is
-//! cleaned by a spawned task before the connection is pooled again; when that is impossible (no
-//! runtime) or fails, the connection is closed instead of pooled. Hand-prepared statements are
-//! left (sqlx's own statement cache lives beside them, and a prepared statement runs under the
-//! tenant of whoever executes it, so it carries no rows).
+//! locks, temporary objects, a `SET ROLE`, prepared statements. A [`Lease`] that ran
+//! hand-written SQL is *dirty*: the message that ends its transaction also runs
+//! [`RESET_SESSION`] and then [`PREPARED_CHECK`], in the same round trip.
+//! - Settings, cursors, `LISTEN`, advisory locks and temporary objects are reset.
+//! - Prepared statements cannot be reset without also dropping sqlx's statement cache (which
+//!   would cost the next user a round trip per statement), and they matter: a statement
+//!   re-prepared under the name sqlx uses for a generated query would run the attacker's SQL in
+//!   the next tenant's transaction (say, `pg_notify` of its rows to a listening session). So
+//!   the check compares the server's prepared statements with sqlx's cache: any statement made
+//!   by SQL `PREPARE`, or a protocol-level count that differs from sqlx's, and the connection is
+//!   closed instead of pooled.
+//!
+//! Transactions that ran only generated statements are not reset (they cannot leave session
+//! state) and cost nothing extra. A lease dropped without an end is cleaned the same way by a
+//! spawned task before the connection is pooled again; when that is impossible (no runtime) or
+//! fails, the connection is closed instead of pooled.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,6 +44,29 @@ use crate::{Error, Result};
 /// the same message as a `COMMIT`.
 pub(crate) const RESET_SESSION: &str = "RESET ALL; RESET ROLE; RESET SESSION AUTHORIZATION; \
      CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
+
+/// Counts the prepared statements made by SQL `PREPARE` and by the protocol (sqlx's).
+pub(crate) const PREPARED_CHECK: &str = "SELECT count(*) FILTER (WHERE from_sql), \
+     count(*) FILTER (WHERE NOT from_sql) FROM pg_catalog.pg_prepared_statements";
+
+/// Runs `end` (the end of the transaction, or nothing) and, on a dirty session, the reset and
+/// the prepared-statement check, in one message. `Ok(true)`: the connection may be pooled.
+async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Result<bool> {
+    use sqlx::Row as _;
+    if !dirty {
+        conn.execute(sqlx::raw_sql(AssertSqlSafe(end.to_owned())))
+            .await?;
+        return Ok(true);
+    }
+    let sql = format!("{end}; {RESET_SESSION}; {PREPARED_CHECK}");
+    let rows = conn.fetch_all(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
+    let Some(counts) = rows.last() else {
+        return Ok(false);
+    };
+    let (by_sql, by_protocol): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
+    let cached = i64::try_from(sqlx::Connection::cached_statements_size(conn)).unwrap_or(-1);
+    Ok(by_sql == 0 && by_protocol == cached)
+}
 
 /// One pooled connection and what we learned about it when it was opened.
 #[derive(Debug)]
@@ -137,7 +168,9 @@ impl Lease {
     }
 
     pub(crate) fn session(&self) -> &Session {
-        self.obj.as_ref().expect("a lease holds its connection until dropped")
+        self.obj
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
     }
 
     pub(crate) fn conn(&mut self) -> &mut PgConnection {
@@ -155,33 +188,24 @@ impl Lease {
         }
     }
 
-    /// What must run before the connection may be pooled again, if anything.
-    fn cleanup_sql(&self) -> Option<String> {
-        match (self.in_tx, self.dirty) {
-            (false, false) => None,
-            (true, false) => Some("ROLLBACK".to_owned()),
-            (false, true) => Some(RESET_SESSION.to_owned()),
-            (true, true) => Some(format!("ROLLBACK; {RESET_SESSION}")),
-        }
-    }
-
-    /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`), resetting the session in the
-    /// same message when it is dirty. On any error the connection is closed, not pooled.
+    /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`), resetting and checking the
+    /// session in the same message when it is dirty. The connection is closed instead of
+    /// pooled when the statement fails or the session cannot be trusted; the result is the
+    /// end statement's.
     pub(crate) async fn finish(mut self, end: &str) -> Result<()> {
-        let sql = if self.dirty {
-            format!("{end}; {RESET_SESSION}")
-        } else {
-            end.to_owned()
-        };
-        match self.conn().execute(sqlx::raw_sql(AssertSqlSafe(sql))).await {
-            Ok(_) => {
+        let dirty = self.dirty;
+        match end_and_check(self.conn(), end, dirty).await {
+            Ok(clean) => {
                 self.in_tx = false;
                 self.dirty = false;
+                if !clean {
+                    self.discard();
+                }
                 Ok(())
             }
             Err(e) => {
                 self.discard();
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -192,13 +216,14 @@ impl Drop for Lease {
         let Some(mut obj) = self.obj.take() else {
             return;
         };
-        let Some(sql) = self.cleanup_sql() else {
+        if !self.in_tx && !self.dirty {
             return; // clean: back to the pool as it is
-        };
+        }
+        let (end, dirty) = (if self.in_tx { "ROLLBACK" } else { "" }, self.dirty);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if obj.conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await.is_err() {
+                    if !matches!(end_and_check(&mut obj.conn, end, dirty).await, Ok(true)) {
                         drop(Object::take(obj));
                     }
                 });

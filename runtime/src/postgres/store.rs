@@ -137,8 +137,7 @@ pub fn create<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, new: E::New) -> Boxe
         new,
     );
     Box::pin(
-        async move { decode(&tx.run_optional(q).await?.ok_or(Error::NotFound)?) }
-            .instrument(span),
+        async move { decode(&tx.run_optional(q).await?.ok_or(Error::NotFound)?) }.instrument(span),
     )
 }
 
