@@ -13,7 +13,8 @@
 //!     #[tenant_store(version)] pub version: i64,
 //! }
 //!
-//! let db = tenant_store::postgres::Db::connect(&url).await?;   // audits the role first
+//! let key = tenant_store::postgres::SigningKey::from_env()?;   // TENANT_STORE_PG_KEY
+//! let db = tenant_store::postgres::Db::connect(&url, key).await?; // audits the role first
 //! let mut tx = db.begin(&principal).await?;                    // BEGIN + tenant, one round trip
 //! let m = Memory::store().create(&mut tx, NewMemory { app_id, content, ..Default::default() }).await?;
 //! tx.commit().await?;
@@ -38,7 +39,8 @@
 //!   entity. The struct must have a field of that name, of type `Uuid`.
 //! - `new_derive(Trait, ...)` (optional): derives added to the generated `New{Entity}` struct,
 //!   e.g. `new_derive(Default, Debug, Clone)`.
-//! - postgres: `table = "name"` (defaults to the struct name in snake case); `append_only` (no
+//! - postgres: `table = "name"` (defaults to the struct name in snake case); `schema = "name"`
+//!   (the table's schema, `public` by default; every statement names it); `append_only` (no
 //!   `update`/`delete` generated, no UPDATE grant: rows are inserted, read, and purged by
 //!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column.
 //! - valkey: `prefix = "name"` (first key segment; defaults to the struct name in snake case);
@@ -71,18 +73,47 @@
 //!   compile time that every node pattern carries the tenant predicate.
 //!
 //! ## Threat model
-//! The application is trusted to take the principal from real authentication. The framework stops:
-//! a query that forgot its tenant filter (it does not compile, and RLS filters it anyway); a
-//! hand-written query with a bug (it runs under the same RLS policy through
-//! `TenantTx::conn`); a pooled connection with leftover tenant state (the tenant is set
-//! transaction-locally and dies with the transaction); an id guessed across tenants (it looks
-//! absent); a role that silently bypasses RLS (the start-up audit refuses it).
+//! The application is trusted to take the principal from real authentication and to keep the
+//! signing key secret. Everything else on the data path is treated as hostile. For PostgreSQL
+//! the framework stops:
+//! - a query that forgot its tenant filter: it does not compile, and RLS filters it anyway;
+//! - a hand-written query with a bug, **including an injected one**, run through `TenantTx`
+//!   or on any connection of the application role: the tenant a transaction speaks for is a
+//!   signed context (`postgres::context`) verified inside the database by a `SECURITY DEFINER`
+//!   function that reads the key from a table the application role cannot read, so
+//!   `set_config` of a forged, copied (another session's: bound to the backend pid), or
+//!   expired value claims nothing, and an unsigned or malformed one sees zero rows;
+//! - state left on a pooled connection: the context is transaction-local; a connection that
+//!   ran hand-written SQL is reset (settings, cursors, `LISTEN`, advisory locks, temporary
+//!   objects) in the message that ends its transaction, and closed instead of pooled when it
+//!   holds prepared statements sqlx did not make;
+//! - a temporary table shadowing a tenant table: every generated and runtime statement names
+//!   its schema, and the application role may create nothing (no `TEMPORARY`, no `CREATE`);
+//! - an id guessed across tenants: it looks absent;
+//! - a database drifted from the generated migrations: the start-up audit
+//!   (`postgres::audit`) refuses a role that can bypass RLS or create roles, a widened or
+//!   rewritten policy, views that read past RLS, a changed verifying function, a key the
+//!   database does not hold; and lists every finding;
+//! - an admin who reads a tenant and rolls back to hide it: admin audit rows are signed and
+//!   committed on a connection of their own before the admin acts.
 //!
-//! It does **not** stop code that runs arbitrary SQL on the application's connection: such code
-//! (for example through SQL injection) can call `set_config` and claim another tenant. That is
-//! why every value the framework sends travels as a bind parameter, never in SQL text; the only
-//! text it renders is the tenant `Uuid` itself in the `BEGIN` statement, whose textual form is
-//! fixed hex and dashes.
+//! Out of scope, and why:
+//! - Code that holds the signing key, or runs as a role that bypasses RLS: it *is* trusted.
+//! - Replaying a context on the connection it was made for, before it expires: a context
+//!   seen in `pg_stat_activity` while its transaction is open is accepted by that same backend
+//!   until its expiry (5 s by default, `DbOptions::token_ttl`). Using it needs hostile SQL
+//!   running on that backend within that window, in a transaction the guard did not open for
+//!   the victim (the guard's own transactions overwrite the setting). Binding the context to
+//!   the transaction itself would need a second round trip per transaction (the client cannot
+//!   know the transaction's id before it starts); issue #20 weighs that cost.
+//! - Denial of service by the application role on its own connections (`pg_sleep`, locks,
+//!   `statement_timeout`): these slow the application down but reveal nothing; settings are
+//!   reset before the next user.
+//! - Side channels in timing (the MAC comparison in SQL is not constant-time; the database
+//!   does not expose its per-call timing to a remote caller at that resolution).
+//! - Valkey, OpenSearch, Neo4j and Qdrant have no RLS: their isolation is the tenant in every
+//!   key, filter and pattern the generated code sends (issue #15 covers hand-written Cypher and
+//!   entities sharing a namespace).
 
 #![warn(missing_docs)]
 

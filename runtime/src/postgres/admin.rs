@@ -219,7 +219,7 @@ const MOVE_CHUNK: i64 = 10_000;
 /// already has), inside the admin transaction: all of it happens at commit, or none.
 ///
 /// `tables` must list parents before children (the order the entities' migrations are in).
-/// Rows are copied table by table in that order, [`MOVE_CHUNK`] at a time in id order: read as
+/// Rows are copied table by table in that order, 10,000 at a time in id order: read as
 /// `from`, written as `to`, so RLS checks both sides; then deleted as `from` in reverse order.
 /// The rows travel through this process as JSON (no temporary table: the application role has
 /// no `TEMPORARY` privilege). Every column is kept (ids, versions, timestamps). An id that both

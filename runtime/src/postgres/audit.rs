@@ -251,14 +251,16 @@ async fn audit_tables(conn: &mut PgConnection, findings: &mut Vec<String>) -> Re
     Ok(())
 }
 
+/// (name, permissive, command, for every role, USING, WITH CHECK)
+type PolicyRow = (String, bool, String, bool, Option<String>, Option<String>);
+
 async fn audit_policies(
     conn: &mut PgConnection,
     table: &str,
     scope: &str,
     findings: &mut Vec<String>,
 ) -> Result<()> {
-    // (name, permissive, command, for every role, USING, WITH CHECK)
-    let policies: Vec<(String, bool, String, bool, Option<String>, Option<String>)> =
+    let policies: Vec<PolicyRow> =
         sqlx::query_as(
             "SELECT polname::text, polpermissive, polcmd::text, polroles = '{0}',
                     pg_catalog.pg_get_expr(polqual, polrelid), pg_catalog.pg_get_expr(polwithcheck, polrelid)

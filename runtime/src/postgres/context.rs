@@ -21,7 +21,7 @@
 //!   start time, so a transaction keeps its tenant however long it runs, while a token kept and
 //!   replayed in a later transaction on the same connection stops verifying once it expires
 //!   (default [`DEFAULT_TOKEN_TTL`]).
-//! - The admin audit rows are signed the same way ([`audit_signature`]), so the application role
+//! - The admin audit rows are signed the same way, so the application role
 //!   cannot write a false one.
 //!
 //! The key, the pid and the expiry are the only inputs; the HMAC is the `hmac` crate's (the

@@ -2,7 +2,7 @@
 //! generated stores and migrations use.
 //!
 //! ## Design
-//! - [`Db`] holds a pool of connections ([`pool`]) and the application's [`SigningKey`].
+//! - [`Db`] holds a pool of connections and the application's [`SigningKey`].
 //!   [`Db::connect`] runs the start-up audit ([`audit`]), then checks that the database accepts a
 //!   context signed with that key, and refuses to run otherwise.
 //! - [`Db::begin`] takes a `&Principal` and returns a [`TenantTx`]: one simple-query message
@@ -14,13 +14,28 @@
 //!   instead of pretending success.
 //! - Hand-written SQL goes through the same `TenantTx` ([`TenantTx::fetch_all`] and friends) and
 //!   marks the connection dirty: the message that ends the transaction also resets the session,
-//!   so nothing it left (settings, cursors, `LISTEN`) reaches the next user ([`pool`]).
+//!   so nothing it left (settings, cursors, `LISTEN`) reaches the next user.
 //! - The RLS policy reads the tenant through `tenant_store_private.current_tenant(scope)`, which
 //!   returns NULL (zero rows, no error) unless the context verifies; the policy wraps it in a
 //!   scalar sub-select so the planner evaluates it once per statement (an InitPlan) and can use
 //!   the index that leads with the scope column.
 //! - Every generated and runtime statement names its tables with their schema, so nothing on
 //!   the connection's `search_path` (a temporary table, say) can stand in for them.
+//!
+//! ## Connections
+//! The pool is `deadpool`'s generic pool over sqlx connections, because the signed context
+//! names the backend pid, which sqlx's own pool cannot carry per connection: each connection's
+//! pid and clock offset are read once when it opens. Handing a connection out sends nothing; a
+//! dead one shows on the `BEGIN` message, and [`Db::begin`] retries once on another.
+//!
+//! What hand-written SQL can leave on a session and how it is handled, in the same message
+//! that ends the transaction (no extra round trip): settings (`set_config(.., false)`, `SET`,
+//! `SET ROLE`), `WITH HOLD` cursors, `LISTEN`, advisory locks and temporary objects are reset;
+//! prepared statements are checked instead (resetting them would drop sqlx's statement cache),
+//! and a session holding one that sqlx did not make (which could stand in for a generated
+//! statement in the next tenant's transaction) is closed instead of pooled. Transactions that
+//! ran only generated statements skip all of this. A guard dropped without an end is rolled
+//! back and cleaned the same way by a spawned task before its connection is reused.
 
 mod admin;
 mod audit;
