@@ -498,46 +498,50 @@ async fn a_statement_swapped_under_sqlx_never_runs_for_the_next_tenant() {
     let _serial = SERIAL.lock().await;
     let db = db_with(1).await;
     let (a, b) = (tenant(), tenant());
+    // The attacker listens on a connection of its own.
+    let mut listener = sqlx::postgres::PgListener::connect(&app_url()).await.unwrap();
+    listener.listen("leak").await.unwrap();
     for (me, next) in [(&a, &b), (&b, &a)] {
         let mut tx = db.begin(next).await.unwrap();
         let theirs = Memory::store()
-            .create(&mut tx, memory("next's"))
+            .create(&mut tx, memory("next's secret"))
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = db.begin(me).await.unwrap();
-        // Warm sqlx's cache with the generated get, then replace every statement sqlx prepared
-        // with one of the same name that would leak what it reads to a listening session.
+        // Warm sqlx's cache with the generated get, then re-prepare it under the same name and
+        // parameter types as a statement that also sends what it can read to the listener.
         Memory::store().get(&mut tx, Uuid::new_v4()).await.unwrap();
         let pid = backend_pid(&mut tx).await;
-        let names: Vec<String> = tx
-            .fetch_all(sqlx::query(
-                "SELECT name FROM pg_prepared_statements WHERE NOT from_sql",
+        let (name, statement): (String, String) = tx
+            .fetch_optional(sqlx::query(
+                "SELECT name, statement FROM pg_prepared_statements
+                 WHERE NOT from_sql AND statement LIKE 'SELECT \"id\", \"user_id\"%'",
             ))
             .await
             .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert!(!names.is_empty());
-        for name in &names {
-            tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DEALLOCATE {name}; PREPARE {name} AS SELECT pg_notify('leak', string_agg(content, ',')) FROM public.memories"
-            ))))
-            .await
+            .map(|r| (r.get(0), r.get(1)))
             .unwrap();
-        }
+        let swapped = statement.replacen(
+            "FROM \"public\".\"memories\"",
+            "FROM \"public\".\"memories\", (SELECT pg_notify('leak', string_agg(content, ',')) FROM public.memories) AS leak",
+            1,
+        );
+        assert_ne!(swapped, statement);
+        tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DEALLOCATE {name}; PREPARE {name}(uuid, uuid, text) AS {swapped}"
+        ))))
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = db.begin(next).await.unwrap();
-        assert_ne!(
-            backend_pid(&mut tx).await,
-            pid,
-            "the tampered session was closed"
-        );
+        assert_ne!(backend_pid(&mut tx).await, pid, "the tampered session was closed");
         let got = Memory::store().get(&mut tx, theirs.id).await.unwrap();
-        assert_eq!(got.map(|m| m.content), Some("next's".to_owned()));
-        tx.rollback().await.unwrap();
+        assert_eq!(got.map(|m| m.content), Some("next's secret".to_owned()));
+        tx.commit().await.unwrap();
+        let heard = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await;
+        assert!(heard.is_err(), "nothing was sent: {heard:?}");
     }
 }

@@ -14,7 +14,8 @@ pub struct Note {
 }
 
 async fn f(p: &tenant_store::Principal) -> tenant_store::postgres::TenantTx<'static> {
-    let db = Db::connect("postgres://").await.unwrap();
+    let key = tenant_store::postgres::SigningKey::new("k", vec![0; 32]).unwrap();
+    let db = Db::connect("postgres://", key).await.unwrap();
     db.begin(p).await.unwrap()
 }
 
