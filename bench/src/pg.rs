@@ -29,7 +29,8 @@ enum Op {
 enum Variant {
     /// The generated store: fused BEGIN + SET LOCAL, the query, then release (reads) or COMMIT.
     Generated,
-    /// Hand-written sqlx with the usual guard: BEGIN; set_config; query; COMMIT.
+    /// Hand-written sqlx with the usual (unsigned) guard: BEGIN; set_config; query; COMMIT, on
+    /// a copy of the table whose policy reads the plain setting.
     Guarded,
     /// The same query on a table without RLS, no transaction: the floor.
     Floor,
@@ -55,24 +56,50 @@ async fn db(max: u32, url: &str) -> Db {
         .expect("db")
 }
 
+/// The floor (a copy of `memories` without RLS) and the unsigned baseline: a copy with the
+/// policy as it was before contexts were signed, reading a plain `tenant_store.user_id`
+/// setting through a plain SQL function. That is also what a hand-written guard looks like.
 async fn setup_floor() {
     let owner = raw_pool(&owner_url(), 1).await;
     sqlx::raw_sql(
         "DROP TABLE IF EXISTS bench_floor_memories;
          CREATE TABLE bench_floor_memories (LIKE memories INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
-         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_floor_memories TO tenant_store_app;",
+         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_floor_memories TO tenant_store_app;
+         DROP TABLE IF EXISTS bench_unsigned_memories;
+         DROP FUNCTION IF EXISTS public.bench_unsigned_current(text);
+         CREATE FUNCTION public.bench_unsigned_current(setting text) RETURNS uuid
+             LANGUAGE sql STABLE PARALLEL SAFE
+             AS $$
+                 SELECT CASE
+                     WHEN v ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+                     THEN v::uuid
+                 END
+                 FROM (SELECT current_setting(setting, true) AS v) AS s
+             $$;
+         GRANT EXECUTE ON FUNCTION public.bench_unsigned_current(text) TO tenant_store_app;
+         CREATE TABLE bench_unsigned_memories (LIKE memories INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+         ALTER TABLE bench_unsigned_memories ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE bench_unsigned_memories FORCE ROW LEVEL SECURITY;
+         CREATE POLICY tenant_isolation ON bench_unsigned_memories
+             USING (user_id = (SELECT public.bench_unsigned_current('tenant_store.user_id')))
+             WITH CHECK (user_id = (SELECT public.bench_unsigned_current('tenant_store.user_id')));
+         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_unsigned_memories TO tenant_store_app;",
     )
     .execute(&owner)
     .await
-    .expect("floor table");
+    .expect("floor and unsigned tables");
 }
 
 async fn drop_floor() {
     let owner = raw_pool(&owner_url(), 1).await;
-    sqlx::raw_sql("DROP TABLE IF EXISTS bench_floor_memories")
-        .execute(&owner)
-        .await
-        .expect("drop floor");
+    sqlx::raw_sql(
+        "DROP TABLE IF EXISTS bench_floor_memories;
+         DROP TABLE IF EXISTS bench_unsigned_memories;
+         DROP FUNCTION IF EXISTS public.bench_unsigned_current(text);",
+    )
+    .execute(&owner)
+    .await
+    .expect("drop floor");
 }
 
 async fn ctx(max: u32, url: &str) -> Ctx {
@@ -98,7 +125,8 @@ async fn ctx(max: u32, url: &str) -> Ctx {
     tx.commit().await.expect("commit");
     let su = raw_pool(&super_url(), 1).await;
     let copy = format!(
-        "INSERT INTO bench_floor_memories SELECT * FROM memories WHERE user_id = '{}'",
+        "INSERT INTO bench_floor_memories SELECT * FROM memories WHERE user_id = '{0}';
+         INSERT INTO bench_unsigned_memories SELECT * FROM memories WHERE user_id = '{0}'",
         who.user_id()
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(copy))
@@ -166,7 +194,7 @@ async fn once(c: &Ctx, v: Variant, op: Op, k: usize, versions: &mut [i64]) {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            run_sql(&mut tx, "memories", op, uid, id, k, versions).await;
+            run_sql(&mut tx, "bench_unsigned_memories", op, uid, id, k, versions).await;
             tx.commit().await.unwrap();
         }
         (Variant::Floor, _) => {
@@ -294,6 +322,8 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
         });
     }
     saturation(scale, report).await;
+    policy_cost_on_get(scale, report, &one).await;
+    reset_cost(scale, report, &one).await;
     // On a current-thread runtime, work spawned when an operation ends (the pool's release ping,
     // a dropped transaction's queued ROLLBACK) cannot run before the caller yields, so the
     // caller's path is counted exactly, as in tests/tests/guard.rs.
@@ -310,6 +340,115 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
         report.note(n);
     }
     drop_floor().await;
+}
+
+/// Statements per second of `sql` (with `{table}` replaced) on the signed table and on the
+/// unsigned copy, inside one guarded transaction whose plain setting is set too, slices
+/// interleaved: the same connection, the same round trip, only the policy differs.
+async fn signed_vs_unsigned(
+    db: &Db,
+    who: &Principal,
+    sql: &str,
+    binds: impl Fn(sqlx::postgres::PgArguments) -> sqlx::postgres::PgArguments,
+    expect: usize,
+    scale: &Scale,
+) -> (f64, f64) {
+    let mut tx = db.begin(who).await.unwrap();
+    tx.execute(
+        sqlx::query("SELECT set_config('tenant_store.user_id', $1, true)")
+            .bind(who.user_id().to_string()),
+    )
+    .await
+    .unwrap();
+    let (mut signed, mut unsigned) = (Vec::new(), Vec::new());
+    for _ in 0..scale.rounds {
+        for (table, out) in [
+            ("memories", &mut signed),
+            ("bench_unsigned_memories", &mut unsigned),
+        ] {
+            let text = sql.replace("{table}", table);
+            let (start, mut n) = (Instant::now(), 0u64);
+            while start.elapsed() < scale.slice {
+                let q =
+                    sqlx::query_with(sqlx::AssertSqlSafe(text.clone()), binds(Default::default()));
+                let rows = tx.fetch_all(q).await.unwrap();
+                assert_eq!(rows.len(), expect, "{table}");
+                n += 1;
+            }
+            out.push(n as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    tx.release();
+    (median(signed), median(unsigned))
+}
+
+async fn policy_cost_on_get(scale: &Scale, report: &mut Report, c: &Ctx) {
+    use sqlx::Arguments as _;
+    let (uid, id) = (c.who.user_id(), c.ids[0]);
+    let (s, u) = signed_vs_unsigned(
+        &c.db,
+        &c.who,
+        &format!("SELECT {COLS} FROM {{table}} WHERE user_id = $1 AND id = $2 AND state <> $3"),
+        |mut a| {
+            a.add(uid).unwrap();
+            a.add(id).unwrap();
+            a.add(MemoryState::Deleted).unwrap();
+            a
+        },
+        1,
+        scale,
+    )
+    .await;
+    report.row(R {
+        group: "pg policy",
+        what: "get by id, signed context vs unsigned setting (same transaction)".into(),
+        value: ops(s),
+        baseline: ops(u),
+        ratio: s / u,
+        target: Some((">=", 0.95)),
+    });
+}
+
+/// What resetting a session that ran hand-written SQL costs: a hand-written get + COMMIT
+/// (reset and prepared-statement check in the COMMIT message) against the generated get +
+/// COMMIT (clean, plain COMMIT). Same statement, same round trips.
+async fn reset_cost(scale: &Scale, report: &mut Report, c: &Ctx) {
+    let id = c.ids[0];
+    let sql = format!(
+        "SELECT {COLS} FROM public.memories WHERE user_id = $1 AND id = $2 AND state <> $3"
+    );
+    let (mut clean, mut dirty) = (Vec::new(), Vec::new());
+    for _ in 0..scale.rounds {
+        clean.push(
+            rate(scale.slice, || async {
+                let mut tx = c.db.begin(&c.who).await.unwrap();
+                Memory::store().get(&mut tx, id).await.unwrap().unwrap();
+                tx.commit().await.unwrap();
+            })
+            .await,
+        );
+        dirty.push(
+            rate(scale.slice, || async {
+                let mut tx = c.db.begin(&c.who).await.unwrap();
+                let q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(c.who.user_id())
+                    .bind(id)
+                    .bind(MemoryState::Deleted);
+                tx.fetch_optional(q).await.unwrap().unwrap();
+                tx.commit().await.unwrap();
+            })
+            .await,
+        );
+    }
+    let (cl, di) = (median(clean), median(dirty));
+    report.row(R {
+        group: "pg 1 conn",
+        what: "hand-written get + commit (session reset) vs generated get + commit".into(),
+        value: ops(di),
+        baseline: ops(cl),
+        ratio: di / cl,
+        target: None,
+    });
 }
 
 fn ops(v: f64) -> String {
@@ -366,10 +505,10 @@ async fn saturation(scale: &Scale, report: &mut Report) {
 
 /// The current versions of the context's rows, in `ids` order, in the variant's table.
 async fn versions_of(c: &Ctx, v: Variant) -> Vec<i64> {
-    let table = if v == Variant::Floor {
-        "bench_floor_memories"
-    } else {
-        "memories"
+    let table = match v {
+        Variant::Floor => "bench_floor_memories",
+        Variant::Guarded => "bench_unsigned_memories",
+        Variant::Generated => "memories",
     };
     let su = raw_pool(&super_url(), 1).await;
     let sql = format!("SELECT id, version FROM {table} WHERE user_id = $1");
@@ -424,6 +563,7 @@ async fn round_trips() -> Vec<String> {
 
 pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
     migrate().await;
+    setup_floor().await;
     let su = raw_pool(&super_url(), 1).await;
     let started = Instant::now();
     // Tenants 00000000-0000-4000-8000-<n>: recognisable, so the rows can be removed afterwards.
@@ -438,7 +578,13 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
     .execute(&su)
     .await
     .expect("load");
-    sqlx::query("ANALYZE memories").execute(&su).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO bench_unsigned_memories SELECT * FROM memories WHERE user_id::text LIKE '00000000-0000-4000-8000-%';
+         ANALYZE memories; ANALYZE bench_unsigned_memories;",
+    )
+    .execute(&su)
+    .await
+    .unwrap();
     report.note(format!(
         "RLS at scale: loaded {} rows across {} tenants in {:.1}s",
         scale.rls_rows,
@@ -499,6 +645,31 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
         "plan of the guarded list: `{}`",
         plan.join(" / ").replace('|', "\\|")
     ));
+    let (s, u) = signed_vs_unsigned(
+        &db,
+        &who,
+        &format!("SELECT {COLS} FROM {{table}} WHERE user_id = $1 ORDER BY id LIMIT 100"),
+        |mut a| {
+            use sqlx::Arguments as _;
+            a.add(tenant).unwrap();
+            a
+        },
+        100,
+        scale,
+    )
+    .await;
+    report.row(R {
+        group: "pg policy",
+        what: format!(
+            "list of 1 tenant of {} rows, signed context vs unsigned setting (same transaction), latency",
+            scale.rls_rows
+        ),
+        value: format!("{:.3}ms", 1000.0 / s),
+        baseline: format!("{:.3}ms", 1000.0 / u),
+        ratio: u / s,
+        target: Some(("<=", 1.05)),
+    });
+    drop_floor().await;
     sqlx::query("DELETE FROM memories WHERE user_id::text LIKE '00000000-0000-4000-8000-%'")
         .execute(&su)
         .await

@@ -499,7 +499,9 @@ async fn a_statement_swapped_under_sqlx_never_runs_for_the_next_tenant() {
     let db = db_with(1).await;
     let (a, b) = (tenant(), tenant());
     // The attacker listens on a connection of its own.
-    let mut listener = sqlx::postgres::PgListener::connect(&app_url()).await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&app_url())
+        .await
+        .unwrap();
     listener.listen("leak").await.unwrap();
     for (me, next) in [(&a, &b), (&b, &a)] {
         let mut tx = db.begin(next).await.unwrap();
@@ -537,7 +539,11 @@ async fn a_statement_swapped_under_sqlx_never_runs_for_the_next_tenant() {
         tx.commit().await.unwrap();
 
         let mut tx = db.begin(next).await.unwrap();
-        assert_ne!(backend_pid(&mut tx).await, pid, "the tampered session was closed");
+        assert_ne!(
+            backend_pid(&mut tx).await,
+            pid,
+            "the tampered session was closed"
+        );
         let got = Memory::store().get(&mut tx, theirs.id).await.unwrap();
         assert_eq!(got.map(|m| m.content), Some("next's secret".to_owned()));
         tx.commit().await.unwrap();

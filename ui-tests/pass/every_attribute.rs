@@ -16,7 +16,7 @@ impl PgColumn for State {
     const SQL_TYPE: &'static str = "text";
 }
 
-#[tenant_store(backend = "postgres", scope = "user_id", table = "full_items", new_derive(Default, Debug, Clone))]
+#[tenant_store(backend = "postgres", scope = "user_id", table = "full_items", schema = "app", new_derive(Default, Debug, Clone))]
 #[derive(Debug)]
 pub struct Item {
     #[tenant_store(id)]

@@ -5,13 +5,28 @@
 //! fails when the committed files drift from what the entities generate. The files are applied
 //! with sqlx's `Migrator` by the tables' owner role.
 //!
-//! Files: `0001_tenant_store_base.sql` (the role-independent helper function the policies call),
+//! Files: `0001_tenant_store_base.sql` (the private schema with the key table, the table
+//! registry and the functions that verify signed tenant contexts and write admin audit rows),
 //! then `NNNN_create_<table>.sql` per entity, numbered in list order. Output is byte-identical
 //! on every run: no timestamps, no hash-map ordering.
 //!
-//! Operators create a `NOLOGIN` role named [`APP_ROLE`] before applying the migrations and make
-//! the application's login role a member of it; the migrations grant table access to that group
-//! only, so the application role never owns a table.
+//! ## Operator set-up, once per database, as a superuser
+//! ```sql
+//! CREATE ROLE tenant_store_app NOLOGIN;                 -- what the migrations grant to
+//! CREATE ROLE tenant_store_definer NOLOGIN;             -- owns the keys and the verifying functions
+//! GRANT tenant_store_definer TO <owner>;                -- the role that applies the migrations
+//! GRANT tenant_store_app TO <application login role>;   -- NOSUPERUSER NOBYPASSRLS NOCREATEROLE
+//! REVOKE CREATE ON SCHEMA public FROM PUBLIC;           -- the application creates nothing:
+//! REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC;        -- no objects, no temporary tables
+//! ```
+//! Then the owner applies the migrations and installs a signing key
+//! ([`keys`](super::keys), or the `tenant-store-keys` command). `pgcrypto` must be available
+//! (Debian's PostgreSQL ships it) and not installed in another schema of the database: the
+//! base migration installs it into `tenant_store_private`. The start-up audit checks every
+//! step of this from the application's side.
+//!
+//! The migrations grant table access to [`APP_ROLE`] only, so the application role never owns
+//! a table, and nothing at all on the key table or the admin audit table.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -321,4 +336,55 @@ pub fn table_sql(def: &TableDef<'_>) -> String {
 /// stays an index condition on the scope column.
 pub fn policy_expression(scope: &str) -> String {
     format!("(\"{scope}\" = (SELECT tenant_store_private.current_tenant('{scope}')))")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_statement_of_a_table_names_its_schema() {
+        let col = |name| ColumnDef {
+            name,
+            sql_type: "uuid",
+            nullable: false,
+            default_now: false,
+        };
+        let sql = table_sql(&TableDef {
+            entity: "Item",
+            schema: "app",
+            table: "items",
+            scope: crate::Scope::OrgId,
+            id: "id",
+            columns: &[col("id"), col("org_id"), col("parent")],
+            filters: &["parent"],
+            uniques: &[],
+            references: &[ReferenceDef {
+                column: "parent",
+                parent_schema: "core",
+                parent_table: "parents",
+                parent_id: "id",
+            }],
+            append_only: false,
+        });
+        // Every mention of a table is qualified; the index name alone is not a table.
+        let unqualified = sql
+            .match_indices("\"items\"")
+            .filter(|(i, _)| !sql[..*i].ends_with("\"app\"."))
+            .count();
+        assert_eq!(unqualified, 0, "{sql}");
+        assert!(sql.contains("REFERENCES \"core\".\"parents\""), "{sql}");
+        assert!(
+            sql.contains(
+                "USING (\"org_id\" = (SELECT tenant_store_private.current_tenant('org_id')))"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                "INSERT INTO tenant_store_private.tenant_tables VALUES ('app', 'items', 'org_id');"
+            ),
+            "{sql}"
+        );
+    }
 }
