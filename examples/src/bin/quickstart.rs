@@ -21,10 +21,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("applied migrations/ as the owner role");
     // ...and install the key the application signs its tenant contexts with (in production:
     // `tenant-store-keys generate <id>` once, the key handed to the application as a secret).
-    let key = SigningKey::generate("quickstart")?;
+    // A key of its own for each run, retired at the end.
+    let key = SigningKey::generate(format!("qs-{}", &Uuid::new_v4().simple().to_string()[..12]))?;
     keys::install(&mut *owner.acquire().await?, &key).await?;
-    owner.close().await;
     println!("installed signing key `{}`", key.id());
+    let key_id = key.id().to_owned();
 
     // The application connects as its own role, which the audit checks first.
     let db = Db::connect(&env("TENANT_STORE_PG_URL")?, key).await?;
@@ -84,9 +85,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut tx = db.begin(&bob).await?;
     let stolen = Memory::store().get(&mut tx, alice_ids[0]).await?;
-    tx.release();
     println!("bob gets alice's memory {} by id: {stolen:?}", alice_ids[0]);
     assert!(stolen.is_none());
+    // Hand-written SQL cannot claim alice either: the tenant context is signed.
+    tx.execute(
+        sqlx::query("SELECT set_config('tenant_store.ctx', $1, true)").bind(format!(
+            "v1.{key_id}.0.0.{}.{}.00",
+            alice.user_id(),
+            alice.org_id()
+        )),
+    )
+    .await?;
+    let claimed = tx
+        .fetch_all(sqlx::query("SELECT content FROM public.memories"))
+        .await?;
+    tx.release();
+    println!("bob's forged tenant context sees {} rows", claimed.len());
+    assert!(claimed.is_empty());
+    keys::retire(&mut *owner.acquire().await?, &key_id).await?;
+    owner.close().await;
+    println!("retired signing key `{key_id}`");
     println!("quickstart: OK");
     Ok(())
 }
