@@ -13,8 +13,12 @@ pub struct Note {
     pub version: i64,
 }
 
-fn f(tx: sqlx::Transaction<'static, sqlx::Postgres>) {
-    let _ = tenant_store::postgres::TenantTx { tx };
+fn f(user_id: Uuid, org_id: Uuid) {
+    let _ = tenant_store::postgres::TenantTx {
+        user_id,
+        org_id,
+        aborted: false,
+    };
 }
 
 fn main() {}
