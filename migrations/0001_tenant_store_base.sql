@@ -69,10 +69,29 @@ BEGIN
     VALUES (session_id, actor_user_id, actor_org_id, reason, user_id, org_id);
 END
 $$;
+CREATE FUNCTION tenant_store_private.reset_session(OUT by_sql bigint, OUT by_protocol bigint)
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+    AS $$
+BEGIN
+    RESET ALL;
+    RESET ROLE;
+    RESET SESSION AUTHORIZATION;
+    EXECUTE 'CLOSE ALL';
+    UNLISTEN *;
+    PERFORM pg_catalog.pg_advisory_unlock_all();
+    DISCARD TEMP;
+    DISCARD SEQUENCES;
+    SELECT pg_catalog.count(*) FILTER (WHERE s.from_sql), pg_catalog.count(*) FILTER (WHERE NOT s.from_sql)
+        INTO by_sql, by_protocol
+        FROM pg_catalog.pg_prepared_statements s;
+END
+$$;
 REVOKE ALL ON FUNCTION tenant_store_private.current_tenant(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_store_private.reset_session() FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) FROM PUBLIC;
 GRANT USAGE ON SCHEMA tenant_store_private TO tenant_store_app;
 GRANT EXECUTE ON FUNCTION tenant_store_private.current_tenant(text) TO tenant_store_app;
 GRANT EXECUTE ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) TO tenant_store_app;
+GRANT EXECUTE ON FUNCTION tenant_store_private.reset_session() TO tenant_store_app;
 GRANT SELECT ON tenant_store_private.tenant_tables TO tenant_store_app;
 RESET ROLE;

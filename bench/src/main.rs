@@ -106,13 +106,30 @@ fn main() {
         .build()
         .expect("runtime");
     let mut report = Report::new(quick);
+    // `--only <group>` runs one group (pg, rls, bulk, valkey, compile), for a quick look;
+    // BENCHMARKS.md is written from full runs.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args[i + 1].clone());
+    let run = |group: &str| only.as_deref().is_none_or(|o| o == group);
     rt.block_on(async {
-        pg::crud(&scale, &mut report).await;
-        pg::rls_at_scale(&scale, &mut report).await;
-        pg::bulk(&scale, &mut report).await;
-        valkey::episodic(&scale, &mut report).await;
+        if run("pg") {
+            pg::crud(&scale, &mut report).await;
+        }
+        if run("rls") {
+            pg::rls_at_scale(&scale, &mut report).await;
+        }
+        if run("bulk") {
+            pg::bulk(&scale, &mut report).await;
+        }
+        if run("valkey") {
+            valkey::episodic(&scale, &mut report).await;
+        }
     });
-    compile::cost(&scale, &mut report);
+    if run("compile") {
+        compile::cost(&scale, &mut report);
+    }
     std::fs::write(&out, report.render()).expect("write the report");
     println!("wrote {out}");
 }

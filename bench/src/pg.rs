@@ -59,6 +59,8 @@ async fn db(max: u32, url: &str) -> Db {
 /// The floor (a copy of `memories` without RLS) and the unsigned baseline: a copy with the
 /// policy as it was before contexts were signed, reading a plain `tenant_store.user_id`
 /// setting through a plain SQL function. That is also what a hand-written guard looks like.
+/// For the policy's own cost, a third copy with the generated (signed) policy, loaded the same
+/// way as the unsigned one, so the two differ in nothing but the policy.
 async fn setup_floor() {
     let owner = raw_pool(&owner_url(), 1).await;
     sqlx::raw_sql(
@@ -83,7 +85,15 @@ async fn setup_floor() {
          CREATE POLICY tenant_isolation ON bench_unsigned_memories
              USING (user_id = (SELECT public.bench_unsigned_current('tenant_store.user_id')))
              WITH CHECK (user_id = (SELECT public.bench_unsigned_current('tenant_store.user_id')));
-         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_unsigned_memories TO tenant_store_app;",
+         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_unsigned_memories TO tenant_store_app;
+         DROP TABLE IF EXISTS bench_signed_memories;
+         CREATE TABLE bench_signed_memories (LIKE memories INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+         ALTER TABLE bench_signed_memories ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE bench_signed_memories FORCE ROW LEVEL SECURITY;
+         CREATE POLICY tenant_isolation ON bench_signed_memories
+             USING (user_id = (SELECT tenant_store_private.current_tenant('user_id')))
+             WITH CHECK (user_id = (SELECT tenant_store_private.current_tenant('user_id')));
+         GRANT SELECT, INSERT, UPDATE, DELETE ON bench_signed_memories TO tenant_store_app;",
     )
     .execute(&owner)
     .await
@@ -95,6 +105,7 @@ async fn drop_floor() {
     sqlx::raw_sql(
         "DROP TABLE IF EXISTS bench_floor_memories;
          DROP TABLE IF EXISTS bench_unsigned_memories;
+         DROP TABLE IF EXISTS bench_signed_memories;
          DROP FUNCTION IF EXISTS public.bench_unsigned_current(text);",
     )
     .execute(&owner)
@@ -126,7 +137,8 @@ async fn ctx(max: u32, url: &str) -> Ctx {
     let su = raw_pool(&super_url(), 1).await;
     let copy = format!(
         "INSERT INTO bench_floor_memories SELECT * FROM memories WHERE user_id = '{0}';
-         INSERT INTO bench_unsigned_memories SELECT * FROM memories WHERE user_id = '{0}'",
+         INSERT INTO bench_unsigned_memories SELECT * FROM memories WHERE user_id = '{0}';
+         INSERT INTO bench_signed_memories SELECT * FROM memories WHERE user_id = '{0}'",
         who.user_id()
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(copy))
@@ -342,9 +354,10 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
     drop_floor().await;
 }
 
-/// Statements per second of `sql` (with `{table}` replaced) on the signed table and on the
+/// Statements per second of `sql` (with `{table}` replaced) on the signed copy and on the
 /// unsigned copy, inside one guarded transaction whose plain setting is set too, slices
-/// interleaved: the same connection, the same round trip, only the policy differs.
+/// interleaved: the same connection, the same round trip, the same rows; only the policy
+/// differs.
 async fn signed_vs_unsigned(
     db: &Db,
     who: &Principal,
@@ -363,7 +376,7 @@ async fn signed_vs_unsigned(
     let (mut signed, mut unsigned) = (Vec::new(), Vec::new());
     for _ in 0..scale.rounds {
         for (table, out) in [
-            ("memories", &mut signed),
+            ("bench_signed_memories", &mut signed),
             ("bench_unsigned_memories", &mut unsigned),
         ] {
             let text = sql.replace("{table}", table);
@@ -580,7 +593,8 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
     .expect("load");
     sqlx::raw_sql(
         "INSERT INTO bench_unsigned_memories SELECT * FROM memories WHERE user_id::text LIKE '00000000-0000-4000-8000-%';
-         ANALYZE memories; ANALYZE bench_unsigned_memories;",
+         INSERT INTO bench_signed_memories SELECT * FROM memories WHERE user_id::text LIKE '00000000-0000-4000-8000-%';
+         ANALYZE memories; ANALYZE bench_unsigned_memories; ANALYZE bench_signed_memories;",
     )
     .execute(&su)
     .await

@@ -353,7 +353,7 @@ async fn refuses_a_changed_or_reowned_context_function() {
         msg.contains("function tenant_store_private.current_tenant is owned by `postgres`"),
         "{msg}"
     );
-    assert!(msg.contains("does not run with `SET search_path="), "{msg}");
+    assert!(msg.contains("current_tenant has settings None"), "{msg}");
     // Restored: accepted again.
     assert_eq!(
         audit_after(&owner_url(), "SELECT 1", "SELECT 1").await,

@@ -9,7 +9,9 @@
 use sqlx::PgConnection;
 
 use super::context::{DEFINER_ROLE, PRIVATE_SCHEMA};
-use super::migrate::{ADMIN_AUDIT_BODY, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH};
+use super::migrate::{
+    ADMIN_AUDIT_BODY, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, RESET_SESSION_BODY,
+};
 use crate::{Error, Result};
 
 /// Audits the connection's role and every tenant-store table, and refuses with [`Error::Audit`]
@@ -30,7 +32,8 @@ use crate::{Error, Result};
 ///   holds whatever its last refresh saw, without RLS);
 /// - a `SECURITY DEFINER` function the role can execute is owned by a role that bypasses RLS;
 /// - `tenant_store_private.current_tenant` or `admin_audit` is missing, changed, not
-///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role;
+///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role
+///   (the same for `reset_session`, which runs as its caller);
 ///   the definer role can log in or bypasses RLS; the role can read the key table.
 pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     let mut findings = Vec::new();
@@ -108,9 +111,11 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
 
 async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
     let expected_config = format!("search_path={DEFINER_SEARCH_PATH}");
-    for (name, body) in [
-        ("current_tenant", CURRENT_TENANT_BODY),
-        ("admin_audit", ADMIN_AUDIT_BODY),
+    // (name, body, runs as its owner with the fixed search_path)
+    for (name, body, definer) in [
+        ("current_tenant", CURRENT_TENANT_BODY, true),
+        ("admin_audit", ADMIN_AUDIT_BODY, true),
+        ("reset_session", RESET_SESSION_BODY, false),
     ] {
         let row: Option<(String, bool, Option<Vec<String>>, String)> = sqlx::query_as(
             "SELECT pg_catalog.pg_get_userbyid(p.proowner)::text, p.prosecdef, p.proconfig, p.prosrc
@@ -133,12 +138,14 @@ async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) ->
                 "function {f} is owned by `{owner}`, not `{DEFINER_ROLE}`"
             ));
         }
-        if !secdef {
-            findings.push(format!("function {f} is not SECURITY DEFINER"));
+        if secdef != definer {
+            let want = if definer { "" } else { "not " };
+            findings.push(format!("function {f} must {want}be SECURITY DEFINER"));
         }
-        if config.as_deref() != Some(std::slice::from_ref(&expected_config)) {
+        let want_config = definer.then(|| vec![expected_config.clone()]);
+        if config != want_config {
             findings.push(format!(
-                "function {f} does not run with `SET {expected_config}`"
+                "function {f} has settings {config:?}; expected {want_config:?}"
             ));
         }
         if src != body {

@@ -123,12 +123,34 @@ BEGIN
 END
 ";
 
+/// The body of `tenant_store_private.reset_session()`: returns a session to the state a fresh
+/// connection has, short of closing it, and counts the prepared statements made by SQL
+/// `PREPARE` and by the protocol (sqlx's), which it cannot reset without dropping sqlx's
+/// statement cache. It runs as the caller (it resets the caller's session) and names everything
+/// with its schema. One function call costs the server a fraction of the same statements sent
+/// one by one.
+pub const RESET_SESSION_BODY: &str = "
+BEGIN
+    RESET ALL;
+    RESET ROLE;
+    RESET SESSION AUTHORIZATION;
+    EXECUTE 'CLOSE ALL';
+    UNLISTEN *;
+    PERFORM pg_catalog.pg_advisory_unlock_all();
+    DISCARD TEMP;
+    DISCARD SEQUENCES;
+    SELECT pg_catalog.count(*) FILTER (WHERE s.from_sql), pg_catalog.count(*) FILTER (WHERE NOT s.from_sql)
+        INTO by_sql, by_protocol
+        FROM pg_catalog.pg_prepared_statements s;
+END
+";
+
 /// The `search_path` both functions run with: fixed, with `pg_temp` last so no temporary
 /// object can stand in for anything they name.
 pub const DEFINER_SEARCH_PATH: &str = "pg_catalog, tenant_store_private, pg_temp";
 
-/// The SQL of the base migration: the private schema, the key table, the table registry, and
-/// the two `SECURITY DEFINER` functions, all owned by the definer role.
+/// The SQL of the base migration: the private schema, the key table, the table registry, the
+/// two `SECURITY DEFINER` functions and the session reset, all owned by the definer role.
 ///
 /// Needs, before it runs (the operator's set-up; `scripts/services.sh` does it): the roles
 /// [`DEFINER_ROLE`](super::context::DEFINER_ROLE) (`NOLOGIN`) and [`APP_ROLE`], the migrating
@@ -167,11 +189,16 @@ CREATE FUNCTION tenant_store_private.admin_audit(session_id uuid, actor_user_id 
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = {DEFINER_SEARCH_PATH}
     AS $${ADMIN_AUDIT_BODY}$$;
+CREATE FUNCTION tenant_store_private.reset_session(OUT by_sql bigint, OUT by_protocol bigint)
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+    AS $${RESET_SESSION_BODY}$$;
 REVOKE ALL ON FUNCTION tenant_store_private.current_tenant(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenant_store_private.reset_session() FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) FROM PUBLIC;
 GRANT USAGE ON SCHEMA tenant_store_private TO {APP_ROLE};
 GRANT EXECUTE ON FUNCTION tenant_store_private.current_tenant(text) TO {APP_ROLE};
 GRANT EXECUTE ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) TO {APP_ROLE};
+GRANT EXECUTE ON FUNCTION tenant_store_private.reset_session() TO {APP_ROLE};
 GRANT SELECT ON tenant_store_private.tenant_tables TO {APP_ROLE};
 RESET ROLE;
 "

@@ -14,8 +14,8 @@
 //! The application role's SQL can leave session state behind: session-level settings
 //! (`set_config(.., false)`, `SET`), `WITH HOLD` cursors, `LISTEN` registrations, advisory
 //! locks, temporary objects, a `SET ROLE`, prepared statements. A [`Lease`] that ran
-//! hand-written SQL is *dirty*: the message that ends its transaction also runs
-//! [`RESET_SESSION`] and then [`PREPARED_CHECK`], in the same round trip.
+//! hand-written SQL is *dirty*: the message that ends its transaction also calls
+//! `tenant_store_private.reset_session()`, in the same round trip.
 //! - Settings, cursors, `LISTEN`, advisory locks and temporary objects are reset.
 //! - Prepared statements cannot be reset without also dropping sqlx's statement cache (which
 //!   would cost the next user a round trip per statement), and they matter: a statement
@@ -39,15 +39,9 @@ use sqlx::{AssertSqlSafe, Connection as _};
 
 use crate::{Error, Result};
 
-/// Statements that return a session to the state a fresh connection has, short of closing it.
-/// `DISCARD ALL` would do more, but it also drops sqlx's prepared statements and cannot run in
-/// the same message as a `COMMIT`.
-pub(crate) const RESET_SESSION: &str = "RESET ALL; RESET ROLE; RESET SESSION AUTHORIZATION; \
-     CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
-
-/// Counts the prepared statements made by SQL `PREPARE` and by the protocol (sqlx's).
-pub(crate) const PREPARED_CHECK: &str = "SELECT count(*) FILTER (WHERE from_sql), \
-     count(*) FILTER (WHERE NOT from_sql) FROM pg_catalog.pg_prepared_statements";
+/// Resets the session and counts its prepared statements (by SQL `PREPARE`, by the protocol):
+/// see [`RESET_SESSION_BODY`](super::migrate::RESET_SESSION_BODY).
+pub(crate) const RESET_SESSION: &str = "SELECT * FROM tenant_store_private.reset_session()";
 
 /// Runs `end` (the end of the transaction, or nothing) and, on a dirty session, the reset and
 /// the prepared-statement check, in one message. `Ok(true)`: the connection may be pooled.
@@ -58,7 +52,7 @@ async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Resul
             .await?;
         return Ok(true);
     }
-    let sql = format!("{end}; {RESET_SESSION}; {PREPARED_CHECK}");
+    let sql = format!("{end}; {RESET_SESSION}");
     let rows = conn.fetch_all(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
     let Some(counts) = rows.last() else {
         return Ok(false);
