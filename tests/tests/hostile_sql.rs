@@ -193,19 +193,24 @@ async fn a_context_copied_from_pg_stat_activity_of_a_live_session_claims_nothing
     }
 }
 
-#[tokio::test]
-async fn an_expired_context_on_its_own_connection_claims_nothing() {
-    let _serial = SERIAL.lock().await;
+/// A pool of one connection whose contexts are accepted for `ttl`.
+async fn one_connection_with_ttl(ttl: Duration) -> Db {
     tenant_store_tests::migrate().await;
-    // One connection, so the replay happens on the very backend the context was made for.
-    let ttl = Duration::from_millis(300);
-    let db = Db::connect_with(
+    Db::connect_with(
         &app_url(),
         key(),
         DbOptions::default().max_connections(1).token_ttl(ttl),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_expired_context_on_its_own_connection_claims_nothing() {
+    let _serial = SERIAL.lock().await;
+    // One connection, so the replay happens on the very backend the context was made for.
+    let ttl = Duration::from_millis(300);
+    let db = one_connection_with_ttl(ttl).await;
     let (a, b) = (tenant(), tenant());
     seed(&db, &a, 3).await;
     seed(&db, &b, 2).await;
@@ -226,15 +231,8 @@ async fn an_expired_context_on_its_own_connection_claims_nothing() {
 #[tokio::test]
 async fn a_long_transaction_keeps_its_tenant_past_the_token_lifetime() {
     let _serial = SERIAL.lock().await;
-    tenant_store_tests::migrate().await;
     let ttl = Duration::from_millis(200);
-    let db = Db::connect_with(
-        &app_url(),
-        key(),
-        DbOptions::default().max_connections(1).token_ttl(ttl),
-    )
-    .await
-    .unwrap();
+    let db = one_connection_with_ttl(ttl).await;
     let a = tenant();
     seed(&db, &a, 2).await;
     let mut tx = db.begin(&a).await.unwrap();
