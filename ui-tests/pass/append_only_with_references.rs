@@ -23,8 +23,8 @@ pub struct Entry {
 
 fn main() {
     let sql = Entry::migration_sql();
-    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "parent_id") REFERENCES "parents" ("org_id", "id")"#));
+    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "parent_id") REFERENCES "public"."parents" ("org_id", "id")"#));
     assert!(sql.contains(r#"UNIQUE ("org_id", "parent_id", "seq")"#));
-    assert!(sql.contains(r#"GRANT SELECT, INSERT, DELETE ON "entry""#));
+    assert!(sql.contains(r#"GRANT SELECT, INSERT, DELETE ON "public"."entry""#));
     let _ = EntryFilter::new().parent_id(Uuid::nil());
 }
