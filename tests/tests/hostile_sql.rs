@@ -41,6 +41,15 @@ async fn seed(db: &Db, who: &Principal, n: usize) {
     tx.commit().await.unwrap();
 }
 
+/// A pool of four connections and two tenants: `a` with 3 rows, `b` with 2.
+async fn two_tenants() -> (Db, Principal, Principal) {
+    let db = db_with(4).await;
+    let (a, b) = (tenant(), tenant());
+    seed(&db, &a, 3).await;
+    seed(&db, &b, 2).await;
+    (db, a, b)
+}
+
 /// Rows of `memories` the transaction sees, and whose they are.
 async fn seen(tx: &mut TenantTx<'_>) -> Vec<Uuid> {
     tx.fetch_all(sqlx::query("SELECT user_id FROM public.memories"))
@@ -73,10 +82,7 @@ async fn set_context(tx: &mut TenantTx<'_>, value: &str, local: bool) {
 #[tokio::test]
 async fn set_config_of_the_old_plain_settings_claims_nothing() {
     let _serial = SERIAL.lock().await;
-    let db = db_with(4).await;
-    let (a, b) = (tenant(), tenant());
-    seed(&db, &a, 3).await;
-    seed(&db, &b, 2).await;
+    let (db, a, b) = two_tenants().await;
     for (me, victim, mine) in [(&b, &a, 2), (&a, &b, 3)] {
         for local in [true, false] {
             let mut tx = db.begin(me).await.unwrap();
@@ -109,10 +115,7 @@ async fn set_config_of_the_old_plain_settings_claims_nothing() {
 #[tokio::test]
 async fn a_forged_context_claims_nothing() {
     let _serial = SERIAL.lock().await;
-    let db = db_with(4).await;
-    let (a, b) = (tenant(), tenant());
-    seed(&db, &a, 3).await;
-    seed(&db, &b, 2).await;
+    let (db, a, b) = two_tenants().await;
     for (me, victim) in [(&b, &a), (&a, &b)] {
         let mut tx = db.begin(me).await.unwrap();
         let mine = own_context(&mut tx).await;
@@ -134,10 +137,7 @@ async fn a_forged_context_claims_nothing() {
 #[tokio::test]
 async fn a_context_replayed_in_another_session_claims_nothing() {
     let _serial = SERIAL.lock().await;
-    let db = db_with(4).await;
-    let (a, b) = (tenant(), tenant());
-    seed(&db, &a, 3).await;
-    seed(&db, &b, 2).await;
+    let (db, a, b) = two_tenants().await;
     for (me, victim) in [(&b, &a), (&a, &b)] {
         // The victim's transaction and mine are open at once, so they hold two connections.
         let mut theirs = db.begin(victim).await.unwrap();
@@ -158,10 +158,7 @@ async fn a_context_replayed_in_another_session_claims_nothing() {
 #[tokio::test]
 async fn a_context_copied_from_pg_stat_activity_of_a_live_session_claims_nothing() {
     let _serial = SERIAL.lock().await;
-    let db = db_with(4).await;
-    let (a, b) = (tenant(), tenant());
-    seed(&db, &a, 3).await;
-    seed(&db, &b, 2).await;
+    let (db, a, b) = two_tenants().await;
     for (me, victim) in [(&b, &a), (&a, &b)] {
         // The victim's transaction is open and idle: its last query, the guard's BEGIN message
         // carrying the context, is what pg_stat_activity shows to the same role.
