@@ -374,3 +374,30 @@ async fn refuses_a_key_the_database_does_not_hold() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn refuses_a_database_without_the_base_migration_with_a_clear_finding() {
+    let _serial = SERIAL.lock().await;
+    migrate().await;
+    // A database of the same cluster where nothing was migrated.
+    let su = raw_pool(&super_url(), 1).await;
+    for sql in [
+        "DROP DATABASE IF EXISTS tenant_store_empty WITH (FORCE)",
+        "CREATE DATABASE tenant_store_empty OWNER ts_owner",
+    ] {
+        sqlx::raw_sql(sql).execute(&su).await.unwrap();
+    }
+    let url = app_url().replace("/tenant_store", "/tenant_store_empty");
+    let res = Db::connect(&url, key()).await;
+    sqlx::raw_sql("DROP DATABASE tenant_store_empty WITH (FORCE)")
+        .execute(&su)
+        .await
+        .unwrap();
+    match res {
+        Err(Error::Audit(msg)) => assert!(
+            msg.contains("tenant_store_private is missing") && msg.contains("apply the migrations"),
+            "{msg}"
+        ),
+        other => panic!("expected a refusal naming the missing migration, got {other:?}"),
+    }
+}

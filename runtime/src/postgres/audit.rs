@@ -38,9 +38,21 @@ use crate::{Error, Result};
 pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     let mut findings = Vec::new();
     audit_role(conn, &mut findings).await?;
-    audit_functions(conn, &mut findings).await?;
-    audit_tables(conn, &mut findings).await?;
-    audit_views_and_definers(conn, &mut findings).await?;
+    let base_applied: bool =
+        sqlx::query_scalar("SELECT to_regclass('tenant_store_private.tenant_tables') IS NOT NULL")
+            .fetch_one(&mut *conn)
+            .await?;
+    if base_applied {
+        audit_functions(conn, &mut findings).await?;
+        audit_tables(conn, &mut findings).await?;
+        audit_views_and_definers(conn, &mut findings).await?;
+    } else {
+        findings.push(
+            "tenant_store_private is missing or not readable: apply the migrations (the base one \
+             creates it) and grant the application role `tenant_store_app`"
+                .to_owned(),
+        );
+    }
     if findings.is_empty() {
         Ok(())
     } else {
