@@ -354,6 +354,19 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
     drop_floor().await;
 }
 
+/// A guarded transaction for `who` whose plain (unsigned) setting names `who` too, so both the
+/// signed and the unsigned copies of the table show `who`'s rows in it.
+async fn both_contexts<'d>(db: &'d Db, who: &Principal) -> tenant_store::postgres::TenantTx<'d> {
+    let mut tx = db.begin(who).await.unwrap();
+    tx.execute(
+        sqlx::query("SELECT set_config('tenant_store.user_id', $1, true)")
+            .bind(who.user_id().to_string()),
+    )
+    .await
+    .unwrap();
+    tx
+}
+
 /// Statements per second of `sql` (with `{table}` replaced) on the signed copy and on the
 /// unsigned copy, inside one guarded transaction whose plain setting is set too, slices
 /// interleaved: the same connection, the same round trip, the same rows; only the policy
@@ -366,13 +379,7 @@ async fn signed_vs_unsigned(
     expect: usize,
     scale: &Scale,
 ) -> (f64, f64) {
-    let mut tx = db.begin(who).await.unwrap();
-    tx.execute(
-        sqlx::query("SELECT set_config('tenant_store.user_id', $1, true)")
-            .bind(who.user_id().to_string()),
-    )
-    .await
-    .unwrap();
+    let mut tx = both_contexts(db, who).await;
     let (mut signed, mut unsigned) = (Vec::new(), Vec::new());
     // More rounds than elsewhere: the difference sought is a few microseconds a statement.
     // The order alternates, so neither variant always runs first.
@@ -443,13 +450,7 @@ async fn policy_cost_on_get(scale: &Scale, report: &mut Report, c: &Ctx) {
 /// server over 20,000 calls inside one guarded transaction; medians of `rounds`.
 async fn per_call(db: &Db, who: &Principal, rounds: usize) -> (f64, f64) {
     const CALLS: i64 = 20_000;
-    let mut tx = db.begin(who).await.unwrap();
-    tx.execute(
-        sqlx::query("SELECT set_config('tenant_store.user_id', $1, true)")
-            .bind(who.user_id().to_string()),
-    )
-    .await
-    .unwrap();
+    let mut tx = both_contexts(db, who).await;
     let verified = tx
         .fetch_optional(
             sqlx::query(

@@ -429,22 +429,14 @@ async fn session_state_left_by_one_tenant_reaches_neither_the_next_nor_db_raw() 
         assert_eq!(row.get::<i64, _>(6), 0, "advisory locks released");
         drop(raw);
 
-        // The next tenant on the same connection.
-        let mut tx = db.begin(next).await.unwrap();
-        let err = tx
-            .fetch_all(sqlx::query("FETCH ALL FROM leak"))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("does not exist"), "{err}");
-        tx.rollback().await.unwrap();
-        let mut tx = db.begin(next).await.unwrap();
-        // The hand-prepared statement made the session untrustworthy: it was closed, not pooled.
-        let err = tx
-            .fetch_all(sqlx::raw_sql("EXECUTE peek"))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("does not exist"), "{err}");
-        tx.rollback().await.unwrap();
+        // The next tenant on the same connection: the cursor is closed; the hand-prepared
+        // statement made the session untrustworthy, so it was closed, not pooled.
+        for sql in ["FETCH ALL FROM leak", "EXECUTE peek"] {
+            let mut tx = db.begin(next).await.unwrap();
+            let err = tx.fetch_all(sqlx::raw_sql(sql)).await.unwrap_err();
+            assert!(err.to_string().contains("does not exist"), "{sql}: {err}");
+            tx.rollback().await.unwrap();
+        }
         let mut tx = db.begin(next).await.unwrap();
         assert!(seen(&mut tx).await.iter().all(|u| *u == next.user_id()));
         tx.rollback().await.unwrap();

@@ -33,7 +33,7 @@ use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::context::{self, AuditRow};
-use super::pool::{Session, now_ms};
+use super::pool::Session;
 use super::{Db, PgEntity, TenantTx, bind_value};
 use crate::{Error, Principal, Result, Scope};
 
@@ -165,7 +165,7 @@ async fn write_audit(
         actor_user: actor.user_id(),
         actor_org: actor.org_id(),
         tenant,
-        issued_ms: now_ms() + conn.offset_ms,
+        issued_ms: conn.server_now_ms(),
         reason,
     };
     let signature = context::audit_signature(db.key(), &row);

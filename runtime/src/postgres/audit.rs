@@ -37,14 +37,14 @@ use crate::{Error, Result};
 ///   the definer role can log in or bypasses RLS; the role can read the key table.
 pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     let mut findings = Vec::new();
-    audit_role(conn, &mut findings).await?;
+    let role = audit_role(conn, &mut findings).await?;
     let base_applied: bool =
         sqlx::query_scalar("SELECT to_regclass('tenant_store_private.tenant_tables') IS NOT NULL")
             .fetch_one(&mut *conn)
             .await?;
     if base_applied {
         audit_functions(conn, &mut findings).await?;
-        audit_tables(conn, &mut findings).await?;
+        audit_tables(conn, &role, &mut findings).await?;
         audit_views_and_definers(conn, &mut findings).await?;
     } else {
         findings.push(
@@ -60,7 +60,8 @@ pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     }
 }
 
-async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+/// Returns the role's name.
+async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<String> {
     let (role, is_super, bypass, createrole, temp): (String, bool, bool, bool, bool) =
         sqlx::query_as(
             "SELECT rolname::text, rolsuper, rolbypassrls, rolcreaterole,
@@ -118,7 +119,7 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
             "role `{role}` may create objects in schema `{schema}` (it could shadow a table)"
         ));
     }
-    Ok(())
+    Ok(role)
 }
 
 async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
@@ -215,10 +216,11 @@ const TENANT_TABLES: &str = "
     WHERE c.relkind IN ('r', 'p')
       AND (t.table_name IS NOT NULL OR obj_description(c.oid, 'pg_class') LIKE 'tenant-store: scope %')";
 
-async fn audit_tables(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
-    let role: String = sqlx::query_scalar("SELECT current_user::text")
-        .fetch_one(&mut *conn)
-        .await?;
+async fn audit_tables(
+    conn: &mut PgConnection,
+    role: &str,
+    findings: &mut Vec<String>,
+) -> Result<()> {
     let missing: Vec<String> = sqlx::query_scalar(
         "SELECT format('%I.%I', t.table_schema, t.table_name) FROM tenant_store_private.tenant_tables t
          WHERE to_regclass(format('%I.%I', t.table_schema, t.table_name)) IS NULL ORDER BY 1",

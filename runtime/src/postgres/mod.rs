@@ -182,11 +182,7 @@ impl Db {
         loop {
             let mut lease = Lease::acquire(&self.inner.pool).await?;
             let sql = match principal {
-                Some(p) => format!(
-                    "BEGIN; SELECT set_config('{}', '{}', true)",
-                    context::CONTEXT_SETTING,
-                    self.token(lease.session(), p.user_id(), p.org_id()),
-                ),
+                Some(p) => begin_sql(&self.token(lease.session(), p.user_id(), p.org_id())),
                 None => "BEGIN".to_owned(),
             };
             match lease
@@ -220,8 +216,7 @@ impl Db {
 
     /// The signed context for a transaction on `session` speaking for (`user_id`, `org_id`).
     fn token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
-        let expires = session.server_now_ms().saturating_add(self.inner.ttl_ms);
-        self.inner.key.token(session.pid, expires, user_id, org_id)
+        token(&self.inner.key, self.inner.ttl_ms, session, user_id, org_id)
     }
 
     /// A pooled connection outside any tenant, for infrastructure work (health checks,
@@ -246,19 +241,26 @@ impl Db {
     }
 }
 
+/// The context `key` signs for a transaction on `session` speaking for (`user_id`, `org_id`),
+/// accepted for `ttl_ms` from now on the server's clock.
+fn token(key: &SigningKey, ttl_ms: i64, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
+    let expires = session.server_now_ms().saturating_add(ttl_ms);
+    key.token(session.pid, expires, user_id, org_id)
+}
+
+/// The guard's one message: `BEGIN` and the signed context. The token is `[A-Za-z0-9_.-]` only
+/// (a validated key id, digits, UUIDs, hex), so it cannot leave the literal.
+fn begin_sql(token: &str) -> String {
+    format!(
+        "BEGIN; SELECT set_config('{}', '{token}', true)",
+        context::CONTEXT_SETTING
+    )
+}
+
 /// Checks that the database verifies a context signed with `key` on `session`.
 async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Result<()> {
     let probe = Uuid::new_v4();
-    let token = key.token(
-        session.pid,
-        session.server_now_ms().saturating_add(ttl_ms),
-        probe,
-        probe,
-    );
-    let sql = format!(
-        "BEGIN; SELECT set_config('{}', '{token}', true)",
-        context::CONTEXT_SETTING
-    );
+    let sql = begin_sql(&token(key, ttl_ms, session, probe, probe));
     session
         .conn
         .execute(sqlx::raw_sql(AssertSqlSafe(sql)))

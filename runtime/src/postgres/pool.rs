@@ -73,7 +73,7 @@ pub(crate) struct Session {
 }
 
 /// Milliseconds since the Unix epoch on our clock.
-pub(crate) fn now_ms() -> i64 {
+fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
