@@ -54,7 +54,7 @@ impl DependencyStore {
     /// symbol looks absent). Idempotent.
     pub async fn add_dependency(&self, kv: &Scoped<'_>, from: &str, to: &str) -> Result<()> {
         let rows = kv
-            .query(cypher!(
+            .query(cypher!(Symbol;
                 "MATCH (a:CODE_SYMBOL {org_id: $org_id, id: $from}), (b:CODE_SYMBOL {org_id: $org_id, id: $to}) \
                  MERGE (a)-[r:CODE_DEPENDS_ON]->(b) RETURN count(r) AS n"
             ))
@@ -79,7 +79,7 @@ impl DependencyStore {
                 "depth {depth} is outside 1..={MAX_DEPTH}"
             )));
         }
-        kv.query(cypher!(
+        kv.query(cypher!(Symbol;
             "MATCH p = (a:CODE_SYMBOL {org_id: $org_id, id: $id})-[:CODE_DEPENDS_ON*1..10]->(b:CODE_SYMBOL {org_id: $org_id}) \
              WHERE length(p) <= $depth AND all(n IN nodes(p) WHERE n.org_id = $org_id) \
              RETURN DISTINCT b ORDER BY b.id"

@@ -18,9 +18,11 @@ pub fn tenant_store(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::tenant_store(attr.into(), item.into()).into()
 }
 
-/// Hand-written Cypher, checked at compile time: every node pattern must carry the tenant
-/// predicate (`org_id: $org_id`, or `user_id: $user_id` with `cypher!(user_id, "...")`), and
-/// values must be parameters. See the `tenant-store` crate's `neo4j` module.
+/// Hand-written Cypher, checked at compile time and again by the runtime:
+/// `cypher!(Symbol, Repo; "MATCH ...")`. Every node pattern carries the tenant predicate
+/// (`org_id: $org_id` or `user_id: $user_id`) or re-uses a variable bound by one in scope, the
+/// labels belong to the listed entities, which share the query's scope, and values are
+/// parameters. See the `tenant-store` crate's `neo4j` module and `tenant-store-cypher`.
 #[proc_macro]
 pub fn cypher(input: TokenStream) -> TokenStream {
     cypher::expand(input.into()).into()

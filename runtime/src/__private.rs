@@ -185,8 +185,8 @@ pub mod opensearch {
 pub mod neo4j {
     //! Neo4j items named by generated code.
     pub use crate::neo4j::{
-        CheckedCypher, Client, GraphEntity, Scoped, create, delete, delete_tenant, find, get, list,
-        move_tenant, to_bolt, update,
+        __all_scoped, __declares_label, CheckedCypher, Client, GraphEntity, Scoped, create, delete,
+        delete_tenant, find, get, list, move_tenant, to_bolt, update,
     };
 }
 

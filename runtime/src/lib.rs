@@ -69,8 +69,9 @@
 //! - qdrant: the struct is the point's payload (derive `Serialize`/`Deserialize`); the vector is
 //!   passed to `upsert` beside it. Ids are `String` or `Uuid`.
 //! - neo4j: `indexed` (an indexed property with a generated `find_by_<field>`). Nodes derive
-//!   `Serialize`/`Deserialize`. Hand-written Cypher goes through `cypher!`, which checks at
-//!   compile time that every node pattern carries the tenant predicate.
+//!   `Serialize`/`Deserialize`. Hand-written Cypher goes through `cypher!(Entity, ...; "...")`,
+//!   which checks at compile time (and the runtime again) that every node pattern carries the
+//!   tenant predicate; `tenant-store-cypher`'s docs list the accepted subset.
 //!
 //! ## Threat model
 //! The application is trusted to take the principal from real authentication and to keep the
@@ -97,6 +98,15 @@
 //! - an admin who reads a tenant and rolls back to hide it: admin audit rows are signed and
 //!   committed on a connection of their own before the admin acts.
 //!
+//! For Neo4j, which has no row-level security, the framework stops hand-written Cypher that
+//! escapes its tenant: every query runs as a `neo4j::CheckedCypher`, whose only constructors run
+//! the tenant check on a real openCypher parse tree (`tenant-store-cypher`: failing closed on
+//! anything outside a documented subset: `UNION` parts, `WITH` scoping, comments, writes of the
+//! scope, procedures, label expressions, unguarded variable-length paths); generated queries are
+//! built by the runtime from the entity's identifiers; and a node of another tenant in a result
+//! is dropped before decoding. The catalogue of escapes it refuses is
+//! `cypher/tests/escapes.cypher`, each run live in `tests/tests/cypher_escapes.rs`.
+//!
 //! Out of scope, and why:
 //! - Code that holds the signing key, or runs as a role that bypasses RLS: it *is* trusted.
 //! - Replaying a context on the connection it was made for, before it expires: a context
@@ -111,9 +121,11 @@
 //!   reset before the next user.
 //! - Side channels in timing (the MAC comparison in SQL is not constant-time; the database
 //!   does not expose its per-call timing to a remote caller at that resolution).
-//! - Valkey, OpenSearch, Neo4j and Qdrant have no RLS: their isolation is the tenant in every
-//!   key, filter and pattern the generated code sends (issue #15 covers hand-written Cypher and
-//!   entities sharing a namespace).
+//! - Valkey, OpenSearch and Qdrant have no RLS: their isolation is the tenant in every key and
+//!   filter the generated code sends (issue #15 also covers entities sharing a namespace).
+//! - Neo4j: relationships a hand-written query creates between two of the tenant's nodes are
+//!   the tenant's; a partial `move_tenant` (one label of several) leaves edges across tenants,
+//!   which only the guarded variable-length paths and fixed patterns (every node checked) walk.
 
 #![warn(missing_docs)]
 

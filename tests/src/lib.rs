@@ -14,7 +14,8 @@ use tenant_store::Principal;
 use tenant_store::postgres::{Db, DbOptions, SigningKey};
 use uuid::Uuid;
 
-const START: &str =
+/// How to start the test servers; every "cannot reach" panic names it.
+pub const START: &str =
     "start it with `scripts/services.sh up` (or run everything with `scripts/test.sh`)";
 
 fn url(var: &str, default: &str) -> String {

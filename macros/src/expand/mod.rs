@@ -350,6 +350,24 @@ mod tests {
     }
 
     #[test]
+    fn symbol_neo4j_expansion() {
+        let out = super::tenant_store(
+            quote!(backend = "neo4j", scope = "org_id", label = "CODE_SYMBOL"),
+            quote! {
+                #[derive(Serialize, Deserialize)]
+                pub struct Symbol {
+                    #[tenant_store(id)]
+                    pub id: String,
+                    pub org_id: Uuid,
+                    #[tenant_store(indexed)]
+                    pub name: String,
+                }
+            },
+        );
+        insta::assert_snapshot!(pretty(out));
+    }
+
+    #[test]
     fn errors_are_collected_and_the_struct_still_emitted() {
         let out = super::tenant_store(
             quote!(backend = "postgress", scope = "team_id", ttl = 5),

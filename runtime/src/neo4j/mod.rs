@@ -4,10 +4,16 @@
 //! ## Tenant boundary
 //! Every node has the scope property (`org_id` or `user_id`). Every generated node pattern
 //! carries `{org_id: $org_id}`, and `$org_id` is bound by the runtime from the [`Scoped`] handle,
-//! never by the caller. Hand-written Cypher is accepted only as a [`CheckedCypher`], which the
-//! `cypher!` macro produces after checking at compile time that every node pattern carries the
-//! tenant predicate (or re-uses a variable bound by one that does) and that the text holds no
-//! string literal: values travel as parameters only.
+//! never by the caller. Hand-written Cypher is accepted only as a [`CheckedCypher`], and the only
+//! way to make one runs the tenant check (crate `tenant-store-cypher`, on the `open-cypher`
+//! parser): every node pattern carries the tenant predicate or re-uses a variable bound by one
+//! in scope, the scope property is never written, no procedures or label expressions, values
+//! travel as parameters only. `cypher!` runs it at compile time and again at run time.
+//!
+//! The generated queries are built here from the entity's label and property names (checked
+//! identifiers), not taken from the entity: a hand-written [`GraphEntity`] impl can name a
+//! label, never a query. And every node a query returns is checked against the caller's tenant
+//! before it is decoded.
 //!
 //! Relationships are created only between nodes matched inside the tenant, so a path walked from
 //! a tenant's node stays in the tenant; generated and example traversals also check every node
@@ -24,7 +30,7 @@ use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
-pub use store::GraphEntity;
+pub use store::{GraphEntity, Queries, queries};
 #[doc(hidden)]
 pub use store::{create, delete, delete_tenant, find, get, list, move_tenant, update};
 
@@ -157,17 +163,24 @@ pub type Scoped<'c> = crate::Scoped<'c, Client>;
 impl<'c> Scoped<'c> {
     /// Starts a hand-written query; the tenant parameter is bound from this handle.
     pub fn query(&self, cypher: CheckedCypher) -> TenantQuery<'c> {
-        let scope = if cypher.scope == "user_id" {
-            Scope::UserId
-        } else {
-            Scope::OrgId
+        let (query, scope, error) = match cypher.scope {
+            Ok(scope) => (
+                neo4rs::query(cypher.text).param(scope.as_str(), self.tenant(scope).to_string()),
+                scope,
+                None,
+            ),
+            Err(e) => (
+                neo4rs::query(""),
+                Scope::OrgId,
+                Some(Error::InvalidInput(e)),
+            ),
         };
-        let query = neo4rs::query(cypher.text).param(cypher.scope, self.tenant(scope).to_string());
         TenantQuery {
             client: self.client(),
             query,
-            scope: cypher.scope,
-            error: None,
+            scope,
+            tenant: self.tenant(scope).to_string(),
+            error,
         }
     }
 }
@@ -178,18 +191,96 @@ pub fn to_bolt<T: serde::Serialize>(value: T) -> Result<BoltType> {
     BoltType::try_from(json).map_err(|e| Error::InvalidInput(e.to_string()))
 }
 
-/// Cypher that passed the `cypher!` macro's tenant checks.
-#[derive(Debug, Clone, Copy)]
+/// Cypher that passed the tenant check (the crate `tenant-store-cypher`: every node pattern
+/// carries `org_id: $org_id` or re-uses a variable bound by one in scope, no write of the scope,
+/// no procedures, no label expressions; see the `cypher!` macro).
+///
+/// There is no way to make one without the check: [`CheckedCypher::new`] runs it, and the
+/// `cypher!` macro runs it at compile time and again (once per call site) through `new`.
+#[derive(Debug, Clone)]
 pub struct CheckedCypher {
     text: &'static str,
-    scope: &'static str,
+    /// The query's scope, or why the check refused it (reported when the query runs).
+    scope: std::result::Result<Scope, String>,
 }
 
+/// The entities a checked query is declared for: a tuple of [`GraphEntity`] types. Every label
+/// the query names must be one of theirs, and they must share the query's scope.
+pub trait Entities {
+    /// (label, scope) of each entity.
+    const LABELS: &'static [(&'static str, Scope)];
+}
+
+macro_rules! entities {
+    ($($t:ident),+) => {
+        impl<$($t: GraphEntity),+> Entities for ($($t,)+) {
+            const LABELS: &'static [(&'static str, Scope)] = &[$(($t::LABEL, $t::SCOPE)),+];
+        }
+    };
+}
+
+/// For `cypher!`'s compile-time assertion: whether one of the entities has this label.
+#[doc(hidden)]
+pub const fn __declares_label<L: Entities>(label: &str) -> bool {
+    let mut i = 0;
+    while i < L::LABELS.len() {
+        let (a, b) = (L::LABELS[i].0.as_bytes(), label.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// For `cypher!`'s compile-time assertion: whether every entity has this scope.
+#[doc(hidden)]
+pub const fn __all_scoped<L: Entities>(scope: Scope) -> bool {
+    let mut i = 0;
+    while i < L::LABELS.len() {
+        if L::LABELS[i].1 as u8 != scope as u8 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+entities!(A);
+entities!(A, B);
+entities!(A, B, C);
+entities!(A, B, C, D);
+entities!(A, B, C, D, E);
+entities!(A, B, C, D, E, F);
+
 impl CheckedCypher {
-    /// Made by the `cypher!` macro only.
+    /// Checks `text` with the rules of `cypher!` and its labels against the entities `L`;
+    /// [`Error::InvalidInput`] listing every violation otherwise.
+    pub fn new<L: Entities>(text: &'static str) -> Result<Self> {
+        let scope = check::<L>(text).map_err(Error::InvalidInput)?;
+        Ok(Self {
+            text,
+            scope: Ok(scope),
+        })
+    }
+
+    /// For `cypher!`: the same check, cached per call site; a failure surfaces when the query
+    /// runs (the macro has already refused any text that fails, so this is defence in depth).
     #[doc(hidden)]
-    pub const fn __checked(text: &'static str, scope: &'static str) -> Self {
-        Self { text, scope }
+    pub fn __cached<L: Entities>(
+        cell: &'static std::sync::OnceLock<CheckedCypher>,
+        text: &'static str,
+    ) -> Self {
+        cell.get_or_init(|| Self {
+            text,
+            scope: check::<L>(text),
+        })
+        .clone()
     }
 
     /// The query text.
@@ -198,18 +289,52 @@ impl CheckedCypher {
     }
 }
 
+fn check<L: Entities>(text: &str) -> std::result::Result<Scope, String> {
+    let checked = tenant_store_cypher::check(text).map_err(|violations| {
+        violations
+            .iter()
+            .map(|v| v.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let scope = if checked.scope == Scope::UserId.as_str() {
+        Scope::UserId
+    } else {
+        Scope::OrgId
+    };
+    let entities = L::LABELS;
+    if let Some((label, other)) = entities.iter().find(|(_, s)| *s != scope) {
+        return Err(format!(
+            "the query is scoped by `{}` but the entity with label `{label}` by `{}`",
+            scope.as_str(),
+            other.as_str()
+        ));
+    }
+    if let Some(l) = checked
+        .labels
+        .iter()
+        .find(|l| !entities.iter().any(|(e, _)| e == l))
+    {
+        return Err(format!(
+            "label `{l}` is not the label of an entity the query is declared for"
+        ));
+    }
+    Ok(scope)
+}
+
 /// A checked query with its parameters, bound to one tenant.
 pub struct TenantQuery<'c> {
     client: &'c Client,
     query: Query,
-    scope: &'static str,
+    scope: Scope,
+    tenant: String,
     error: Option<Error>,
 }
 
 impl TenantQuery<'_> {
     /// Binds a parameter. The tenant parameter cannot be rebound.
     pub fn param<T: Into<BoltType>>(mut self, key: &str, value: T) -> Self {
-        if key == self.scope {
+        if key == self.scope.as_str() {
             self.error = Some(Error::InvalidInput(format!(
                 "`${key}` is bound from the tenant handle"
             )));
@@ -219,19 +344,46 @@ impl TenantQuery<'_> {
         self
     }
 
-    /// Runs the query and returns its rows.
+    /// Runs the query and returns its rows. Defence in depth: a row holding a node (alone, in a
+    /// list, map or path) whose scope property is not the caller's tenant is dropped, as if
+    /// absent, and logged as an error: the check makes that impossible, so it means a bug.
     pub async fn rows(self) -> Result<Vec<Row>> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        self.client.rows(self.query).await
+        let rows = self.client.rows(self.query).await?;
+        let scope = self.scope.as_str();
+        Ok(rows
+            .into_iter()
+            .filter(|row| {
+                let mine = store::row_is_tenants(row, scope, &self.tenant);
+                if !mine {
+                    tracing::error!(
+                        scope,
+                        "a checked query returned a node of another tenant; row dropped"
+                    );
+                }
+                mine
+            })
+            .collect())
     }
 
-    /// Runs the query and decodes column `column` of every row as an entity node.
+    /// Runs the query and decodes column `column` of every row as an entity node; a node
+    /// without `E`'s label is an error, one of another tenant is dropped (see [`Self::rows`]).
     pub async fn nodes<E: GraphEntity>(self, column: &str) -> Result<Vec<E>> {
-        let rows = self.rows().await?;
-        rows.iter()
-            .map(|r| store::decode_node::<E>(r, column))
-            .collect()
+        if E::SCOPE != self.scope {
+            return Err(Error::InvalidInput(format!(
+                "`{}` is scoped by `{}`, the query by `{}`",
+                E::ENTITY,
+                E::SCOPE.as_str(),
+                self.scope.as_str()
+            )));
+        }
+        let tenant = self.tenant.clone();
+        let mut out = Vec::new();
+        for row in &self.rows().await? {
+            out.extend(store::decode_node::<E>(row, column, &tenant)?);
+        }
+        Ok(out)
     }
 }

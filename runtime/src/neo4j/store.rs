@@ -11,7 +11,9 @@ use super::Scoped;
 use crate::document::Document;
 use crate::{Error, Result, Scope};
 
-/// What `#[tenant_store(backend = "neo4j")]` implements for an entity.
+/// What `#[tenant_store(backend = "neo4j")]` implements for an entity: names, never queries.
+/// The Cypher is built by [`queries`] from these identifiers, so a hand-written impl can point
+/// the store at a label but cannot change what its queries do.
 pub trait GraphEntity: Document + Send + Sync {
     /// The struct's name.
     const ENTITY: &'static str;
@@ -19,26 +21,70 @@ pub trait GraphEntity: Document + Send + Sync {
     const LABEL: &'static str;
     /// The principal attribute carried by every node.
     const SCOPE: Scope;
-    /// `MERGE` on (scope, id), stamping a new node with the caller's nonce.
-    const CREATE: &'static str;
-    /// Removes the caller's nonce from the node, counting 1 if the node is the caller's.
-    const CLAIM: &'static str;
-    /// `MATCH` by (scope, id).
-    const GET: &'static str;
-    /// `MATCH` every node of the tenant, in id order, up to `$limit`.
-    const LIST: &'static str;
-    /// `SET n += $props` by (scope, id), returning the count.
-    const UPDATE: &'static str;
-    /// Re-labels every node of the tenant with the tenant `$to`, returning the count.
-    const MOVE: &'static str;
-    /// `DETACH DELETE` by (scope, id), returning the count.
-    const DELETE: &'static str;
-    /// `DETACH DELETE` every node of the tenant, returning the count.
-    const DELETE_TENANT: &'static str;
+    /// The property holding the node's id.
+    const ID: &'static str;
     /// The node's id.
     fn node_id(&self) -> String;
     /// The value of the scope property.
     fn tenant_of(&self) -> Uuid;
+}
+
+/// The Cypher of an entity's store. Every query but `move_tenant` passes the `cypher!` check
+/// (`create` also writes the runtime's own nonce property); `move_tenant` is the one query that
+/// writes the scope, to `$to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queries {
+    /// `MERGE` on (scope, id), stamping a new node with the caller's nonce.
+    pub create: String,
+    /// `MATCH` by (scope, id).
+    pub get: String,
+    /// Every node of the tenant, in id order, up to `$limit`.
+    pub list: String,
+    /// `SET n += $props` by (scope, id), re-asserting the scope; returns the count.
+    pub update: String,
+    /// Sets the scope of every node of the tenant to `$to`; returns the count.
+    pub move_tenant: String,
+    /// `DETACH DELETE` by (scope, id); returns the count.
+    pub delete: String,
+    /// `DETACH DELETE` every node of the tenant; returns the count.
+    pub delete_tenant: String,
+}
+
+/// A label or property name: an identifier, so it can be written into Cypher text.
+fn identifier(name: &str) -> Result<&str> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(Error::InvalidInput(format!(
+            "`{name}` is not a Cypher identifier ([A-Za-z_][A-Za-z0-9_]*)"
+        )))
+    }
+}
+
+/// The entity's Cypher, built from its label and property names.
+pub fn queries<E: GraphEntity>() -> Result<Queries> {
+    let (l, s, id) = (identifier(E::LABEL)?, E::SCOPE.as_str(), identifier(E::ID)?);
+    let node = format!("(n:{l} {{{s}: ${s}, {id}: $id}})");
+    let all = format!("(n:{l} {{{s}: ${s}}})");
+    Ok(Queries {
+        create: format!(
+            "MERGE {node} ON CREATE SET n += $props, n.{s} = ${s}, n.__tenant_store_nonce = $nonce \
+             RETURN n.__tenant_store_nonce = $nonce AS created"
+        ),
+        get: format!("MATCH {node} RETURN n"),
+        list: format!("MATCH {all} RETURN n ORDER BY n.{id} LIMIT $limit"),
+        update: format!("MATCH {node} SET n += $props, n.{s} = ${s} RETURN count(n) AS updated"),
+        move_tenant: format!("MATCH {all} SET n.{s} = $to RETURN count(n) AS moved"),
+        delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
+        delete_tenant: format!(
+            "MATCH {all} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"
+        ),
+    })
 }
 
 fn span<E: GraphEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
@@ -69,10 +115,48 @@ fn props_with_nulls<E: GraphEntity>(node: &E, keep_nulls: bool) -> Result<BoltTy
     BoltType::try_from(json).map_err(|e| Error::InvalidInput(e.to_string()))
 }
 
-pub(crate) fn decode_node<E: GraphEntity>(row: &Row, column: &str) -> Result<E> {
+/// Decodes column `column` as an `E` node of `tenant`; `None` (absent) when the node is another
+/// tenant's, an error when it is not an `E` node at all.
+pub(crate) fn decode_node<E: GraphEntity>(
+    row: &Row,
+    column: &str,
+    tenant: &str,
+) -> Result<Option<E>> {
     let node: neo4rs::Node = row.get(column).map_err(|e| Error::Backend(Box::new(e)))?;
+    if !node.labels().contains(&E::LABEL) {
+        return Err(Error::InvalidInput(format!(
+            "column `{column}` holds a node without the label `{}`",
+            E::LABEL
+        )));
+    }
+    if node.get::<String>(E::SCOPE.as_str()).ok().as_deref() != Some(tenant) {
+        tracing::error!(
+            entity = E::ENTITY,
+            "a node of another tenant reached decoding; dropped"
+        );
+        return Ok(None);
+    }
     let json: Value = node.to().map_err(|e| Error::Backend(Box::new(e)))?;
-    E::from_json(&json.to_string())
+    E::from_json(&json.to_string()).map(Some)
+}
+
+/// Whether every node in the row (alone, in lists, maps, paths) carries `scope = tenant`.
+pub(crate) fn row_is_tenants(row: &Row, scope: &str, tenant: &str) -> bool {
+    fn mine(v: &BoltType, scope: &str, tenant: &str) -> bool {
+        let node_ok = |n: &neo4rs::BoltNode| matches!(n.properties.get::<String>(scope), Ok(t) if t == tenant);
+        match v {
+            BoltType::Node(n) => node_ok(n),
+            BoltType::Path(p) => p.nodes.value.iter().all(|n| mine(n, scope, tenant)),
+            BoltType::List(l) => l.value.iter().all(|x| mine(x, scope, tenant)),
+            BoltType::Map(m) => m.value.values().all(|x| mine(x, scope, tenant)),
+            _ => true,
+        }
+    }
+    row.keys().iter().all(|k| {
+        row.get::<BoltType>(k.value.as_str())
+            .map(|v| mine(&v, scope, tenant))
+            .unwrap_or(false)
+    })
 }
 
 /// Creates the node; [`Error::Duplicate`] when the tenant already has one with this id.
@@ -83,7 +167,7 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
             "the node's scope field is not the caller's tenant".into(),
         ));
     }
-    let q = neo4rs::query(E::CREATE)
+    let q = neo4rs::query(&queries::<E>()?.create)
         .param(scope_param::<E>(), tenant.to_string())
         .param("id", node.node_id())
         .param("props", props(node)?)
@@ -106,12 +190,16 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
 
 /// The node with this id in the tenant, or `None`.
 pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
-    let q = neo4rs::query(E::GET)
-        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
+    let tenant = kv.tenant(E::SCOPE).to_string();
+    let q = neo4rs::query(&queries::<E>()?.get)
+        .param(scope_param::<E>(), tenant.as_str())
         .param("id", id);
     async {
         let rows = kv.client().rows(q).await?;
-        rows.first().map(|r| decode_node::<E>(r, "n")).transpose()
+        match rows.first() {
+            Some(r) => decode_node::<E>(r, "n", &tenant),
+            None => Ok(None),
+        }
     }
     .instrument(span::<E>(kv, "get"))
     .await
@@ -119,15 +207,13 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
 
 /// Up to `limit` of the tenant's nodes, in id order.
 pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-    let q = neo4rs::query(E::LIST)
-        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
+    let tenant = kv.tenant(E::SCOPE).to_string();
+    let q = neo4rs::query(&queries::<E>()?.list)
+        .param(scope_param::<E>(), tenant.as_str())
         .param("limit", i64::try_from(limit).unwrap_or(i64::MAX));
-    async {
-        let rows = kv.client().rows(q).await?;
-        rows.iter().map(|r| decode_node::<E>(r, "n")).collect()
-    }
-    .instrument(span::<E>(kv, "list"))
-    .await
+    async { decode_all::<E>(kv.client().rows(q).await?, &tenant) }
+        .instrument(span::<E>(kv, "list"))
+        .await
 }
 
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
@@ -139,7 +225,7 @@ pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
             "the node's scope field is not the caller's tenant".into(),
         ));
     }
-    let q = neo4rs::query(E::UPDATE)
+    let q = neo4rs::query(&queries::<E>()?.update)
         .param(scope_param::<E>(), tenant.to_string())
         .param("id", node.node_id())
         .param("props", props_with_nulls(node, true)?);
@@ -154,26 +240,33 @@ pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
     .await
 }
 
-/// The tenant's nodes matching a generated `find_by_*` query on one indexed property.
+/// The tenant's nodes whose `property` equals `value`, in id order (the generated
+/// `find_by_*`).
 pub async fn find<E: GraphEntity>(
     kv: &Scoped<'_>,
-    cypher: &'static str,
+    property: &'static str,
     value: BoltType,
 ) -> Result<Vec<E>> {
-    let q = neo4rs::query(cypher)
-        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
-        .param("value", value);
-    async {
-        let rows = kv.client().rows(q).await?;
-        rows.iter().map(|r| decode_node::<E>(r, "n")).collect()
-    }
-    .instrument(span::<E>(kv, "find"))
-    .await
+    let (l, s, p, id) = (
+        identifier(E::LABEL)?,
+        E::SCOPE.as_str(),
+        identifier(property)?,
+        identifier(E::ID)?,
+    );
+    let tenant = kv.tenant(E::SCOPE).to_string();
+    let q = neo4rs::query(&format!(
+        "MATCH (n:{l} {{{s}: ${s}, {p}: $value}}) RETURN n ORDER BY n.{id}"
+    ))
+    .param(s, tenant.as_str())
+    .param("value", value);
+    async { decode_all::<E>(kv.client().rows(q).await?, &tenant) }
+        .instrument(span::<E>(kv, "find"))
+        .await
 }
 
 /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
 pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
-    let q = neo4rs::query(E::DELETE)
+    let q = neo4rs::query(&queries::<E>()?.delete)
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
         .param("id", id);
     async {
@@ -188,8 +281,8 @@ pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
 
 /// Deletes every node of this label in the tenant; returns how many.
 pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
-    let q =
-        neo4rs::query(E::DELETE_TENANT).param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string());
+    let q = neo4rs::query(&queries::<E>()?.delete_tenant)
+        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string());
     async { Ok(deleted(kv.client().rows(q).await?)) }
         .instrument(span::<E>(kv, "delete_tenant"))
         .await
@@ -199,7 +292,7 @@ pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// relationships between moved nodes stay. A node id both tenants hold violates the uniqueness
 /// constraint on (scope, id) and the statement moves nothing. Re-running moves what is left (0).
 pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    let q = neo4rs::query(E::MOVE)
+    let q = neo4rs::query(&queries::<E>()?.move_tenant)
         .param(scope_param::<E>(), from.tenant(E::SCOPE).to_string())
         .param("to", to.tenant(E::SCOPE).to_string());
     async {
@@ -214,9 +307,123 @@ pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> 
     .await
 }
 
+fn decode_all<E: GraphEntity>(rows: Vec<Row>, tenant: &str) -> Result<Vec<E>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.extend(decode_node::<E>(r, "n", tenant)?);
+    }
+    Ok(out)
+}
+
 fn deleted(rows: Vec<Row>) -> u64 {
     rows.first()
         .and_then(|r| r.get::<i64>("deleted").ok())
         .unwrap_or(0)
         .max(0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Sym {
+        id: String,
+        org_id: Uuid,
+    }
+
+    impl GraphEntity for Sym {
+        const ENTITY: &'static str = "Sym";
+        const LABEL: &'static str = "CODE_SYMBOL";
+        const SCOPE: Scope = Scope::OrgId;
+        const ID: &'static str = "id";
+        fn node_id(&self) -> String {
+            self.id.clone()
+        }
+        fn tenant_of(&self) -> Uuid {
+            self.org_id
+        }
+    }
+
+    fn node(label: &str, org: &str) -> BoltType {
+        let props: neo4rs::BoltMap = [
+            (neo4rs::BoltString::from("id"), BoltType::from("x")),
+            (neo4rs::BoltString::from("org_id"), BoltType::from(org)),
+        ]
+        .into_iter()
+        .collect();
+        BoltType::Node(neo4rs::BoltNode::new(
+            neo4rs::BoltInteger::new(1),
+            vec![BoltType::from(label)].into(),
+            props,
+        ))
+    }
+
+    fn row(value: BoltType) -> Row {
+        Row::new(vec![BoltType::from("n")].into(), vec![value].into())
+    }
+
+    #[test]
+    fn a_node_of_another_tenant_is_never_decoded() {
+        let (mine, theirs) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let ok = row(node("CODE_SYMBOL", &mine));
+        assert!(row_is_tenants(&ok, "org_id", &mine));
+        let got = decode_node::<Sym>(&ok, "n", &mine).unwrap().unwrap();
+        assert_eq!(got.org_id.to_string(), mine);
+
+        let foreign = row(node("CODE_SYMBOL", &theirs));
+        assert!(!row_is_tenants(&foreign, "org_id", &mine));
+        assert!(decode_node::<Sym>(&foreign, "n", &mine).unwrap().is_none());
+        // Nested in a list or a map, alongside one of the caller's.
+        let nested = row(BoltType::List(
+            vec![node("CODE_SYMBOL", &mine), node("CODE_SYMBOL", &theirs)].into(),
+        ));
+        assert!(!row_is_tenants(&nested, "org_id", &mine));
+        // A node with no scope property at all is not the caller's either.
+        let unscoped = row(BoltType::Node(neo4rs::BoltNode::new(
+            neo4rs::BoltInteger::new(2),
+            vec![BoltType::from("CODE_SYMBOL")].into(),
+            neo4rs::BoltMap::new(),
+        )));
+        assert!(!row_is_tenants(&unscoped, "org_id", &mine));
+        // Another label: not an entity of this type.
+        assert!(decode_node::<Sym>(&row(node("CODE_REPO", &mine)), "n", &mine).is_err());
+        // Plain values pass.
+        assert!(row_is_tenants(&row(BoltType::from(3)), "org_id", &mine));
+    }
+
+    #[test]
+    fn labels_and_properties_must_be_identifiers() {
+        assert!(identifier("CODE_SYMBOL").is_ok());
+        for bad in ["", "1x", "a b", "x) MATCH (n", "`x`"] {
+            assert!(identifier(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_generated_query_passes_the_cypher_check() {
+        let q = queries::<Sym>().unwrap();
+        let reserved = tenant_store_cypher::Options {
+            reserved_writes: true,
+            ..Default::default()
+        };
+        assert!(
+            tenant_store_cypher::check_with(&q.create, reserved).is_ok(),
+            "{}",
+            q.create
+        );
+        for cypher in [&q.get, &q.list, &q.update, &q.delete, &q.delete_tenant] {
+            let checked =
+                tenant_store_cypher::check(cypher).unwrap_or_else(|e| panic!("{cypher}: {e:?}"));
+            assert_eq!(checked.scope, "org_id");
+            assert_eq!(checked.labels, vec!["CODE_SYMBOL".to_owned()]);
+        }
+        // The move writes the scope: refused as hand-written Cypher, accepted only for `$to`.
+        assert!(tenant_store_cypher::check(&q.move_tenant).is_err());
+        let moving = tenant_store_cypher::Options {
+            scope_write_param: Some("to"),
+            ..Default::default()
+        };
+        assert!(tenant_store_cypher::check_with(&q.move_tenant, moving).is_ok());
+    }
 }

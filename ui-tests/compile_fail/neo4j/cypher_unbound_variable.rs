@@ -1,6 +1,16 @@
-// Rule: a bare `(var)` must re-use a variable bound by a tenant-checked pattern.
-use tenant_store::cypher;
+// Rule: a bare `(x)` must re-use a variable bound at that point.
+use serde::{Deserialize, Serialize};
+use tenant_store::{cypher, tenant_store};
+use uuid::Uuid;
+
+#[tenant_store(backend = "neo4j", scope = "org_id", label = "CODE_SYMBOL")]
+#[derive(Serialize, Deserialize)]
+pub struct Symbol {
+    #[tenant_store(id)]
+    pub id: String,
+    pub org_id: Uuid,
+}
 
 fn main() {
-    let _ = cypher!("MATCH (a:CODE_SYMBOL {org_id: $org_id}) MATCH (a)-->(x) RETURN x");
+    let _ = cypher!(Symbol; "MATCH (a:CODE_SYMBOL {org_id: $org_id}) MATCH (a)-->(x) RETURN x");
 }

@@ -1,0 +1,207 @@
+use super::*;
+
+/// The catalogue's queries, with their group and expected raw outcome.
+pub(crate) fn catalogue() -> Vec<(String, String, String)> {
+    let mut group = String::new();
+    let mut out = Vec::new();
+    for line in include_str!("../tests/escapes.cypher").lines() {
+        if let Some(g) = line.strip_prefix("## ") {
+            group = g.to_owned();
+        } else if let Some(rest) = line.strip_prefix('[') {
+            let (outcome, query) = rest.split_once("] ").expect("`[outcome] query`");
+            out.push((
+                group.clone(),
+                outcome.to_owned(),
+                query.replace("\\n", "\n"),
+            ));
+        }
+    }
+    out
+}
+
+fn errors(q: &str) -> Vec<String> {
+    match check(q) {
+        Ok(c) => panic!("accepted: {q} ({c:?})"),
+        Err(v) => v.into_iter().map(|v| v.message).collect(),
+    }
+}
+
+fn first_error(q: &str) -> String {
+    errors(q).remove(0)
+}
+
+#[test]
+fn every_escape_in_the_catalogue_is_rejected() {
+    let all = catalogue();
+    assert!(all.len() >= 40, "{} entries", all.len());
+    for (group, _, q) in &all {
+        let e = errors(q);
+        assert!(!e.is_empty(), "{group}: {q}");
+    }
+}
+
+#[test]
+fn ordinary_queries_pass() {
+    for q in [
+        // The examples' dependency queries.
+        "MATCH (a:CODE_SYMBOL {org_id: $org_id, id: $from}), (b:CODE_SYMBOL {org_id: $org_id, id: $to}) \
+         MERGE (a)-[r:CODE_DEPENDS_ON]->(b) RETURN count(r) AS n",
+        "MATCH p = (a:CODE_SYMBOL {org_id: $org_id, id: $id})-[:CODE_DEPENDS_ON*1..10]->(b:CODE_SYMBOL {org_id: $org_id}) \
+         WHERE length(p) <= $depth AND all(n IN nodes(p) WHERE n.org_id = $org_id) RETURN DISTINCT b ORDER BY b.id",
+        // Re-use after WITH, UNION parts each scoped, subqueries importing what they use.
+        "MATCH (a:X {org_id: $org_id}) WITH a MATCH (a)-[:R]->(b:X {org_id: $org_id}) RETURN b",
+        "MATCH (n:X {org_id: $org_id}) RETURN n.id AS id UNION MATCH (n:Y {org_id: $org_id}) RETURN n.id AS id",
+        "MATCH (a:X {org_id: $org_id}) WHERE EXISTS { MATCH (a)-->(:X {org_id: $org_id}) } RETURN a",
+        "MATCH (a:X {org_id: $org_id}) RETURN [(a)-->(b:X {org_id: $org_id}) | b.id] AS ids",
+        "MATCH (`a`:`X` {`org_id`: $org_id}) RETURN a // a comment (x)",
+        // Writes that keep the tenant.
+        "CREATE (n:NOTE {user_id: $user_id, id: $id, text: $text}) RETURN n",
+        "MATCH (n:X {org_id: $org_id, id: $id}) SET n.name = $name, n += {kind: $kind} RETURN n",
+        "MATCH (n:X {org_id: $org_id, id: $id}) SET n += $props, n.org_id = $org_id RETURN n",
+        "MATCH (n:X {org_id: $org_id, id: $id}) REMOVE n.name DETACH DELETE n",
+        "UNWIND $ids AS id MATCH (n:X {org_id: $org_id, id: id}) RETURN collect(n) AS ns",
+    ] {
+        assert_eq!(check(q).map(|c| c.labels.is_empty()), Ok(false), "{q}");
+    }
+}
+
+#[test]
+fn the_scope_is_the_one_tenant_parameter_used() {
+    assert_eq!(
+        check("MATCH (n:N {user_id: $user_id}) RETURN n")
+            .unwrap()
+            .scope,
+        "user_id"
+    );
+    assert_eq!(
+        check("MATCH (n:A {org_id: $org_id})-->(m:B {org_id: $org_id}) RETURN n, m").unwrap(),
+        Checked {
+            scope: "org_id",
+            labels: vec!["A".into(), "B".into()]
+        }
+    );
+    assert!(first_error("MATCH (n:N) RETURN n").contains("never uses the tenant parameter"));
+    assert!(
+        first_error("MATCH (n:N {org_id: $org_id}), (m:M {user_id: $user_id}) RETURN n")
+            .contains("both `$org_id` and `$user_id`")
+    );
+    // A parameter in a comment is not a use.
+    assert!(first_error("MATCH (n:N) /* $org_id */ RETURN n").contains("never uses"));
+}
+
+#[test]
+fn each_rule_names_its_construct() {
+    let cases = [
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN n UNION MATCH (n) RETURN n",
+            "lacks the tenant predicate",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) WITH 1 AS x MATCH (n) RETURN n",
+            "lacks the tenant predicate",
+        ),
+        ("MATCH (n {org_id: $org_id}) RETURN n", "without a label"),
+        (
+            "MATCH (n:X|Y {org_id: $org_id}) RETURN n",
+            "the label expression `X|Y`",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id, org_id: $x}) RETURN n",
+            "a key written twice",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) SET n.org_id = $x",
+            "writes the tenant property `org_id`",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) SET n = $p",
+            "replaces every property",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) SET n += $p",
+            "may overwrite the tenant property",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) REMOVE n.org_id",
+            "`REMOVE` of `n.org_id` writes the tenant",
+        ),
+        ("MATCH (n:X {org_id: $org_id}) SET n:Y", "changing labels"),
+        (
+            "MATCH (n:X {org_id: $org_id}) SET n[$k] = 1",
+            "write `variable.property`",
+        ),
+        (
+            "CALL db.labels() YIELD label RETURN label, $org_id",
+            "the procedure call",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN apoc.x(n)",
+            "function `apoc.x` is not allowed",
+        ),
+        (
+            "LOAD CSV FROM $u AS r RETURN r, $org_id",
+            "not valid openCypher",
+        ),
+        (
+            "MATCH (a:X {org_id: $org_id}) CALL { WITH a RETURN a AS b } RETURN b",
+            "not valid openCypher",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) FOREACH (x IN [1] | SET n.a = x)",
+            "not valid openCypher",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id, name: 'x'}) RETURN n",
+            "string literal `'x'`",
+        ),
+        (
+            "MATCH p = (a:X {org_id: $org_id})-[*]->(b:X {org_id: $org_id}) RETURN p",
+            "variable-length",
+        ),
+        (
+            "EXPLAIN MATCH (n:X {org_id: $org_id}) RETURN n",
+            "not valid openCypher",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id} RETURN n",
+            "not valid openCypher",
+        ),
+    ];
+    for (q, expected) in cases {
+        let e = errors(q);
+        assert!(e.iter().any(|m| m.contains(expected)), "{q}: {e:?}");
+    }
+}
+
+#[test]
+fn violations_point_at_the_offending_text() {
+    let q = "MATCH (a:X {org_id: $org_id}) MATCH (b:X) RETURN b";
+    let v = check(q).unwrap_err();
+    assert_eq!(&q[v[0].span.clone()], "(b:X)");
+}
+
+#[test]
+fn the_tenant_move_is_allowed_only_by_option() {
+    let q = "MATCH (n:X {org_id: $org_id}) SET n.org_id = $to RETURN count(n) AS moved";
+    assert!(check(q).is_err());
+    assert!(
+        check_with(
+            q,
+            Options {
+                scope_write_param: Some("to"),
+                ..Default::default()
+            }
+        )
+        .is_ok()
+    );
+    assert!(
+        check_with(
+            q,
+            Options {
+                scope_write_param: Some("other"),
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+}

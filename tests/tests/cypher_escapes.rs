@@ -1,0 +1,181 @@
+//! The escape catalogue (`cypher/tests/escapes.cypher`) against the Bolt server: each query run
+//! *unchecked*, straight through the driver, does what its annotation says (most leak, change
+//! or probe the other org's data: the catalogue holds real attacks, not strawmen), and the same text
+//! through the runtime's lowest-level entry point (`CheckedCypher::new`, which every
+//! `cypher!` query also passes) is refused before anything is sent, leaving the victim intact.
+
+use neo4rs::{BoltType, Graph, query};
+use tenant_store::Error;
+use tenant_store::neo4j::CheckedCypher;
+use tenant_store_examples::code_graph::{Repo, Symbol};
+use tenant_store_tests::{START, neo4j_config};
+use uuid::Uuid;
+
+fn catalogue() -> Vec<(String, String, String)> {
+    let mut group = String::new();
+    let mut out = Vec::new();
+    for line in include_str!("../../cypher/tests/escapes.cypher").lines() {
+        if let Some(g) = line.strip_prefix("## ") {
+            group = g.to_owned();
+        } else if let Some(rest) = line.strip_prefix('[') {
+            let (outcome, q) = rest.split_once("] ").expect("`[outcome] query`");
+            out.push((group.clone(), outcome.to_owned(), q.replace("\\n", "\n")));
+        }
+    }
+    out
+}
+
+async fn driver() -> Graph {
+    let c = neo4j_config();
+    let config = neo4rs::ConfigBuilder::default()
+        .uri(c.uri.as_str())
+        .user(c.user.as_str())
+        .password(c.password.as_str())
+        .db(c.database.as_deref().unwrap_or("graph"))
+        .build()
+        .expect("config");
+    Graph::connect(config)
+        .unwrap_or_else(|e| panic!("cannot reach Neo4j at {}: {e}; {START}", c.uri))
+}
+
+async fn run(g: &Graph, q: neo4rs::Query) -> Result<Vec<String>, neo4rs::Error> {
+    let mut stream = g.execute(q).await?;
+    let mut rows = Vec::new();
+    while let Some(row) = stream.next().await? {
+        let mut keys: Vec<&str> = row.keys().iter().map(|k| k.value.as_str()).collect();
+        keys.sort_unstable();
+        let cols: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{k}={:?}", row.get::<BoltType>(k).ok()))
+            .collect();
+        rows.push(cols.join(" | "));
+    }
+    Ok(rows)
+}
+
+/// Two fresh orgs: the victim's symbol and repo, the attacker's two symbols, and edges
+/// a1 -> v -> a2 (a cross-tenant edge, as a half-finished `move_tenant` of another label leaves).
+struct Orgs {
+    attacker: Uuid,
+    victim: Uuid,
+    victim_id: String,
+    secret: String,
+    mine: String,
+}
+
+async fn seed(g: &Graph) -> Orgs {
+    let (attacker, victim) = (Uuid::new_v4(), Uuid::new_v4());
+    let o = Orgs {
+        attacker,
+        victim,
+        victim_id: format!("v-{victim}"),
+        secret: format!("victim-secret-{victim}"),
+        mine: format!("a-{attacker}"),
+    };
+    run(
+        g,
+        query(
+            "CREATE (v:CODE_SYMBOL {org_id: $v, id: $vid, name: $secret, kind: 'fn', file: 'v.rs'}) \
+             CREATE (r:CODE_REPO {org_id: $v, id: $vid, url: $secret, default_branch: 'main'}) \
+             CREATE (a1:CODE_SYMBOL {org_id: $a, id: $mine, name: 'mine', kind: 'fn', file: 'a.rs'}) \
+             CREATE (a2:CODE_SYMBOL {org_id: $a, id: $mine2, name: 'mine2', kind: 'fn', file: 'a.rs'}) \
+             CREATE (a1)-[:CODE_DEPENDS_ON]->(v)-[:CODE_DEPENDS_ON]->(a2) RETURN 1 AS ok",
+        )
+        .param("v", victim.to_string())
+        .param("a", attacker.to_string())
+        .param("vid", o.victim_id.clone())
+        .param("secret", o.secret.clone())
+        .param("mine", o.mine.clone())
+        .param("mine2", format!("{}-2", o.mine)),
+    )
+    .await
+    .expect("seed");
+    o
+}
+
+/// Everything that carries the victim's org or the victim's node id, as the trusted side sees it.
+async fn victim_view(g: &Graph, o: &Orgs) -> Vec<String> {
+    let mut rows = run(
+        g,
+        query(
+            "MATCH (n) WHERE n.org_id = $v OR n.id = $vid \
+             RETURN labels(n) AS l, n.org_id AS o, n.id AS id, n.name AS name, n.url AS url ORDER BY id, name",
+        )
+        .param("v", o.victim.to_string())
+        .param("vid", o.victim_id.clone()),
+    )
+    .await
+    .expect("victim view");
+    rows.sort();
+    rows
+}
+
+fn attack(text: &str, o: &Orgs, secret: &str) -> neo4rs::Query {
+    let mut props = std::collections::HashMap::new();
+    props.insert("org_id".to_owned(), o.victim.to_string());
+    query(text)
+        .param("org_id", o.attacker.to_string())
+        .param("other", o.victim.to_string())
+        .param("id", o.victim_id.clone())
+        .param("secret", secret)
+        .param("mine", o.mine.clone())
+        .param("fresh", format!("fresh-{}", Uuid::new_v4()))
+        .param("key", "org_id")
+        .param("props", props)
+}
+
+#[tokio::test]
+async fn every_escape_does_harm_unchecked_and_is_refused_checked() {
+    let g = driver().await;
+    let mut table = Vec::new();
+    let mut wrong = Vec::new();
+    for (group, expected, text) in catalogue() {
+        // Unchecked: what the attack does on this server.
+        let o = seed(&g).await;
+        let before = victim_view(&g, &o).await;
+        let raw = run(&g, attack(&text, &o, &o.secret)).await;
+        let after = victim_view(&g, &o).await;
+        let mut outcome = match &raw {
+            Err(_) => "fails",
+            Ok(rows)
+                if rows
+                    .iter()
+                    .any(|r| r.contains(&o.secret) || r.contains(&o.victim.to_string())) =>
+            {
+                "leaks"
+            }
+            Ok(_) if before != after => "leaks",
+            Ok(_) => "contained",
+        };
+        // An answer that depends on whether the victim holds `$secret` is an existence oracle.
+        if outcome == "contained" && text.contains("$secret") {
+            let guess = run(&g, attack(&text, &o, "no-such-name")).await;
+            if format!("{guess:?}") != format!("{raw:?}") {
+                outcome = "oracle";
+            }
+        }
+        table.push(format!("{outcome:9} {group}: {text}"));
+        if outcome != expected {
+            wrong.push(format!(
+                "expected {expected}, got {outcome} ({raw:?}): {text}"
+            ));
+        }
+
+        // Checked, as the attacker: refused before any request; the victim is untouched.
+        let o = seed(&g).await;
+        let before = victim_view(&g, &o).await;
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        match CheckedCypher::new::<(Symbol, Repo)>(text) {
+            Err(Error::InvalidInput(m)) => assert!(!m.is_empty()),
+            other => panic!("the checked entry point accepted {text}: {other:?}"),
+        }
+        assert_eq!(victim_view(&g, &o).await, before, "{text}");
+    }
+    println!("{}", table.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "annotations disagree with the server:\n{}",
+        wrong.join("\n")
+    );
+    assert!(table.iter().filter(|l| l.starts_with("leaks")).count() >= 30);
+}
