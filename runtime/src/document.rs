@@ -125,6 +125,12 @@ impl<'c, C> Scoped<'c, C> {
     pub(crate) fn client(&self) -> &'c C {
         self.client
     }
+
+    /// Whose circuit breaker a call of this handle counts against: the principal's org.
+    #[cfg_attr(not(feature = "resilience"), allow(dead_code))]
+    pub(crate) fn breaker_key(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
 }
 
 // Not derived: the derives would require `C: Clone` / `C: Debug` of the client.

@@ -1,18 +1,33 @@
 //! The resilience layer every network backend shares: a per-call timeout and a circuit breaker.
 //!
 //! Each call runs under `tokio::time::timeout`; a call that does not finish in time yields
-//! [`Error::Timeout`], so no call hangs. Calls that fail with [`Error::Unavailable`] or
-//! [`Error::Timeout`] count as failures for the breaker (other errors, such as a rejected
-//! command, mean the server answered and count as successes). After `failure_threshold`
-//! consecutive failures the breaker opens: calls fail at once with `Error::Unavailable` without
-//! touching the network. After `open_for` it lets one probe through (half-open); a probe that
-//! succeeds closes it, one that fails opens it again.
+//! [`Error::Timeout`], so no call hangs. After `failure_threshold` consecutive failures a breaker
+//! opens: calls fail at once with `Error::Unavailable` without touching the network. After
+//! `open_for` it lets one probe through (half-open); a probe that succeeds closes it, one that
+//! fails opens it again.
 //!
-//! The breaker is [`failsafe`](https://docs.rs/failsafe)'s `StateMachine` with a
+//! ## Whose failure is it
+//! One tenant must not open the breaker for all, so there are two kinds of breaker:
+//! - **the backend's**, shared by every caller, counts only [`Error::Unavailable`]: the server
+//!   refused or dropped the connection, which no query can cause;
+//! - **one per tenant** (the principal's org), counts [`Error::Timeout`]: a query that ran too
+//!   long may be the server's fault or the query's, so it costs only the tenant that sent it.
+//!   A tenant sending slow queries fails fast after the threshold; the others go on. When the
+//!   whole server hangs, every tenant's breaker opens after its own threshold.
+//!
+//! Errors from a server that answered (invalid query, not found, ...) count for nothing.
+//! Per-tenant breakers live in a map bounded by [`MAX_TENANT_BREAKERS`]: when it is full,
+//! closed breakers are dropped (they hold no state worth keeping).
+//!
+//! The breakers are [`failsafe`](https://docs.rs/failsafe)'s `StateMachine` with a
 //! consecutive-failures policy and a constant back-off.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use uuid::Uuid;
 
 use failsafe::futures::CircuitBreaker as _;
 use failsafe::{StateMachine, backoff, failure_policy};
@@ -43,11 +58,17 @@ impl Default for Resilience {
 
 type Breaker = StateMachine<failure_policy::ConsecutiveFailures<backoff::Constant>, ()>;
 
-/// Runs calls under the timeout and the breaker. Cheap to clone; clones share the breaker.
+/// The most per-tenant breakers one client keeps (see the module docs).
+pub const MAX_TENANT_BREAKERS: usize = 10_000;
+
+/// Runs calls under the timeout and the breakers. Cheap to clone; clones share the breakers.
 #[derive(Clone)]
 pub(crate) struct Guard {
     settings: Resilience,
+    /// The backend's breaker: connection faults only.
     breaker: Breaker,
+    /// One breaker per tenant: timeouts. `None` is the client's own calls (connect, migrations).
+    tenants: Arc<Mutex<HashMap<Option<Uuid>, Breaker>>>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -69,14 +90,29 @@ impl Guard {
                     .into(),
             ));
         }
+        Ok(Self {
+            settings,
+            breaker: Self::breaker(settings),
+            tenants: Arc::default(),
+        })
+    }
+
+    fn breaker(settings: Resilience) -> Breaker {
         let policy = failure_policy::consecutive_failures(
             settings.failure_threshold,
             backoff::constant(settings.open_for),
         );
-        Ok(Self {
-            settings,
-            breaker: failsafe::Config::new().failure_policy(policy).build(),
-        })
+        failsafe::Config::new().failure_policy(policy).build()
+    }
+
+    fn tenant_breaker(&self, tenant: Option<Uuid>) -> Breaker {
+        let mut map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        if !map.contains_key(&tenant) && map.len() >= MAX_TENANT_BREAKERS {
+            map.retain(|_, b| !b.is_call_permitted());
+        }
+        map.entry(tenant)
+            .or_insert_with(|| Self::breaker(self.settings))
+            .clone()
     }
 
     #[cfg_attr(not(feature = "opensearch"), allow(dead_code))]
@@ -84,13 +120,20 @@ impl Guard {
         self.settings
     }
 
-    /// Whether the breaker currently rejects calls.
+    /// Whether the backend's breaker currently rejects calls.
     pub(crate) fn is_open(&self) -> bool {
         !self.breaker.is_call_permitted()
     }
 
-    /// Runs `call` under the timeout and the breaker.
-    pub(crate) async fn run<T, F>(&self, call: F) -> Result<T>
+    /// Whether `tenant`'s breaker currently rejects its calls.
+    pub(crate) fn is_open_for(&self, tenant: Uuid) -> bool {
+        let map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&Some(tenant))
+            .is_some_and(|b| !b.is_call_permitted())
+    }
+
+    /// Runs `call` for `tenant` under the timeout and both breakers.
+    pub(crate) async fn run<T, F>(&self, tenant: Option<Uuid>, call: F) -> Result<T>
     where
         F: Future<Output = Result<T>>,
     {
@@ -100,12 +143,27 @@ impl Guard {
                 .await
                 .unwrap_or(Err(Error::Timeout))
         };
-        let counts_as_failure = |e: &Error| matches!(e, Error::Unavailable(_) | Error::Timeout);
-        match self.breaker.call_with(counts_as_failure, timed).await {
+        let shared = self
+            .breaker
+            .call_with(|e: &Error| matches!(e, Error::Unavailable(_)), timed);
+        let per_tenant = self
+            .tenant_breaker(tenant)
+            .call_with(|e: &Error| matches!(e, Error::Timeout), async {
+                match shared.await {
+                    Ok(v) => Ok(v),
+                    Err(failsafe::Error::Inner(e)) => Err(e),
+                    Err(failsafe::Error::Rejected) => Err(Error::Unavailable(
+                        "circuit breaker open after repeated connection failures; calls fail fast until a probe succeeds".into(),
+                    )),
+                }
+            });
+        // Boxed: two nested breakers make the future deep enough to overflow the compiler's
+        // layout recursion in callers' async fns; one allocation per network call is noise.
+        match Box::pin(per_tenant).await {
             Ok(v) => Ok(v),
             Err(failsafe::Error::Inner(e)) => Err(e),
             Err(failsafe::Error::Rejected) => Err(Error::Unavailable(
-                "circuit breaker open after repeated failures; calls fail fast until a probe succeeds".into(),
+                "circuit breaker open for this tenant after repeated timeouts; its calls fail fast until a probe succeeds".into(),
             )),
         }
     }
@@ -127,7 +185,7 @@ mod tests {
     async fn a_slow_call_times_out() {
         let g = Guard::new(settings()).unwrap();
         let r: Result<()> = g
-            .run(async {
+            .run(None, async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             })
@@ -140,19 +198,21 @@ mod tests {
         let g = Guard::new(settings()).unwrap();
         for _ in 0..2 {
             let r: Result<()> = g
-                .run(async { Err(Error::Unavailable("down".into())) })
+                .run(None, async { Err(Error::Unavailable("down".into())) })
                 .await;
             assert!(matches!(r, Err(Error::Unavailable(m)) if m == "down"));
         }
         assert!(g.is_open());
         // Open: rejected without running the call.
-        let r: Result<()> = g.run(async { panic!("must not run while open") }).await;
+        let r: Result<()> = g
+            .run(None, async { panic!("must not run while open") })
+            .await;
         assert!(
             matches!(&r, Err(Error::Unavailable(m)) if m.contains("circuit breaker open")),
             "{r:?}"
         );
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(g.run(async { Ok(7) }).await.unwrap(), 7);
+        assert_eq!(g.run(None, async { Ok(7) }).await.unwrap(), 7);
         assert!(!g.is_open());
     }
 
@@ -161,11 +221,64 @@ mod tests {
         let g = Guard::new(settings()).unwrap();
         for _ in 0..5 {
             let r: Result<()> = g
-                .run(async { Err(Error::InvalidInput("bad".into())) })
+                .run(None, async { Err(Error::InvalidInput("bad".into())) })
                 .await;
             assert!(r.is_err());
         }
         assert!(!g.is_open());
+    }
+
+    #[tokio::test]
+    async fn one_tenants_timeouts_open_only_its_own_breaker() {
+        let g = Guard::new(settings()).unwrap();
+        let (slow, other) = (Uuid::new_v4(), Uuid::new_v4());
+        for _ in 0..3 {
+            let r: Result<()> = g
+                .run(Some(slow), async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    Ok(())
+                })
+                .await;
+            assert!(r.is_err());
+        }
+        assert!(g.is_open_for(slow));
+        let r: Result<()> = g
+            .run(Some(slow), async { panic!("must not run while open") })
+            .await;
+        assert!(
+            matches!(&r, Err(Error::Unavailable(m)) if m.contains("for this tenant")),
+            "{r:?}"
+        );
+        // The other tenant, and the backend, are unaffected.
+        assert!(!g.is_open() && !g.is_open_for(other));
+        assert_eq!(g.run(Some(other), async { Ok(1) }).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn connection_faults_open_the_backends_breaker_for_everyone() {
+        let g = Guard::new(settings()).unwrap();
+        for _ in 0..2 {
+            let _: Result<()> = g
+                .run(Some(Uuid::new_v4()), async {
+                    Err(Error::Unavailable("refused".into()))
+                })
+                .await;
+        }
+        assert!(g.is_open());
+        let r: Result<()> = g.run(Some(Uuid::new_v4()), async { Ok(()) }).await;
+        assert!(
+            matches!(&r, Err(Error::Unavailable(m)) if m.contains("connection failures")),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_tenant_map_stays_bounded() {
+        let g = Guard::new(settings()).unwrap();
+        for _ in 0..MAX_TENANT_BREAKERS + 10 {
+            g.run(Some(Uuid::new_v4()), async { Ok(()) }).await.unwrap();
+        }
+        assert!(g.tenants.lock().unwrap().len() <= MAX_TENANT_BREAKERS);
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Client {
         )
         .map_err(Error::from)?;
         let client = Self { graph, guard };
-        client.rows(neo4rs::query("RETURN 1 AS one")).await?;
+        client.rows(None, neo4rs::query("RETURN 1 AS one")).await?;
         Ok(client)
     }
 
@@ -114,9 +114,15 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Whether the circuit breaker currently rejects calls.
+    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
     pub fn circuit_open(&self) -> bool {
         self.guard.is_open()
+    }
+
+    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
+    /// rejects its calls; other orgs are unaffected.
+    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
+        self.guard.is_open_for(principal.org_id())
     }
 
     /// Applies a generated Cypher migration (statements separated by `;` at line ends).
@@ -133,7 +139,7 @@ impl Client {
                 .collect::<Vec<_>>()
                 .join("\n");
             if !statement.trim().is_empty() {
-                self.rows(neo4rs::query(statement.trim_end_matches(';')))
+                self.rows(None, neo4rs::query(statement.trim_end_matches(';')))
                     .await?;
             }
         }
@@ -141,10 +147,10 @@ impl Client {
     }
 
     /// Runs a query under the timeout and the breaker and collects its rows.
-    pub(crate) async fn rows(&self, q: Query) -> Result<Vec<Row>> {
+    pub(crate) async fn rows(&self, tenant: Option<uuid::Uuid>, q: Query) -> Result<Vec<Row>> {
         let graph = self.graph.clone();
         self.guard
-            .run(async move {
+            .run(tenant, async move {
                 let mut stream = graph.execute(q).await?;
                 let mut out = Vec::new();
                 while let Some(row) = stream.next().await? {
@@ -177,6 +183,7 @@ impl<'c> Scoped<'c> {
         };
         TenantQuery {
             client: self.client(),
+            breaker: self.breaker_key(),
             query,
             scope,
             tenant: self.tenant(scope).to_string(),
@@ -325,6 +332,7 @@ fn check<L: Entities>(text: &str) -> std::result::Result<Scope, String> {
 /// A checked query with its parameters, bound to one tenant.
 pub struct TenantQuery<'c> {
     client: &'c Client,
+    breaker: Option<uuid::Uuid>,
     query: Query,
     scope: Scope,
     tenant: String,
@@ -351,7 +359,7 @@ impl TenantQuery<'_> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let rows = self.client.rows(self.query).await?;
+        let rows = self.client.rows(self.breaker, self.query).await?;
         let scope = self.scope.as_str();
         Ok(rows
             .into_iter()

@@ -173,7 +173,7 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
         .param("props", props(node)?)
         .param("nonce", Uuid::new_v4().to_string());
     async {
-        let rows = kv.client().rows(q).await?;
+        let rows = kv.client().rows(kv.breaker_key(), q).await?;
         let created = rows
             .first()
             .and_then(|r| r.get::<Option<bool>>("created").ok())
@@ -195,7 +195,7 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
         .param(scope_param::<E>(), tenant.as_str())
         .param("id", id);
     async {
-        let rows = kv.client().rows(q).await?;
+        let rows = kv.client().rows(kv.breaker_key(), q).await?;
         match rows.first() {
             Some(r) => decode_node::<E>(r, "n", &tenant),
             None => Ok(None),
@@ -211,7 +211,7 @@ pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E
     let q = neo4rs::query(&queries::<E>()?.list)
         .param(scope_param::<E>(), tenant.as_str())
         .param("limit", i64::try_from(limit).unwrap_or(i64::MAX));
-    async { decode_all::<E>(kv.client().rows(q).await?, &tenant) }
+    async { decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant) }
         .instrument(span::<E>(kv, "list"))
         .await
 }
@@ -230,7 +230,7 @@ pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
         .param("id", node.node_id())
         .param("props", props_with_nulls(node, true)?);
     async {
-        let rows = kv.client().rows(q).await?;
+        let rows = kv.client().rows(kv.breaker_key(), q).await?;
         match rows.first().and_then(|r| r.get::<i64>("updated").ok()) {
             Some(n) if n > 0 => Ok(()),
             _ => Err(Error::NotFound),
@@ -259,7 +259,7 @@ pub async fn find<E: GraphEntity>(
     ))
     .param(s, tenant.as_str())
     .param("value", value);
-    async { decode_all::<E>(kv.client().rows(q).await?, &tenant) }
+    async { decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant) }
         .instrument(span::<E>(kv, "find"))
         .await
 }
@@ -270,7 +270,7 @@ pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
         .param("id", id);
     async {
-        match deleted(kv.client().rows(q).await?) {
+        match deleted(kv.client().rows(kv.breaker_key(), q).await?) {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
@@ -283,7 +283,7 @@ pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
 pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
     let q = neo4rs::query(&queries::<E>()?.delete_tenant)
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string());
-    async { Ok(deleted(kv.client().rows(q).await?)) }
+    async { Ok(deleted(kv.client().rows(kv.breaker_key(), q).await?)) }
         .instrument(span::<E>(kv, "delete_tenant"))
         .await
 }
@@ -296,7 +296,7 @@ pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> 
         .param(scope_param::<E>(), from.tenant(E::SCOPE).to_string())
         .param("to", to.tenant(E::SCOPE).to_string());
     async {
-        let rows = from.client().rows(q).await?;
+        let rows = from.client().rows(from.breaker_key(), q).await?;
         Ok(rows
             .first()
             .and_then(|r| r.get::<i64>("moved").ok())

@@ -66,7 +66,10 @@ impl Client {
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let client = Self { transport, guard };
-        client.call(Method::Get, "/", None).await.and_then(ok)?;
+        client
+            .call(None, Method::Get, "/", None)
+            .await
+            .and_then(ok)?;
         Ok(client)
     }
 
@@ -75,15 +78,22 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Whether the circuit breaker currently rejects calls.
+    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
     pub fn circuit_open(&self) -> bool {
         self.guard.is_open()
+    }
+
+    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
+    /// rejects its calls; other orgs are unaffected.
+    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
+        self.guard.is_open_for(principal.org_id())
     }
 
     /// Sends one request under the timeout and the breaker; returns the status and JSON body.
     /// Transport failures become `Unavailable`/`Timeout`; HTTP statuses are the caller's to read.
     pub(crate) async fn call(
         &self,
+        tenant: Option<uuid::Uuid>,
         method: Method,
         path: &str,
         body: Option<Value>,
@@ -91,7 +101,7 @@ impl Client {
         let transport = self.transport.clone();
         let timeout: Duration = self.guard.settings().timeout;
         self.guard
-            .run(async move {
+            .run(tenant, async move {
                 let response = transport
                     .send(
                         method,

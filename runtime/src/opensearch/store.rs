@@ -125,7 +125,7 @@ pub async fn ensure_index<E: SearchEntity>(client: &Client) -> Result<()> {
 
 async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()> {
     let (status, body) = client
-        .call(Method::Put, &format!("/{name}"), Some(mapping::<E>()))
+        .call(None, Method::Put, &format!("/{name}"), Some(mapping::<E>()))
         .await?;
     let exists = body.pointer("/error/type").and_then(Value::as_str)
         == Some("resource_already_exists_exception");
@@ -139,7 +139,7 @@ async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()
 /// The indices the tenant's alias points at (empty when it has no alias).
 async fn alias_targets(client: &Client, alias: &str) -> Result<Vec<String>> {
     let (status, body) = client
-        .call(Method::Get, &format!("/_alias/{alias}"), None)
+        .call(None, Method::Get, &format!("/_alias/{alias}"), None)
         .await?;
     if status.as_u16() == 404 {
         return Ok(Vec::new());
@@ -174,7 +174,7 @@ pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()>
         let actions = json!({ "actions": [alias_action::<E>("add", E::INDEX, tenant)] });
         ok(kv
             .client()
-            .call(Method::Post, "/_aliases", Some(actions))
+            .call(kv.breaker_key(), Method::Post, "/_aliases", Some(actions))
             .await?)
         .map(drop)
     }
@@ -208,7 +208,10 @@ async fn write<E: SearchEntity>(
         "/{}/{endpoint}/{key}?routing={tenant}&refresh=wait_for{extra}",
         alias_name::<E>(tenant)
     );
-    ok(kv.client().call(Method::Put, &path, Some(body)).await?)
+    ok(kv
+        .client()
+        .call(kv.breaker_key(), Method::Put, &path, Some(body))
+        .await?)
 }
 
 /// Indexes (inserts or replaces) a document through the tenant's alias.
@@ -255,7 +258,10 @@ fn version_of(v: &Value) -> Option<DocVersion> {
 
 async fn search_raw<E: SearchEntity>(kv: &Scoped<'_>, body: Value) -> Result<Vec<(Value, Value)>> {
     let path = format!("/{}/_search", alias_name::<E>(kv.tenant(E::SCOPE)));
-    let body = ok(kv.client().call(Method::Post, &path, Some(body)).await?)?;
+    let body = ok(kv
+        .client()
+        .call(kv.breaker_key(), Method::Post, &path, Some(body))
+        .await?)?;
     let hits = body
         .pointer("/hits/hits")
         .and_then(Value::as_array)
@@ -389,6 +395,7 @@ async fn delete_by_query<E: SearchEntity>(
     let path = format!("/{target}/_delete_by_query?refresh=true&conflicts=proceed");
     let body = ok(client
         .call(
+            None,
             Method::Post,
             &path,
             Some(json!({ "query": { "bool": { "filter": filter } } })),
@@ -422,7 +429,7 @@ pub async fn count<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
 async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) -> Result<u64> {
     let body = json!({ "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } } });
     let body = ok(client
-        .call(Method::Post, &format!("/{target}/_count"), Some(body))
+        .call(None, Method::Post, &format!("/{target}/_count"), Some(body))
         .await?)?;
     body.get("count")
         .and_then(Value::as_u64)
@@ -438,12 +445,12 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
         let mut deleted = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
         let dedicated = dedicated_index_name::<E>(tenant);
         let (status, body) = client
-            .call(Method::Head, &format!("/{dedicated}"), None)
+            .call(None, Method::Head, &format!("/{dedicated}"), None)
             .await?;
         if status.is_success() {
             deleted += count_in::<E>(client, &dedicated, tenant).await?;
             ok(client
-                .call(Method::Delete, &format!("/{dedicated}"), None)
+                .call(None, Method::Delete, &format!("/{dedicated}"), None)
                 .await?)?;
         } else if status.as_u16() != 404 {
             ok((status, body))?;
@@ -451,7 +458,12 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
         let alias = alias_name::<E>(tenant);
         for index in alias_targets(client, &alias).await? {
             ok(client
-                .call(Method::Delete, &format!("/{index}/_alias/{alias}"), None)
+                .call(
+                    None,
+                    Method::Delete,
+                    &format!("/{index}/_alias/{alias}"),
+                    None,
+                )
                 .await?)?;
         }
         Ok(deleted)
@@ -492,8 +504,8 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
         }
         if !targets.contains(&dedicated) {
             create_index::<E>(client, &dedicated).await?;
-            ok(client.call(Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
-            ok(client.call(Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
+            ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
+            ok(client.call(None, Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
             let (shared, copied) = (count_in::<E>(client, E::INDEX, tenant).await?, count_in::<E>(client, &dedicated, tenant).await?);
             if shared != copied {
                 return Err(Error::Backend(format!(
@@ -504,9 +516,9 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
                 json!({ "remove": { "index": E::INDEX, "alias": alias } }),
                 alias_action::<E>("add", &dedicated, tenant),
             ]});
-            ok(client.call(Method::Post, "/_aliases", Some(swap)).await?)?;
+            ok(client.call(None, Method::Post, "/_aliases", Some(swap)).await?)?;
         }
-        ok(client.call(Method::Post, "/_reindex?refresh=true", Some(reindex("create"))).await?)?;
+        ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("create"))).await?)?;
         let removed = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
         let documents = count_in::<E>(client, &dedicated, tenant).await?;
         Ok(Promotion { documents, removed_from_shared: removed })

@@ -67,7 +67,7 @@ impl Client {
             .map_err(|e| Error::InvalidInput(format!("bad Qdrant URL: {e}")))?;
         let client = Self { qdrant, guard };
         let version = client
-            .call(|q| async move { q.health_check().await })
+            .call(None, |q| async move { q.health_check().await })
             .await?;
         if !version.version.starts_with("1.") {
             return Err(Error::Unavailable(format!(
@@ -83,20 +83,26 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Whether the circuit breaker currently rejects calls.
+    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
     pub fn circuit_open(&self) -> bool {
         self.guard.is_open()
     }
 
+    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
+    /// rejects its calls; other orgs are unaffected.
+    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
+        self.guard.is_open_for(principal.org_id())
+    }
+
     /// Runs one request under the timeout and the breaker, mapping gRPC statuses to [`Error`].
-    pub(crate) async fn call<T, F, Fut>(&self, request: F) -> Result<T>
+    pub(crate) async fn call<T, F, Fut>(&self, tenant: Option<uuid::Uuid>, request: F) -> Result<T>
     where
         F: FnOnce(Qdrant) -> Fut,
         Fut: Future<Output = std::result::Result<T, QdrantError>>,
     {
         let fut = request(self.qdrant.clone());
         self.guard
-            .run(async move { fut.await.map_err(map_error) })
+            .run(tenant, async move { fut.await.map_err(map_error) })
             .await
     }
 }

@@ -107,7 +107,7 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
     let exists = {
         let name = name.clone();
         client
-            .call(|q| async move { q.collection_exists(name).await })
+            .call(None, |q| async move { q.collection_exists(name).await })
             .await?
     };
     if !exists {
@@ -123,7 +123,7 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
             ..Default::default()
         };
         match client
-            .call(|q| async move { q.create_collection(request).await })
+            .call(None, |q| async move { q.create_collection(request).await })
             .await
         {
             // Created concurrently by another process: checked below like any existing one.
@@ -134,7 +134,7 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
     let info = {
         let name = name.clone();
         client
-            .call(|q| async move { q.collection_info(name).await })
+            .call(None, |q| async move { q.collection_info(name).await })
             .await?
             .result
             .ok_or_else(|| Error::Backend("collection info without a result".into()))?
@@ -173,7 +173,7 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
             ..Default::default()
         };
         client
-            .call(|q| async move { q.create_field_index(request).await })
+            .call(None, |q| async move { q.create_field_index(request).await })
             .await?;
     }
     Ok(())
@@ -216,7 +216,9 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
         ..Default::default()
     };
     kv.client()
-        .call(|q| async move { q.upsert_points(request).await })
+        .call(kv.breaker_key(), |q| async move {
+            q.upsert_points(request).await
+        })
         .instrument(span::<E>(kv, "upsert"))
         .await
         .map(drop)
@@ -246,7 +248,7 @@ pub async fn search<E: EmbeddingEntity>(
     };
     let points = kv
         .client()
-        .call(|q| async move { q.query(request).await })
+        .call(kv.breaker_key(), |q| async move { q.query(request).await })
         .instrument(span::<E>(kv, "search"))
         .await?
         .result;
@@ -272,7 +274,7 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
     };
     let points = kv
         .client()
-        .call(|q| async move { q.scroll(request).await })
+        .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
         .instrument(span::<E>(kv, "get"))
         .await?
         .result;
@@ -297,7 +299,7 @@ pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<V
     };
     let points = kv
         .client()
-        .call(|q| async move { q.scroll(request).await })
+        .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
         .instrument(span::<E>(kv, "list"))
         .await?
         .result;
@@ -313,7 +315,7 @@ async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Re
     };
     Ok(kv
         .client()
-        .call(|q| async move { q.count(request).await })
+        .call(kv.breaker_key(), |q| async move { q.count(request).await })
         .await?
         .result
         .map_or(0, |r| r.count))
@@ -329,7 +331,9 @@ async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> R
         ..Default::default()
     };
     kv.client()
-        .call(|q| async move { q.delete_points(request).await })
+        .call(kv.breaker_key(), |q| async move {
+            q.delete_points(request).await
+        })
         .await
         .map(drop)
 }
@@ -409,7 +413,10 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
             };
             let page = from
                 .client()
-                .call(|q| async move { q.scroll(request).await })
+                .call(
+                    from.breaker_key(),
+                    |q| async move { q.scroll(request).await },
+                )
                 .await?;
             for p in page.result {
                 let entity: E = decode(p.payload)?;

@@ -91,7 +91,9 @@ impl Client {
             .set_response_timeout(Some(resilience.timeout))
             .set_number_of_retries(1);
         let conn = guard
-            .run(async { Ok(ConnectionManager::new_with_config(client, config).await?) })
+            .run(None, async {
+                Ok(ConnectionManager::new_with_config(client, config).await?)
+            })
             .await?;
         Ok(Self {
             conn: Conn::Single(conn),
@@ -109,7 +111,7 @@ impl Client {
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let conn = guard
-            .run(async { Ok(client.get_async_connection().await?) })
+            .run(None, async { Ok(client.get_async_connection().await?) })
             .await?;
         Ok(Self {
             conn: Conn::Cluster(conn),
@@ -122,9 +124,15 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Whether the circuit breaker currently rejects calls.
+    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
     pub fn circuit_open(&self) -> bool {
         self.guard.is_open()
+    }
+
+    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
+    /// rejects its calls; other orgs are unaffected.
+    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
+        self.guard.is_open_for(principal.org_id())
     }
 
     /// The resilience settings in force.
@@ -133,10 +141,14 @@ impl Client {
     }
 
     /// Runs one command under the timeout and the breaker.
-    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
+    pub(crate) async fn query<T: FromRedisValue>(
+        &self,
+        tenant: Option<uuid::Uuid>,
+        cmd: &redis::Cmd,
+    ) -> Result<T> {
         let conn = self.conn.clone();
         self.guard
-            .run(async move {
+            .run(tenant, async move {
                 Ok(match conn {
                     Conn::Single(mut c) => cmd.query_async(&mut c).await?,
                     Conn::Cluster(mut c) => cmd.query_async(&mut c).await?,
@@ -148,11 +160,12 @@ impl Client {
     /// Runs a Lua script under the timeout and the breaker.
     pub(crate) async fn script<T: FromRedisValue>(
         &self,
+        tenant: Option<uuid::Uuid>,
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T> {
         let conn = self.conn.clone();
         self.guard
-            .run(async move {
+            .run(tenant, async move {
                 Ok(match conn {
                     Conn::Single(mut c) => inv.invoke_async(&mut c).await?,
                     Conn::Cluster(mut c) => inv.invoke_async(&mut c).await?,

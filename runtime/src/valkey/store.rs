@@ -153,7 +153,10 @@ pub async fn set<E: ValkeyEntity>(
             .key(keys.seq())
             .key(&keys.sessions);
         inv.arg(json).arg(ttl).arg(&id).arg(weight).arg(session);
-        kv.client().script::<i64>(inv).await.map(drop)
+        kv.client()
+            .script::<i64>(kv.breaker_key(), inv)
+            .await
+            .map(drop)
     }
     .instrument(span::<E>(kv, "set"))
     .await
@@ -166,7 +169,7 @@ pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> R
     async {
         let json: Option<String> = kv
             .client()
-            .query(redis::cmd("GET").arg(keys.item(id)))
+            .query(kv.breaker_key(), redis::cmd("GET").arg(keys.item(id)))
             .await?;
         match json {
             Some(j) => decode(kv, session, &j),
@@ -195,6 +198,7 @@ async fn walk<E: ValkeyEntity>(
         let ids: Vec<(String, f64)> = kv
             .client()
             .query(
+                kv.breaker_key(),
                 redis::cmd("ZREVRANGE")
                     .arg(&index)
                     .arg(start)
@@ -210,7 +214,7 @@ async fn walk<E: ValkeyEntity>(
         for (id, _) in &ids {
             mget.arg(keys.item(id));
         }
-        let values: Vec<Option<String>> = kv.client().query(&mget).await?;
+        let values: Vec<Option<String>> = kv.client().query(kv.breaker_key(), &mget).await?;
         for ((id, score), value) in ids.into_iter().zip(values) {
             match value
                 .map(|j| decode::<E>(kv, session, &j))
@@ -225,7 +229,10 @@ async fn walk<E: ValkeyEntity>(
     if !expired.is_empty() {
         for index in [keys.recent(), keys.weight()] {
             kv.client()
-                .query::<i64>(redis::cmd("ZREM").arg(index).arg(&expired))
+                .query::<i64>(
+                    kv.breaker_key(),
+                    redis::cmd("ZREM").arg(index).arg(&expired),
+                )
                 .await?;
         }
     }
@@ -303,14 +310,14 @@ pub async fn decay<E: ValkeyEntity>(
             .key(keys.recent())
             .arg(factor)
             .arg(floor);
-        let gone: Vec<String> = kv.client().script(inv).await?;
+        let gone: Vec<String> = kv.client().script(kv.breaker_key(), inv).await?;
         // The indexes no longer name these items; delete their values (same slot, one DEL per chunk).
         for chunk in gone.chunks(500) {
             let mut del = redis::cmd("DEL");
             for id in chunk {
                 del.arg(keys.item(id));
             }
-            kv.client().query::<i64>(&del).await?;
+            kv.client().query::<i64>(kv.breaker_key(), &del).await?;
         }
         Ok(gone.len() as u64)
     }
@@ -340,7 +347,7 @@ pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -
             .key(keys.recent())
             .key(keys.weight())
             .arg(id);
-        match kv.client().script::<i64>(inv).await? {
+        match kv.client().script::<i64>(kv.breaker_key(), inv).await? {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
@@ -353,7 +360,10 @@ pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -
 async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
     let mut ids: Vec<String> = kv
         .client()
-        .query(redis::cmd("SMEMBERS").arg(sessions_key::<E>(kv)))
+        .query(
+            kv.breaker_key(),
+            redis::cmd("SMEMBERS").arg(sessions_key::<E>(kv)),
+        )
         .await?;
     ids.sort();
     Ok(ids)
@@ -374,7 +384,10 @@ pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, limit: usize) -> Resu
             let live = walk::<E>(kv, &session, &keys, recent, limit - out.len()).await?;
             if live.is_empty() {
                 kv.client()
-                    .query::<i64>(redis::cmd("SREM").arg(&keys.sessions).arg(&session))
+                    .query::<i64>(
+                        kv.breaker_key(),
+                        redis::cmd("SREM").arg(&keys.sessions).arg(&session),
+                    )
                     .await?;
             }
             out.extend(live.into_iter().map(|(e, _)| e));
@@ -395,11 +408,17 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
             let keys = Keys::new::<E>(kv, &session)?;
             let mut ids: Vec<String> = kv
                 .client()
-                .query(redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1))
+                .query(
+                    kv.breaker_key(),
+                    redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
+                )
                 .await?;
             let weighted: Vec<String> = kv
                 .client()
-                .query(redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1))
+                .query(
+                    kv.breaker_key(),
+                    redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1),
+                )
                 .await?;
             ids.extend(weighted);
             ids.sort();
@@ -409,10 +428,11 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
                 for id in chunk {
                     del.arg(keys.item(id));
                 }
-                deleted += kv.client().query::<u64>(&del).await?;
+                deleted += kv.client().query::<u64>(kv.breaker_key(), &del).await?;
             }
             kv.client()
                 .query::<i64>(
+                    kv.breaker_key(),
                     redis::cmd("DEL")
                         .arg(keys.recent())
                         .arg(keys.weight())
@@ -420,11 +440,17 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
                 )
                 .await?;
             kv.client()
-                .query::<i64>(redis::cmd("SREM").arg(&keys.sessions).arg(&session))
+                .query::<i64>(
+                    kv.breaker_key(),
+                    redis::cmd("SREM").arg(&keys.sessions).arg(&session),
+                )
                 .await?;
         }
         kv.client()
-            .query::<i64>(redis::cmd("DEL").arg(sessions_key::<E>(kv)))
+            .query::<i64>(
+                kv.breaker_key(),
+                redis::cmd("DEL").arg(sessions_key::<E>(kv)),
+            )
             .await?;
         Ok(deleted)
     }
@@ -450,11 +476,17 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
             let keys = Keys::new::<E>(from, &session)?;
             let ids: Vec<String> = from
                 .client()
-                .query(redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1))
+                .query(
+                    from.breaker_key(),
+                    redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
+                )
                 .await?;
             for id in ids {
                 let key = keys.item(&id);
-                let json: Option<String> = from.client().query(redis::cmd("GET").arg(&key)).await?;
+                let json: Option<String> = from
+                    .client()
+                    .query(from.breaker_key(), redis::cmd("GET").arg(&key))
+                    .await?;
                 let Some(item) = json
                     .map(|j| decode::<E>(from, &session, &j))
                     .transpose()?
@@ -462,7 +494,10 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
                 else {
                     continue; // expired since the index named it
                 };
-                let ttl: i64 = from.client().query(redis::cmd("PTTL").arg(&key)).await?;
+                let ttl: i64 = from
+                    .client()
+                    .query(from.breaker_key(), redis::cmd("PTTL").arg(&key))
+                    .await?;
                 let ttl = u64::try_from(ttl)
                     .ok()
                     .filter(|ms| *ms > 0)
