@@ -166,7 +166,7 @@ pub fn check_with(text: &str, options: Options<'_>) -> Result<Checked, Vec<Viola
         [] => checker.fail(0..text.len(), "the query is empty".into()),
         [statement] => match &statement.kind {
             StatementKind::Query(q) => {
-                checker.query(&q.query, &Import::None);
+                checker.query(&q.query, &Env::new());
             }
             _ => checker.fail(statement.span.into(), "not a query".into()),
         },
@@ -217,14 +217,6 @@ fn scope_of(text: &str, tokens: &[open_cypher::Token]) -> Result<&'static str, V
 /// Variables bound at a point of the query.
 type Env = BTreeSet<String>;
 
-/// What a query starts with.
-enum Import<'e> {
-    /// A top-level query or a `UNION` part: nothing.
-    None,
-    /// `EXISTS { }`, `COUNT { }`, `COLLECT { }`: every enclosing variable.
-    All(&'e Env),
-}
-
 struct Checker<'t> {
     text: &'t str,
     scope: &'static str,
@@ -256,25 +248,19 @@ impl Checker<'_> {
         self.fail(span.into(), message);
     }
 
-    /// Checks every `UNION` part on its own; returns the names the parts return.
-    fn query(&mut self, q: &Query, import: &Import<'_>) -> Env {
+    /// Checks every `UNION` part on its own, each starting from `outer`: nothing for a
+    /// top-level query, every enclosing variable for `EXISTS`/`COUNT`/`COLLECT { }`.
+    fn query(&mut self, q: &Query, outer: &Env) {
         let QueryKind::Regular(r) = &q.kind else {
             self.reject(q.span, "the query");
-            return Env::new();
+            return;
         };
-        let mut returned = self.single(&r.head, import);
-        for part in &r.unions {
-            returned = self.single(&part.query, import);
+        for part in std::iter::once(&r.head).chain(r.unions.iter().map(|u| &u.query)) {
+            self.single(part, outer.clone());
         }
-        returned
     }
 
-    fn single(&mut self, q: &SingleQuery, import: &Import<'_>) -> Env {
-        let mut env = match import {
-            Import::None => Env::new(),
-            Import::All(outer) => (*outer).clone(),
-        };
-        let mut returned = Env::new();
+    fn single(&mut self, q: &SingleQuery, mut env: Env) {
         for clause in &q.kind.clauses {
             match &clause.kind {
                 ClauseKind::Match(m) => self.match_clause(m, &mut env),
@@ -312,7 +298,7 @@ impl Checker<'_> {
                     }
                 }
                 ClauseKind::Return(r) => {
-                    returned = self.projection(&r.projection, &env);
+                    self.projection(&r.projection, &env);
                 }
                 ClauseKind::Call(c) => match &c.target {
                     CallTarget::Procedure { .. } => self.reject(clause.span, "the procedure call"),
@@ -321,7 +307,6 @@ impl Checker<'_> {
                 _ => self.reject(clause.span, "the clause"),
             }
         }
-        returned
     }
 
     fn match_clause(&mut self, m: &MatchClause, env: &mut Env) {
@@ -713,7 +698,7 @@ impl Checker<'_> {
                 self.expr(&q.predicate, &with(env, &q.variable.kind.text));
             }
             ExprKind::Subquery(s) => {
-                self.query(&s.query, &Import::All(env));
+                self.query(&s.query, env);
             }
             ExprKind::Pattern(p) => {
                 let mut inner = env.clone();

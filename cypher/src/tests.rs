@@ -1,23 +1,6 @@
 use super::*;
 
-/// The catalogue's queries, with their group and expected raw outcome.
-pub(crate) fn catalogue() -> Vec<(String, String, String)> {
-    let mut group = String::new();
-    let mut out = Vec::new();
-    for line in include_str!("../tests/escapes.cypher").lines() {
-        if let Some(g) = line.strip_prefix("## ") {
-            group = g.to_owned();
-        } else if let Some(rest) = line.strip_prefix('[') {
-            let (outcome, query) = rest.split_once("] ").expect("`[outcome] query`");
-            out.push((
-                group.clone(),
-                outcome.to_owned(),
-                query.replace("\\n", "\n"),
-            ));
-        }
-    }
-    out
-}
+include!("../tests/escapes/catalogue.rs");
 
 fn errors(q: &str) -> Vec<String> {
     match check(q) {
@@ -183,25 +166,11 @@ fn violations_point_at_the_offending_text() {
 #[test]
 fn the_tenant_move_is_allowed_only_by_option() {
     let q = "MATCH (n:X {org_id: $org_id}) SET n.org_id = $to RETURN count(n) AS moved";
+    let moving_to = |p| Options {
+        scope_write_param: Some(p),
+        ..Default::default()
+    };
     assert!(check(q).is_err());
-    assert!(
-        check_with(
-            q,
-            Options {
-                scope_write_param: Some("to"),
-                ..Default::default()
-            }
-        )
-        .is_ok()
-    );
-    assert!(
-        check_with(
-            q,
-            Options {
-                scope_write_param: Some("other"),
-                ..Default::default()
-            }
-        )
-        .is_err()
-    );
+    assert!(check_with(q, moving_to("to")).is_ok());
+    assert!(check_with(q, moving_to("other")).is_err());
 }

@@ -11,19 +11,7 @@ use tenant_store_examples::code_graph::{Repo, Symbol};
 use tenant_store_tests::{START, neo4j_config};
 use uuid::Uuid;
 
-fn catalogue() -> Vec<(String, String, String)> {
-    let mut group = String::new();
-    let mut out = Vec::new();
-    for line in include_str!("../../cypher/tests/escapes.cypher").lines() {
-        if let Some(g) = line.strip_prefix("## ") {
-            group = g.to_owned();
-        } else if let Some(rest) = line.strip_prefix('[') {
-            let (outcome, q) = rest.split_once("] ").expect("`[outcome] query`");
-            out.push((group.clone(), outcome.to_owned(), q.replace("\\n", "\n")));
-        }
-    }
-    out
-}
+include!("../../cypher/tests/escapes/catalogue.rs");
 
 async fn driver() -> Graph {
     let c = neo4j_config();

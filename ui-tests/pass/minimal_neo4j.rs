@@ -32,5 +32,9 @@ fn main() {
     assert!(CheckedCypher::new::<(Thing,)>(text).is_ok());
     assert!(CheckedCypher::new::<(Thing,)>("MATCH (a:X) RETURN a").is_err());
     assert!(CheckedCypher::new::<(Note,)>(text).is_err(), "X is not Note's label");
+    assert!(
+        CheckedCypher::new::<(Note,)>("MATCH (n:NOTE {org_id: $org_id}) RETURN n").is_err(),
+        "Note is user-scoped"
+    );
     let _store: NoteStore = Note::store();
 }

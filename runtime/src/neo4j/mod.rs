@@ -309,19 +309,14 @@ fn check<L: Entities>(text: &str) -> std::result::Result<Scope, String> {
     } else {
         Scope::OrgId
     };
-    let entities = L::LABELS;
-    if let Some((label, other)) = entities.iter().find(|(_, s)| *s != scope) {
+    // The same tests `cypher!` asserts at compile time, so there is one definition of each.
+    if !__all_scoped::<L>(scope) {
         return Err(format!(
-            "the query is scoped by `{}` but the entity with label `{label}` by `{}`",
-            scope.as_str(),
-            other.as_str()
+            "the query is scoped by `{}`; every entity it is declared for must be too",
+            scope.as_str()
         ));
     }
-    if let Some(l) = checked
-        .labels
-        .iter()
-        .find(|l| !entities.iter().any(|(e, _)| e == l))
-    {
+    if let Some(l) = checked.labels.iter().find(|l| !__declares_label::<L>(l)) {
         return Err(format!(
             "label `{l}` is not the label of an entity the query is declared for"
         ));
