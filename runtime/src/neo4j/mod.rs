@@ -213,13 +213,21 @@ pub struct CheckedCypher {
 
 /// The entities a checked query is declared for: a tuple of [`GraphEntity`] types. Every label
 /// the query names must be one of theirs, and they must share the query's scope.
-pub trait Entities {
+///
+/// Sealed: implemented for tuples of one to six entities only, so a hand-written impl cannot
+/// declare a label under a scope its entity does not have.
+pub trait Entities: sealed::Sealed {
     /// (label, scope) of each entity.
     const LABELS: &'static [(&'static str, Scope)];
 }
 
+mod sealed {
+    pub trait Sealed {}
+}
+
 macro_rules! entities {
     ($($t:ident),+) => {
+        impl<$($t: GraphEntity),+> sealed::Sealed for ($($t,)+) {}
         impl<$($t: GraphEntity),+> Entities for ($($t,)+) {
             const LABELS: &'static [(&'static str, Scope)] = &[$(($t::LABEL, $t::SCOPE)),+];
         }
