@@ -440,3 +440,38 @@ async fn a_node_created_without_an_id_gets_a_generated_one() {
     assert!(uuid::Uuid::parse_str(&s.id).is_ok(), "{}", s.id);
     assert_eq!(Symbol::store().get(&kv, &s.id).await.unwrap(), Some(s));
 }
+
+#[tokio::test]
+async fn apply_migration_runs_schema_statements_only() {
+    // `apply_migration` takes text; anything but the schema statements tenant-store generates
+    // would be a way around `cypher!`.
+    let g = graph().await;
+    let victim = tenant();
+    let id = format!("victim-{}", uuid::Uuid::new_v4());
+    Symbol::store()
+        .create(&g.scoped(&victim), sym(&id, "secret"))
+        .await
+        .unwrap();
+    for attack in [
+        format!("MATCH (n:CODE_SYMBOL {{id: '{id}'}}) SET n.name = 'pwned'"),
+        format!(
+            "CREATE INDEX x IF NOT EXISTS FOR (n:CODE_SYMBOL) ON (n.org_id);\nMATCH (n:CODE_SYMBOL {{id: '{id}'}}) SET n.name = 'pwned'"
+        ),
+        format!(
+            "CREATE INDEX x IF NOT EXISTS FOR (n:CODE_SYMBOL) ON (n.org_id) MATCH (n:CODE_SYMBOL {{id: '{id}'}}) SET n.name = 'pwned'"
+        ),
+    ] {
+        let r = g.apply_migration(&attack).await;
+        assert!(matches!(r, Err(Error::InvalidInput(_))), "{attack}: {r:?}");
+    }
+    let s = Symbol::store()
+        .get(&g.scoped(&victim), &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.name, "secret");
+    // The committed migrations still apply (idempotent).
+    for f in tenant_store_examples::neo4j_migration_files() {
+        g.apply_migration(&f.sql).await.unwrap();
+    }
+}

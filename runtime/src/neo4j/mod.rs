@@ -125,23 +125,32 @@ impl Client {
         self.guard.is_open_for(principal.org_id())
     }
 
-    /// Applies a generated Cypher migration (statements separated by `;` at line ends).
-    /// Infrastructure, not tenant data: every statement is `IF NOT EXISTS`.
+    /// Applies a generated Cypher migration (statements separated by `;` at line ends, `//`
+    /// comment lines). Infrastructure, not tenant data: it takes text, so it accepts only the
+    /// schema statements tenant-store generates (`CREATE INDEX`/`CREATE CONSTRAINT ... IF NOT
+    /// EXISTS FOR (n:Label) ...` on properties) and checks every statement before running any;
+    /// anything else is [`Error::InvalidInput`], so this is no way around `cypher!`.
     pub async fn apply_migration(&self, cypher: &str) -> Result<()> {
-        for statement in cypher
+        let statements: Vec<String> = cypher
             .split(";\n")
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && !s.starts_with("//"))
-        {
-            let statement: String = statement
-                .lines()
-                .filter(|l| !l.trim_start().starts_with("//"))
-                .collect::<Vec<_>>()
-                .join("\n");
-            if !statement.trim().is_empty() {
-                self.rows(None, neo4rs::query(statement.trim_end_matches(';')))
-                    .await?;
-            }
+            .map(|s| {
+                s.lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .trim()
+                    .trim_end_matches(';')
+                    .to_owned()
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(bad) = statements.iter().find(|s| !store::is_schema_statement(s)) {
+            return Err(Error::InvalidInput(format!(
+                "not a schema statement tenant-store generates: `{bad}`"
+            )));
+        }
+        for statement in statements {
+            self.rows(None, neo4rs::query(&statement)).await?;
         }
         Ok(())
     }

@@ -66,6 +66,48 @@ fn identifier(name: &str) -> Result<&str> {
     }
 }
 
+/// Whether `statement` has the shape of a generated schema statement:
+/// `CREATE INDEX|CONSTRAINT <name> IF NOT EXISTS FOR (n:<Label>)` then `ON (n.<p>, ...)` for an
+/// index or `REQUIRE (n.<p>, ...) IS UNIQUE` for a constraint; every name an identifier.
+pub(crate) fn is_schema_statement(statement: &str) -> bool {
+    let t: Vec<&str> = statement.split_whitespace().collect();
+    let ident = |x: &str| identifier(x).is_ok();
+    let properties = |tokens: &[&str]| {
+        let list = tokens.join(" ");
+        list.strip_prefix('(')
+            .and_then(|l| l.strip_suffix(')'))
+            .is_some_and(|l| {
+                l.split(", ")
+                    .all(|p| p.strip_prefix("n.").is_some_and(ident))
+            })
+    };
+    match t.as_slice() {
+        [
+            "CREATE",
+            kind @ ("INDEX" | "CONSTRAINT"),
+            name,
+            "IF",
+            "NOT",
+            "EXISTS",
+            "FOR",
+            node,
+            rest @ ..,
+        ] if ident(name)
+            && node
+                .strip_prefix("(n:")
+                .and_then(|l| l.strip_suffix(')'))
+                .is_some_and(ident) =>
+        {
+            match (*kind, rest) {
+                ("INDEX", ["ON", props @ ..]) => properties(props),
+                ("CONSTRAINT", ["REQUIRE", props @ .., "IS", "UNIQUE"]) => properties(props),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// The entity's Cypher, built from its label and property names.
 pub fn queries<E: GraphEntity>() -> Result<Queries> {
     let (l, s, id) = (identifier(E::LABEL)?, E::SCOPE.as_str(), identifier(E::ID)?);
@@ -390,6 +432,28 @@ mod tests {
         assert!(decode_node::<Sym>(&row(node("CODE_REPO", &mine)), "n", &mine).is_err());
         // Plain values pass.
         assert!(row_is_tenants(&row(BoltType::from(3)), "org_id", &mine));
+    }
+
+    #[test]
+    fn only_generated_schema_statements_are_migrations() {
+        for ok in [
+            "CREATE INDEX code_symbol_org_id IF NOT EXISTS FOR (n:CODE_SYMBOL) ON (n.org_id)",
+            "CREATE INDEX s_org_id_name IF NOT EXISTS FOR (n:CODE_SYMBOL) ON (n.org_id, n.name)",
+            "CREATE CONSTRAINT c IF NOT EXISTS FOR (n:CODE_SYMBOL) REQUIRE (n.org_id, n.id) IS UNIQUE",
+        ] {
+            assert!(is_schema_statement(ok), "{ok}");
+        }
+        for bad in [
+            "MATCH (n) DETACH DELETE n",
+            "CREATE INDEX x IF NOT EXISTS FOR (n:L) ON (n.a) MATCH (m) DETACH DELETE m",
+            "CREATE INDEX x IF NOT EXISTS FOR (n:L) ON (n.a); MATCH (m) DETACH DELETE m",
+            "CREATE INDEX x IF NOT EXISTS FOR (n:L) ON (n.a, size([(m)-->() | m]))",
+            "CREATE CONSTRAINT c IF NOT EXISTS FOR (n:L) REQUIRE (n.a) IS UNIQUE OPTIONS {}",
+            "CREATE INDEX x FOR (n:L) ON (n.a)",
+            "CREATE (n:L {org_id: 1})",
+        ] {
+            assert!(!is_schema_statement(bad), "{bad}");
+        }
     }
 
     #[test]
