@@ -32,6 +32,13 @@ impl<T: Serialize + DeserializeOwned> Document for T {
     }
 }
 
+/// The reserved field every Qdrant point and OpenSearch document carries: the entity's name.
+/// Entities may share a model or an index; every filter the stores send matches this field as
+/// well as the tenant, so one entity never reads, counts or deletes another's records, whatever
+/// their data fields hold. (Valkey puts the entity in the key instead.)
+#[cfg_attr(not(any(feature = "opensearch", feature = "qdrant")), allow(dead_code))]
+pub(crate) const ENTITY_FIELD: &str = "__tenant_store_entity";
+
 /// `entity` with its scope field (named after `scope`, as the macro requires) set to `to`: how
 /// the document backends' `move_tenant` re-labels an entity, through its JSON.
 #[cfg_attr(

@@ -43,10 +43,11 @@
 //!   (the table's schema, `public` by default; every statement names it); `append_only` (no
 //!   `update`/`delete` generated, no UPDATE grant: rows are inserted, read, and purged by
 //!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column.
-//! - valkey: `prefix = "name"` (first key segment; defaults to the struct name in snake case);
+//! - valkey: `prefix = "name"` (first key segment, then `{tenant}` and the struct name; defaults
+//!   to the struct name in snake case; entities may share a prefix);
 //!   `ttl = seconds` (default time to live; none means items do not expire).
 //! - opensearch: `index = "name"` (the shared index; defaults to the struct name in snake case;
-//!   tenant aliases are `<index>_tenant_<tenant>`).
+//!   tenant aliases are `<index>_<entity>_tenant_<tenant>`; entities may share an index).
 //! - neo4j: `label = "CODE_SYMBOL"` (the node label, upper case; defaults to the struct name in
 //!   upper snake case).
 //! - qdrant: `model = "name"` (required; the collection is `embeddings_{model}`), `dims = N`
@@ -121,8 +122,12 @@
 //!   reset before the next user.
 //! - Side channels in timing (the MAC comparison in SQL is not constant-time; the database
 //!   does not expose its per-call timing to a remote caller at that resolution).
-//! - Valkey, OpenSearch and Qdrant have no RLS: their isolation is the tenant in every key and
-//!   filter the generated code sends (issue #15 also covers entities sharing a namespace).
+//! - Valkey, OpenSearch and Qdrant have no RLS: their isolation is the tenant *and the entity*
+//!   in every key and filter the generated code sends (Valkey keys `prefix:{tenant}:Entity:...`;
+//!   Qdrant points and OpenSearch documents carry `__tenant_store_entity`, matched by every
+//!   filter, and their ids include the entity), so entities may share a model, prefix or index.
+//!   The entity is known by its struct name: two structs of the same name sharing a namespace
+//!   are one entity to the store.
 //! - Neo4j: relationships a hand-written query creates between two of the tenant's nodes are
 //!   the tenant's; a partial `move_tenant` (one label of several) leaves edges across tenants,
 //!   which only the guarded variable-length paths and fixed patterns (every node checked) walk.

@@ -184,7 +184,7 @@ pub async fn scan(who: &Principal) -> Vec<(String, u64)> {
     found.push(("opensearch documents".into(), n));
     let aliases = http_json(
         "GET",
-        &format!("{}/_alias/search_tenant_{org}", opensearch_url()),
+        &format!("{}/_alias/search_searchdoc_tenant_{org}", opensearch_url()),
         None,
     );
     let alias_left = aliases

@@ -101,7 +101,7 @@ async fn an_item_expires_after_its_ttl() {
     // The default TTL of the entity (a day) applies when none is given.
     let mut raw = redis_conn().await;
     let key = format!(
-        "episodic:{{{}}}:s:long",
+        "episodic:{{{}}}:Episode:s:long",
         s.tenant(tenant_store::Scope::UserId)
     );
     let pttl: i64 = redis::cmd("PTTL")
@@ -314,7 +314,7 @@ async fn scan_finds_every_key_of_a_tenant_under_its_prefix_and_no_other() {
             .await
             .unwrap()
             .1;
-        let prefix = format!("episodic:{{{}}}:", who.user_id());
+        let prefix = format!("episodic:{{{}}}:Episode:", who.user_id());
         assert_eq!(
             keys.len(),
             2 + 2 * 3 + 1,
@@ -459,11 +459,11 @@ async fn on_the_cluster_a_tenants_keys_share_one_slot_and_multi_key_operations_w
     for who in [&a, &b] {
         let t = who.user_id();
         let keys = [
-            format!("episodic:{{{t}}}:s1:i1"),
-            format!("episodic:{{{t}}}:s1:~recent"),
-            format!("episodic:{{{t}}}:s1:~weight"),
-            format!("episodic:{{{t}}}:s1:~seq"),
-            format!("episodic:{{{t}}}:s2:i3"),
+            format!("episodic:{{{t}}}:Episode:s1:i1"),
+            format!("episodic:{{{t}}}:Episode:s1:~recent"),
+            format!("episodic:{{{t}}}:Episode:s1:~weight"),
+            format!("episodic:{{{t}}}:Episode:s1:~seq"),
+            format!("episodic:{{{t}}}:Episode:s2:i3"),
         ];
         let mut mine = Vec::new();
         for k in keys {

@@ -45,7 +45,7 @@ pub fn expand(m: &Model, vk: &Valkey) -> TokenStream {
         "A new `{entity_name}` for `{store_ty}::set`. The scope field is absent: it comes from the tenant handle."
     );
     let store_doc = format!(
-        "The tenant-scoped Valkey store of `{entity_name}` (keys `{prefix}:{{tenant}}:<session>:<id>`). Every method takes a `Scoped` handle and acts only inside its tenant."
+        "The tenant-scoped Valkey store of `{entity_name}` (keys `{prefix}:{{tenant}}:{entity_name}:<session>:<id>`). Every method takes a `Scoped` handle and acts only inside its tenant."
     );
     let set_doc = format!(
         "Stores a `{entity_name}` in the caller's tenant, newest in its session, and returns it. `ttl` overrides the entity's default time to live."

@@ -2,18 +2,22 @@
 //! tenant to a dedicated index, every call under the shared [`Resilience`] layer.
 //!
 //! ## Layout
-//! For an entity with `index = "search"` and tenant `T` (the principal's `org_id` or `user_id`):
+//! For an entity `SearchDoc` with `index = "search"` and tenant `T` (the principal's `org_id` or
+//! `user_id`):
 //! - `search` is the shared index, created from the entity's mapping;
-//! - `search_tenant_T` is the tenant's alias: a `term` filter on the scope field and routing `T`;
-//! - `search_org_T` is the tenant's dedicated index once [`promote`]d; the alias then points at
-//!   it alone.
+//! - `search_searchdoc_tenant_T` is the tenant's alias for the entity: a filter on the scope
+//!   field and the entity field, and routing `T`;
+//! - `search_searchdoc_org_T` is the tenant's dedicated index once [`promote`]d; the alias then
+//!   points at it alone.
 //!
-//! Document `_id`s are `T:<id>`: the tenant is part of the id, so a write through one tenant's
-//! alias can never overwrite another tenant's document, whatever id it names.
+//! Every document carries `__tenant_store_entity: "SearchDoc"`, and its `_id` is
+//! `SearchDoc:T:<id>`: a write through one tenant's alias can never overwrite another tenant's
+//! document, nor another entity's that shares the index (and, for a personal org, the tenant
+//! id), whatever id it names; every read, count and delete filters on both fields.
 //!
 //! ## Why an explicit filter too
 //! OpenSearch applies alias filters to searches but not to get-by-id, and not to writes. So every
-//! read here is a search through the alias that also carries a `term` filter on the scope field,
+//! read here is a search through the alias that also carries the tenant and entity filter,
 //! get-by-id included; writes go through the alias with explicit routing (the alias routing is
 //! not applied to writes everywhere); deletes are `_delete_by_query` with the same filter.
 //! Writes use `refresh=wait_for` so a write is visible to the next search on real OpenSearch.

@@ -6,7 +6,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped, ok};
-use crate::document::Document;
+use crate::document::{Document, ENTITY_FIELD};
 use crate::{Error, Result, Scope};
 
 /// What `#[tenant_store(backend = "opensearch")]` implements for an entity.
@@ -62,14 +62,23 @@ pub struct Promotion {
     pub removed_from_shared: u64,
 }
 
-/// The tenant's alias: `<index>_tenant_<tenant>`.
+/// The tenant's alias for the entity: `<index>_<entity>_tenant_<tenant>` (the entity's name in
+/// lower case). Per entity, because entities may share an index and a tenant id.
 pub fn alias_name<E: SearchEntity>(tenant: Uuid) -> String {
-    format!("{}_tenant_{tenant}", E::INDEX)
+    format!(
+        "{}_{}_tenant_{tenant}",
+        E::INDEX,
+        E::ENTITY.to_ascii_lowercase()
+    )
 }
 
-/// The tenant's dedicated index: `<index>_org_<tenant>`.
+/// The tenant's dedicated index for the entity: `<index>_<entity>_org_<tenant>`.
 pub fn dedicated_index_name<E: SearchEntity>(tenant: Uuid) -> String {
-    format!("{}_org_{tenant}", E::INDEX)
+    format!(
+        "{}_{}_org_{tenant}",
+        E::INDEX,
+        E::ENTITY.to_ascii_lowercase()
+    )
 }
 
 /// Longest page a search returns.
@@ -95,13 +104,19 @@ fn check_id(id: &str) -> Result<()> {
     }
 }
 
-/// The stored `_id`: the tenant is part of it, so ids of different tenants never collide.
-fn doc_key(tenant: Uuid, id: &str) -> String {
-    format!("{tenant}:{id}")
+/// The stored `_id`: `<Entity>:<tenant>:<id>`, so ids of different tenants, or of entities
+/// sharing the index, never collide.
+fn doc_key<E: SearchEntity>(tenant: Uuid, id: &str) -> String {
+    format!("{}:{tenant}:{id}", E::ENTITY)
 }
 
+/// The tenant's documents of this entity: the scope field and the entity field (see
+/// [`ENTITY_FIELD`]); in every alias, search, count, delete and reindex.
 fn tenant_filter<E: SearchEntity>(tenant: Uuid) -> Value {
-    json!({ "term": { E::SCOPE_FIELD: tenant.to_string() } })
+    json!({ "bool": { "filter": [
+        { "term": { E::SCOPE_FIELD: tenant.to_string() } },
+        { "term": { ENTITY_FIELD: E::ENTITY } },
+    ] } })
 }
 
 fn mapping<E: SearchEntity>() -> Value {
@@ -114,13 +129,25 @@ fn mapping<E: SearchEntity>() -> Value {
         };
         props.insert((*field).to_owned(), json!({ "type": kind }));
     }
+    props.insert(ENTITY_FIELD.to_owned(), json!({ "type": "keyword" }));
     json!({ "mappings": { "properties": props } })
 }
 
-/// Creates the shared index with the entity's mapping unless it exists. Infrastructure, not
-/// tenant data: it takes the client, not a tenant handle.
+/// Creates the shared index with the entity's mapping unless it exists, and makes sure an
+/// existing one maps the entity field as a `keyword` (a term filter on it must match exactly; an
+/// index that maps it otherwise is an error naming it). Infrastructure, not tenant data: it
+/// takes the client, not a tenant handle.
 pub async fn ensure_index<E: SearchEntity>(client: &Client) -> Result<()> {
-    create_index::<E>(client, E::INDEX).await
+    create_index::<E>(client, E::INDEX).await?;
+    let body = json!({ "properties": { ENTITY_FIELD: { "type": "keyword" } } });
+    let path = format!("/{}/_mapping", E::INDEX);
+    match ok(client.call(None, Method::Put, &path, Some(body)).await?) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::InvalidInput(format!(
+            "index `{}` must map `{ENTITY_FIELD}` as a keyword: {e}",
+            E::INDEX
+        ))),
+    }
 }
 
 async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()> {
@@ -191,9 +218,12 @@ fn body_of<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<(String, Value)>
     }
     let id = doc.doc_id();
     check_id(&id)?;
-    let json: Value =
+    let mut json: Value =
         serde_json::from_str(&doc.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    Ok((doc_key(tenant, &id), json))
+    if let Value::Object(map) = &mut json {
+        map.insert(ENTITY_FIELD.to_owned(), Value::from(E::ENTITY));
+    }
+    Ok((doc_key::<E>(tenant, &id), json))
 }
 
 async fn write<E: SearchEntity>(
@@ -279,8 +309,13 @@ async fn search_raw<E: SearchEntity>(kv: &Scoped<'_>, body: Value) -> Result<Vec
 }
 
 fn decode<E: SearchEntity>(kv: &Scoped<'_>, source: &Value) -> Result<Option<E>> {
+    // Defence in depth: a hit of another entity or naming another tenant is treated as absent.
+    let mut source = source.clone();
+    let entity = source.as_object_mut().and_then(|m| m.remove(ENTITY_FIELD));
+    if entity.as_ref().and_then(Value::as_str) != Some(E::ENTITY) {
+        return Ok(None);
+    }
     let doc = E::from_json(&source.to_string())?;
-    // Defence in depth: a hit naming another tenant is treated as absent.
     Ok((doc.tenant_of() == kv.tenant(E::SCOPE)).then_some(doc))
 }
 
@@ -295,7 +330,7 @@ pub async fn get_versioned<E: SearchEntity>(
     let body = json!({
         "size": 1,
         "seq_no_primary_term": true,
-        "query": { "bool": { "filter": [ { "ids": { "values": [doc_key(tenant, id)] } }, tenant_filter::<E>(tenant) ] } },
+        "query": { "bool": { "filter": [ { "ids": { "values": [doc_key::<E>(tenant, id)] } }, tenant_filter::<E>(tenant) ] } },
     });
     async {
         let Some((source, hit)) = search_raw::<E>(kv, body).await?.into_iter().next() else {
@@ -390,7 +425,7 @@ async fn delete_by_query<E: SearchEntity>(
 ) -> Result<u64> {
     let mut filter = vec![tenant_filter::<E>(tenant)];
     if let Some(id) = ids {
-        filter.push(json!({ "ids": { "values": [doc_key(tenant, id)] } }));
+        filter.push(json!({ "ids": { "values": [doc_key::<E>(tenant, id)] } }));
     }
     let path = format!("/{target}/_delete_by_query?refresh=true&conflicts=proceed");
     let body = ok(client

@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped};
-use crate::document::Document;
+use crate::document::{Document, ENTITY_FIELD};
 use crate::{Error, Result, Scope};
 
 /// What `#[tenant_store(backend = "qdrant")]` implements for an entity: the point payload.
@@ -50,25 +50,35 @@ pub fn collection_name<E: EmbeddingEntity>() -> String {
     format!("embeddings_{}", E::MODEL)
 }
 
-/// The Qdrant point id of entity `id` in `tenant`: `UUIDv5(tenant, id)`. Ids are global to a
-/// collection in Qdrant; deriving them from the tenant keeps one tenant's upsert from ever
-/// replacing another tenant's point.
-pub fn point_id(tenant: Uuid, id: &str) -> Uuid {
-    Uuid::new_v5(&tenant, id.as_bytes())
+/// The Qdrant point id of `E`'s entity `id` in `tenant`: `UUIDv5(tenant, "<Entity>/<id>")`.
+/// Ids are global to a collection in Qdrant; deriving them from the tenant and the entity keeps
+/// one tenant's upsert, or another entity's sharing the model, from ever replacing a point.
+pub fn point_id<E: EmbeddingEntity>(tenant: Uuid, id: &str) -> Uuid {
+    Uuid::new_v5(&tenant, format!("{}/{id}", E::ENTITY).as_bytes())
 }
 
 fn span<E: EmbeddingEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
     tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
 }
 
-fn tenant_condition<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Condition {
-    Condition::matches(E::SCOPE_FIELD, kv.tenant(E::SCOPE).to_string())
+/// What every request matches: the tenant and the entity (see [`ENTITY_FIELD`]).
+fn tenant_conditions<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Vec<Condition> {
+    vec![
+        Condition::matches(E::SCOPE_FIELD, kv.tenant(E::SCOPE).to_string()),
+        Condition::matches(ENTITY_FIELD, E::ENTITY.to_owned()),
+    ]
+}
+
+fn tenant_filter<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Filter {
+    Filter::must(tenant_conditions::<E>(kv))
 }
 
 /// The filter that selects exactly one of the tenant's points.
 fn one_point<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Filter {
-    let pid = point_id(kv.tenant(E::SCOPE), id).to_string();
-    Filter::must([tenant_condition::<E>(kv), Condition::has_id([pid])])
+    let pid = point_id::<E>(kv.tenant(E::SCOPE), id).to_string();
+    let mut must = tenant_conditions::<E>(kv);
+    must.push(Condition::has_id([pid]));
+    Filter::must(must)
 }
 
 fn check_vector<E: EmbeddingEntity>(vector: &[f32]) -> Result<()> {
@@ -94,6 +104,7 @@ fn decode<E: EmbeddingEntity>(payload: HashMap<String, pb::Value>) -> Result<E> 
     let json = Value::Object(
         payload
             .into_iter()
+            .filter(|(k, _)| k != ENTITY_FIELD)
             .map(|(k, v)| (k, Value::from(v)))
             .collect(),
     );
@@ -156,6 +167,18 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
             )));
         }
     }
+    if !info.payload_schema.contains_key(ENTITY_FIELD) {
+        let request = CreateFieldIndexCollection {
+            collection_name: name.clone(),
+            wait: Some(true),
+            field_name: ENTITY_FIELD.to_owned(),
+            field_type: Some(FieldType::Keyword as i32),
+            ..Default::default()
+        };
+        client
+            .call(None, |q| async move { q.create_field_index(request).await })
+            .await?;
+    }
     if !is_tenant_index(info.payload_schema.get(E::SCOPE_FIELD)) {
         let request = CreateFieldIndexCollection {
             collection_name: name,
@@ -200,12 +223,15 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
             "the entity's scope field is not the caller's tenant".into(),
         ));
     }
-    let payload: Value =
+    let mut payload: Value =
         serde_json::from_str(&entity.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    if let Value::Object(map) = &mut payload {
+        map.insert(ENTITY_FIELD.to_owned(), Value::from(E::ENTITY));
+    }
     let payload = qdrant_client::Payload::try_from(payload)
         .map_err(|e| Error::InvalidInput(e.to_string()))?;
     let point = PointStruct::new(
-        point_id(tenant, &entity.entity_id()).to_string(),
+        point_id::<E>(tenant, &entity.entity_id()).to_string(),
         vector.to_vec(),
         payload,
     );
@@ -236,7 +262,7 @@ pub async fn search<E: EmbeddingEntity>(
         return Ok(Vec::new());
     }
     // The caller's filter is nested under the tenant condition: it can only narrow.
-    let mut must = vec![tenant_condition::<E>(kv)];
+    let mut must = tenant_conditions::<E>(kv);
     must.extend(filter.map(Condition::from));
     let request = QueryPoints {
         collection_name: collection_name::<E>(),
@@ -292,7 +318,7 @@ pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<V
     }
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
-        filter: Some(Filter::must([tenant_condition::<E>(kv)])),
+        filter: Some(tenant_filter::<E>(kv)),
         limit: Some(u32::try_from(limit).unwrap_or(u32::MAX)),
         with_payload: Some(true.into()),
         ..Default::default()
@@ -354,7 +380,7 @@ pub async fn delete<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<()>
 
 /// The number of the tenant's points.
 pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
-    count_filter::<E>(kv, Filter::must([tenant_condition::<E>(kv)]))
+    count_filter::<E>(kv, tenant_filter::<E>(kv))
         .instrument(span::<E>(kv, "count"))
         .await
 }
@@ -362,7 +388,7 @@ pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// Deletes every point of the tenant; returns how many there were.
 pub async fn delete_tenant<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
     async {
-        let tenant = Filter::must([tenant_condition::<E>(kv)]);
+        let tenant = tenant_filter::<E>(kv);
         let n = count_filter::<E>(kv, tenant.clone()).await?;
         delete_filter::<E>(kv, tenant).await?;
         Ok(n)
@@ -404,7 +430,7 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
         loop {
             let request = ScrollPoints {
                 collection_name: collection_name::<E>(),
-                filter: Some(Filter::must([tenant_condition::<E>(from)])),
+                filter: Some(tenant_filter::<E>(from)),
                 offset,
                 limit: Some(256),
                 with_payload: Some(true.into()),

@@ -42,17 +42,24 @@ struct Keys {
     sessions: String,
 }
 
-/// `prefix:{tenant}:~sessions`: the set of the tenant's session ids (a session id never starts
-/// with `~`, so this cannot collide with a session's keys).
+/// `prefix:{tenant}:Entity:`: where every key of the entity's tenant starts. The hash tag keeps
+/// a tenant's keys in one cluster slot; the entity name keeps two entities that share a prefix
+/// (and a tenant id) from ever reading or replacing each other's keys.
+fn tenant_base<E: ValkeyEntity>(kv: &Scoped<'_>) -> String {
+    format!("{}:{{{}}}:{}:", E::PREFIX, kv.tenant(E::SCOPE), E::ENTITY)
+}
+
+/// `prefix:{tenant}:Entity:~sessions`: the set of the tenant's session ids (a session id never
+/// starts with `~`, so this cannot collide with a session's keys).
 fn sessions_key<E: ValkeyEntity>(kv: &Scoped<'_>) -> String {
-    format!("{}:{{{}}}:~sessions", E::PREFIX, kv.tenant(E::SCOPE))
+    format!("{}~sessions", tenant_base::<E>(kv))
 }
 
 impl Keys {
     fn new<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str) -> Result<Self> {
         check_part("session id", session)?;
         Ok(Self {
-            base: format!("{}:{{{}}}:{session}:", E::PREFIX, kv.tenant(E::SCOPE)),
+            base: format!("{}{session}:", tenant_base::<E>(kv)),
             sessions: sessions_key::<E>(kv),
         })
     }
