@@ -258,6 +258,8 @@ neo_up() {
   local home; home=$(arcadedb_home)
   log "starting ArcadeDB with Bolt on 127.0.0.1:$neo_bolt_port"
   # `exec` so the recorded pid is the JVM's, and no shell is left holding the caller's output.
+  # `command.timeout`: the server-side bound on one query (2 s), so a query a client gave up on
+  # does not go on loading the server (Neo4j: `db.transaction.timeout`; see runtime neo4j docs).
   (cd "$neo_dir" && exec "$home/jre/bin/java" -Xmx768m -cp "$home/jars/*" \
     -Darcadedb.server.rootPath="$neo_dir" \
     -Darcadedb.server.databaseDirectory="$neo_dir/databases" \
@@ -266,6 +268,7 @@ neo_up() {
     -Darcadedb.bolt.host=127.0.0.1 -Darcadedb.bolt.port="$neo_bolt_port" \
     -Darcadedb.server.httpIncomingHost=127.0.0.1 -Darcadedb.server.httpIncomingPort="$neo_http_port" \
     "-Darcadedb.server.defaultDatabases=graph[root]" \
+    -Darcadedb.command.timeout=2000 \
     com.arcadedb.server.ArcadeDBServer </dev/null >"$neo_dir/server.log" 2>&1) &
   echo $! > "$neo_dir/pid"
   for _ in $(seq 240); do

@@ -475,3 +475,66 @@ async fn apply_migration_runs_schema_statements_only() {
         g.apply_migration(&f.sql).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
+    let settings = Resilience {
+        timeout: Duration::from_secs(1),
+        failure_threshold: 2,
+        open_for: Duration::from_secs(30),
+    };
+    let g = Client::connect(&tenant_store_tests::neo4j_config(), settings)
+        .await
+        .unwrap();
+    let (slow, other) = (tenant(), tenant());
+    Symbol::store()
+        .create(&g.scoped(&slow), sym("s", "s"))
+        .await
+        .unwrap();
+    Symbol::store()
+        .create(&g.scoped(&other), sym("o", "o"))
+        .await
+        .unwrap();
+    // Invalid queries from one tenant count for nothing: the server answered.
+    for _ in 0..3 {
+        let r = g
+            .scoped(&slow)
+            .query(cypher!(Symbol; "MATCH (n:CODE_SYMBOL {org_id: $org_id}) RETURN n LIMIT $l"))
+            .param("l", "not a number")
+            .rows()
+            .await;
+        assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
+    }
+    assert!(!g.circuit_open_for(&slow) && !g.circuit_open());
+    // Slow ones time out and count against that tenant alone.
+    for _ in 0..2 {
+        let r = g
+            .scoped(&slow)
+            .query(cypher!(Symbol;
+                "MATCH (n:CODE_SYMBOL {org_id: $org_id}) UNWIND range(1, $n) AS x UNWIND range(1, $n) AS y RETURN count(y) AS c"
+            ))
+            .param("n", 5_000_000_i64)
+            .rows()
+            .await;
+        assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+        // The other tenant's plain get keeps succeeding on the same client.
+        assert_eq!(
+            Symbol::store()
+                .get(&g.scoped(&other), &"o".to_string())
+                .await
+                .unwrap()
+                .map(|s| s.id),
+            Some("o".to_string())
+        );
+    }
+    assert!(!g.circuit_open(), "the backend's breaker stays closed");
+    assert!(g.circuit_open_for(&slow) && !g.circuit_open_for(&other));
+    // The slow tenant's own breaker is open: even its plain get fails fast now.
+    let r = Symbol::store()
+        .get(&g.scoped(&slow), &"s".to_string())
+        .await;
+    assert!(
+        matches!(&r, Err(Error::Unavailable(m)) if m.contains("for this tenant")),
+        "{r:?}"
+    );
+}
