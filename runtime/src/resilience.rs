@@ -58,6 +58,18 @@ impl Default for Resilience {
 
 type Breaker = StateMachine<failure_policy::ConsecutiveFailures<backoff::Constant>, ()>;
 
+/// Refuses a page larger than `max`: what one query may return is bounded, so one tenant cannot
+/// make the server (or this process) materialise an unbounded result.
+#[cfg_attr(not(any(feature = "qdrant", feature = "neo4j")), allow(dead_code))]
+pub(crate) fn check_cap(what: &str, n: usize, max: usize) -> Result<()> {
+    if n > max {
+        return Err(Error::InvalidInput(format!(
+            "{what} {n} is over the maximum {max}"
+        )));
+    }
+    Ok(())
+}
+
 /// The most per-tenant breakers one client keeps (see the module docs).
 pub const MAX_TENANT_BREAKERS: usize = 10_000;
 
@@ -118,6 +130,13 @@ impl Guard {
     #[cfg_attr(not(feature = "opensearch"), allow(dead_code))]
     pub(crate) fn settings(&self) -> Resilience {
         self.settings
+    }
+
+    /// The call timeout in whole seconds (at least 1), for servers that take a per-request
+    /// timeout in seconds: the server stops work the client has stopped waiting for.
+    #[cfg_attr(not(feature = "qdrant"), allow(dead_code))]
+    pub(crate) fn server_timeout_secs(&self) -> u64 {
+        self.settings.timeout.as_secs().max(1) + u64::from(self.settings.timeout.subsec_nanos() > 0)
     }
 
     /// Whether the backend's breaker currently rejects calls.

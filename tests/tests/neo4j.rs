@@ -538,3 +538,24 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn a_list_over_the_cap_is_invalid_input() {
+    let g = graph().await;
+    let kv = g.scoped(&tenant());
+    let err = Symbol::store()
+        .list(&kv, tenant_store::neo4j::MAX_LIMIT + 1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("maximum")),
+        "{err:?}"
+    );
+    assert!(
+        Symbol::store()
+            .list(&kv, tenant_store::neo4j::MAX_LIMIT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -398,3 +398,26 @@ async fn an_unreachable_server_is_unavailable_within_the_timeout() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_query_string_with_a_leading_wildcard_is_refused() {
+    // A leading wildcard makes the server walk every term of the shared index: a cost one
+    // tenant would put on all. The emulator, like OpenSearch, honours `allow_leading_wildcard`.
+    let client = search_client().await;
+    let kv = provisioned(&client, &tenant()).await;
+    SearchDoc::store()
+        .index(&kv, doc("w", "wildcard"))
+        .await
+        .unwrap();
+    let err = SearchDoc::store()
+        .search_query_string(&kv, "*card", 10, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    // A trailing wildcard still works.
+    let page = SearchDoc::store()
+        .search_query_string(&kv, "wild*", 10, None)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page.hits), vec!["w"]);
+}

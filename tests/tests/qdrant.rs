@@ -413,3 +413,26 @@ async fn a_server_that_goes_down_fails_fast_opens_the_breaker_and_recovers_when_
     assert_eq!(back.expect("the point survives the restart").text, "kept");
     assert!(!client.circuit_open());
 }
+
+#[tokio::test]
+async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
+    let client = qdrant_client().await;
+    ready(&client).await;
+    let kv = client.scoped(&tenant());
+    let over = tenant_store::qdrant::MAX_LIMIT;
+    let err = Embedding::store()
+        .search(&kv, &unit_vector(0), over as u64 + 1, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("maximum")),
+        "{err:?}"
+    );
+    let err = Embedding::store().list(&kv, over + 1).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("maximum")),
+        "{err:?}"
+    );
+    // At the cap is fine.
+    assert!(Embedding::store().list(&kv, over).await.unwrap().is_empty());
+}

@@ -11,6 +11,9 @@ use super::Scoped;
 use crate::document::Document;
 use crate::{Error, Result, Scope};
 
+/// The most nodes one `list` returns.
+pub const MAX_LIMIT: usize = 10_000;
+
 /// What `#[tenant_store(backend = "neo4j")]` implements for an entity: names, never queries.
 /// The Cypher is built by [`queries`] from these identifiers, so a hand-written impl can point
 /// the store at a label but cannot change what its queries do.
@@ -247,8 +250,9 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
     .await
 }
 
-/// Up to `limit` of the tenant's nodes, in id order.
+/// Up to `limit` of the tenant's nodes, in id order; [`Error::InvalidInput`] over [`MAX_LIMIT`].
 pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+    crate::resilience::check_cap("limit", limit, MAX_LIMIT)?;
     let tenant = kv.tenant(E::SCOPE).to_string();
     let q = neo4rs::query(&queries::<E>()?.list)
         .param(scope_param::<E>(), tenant.as_str())

@@ -93,6 +93,11 @@ impl Client {
         self.guard.is_open_for(principal.org_id())
     }
 
+    /// The per-call timeout of the resilience settings.
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.guard.settings().timeout
+    }
+
     /// Sends one request under the timeout and the breaker; returns the status and JSON body.
     /// Transport failures become `Unavailable`/`Timeout`; HTTP statuses are the caller's to read.
     pub(crate) async fn call(

@@ -84,6 +84,10 @@ pub fn dedicated_index_name<E: SearchEntity>(tenant: Uuid) -> String {
 /// Longest page a search returns.
 pub const MAX_PAGE: usize = 1_000;
 
+/// The most automaton states a `query_string` regex may compile to (OpenSearch's default is
+/// 10,000).
+pub const MAX_REGEX_STATES: u32 = 2_000;
+
 fn span<E: SearchEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
     tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
 }
@@ -286,17 +290,31 @@ fn version_of(v: &Value) -> Option<DocVersion> {
     })
 }
 
-async fn search_raw<E: SearchEntity>(kv: &Scoped<'_>, body: Value) -> Result<Vec<(Value, Value)>> {
+/// Runs a search through the tenant's alias. The body carries the call timeout, so the server
+/// stops searching when the client stops waiting; an answer that timed out there (partial
+/// hits) is [`Error::Timeout`], never a silently short page.
+async fn search_raw<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    mut body: Value,
+) -> Result<Vec<(Value, Value)>> {
     let path = format!("/{}/_search", alias_name::<E>(kv.tenant(E::SCOPE)));
-    let body = ok(kv
+    body["timeout"] = json!(format!("{}ms", kv.client().call_timeout().as_millis()));
+    hits_of(ok(kv
         .client()
         .call(kv.breaker_key(), Method::Post, &path, Some(body))
-        .await?)?;
-    let hits = body
-        .pointer("/hits/hits")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .await?)?)
+}
+
+/// The (`_source`, hit) pairs of a search answer; [`Error::Timeout`] when the server says it
+/// timed out (its hits would be partial).
+fn hits_of(mut body: Value) -> Result<Vec<(Value, Value)>> {
+    if body.get("timed_out").and_then(Value::as_bool) == Some(true) {
+        return Err(Error::Timeout);
+    }
+    let hits = match body.pointer_mut("/hits/hits").map(Value::take) {
+        Some(Value::Array(hits)) => hits,
+        _ => Vec::new(),
+    };
     Ok(hits
         .into_iter()
         .map(|mut h| {
@@ -411,7 +429,14 @@ pub async fn search_query_string<E: SearchEntity>(
     size: usize,
     after: Option<SearchCursor>,
 ) -> Result<SearchPage<E>> {
-    let query = json!({ "query_string": { "query": query, "default_field": "*" } });
+    // A leading wildcard scans every term of the index; a regex compiles to an automaton
+    // whose size the query decides: both are costs one tenant would impose on all.
+    let query = json!({ "query_string": {
+        "query": query,
+        "default_field": "*",
+        "allow_leading_wildcard": false,
+        "max_determinized_states": MAX_REGEX_STATES,
+    } });
     paged(kv, query, size, after)
         .instrument(span::<E>(kv, "search_query_string"))
         .await
@@ -602,4 +627,19 @@ pub async fn move_tenant<E: SearchEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
     }
     .instrument(span::<E>(from, "move_tenant"))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_the_server_timed_out_is_a_timeout_not_a_short_page() {
+        let partial =
+            json!({ "timed_out": true, "hits": { "hits": [ { "_source": { "a": 1 } } ] } });
+        assert!(matches!(hits_of(partial), Err(Error::Timeout)));
+        let whole =
+            json!({ "timed_out": false, "hits": { "hits": [ { "_source": { "a": 1 } } ] } });
+        assert_eq!(hits_of(whole).unwrap()[0].0, json!({ "a": 1 }));
+    }
 }

@@ -31,7 +31,7 @@ use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result};
 
 pub use qdrant_client::qdrant::{Condition, Distance, Filter};
-pub use store::{EmbeddingEntity, Scored, collection_name, is_tenant_index, point_id};
+pub use store::{EmbeddingEntity, MAX_LIMIT, Scored, collection_name, is_tenant_index, point_id};
 #[doc(hidden)]
 pub use store::{
     count, delete, delete_tenant, ensure_collection, get, list, move_tenant, search, upsert,
@@ -92,6 +92,11 @@ impl Client {
     /// rejects its calls; other orgs are unaffected.
     pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
         self.guard.is_open_for(principal.org_id())
+    }
+
+    /// The per-request server timeout (seconds) every request carries.
+    pub(crate) fn server_timeout(&self) -> Option<u64> {
+        Some(self.guard.server_timeout_secs())
     }
 
     /// Runs one request under the timeout and the breaker, mapping gRPC statuses to [`Error`].

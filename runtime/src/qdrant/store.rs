@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{Client, Scoped};
 use crate::document::{Document, ENTITY_FIELD};
+use crate::resilience::check_cap;
 use crate::{Error, Result, Scope};
 
 /// What `#[tenant_store(backend = "qdrant")]` implements for an entity: the point payload.
@@ -44,6 +45,9 @@ pub struct Scored<E> {
     /// The point's payload.
     pub entity: E,
 }
+
+/// The most points one `search` or `list` returns.
+pub const MAX_LIMIT: usize = 1_000;
 
 /// The collection of an entity's model: `embeddings_{model}`.
 pub fn collection_name<E: EmbeddingEntity>() -> String {
@@ -237,6 +241,7 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
     );
     let request = UpsertPoints {
         collection_name: collection_name::<E>(),
+        timeout: kv.client().server_timeout(),
         wait: Some(true),
         points: vec![point],
         ..Default::default()
@@ -250,7 +255,8 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
         .map(drop)
 }
 
-/// The `limit` nearest points of the caller's tenant, optionally narrowed by `filter`.
+/// The `limit` nearest points of the caller's tenant, optionally narrowed by `filter`;
+/// [`Error::InvalidInput`] over [`MAX_LIMIT`].
 pub async fn search<E: EmbeddingEntity>(
     kv: &Scoped<'_>,
     vector: &[f32],
@@ -258,6 +264,11 @@ pub async fn search<E: EmbeddingEntity>(
     filter: Option<Filter>,
 ) -> Result<Vec<Scored<E>>> {
     check_vector::<E>(vector)?;
+    check_cap(
+        "limit",
+        usize::try_from(limit).unwrap_or(usize::MAX),
+        MAX_LIMIT,
+    )?;
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -266,6 +277,7 @@ pub async fn search<E: EmbeddingEntity>(
     must.extend(filter.map(Condition::from));
     let request = QueryPoints {
         collection_name: collection_name::<E>(),
+        timeout: kv.client().server_timeout(),
         query: Some(pb::Query::new_nearest(vector.to_vec())),
         filter: Some(Filter::must(must)),
         limit: Some(limit),
@@ -293,6 +305,7 @@ pub async fn search<E: EmbeddingEntity>(
 pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
+        timeout: kv.client().server_timeout(),
         filter: Some(one_point::<E>(kv, id)),
         limit: Some(1),
         with_payload: Some(true.into()),
@@ -311,13 +324,16 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
         .transpose()
 }
 
-/// Up to `limit` of the tenant's entities, in point-id order.
+/// Up to `limit` of the tenant's entities, in point-id order; [`Error::InvalidInput`] over
+/// [`MAX_LIMIT`].
 pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+    check_cap("limit", limit, MAX_LIMIT)?;
     if limit == 0 {
         return Ok(Vec::new());
     }
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
+        timeout: kv.client().server_timeout(),
         filter: Some(tenant_filter::<E>(kv)),
         limit: Some(u32::try_from(limit).unwrap_or(u32::MAX)),
         with_payload: Some(true.into()),
@@ -335,6 +351,7 @@ pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<V
 async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
     let request = CountPoints {
         collection_name: collection_name::<E>(),
+        timeout: kv.client().server_timeout(),
         filter: Some(filter),
         exact: Some(true),
         ..Default::default()
@@ -350,6 +367,7 @@ async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Re
 async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<()> {
     let request = DeletePoints {
         collection_name: collection_name::<E>(),
+        timeout: kv.client().server_timeout(),
         wait: Some(true),
         points: Some(PointsSelector {
             points_selector_one_of: Some(pb::points_selector::PointsSelectorOneOf::Filter(filter)),
@@ -430,6 +448,7 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
         loop {
             let request = ScrollPoints {
                 collection_name: collection_name::<E>(),
+                timeout: from.client().server_timeout(),
                 filter: Some(tenant_filter::<E>(from)),
                 offset,
                 limit: Some(256),
