@@ -8,6 +8,8 @@ use tenant_store::Principal;
 use tenant_store_examples::code_graph::{NewRepo, NewSymbol, Repo, Symbol};
 use tenant_store_examples::embedding::{Embedding, NewEmbedding, unit_vector};
 use tenant_store_examples::episodic::{Episode, NewEpisode};
+
+use crate::http_json;
 use tenant_store_examples::experiment::{ExperimentStatus, Experiments};
 use tenant_store_examples::feedback::{FeedbackEvent, NewFeedbackEvent, Outcome};
 use tenant_store_examples::lifecycle::{Backends, PG_TABLES};
@@ -232,33 +234,6 @@ pub async fn scan(who: &Principal) -> Vec<(String, u64)> {
         .count;
     found.push(("qdrant points".into(), n));
     found
-}
-
-/// A tiny HTTP/1.1 JSON call over a std TCP stream (the tests need no HTTP client for two reads).
-fn http_json(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let json = &response[response.find("\r\n\r\n").unwrap() + 4..];
-    let json = if response
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        json.split("\r\n").skip(1).step_by(2).collect::<String>()
-    } else {
-        json.to_owned()
-    };
-    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{url}: {e}: {response}"))
 }
 
 /// The sum of a scan.

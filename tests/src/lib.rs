@@ -437,3 +437,42 @@ pub async fn graph() -> tenant_store::neo4j::Client {
     });
     connect(config).await
 }
+
+/// One plain HTTP/1.1 request with a JSON body, its JSON answer (chunked or not): the OpenSearch
+/// tests look at indices and aliases behind the store's back without another client dependency.
+pub fn http_json(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut s = std::net::TcpStream::connect(host)
+        .unwrap_or_else(|e| panic!("cannot reach {host}: {e}; {START}"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let raw = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let json = if response
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(nl) = rest.find("\r\n") {
+            let len = usize::from_str_radix(rest[..nl].trim(), 16).unwrap();
+            if len == 0 {
+                break;
+            }
+            out.push_str(&rest[nl + 2..nl + 2 + len]);
+            rest = &rest[nl + 2 + len + 2..];
+        }
+        out
+    } else {
+        raw.to_owned()
+    };
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{url}: {e}: {response}"))
+}

@@ -8,7 +8,7 @@ use chrono::Utc;
 use tenant_store::opensearch::{Client, Scoped};
 use tenant_store::{Error, Principal, Resilience};
 use tenant_store_examples::search::{NewSearchDoc, SearchDoc};
-use tenant_store_tests::{free_port, opensearch_url, search_client, tenant};
+use tenant_store_tests::{free_port, http_json, opensearch_url, search_client, tenant};
 
 fn doc(id: &str, title: &str) -> NewSearchDoc {
     NewSearchDoc {
@@ -218,8 +218,11 @@ async fn search_after_pages_through_every_hit_once() {
 async fn the_mapping_comes_from_the_struct() {
     let client = search_client().await;
     SearchDoc::store().ensure_index(&client).await.unwrap();
-    let body: serde_json::Value =
-        reqwest_get(&format!("{}/search/_mapping", opensearch_url())).await;
+    let body: serde_json::Value = http_json(
+        "GET",
+        &format!("{}/search/_mapping", opensearch_url()),
+        None,
+    );
     let props = &body["search"]["mappings"]["properties"];
     for (field, kind) in [
         ("id", "keyword"),
@@ -231,41 +234,6 @@ async fn the_mapping_comes_from_the_struct() {
     ] {
         assert_eq!(props[field]["type"], kind, "{field}: {props}");
     }
-}
-
-async fn reqwest_get(url: &str) -> serde_json::Value {
-    // A plain HTTP GET without another client dependency: the std TCP stream is enough here.
-    let url = url.strip_prefix("http://").unwrap();
-    let (host, path) = url.split_at(url.find('/').unwrap());
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    use std::io::{Read, Write};
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
-    let body = if response
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some(nl) = rest.find("\r\n") {
-            let len = usize::from_str_radix(rest[..nl].trim(), 16).unwrap();
-            if len == 0 {
-                break;
-            }
-            out.push_str(&rest[nl + 2..nl + 2 + len]);
-            rest = &rest[nl + 2 + len + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,12 +286,15 @@ async fn promotion_keeps_every_document_and_searches_keep_answering() {
     assert_eq!(report.removed_from_shared, 40);
 
     // After: the alias points at the dedicated index only; everything is there; b is unaffected.
-    let aliases = reqwest_get(&format!(
-        "{}/_alias/{}",
-        opensearch_url(),
-        tenant_store::opensearch::alias_name::<SearchDoc>(a.org_id())
-    ))
-    .await;
+    let aliases = http_json(
+        "GET",
+        &format!(
+            "{}/_alias/{}",
+            opensearch_url(),
+            tenant_store::opensearch::alias_name::<SearchDoc>(a.org_id())
+        ),
+        None,
+    );
     let targets: Vec<&String> = aliases.as_object().unwrap().keys().collect();
     assert_eq!(
         targets,
@@ -420,4 +391,85 @@ async fn a_query_string_with_a_leading_wildcard_is_refused() {
         .await
         .unwrap();
     assert_eq!(ids(&page.hits), vec!["w"]);
+}
+
+#[tokio::test]
+async fn a_write_before_the_alias_exists_creates_no_index_under_its_name() {
+    let client = search_client().await;
+    SearchDoc::store().ensure_index(&client).await.unwrap();
+    let who = tenant();
+    let kv = client.scoped(&who);
+    let err = SearchDoc::store()
+        .index(&kv, doc("early", "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    let alias = tenant_store::opensearch::alias_name::<SearchDoc>(who.org_id());
+    let there = http_json("GET", &format!("{}/{alias}", opensearch_url()), None);
+    assert!(
+        there.get("error").is_some(),
+        "an index named {alias}: {there}"
+    );
+    // Once the alias exists the same write lands, in the shared index behind it.
+    SearchDoc::store().create_tenant_alias(&kv).await.unwrap();
+    SearchDoc::store()
+        .index(&kv, doc("early", "x"))
+        .await
+        .unwrap();
+    assert_eq!(SearchDoc::store().count(&kv).await.unwrap(), 1);
+}
+
+/// The state `promote_tenant` leaves when it stops after copying the tenant into its dedicated
+/// index (step 2), and, with `swap`, after moving the alias there (step 4): built by hand, as
+/// the promotion's own steps would, so a delete can land in that window.
+async fn half_promoted(who: &Principal, swap: bool) {
+    let (url, org) = (opensearch_url(), who.org_id());
+    let dedicated = tenant_store::opensearch::dedicated_index_name::<SearchDoc>(org);
+    let alias = tenant_store::opensearch::alias_name::<SearchDoc>(org);
+    let mapping = http_json("GET", &format!("{url}/search/_mapping"), None)["search"].clone();
+    http_json("PUT", &format!("{url}/{dedicated}"), Some(mapping));
+    let tenant = serde_json::json!({ "bool": { "filter": [
+        { "term": { "org_id": org.to_string() } },
+        { "term": { "__tenant_store_entity": "SearchDoc" } },
+    ] } });
+    http_json(
+        "POST",
+        &format!("{url}/_reindex?refresh=true"),
+        Some(
+            serde_json::json!({ "source": { "index": "search", "query": tenant }, "dest": { "index": dedicated } }),
+        ),
+    );
+    if swap {
+        http_json(
+            "POST",
+            &format!("{url}/_aliases"),
+            Some(serde_json::json!({ "actions": [
+                { "remove": { "index": "search", "alias": alias } },
+                { "add": { "index": dedicated, "alias": alias, "filter": tenant, "routing": org.to_string() } },
+            ] })),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_document_deleted_during_promotion_stays_deleted() {
+    let client = search_client().await;
+    let store = SearchDoc::store();
+    for swap in [false, true] {
+        let who = tenant();
+        let kv = provisioned(&client, &who).await;
+        store.index(&kv, doc("keep", "x")).await.unwrap();
+        store.index(&kv, doc("gone", "x")).await.unwrap();
+        half_promoted(&who, swap).await;
+        store.delete(&kv, &"gone".to_string()).await.unwrap();
+        let report = store.promote_tenant(&kv).await.unwrap();
+        assert_eq!(report.documents, 1, "swap {swap}");
+        assert_eq!(
+            store.get(&kv, &"gone".to_string()).await.unwrap(),
+            None,
+            "swap {swap}"
+        );
+        assert!(store.get(&kv, &"keep".to_string()).await.unwrap().is_some());
+        assert_eq!(store.count(&kv).await.unwrap(), 1, "swap {swap}");
+    }
 }

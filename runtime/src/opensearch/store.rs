@@ -238,8 +238,10 @@ async fn write<E: SearchEntity>(
 ) -> Result<Value> {
     let (key, body) = body_of(kv, doc)?;
     let tenant = kv.tenant(E::SCOPE);
+    // `require_alias`: before the tenant's alias exists a write is NotFound, instead of
+    // creating a real index under the alias's name (which would then block the alias).
     let path = format!(
-        "/{}/{endpoint}/{key}?routing={tenant}&refresh=wait_for{extra}",
+        "/{}/{endpoint}/{key}?routing={tenant}&refresh=wait_for&require_alias=true{extra}",
         alias_name::<E>(tenant)
     );
     ok(kv
@@ -452,7 +454,9 @@ async fn delete_by_query<E: SearchEntity>(
     if let Some(id) = ids {
         filter.push(json!({ "ids": { "values": [doc_key::<E>(tenant, id)] } }));
     }
-    let path = format!("/{target}/_delete_by_query?refresh=true&conflicts=proceed");
+    let path = format!(
+        "/{target}/_delete_by_query?refresh=true&conflicts=proceed&ignore_unavailable=true&allow_no_indices=true"
+    );
     let body = ok(client
         .call(
             None,
@@ -469,7 +473,11 @@ pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
     check_id(id)?;
     let tenant = kv.tenant(E::SCOPE);
     async {
-        match delete_by_query::<E>(kv.client(), &alias_name::<E>(tenant), tenant, Some(id)).await? {
+        // Both indices a promotion moves the tenant between, whichever the alias points at:
+        // a delete landing mid-promotion must not leave a copy that the promotion's next step
+        // brings back (see `promote`).
+        let both = format!("{},{}", E::INDEX, dedicated_index_name::<E>(tenant));
+        match delete_by_query::<E>(kv.client(), &both, tenant, Some(id)).await? {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
@@ -542,7 +550,10 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// 6. delete the tenant's documents from the shared index.
 ///
 /// At every step the alias points at an index holding all of the tenant's documents, so
-/// searches keep answering. A document *updated* (not created) between steps 2 and 4 keeps its
+/// searches keep answering. A `delete` deletes from both indices whatever the alias points at,
+/// so a document deleted during the promotion stays deleted (step 5 finds nothing to bring
+/// back); one deleted while step 2 runs makes the counts differ, which aborts the promotion and
+/// drops the unaliased dedicated index, so a re-run starts afresh. A document *updated* (not created) between steps 2 and 4 keeps its
 /// earlier copy in the dedicated index; promote a tenant while its writes are quiet, or re-index
 /// its recent changes afterwards. Re-running after a crash is safe: an alias already on the
 /// dedicated index skips to steps 5 and 6.
@@ -568,6 +579,8 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
             ok(client.call(None, Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
             let (shared, copied) = (count_in::<E>(client, E::INDEX, tenant).await?, count_in::<E>(client, &dedicated, tenant).await?);
             if shared != copied {
+                // Not aliased yet, so nobody reads it: dropped, a re-run starts afresh.
+                ok(client.call(None, Method::Delete, &format!("/{dedicated}"), None).await?)?;
                 return Err(Error::Backend(format!(
                     "promotion aborted: {copied} of {shared} documents copied; the alias still points at the shared index"
                 ).into()));
