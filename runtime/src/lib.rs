@@ -131,6 +131,15 @@
 //! - Neo4j: relationships a hand-written query creates between two of the tenant's nodes are
 //!   the tenant's; a partial `move_tenant` (one label of several) leaves edges across tenants,
 //!   which only the guarded variable-length paths and fixed patterns (every node checked) walk.
+//! - Hand-written entity trait impls (`GraphEntity`, `SearchEntity`, ...) instead of the macro's:
+//!   they are the application's own code, which is trusted. They cannot smuggle a query (the
+//!   traits hold identifiers, checked before use, and `cypher!`'s `Entities` is sealed), but one
+//!   that claims another entity's name or label reads that entity's records of the caller's
+//!   own tenant.
+//! - Cost: pages are capped and searches carry the call timeout server-side, but a query within
+//!   the caps can still be expensive; the per-tenant breaker bounds how often one tenant's slow
+//!   queries reach the server, and the server's own timeout (Neo4j's `db.transaction.timeout`)
+//!   how long each runs.
 
 #![warn(missing_docs)]
 

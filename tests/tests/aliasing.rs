@@ -81,6 +81,16 @@ mod qdrant {
         assert_eq!(Note::store().count(&kw).await.unwrap(), 1);
         assert_eq!(Note::store().list(&kw, 10).await.unwrap(), vec![n.clone()]);
         assert_eq!(Note::store().get(&kw, &f.id).await.unwrap(), None);
+        let hits = Note::store().search(&kw, &V, 10, None).await.unwrap();
+        assert_eq!(
+            hits.into_iter().map(|h| h.entity).collect::<Vec<_>>(),
+            vec![n.clone()]
+        );
+        assert!(Note::store().delete(&kw, &f.id).await.is_err());
+        assert_eq!(
+            Fact::store().get(&ko, &f.id).await.unwrap(),
+            Some(f.clone())
+        );
         // Offboarding the org takes its facts only; offboarding the writer its notes only.
         assert_eq!(Fact::store().delete_tenant(&ko).await.unwrap(), 1);
         assert_eq!(
@@ -298,6 +308,13 @@ mod opensearch {
         assert!(Fact::store().delete(&ko, &n.id).await.is_err());
         assert_eq!(Note::store().count(&kw).await.unwrap(), 1);
         assert_eq!(Note::store().get(&kw, &f.id).await.unwrap(), None);
+        let hits = Note::store().search(&kw, "shared", 10, None).await.unwrap();
+        assert_eq!(hits.hits, vec![n.clone()]);
+        assert!(Note::store().delete(&kw, &f.id).await.is_err());
+        assert_eq!(
+            Fact::store().get(&ko, &f.id).await.unwrap(),
+            Some(f.clone())
+        );
         assert_eq!(Fact::store().delete_tenant(&ko).await.unwrap(), 1);
         assert_eq!(Note::store().get(&kw, &n.id).await.unwrap(), Some(n));
         assert_eq!(Note::store().delete_tenant(&kw).await.unwrap(), 1);
