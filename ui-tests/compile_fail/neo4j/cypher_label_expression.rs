@@ -1,15 +1,7 @@
 // Rule: only a plain label on a node: no `:A|B`, `:!A`, `:%`.
-use serde::{Deserialize, Serialize};
-use tenant_store::{cypher, tenant_store};
-use uuid::Uuid;
+use tenant_store::cypher;
 
-#[tenant_store(backend = "neo4j", scope = "org_id", label = "CODE_SYMBOL")]
-#[derive(Serialize, Deserialize)]
-pub struct Symbol {
-    #[tenant_store(id)]
-    pub id: String,
-    pub org_id: Uuid,
-}
+include!("support/symbol.rs");
 
 fn main() {
     let _ = cypher!(Symbol; "MATCH (n:CODE_SYMBOL|CODE_REPO) RETURN n, $org_id");

@@ -1,15 +1,7 @@
 // Rule: what the openCypher grammar does not parse (`CALL { }`, `LOAD CSV`, `USE`) is refused.
-use serde::{Deserialize, Serialize};
-use tenant_store::{cypher, tenant_store};
-use uuid::Uuid;
+use tenant_store::cypher;
 
-#[tenant_store(backend = "neo4j", scope = "org_id", label = "CODE_SYMBOL")]
-#[derive(Serialize, Deserialize)]
-pub struct Symbol {
-    #[tenant_store(id)]
-    pub id: String,
-    pub org_id: Uuid,
-}
+include!("support/symbol.rs");
 
 fn main() {
     let _ = cypher!(Symbol; "MATCH (a:CODE_SYMBOL {org_id: $org_id}) CALL { MATCH (b) RETURN b } RETURN b");

@@ -1,15 +1,7 @@
 // Rule: variables die at `WITH` unless projected.
-use serde::{Deserialize, Serialize};
-use tenant_store::{cypher, tenant_store};
-use uuid::Uuid;
+use tenant_store::cypher;
 
-#[tenant_store(backend = "neo4j", scope = "org_id", label = "CODE_SYMBOL")]
-#[derive(Serialize, Deserialize)]
-pub struct Symbol {
-    #[tenant_store(id)]
-    pub id: String,
-    pub org_id: Uuid,
-}
+include!("support/symbol.rs");
 
 fn main() {
     let _ = cypher!(Symbol; "MATCH (n:CODE_SYMBOL {org_id: $org_id}) WITH count(n) AS c MATCH (n) RETURN n");
