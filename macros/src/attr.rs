@@ -3,17 +3,22 @@
 use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromField, FromMeta};
 
-/// `#[tenant_store(...)]` on the struct.
-#[derive(Debug, FromMeta)]
+use crate::validate::values::{
+    Backend, Dims, Distance, Index, Label, Model, Prefix, Schema, Scope, Table, Token, Ttl,
+};
+
+/// `#[tenant_store(...)]` on the struct. Which backend owns each key is in
+/// `validate::keys::KEYS` (a unit test keeps the two equal); values are checked by their types.
+#[derive(FromMeta)]
 pub struct StructArgs {
     /// Required; `Option` so the "missing" error is ours.
-    pub backend: Option<SpannedValue<String>>,
+    pub backend: Option<SpannedValue<Backend>>,
     /// Required; `Option` for the same reason.
-    pub scope: Option<SpannedValue<String>>,
+    pub scope: Option<SpannedValue<Scope>>,
     /// postgres: the table name.
-    pub table: Option<SpannedValue<String>>,
+    pub table: Option<Token<Table>>,
     /// postgres: the schema the table lives in.
-    pub schema: Option<SpannedValue<String>>,
+    pub schema: Option<Token<Schema>>,
     /// Derives for the generated `New{Entity}`.
     pub new_derive: Option<PathList>,
     /// postgres: rows are inserted and read, never updated (no `update`/`delete`, no UPDATE grant).
@@ -22,20 +27,20 @@ pub struct StructArgs {
     /// postgres: a unique key over these fields (the scope column is prepended). Repeatable.
     #[darling(multiple)]
     pub unique: Vec<PathList>,
-    /// valkey: default time to live. Parsed on every backend so the error can say where it belongs.
-    pub ttl: Option<SpannedValue<syn::Lit>>,
+    /// valkey: default time to live.
+    pub ttl: Option<Ttl>,
     /// valkey: key prefix.
-    pub prefix: Option<SpannedValue<syn::Lit>>,
+    pub prefix: Option<Token<Prefix>>,
     /// neo4j: node label.
-    pub label: Option<SpannedValue<syn::Lit>>,
+    pub label: Option<Token<Label>>,
     /// qdrant: embedding model.
-    pub model: Option<SpannedValue<syn::Lit>>,
+    pub model: Option<Token<Model>>,
     /// qdrant: vector size.
-    pub dims: Option<SpannedValue<syn::Lit>>,
+    pub dims: Option<Dims>,
     /// qdrant: how vectors are compared.
-    pub distance: Option<SpannedValue<syn::Lit>>,
+    pub distance: Option<Distance>,
     /// opensearch: shared index.
-    pub index: Option<SpannedValue<syn::Lit>>,
+    pub index: Option<Token<Index>>,
 }
 
 /// `#[tenant_store(...)]` on a field.

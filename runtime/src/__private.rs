@@ -64,11 +64,9 @@ pub const fn assert_version<T: VersionType + ?Sized>() {}
 #[cfg(feature = "postgres")]
 pub mod pg {
     //! PostgreSQL items named by generated code.
-    pub use crate::contract::pg as contract;
     pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef, table_sql};
     pub use crate::postgres::{
-        CHUNK, Db, PgColumn, PgCrud, PgEntity, PgQuery, TenantTx, create, create_many, delete,
-        delete_tenant, get, list, update,
+        AppendOnly, Mutable, PgColumn, PgCrud, PgEntity, PgQuery, Store, Versioned,
     };
     pub use ::chrono::{DateTime, Utc};
     pub use ::futures_util::future::BoxFuture;
@@ -123,19 +121,12 @@ pub mod pg {
 }
 
 #[cfg(feature = "document")]
-pub use crate::document::DocumentId;
-/// Compile-time assertion that the id of a document entity (Valkey, OpenSearch, Neo4j, Qdrant) is a
-/// [`DocumentId`].
-#[cfg(feature = "document")]
-pub const fn assert_document_id<T: DocumentId>() {}
+pub use crate::document::{DocumentEntity, DocumentId};
 
 #[cfg(feature = "valkey")]
 pub mod valkey {
     //! Valkey items named by generated code.
-    pub use crate::valkey::{
-        Client, Scoped, ValkeyEntity, decay, delete, delete_tenant, get, list_session, list_tenant,
-        move_tenant, ranked, set,
-    };
+    pub use crate::valkey::{Store, ValkeyEntity};
 
     /// Marks the types a `session` field can have.
     #[diagnostic::on_unimplemented(
@@ -171,11 +162,7 @@ pub mod valkey {
 #[cfg(feature = "opensearch")]
 pub mod opensearch {
     //! OpenSearch items named by generated code.
-    pub use crate::opensearch::{
-        Client, DocVersion, Promotion, Scoped, SearchCursor, SearchEntity, SearchField, SearchPage,
-        TextField, count, create, create_tenant_alias, delete, delete_tenant, ensure_index, get,
-        get_versioned, index, move_tenant, promote, search, search_query_string, update,
-    };
+    pub use crate::opensearch::{SearchEntity, SearchField, Store, TextField};
 
     /// Compile-time assertion that a `text` field holds text.
     pub const fn assert_text<T: TextField>() {}
@@ -185,16 +172,19 @@ pub mod opensearch {
 pub mod neo4j {
     //! Neo4j items named by generated code.
     pub use crate::neo4j::{
-        __all_scoped, __declares_label, CheckedCypher, Client, GraphEntity, Scoped, create, delete,
-        delete_tenant, find, get, list, move_tenant, to_bolt, update,
+        __all_scoped, __declares_label, CheckedCypher, GraphEntity, Scoped, Store, to_bolt,
     };
 }
 
 #[cfg(feature = "qdrant")]
 pub mod qdrant {
     //! Qdrant items named by generated code.
-    pub use crate::qdrant::{
-        Client, Distance, EmbeddingEntity, Filter, Scoped, Scored, count, delete, delete_tenant,
-        ensure_collection, get, list, move_tenant, search, upsert,
-    };
+    pub use crate::qdrant::{Distance, EmbeddingEntity, Store};
+}
+
+/// A fresh id for `E` (what `from_new` uses when the caller gives none). Through `E`, so a
+/// wrong id type is reported once, at the field.
+#[cfg(feature = "document")]
+pub fn generate_id<E: DocumentEntity>() -> E::Id {
+    <E::Id as DocumentId>::generate()
 }

@@ -1,5 +1,17 @@
-//! How entities of the document backends (Valkey, OpenSearch, Neo4j, Qdrant) travel: JSON through
-//! serde.
+//! What the four document backends (Valkey, OpenSearch, Neo4j, Qdrant) share.
+//!
+//! ## Shape
+//! - [`DocumentEntity`] is the one entity core the macro generates for every document backend:
+//!   the entity's name, scope and id, the tenant a value belongs to, and how a value is built
+//!   from the generated `New{Entity}` and a tenant. Each backend's own trait (`ValkeyEntity`,
+//!   `SearchEntity`, `GraphEntity`, `EmbeddingEntity`) extends it with that backend's items only.
+//! - [`Scoped`] is one tenant's view of a backend's client, the only way the stores reach data.
+//! - The helpers every store uses are written here once: the tracing span of an operation
+//!   ([`span`]), the foreign-tenant check on writes ([`check_own`]) and reads ([`own`]), and the
+//!   write half of every `move_tenant` ([`move_documents`]).
+//! - Entities travel as JSON through serde ([`Document`]). The core does not require it, the
+//!   backend traits do: a struct without the serde derives then gets one error per missing
+//!   derive, at the struct, and no knock-on errors.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,6 +44,87 @@ impl<T: Serialize + DeserializeOwned> Document for T {
     }
 }
 
+/// The entity core the macro generates for every document backend (Valkey, OpenSearch, Neo4j,
+/// Qdrant); each backend's entity trait extends it. Not meant to be implemented by hand (see the
+/// threat model in the crate docs).
+pub trait DocumentEntity: Send + Sync + 'static {
+    /// The struct's name: part of every key, id and filter, so entities sharing a namespace
+    /// never see each other's records.
+    const ENTITY: &'static str;
+    /// The principal attribute that partitions the entity; the scope field has its name.
+    const SCOPE: Scope;
+    /// The id field's name.
+    const ID_FIELD: &'static str;
+    /// The id field's type.
+    type Id: DocumentId + Clone + Send + Sync;
+    /// The generated `New{Entity}`: every caller-set field and an optional id, never the scope.
+    type New: Send;
+    /// The id.
+    fn id(&self) -> &Self::Id;
+    /// The value of the scope field.
+    fn tenant_of(&self) -> Uuid;
+    /// The entity `new` describes in `tenant`, with the id `id` if given, else `new`'s own, else
+    /// a generated one.
+    fn from_new(new: Self::New, id: Option<Self::Id>, tenant: Uuid) -> Self;
+    /// The id as text, as it appears in keys and ids.
+    fn id_text(&self) -> String {
+        self.id().to_id()
+    }
+}
+
+/// The span every document store operation runs in.
+pub(crate) fn span<E: DocumentEntity, C>(kv: &Scoped<'_, C>, op: &'static str) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
+}
+
+/// Refuses to write an entity whose scope field is not the caller's tenant.
+pub(crate) fn check_own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: &E) -> Result<()> {
+    if entity.tenant_of() == kv.tenant(E::SCOPE) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "the {}'s scope field is not the caller's tenant",
+            E::ENTITY
+        )))
+    }
+}
+
+/// Defence in depth on reads: an entity found under the caller's tenant that names another
+/// tenant is treated as absent rather than returned.
+pub(crate) fn own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: E) -> Option<E> {
+    (entity.tenant_of() == kv.tenant(E::SCOPE)).then_some(entity)
+}
+
+/// The write half of every document backend's `move_tenant`, given everything `from` holds (each
+/// entity with what else its write needs: a TTL, a vector). Ordered so that re-running after a
+/// crash finishes the job: (1) re-label each entity for `to` and refuse with
+/// [`Error::Duplicate`], before writing anything, if `to` holds a *different* entity under the
+/// same id (an identical one is the copy a cut-short run made); (2) write each under `to`
+/// (repeating a write is harmless); (3) delete `from`'s. Returns how many were moved.
+#[cfg_attr(
+    not(any(feature = "valkey", feature = "opensearch", feature = "qdrant")),
+    allow(dead_code)
+)]
+pub(crate) async fn move_documents<E: DocumentEntity + Document, X>(
+    read: Vec<(E, X)>,
+    to: Uuid,
+    there: impl AsyncFn(&E) -> Result<Option<E>>,
+    write: impl AsyncFn(&E, &X) -> Result<()>,
+    delete_from: impl Future<Output = Result<u64>>,
+) -> Result<u64> {
+    let mut moving = Vec::with_capacity(read.len());
+    for (entity, extra) in read {
+        let moved = retenant(&entity, E::SCOPE, to)?;
+        check_move_target(there(&moved).await?, &moved)?;
+        moving.push((moved, extra));
+    }
+    for (entity, extra) in &moving {
+        write(entity, extra).await?;
+    }
+    delete_from.await?;
+    Ok(moving.len() as u64)
+}
+
 /// The reserved field every Qdrant point and OpenSearch document carries: the entity's name.
 /// Entities may share a model or an index; every filter the stores send matches this field as
 /// well as the tenant, so one entity never reads, counts or deletes another's records, whatever
@@ -41,11 +134,7 @@ pub(crate) const ENTITY_FIELD: &str = "__tenant_store_entity";
 
 /// `entity` with its scope field (named after `scope`, as the macro requires) set to `to`: how
 /// the document backends' `move_tenant` re-labels an entity, through its JSON.
-#[cfg_attr(
-    not(any(feature = "valkey", feature = "opensearch", feature = "qdrant")),
-    allow(dead_code)
-)]
-pub(crate) fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Result<E> {
+fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Result<E> {
     let mut json: serde_json::Value =
         serde_json::from_str(&entity.to_json()?).map_err(|e| Error::Backend(Box::new(e)))?;
     match json.get_mut(scope.as_str()) {
@@ -61,11 +150,7 @@ pub(crate) fn retenant<E: Document>(entity: &E, scope: Scope, to: Uuid) -> Resul
 
 /// Refuses a move onto an id the target tenant already holds with other content
 /// ([`Error::Duplicate`]); an identical entity there is the copy a cut-short move made.
-#[cfg_attr(
-    not(any(feature = "valkey", feature = "opensearch", feature = "qdrant")),
-    allow(dead_code)
-)]
-pub(crate) fn check_move_target<E: Document>(there: Option<E>, moved: &E) -> Result<()> {
+fn check_move_target<E: Document>(there: Option<E>, moved: &E) -> Result<()> {
     match there {
         Some(there) if there.to_json()? != moved.to_json()? => Err(Error::Duplicate),
         _ => Ok(()),
@@ -157,3 +242,55 @@ impl<C> std::fmt::Debug for Scoped<'_, C> {
             .finish_non_exhaustive()
     }
 }
+
+/// Defines a document backend's `Store<E>`: a zero-sized handle whose methods (written once in
+/// the backend's `store` module) act on one entity. The generated `{Entity}Store` is an alias of
+/// it, and `Entity::store()` makes one.
+macro_rules! store_type {
+    ($backend:literal, $entity_trait:ident) => {
+        #[doc = concat!(
+            "The tenant-scoped ", $backend, " store of the entity `E`; the generated `{Entity}Store` ",
+            "is this type for one entity, made by `Entity::store()`. Zero-sized: it holds no ",
+            "connection. Every data method takes a [`Scoped`] handle and acts only inside its tenant."
+        )]
+        pub struct Store<E>(::std::marker::PhantomData<fn() -> E>);
+
+        impl<E: $entity_trait> Store<E> {
+            /// The store of `E`.
+            pub const fn new() -> Self {
+                Self(::std::marker::PhantomData)
+            }
+        }
+
+        // Not derived: the derives would require `E: Default`, `E: Clone`, ...
+        impl<E: $entity_trait> Default for Store<E> {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl<E> Clone for Store<E> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        impl<E> Copy for Store<E> {}
+
+        impl<E: $entity_trait> ::std::fmt::Debug for Store<E> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, "{}Store", E::ENTITY)
+            }
+        }
+    };
+}
+#[cfg_attr(
+    not(any(
+        feature = "valkey",
+        feature = "opensearch",
+        feature = "neo4j",
+        feature = "qdrant"
+    )),
+    allow(unused_imports)
+)]
+pub(crate) use store_type;

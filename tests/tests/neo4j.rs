@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use tenant_store::neo4j::{Client, Neo4jConfig};
 use tenant_store::{Error, Resilience, cypher};
-use tenant_store_examples::code_graph::{DependencyStore, NewRepo, NewSymbol, Repo, Symbol};
+use tenant_store_examples::code_graph::{
+    DependencyStore, NewRepo, NewSymbol, Repo, RepoStoreExt as _, Symbol, SymbolStoreExt as _,
+};
 use tenant_store_tests::{free_port, graph, tenant};
 
 fn sym(id: &str, name: &str) -> NewSymbol {

@@ -1,12 +1,13 @@
-//! Neo4j expansion: the `New` type, the store whose methods take a tenant-scoped handle, the
-//! `GraphEntity` impl (names only: label, scope, id property), and the Cypher migration. The
-//! operations and their Cypher live in the runtime (`tenant_store::neo4j`), whose unit test runs
-//! every generated query through the `cypher!` checker.
+//! Neo4j expansion: the shared document core plus the `GraphEntity` impl (names only: the
+//! label; and the Cypher migration), and `find_by_<field>` on an extension trait of the store.
+//! The operations and their Cypher live in the runtime (`tenant_store::neo4j::Store<E>`), whose
+//! unit test runs every generated query through the `cypher!` checker.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::document;
 use crate::model::{Model, Neo4j};
 
 /// The Cypher migration: an index on the scope, uniqueness on (scope, id), an index per indexed
@@ -36,134 +37,70 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
     let ts = quote!(::tenant_store::__private);
     let g = quote!(::tenant_store::__private::neo4j);
     let entity = m.ident();
-    let entity_name = entity.to_string();
-    let new_ty = format_ident!("New{}", entity);
-    let store_ty = format_ident!("{}Store", entity);
+    let vis = &m.item.vis;
     let label = &neo.label;
-    let scope_variant = super::scope_variant(m);
-    let id_f = &m.fields[m.id];
-    let (id_ident, id_ty) = (&id_f.ident, &id_f.ty);
-    let scope_ident = &m.fields[m.scope].ident;
     let migration = migration(m, neo);
-    let id_name = Model::column_name(id_f);
-    let finds = neo.indexed.iter().map(|i| {
-        let f = &m.fields[*i];
-        let name = Model::column_name(f);
-        let (ty, method) = (&f.ty, format_ident!("find_by_{}", name));
-        let doc = format!("The tenant's `{entity_name}` nodes whose `{name}` equals `value`, in id order.");
-        let to_bolt = quote_spanned!(ty.span()=> #g::to_bolt::<#ty>(value)?);
+    let core = document::expand(
+        m,
+        document::Backend {
+            module: "neo4j",
+            new_doc: format!(
+                "A new `{entity}` node for `{entity}Store::create`. The scope property is absent: it comes from the tenant handle."
+            ),
+            store_doc: format!(
+                "The tenant-scoped Neo4j store of `{entity}` (label `{label}`); every node pattern carries the tenant."
+            ),
+        },
+    );
+    // `find_by_<field>` per indexed property, on an extension trait of the generic store.
+    let find_trait = (!neo.indexed.is_empty()).then(|| {
+        let trait_ty = format_ident!("{}StoreExt", entity);
+        let trait_doc = format!(
+            "The queries by indexed property of `{entity}Store` (import this trait to call them)."
+        );
+        let (sigs, bodies): (Vec<_>, Vec<_>) = neo
+            .indexed
+            .iter()
+            .map(|i| {
+                let f = &m.fields[*i];
+                let name = Model::column_name(f);
+                let (ty, method) = (&f.ty, format_ident!("find_by_{}", name));
+                let doc = format!(
+                    "The tenant's `{entity}` nodes whose `{name}` equals `value`, in id order."
+                );
+                let to_bolt = quote_spanned!(ty.span()=> #g::to_bolt::<#ty>(value));
+                let sig = quote! {
+                    fn #method(
+                        &self,
+                        kv: &#g::Scoped<'_>,
+                        value: #ty,
+                    ) -> impl ::core::future::Future<Output = #ts::Result<::std::vec::Vec<#entity>>> + ::core::marker::Send
+                };
+                let body = quote!(async move { self.find(kv, #name, #to_bolt?).await });
+                (quote!(#[doc = #doc] #sig;), quote!(#sig { #body }))
+            })
+            .unzip();
         quote! {
-            #[doc = #doc]
-            pub async fn #method(&self, kv: &#g::Scoped<'_>, value: #ty) -> #ts::Result<::std::vec::Vec<#entity>> {
-                #g::find::<#entity>(kv, #name, #to_bolt).await
+            #[doc = #trait_doc]
+            #vis trait #trait_ty {
+                #( #sigs )*
+            }
+
+            #[automatically_derived]
+            impl #trait_ty for #g::Store<#entity> {
+                #( #bodies )*
             }
         }
     });
-    let assertions = super::document_assertions(m);
-    let build = super::document_from_new(m);
-    let new_doc = format!(
-        "A new `{entity_name}` node for `{store_ty}::create`. The scope property is absent: it comes from the tenant handle."
-    );
-    let store_doc = format!(
-        "The tenant-scoped Neo4j store of `{entity_name}` (label `{label}`). Every method takes a `Scoped` handle; every node pattern carries the tenant."
-    );
-
-    let new_struct = super::new_struct(m, &new_doc);
-    let store_struct = super::store_struct(m, &store_doc);
-
-    let contract = super::contract_impl(
-        m,
-        super::Contract {
-            backend: "neo4j",
-            upserts: false,
-            conn: quote!(#g::Client),
-            new: quote!(#new_ty),
-            id: quote!(#id_ty),
-            id_of: quote!(::core::clone::Clone::clone(&entity.#id_ident)),
-            insert: quote!(self.create(&kv, new).await),
-            get: quote!(self.get(&kv, id).await),
-            list: quote!(self.list(&kv, limit).await),
-            update: quote!(self.update(&kv, id, new).await),
-            delete: quote!(self.delete(&kv, id).await),
-            delete_tenant: quote!(self.delete_tenant(&kv).await),
-        },
-    );
-
     quote! {
-        #contract
-        #new_struct
-        #store_struct
-
-        const _: () = {
-            #assertions
-        };
+        #core
 
         #[automatically_derived]
         impl #g::GraphEntity for #entity {
-            const ENTITY: &'static str = #entity_name;
             const LABEL: &'static str = #label;
-            const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
-            const ID: &'static str = #id_name;
-            fn node_id(&self) -> ::std::string::String {
-                #ts::DocumentId::to_id(&self.#id_ident)
-            }
-            fn tenant_of(&self) -> #ts::Uuid {
-                self.#scope_ident
-            }
+            const MIGRATION: &'static str = #migration;
         }
 
-        impl #store_ty {
-            /// The Cypher migration: uniqueness on (scope, id), an index on the scope, and one per
-            /// indexed property.
-            pub fn migration_cypher() -> &'static str {
-                #migration
-            }
-
-            /// Creates the node (MERGE on (scope, id)); `Error::Duplicate` when the tenant has one
-            /// with this id.
-            pub async fn create(&self, kv: &#g::Scoped<'_>, new: #new_ty) -> #ts::Result<#entity> {
-                let node = #build;
-                #g::create(kv, &node).await?;
-                ::core::result::Result::Ok(node)
-            }
-
-            /// The node with this id, or `None` (also when it is another tenant's).
-            pub async fn get(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<::core::option::Option<#entity>> {
-                #g::get::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
-            }
-
-            /// Up to `limit` of the tenant's nodes, in id order.
-            pub async fn list(&self, kv: &#g::Scoped<'_>, limit: usize) -> #ts::Result<::std::vec::Vec<#entity>> {
-                #g::list::<#entity>(kv, limit).await
-            }
-
-            /// Replaces the properties of the tenant's node `id` with those of `new`;
-            /// `Error::NotFound` when the tenant has no such node.
-            pub async fn update(&self, kv: &#g::Scoped<'_>, id: &#id_ty, new: #new_ty) -> #ts::Result<#entity> {
-                let mut new = new;
-                new.#id_ident = ::core::option::Option::Some(::core::clone::Clone::clone(id));
-                let node = #build;
-                #g::update(kv, &node).await?;
-                ::core::result::Result::Ok(node)
-            }
-
-            #( #finds )*
-
-            /// Deletes the node and its relationships; `Error::NotFound` when the tenant has none.
-            pub async fn delete(&self, kv: &#g::Scoped<'_>, id: &#id_ty) -> #ts::Result<()> {
-                #g::delete::<#entity>(kv, &#ts::DocumentId::to_id(id)).await
-            }
-
-            /// Moves every node of this label from `from`'s tenant to `to`'s in one statement
-            /// (atomic; relationships stay); returns how many. Move every label of a tenant.
-            pub async fn move_tenant(&self, from: &#g::Scoped<'_>, to: &#g::Scoped<'_>) -> #ts::Result<u64> {
-                #g::move_tenant::<#entity>(from, to).await
-            }
-
-            /// Deletes every node of this label in the tenant; returns how many.
-            pub async fn delete_tenant(&self, kv: &#g::Scoped<'_>) -> #ts::Result<u64> {
-                #g::delete_tenant::<#entity>(kv).await
-            }
-        }
+        #find_trait
     }
 }

@@ -1,5 +1,7 @@
-//! PostgreSQL expansion: the `New`, `Patch` and `Filter` types, the store with its CRUD, the
-//! row decoder, the `PgEntity` impl (migration SQL), and compile-time type assertions.
+//! PostgreSQL expansion: the `New`, `Patch` and `Filter` types, the `{Entity}Store` alias of the
+//! runtime's `tenant_store::postgres::Store<E, Kind>` (whose methods are written once there), the
+//! row decoder, the `PgEntity` impl (migration SQL), the `PgCrud` impl (SQL text and binders),
+//! and compile-time type assertions.
 //!
 //! SQL text is fixed at expansion time from identifiers (double-quoted); every value is a bind
 //! parameter. The tenant comes from the `TenantTx` and is both bound explicitly in every
@@ -9,11 +11,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::common;
 use crate::model::{Field, Model, Postgres, Role};
-
-/// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
-/// one chunk's column vectors stay a few MB.
-const CHUNK: usize = 10_000; // keep in sync with tenant_store::postgres::CHUNK (documented rows per statement)
 
 fn q(ident: &str) -> String {
     format!("\"{ident}\"")
@@ -38,17 +37,16 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let col = |f: &Field| q(&Model::column_name(f));
     let scope_f = &m.fields[m.scope];
     let id_f = &m.fields[m.id];
-    let id_ty = &id_f.ty;
     let scope_col = col(scope_f);
     let id_col = col(id_f);
-    let scope_variant = super::scope_variant(m);
+    let scope_variant = common::scope(m);
     let all_cols = m.fields.iter().map(col).collect::<Vec<_>>().join(", ");
     let data: Vec<&Field> = m.data_fields().collect();
     let data_idents: Vec<_> = data.iter().map(|f| &f.ident).collect();
     let data_tys: Vec<_> = data.iter().map(|f| &f.ty).collect();
     let data_docs: Vec<TokenStream> = data
         .iter()
-        .map(|f| super::field_docs(f, &entity_name))
+        .map(|f| common::field_docs(f, &entity_name))
         .collect();
 
     // Soft delete: rows holding the deleted value look absent everywhere.
@@ -125,48 +123,22 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote! { qb.push(#s); #p::push_bind(qb, #expr); }
     });
     let exists_sql = format!("SELECT 1 FROM {table} WHERE {tenant_and_id}{live_sql}");
-    let (version_param, version_arg, version_eq, version_doc) = match m.version {
+    let (version_eq, version_ty) = match m.version {
         Some(v) => {
-            let vty = &m.fields[v].ty;
             let eq = format!(" AND {} = ", col(&m.fields[v]));
-            (
-                quote!(expected_version: #vty,),
-                quote!(#p::update::<#entity, #vty>(tx, #ts::IdType::into_uuid(id), ::core::option::Option::Some(expected_version), patch)),
-                quote!(::core::option::Option::Some(#eq)),
-                "Fails with `Error::Conflict` when the stored version is not `expected_version`, \
-                 and bumps the version on success.",
-            )
+            let vty = &m.fields[v].ty;
+            (quote!(::core::option::Option::Some(#eq)), quote!(#vty))
         }
-        None => (
-            quote!(),
-            quote!(#p::update::<#entity, i64>(tx, #ts::IdType::into_uuid(id), ::core::option::Option::None, patch)),
-            quote!(::core::option::Option::None),
-            "",
-        ),
+        None => (quote!(::core::option::Option::None), quote!(i64)),
     };
-    let update_doc = format!(
-        "Applies `patch` to the `{entity_name}` with this id in the caller's tenant and returns it. \
-         `Error::NotFound` when there is none (including when it belongs to another tenant). {version_doc}"
-    );
 
     // --- delete
-    let (delete_sql, delete_doc) = match &m.soft_delete {
+    let delete_sql = match &m.soft_delete {
         Some((i, _)) => {
             let c = col(&m.fields[*i]);
-            (
-                format!(
-                    "UPDATE {table} SET {c} = $3{managed_sets} WHERE {tenant_and_id} AND {c} <> $3"
-                ),
-                format!(
-                    "Soft-deletes: sets `{}` to its deleted value; the entity then looks absent.",
-                    m.fields[*i].ident
-                ),
-            )
+            format!("UPDATE {table} SET {c} = $3{managed_sets} WHERE {tenant_and_id} AND {c} <> $3")
         }
-        None => (
-            format!("DELETE FROM {table} WHERE {tenant_and_id}"),
-            "Deletes the row.".to_owned(),
-        ),
+        None => format!("DELETE FROM {table} WHERE {tenant_and_id}"),
     };
 
     let delete_tenant_sql = format!("DELETE FROM {table} WHERE {scope_col} = $1");
@@ -264,7 +236,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         quote_spanned! {span=>
             #id_assert
             ::core::assert!(
-                #p::same_scope(<#parent as #p::PgEntity>::SCOPE, #ts::Scope::#scope_variant),
+                #p::same_scope(<#parent as #p::PgEntity>::SCOPE, #scope_variant),
                 #msg
             );
         }
@@ -275,28 +247,16 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let patch_doc = format!("Changes for `{store_ty}::update`; `None` leaves a field as it is.");
     let filter_doc =
         format!("Filters for `{store_ty}::list`; the empty filter matches every live entity.");
-    let store_doc = format!(
-        "The tenant-scoped store of `{entity_name}` (table `{table_lit}`). Every method takes a `TenantTx` and acts only inside its tenant, \
-         and returns a boxed `Send` future (`tenant_store::contract::Boxed`) to `.await`."
-    );
-    let get_doc = format!(
-        "The `{entity_name}` with this id in the caller's tenant, or `None` (also when the id belongs to another tenant)."
-    );
-    let list_doc = format!(
-        "Live `{entity_name}`s of the caller's tenant matching `filter`, in id order, one page at a time."
-    );
-    let create_doc = format!(
-        "Inserts a `{entity_name}` into the caller's tenant and returns it. `Error::Duplicate` when the id is taken in this tenant."
-    );
-    let create_many_doc = format!(
-        "Inserts every row into the caller's tenant in statements of {CHUNK} rows, consuming the iterator lazily so memory stays flat. \
-         All or nothing: a failing row fails the call and aborts the transaction. Returns the number inserted."
-    );
-    let delete_doc = format!(
-        "{delete_doc} `Error::NotFound` when the caller's tenant has no such live `{entity_name}`."
-    );
-    let new_struct = super::new_struct(m, &new_doc);
-    let store_struct = super::store_struct(m, &store_doc);
+    let store_doc = format!("The tenant-scoped store of `{entity_name}` (table `{table_lit}`).");
+    let kind = if append_only {
+        quote!(#p::AppendOnly)
+    } else if m.version.is_some() {
+        quote!(#p::Versioned)
+    } else {
+        quote!(#p::Mutable)
+    };
+    let new_struct = common::new_struct(m, &new_doc);
+    let store_alias = common::store_alias(m, quote!(#p::Store<#entity, #kind>), &store_doc);
     let id_ident = &id_f.ident;
 
     let (patch_assoc, push_patch) = if append_only {
@@ -304,41 +264,19 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     } else {
         (quote!(#patch_ty), quote!(#( #update_sets )*))
     };
+    // Spanned at the id's type: a wrong one is reported there, once (rustc merges the errors of
+    // the three uses).
+    let into_uuid = quote_spanned!(id_f.ty.span()=> #ts::IdType::into_uuid);
     let bind_chunk = quote! {
         let mut __ids: ::std::vec::Vec<#ts::Uuid> = ::std::vec::Vec::with_capacity(rows.len());
         #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(rows.len()); )*
         for row in rows {
-            __ids.push(row.#id_ident.map(#ts::IdType::into_uuid).unwrap_or_else(#ts::Uuid::new_v4));
+            __ids.push(row.#id_ident.map(#into_uuid).unwrap_or_else(#ts::Uuid::new_v4));
             #( #chunk_vecs.push(row.#data_idents); )*
         }
         let q = #p::bind_array(q, __ids);
         #( let q = #p::bind_array(q, #chunk_vecs); )*
         q
-    };
-    let mutating_methods = if append_only {
-        quote!()
-    } else {
-        quote! {
-            #[doc = #update_doc]
-            pub fn update<'t>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-                id: #id_ty,
-                #version_param
-                patch: #patch_ty,
-            ) -> #ts::Boxed<'t, #entity> {
-                #version_arg
-            }
-
-            #[doc = #delete_doc]
-            pub fn delete<'t>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-                id: #id_ty,
-            ) -> #ts::Boxed<'t, ()> {
-                #p::delete::<#entity>(tx, #ts::IdType::into_uuid(id))
-            }
-        }
     };
     let patch_type = if append_only {
         quote!()
@@ -352,42 +290,10 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         }
     };
 
-    let contract_impl = if append_only {
+    let patch_of = if append_only {
         quote!()
     } else {
-        quote! {
-            #[automatically_derived]
-            impl #ts::TenantStore for #store_ty {
-                type Conn = #p::Db;
-                type Entity = #entity;
-                type New = #new_ty;
-                type Id = #id_ty;
-                const BACKEND: &'static str = "postgres";
-                const UPSERTS: bool = false;
-                fn id_of(entity: &#entity) -> #id_ty {
-                    ::core::clone::Clone::clone(&entity.#id_ident)
-                }
-                fn insert<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, new: #new_ty) -> #ts::Boxed<'a, #entity> {
-                    #p::contract::insert::<#entity>(conn, who, new)
-                }
-                fn get<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, id: &'a #id_ty) -> #ts::Boxed<'a, ::core::option::Option<#entity>> {
-                    #p::contract::get::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)))
-                }
-                fn list<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, limit: usize) -> #ts::Boxed<'a, ::std::vec::Vec<#entity>> {
-                    #p::contract::list::<#entity>(conn, who, limit)
-                }
-                fn update<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, id: &'a #id_ty, new: #new_ty) -> #ts::Boxed<'a, #entity> {
-                    let patch = #patch_ty { #( #data_idents: ::core::option::Option::Some(new.#data_idents), )* };
-                    #p::contract::update::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)), patch)
-                }
-                fn delete<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal, id: &'a #id_ty) -> #ts::Boxed<'a, ()> {
-                    #p::contract::delete::<#entity>(conn, who, #ts::IdType::into_uuid(::core::clone::Clone::clone(id)))
-                }
-                fn delete_tenant<'a>(&'a self, conn: &'a #p::Db, who: &'a #ts::Principal) -> #ts::Boxed<'a, u64> {
-                    #p::contract::delete_tenant::<#entity>(conn, who)
-                }
-            }
-        }
+        quote!(#patch_ty { #( #data_idents: ::core::option::Option::Some(new.#data_idents), )* })
     };
 
     quote! {
@@ -395,15 +301,13 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
 
         #patch_type
 
-        #contract_impl
-
         #[doc = #filter_doc]
         #[derive(Default)]
         #vis struct #filter_ty {
             #( #filter_docs pub #filter_idents: ::core::option::Option<#filter_tys>, )*
         }
 
-        #store_struct
+        #store_alias
 
         impl #filter_ty {
             /// The empty filter.
@@ -429,7 +333,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const ENTITY: &'static str = #entity_name;
             const SCHEMA: &'static str = #schema_lit;
             const TABLE: &'static str = #table_lit;
-            const SCOPE: #ts::Scope = #ts::Scope::#scope_variant;
+            const SCOPE: #ts::Scope = #scope_variant;
             const ID_COLUMN: &'static str = #id_name;
             fn from_row(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
                 ::core::result::Result::Ok(Self { #(#decode_fields),* })
@@ -439,7 +343,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                     entity: #entity_name,
                     schema: #schema_lit,
                     table: #table_lit,
-                    scope: #ts::Scope::#scope_variant,
+                    scope: #scope_variant,
                     id: #id_name,
                     columns: &[#(#column_defs),*],
                     filters: &[#(#filter_names),*],
@@ -455,6 +359,8 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             type New = #new_ty;
             type Patch = #patch_assoc;
             type Filter = #filter_ty;
+            type Kind = #kind;
+            type Version = #version_ty;
             const GET: &'static str = #get_sql;
             const CREATE: &'static str = #create_sql;
             const CREATE_MANY: &'static str = #create_many_sql;
@@ -477,7 +383,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 #soft_where
             }
             fn new_id(new: &Self::New) -> ::core::option::Option<#ts::Uuid> {
-                new.#id_ident.map(#ts::IdType::into_uuid)
+                new.#id_ident.map(#into_uuid)
             }
             fn bind_new(q: #p::PgQuery<'_>, new: Self::New) -> #p::PgQuery<'_> {
                 #( let q = #p::bind(q, new.#data_idents); )*
@@ -493,64 +399,14 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             fn push_patch(qb: &mut #p::QueryBuilder<#p::Postgres>, patch: Self::Patch) {
                 #push_patch
             }
+            fn id(&self) -> #ts::Uuid {
+                #into_uuid(::core::clone::Clone::clone(&self.#id_ident))
+            }
+            #[allow(unused_variables)]
+            fn patch_of(new: Self::New) -> Self::Patch {
+                #patch_of
+            }
         }
 
-        // Plain functions handing back the runtime's boxed future, not `async fn`s: an `async fn`
-        // here would be one more state machine per method and entity for the compiler to build
-        // and prove things of (most of a crate's check time with 50 entities), for a body that
-        // only forwards.
-        impl #store_ty {
-            #[doc = #get_doc]
-            pub fn get<'t>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-                id: #id_ty,
-            ) -> #ts::Boxed<'t, ::core::option::Option<#entity>> {
-                #p::get::<#entity>(tx, #ts::IdType::into_uuid(id))
-            }
-
-            #[doc = #list_doc]
-            pub fn list<'t>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-                filter: #filter_ty,
-                page: #ts::Page,
-            ) -> #ts::Boxed<'t, ::std::vec::Vec<#entity>> {
-                #p::list::<#entity>(tx, filter, page)
-            }
-
-            /// Deletes every row of the caller's tenant (soft-deleted ones included: this is for
-            /// offboarding) and returns how many there were.
-            pub fn delete_tenant<'t>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-            ) -> #ts::Boxed<'t, u64> {
-                #p::delete_tenant::<#entity>(tx)
-            }
-
-            #[doc = #create_doc]
-            pub fn create<'t>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-                new: #new_ty,
-            ) -> #ts::Boxed<'t, #entity> {
-                #p::create::<#entity>(tx, new)
-            }
-
-            #[doc = #create_many_doc]
-            pub fn create_many<'t, I>(
-                &self,
-                tx: &'t mut #p::TenantTx<'_>,
-                rows: I,
-            ) -> #ts::Boxed<'t, u64>
-            where
-                I: ::core::iter::IntoIterator<Item = #new_ty> + ::core::marker::Send + 't,
-                I::IntoIter: ::core::marker::Send,
-            {
-                #p::create_many::<#entity, I>(tx, rows)
-            }
-
-            #mutating_methods
-        }
     }
 }

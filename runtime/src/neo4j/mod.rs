@@ -30,9 +30,7 @@ use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
-pub use store::{GraphEntity, MAX_LIMIT, Queries, queries};
-#[doc(hidden)]
-pub use store::{create, delete, delete_tenant, find, get, list, move_tenant, update};
+pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]

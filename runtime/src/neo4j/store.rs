@@ -7,29 +7,25 @@ use serde_json::Value;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::Scoped;
-use crate::document::Document;
-use crate::{Error, Result, Scope};
+use super::{Client, Scoped};
+use crate::contract::{Boxed, TenantStore};
+use crate::document::{Document, DocumentEntity, DocumentId as _, check_own, span};
+use crate::{Error, Principal, Result};
 
 /// The most nodes one `list` returns.
 pub const MAX_LIMIT: usize = 10_000;
 
-/// What `#[tenant_store(backend = "neo4j")]` implements for an entity: names, never queries.
-/// The Cypher is built by [`queries`] from these identifiers, so a hand-written impl can point
-/// the store at a label but cannot change what its queries do.
-pub trait GraphEntity: Document + Send + Sync {
-    /// The struct's name.
-    const ENTITY: &'static str;
+/// What `#[tenant_store(backend = "neo4j")]` implements for an entity beside its
+/// [`DocumentEntity`] core: names, never queries. The Cypher is built by [`queries`] from these
+/// identifiers, so a hand-written impl can point the store at a label but cannot change what its
+/// queries do.
+pub trait GraphEntity: DocumentEntity + Document {
     /// The node label.
     const LABEL: &'static str;
-    /// The principal attribute carried by every node.
-    const SCOPE: Scope;
-    /// The property holding the node's id.
-    const ID: &'static str;
-    /// The node's id.
-    fn node_id(&self) -> String;
-    /// The value of the scope property.
-    fn tenant_of(&self) -> Uuid;
+    /// The schema migration (an index on the scope, uniqueness on (scope, id), an index per
+    /// indexed property); [`Client::apply_migration`](super::Client::apply_migration) runs
+    /// only statements of the shape tenant-store generates.
+    const MIGRATION: &'static str;
 }
 
 /// The Cypher of an entity's store. Every query but `move_tenant` passes the `cypher!` check
@@ -113,7 +109,11 @@ pub(crate) fn is_schema_statement(statement: &str) -> bool {
 
 /// The entity's Cypher, built from its label and property names.
 pub fn queries<E: GraphEntity>() -> Result<Queries> {
-    let (l, s, id) = (identifier(E::LABEL)?, E::SCOPE.as_str(), identifier(E::ID)?);
+    let (l, s, id) = (
+        identifier(E::LABEL)?,
+        E::SCOPE.as_str(),
+        identifier(E::ID_FIELD)?,
+    );
     let node = format!("(n:{l} {{{s}: ${s}, {id}: $id}})");
     let all = format!("(n:{l} {{{s}: ${s}}})");
     Ok(Queries {
@@ -130,10 +130,6 @@ pub fn queries<E: GraphEntity>() -> Result<Queries> {
             "MATCH {all} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"
         ),
     })
-}
-
-fn span<E: GraphEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
-    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
 }
 
 fn scope_param<E: GraphEntity>() -> &'static str {
@@ -206,15 +202,11 @@ pub(crate) fn row_is_tenants(row: &Row, scope: &str, tenant: &str) -> bool {
 
 /// Creates the node; [`Error::Duplicate`] when the tenant already has one with this id.
 pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+    check_own(kv, node)?;
     let tenant = kv.tenant(E::SCOPE);
-    if node.tenant_of() != tenant {
-        return Err(Error::InvalidInput(
-            "the node's scope field is not the caller's tenant".into(),
-        ));
-    }
     let q = neo4rs::query(&queries::<E>()?.create)
         .param(scope_param::<E>(), tenant.to_string())
-        .param("id", node.node_id())
+        .param("id", node.id_text())
         .param("props", props(node)?)
         .param("nonce", Uuid::new_v4().to_string());
     async {
@@ -229,7 +221,7 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
             Err(Error::Duplicate)
         }
     }
-    .instrument(span::<E>(kv, "create"))
+    .instrument(span::<E, _>(kv, "create"))
     .await
 }
 
@@ -246,7 +238,7 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
             None => Ok(None),
         }
     }
-    .instrument(span::<E>(kv, "get"))
+    .instrument(span::<E, _>(kv, "get"))
     .await
 }
 
@@ -258,22 +250,18 @@ pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E
         .param(scope_param::<E>(), tenant.as_str())
         .param("limit", i64::try_from(limit).unwrap_or(i64::MAX));
     async { decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant) }
-        .instrument(span::<E>(kv, "list"))
+        .instrument(span::<E, _>(kv, "list"))
         .await
 }
 
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
 /// tenant has no node with its id.
 pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+    check_own(kv, node)?;
     let tenant = kv.tenant(E::SCOPE);
-    if node.tenant_of() != tenant {
-        return Err(Error::InvalidInput(
-            "the node's scope field is not the caller's tenant".into(),
-        ));
-    }
     let q = neo4rs::query(&queries::<E>()?.update)
         .param(scope_param::<E>(), tenant.to_string())
-        .param("id", node.node_id())
+        .param("id", node.id_text())
         .param("props", props_with_nulls(node, true)?);
     async {
         let rows = kv.client().rows(kv.breaker_key(), q).await?;
@@ -282,7 +270,7 @@ pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
             _ => Err(Error::NotFound),
         }
     }
-    .instrument(span::<E>(kv, "update"))
+    .instrument(span::<E, _>(kv, "update"))
     .await
 }
 
@@ -297,7 +285,7 @@ pub async fn find<E: GraphEntity>(
         identifier(E::LABEL)?,
         E::SCOPE.as_str(),
         identifier(property)?,
-        identifier(E::ID)?,
+        identifier(E::ID_FIELD)?,
     );
     let tenant = kv.tenant(E::SCOPE).to_string();
     let q = neo4rs::query(&format!(
@@ -306,7 +294,7 @@ pub async fn find<E: GraphEntity>(
     .param(s, tenant.as_str())
     .param("value", value);
     async { decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant) }
-        .instrument(span::<E>(kv, "find"))
+        .instrument(span::<E, _>(kv, "find"))
         .await
 }
 
@@ -321,7 +309,7 @@ pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
             _ => Ok(()),
         }
     }
-    .instrument(span::<E>(kv, "delete"))
+    .instrument(span::<E, _>(kv, "delete"))
     .await
 }
 
@@ -330,7 +318,7 @@ pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
     let q = neo4rs::query(&queries::<E>()?.delete_tenant)
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string());
     async { Ok(deleted(kv.client().rows(kv.breaker_key(), q).await?)) }
-        .instrument(span::<E>(kv, "delete_tenant"))
+        .instrument(span::<E, _>(kv, "delete_tenant"))
         .await
 }
 
@@ -349,8 +337,120 @@ pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> 
             .unwrap_or(0)
             .max(0) as u64)
     }
-    .instrument(span::<E>(from, "move_tenant"))
+    .instrument(span::<E, _>(from, "move_tenant"))
     .await
+}
+
+crate::document::store_type!("Neo4j", GraphEntity);
+
+impl<E: GraphEntity> Store<E> {
+    /// The Cypher migration: an index on the scope, uniqueness on (scope, id), and one index per
+    /// indexed property.
+    pub fn migration_cypher() -> &'static str {
+        E::MIGRATION
+    }
+
+    /// Creates the node built from `new` (MERGE on (scope, id)); [`Error::Duplicate`] when the
+    /// tenant has one with this id.
+    pub async fn create(&self, kv: &Scoped<'_>, new: E::New) -> Result<E> {
+        let node = E::from_new(new, None, kv.tenant(E::SCOPE));
+        create(kv, &node).await?;
+        Ok(node)
+    }
+
+    /// The node with this id, or `None` (also when it is another tenant's).
+    pub async fn get(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        get(kv, &id.to_id()).await
+    }
+
+    /// Up to `limit` of the tenant's nodes, in id order; [`Error::InvalidInput`] over
+    /// [`MAX_LIMIT`].
+    pub async fn list(&self, kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+        list(kv, limit).await
+    }
+
+    /// Replaces the properties of the tenant's node `id` with those of `new`;
+    /// [`Error::NotFound`] when the tenant has no such node.
+    pub async fn update(&self, kv: &Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
+        let node = E::from_new(new, Some(id.clone()), kv.tenant(E::SCOPE));
+        update(kv, &node).await?;
+        Ok(node)
+    }
+
+    /// The tenant's nodes whose `property` equals `value`, in id order: what the generated
+    /// `find_by_<field>` methods call, with the field's name.
+    pub async fn find(
+        &self,
+        kv: &Scoped<'_>,
+        property: &'static str,
+        value: BoltType,
+    ) -> Result<Vec<E>> {
+        find(kv, property, value).await
+    }
+
+    /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
+    pub async fn delete(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<()> {
+        delete::<E>(kv, &id.to_id()).await
+    }
+
+    /// Moves every node of this label from `from`'s tenant to `to`'s in one statement (atomic;
+    /// relationships stay); returns how many. Move every label of a tenant.
+    pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+        move_tenant::<E>(from, to).await
+    }
+
+    /// Deletes every node of this label in the tenant; returns how many.
+    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(kv).await
+    }
+}
+
+impl<E: GraphEntity> TenantStore for Store<E> {
+    type Conn = Client;
+    type Entity = E;
+    type New = E::New;
+    type Id = E::Id;
+    const BACKEND: &'static str = "neo4j";
+    const UPSERTS: bool = false;
+
+    fn id_of(entity: &E) -> E::Id {
+        entity.id().clone()
+    }
+
+    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
+        Box::pin(async move { self.create(&conn.scoped(who), new).await })
+    }
+
+    fn get<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a E::Id,
+    ) -> Boxed<'a, Option<E>> {
+        Box::pin(async move { self.get(&conn.scoped(who), id).await })
+    }
+
+    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+        Box::pin(async move { self.list(&conn.scoped(who), limit).await })
+    }
+
+    fn update<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a E::Id,
+        new: E::New,
+    ) -> Boxed<'a, E> {
+        Box::pin(async move { self.update(&conn.scoped(who), id, new).await })
+    }
+
+    fn delete<'a>(&'a self, conn: &'a Client, who: &'a Principal, id: &'a E::Id) -> Boxed<'a, ()> {
+        Box::pin(async move { self.delete(&conn.scoped(who), id).await })
+    }
+
+    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    }
 }
 
 fn decode_all<E: GraphEntity>(rows: Vec<Row>, tenant: &str) -> Result<Vec<E>> {
@@ -371,6 +471,7 @@ fn deleted(rows: Vec<Row>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Scope;
 
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Sym {
@@ -378,17 +479,29 @@ mod tests {
         org_id: Uuid,
     }
 
-    impl GraphEntity for Sym {
+    impl DocumentEntity for Sym {
         const ENTITY: &'static str = "Sym";
-        const LABEL: &'static str = "CODE_SYMBOL";
         const SCOPE: Scope = Scope::OrgId;
-        const ID: &'static str = "id";
-        fn node_id(&self) -> String {
-            self.id.clone()
+        const ID_FIELD: &'static str = "id";
+        type Id = String;
+        type New = String;
+        fn id(&self) -> &String {
+            &self.id
         }
         fn tenant_of(&self) -> Uuid {
             self.org_id
         }
+        fn from_new(new: String, id: Option<String>, tenant: Uuid) -> Self {
+            Sym {
+                id: id.unwrap_or(new),
+                org_id: tenant,
+            }
+        }
+    }
+
+    impl GraphEntity for Sym {
+        const LABEL: &'static str = "CODE_SYMBOL";
+        const MIGRATION: &'static str = "";
     }
 
     fn node(label: &str, org: &str) -> BoltType {

@@ -35,12 +35,9 @@ use uuid::Uuid;
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result};
 
-pub use store::{DocVersion, Promotion, SearchCursor, SearchEntity, SearchPage};
-pub use store::{alias_name, dedicated_index_name};
-#[doc(hidden)]
 pub use store::{
-    count, create, create_tenant_alias, delete, delete_tenant, ensure_index, get, get_versioned,
-    index, move_tenant, promote, search, search_query_string, update,
+    DocVersion, MAX_PAGE, MAX_REGEX_STATES, Promotion, SearchCursor, SearchEntity, SearchPage,
+    Store, alias_name, dedicated_index_name,
 };
 
 /// An OpenSearch connection with timeouts and a circuit breaker. Cheap to clone.

@@ -6,29 +6,22 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped, ok};
-use crate::document::{Document, ENTITY_FIELD};
-use crate::{Error, Result, Scope};
+use crate::contract::{Boxed, TenantStore};
+use crate::document::{
+    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, own, span,
+};
+use crate::{Error, Principal, Result};
 
-/// What `#[tenant_store(backend = "opensearch")]` implements for an entity.
-pub trait SearchEntity: Document + Send + Sync {
-    /// The struct's name.
-    const ENTITY: &'static str;
+/// What `#[tenant_store(backend = "opensearch")]` implements for an entity beside its
+/// [`DocumentEntity`] core: the index and the mapping. The scope field is named after the
+/// scope; the id field is [`DocumentEntity::ID_FIELD`].
+pub trait SearchEntity: DocumentEntity + Document {
     /// The shared index.
     const INDEX: &'static str;
-    /// The principal attribute that partitions the documents.
-    const SCOPE: Scope;
-    /// The scope field's name in the document.
-    const SCOPE_FIELD: &'static str;
-    /// The id field's name in the document.
-    const ID_FIELD: &'static str;
-    /// Full-text fields, searched by [`search`].
+    /// Full-text fields, searched by [`Store::search`].
     const TEXT_FIELDS: &'static [&'static str];
     /// `(field, mapping type)` of every field, in declaration order.
     const FIELDS: &'static [(&'static str, &'static str)];
-    /// The document's id.
-    fn doc_id(&self) -> String;
-    /// The value of the scope field.
-    fn tenant_of(&self) -> Uuid;
 }
 
 /// A document's optimistic-concurrency version (`_seq_no`, `_primary_term`).
@@ -88,10 +81,6 @@ pub const MAX_PAGE: usize = 1_000;
 /// 10,000).
 pub const MAX_REGEX_STATES: u32 = 2_000;
 
-fn span<E: SearchEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
-    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
-}
-
 /// Ids appear in URLs and in `_id`s; a plain alphabet keeps both unambiguous.
 fn check_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
@@ -118,7 +107,7 @@ fn doc_key<E: SearchEntity>(tenant: Uuid, id: &str) -> String {
 /// [`ENTITY_FIELD`]); in every alias, search, count, delete and reindex.
 fn tenant_filter<E: SearchEntity>(tenant: Uuid) -> Value {
     json!({ "bool": { "filter": [
-        { "term": { E::SCOPE_FIELD: tenant.to_string() } },
+        { "term": { E::SCOPE.as_str(): tenant.to_string() } },
         { "term": { ENTITY_FIELD: E::ENTITY } },
     ] } })
 }
@@ -209,18 +198,14 @@ pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()>
             .await?)
         .map(drop)
     }
-    .instrument(span::<E>(kv, "create_tenant_alias"))
+    .instrument(span::<E, _>(kv, "create_tenant_alias"))
     .await
 }
 
 fn body_of<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<(String, Value)> {
+    check_own(kv, doc)?;
     let tenant = kv.tenant(E::SCOPE);
-    if doc.tenant_of() != tenant {
-        return Err(Error::InvalidInput(
-            "the document's scope field is not the caller's tenant".into(),
-        ));
-    }
-    let id = doc.doc_id();
+    let id = doc.id_text();
     check_id(&id)?;
     let mut json: Value =
         serde_json::from_str(&doc.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
@@ -253,7 +238,7 @@ async fn write<E: SearchEntity>(
 /// Indexes (inserts or replaces) a document through the tenant's alias.
 pub async fn index<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
     write(kv, doc, "_doc", "")
-        .instrument(span::<E>(kv, "index"))
+        .instrument(span::<E, _>(kv, "index"))
         .await
         .map(drop)
 }
@@ -261,7 +246,7 @@ pub async fn index<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
 /// Inserts a document; [`Error::Duplicate`] when the tenant already has one with this id.
 pub async fn create<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
     match write(kv, doc, "_create", "")
-        .instrument(span::<E>(kv, "create"))
+        .instrument(span::<E, _>(kv, "create"))
         .await
     {
         Err(Error::Conflict) => Err(Error::Duplicate),
@@ -280,7 +265,7 @@ pub async fn update<E: SearchEntity>(
         version.seq_no, version.primary_term
     );
     let body = write(kv, doc, "_doc", &extra)
-        .instrument(span::<E>(kv, "update"))
+        .instrument(span::<E, _>(kv, "update"))
         .await?;
     version_of(&body).ok_or_else(|| Error::Backend("the update answer carries no version".into()))
 }
@@ -335,8 +320,7 @@ fn decode<E: SearchEntity>(kv: &Scoped<'_>, source: &Value) -> Result<Option<E>>
     if entity.as_ref().and_then(Value::as_str) != Some(E::ENTITY) {
         return Ok(None);
     }
-    let doc = E::from_json(&source.to_string())?;
-    Ok((doc.tenant_of() == kv.tenant(E::SCOPE)).then_some(doc))
+    Ok(own(kv, E::from_json(&source.to_string())?))
 }
 
 /// The document with this id and its version, or `None`. A search (ids + tenant filter), since
@@ -360,7 +344,7 @@ pub async fn get_versioned<E: SearchEntity>(
             version_of(&hit).ok_or_else(|| Error::Backend("the hit carries no version".into()))?;
         Ok(decode::<E>(kv, &source)?.map(|d| (d, version)))
     }
-    .instrument(span::<E>(kv, "get"))
+    .instrument(span::<E, _>(kv, "get"))
     .await
 }
 
@@ -419,7 +403,7 @@ pub async fn search<E: SearchEntity>(
         json!({ "multi_match": { "query": text, "fields": E::TEXT_FIELDS } })
     };
     paged(kv, query, size, after)
-        .instrument(span::<E>(kv, "search"))
+        .instrument(span::<E, _>(kv, "search"))
         .await
 }
 
@@ -440,7 +424,7 @@ pub async fn search_query_string<E: SearchEntity>(
         "max_determinized_states": MAX_REGEX_STATES,
     } });
     paged(kv, query, size, after)
-        .instrument(span::<E>(kv, "search_query_string"))
+        .instrument(span::<E, _>(kv, "search_query_string"))
         .await
 }
 
@@ -482,7 +466,7 @@ pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
             _ => Ok(()),
         }
     }
-    .instrument(span::<E>(kv, "delete"))
+    .instrument(span::<E, _>(kv, "delete"))
     .await
 }
 
@@ -490,7 +474,7 @@ pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
 pub async fn count<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
     let tenant = kv.tenant(E::SCOPE);
     count_in::<E>(kv.client(), &alias_name::<E>(tenant), tenant)
-        .instrument(span::<E>(kv, "count"))
+        .instrument(span::<E, _>(kv, "count"))
         .await
 }
 
@@ -536,7 +520,7 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
         }
         Ok(deleted)
     }
-    .instrument(span::<E>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(kv, "delete_tenant"))
     .await
 }
 
@@ -596,7 +580,7 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
         let documents = count_in::<E>(client, &dedicated, tenant).await?;
         Ok(Promotion { documents, removed_from_shared: removed })
     }
-    .instrument(span::<E>(kv, "promote"))
+    .instrument(span::<E, _>(kv, "promote"))
     .await
 }
 
@@ -610,10 +594,9 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
 /// `to` (a replace, so repeating it is harmless); (5) delete `from`'s documents and alias with
 /// [`delete_tenant`].
 pub async fn move_tenant<E: SearchEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    let target = to.tenant(E::SCOPE);
     async {
         create_tenant_alias::<E>(to).await?;
-        let mut moving = Vec::new();
+        let mut read = Vec::new();
         let mut after = None;
         loop {
             let page = match search::<E>(from, "", MAX_PAGE, after).await {
@@ -622,24 +605,208 @@ pub async fn move_tenant<E: SearchEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
                 Err(Error::NotFound) => break,
                 Err(e) => return Err(e),
             };
-            for doc in page.hits {
-                let moved = crate::document::retenant(&doc, E::SCOPE, target)?;
-                crate::document::check_move_target(get::<E>(to, &moved.doc_id()).await?, &moved)?;
-                moving.push(moved);
-            }
+            read.extend(page.hits.into_iter().map(|doc| (doc, ())));
             match page.next {
                 Some(next) => after = Some(next),
                 None => break,
             }
         }
-        for doc in &moving {
-            index(to, doc).await?;
-        }
-        delete_tenant::<E>(from).await?;
-        Ok(moving.len() as u64)
+        crate::document::move_documents(
+            read,
+            to.tenant(E::SCOPE),
+            async |doc: &E| get::<E>(to, &doc.id_text()).await,
+            async |doc: &E, _: &()| index(to, doc).await,
+            delete_tenant::<E>(from),
+        )
+        .await
     }
-    .instrument(span::<E>(from, "move_tenant"))
+    .instrument(span::<E, _>(from, "move_tenant"))
     .await
+}
+
+crate::document::store_type!("OpenSearch", SearchEntity);
+
+impl<E: SearchEntity> Store<E> {
+    /// Creates the shared index with this entity's mapping unless it exists.
+    pub async fn ensure_index(&self, client: &Client) -> Result<()> {
+        ensure_index::<E>(client).await
+    }
+
+    /// Creates the tenant's filtered, routed alias (idempotent).
+    pub async fn create_tenant_alias(&self, kv: &Scoped<'_>) -> Result<()> {
+        create_tenant_alias::<E>(kv).await
+    }
+
+    /// Indexes (inserts or replaces) the document built from `new` in the caller's tenant and
+    /// returns it.
+    pub async fn index(&self, kv: &Scoped<'_>, new: E::New) -> Result<E> {
+        let doc = E::from_new(new, None, kv.tenant(E::SCOPE));
+        index(kv, &doc).await?;
+        Ok(doc)
+    }
+
+    /// Inserts the document built from `new`; [`Error::Duplicate`] when the tenant has one with
+    /// this id.
+    pub async fn create(&self, kv: &Scoped<'_>, new: E::New) -> Result<E> {
+        let doc = E::from_new(new, None, kv.tenant(E::SCOPE));
+        create(kv, &doc).await?;
+        Ok(doc)
+    }
+
+    /// Replaces a document only if it is still at `version`; [`Error::Conflict`] otherwise.
+    pub async fn update(
+        &self,
+        kv: &Scoped<'_>,
+        doc: &E,
+        version: DocVersion,
+    ) -> Result<DocVersion> {
+        update(kv, doc, version).await
+    }
+
+    /// The document with this id, or `None` (also when it is another tenant's).
+    pub async fn get(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        get(kv, &id.to_id()).await
+    }
+
+    /// The document with this id and its version, for [`Store::update`].
+    pub async fn get_versioned(
+        &self,
+        kv: &Scoped<'_>,
+        id: &E::Id,
+    ) -> Result<Option<(E, DocVersion)>> {
+        get_versioned(kv, &id.to_id()).await
+    }
+
+    /// Full-text search over the text fields, a page at a time.
+    pub async fn search(
+        &self,
+        kv: &Scoped<'_>,
+        text: &str,
+        size: usize,
+        after: Option<SearchCursor>,
+    ) -> Result<SearchPage<E>> {
+        search(kv, text, size, after).await
+    }
+
+    /// Search with a Lucene query string; a malformed one is [`Error::InvalidInput`].
+    pub async fn search_query_string(
+        &self,
+        kv: &Scoped<'_>,
+        query: &str,
+        size: usize,
+        after: Option<SearchCursor>,
+    ) -> Result<SearchPage<E>> {
+        search_query_string(kv, query, size, after).await
+    }
+
+    /// Deletes the document; [`Error::NotFound`] when the tenant has none with this id.
+    pub async fn delete(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<()> {
+        delete::<E>(kv, &id.to_id()).await
+    }
+
+    /// The tenant's document count.
+    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
+        count::<E>(kv).await
+    }
+
+    /// Moves every one of `from`'s tenant's documents to `to`'s tenant (merging into what `to`
+    /// has) and returns how many. Not atomic (OpenSearch has no multi-document transactions);
+    /// safe to re-run after a crash: `to`'s alias is made, everything is read and checked against
+    /// `to` (a *different* document with the same id is [`Error::Duplicate`], before any write),
+    /// then indexed under `to`, then `from`'s documents and alias are deleted.
+    pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+        move_tenant::<E>(from, to).await
+    }
+
+    /// Deletes all of the tenant's documents and its alias; returns how many were deleted.
+    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(kv).await
+    }
+
+    /// Moves the tenant to a dedicated index with one atomic alias swap.
+    pub async fn promote_tenant(&self, kv: &Scoped<'_>) -> Result<Promotion> {
+        promote::<E>(kv).await
+    }
+}
+
+/// The tenant's alias is made on its first write; before it, the tenant has nothing.
+impl<E: SearchEntity> TenantStore for Store<E> {
+    type Conn = Client;
+    type Entity = E;
+    type New = E::New;
+    type Id = E::Id;
+    const BACKEND: &'static str = "opensearch";
+    const UPSERTS: bool = false;
+
+    fn id_of(entity: &E) -> E::Id {
+        entity.id().clone()
+    }
+
+    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
+        Box::pin(async move {
+            let kv = conn.scoped(who);
+            self.create_tenant_alias(&kv).await?;
+            self.create(&kv, new).await
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a E::Id,
+    ) -> Boxed<'a, Option<E>> {
+        Box::pin(async move {
+            match self.get(&conn.scoped(who), id).await {
+                Err(Error::NotFound) => Ok(None),
+                other => other,
+            }
+        })
+    }
+
+    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+        Box::pin(async move {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            match self.search(&conn.scoped(who), "", limit, None).await {
+                Ok(page) => Ok(page.hits),
+                Err(Error::NotFound) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a E::Id,
+        new: E::New,
+    ) -> Boxed<'a, E> {
+        Box::pin(async move {
+            let kv = conn.scoped(who);
+            let Some((_, version)) = self.get_versioned(&kv, id).await? else {
+                return Err(Error::NotFound);
+            };
+            let doc = E::from_new(new, Some(id.clone()), kv.tenant(E::SCOPE));
+            update(&kv, &doc, version).await?;
+            Ok(doc)
+        })
+    }
+
+    fn delete<'a>(&'a self, conn: &'a Client, who: &'a Principal, id: &'a E::Id) -> Boxed<'a, ()> {
+        Box::pin(async move { self.delete(&conn.scoped(who), id).await })
+    }
+
+    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            match self.delete_tenant(&conn.scoped(who)).await {
+                Err(Error::NotFound) => Ok(0),
+                other => other,
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
 pub use context::SigningKey;
 #[doc(hidden)]
-pub use store::{CHUNK, PgCrud, create, create_many, delete, delete_tenant, get, list, update};
+pub use store::PgCrud;
+pub use store::{AppendOnly, CHUNK, Kind, Mutable, Store, Updatable, Versioned};
 
 use pool::{Lease, Session};
 

@@ -14,22 +14,26 @@ use sqlx::postgres::Postgres;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::{PgColumn, PgEntity, PgQuery, TenantTx};
-use crate::contract::Boxed;
-use crate::{Error, Page, Result};
+use super::{Db, PgColumn, PgEntity, PgQuery, TenantTx};
+use crate::contract::{Boxed, TenantStore};
+use crate::{Error, Page, Principal, Result};
 
 /// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
 /// one chunk's column vectors stay a few MB.
 pub const CHUNK: usize = 10_000;
 
 /// What the expansion provides for the generic CRUD below. Not implemented by hand.
-pub trait PgCrud: PgEntity + Sized + Send {
+pub trait PgCrud: PgEntity + Sized + Send + 'static {
     /// `New{Entity}`.
     type New: Send;
     /// `{Entity}Patch` (`()` for append-only entities).
     type Patch: Send;
     /// `{Entity}Filter`; the default filter matches everything.
     type Filter: Send + Default;
+    /// Which writes the store offers: [`Mutable`], [`Versioned`] or [`AppendOnly`].
+    type Kind: Kind;
+    /// The `version` field's type (`i64` when there is none).
+    type Version: PgColumn + Send;
     /// `SELECT <all> ... WHERE scope = $1 AND id = $2 [AND live]`.
     const GET: &'static str;
     /// `INSERT ... VALUES ($1 id, $2 tenant, data...) RETURNING <all>`.
@@ -72,6 +76,228 @@ pub trait PgCrud: PgEntity + Sized + Send {
     fn push_filter(qb: &mut QueryBuilder<Postgres>, filter: Self::Filter);
     /// Pushes `, col = $n` for each set patch field.
     fn push_patch(qb: &mut QueryBuilder<Postgres>, patch: Self::Patch);
+    /// The entity's id.
+    fn id(&self) -> Uuid;
+    /// The patch that sets every data field to `new`'s (the contract's `update`).
+    fn patch_of(new: Self::New) -> Self::Patch;
+}
+
+/// Which writes an entity's [`Store`] offers, fixed by the attribute. Sealed.
+pub trait Kind: sealed::Sealed + Send + Sync + 'static {}
+
+/// `update(tx, id, patch)` and `delete`.
+#[derive(Debug, Clone, Copy)]
+pub enum Mutable {}
+/// `update(tx, id, expected_version, patch)`, checked and bumped, and `delete`.
+#[derive(Debug, Clone, Copy)]
+pub enum Versioned {}
+/// `append_only`: no `update`, no `delete`; not a [`TenantStore`].
+#[derive(Debug, Clone, Copy)]
+pub enum AppendOnly {}
+
+impl Kind for Mutable {}
+impl Kind for Versioned {}
+impl Kind for AppendOnly {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Mutable {}
+    impl Sealed for super::Versioned {}
+    impl Sealed for super::AppendOnly {}
+}
+
+/// The tenant-scoped PostgreSQL store of the entity `E`, whose writes are those of `K` (see
+/// [`Kind`]); the generated `{Entity}Store` is this type for one entity, made by
+/// `Entity::store()`. Zero-sized. Every method takes a [`TenantTx`] and acts only inside its
+/// tenant, and returns a boxed `Send` future ([`Boxed`]) to `.await`: the query is built (and
+/// the tracing span opened) when the method is called, and sent when the future is polled.
+pub struct Store<E, K>(std::marker::PhantomData<fn() -> (E, K)>);
+
+impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
+    /// The store of `E`.
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+
+    /// The entity with this id in the caller's tenant, or `None` (also when the id belongs to
+    /// another tenant).
+    pub fn get<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid) -> Boxed<'t, Option<E>> {
+        get(tx, id)
+    }
+
+    /// Live entities of the caller's tenant matching `filter`, in id order, one page at a time.
+    pub fn list<'t>(
+        &self,
+        tx: &'t mut TenantTx<'_>,
+        filter: E::Filter,
+        page: Page,
+    ) -> Boxed<'t, Vec<E>> {
+        list(tx, filter, page)
+    }
+
+    /// Inserts an entity into the caller's tenant and returns it. [`Error::Duplicate`] when the
+    /// id is taken in this tenant.
+    pub fn create<'t>(&self, tx: &'t mut TenantTx<'_>, new: E::New) -> Boxed<'t, E> {
+        create(tx, new)
+    }
+
+    /// Inserts every row into the caller's tenant in statements of [`CHUNK`] rows, consuming
+    /// the iterator lazily so memory stays flat. All or nothing: a failing row fails the call
+    /// and aborts the transaction. Returns the number inserted.
+    pub fn create_many<'t, I>(&self, tx: &'t mut TenantTx<'_>, rows: I) -> Boxed<'t, u64>
+    where
+        I: IntoIterator<Item = E::New> + Send + 't,
+        I::IntoIter: Send,
+    {
+        create_many::<E, I>(tx, rows)
+    }
+
+    /// Deletes every row of the caller's tenant (soft-deleted ones included: this is for
+    /// offboarding) and returns how many there were.
+    pub fn delete_tenant<'t>(&self, tx: &'t mut TenantTx<'_>) -> Boxed<'t, u64> {
+        delete_tenant::<E>(tx)
+    }
+}
+
+impl<E: PgCrud<Kind = K>, K: Kind> Default for Store<E, K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E, K> Clone for Store<E, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E, K> Copy for Store<E, K> {}
+
+impl<E: PgCrud, K> std::fmt::Debug for Store<E, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}Store", E::ENTITY)
+    }
+}
+
+impl<E: PgCrud<Kind = Mutable>> Store<E, Mutable> {
+    /// Applies `patch` to the entity with this id in the caller's tenant and returns it.
+    /// [`Error::NotFound`] when there is none (including when it belongs to another tenant).
+    pub fn update<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid, patch: E::Patch) -> Boxed<'t, E> {
+        update::<E, E::Version>(tx, id, None, patch)
+    }
+
+    /// Deletes the entity (or soft-deletes it: sets its `soft_delete` field to the deleted
+    /// value, after which it looks absent). [`Error::NotFound`] when the caller's tenant has no
+    /// such live entity.
+    pub fn delete<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid) -> Boxed<'t, ()> {
+        delete::<E>(tx, id)
+    }
+}
+
+impl<E: PgCrud<Kind = Versioned>> Store<E, Versioned> {
+    /// Applies `patch` to the entity with this id in the caller's tenant and returns it.
+    /// [`Error::NotFound`] when there is none (including when it belongs to another tenant);
+    /// [`Error::Conflict`] when the stored version is not `expected_version`. Bumps the version
+    /// on success.
+    pub fn update<'t>(
+        &self,
+        tx: &'t mut TenantTx<'_>,
+        id: Uuid,
+        expected_version: E::Version,
+        patch: E::Patch,
+    ) -> Boxed<'t, E> {
+        update::<E, E::Version>(tx, id, Some(expected_version), patch)
+    }
+
+    /// Deletes the entity (or soft-deletes it: sets its `soft_delete` field to the deleted
+    /// value, after which it looks absent). [`Error::NotFound`] when the caller's tenant has no
+    /// such live entity.
+    pub fn delete<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid) -> Boxed<'t, ()> {
+        delete::<E>(tx, id)
+    }
+}
+
+/// The kinds with `update` and `delete`: the stores that keep the [`TenantStore`] contract.
+pub trait Updatable: Kind {}
+impl Updatable for Mutable {}
+impl Updatable for Versioned {}
+
+/// One transaction per call. The contract's `update` replaces every data field and does not
+/// check the version.
+impl<E: PgCrud<Kind = K> + Sync, K: Updatable> TenantStore for Store<E, K> {
+    type Conn = Db;
+    type Entity = E;
+    type New = E::New;
+    type Id = Uuid;
+    const BACKEND: &'static str = "postgres";
+    const UPSERTS: bool = false;
+
+    fn id_of(entity: &E) -> Uuid {
+        entity.id()
+    }
+
+    fn insert<'a>(&'a self, db: &'a Db, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
+        Box::pin(async move {
+            let mut tx = db.begin(who).await?;
+            let e = create::<E>(&mut tx, new).await?;
+            tx.commit().await?;
+            Ok(e)
+        })
+    }
+
+    fn get<'a>(&'a self, db: &'a Db, who: &'a Principal, id: &'a Uuid) -> Boxed<'a, Option<E>> {
+        Box::pin(async move {
+            let mut tx = db.begin(who).await?;
+            let e = get::<E>(&mut tx, *id).await;
+            tx.release();
+            e
+        })
+    }
+
+    fn list<'a>(&'a self, db: &'a Db, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+        Box::pin(async move {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let page = Page::first(u32::try_from(limit).unwrap_or(u32::MAX));
+            let mut tx = db.begin(who).await?;
+            let e = list::<E>(&mut tx, E::Filter::default(), page).await;
+            tx.release();
+            e
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        db: &'a Db,
+        who: &'a Principal,
+        id: &'a Uuid,
+        new: E::New,
+    ) -> Boxed<'a, E> {
+        Box::pin(async move {
+            let mut tx = db.begin(who).await?;
+            let e = update::<E, E::Version>(&mut tx, *id, None, E::patch_of(new)).await?;
+            tx.commit().await?;
+            Ok(e)
+        })
+    }
+
+    fn delete<'a>(&'a self, db: &'a Db, who: &'a Principal, id: &'a Uuid) -> Boxed<'a, ()> {
+        Box::pin(async move {
+            let mut tx = db.begin(who).await?;
+            delete::<E>(&mut tx, *id).await?;
+            tx.commit().await
+        })
+    }
+
+    fn delete_tenant<'a>(&'a self, db: &'a Db, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            let mut tx = db.begin(who).await?;
+            let n = delete_tenant::<E>(&mut tx).await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
 }
 
 fn span<E: PgCrud>(tx: &TenantTx<'_>, op: &'static str) -> tracing::Span {

@@ -31,10 +31,8 @@ use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result};
 
 pub use qdrant_client::qdrant::{Condition, Distance, Filter};
-pub use store::{EmbeddingEntity, MAX_LIMIT, Scored, collection_name, is_tenant_index, point_id};
-#[doc(hidden)]
 pub use store::{
-    count, delete, delete_tenant, ensure_collection, get, list, move_tenant, search, upsert,
+    EmbeddingEntity, MAX_LIMIT, Scored, Store, collection_name, is_tenant_index, point_id,
 };
 
 /// A Qdrant connection (gRPC) with timeouts and a circuit breaker. Cheap to clone.

@@ -13,28 +13,21 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped};
-use crate::document::{Document, ENTITY_FIELD};
+use crate::contract::{Boxed, TenantStore};
+use crate::document::{Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, span};
 use crate::resilience::check_cap;
-use crate::{Error, Result, Scope};
+use crate::{Error, Principal, Result};
 
-/// What `#[tenant_store(backend = "qdrant")]` implements for an entity: the point payload.
-pub trait EmbeddingEntity: Document + Send + Sync {
-    /// The struct's name.
-    const ENTITY: &'static str;
+/// What `#[tenant_store(backend = "qdrant")]` implements for an entity beside its
+/// [`DocumentEntity`] core (the entity is the point's payload). The payload key of the tenant
+/// index is the scope's name.
+pub trait EmbeddingEntity: DocumentEntity + Document {
     /// The embedding model; the collection is `embeddings_{MODEL}`.
     const MODEL: &'static str;
     /// The vector size every point of the collection has.
     const DIMS: usize;
     /// How vectors are compared.
     const DISTANCE: pb::Distance;
-    /// The principal attribute that partitions the entity.
-    const SCOPE: Scope;
-    /// The payload key of the scope field (the tenant index).
-    const SCOPE_FIELD: &'static str;
-    /// The entity's id.
-    fn entity_id(&self) -> String;
-    /// The value of the scope field.
-    fn tenant_of(&self) -> Uuid;
 }
 
 /// One search hit: the entity and its score under the collection's distance.
@@ -61,14 +54,10 @@ pub fn point_id<E: EmbeddingEntity>(tenant: Uuid, id: &str) -> Uuid {
     Uuid::new_v5(&tenant, format!("{}/{id}", E::ENTITY).as_bytes())
 }
 
-fn span<E: EmbeddingEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
-    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
-}
-
 /// What every request matches: the tenant and the entity (see [`ENTITY_FIELD`]).
 fn tenant_conditions<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Vec<Condition> {
     vec![
-        Condition::matches(E::SCOPE_FIELD, kv.tenant(E::SCOPE).to_string()),
+        Condition::matches(E::SCOPE.as_str(), kv.tenant(E::SCOPE).to_string()),
         Condition::matches(ENTITY_FIELD, E::ENTITY.to_owned()),
     ]
 }
@@ -183,11 +172,11 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
             .call(None, |q| async move { q.create_field_index(request).await })
             .await?;
     }
-    if !is_tenant_index(info.payload_schema.get(E::SCOPE_FIELD)) {
+    if !is_tenant_index(info.payload_schema.get(E::SCOPE.as_str())) {
         let request = CreateFieldIndexCollection {
             collection_name: name,
             wait: Some(true),
-            field_name: E::SCOPE_FIELD.to_owned(),
+            field_name: E::SCOPE.as_str().to_owned(),
             field_type: Some(FieldType::Keyword as i32),
             field_index_params: Some(PayloadIndexParams {
                 index_params: Some(pb::payload_index_params::IndexParams::KeywordIndexParams(
@@ -222,11 +211,7 @@ pub fn is_tenant_index(info: Option<&pb::PayloadSchemaInfo>) -> bool {
 pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f32]) -> Result<()> {
     check_vector::<E>(vector)?;
     let tenant = kv.tenant(E::SCOPE);
-    if entity.tenant_of() != tenant {
-        return Err(Error::InvalidInput(
-            "the entity's scope field is not the caller's tenant".into(),
-        ));
-    }
+    check_own(kv, entity)?;
     let mut payload: Value =
         serde_json::from_str(&entity.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
     if let Value::Object(map) = &mut payload {
@@ -235,7 +220,7 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
     let payload = qdrant_client::Payload::try_from(payload)
         .map_err(|e| Error::InvalidInput(e.to_string()))?;
     let point = PointStruct::new(
-        point_id::<E>(tenant, &entity.entity_id()).to_string(),
+        point_id::<E>(tenant, &entity.id_text()).to_string(),
         vector.to_vec(),
         payload,
     );
@@ -250,7 +235,7 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
         .call(kv.breaker_key(), |q| async move {
             q.upsert_points(request).await
         })
-        .instrument(span::<E>(kv, "upsert"))
+        .instrument(span::<E, _>(kv, "upsert"))
         .await
         .map(drop)
 }
@@ -287,7 +272,7 @@ pub async fn search<E: EmbeddingEntity>(
     let points = kv
         .client()
         .call(kv.breaker_key(), |q| async move { q.query(request).await })
-        .instrument(span::<E>(kv, "search"))
+        .instrument(span::<E, _>(kv, "search"))
         .await?
         .result;
     points
@@ -314,7 +299,7 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
     let points = kv
         .client()
         .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
-        .instrument(span::<E>(kv, "get"))
+        .instrument(span::<E, _>(kv, "get"))
         .await?
         .result;
     points
@@ -342,7 +327,7 @@ pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<V
     let points = kv
         .client()
         .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
-        .instrument(span::<E>(kv, "list"))
+        .instrument(span::<E, _>(kv, "list"))
         .await?
         .result;
     points.into_iter().map(|p| decode(p.payload)).collect()
@@ -392,14 +377,14 @@ pub async fn delete<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<()>
         }
         delete_filter::<E>(kv, one_point::<E>(kv, id)).await
     }
-    .instrument(span::<E>(kv, "delete"))
+    .instrument(span::<E, _>(kv, "delete"))
     .await
 }
 
 /// The number of the tenant's points.
 pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
     count_filter::<E>(kv, tenant_filter::<E>(kv))
-        .instrument(span::<E>(kv, "count"))
+        .instrument(span::<E, _>(kv, "count"))
         .await
 }
 
@@ -411,7 +396,7 @@ pub async fn delete_tenant<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
         delete_filter::<E>(kv, tenant).await?;
         Ok(n)
     }
-    .instrument(span::<E>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(kv, "delete_tenant"))
     .await
 }
 
@@ -441,9 +426,8 @@ fn dense_of(vectors: Option<pb::VectorsOutput>) -> Result<Vec<f32>> {
 /// made); (3) upsert each point under `to` (repeating it is harmless); (4) delete `from`'s
 /// points with [`delete_tenant`].
 pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    let target = to.tenant(E::SCOPE);
     async {
-        let mut moving: Vec<(E, Vec<f32>)> = Vec::new();
+        let mut read: Vec<(E, Vec<f32>)> = Vec::new();
         let mut offset = None;
         loop {
             let request = ScrollPoints {
@@ -464,25 +448,146 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
                 )
                 .await?;
             for p in page.result {
-                let entity: E = decode(p.payload)?;
-                let moved = crate::document::retenant(&entity, E::SCOPE, target)?;
-                crate::document::check_move_target(
-                    get::<E>(to, &moved.entity_id()).await?,
-                    &moved,
-                )?;
-                moving.push((moved, dense_of(p.vectors)?));
+                read.push((decode(p.payload)?, dense_of(p.vectors)?));
             }
             match page.next_page_offset {
                 Some(next) => offset = Some(next),
                 None => break,
             }
         }
-        for (entity, vector) in &moving {
-            upsert(to, entity, vector).await?;
-        }
-        delete_tenant::<E>(from).await?;
-        Ok(moving.len() as u64)
+        crate::document::move_documents(
+            read,
+            to.tenant(E::SCOPE),
+            async |e: &E| get::<E>(to, &e.id_text()).await,
+            async |e: &E, vector: &Vec<f32>| upsert(to, e, vector).await,
+            delete_tenant::<E>(from),
+        )
+        .await
     }
-    .instrument(span::<E>(from, "move_tenant"))
+    .instrument(span::<E, _>(from, "move_tenant"))
     .await
+}
+
+crate::document::store_type!("Qdrant", EmbeddingEntity);
+
+impl<E: EmbeddingEntity> Store<E> {
+    /// The vector size of this entity's model.
+    pub const DIMS: usize = E::DIMS;
+
+    /// Creates the collection `embeddings_<model>` (size, distance) and the tenant payload index
+    /// unless they exist; an existing collection of another size is an error.
+    pub async fn ensure_collection(&self, client: &Client) -> Result<()> {
+        ensure_collection::<E>(client).await
+    }
+
+    /// Inserts or replaces the point `new.id` (generated when `None`) of the caller's tenant. A
+    /// vector of the wrong size is [`Error::InvalidInput`], before any request.
+    pub async fn upsert(&self, kv: &Scoped<'_>, new: E::New, vector: &[f32]) -> Result<E> {
+        let entity = E::from_new(new, None, kv.tenant(E::SCOPE));
+        upsert(kv, &entity, vector).await?;
+        Ok(entity)
+    }
+
+    /// The `limit` nearest points of the caller's tenant; `filter` can only narrow them.
+    pub async fn search(
+        &self,
+        kv: &Scoped<'_>,
+        vector: &[f32],
+        limit: u64,
+        filter: Option<Filter>,
+    ) -> Result<Vec<Scored<E>>> {
+        search(kv, vector, limit, filter).await
+    }
+
+    /// The point with this id, or `None` (also when it is another tenant's).
+    pub async fn get(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        get(kv, &id.to_id()).await
+    }
+
+    /// Deletes the point; [`Error::NotFound`] when the tenant has none with this id.
+    pub async fn delete(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<()> {
+        delete::<E>(kv, &id.to_id()).await
+    }
+
+    /// Up to `limit` of the tenant's points, in point-id order; [`Error::InvalidInput`] over
+    /// [`MAX_LIMIT`].
+    pub async fn list(&self, kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+        list(kv, limit).await
+    }
+
+    /// The tenant's point count.
+    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
+        count::<E>(kv).await
+    }
+
+    /// Moves every one of `from`'s tenant's points (payload and vector) to `to`'s tenant, where
+    /// each gets its new point id, and returns how many. Not atomic; safe to re-run after a
+    /// crash: everything is read and checked against `to` (a *different* entity with the same
+    /// id is [`Error::Duplicate`], before any write), then written, then deleted from `from`.
+    pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+        move_tenant::<E>(from, to).await
+    }
+
+    /// Deletes all of the tenant's points; returns how many there were.
+    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(kv).await
+    }
+}
+
+/// Qdrant writes are upserts; `insert` and `update` take the payload and its vector.
+impl<E: EmbeddingEntity> TenantStore for Store<E> {
+    type Conn = Client;
+    type Entity = E;
+    type New = (E::New, Vec<f32>);
+    type Id = E::Id;
+    const BACKEND: &'static str = "qdrant";
+    const UPSERTS: bool = true;
+
+    fn id_of(entity: &E) -> E::Id {
+        entity.id().clone()
+    }
+
+    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: Self::New) -> Boxed<'a, E> {
+        Box::pin(async move { self.upsert(&conn.scoped(who), new.0, &new.1).await })
+    }
+
+    fn get<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a E::Id,
+    ) -> Boxed<'a, Option<E>> {
+        Box::pin(async move { self.get(&conn.scoped(who), id).await })
+    }
+
+    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+        Box::pin(async move { self.list(&conn.scoped(who), limit).await })
+    }
+
+    fn update<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a E::Id,
+        new: Self::New,
+    ) -> Boxed<'a, E> {
+        Box::pin(async move {
+            let kv = conn.scoped(who);
+            if self.get(&kv, id).await?.is_none() {
+                return Err(Error::NotFound);
+            }
+            let (new, vector) = new;
+            let entity = E::from_new(new, Some(id.clone()), kv.tenant(E::SCOPE));
+            upsert(&kv, &entity, &vector).await?;
+            Ok(entity)
+        })
+    }
+
+    fn delete<'a>(&'a self, conn: &'a Client, who: &'a Principal, id: &'a E::Id) -> Boxed<'a, ()> {
+        Box::pin(async move { self.delete(&conn.scoped(who), id).await })
+    }
+
+    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    }
 }

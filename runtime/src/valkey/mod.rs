@@ -35,11 +35,7 @@ use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result};
 
 pub use crate::document::Document;
-pub use store::ValkeyEntity;
-#[doc(hidden)]
-pub use store::{
-    decay, delete, delete_tenant, get, list_session, list_tenant, move_tenant, ranked, set,
-};
+pub use store::{MAX_LIMIT, Store, ValkeyEntity};
 
 #[derive(Clone)]
 enum Conn {

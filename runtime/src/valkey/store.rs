@@ -8,30 +8,24 @@ use std::time::Duration;
 
 use redis::Script;
 use tracing::Instrument as _;
-use uuid::Uuid;
 
-use super::{Scoped, check_part, ttl_millis};
-use crate::document::Document;
-use crate::{Error, Result, Scope};
+use super::{Client, Scoped, check_part, ttl_millis};
+use crate::contract::{Boxed, TenantStore};
+use crate::document::DocumentId as _;
+use crate::document::{Document, DocumentEntity, check_own, own, span};
+use crate::{Error, Principal, Result};
 
-/// What `#[tenant_store(backend = "valkey")]` implements for an entity.
-pub trait ValkeyEntity: Document + Send + Sync {
-    /// The struct's name.
-    const ENTITY: &'static str;
+/// What `#[tenant_store(backend = "valkey")]` implements for an entity, beside its
+/// [`DocumentEntity`] core.
+pub trait ValkeyEntity: DocumentEntity + Document {
     /// The first segment of every key.
     const PREFIX: &'static str;
-    /// The principal attribute in the key's hash tag.
-    const SCOPE: Scope;
     /// TTL applied when a `set` gives none (`None`: no expiry).
     const DEFAULT_TTL: Option<Duration>;
     /// The session the item belongs to.
     fn session(&self) -> &str;
-    /// The item's id as it appears in the key.
-    fn item_id(&self) -> String;
     /// The item's initial recency weight (the `weight` field, or 1.0).
     fn weight(&self) -> f64;
-    /// The value of the scope field.
-    fn tenant_of(&self) -> Uuid;
 }
 
 /// Longest page `list_session` and `ranked` return.
@@ -77,10 +71,6 @@ impl Keys {
     }
 }
 
-fn span<E: ValkeyEntity>(kv: &Scoped<'_>, op: &'static str) -> tracing::Span {
-    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
-}
-
 fn check_limit(limit: usize) -> Result<isize> {
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::InvalidInput(format!(
@@ -91,10 +81,9 @@ fn check_limit(limit: usize) -> Result<isize> {
 }
 
 fn decode<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, json: &str) -> Result<Option<E>> {
-    let e = E::from_json(json)?;
     // Defence in depth: a value under this tenant's key that names another tenant or session is
     // treated as absent rather than returned.
-    Ok((e.tenant_of() == kv.tenant(E::SCOPE) && e.session() == session).then_some(e))
+    Ok(own(kv, E::from_json(json)?).filter(|e| e.session() == session))
 }
 
 // KEYS: item, recent, weight, seq, sessions. ARGV: json, ttl ms (0 = none), item id, weight,
@@ -137,7 +126,7 @@ pub async fn set<E: ValkeyEntity>(
 ) -> Result<()> {
     let session = entity.session();
     let keys = Keys::new::<E>(kv, session)?;
-    let id = entity.item_id();
+    let id = entity.id_text();
     check_part("item id", &id)?;
     let weight = entity.weight();
     if !weight.is_finite() || weight < 0.0 {
@@ -145,11 +134,7 @@ pub async fn set<E: ValkeyEntity>(
             "weight {weight} must be a finite number >= 0"
         )));
     }
-    if entity.tenant_of() != kv.tenant(E::SCOPE) {
-        return Err(Error::InvalidInput(
-            "the entity's scope field is not the caller's tenant".into(),
-        ));
-    }
+    check_own(kv, entity)?;
     let ttl = ttl_millis(ttl.or(E::DEFAULT_TTL))?.unwrap_or(0);
     let json = entity.to_json()?;
     async {
@@ -165,7 +150,7 @@ pub async fn set<E: ValkeyEntity>(
             .await
             .map(drop)
     }
-    .instrument(span::<E>(kv, "set"))
+    .instrument(span::<E, _>(kv, "set"))
     .await
 }
 
@@ -183,7 +168,7 @@ pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> R
             None => Ok(None),
         }
     }
-    .instrument(span::<E>(kv, "get"))
+    .instrument(span::<E, _>(kv, "get"))
     .await
 }
 
@@ -255,7 +240,7 @@ pub async fn list_session<E: ValkeyEntity>(
     let keys = Keys::new::<E>(kv, session)?;
     let recent = keys.recent();
     walk::<E>(kv, session, &keys, recent, limit)
-        .instrument(span::<E>(kv, "list_session"))
+        .instrument(span::<E, _>(kv, "list_session"))
         .await
         .map(|v| v.into_iter().map(|(e, _)| e).collect())
 }
@@ -269,7 +254,7 @@ pub async fn ranked<E: ValkeyEntity>(
     let keys = Keys::new::<E>(kv, session)?;
     let weight = keys.weight();
     walk::<E>(kv, session, &keys, weight, limit)
-        .instrument(span::<E>(kv, "ranked"))
+        .instrument(span::<E, _>(kv, "ranked"))
         .await
 }
 
@@ -328,7 +313,7 @@ pub async fn decay<E: ValkeyEntity>(
         }
         Ok(gone.len() as u64)
     }
-    .instrument(span::<E>(kv, "decay"))
+    .instrument(span::<E, _>(kv, "decay"))
     .await
 }
 
@@ -359,7 +344,7 @@ pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -
             _ => Ok(()),
         }
     }
-    .instrument(span::<E>(kv, "delete"))
+    .instrument(span::<E, _>(kv, "delete"))
     .await
 }
 
@@ -401,7 +386,7 @@ pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, limit: usize) -> Resu
         }
         Ok(out)
     }
-    .instrument(span::<E>(kv, "list_tenant"))
+    .instrument(span::<E, _>(kv, "list_tenant"))
     .await
 }
 
@@ -461,7 +446,7 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
             .await?;
         Ok(deleted)
     }
-    .instrument(span::<E>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(kv, "delete_tenant"))
     .await
 }
 
@@ -476,9 +461,8 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// TTL) and its stored weight (decay applied since it was set is not carried over); (4) delete
 /// `from`'s items with [`delete_tenant`].
 pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    let target = to.tenant(E::SCOPE);
     async {
-        let mut moving: Vec<(E, Option<Duration>)> = Vec::new();
+        let mut read: Vec<(E, Option<Duration>)> = Vec::new();
         for session in sessions::<E>(from).await? {
             let keys = Keys::new::<E>(from, &session)?;
             let ids: Vec<String> = from
@@ -509,17 +493,163 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
                     .ok()
                     .filter(|ms| *ms > 0)
                     .map(Duration::from_millis);
-                let moved = crate::document::retenant(&item, E::SCOPE, target)?;
-                crate::document::check_move_target(get::<E>(to, &session, &id).await?, &moved)?;
-                moving.push((moved, ttl));
+                read.push((item, ttl));
             }
         }
-        for (item, ttl) in &moving {
-            set(to, item, *ttl).await?;
-        }
-        delete_tenant::<E>(from).await?;
-        Ok(moving.len() as u64)
+        crate::document::move_documents(
+            read,
+            to.tenant(E::SCOPE),
+            async |item: &E| get::<E>(to, item.session(), &item.id_text()).await,
+            async |item: &E, ttl: &Option<Duration>| set(to, item, *ttl).await,
+            delete_tenant::<E>(from),
+        )
+        .await
     }
-    .instrument(span::<E>(from, "move_tenant"))
+    .instrument(span::<E, _>(from, "move_tenant"))
     .await
+}
+
+crate::document::store_type!("Valkey", ValkeyEntity);
+
+impl<E: ValkeyEntity> Store<E> {
+    /// Stores an item built from `new` in the caller's tenant, newest in its session, and
+    /// returns it. `ttl` overrides the entity's default time to live.
+    pub async fn set(&self, kv: &Scoped<'_>, new: E::New, ttl: Option<Duration>) -> Result<E> {
+        let entity = E::from_new(new, None, kv.tenant(E::SCOPE));
+        set(kv, &entity, ttl).await?;
+        Ok(entity)
+    }
+
+    /// The item, or `None` when it is missing, expired, or another tenant's.
+    pub async fn get(&self, kv: &Scoped<'_>, session: &str, id: &E::Id) -> Result<Option<E>> {
+        get(kv, session, &id.to_id()).await
+    }
+
+    /// Up to `limit` live items of the session, most recently set first.
+    pub async fn list_session(
+        &self,
+        kv: &Scoped<'_>,
+        session: &str,
+        limit: usize,
+    ) -> Result<Vec<E>> {
+        list_session(kv, session, limit).await
+    }
+
+    /// Up to `limit` live items of the tenant across its sessions.
+    pub async fn list_tenant(&self, kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
+        list_tenant(kv, limit).await
+    }
+
+    /// Up to `limit` live items of the session with their current weights, heaviest first.
+    pub async fn ranked(
+        &self,
+        kv: &Scoped<'_>,
+        session: &str,
+        limit: usize,
+    ) -> Result<Vec<(E, f64)>> {
+        ranked(kv, session, limit).await
+    }
+
+    /// Multiplies every weight in the session by `factor` (in `(0, 1]`) and deletes the items
+    /// that fall below `floor`; returns how many were deleted.
+    pub async fn decay(
+        &self,
+        kv: &Scoped<'_>,
+        session: &str,
+        factor: f64,
+        floor: f64,
+    ) -> Result<u64> {
+        decay::<E>(kv, session, factor, floor).await
+    }
+
+    /// Deletes the item; `Error::NotFound` when it is missing, expired, or another tenant's.
+    pub async fn delete(&self, kv: &Scoped<'_>, session: &str, id: &E::Id) -> Result<()> {
+        delete::<E>(kv, session, &id.to_id()).await
+    }
+
+    /// Moves every one of `from`'s tenant's items to `to`'s tenant and returns how many, each
+    /// with its remaining time to live and stored weight. Not atomic; safe to re-run after a
+    /// crash: everything is read and checked against `to` (a *different* item under the same
+    /// session and id is [`Error::Duplicate`], before any write), then written, then deleted
+    /// from `from`.
+    pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
+        move_tenant::<E>(from, to).await
+    }
+
+    /// Deletes every item of the tenant and its indexes; returns how many items there were.
+    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(kv).await
+    }
+}
+
+/// Valkey writes are upserts; an item is addressed by `(session, id)`.
+impl<E: ValkeyEntity> TenantStore for Store<E> {
+    type Conn = Client;
+    type Entity = E;
+    type New = E::New;
+    type Id = (String, E::Id);
+    const BACKEND: &'static str = "valkey";
+    const UPSERTS: bool = true;
+
+    fn id_of(entity: &E) -> Self::Id {
+        (entity.session().to_owned(), entity.id().clone())
+    }
+
+    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
+        Box::pin(async move { self.set(&conn.scoped(who), new, None).await })
+    }
+
+    fn get<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a Self::Id,
+    ) -> Boxed<'a, Option<E>> {
+        Box::pin(async move { self.get(&conn.scoped(who), &id.0, &id.1).await })
+    }
+
+    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+        Box::pin(async move {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            self.list_tenant(&conn.scoped(who), limit).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a Self::Id,
+        new: E::New,
+    ) -> Boxed<'a, E> {
+        Box::pin(async move {
+            let kv = conn.scoped(who);
+            if self.get(&kv, &id.0, &id.1).await?.is_none() {
+                return Err(Error::NotFound);
+            }
+            let entity = E::from_new(new, Some(id.1.clone()), kv.tenant(E::SCOPE));
+            if entity.session() != id.0 {
+                return Err(Error::InvalidInput(
+                    "an update cannot move an item to another session".into(),
+                ));
+            }
+            set(&kv, &entity, None).await?;
+            Ok(entity)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        id: &'a Self::Id,
+    ) -> Boxed<'a, ()> {
+        Box::pin(async move { self.delete(&conn.scoped(who), &id.0, &id.1).await })
+    }
+
+    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    }
 }

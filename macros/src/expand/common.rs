@@ -1,0 +1,76 @@
+//! Helpers every backend's expansion uses. Imported by the backend files; imports nothing from
+//! them.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::model::{Field, Model, ScopeKind};
+
+/// `::tenant_store::__private`: the one path generated code names the runtime by.
+pub fn ts() -> TokenStream {
+    quote!(::tenant_store::__private)
+}
+
+/// `Scope::UserId` or `Scope::OrgId`, as a path.
+pub fn scope(m: &Model) -> TokenStream {
+    let ts = ts();
+    match m.scope_kind {
+        ScopeKind::UserId => quote!(#ts::Scope::UserId),
+        ScopeKind::OrgId => quote!(#ts::Scope::OrgId),
+    }
+}
+
+/// The field's doc comments, or a generated one.
+pub fn field_docs(f: &Field, entity: &str) -> TokenStream {
+    if f.docs.is_empty() {
+        let d = format!("`{}` of the `{entity}`.", f.ident);
+        quote!(#[doc = #d])
+    } else {
+        let docs = &f.docs;
+        quote!(#(#docs)*)
+    }
+}
+
+/// `New{Entity}`: an optional id and every caller-set field; never the scope field.
+pub fn new_struct(m: &Model, doc: &str) -> TokenStream {
+    let entity = m.ident().to_string();
+    let (vis, new_ty) = (&m.item.vis, format_ident!("New{}", m.ident()));
+    let id = &m.fields[m.id];
+    let (id_ident, id_ty) = (&id.ident, &id.ty);
+    let data: Vec<_> = m.data_fields().collect();
+    let (idents, tys): (Vec<_>, Vec<_>) = data.iter().map(|f| (&f.ident, &f.ty)).unzip();
+    let docs = data.iter().map(|f| field_docs(f, &entity));
+    let derive = &m.new_derive;
+    let derive = if derive.is_empty() {
+        quote!()
+    } else {
+        quote!(#[derive(#(#derive),*)])
+    };
+    quote! {
+        #[doc = #doc]
+        #derive
+        #vis struct #new_ty {
+            /// The id; `None` generates a random one.
+            pub #id_ident: ::core::option::Option<#id_ty>,
+            #( #docs pub #idents: #tys, )*
+        }
+    }
+}
+
+/// `{Entity}Store`, an alias of the backend's generic store `store_ty`, and `Entity::store()`.
+pub fn store_alias(m: &Model, store_ty: TokenStream, doc: &str) -> TokenStream {
+    let (entity, vis) = (m.ident(), &m.item.vis);
+    let alias = format_ident!("{}Store", entity);
+    let fn_doc = format!("The tenant-scoped store of `{entity}`.");
+    quote! {
+        #[doc = #doc]
+        #vis type #alias = #store_ty;
+
+        impl #entity {
+            #[doc = #fn_doc]
+            pub const fn store() -> #alias {
+                <#alias>::new()
+            }
+        }
+    }
+}
