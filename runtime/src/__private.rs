@@ -66,7 +66,7 @@ pub mod pg {
     //! PostgreSQL items named by generated code.
     pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef, table_sql};
     pub use crate::postgres::{
-        AppendOnly, Mutable, PgColumn, PgCrud, PgEntity, PgQuery, Store, Versioned,
+        AppendOnly, Columns, Mutable, PgColumn, PgCrud, PgEntity, PgQuery, Store, Versioned,
     };
     pub use ::chrono::{DateTime, Utc};
     pub use ::futures_util::future::BoxFuture;
@@ -80,11 +80,6 @@ pub mod pg {
     /// Binds one value.
     pub fn bind<'q, T: PgColumn>(q: PgQuery<'q>, value: T) -> PgQuery<'q> {
         q.bind(value)
-    }
-
-    /// Binds a column of values as an array (for `UNNEST`).
-    pub fn bind_array<'q, T: PgColumn>(q: PgQuery<'q>, values: ::std::vec::Vec<T>) -> PgQuery<'q> {
-        q.bind(values)
     }
 
     /// Appends a bind parameter to a dynamic query.

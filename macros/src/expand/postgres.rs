@@ -50,11 +50,25 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         .collect();
 
     // Soft delete: rows holding the deleted value look absent everywhere.
-    let (live_sql, live_bind) = match &m.soft_delete {
-        Some((i, expr)) => (
-            format!(" AND {} <> $3", col(&m.fields[*i])),
-            quote!(let q = #p::bind(q, #expr);),
-        ),
+    // Soft delete: rows holding the deleted value look absent everywhere. Without it the
+    // trait's no-op defaults stand.
+    let (live_sql, live) = match &m.soft_delete {
+        Some((i, expr)) => {
+            let c = col(&m.fields[*i]);
+            let and_not = format!(" AND {c} <> ");
+            (
+                format!(" AND {c} <> $3"),
+                quote! {
+                    fn bind_live(q: #p::PgQuery<'_>) -> #p::PgQuery<'_> {
+                        #p::bind(q, #expr)
+                    }
+                    fn push_live(qb: &mut #p::QueryBuilder<#p::Postgres>) {
+                        qb.push(#and_not);
+                        #p::push_bind(qb, #expr);
+                    }
+                },
+            )
+        }
         None => (String::new(), quote!()),
     };
     let tenant_and_id = format!("{scope_col} = $1 AND {id_col} = $2");
@@ -93,9 +107,6 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         many_cols.join(", "),
         many_vals.join(", ")
     );
-    let chunk_vecs: Vec<_> = (0..data.len())
-        .map(|i| format_ident!("__col_{}", i))
-        .collect();
 
     // --- update
     let update_sets = data.iter().map(|f| {
@@ -118,10 +129,6 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     }
     let update_head = format!("UPDATE {table} SET {id_col} = {id_col}");
     let update_where = format!("{managed_sets} WHERE {scope_col} = ");
-    let soft_where = m.soft_delete.as_ref().map(|(i, expr)| {
-        let s = format!(" AND {} <> ", col(&m.fields[*i]));
-        quote! { qb.push(#s); #p::push_bind(qb, #expr); }
-    });
     let exists_sql = format!("SELECT 1 FROM {table} WHERE {tenant_and_id}{live_sql}");
     let (version_eq, version_ty) = match m.version {
         Some(v) => {
@@ -267,17 +274,6 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     // Spanned at the id's type: a wrong one is reported there, once (rustc merges the errors of
     // the three uses).
     let into_uuid = quote_spanned!(id_f.ty.span()=> #ts::IdType::into_uuid);
-    let bind_chunk = quote! {
-        let mut __ids: ::std::vec::Vec<#ts::Uuid> = ::std::vec::Vec::with_capacity(rows.len());
-        #( let mut #chunk_vecs: ::std::vec::Vec<#data_tys> = ::std::vec::Vec::with_capacity(rows.len()); )*
-        for row in rows {
-            __ids.push(row.#id_ident.map(#into_uuid).unwrap_or_else(#ts::Uuid::new_v4));
-            #( #chunk_vecs.push(row.#data_idents); )*
-        }
-        let q = #p::bind_array(q, __ids);
-        #( let q = #p::bind_array(q, #chunk_vecs); )*
-        q
-    };
     let patch_type = if append_only {
         quote!()
     } else {
@@ -375,22 +371,12 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const ORDER_LIMIT: &'static str = #order_sql;
             const RETURNING: &'static str = #returning;
             const VERSION_EQ: ::core::option::Option<&'static str> = #version_eq;
-            fn bind_live(q: #p::PgQuery<'_>) -> #p::PgQuery<'_> {
-                #live_bind
-                q
-            }
-            fn push_live(qb: &mut #p::QueryBuilder<#p::Postgres>) {
-                #soft_where
-            }
+            #live
             fn new_id(new: &Self::New) -> ::core::option::Option<#ts::Uuid> {
                 new.#id_ident.map(#into_uuid)
             }
-            fn bind_new(q: #p::PgQuery<'_>, new: Self::New) -> #p::PgQuery<'_> {
-                #( let q = #p::bind(q, new.#data_idents); )*
-                q
-            }
-            fn bind_chunk(q: #p::PgQuery<'_>, rows: ::std::vec::Vec<Self::New>) -> #p::PgQuery<'_> {
-                #bind_chunk
+            fn columns<C: #p::Columns>(new: Self::New, out: &mut C) {
+                #( out.column(new.#data_idents); )*
             }
             fn push_filter(qb: &mut #p::QueryBuilder<#p::Postgres>, filter: Self::Filter) {
                 #( #filter_pushes )*

@@ -60,6 +60,8 @@ pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
 pub use context::SigningKey;
 #[doc(hidden)]
+pub use store::Columns;
+#[doc(hidden)]
 pub use store::PgCrud;
 pub use store::{AppendOnly, CHUNK, Kind, Mutable, Store, Updatable, Versioned};
 

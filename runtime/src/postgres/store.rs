@@ -62,16 +62,18 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     const RETURNING: &'static str;
     /// ` AND version = ` when the entity has a version.
     const VERSION_EQ: Option<&'static str>;
-    /// Binds the soft-delete value as `$3` (no-op without soft delete).
-    fn bind_live(q: PgQuery<'_>) -> PgQuery<'_>;
-    /// Pushes ` AND state <> <deleted>` (no-op without soft delete).
-    fn push_live(qb: &mut QueryBuilder<Postgres>);
+    /// Binds the soft-delete value as `$3` (generated only with soft delete).
+    fn bind_live(q: PgQuery<'_>) -> PgQuery<'_> {
+        q
+    }
+    /// Pushes ` AND state <> <deleted>` (generated only with soft delete).
+    fn push_live(_qb: &mut QueryBuilder<Postgres>) {}
     /// The caller-given id, if any.
     fn new_id(new: &Self::New) -> Option<Uuid>;
-    /// Binds the data fields of `new`, in column order.
-    fn bind_new(q: PgQuery<'_>, new: Self::New) -> PgQuery<'_>;
-    /// Binds a chunk as arrays: ids (generated where absent), then each data column.
-    fn bind_chunk(q: PgQuery<'_>, rows: Vec<Self::New>) -> PgQuery<'_>;
+    /// Writes the data fields of `new` to `out`, in column order: one small generic function
+    /// per entity serves both `create` (each value a parameter) and `create_many` (each column
+    /// an array).
+    fn columns<C: Columns>(new: Self::New, out: &mut C);
     /// Pushes ` AND col = $n` for each set filter.
     fn push_filter(qb: &mut QueryBuilder<Postgres>, filter: Self::Filter);
     /// Pushes `, col = $n` for each set patch field.
@@ -80,6 +82,58 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     fn id(&self) -> Uuid;
     /// The patch that sets every data field to `new`'s (the contract's `update`).
     fn patch_of(new: Self::New) -> Self::Patch;
+}
+
+/// Where [`PgCrud::columns`] writes the data fields of a `New`, in column order.
+pub trait Columns {
+    /// The next column's value.
+    fn column<T: PgColumn>(&mut self, value: T);
+}
+
+/// Binds each value as the next parameter of a query.
+struct Params<'q>(Option<PgQuery<'q>>);
+
+impl Columns for Params<'_> {
+    fn column<T: PgColumn>(&mut self, value: T) {
+        self.0 = self.0.take().map(|q| super::bind_value(q, value));
+    }
+}
+
+/// Collects each column of a chunk of rows into an array (`Vec<T>` behind a `dyn`, made on the
+/// first row), bound as one parameter per column for `UNNEST`.
+struct Arrays {
+    columns: Vec<Box<dyn ArrayColumn>>,
+    at: usize,
+    rows: usize,
+}
+
+trait ArrayColumn: Send {
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
+    fn bind<'q>(self: Box<Self>, q: PgQuery<'q>) -> PgQuery<'q>;
+}
+
+impl<T: PgColumn> ArrayColumn for Vec<T> {
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+    fn bind<'q>(self: Box<Self>, q: PgQuery<'q>) -> PgQuery<'q> {
+        q.bind(*self)
+    }
+}
+
+impl Columns for Arrays {
+    fn column<T: PgColumn>(&mut self, value: T) {
+        if self.at == self.columns.len() {
+            self.columns
+                .push(Box::new(Vec::<T>::with_capacity(self.rows)));
+        }
+        self.columns[self.at]
+            .as_any()
+            .downcast_mut::<Vec<T>>()
+            .expect("a column holds one type: the field's")
+            .push(value);
+        self.at += 1;
+    }
 }
 
 /// Which writes an entity's [`Store`] offers, fixed by the attribute. Sealed.
@@ -355,13 +409,12 @@ pub fn list<'a, E: PgCrud + 'a>(
 pub fn create<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, new: E::New) -> Boxed<'a, E> {
     let span = span::<E>(tx, "create");
     let id = E::new_id(&new).unwrap_or_else(Uuid::new_v4);
-    let q = E::bind_new(
-        super::bind_value(
-            super::bind_value(sqlx::query(E::CREATE), id),
-            tx.tenant(E::SCOPE),
-        ),
-        new,
-    );
+    let mut params = Params(Some(super::bind_value(
+        super::bind_value(sqlx::query(E::CREATE), id),
+        tx.tenant(E::SCOPE),
+    )));
+    E::columns(new, &mut params);
+    let q = params.0.expect("binding keeps the query");
     Box::pin(
         async move { decode(&tx.run_optional(q).await?.ok_or(Error::NotFound)?) }.instrument(span),
     )
@@ -387,10 +440,21 @@ where
                 if n == 0 {
                     break;
                 }
-                let q = E::bind_chunk(
-                    super::bind_value(sqlx::query(E::CREATE_MANY), tenant),
-                    chunk,
-                );
+                let mut ids = Vec::with_capacity(n);
+                let mut arrays = Arrays {
+                    columns: Vec::new(),
+                    at: 0,
+                    rows: n,
+                };
+                for row in chunk {
+                    ids.push(E::new_id(&row).unwrap_or_else(Uuid::new_v4));
+                    arrays.at = 0;
+                    E::columns(row, &mut arrays);
+                }
+                let mut q = super::bind_value(sqlx::query(E::CREATE_MANY), tenant).bind(ids);
+                for column in arrays.columns {
+                    q = column.bind(q);
+                }
                 inserted += tx.run(q).await?;
                 if n < CHUNK {
                     break;
