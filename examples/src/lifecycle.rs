@@ -29,7 +29,7 @@
 //! whole organisation means running this for each of its users' principals (the org-scoped
 //! stores report 0 after the first).
 
-use tenant_store::contract::{Offboarding, TenantReport};
+use tenant_store::offboard::{Offboarding, TenantReport};
 use tenant_store::{Error, Principal, Result};
 
 use crate::code_graph::{Repo, Symbol};

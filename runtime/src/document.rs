@@ -243,6 +243,37 @@ impl<C> std::fmt::Debug for Scoped<'_, C> {
     }
 }
 
+/// The part of a document backend's `Client` every backend shares: the tenant handle and the
+/// breaker's state. The client has a `guard: Guard` and the module a `Scoped` alias.
+macro_rules! guarded_client {
+    ($what:literal) => {
+        impl Client {
+            #[doc = concat!("The handle through which one tenant's ", $what, " are reached.")]
+            pub fn scoped(&self, principal: &crate::Principal) -> Scoped<'_> {
+                crate::document::Scoped::new(self, principal)
+            }
+
+            /// Whether the backend's circuit breaker (connection failures) currently rejects
+            /// calls.
+            pub fn circuit_open(&self) -> bool {
+                self.guard.is_open()
+            }
+
+            /// Whether the principal's org's own breaker (its queries timed out repeatedly)
+            /// currently rejects its calls; other orgs are unaffected.
+            pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
+                self.guard.is_open_for(principal.org_id())
+            }
+
+            /// The resilience settings in force.
+            pub fn resilience(&self) -> crate::Resilience {
+                self.guard.settings()
+            }
+        }
+    };
+}
+pub(crate) use guarded_client;
+
 /// Defines a document backend's `Store<E>`: a zero-sized handle whose methods (written once in
 /// the backend's `store` module) act on one entity. The generated `{Entity}Store` is an alias of
 /// it, and `Entity::store()` makes one.

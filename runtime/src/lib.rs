@@ -146,6 +146,7 @@
 pub mod contract;
 mod error;
 pub mod migrations;
+pub mod offboard;
 mod page;
 mod principal;
 

@@ -28,9 +28,11 @@ mod store;
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result, Scope};
+use crate::{Error, Result, Scope};
 
 pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
+
+crate::document::guarded_client!("nodes");
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -105,22 +107,6 @@ impl Client {
         let client = Self { graph, guard };
         client.rows(None, neo4rs::query("RETURN 1 AS one")).await?;
         Ok(client)
-    }
-
-    /// The handle through which one tenant's nodes are reached.
-    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped::new(self, principal)
-    }
-
-    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
-    pub fn circuit_open(&self) -> bool {
-        self.guard.is_open()
-    }
-
-    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
-    /// rejects its calls; other orgs are unaffected.
-    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
-        self.guard.is_open_for(principal.org_id())
     }
 
     /// Applies a generated Cypher migration (statements separated by `;` at line ends, `//`

@@ -7,8 +7,8 @@
 //! - `search` is the shared index, created from the entity's mapping;
 //! - `search_searchdoc_tenant_T` is the tenant's alias for the entity: a filter on the scope
 //!   field and the entity field, and routing `T`;
-//! - `search_searchdoc_org_T` is the tenant's dedicated index once [`promote`]d; the alias then
-//!   points at it alone.
+//! - `search_searchdoc_org_T` is the tenant's dedicated index once promoted
+//!   ([`Store::promote_tenant`]); the alias then points at it alone.
 //!
 //! Every document carries `__tenant_store_entity: "SearchDoc"`, and its `_id` is
 //! `SearchDoc:T:<id>`: a write through one tenant's alias can never overwrite another tenant's
@@ -33,12 +33,14 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result};
+use crate::{Error, Result};
 
 pub use store::{
     DocVersion, MAX_PAGE, MAX_REGEX_STATES, Promotion, SearchCursor, SearchEntity, SearchPage,
     Store, alias_name, dedicated_index_name,
 };
+
+crate::document::guarded_client!("documents");
 
 /// An OpenSearch connection with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]
@@ -72,22 +74,6 @@ impl Client {
             .await
             .and_then(ok)?;
         Ok(client)
-    }
-
-    /// The handle through which one tenant's documents are reached.
-    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped::new(self, principal)
-    }
-
-    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
-    pub fn circuit_open(&self) -> bool {
-        self.guard.is_open()
-    }
-
-    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
-    /// rejects its calls; other orgs are unaffected.
-    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
-        self.guard.is_open_for(principal.org_id())
     }
 
     /// The per-call timeout of the resilience settings.

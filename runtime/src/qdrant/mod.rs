@@ -28,12 +28,14 @@ use std::future::Future;
 use qdrant_client::{Qdrant, QdrantError};
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result};
+use crate::{Error, Result};
 
 pub use qdrant_client::qdrant::{Condition, Distance, Filter};
 pub use store::{
     EmbeddingEntity, MAX_LIMIT, Scored, Store, collection_name, is_tenant_index, point_id,
 };
+
+crate::document::guarded_client!("points");
 
 /// A Qdrant connection (gRPC) with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]
@@ -74,22 +76,6 @@ impl Client {
             )));
         }
         Ok(client)
-    }
-
-    /// The handle through which one tenant's points are reached.
-    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped::new(self, principal)
-    }
-
-    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
-    pub fn circuit_open(&self) -> bool {
-        self.guard.is_open()
-    }
-
-    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
-    /// rejects its calls; other orgs are unaffected.
-    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
-        self.guard.is_open_for(principal.org_id())
     }
 
     /// The per-request server timeout (seconds) every request carries.

@@ -32,10 +32,12 @@ use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, RedisError};
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Principal, Result};
+use crate::{Error, Result};
 
 pub use crate::document::Document;
 pub use store::{MAX_LIMIT, Store, ValkeyEntity};
+
+crate::document::guarded_client!("keys");
 
 #[derive(Clone)]
 enum Conn {
@@ -113,27 +115,6 @@ impl Client {
             conn: Conn::Cluster(conn),
             guard,
         })
-    }
-
-    /// The handle through which one tenant's keys are reached.
-    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
-        Scoped::new(self, principal)
-    }
-
-    /// Whether the backend's circuit breaker (connection failures) currently rejects calls.
-    pub fn circuit_open(&self) -> bool {
-        self.guard.is_open()
-    }
-
-    /// Whether the principal's org's own breaker (its queries timed out repeatedly) currently
-    /// rejects its calls; other orgs are unaffected.
-    pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
-        self.guard.is_open_for(principal.org_id())
-    }
-
-    /// The resilience settings in force.
-    pub fn resilience(&self) -> Resilience {
-        self.guard.settings()
     }
 
     /// Runs one command under the timeout and the breaker.
