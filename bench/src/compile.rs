@@ -1,8 +1,9 @@
 //! Compile cost: `cargo check` of a crate with N generated entities against the same N structs
-//! with only `#[derive(sqlx::FromRow)]`, dependencies prebuilt and shared, median of 5, the two
-//! crates interleaved.
+//! with only the derives a hand-written equivalent would carry (`#[derive(sqlx::FromRow)]` for
+//! PostgreSQL, `#[derive(Serialize, Deserialize)]` for Valkey, which the generated side carries
+//! too), dependencies prebuilt and shared, median of 5, the two crates interleaved.
 //!
-//! Two rows. The target applies to the first: the whole crate checked, with incremental
+//! PostgreSQL has two rows. The target applies to the first: the whole crate checked, with incremental
 //! compilation off, so nothing of an earlier check is reused. The second is the re-check after
 //! touching the file with incremental compilation on (cargo's default for `check`): rustc then
 //! expands the macros again but loads most analysis from its cache, so it measures expansion
@@ -16,17 +17,31 @@ use std::time::Instant;
 use crate::report::{Report, Row};
 use crate::{Scale, median};
 
-fn write_crate(dir: &Path, name: &str, n: usize, generated: bool) {
+/// Which backend's entities a crate holds, and what the baseline derives instead.
+#[derive(Clone, Copy)]
+enum Backend {
+    /// `#[tenant_store(backend = "postgres")]` against `#[derive(sqlx::FromRow)]`.
+    Postgres,
+    /// `#[tenant_store(backend = "valkey")]` against `#[derive(Serialize, Deserialize)]` alone.
+    Valkey,
+}
+
+fn write_crate(dir: &Path, name: &str, n: usize, backend: Backend, generated: bool) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let root = root.canonicalize().unwrap();
     std::fs::create_dir_all(dir.join("src")).unwrap();
+    let feature = match backend {
+        Backend::Postgres => "postgres",
+        Backend::Valkey => "valkey",
+    };
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n\
-             [dependencies]\ntenant-store = {{ path = \"{}/runtime\", features = [\"postgres\"] }}\n\
+             [dependencies]\ntenant-store = {{ path = \"{}/runtime\", features = [\"{feature}\"] }}\n\
              sqlx = {{ version = \"0.9\", default-features = false, features = [\"runtime-tokio\", \"postgres\", \"uuid\", \"chrono\", \"json\", \"migrate\", \"macros\", \"derive\"] }}\n\
-             uuid = \"1\"\nchrono = {{ version = \"0.4\", default-features = false, features = [\"clock\", \"std\", \"serde\"] }}\n",
+             serde = {{ version = \"1\", features = [\"derive\"] }}\n\
+             uuid = {{ version = \"1\", features = [\"serde\"] }}\nchrono = {{ version = \"0.4\", default-features = false, features = [\"clock\", \"std\", \"serde\"] }}\n",
             root.display()
         ),
     )
@@ -34,28 +49,51 @@ fn write_crate(dir: &Path, name: &str, n: usize, generated: bool) {
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     let mut src =
         String::from("#![allow(dead_code)]\nuse chrono::{DateTime, Utc};\nuse uuid::Uuid;\n");
+    // `#[tenant_store(key)] ` on the generated side, nothing on the baseline.
+    let key = |k: &str| {
+        if generated {
+            format!("#[tenant_store({k})] ")
+        } else {
+            String::new()
+        }
+    };
     for i in 0..n {
-        let attr = if generated {
-            format!(
-                "#[tenant_store::tenant_store(backend = \"postgres\", scope = \"user_id\", table = \"t{i}\")]\n"
-            )
-        } else {
-            "#[derive(sqlx::FromRow)]\n".to_owned()
+        let entity = match backend {
+            Backend::Postgres => {
+                let attr = if generated {
+                    format!(
+                        "#[tenant_store::tenant_store(backend = \"postgres\", scope = \"user_id\", table = \"t{i}\")]\n"
+                    )
+                } else {
+                    "#[derive(sqlx::FromRow)]\n".to_owned()
+                };
+                format!(
+                    "{attr}pub struct Entity{i} {{\n    {}pub id: Uuid,\n    pub user_id: Uuid,\n    {}pub app_id: Uuid,\n    \
+                     pub content: String,\n    pub note: Option<String>,\n    {}pub version: i64,\n    {}pub created_at: DateTime<Utc>,\n}}\n",
+                    key("id"),
+                    key("filter"),
+                    key("version"),
+                    key("created_at"),
+                )
+            }
+            Backend::Valkey => {
+                let attr = if generated {
+                    format!(
+                        "#[tenant_store::tenant_store(backend = \"valkey\", scope = \"user_id\", prefix = \"p{i}\", ttl = 3600)]\n"
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "#[derive(serde::Serialize, serde::Deserialize)]\n{attr}pub struct Entity{i} {{\n    {}pub id: String,\n    pub user_id: Uuid,\n    \
+                     {}pub session: String,\n    pub content: String,\n    pub note: Option<String>,\n    {}pub importance: f64,\n    pub at: DateTime<Utc>,\n}}\n",
+                    key("id"),
+                    key("session"),
+                    key("weight"),
+                )
+            }
         };
-        let (id, version, filter, created) = if generated {
-            (
-                "#[tenant_store(id)] ",
-                "#[tenant_store(version)] ",
-                "#[tenant_store(filter)] ",
-                "#[tenant_store(created_at)] ",
-            )
-        } else {
-            ("", "", "", "")
-        };
-        src.push_str(&format!(
-            "{attr}pub struct Entity{i} {{\n    {id}pub id: Uuid,\n    pub user_id: Uuid,\n    {filter}pub app_id: Uuid,\n    \
-             pub content: String,\n    pub note: Option<String>,\n    {version}pub version: i64,\n    {created}pub created_at: DateTime<Utc>,\n}}\n"
-        ));
+        src.push_str(&entity);
     }
     std::fs::write(dir.join("src/lib.rs"), src).unwrap();
 }
@@ -86,30 +124,43 @@ pub fn cost(scale: &Scale, report: &mut Report) {
     let base: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-compile");
     let target = base.join("target");
     let n = scale.compile_entities;
-    let (gen_dir, derive_dir) = (base.join("generated"), base.join("derive"));
-    write_crate(&gen_dir, "bench_generated", n, true);
-    write_crate(&derive_dir, "bench_derive", n, false);
-    for (incremental, what, target_ratio) in [
-        (false, "cargo check", Some(("<=", 2.0))),
-        (true, "incremental re-check after touch", None),
-    ] {
-        // Warm, in this mode: dependencies built into the shared target directory, the
-        // incremental caches filled.
-        check(&gen_dir, &target, incremental);
-        check(&derive_dir, &target, incremental);
-        let (mut g, mut d) = (Vec::new(), Vec::new());
-        for _ in 0..5 {
-            g.push(check(&gen_dir, &target, incremental));
-            d.push(check(&derive_dir, &target, incremental));
+    let rows = [
+        (Backend::Postgres, "postgres", "derive(FromRow)", Some(("<=", 2.0))),
+        (Backend::Valkey, "valkey", "derive(Serialize, Deserialize)", None),
+    ];
+    for (backend, name, baseline, target_ratio) in rows {
+        let (gen_dir, base_dir) = (
+            base.join(format!("{name}-generated")),
+            base.join(format!("{name}-baseline")),
+        );
+        write_crate(&gen_dir, &format!("bench_{name}_generated"), n, backend, true);
+        write_crate(&base_dir, &format!("bench_{name}_baseline"), n, backend, false);
+        let modes: &[(bool, &str, Option<(&'static str, f64)>)] = match backend {
+            Backend::Postgres => &[
+                (false, "cargo check", target_ratio),
+                (true, "incremental re-check after touch", None),
+            ],
+            Backend::Valkey => &[(false, "cargo check", None)],
+        };
+        for &(incremental, what, target_ratio) in modes {
+            // Warm, in this mode: dependencies built into the shared target directory, the
+            // incremental caches filled.
+            check(&gen_dir, &target, incremental);
+            check(&base_dir, &target, incremental);
+            let (mut g, mut d) = (Vec::new(), Vec::new());
+            for _ in 0..5 {
+                g.push(check(&gen_dir, &target, incremental));
+                d.push(check(&base_dir, &target, incremental));
+            }
+            let (g, d) = (median(g), median(d));
+            report.row(Row {
+                group: "compile",
+                what: format!("{what}, {n} generated {name} entities vs {n} {baseline}"),
+                value: format!("{g:.2}s"),
+                baseline: format!("{d:.2}s"),
+                ratio: g / d,
+                target: target_ratio,
+            });
         }
-        let (g, d) = (median(g), median(d));
-        report.row(Row {
-            group: "compile",
-            what: format!("{what}, {n} generated entities vs {n} derive(FromRow)"),
-            value: format!("{g:.2}s"),
-            baseline: format!("{d:.2}s"),
-            ratio: g / d,
-            target: target_ratio,
-        });
     }
 }

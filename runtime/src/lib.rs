@@ -69,10 +69,11 @@
 //!   `boolean` or `date` by type). Documents derive `Serialize`/`Deserialize`.
 //! - qdrant: the struct is the point's payload (derive `Serialize`/`Deserialize`); the vector is
 //!   passed to `upsert` beside it. Ids are `String` or `Uuid`.
-//! - neo4j: `indexed` (an indexed property with a generated `find_by_<field>`). Nodes derive
-//!   `Serialize`/`Deserialize`. Hand-written Cypher goes through `cypher!(Entity, ...; "...")`,
-//!   which checks at compile time (and the runtime again) that every node pattern carries the
-//!   tenant predicate; `tenant-store-cypher`'s docs list the accepted subset.
+//! - neo4j: `indexed` (an indexed property with a generated `find_by_<field>`, on the generated
+//!   `{Entity}StoreExt` trait). Nodes derive `Serialize`/`Deserialize`. Hand-written Cypher
+//!   goes through `cypher!(Entity, ...; "...")`, which checks at compile time (and the runtime
+//!   again) that every node pattern carries the tenant predicate; `tenant-store-cypher`'s docs
+//!   list the accepted subset.
 //!
 //! ## Threat model
 //! The application is trusted to take the principal from real authentication and to keep the
