@@ -125,16 +125,38 @@ pub fn cost(scale: &Scale, report: &mut Report) {
     let target = base.join("target");
     let n = scale.compile_entities;
     let rows = [
-        (Backend::Postgres, "postgres", "derive(FromRow)", Some(("<=", 2.0))),
-        (Backend::Valkey, "valkey", "derive(Serialize, Deserialize)", None),
+        (
+            Backend::Postgres,
+            "postgres",
+            "derive(FromRow)",
+            Some(("<=", 2.0)),
+        ),
+        (
+            Backend::Valkey,
+            "valkey",
+            "derive(Serialize, Deserialize)",
+            None,
+        ),
     ];
     for (backend, name, baseline, target_ratio) in rows {
         let (gen_dir, base_dir) = (
             base.join(format!("{name}-generated")),
             base.join(format!("{name}-baseline")),
         );
-        write_crate(&gen_dir, &format!("bench_{name}_generated"), n, backend, true);
-        write_crate(&base_dir, &format!("bench_{name}_baseline"), n, backend, false);
+        write_crate(
+            &gen_dir,
+            &format!("bench_{name}_generated"),
+            n,
+            backend,
+            true,
+        );
+        write_crate(
+            &base_dir,
+            &format!("bench_{name}_baseline"),
+            n,
+            backend,
+            false,
+        );
         let modes: &[(bool, &str, Option<(&'static str, f64)>)] = match backend {
             Backend::Postgres => &[
                 (false, "cargo check", target_ratio),

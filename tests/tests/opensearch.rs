@@ -128,6 +128,45 @@ async fn an_update_at_a_stale_version_is_a_conflict() {
     );
 }
 
+/// `update` takes a whole document, scope field included: a document relabelled with another
+/// tenant's id is refused before any request, and neither tenant's copy changes (both sides).
+#[tokio::test]
+async fn an_update_naming_another_tenant_is_refused_and_changes_nothing() {
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    let (ka, kb) = (
+        provisioned(&client, &a).await,
+        provisioned(&client, &b).await,
+    );
+    let store = SearchDoc::store();
+    store.create(&ka, doc("shared", "a's")).await.unwrap();
+    store.create(&kb, doc("shared", "b's")).await.unwrap();
+    for (k, mine, theirs) in [(&ka, &a, &b), (&kb, &b, &a)] {
+        let (mut d, version) = store
+            .get_versioned(k, &"shared".to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        d.org_id = theirs.org_id();
+        d.title = "overwritten".into();
+        let err = store.update(k, &d, version).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        let own = store.get(k, &"shared".to_string()).await.unwrap().unwrap();
+        assert_eq!(own.org_id, mine.org_id());
+        assert_ne!(own.title, "overwritten");
+    }
+    let titles = [&ka, &kb].map(|k| async move {
+        store
+            .get(k, &"shared".to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .title
+    });
+    let [ta, tb] = titles;
+    assert_eq!((ta.await, tb.await), ("a's".to_owned(), "b's".to_owned()));
+}
+
 #[tokio::test]
 async fn delete_is_tenant_scoped_and_a_second_delete_is_not_found() {
     let client = search_client().await;

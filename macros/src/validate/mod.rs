@@ -69,15 +69,10 @@ pub fn validate(
         Some(name) if named => match f.position(Role::Scope) {
             Some(i) => Some(i),
             None => {
-                let at = metas
-                    .iter()
-                    .find_map(|m| match m {
-                        NestedMeta::Meta(syn::Meta::NameValue(nv)) if nv.path.is_ident("scope") => {
-                            Some(nv.value.span())
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_else(Span::call_site);
+                let at = args
+                    .as_ref()
+                    .and_then(|a| a.scope.as_ref())
+                    .map_or_else(Span::call_site, |s| s.span());
                 errors.push(
                     darling::Error::custom(format!(
                         "scope `{name}` names no field of `{}`; add `pub {name}: Uuid`",
