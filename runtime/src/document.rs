@@ -243,16 +243,13 @@ impl<C> std::fmt::Debug for Scoped<'_, C> {
     }
 }
 
-/// The part of a document backend's `Client` every backend shares: the tenant handle and the
-/// breaker's state. The client has a `guard: Guard` and the module a `Scoped` alias.
+/// The part of a document backend's `Client` every backend shares: the breaker's state and the
+/// settings. The client has a `guard: Guard`. (`scoped` stays in each backend's module, written
+/// out: it is the method a user meets in the guard's compile errors, which should show its
+/// signature, not a macro.)
 macro_rules! guarded_client {
-    ($what:literal) => {
+    () => {
         impl Client {
-            #[doc = concat!("The handle through which one tenant's ", $what, " are reached.")]
-            pub fn scoped(&self, principal: &crate::Principal) -> Scoped<'_> {
-                crate::document::Scoped::new(self, principal)
-            }
-
             /// Whether the backend's circuit breaker (connection failures) currently rejects
             /// calls.
             pub fn circuit_open(&self) -> bool {

@@ -28,11 +28,11 @@ mod store;
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Result, Scope};
+use crate::{Error, Principal, Result, Scope};
 
 pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
 
-crate::document::guarded_client!("nodes");
+crate::document::guarded_client!();
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -87,6 +87,11 @@ impl From<neo4rs::Error> for Error {
 }
 
 impl Client {
+    /// The handle through which one tenant's nodes are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped::new(self, principal)
+    }
+
     /// Connects and checks that the server answers (`RETURN 1`).
     pub async fn connect(config: &Neo4jConfig, resilience: Resilience) -> Result<Self> {
         let guard = Guard::new(resilience)?;

@@ -33,14 +33,14 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Result};
+use crate::{Error, Principal, Result};
 
 pub use store::{
     DocVersion, MAX_PAGE, MAX_REGEX_STATES, Promotion, SearchCursor, SearchEntity, SearchPage,
     Store, alias_name, dedicated_index_name,
 };
 
-crate::document::guarded_client!("documents");
+crate::document::guarded_client!();
 
 /// An OpenSearch connection with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]
@@ -58,6 +58,11 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// The handle through which one tenant's documents are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped::new(self, principal)
+    }
+
     /// Connects to `url` (`http://host:port`) and checks that it answers.
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
         let guard = Guard::new(resilience)?;

@@ -28,14 +28,14 @@ use std::future::Future;
 use qdrant_client::{Qdrant, QdrantError};
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Result};
+use crate::{Error, Principal, Result};
 
 pub use qdrant_client::qdrant::{Condition, Distance, Filter};
 pub use store::{
     EmbeddingEntity, MAX_LIMIT, Scored, Store, collection_name, is_tenant_index, point_id,
 };
 
-crate::document::guarded_client!("points");
+crate::document::guarded_client!();
 
 /// A Qdrant connection (gRPC) with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]
@@ -54,6 +54,11 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// The handle through which one tenant's points are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped::new(self, principal)
+    }
+
     /// Connects to the gRPC endpoint at `url` (`http://host:6334`) and checks that it answers.
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
         let guard = Guard::new(resilience)?;

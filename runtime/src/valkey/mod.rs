@@ -32,12 +32,12 @@ use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, RedisError};
 
 use crate::resilience::{Guard, Resilience};
-use crate::{Error, Result};
+use crate::{Error, Principal, Result};
 
 pub use crate::document::Document;
 pub use store::{MAX_LIMIT, Store, ValkeyEntity};
 
-crate::document::guarded_client!("keys");
+crate::document::guarded_client!();
 
 #[derive(Clone)]
 enum Conn {
@@ -79,6 +79,11 @@ impl From<RedisError> for Error {
 }
 
 impl Client {
+    /// The handle through which one tenant's keys are reached.
+    pub fn scoped(&self, principal: &Principal) -> Scoped<'_> {
+        Scoped::new(self, principal)
+    }
+
     /// Connects to one server (`redis://host:port`). A refused or silent server fails within
     /// the resilience timeout with [`Error::Unavailable`] or [`Error::Timeout`].
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
