@@ -120,6 +120,9 @@ fn check(dir: &Path, target: &Path, incremental: bool) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// (incremental, what the row measures, its target).
+type Mode = (bool, &'static str, Option<(&'static str, f64)>);
+
 pub fn cost(scale: &Scale, report: &mut Report) {
     let base: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-compile");
     let target = base.join("target");
@@ -157,7 +160,7 @@ pub fn cost(scale: &Scale, report: &mut Report) {
             backend,
             false,
         );
-        let modes: &[(bool, &str, Option<(&'static str, f64)>)] = match backend {
+        let modes: &[Mode] = match backend {
             Backend::Postgres => &[
                 (false, "cargo check", target_ratio),
                 (true, "incremental re-check after touch", None),
