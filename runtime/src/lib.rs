@@ -170,7 +170,7 @@ pub use resilience::Resilience;
 #[cfg(feature = "document")]
 mod document;
 #[cfg(feature = "document")]
-pub use document::{Document, DocumentId, Scoped};
+pub use document::{Document, DocumentEntity, DocumentId, Scoped};
 
 #[cfg(feature = "valkey")]
 pub mod valkey;
