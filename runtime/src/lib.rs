@@ -74,6 +74,13 @@
 //!   goes through `cypher!(Entity, ...; "...")`, which checks at compile time (and the runtime
 //!   again) that every node pattern carries the tenant predicate; `tenant-store-cypher`'s docs
 //!   list the accepted subset.
+//! - Every document backend (valkey, opensearch, neo4j, qdrant) stores the struct's JSON and finds
+//!   its fields by their Rust names, so serde attributes that rename or reshape fields
+//!   (`rename`, `rename_all`, `flatten`, `skip`, `with`, ...) are a compile error there. A data
+//!   field serialized under the scope's name would otherwise plant its record in the tenant
+//!   its caller-set value names. `default`, `bound`, `crate`, `expecting` and
+//!   `deny_unknown_fields` pass on the struct; `default`, `bound` and `skip_serializing_if` on
+//!   a data field; nothing on the scope and id fields.
 //!
 //! ## Threat model
 //! The application is trusted to take the principal from real authentication and to keep the

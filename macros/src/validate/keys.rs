@@ -39,6 +39,11 @@ impl BackendKind {
             .expect("every backend has a name")
     }
 
+    /// Whether entities travel as JSON documents (every backend but PostgreSQL).
+    pub fn is_document(self) -> bool {
+        self != BackendKind::Postgres
+    }
+
     /// "`postgres`, `valkey`, ..." for messages.
     pub fn listed() -> String {
         listed(Self::ALL.iter().map(|(_, n)| *n))

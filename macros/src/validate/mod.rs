@@ -5,11 +5,13 @@
 //!   before darling parses them, so each mistake is reported once;
 //! - `values`: darling `FromMeta` types that check each struct key's value;
 //! - `fields`: the roles of the fields and the data-field keys;
+//! - `serde_attrs`: the serde attributes a document entity may carry (names must stay the Rust names);
 //! - this file: the item's shape, the keys a backend requires, the rules across keys
 //!   (`append_only`, `unique`), and the [`Model`] built from it all.
 
 mod fields;
 pub mod keys;
+mod serde_attrs;
 pub mod values;
 
 use darling::ast::NestedMeta;
@@ -112,6 +114,10 @@ pub fn validate(
         ));
     }
 
+    if backend.is_some_and(BackendKind::is_document) {
+        let roles: Vec<Role> = f.fields.iter().map(|f| f.role).collect();
+        serde_attrs::check_document(&item, &roles, &mut errors);
+    }
     let (version, updated_at) = (f.position(Role::Version), f.position(Role::UpdatedAt));
     let default_name = snake_case(&item.ident.to_string());
     let backend = match backend {
