@@ -4,7 +4,8 @@
 #   scripts/bench.sh --quick   smoke run (short slices, small sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/services.sh up
+# The trap comes first: a server that fails to start must not leave the others running.
 trap 'scripts/services.sh down' EXIT
+scripts/services.sh up
 eval "$(scripts/services.sh env)"
 cargo run --release -q -p tenant-store-bench -- "$@"

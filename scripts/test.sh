@@ -14,7 +14,8 @@ if ((free_kb < 6 * 1024 * 1024)); then
   echo "test.sh: warning: less than 6 GB free; a cold build of the suite needs about 5 GB" >&2
 fi
 
-scripts/services.sh up
+# The trap comes first: a server that fails to start must not leave the others running.
 trap 'scripts/services.sh down; disk "after"' EXIT
+scripts/services.sh up
 eval "$(scripts/services.sh env)"
 cargo test --workspace --all-features "$@"

@@ -480,3 +480,102 @@ async fn on_the_cluster_a_tenants_keys_share_one_slot_and_multi_key_operations_w
     }
     println!("tenant slots: {slots:?}");
 }
+
+/// Entities change after items are stored: an item written by one version of the struct is read
+/// by the next, both ways. A newer field with `#[serde(default)]` (or an `Option`) reads as its
+/// default from an older item; a field the reader does not know is ignored; a newer field with
+/// neither is an error naming it, never a silently wrong value.
+mod shapes {
+    use serde::{Deserialize, Serialize};
+    use tenant_store::{Error, tenant_store};
+    use tenant_store_tests::{kv, tenant};
+    use uuid::Uuid;
+
+    mod v1 {
+        use super::*;
+        #[tenant_store(backend = "valkey", scope = "user_id", prefix = "shapes")]
+        #[derive(Debug, Serialize, Deserialize)]
+        pub struct Reading {
+            #[tenant_store(id)]
+            pub id: String,
+            pub user_id: Uuid,
+            #[tenant_store(session)]
+            pub session: String,
+            pub value: f64,
+        }
+    }
+
+    mod v2 {
+        use super::*;
+        #[tenant_store(backend = "valkey", scope = "user_id", prefix = "shapes")]
+        #[derive(Debug, Serialize, Deserialize)]
+        pub struct Reading {
+            #[tenant_store(id)]
+            pub id: String,
+            pub user_id: Uuid,
+            #[tenant_store(session)]
+            pub session: String,
+            pub value: f64,
+            #[serde(default)]
+            pub unit: String,
+            pub note: Option<String>,
+        }
+    }
+
+    mod v3 {
+        use super::*;
+        #[tenant_store(backend = "valkey", scope = "user_id", prefix = "shapes")]
+        #[derive(Debug, Serialize, Deserialize)]
+        pub struct Reading {
+            #[tenant_store(id)]
+            pub id: String,
+            pub user_id: Uuid,
+            #[tenant_store(session)]
+            pub session: String,
+            pub value: f64,
+            pub calibrated: bool,
+        }
+    }
+
+    #[tokio::test]
+    async fn items_read_across_versions_of_the_entity() {
+        let kv = kv().await;
+        let s = kv.scoped(&tenant());
+        let old = v1::NewReading {
+            id: Some("r1".into()),
+            session: "s".into(),
+            value: 1.5,
+        };
+        v1::Reading::store().set(&s, old, None).await.unwrap();
+        let read = v2::Reading::store()
+            .get(&s, "s", &"r1".to_string())
+            .await
+            .unwrap()
+            .expect("the older item reads with the newer struct");
+        assert_eq!((read.value, read.unit.as_str(), read.note), (1.5, "", None));
+
+        let new = v2::NewReading {
+            id: Some("r2".into()),
+            session: "s".into(),
+            value: 2.5,
+            unit: "kg".into(),
+            note: Some("n".into()),
+        };
+        v2::Reading::store().set(&s, new, None).await.unwrap();
+        let back = v1::Reading::store()
+            .get(&s, "s", &"r2".to_string())
+            .await
+            .unwrap()
+            .expect("the newer item reads with the older struct");
+        assert_eq!(back.value, 2.5);
+
+        let err = v3::Reading::store()
+            .get(&s, "s", &"r1".to_string())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(e) if e.to_string().contains("calibrated")),
+            "{err:?}"
+        );
+    }
+}

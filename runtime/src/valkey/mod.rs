@@ -18,6 +18,13 @@
 //! (session, item) pairs can never name the same key. Index keys live as long as the longest-lived
 //! item written into them; an expired item's id is dropped from the indexes when a listing meets it.
 //!
+//! ## Entities that change
+//! Items are JSON, read by the struct as it is now. A field added later reads as its default from
+//! older items when it is an `Option` or carries `#[serde(default)]`; without either, reading an
+//! older item is an error that names the field (never a made-up value). A field removed later is
+//! ignored when older items are read, unless the struct has `#[serde(deny_unknown_fields)]`.
+//! `tests/tests/valkey.rs` (`shapes`) reads items across three versions of one entity.
+//!
 //! ## Tenant boundary
 //! Keys are built only from a [`Scoped`] handle, made from a `&Principal` by
 //! [`Client::scoped`]: no generated method takes a raw tenant id. Reading another tenant's
