@@ -95,6 +95,21 @@ pub(crate) fn own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: E) -> Option
     (entity.tenant_of() == kv.tenant(E::SCOPE)).then_some(entity)
 }
 
+/// Decodes a record read back from a store whose records carry [`ENTITY_FIELD`] (OpenSearch,
+/// Qdrant). Defence in depth behind the request filters: a record of another entity sharing the
+/// index or collection, or naming another tenant, is treated as absent.
+#[cfg_attr(not(any(feature = "opensearch", feature = "qdrant")), allow(dead_code))]
+pub(crate) fn decode_stored<E: DocumentEntity + Document, C>(
+    kv: &Scoped<'_, C>,
+    mut record: serde_json::Value,
+) -> Result<Option<E>> {
+    let entity = record.as_object_mut().and_then(|m| m.remove(ENTITY_FIELD));
+    if entity.as_ref().and_then(serde_json::Value::as_str) != Some(E::ENTITY) {
+        return Ok(None);
+    }
+    Ok(own(kv, E::from_json(&record.to_string())?))
+}
+
 /// The write half of every document backend's `move_tenant`, given everything `from` holds (each
 /// entity with what else its write needs: a TTL, a vector). Ordered so that re-running after a
 /// crash finishes the job: (1) re-label each entity for `to` and refuse with

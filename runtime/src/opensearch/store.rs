@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Client, Scoped, ok};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::{
-    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, own, span,
+    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored, span,
 };
 use crate::{Error, Principal, Result};
 
@@ -313,16 +313,6 @@ fn hits_of(mut body: Value) -> Result<Vec<(Value, Value)>> {
         .collect())
 }
 
-fn decode<E: SearchEntity>(kv: &Scoped<'_>, source: &Value) -> Result<Option<E>> {
-    // Defence in depth: a hit of another entity or naming another tenant is treated as absent.
-    let mut source = source.clone();
-    let entity = source.as_object_mut().and_then(|m| m.remove(ENTITY_FIELD));
-    if entity.as_ref().and_then(Value::as_str) != Some(E::ENTITY) {
-        return Ok(None);
-    }
-    Ok(own(kv, E::from_json(&source.to_string())?))
-}
-
 /// The document with this id and its version, or `None`. A search (ids + tenant filter), since
 /// alias filters do not apply to get-by-id. [`Error::NotFound`] when the tenant has no alias.
 pub async fn get_versioned<E: SearchEntity>(
@@ -342,7 +332,7 @@ pub async fn get_versioned<E: SearchEntity>(
         };
         let version =
             version_of(&hit).ok_or_else(|| Error::Backend("the hit carries no version".into()))?;
-        Ok(decode::<E>(kv, &source)?.map(|d| (d, version)))
+        Ok(decode_stored::<E, _>(kv, source)?.map(|d| (d, version)))
     }
     .instrument(span::<E, _>(kv, "get"))
     .await
@@ -384,7 +374,7 @@ async fn paged<E: SearchEntity>(
     };
     let mut docs = Vec::with_capacity(hits.len());
     for (source, _) in &hits {
-        docs.extend(decode::<E>(kv, source)?);
+        docs.extend(decode_stored::<E, _>(kv, source.clone())?);
     }
     Ok(SearchPage { hits: docs, next })
 }

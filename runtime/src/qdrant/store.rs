@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::{Client, Scoped};
 use crate::contract::{Boxed, TenantStore};
-use crate::document::{Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, span};
+use crate::document::{
+    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored, span,
+};
 use crate::resilience::check_cap;
 use crate::{Error, Principal, Result};
 
@@ -93,15 +95,19 @@ fn check_vector<E: EmbeddingEntity>(vector: &[f32]) -> Result<()> {
     Ok(())
 }
 
-fn decode<E: EmbeddingEntity>(payload: HashMap<String, pb::Value>) -> Result<E> {
-    let json = Value::Object(
+/// The entity a point's payload holds, or `None` when it is another entity's or tenant's
+/// (see [`decode_stored`]).
+fn decode<E: EmbeddingEntity, C>(
+    kv: &crate::document::Scoped<'_, C>,
+    payload: HashMap<String, pb::Value>,
+) -> Result<Option<E>> {
+    let record = Value::Object(
         payload
             .into_iter()
-            .filter(|(k, _)| k != ENTITY_FIELD)
             .map(|(k, v)| (k, Value::from(v)))
             .collect(),
     );
-    E::from_json(&json.to_string())
+    decode_stored(kv, record)
 }
 
 /// Creates the model's collection (size, distance) and its tenant index unless they exist.
@@ -275,15 +281,16 @@ pub async fn search<E: EmbeddingEntity>(
         .instrument(span::<E, _>(kv, "search"))
         .await?
         .result;
-    points
-        .into_iter()
-        .map(|p| {
-            Ok(Scored {
+    let mut hits = Vec::with_capacity(points.len());
+    for p in points {
+        if let Some(entity) = decode(kv, p.payload)? {
+            hits.push(Scored {
                 score: p.score,
-                entity: decode(p.payload)?,
-            })
-        })
-        .collect()
+                entity,
+            });
+        }
+    }
+    Ok(hits)
 }
 
 /// The tenant's entity with this id, or `None` (also when it is another tenant's).
@@ -302,11 +309,10 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
         .instrument(span::<E, _>(kv, "get"))
         .await?
         .result;
-    points
-        .into_iter()
-        .next()
-        .map(|p| decode(p.payload))
-        .transpose()
+    match points.into_iter().next() {
+        Some(p) => decode(kv, p.payload),
+        None => Ok(None),
+    }
 }
 
 /// Up to `limit` of the tenant's entities, in point-id order; [`Error::InvalidInput`] over
@@ -330,7 +336,11 @@ pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<V
         .instrument(span::<E, _>(kv, "list"))
         .await?
         .result;
-    points.into_iter().map(|p| decode(p.payload)).collect()
+    let mut out = Vec::with_capacity(points.len());
+    for p in points {
+        out.extend(decode(kv, p.payload)?);
+    }
+    Ok(out)
 }
 
 async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
@@ -448,7 +458,9 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
                 )
                 .await?;
             for p in page.result {
-                read.push((decode(p.payload)?, dense_of(p.vectors)?));
+                if let Some(entity) = decode(from, p.payload)? {
+                    read.push((entity, dense_of(p.vectors)?));
+                }
             }
             match page.next_page_offset {
                 Some(next) => offset = Some(next),
@@ -589,5 +601,69 @@ impl<E: EmbeddingEntity> TenantStore for Store<E> {
 
     fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
         Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Principal, Scope};
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Chunk {
+        id: Uuid,
+        org_id: Uuid,
+    }
+
+    impl DocumentEntity for Chunk {
+        const ENTITY: &'static str = "Chunk";
+        const SCOPE: Scope = Scope::OrgId;
+        const ID_FIELD: &'static str = "id";
+        type Id = Uuid;
+        type New = ();
+        fn id(&self) -> &Uuid {
+            &self.id
+        }
+        fn tenant_of(&self) -> Uuid {
+            self.org_id
+        }
+        fn from_new(_: (), id: Option<Uuid>, tenant: Uuid) -> Self {
+            Chunk {
+                id: id.unwrap_or_else(Uuid::new_v4),
+                org_id: tenant,
+            }
+        }
+    }
+
+    impl EmbeddingEntity for Chunk {
+        const MODEL: &'static str = "m";
+        const DIMS: usize = 3;
+        const DISTANCE: pb::Distance = pb::Distance::Cosine;
+    }
+
+    fn payload(entity: &str, org: Uuid) -> HashMap<String, pb::Value> {
+        [
+            ("id", Uuid::new_v4().to_string()),
+            ("org_id", org.to_string()),
+            (ENTITY_FIELD, entity.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), pb::Value::from(v)))
+        .collect()
+    }
+
+    /// Defence in depth, as on OpenSearch and Valkey: a payload that reached decoding but names
+    /// another tenant or another entity sharing the collection is treated as absent. (The
+    /// request filters keep such points out; this holds if a filter ever does not.)
+    #[test]
+    fn a_payload_of_another_tenant_or_entity_is_never_decoded() {
+        let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
+        let kv = crate::document::Scoped::new(&(), &who);
+        let mine = decode::<Chunk, ()>(&kv, payload("Chunk", who.org_id())).unwrap();
+        assert!(mine.is_some_and(|c| c.org_id == who.org_id()));
+        let theirs = decode::<Chunk, ()>(&kv, payload("Chunk", Uuid::new_v4())).unwrap();
+        assert!(theirs.is_none());
+        let other_entity = decode::<Chunk, ()>(&kv, payload("Note", who.org_id())).unwrap();
+        assert!(other_entity.is_none());
     }
 }
