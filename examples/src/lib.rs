@@ -1,8 +1,8 @@
 //! The stores of the product plan, written as a user of tenant-store writes them.
 //!
-//! [`ENTITIES`] lists every PostgreSQL entity in migration order: append new entities at the end
-//! so existing migration numbers never change. `cargo run -p tenant-store-examples --bin
-//! gen-migrations` writes `migrations/` from it.
+//! Every PostgreSQL entity registers itself: `cargo run -p tenant-store-examples --bin
+//! gen-migrations -- generate` writes the new files `migrations/` needs (see
+//! `tenant_store::cli`).
 
 pub mod code_graph;
 pub mod embedding;
@@ -13,28 +13,17 @@ pub mod lifecycle;
 pub mod memory;
 pub mod search;
 
-use tenant_store::postgres::migrate::{self, EntityMigration, MigrationFile};
+use tenant_store::migrations::MigrationFile;
 
-/// The command that regenerates `migrations/`, named by the drift check.
-pub const REGENERATE: &str = "cargo run -p tenant-store-examples --bin gen-migrations";
+// The experiment platform's admin tools use the audited admin scope: its table is migrated too.
+tenant_store::postgres::admin_audit!();
 
-/// Every PostgreSQL entity's migration, in migration order.
-pub fn entities() -> Vec<EntityMigration> {
-    use experiment::{Assignment, Experiment, StatusChange, Variant};
-    vec![
-        EntityMigration::of::<memory::Memory>(),
-        EntityMigration::of::<feedback::FeedbackEvent>(),
-        EntityMigration::of::<Experiment>(),
-        EntityMigration::of::<Variant>(),
-        EntityMigration::of::<Assignment>(),
-        EntityMigration::of::<StatusChange>(),
-        EntityMigration::admin_audit(),
-    ]
-}
+/// How the migrations are regenerated, named by the drift checks.
+pub const REGENERATE: &str = "cargo run -p tenant-store-examples --bin gen-migrations -- generate";
 
-/// The migration files the entities generate.
-pub fn migration_files() -> Vec<MigrationFile> {
-    migrate::files(&entities())
+/// Every PostgreSQL entity of this crate (each registered itself), with the admin audit table.
+pub fn entities() -> tenant_store::postgres::evolve::Entities {
+    tenant_store::postgres::evolve::Entities::registered_in_crate("tenant_store_examples")
 }
 
 /// Every Neo4j entity's Cypher migration, in order.

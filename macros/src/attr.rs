@@ -4,7 +4,8 @@ use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromField, FromMeta};
 
 use crate::validate::values::{
-    Backend, Dims, Distance, Index, Label, Model, Prefix, Schema, Scope, Table, Token, Ttl,
+    Backend, Dims, Distance, DropColumn, Index, Label, Model, Prefix, RenamedFrom, Schema, Scope,
+    SqlDefault, Table, Token, Ttl,
 };
 
 /// `#[tenant_store(...)]` on the struct. Which backend owns each key is in
@@ -27,6 +28,9 @@ pub struct StructArgs {
     /// postgres: a unique key over these fields (the scope column is prepended). Repeatable.
     #[darling(multiple)]
     pub unique: Vec<PathList>,
+    /// postgres: a column older versions had, which the next migration drops. Repeatable.
+    #[darling(multiple)]
+    pub drop_column: Vec<Token<DropColumn>>,
     /// valkey: default time to live.
     pub ttl: Option<Ttl>,
     /// valkey: key prefix.
@@ -62,6 +66,10 @@ pub struct FieldArgs {
     pub soft_delete: Option<syn::Expr>,
     /// postgres: the field holds the id of another entity of the same tenant.
     pub references: Option<syn::Path>,
+    /// postgres: the SQL value existing rows get when the column is added.
+    pub default: Option<SqlDefault>,
+    /// postgres: the column's name in earlier versions of the entity.
+    pub renamed_from: Option<Token<RenamedFrom>>,
     #[darling(default)]
     pub session: Flag,
     #[darling(default)]

@@ -53,6 +53,8 @@ pub struct Postgres {
     pub uniques: Vec<Vec<usize>>,
     /// (field index, referenced entity type).
     pub references: Vec<(usize, syn::Path)>,
+    /// Columns of older versions the next migration drops (`drop_column`).
+    pub drop_columns: Vec<String>,
 }
 
 pub struct Valkey {
@@ -78,6 +80,10 @@ pub struct Field {
     pub docs: Vec<syn::Attribute>,
     pub role: Role,
     pub filter: bool,
+    /// postgres: the SQL default existing rows get (`default = "..."`).
+    pub default: Option<String>,
+    /// postgres: the column's earlier name (`renamed_from = "..."`).
+    pub renamed_from: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -33,13 +33,15 @@ impl IdType for ::uuid::Uuid {
     }
 }
 
-/// Marks the types a `references` field can have: the parent's id type.
+/// Marks the types a `references` field can have: the parent's id type, or `Option` of it for
+/// an optional parent (NULL references nothing).
 #[diagnostic::on_unimplemented(
-    message = "a `references` field holds the parent's id, a `Uuid`; found `{Self}`",
+    message = "a `references` field holds the parent's id, a `Uuid` or an `Option<Uuid>`; found `{Self}`",
     label = "not a `Uuid`"
 )]
 pub trait ReferenceType {}
 impl ReferenceType for ::uuid::Uuid {}
+impl ReferenceType for ::core::option::Option<::uuid::Uuid> {}
 /// Compile-time assertion for a `references` field.
 pub const fn assert_reference<T: ReferenceType>() {}
 
@@ -62,9 +64,13 @@ pub const fn assert_id<T: IdType + ?Sized>() {}
 pub const fn assert_version<T: VersionType + ?Sized>() {}
 
 #[cfg(feature = "postgres")]
+pub use ::inventory;
+
+#[cfg(feature = "postgres")]
 pub mod pg {
     //! PostgreSQL items named by generated code.
-    pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef, table_sql};
+    pub use crate::postgres::evolve::{Registered, Registration};
+    pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef};
     pub use crate::postgres::{
         AppendOnly, Columns, Mutable, PgColumn, PgCrud, PgEntity, PgQuery, Store, Versioned,
     };

@@ -169,6 +169,9 @@ pub use uuid::Uuid;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 #[cfg(feature = "resilience")]
 mod resilience;
 #[cfg(feature = "resilience")]

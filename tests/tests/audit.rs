@@ -141,7 +141,8 @@ fn probe_sql() -> String {
         name,
         sql_type: "uuid",
         nullable: false,
-        default_now: false,
+        default: None,
+        renamed_from: None,
     };
     let sql = table_sql(&TableDef {
         entity: "Probe",
@@ -154,6 +155,7 @@ fn probe_sql() -> String {
         uniques: &[],
         references: &[],
         append_only: false,
+        drop_columns: &[],
     });
     format!("{DROP_PROBE}{sql}")
 }

@@ -1,20 +1,9 @@
-//! Writes `migrations/` from the entities: `cargo run -p tenant-store-examples --bin gen-migrations`.
+//! The migrations of the example entities: `cargo run -p tenant-store-examples --bin
+//! gen-migrations -- generate` (or `check`, `status`, `apply`; `--help` for more).
 
-fn main() -> std::io::Result<()> {
-    let dir = tenant_store_examples::migrations_dir();
-    let files = tenant_store_examples::migration_files();
-    tenant_store::postgres::migrate::write(&dir, &files)?;
-    for f in &files {
-        println!("wrote migrations/{}", f.file_name);
-    }
-    let neo4j = tenant_store_examples::neo4j_migration_files();
-    tenant_store::migrations::write(
-        &tenant_store_examples::neo4j_migrations_dir(),
-        &neo4j,
-        "cypher",
-    )?;
-    for f in &neo4j {
-        println!("wrote migrations/neo4j/{}", f.file_name);
-    }
-    Ok(())
+// Links the crate that declares the entities: they register themselves from there.
+use tenant_store_examples as _;
+
+fn main() -> std::process::ExitCode {
+    tenant_store::cli::main()
 }

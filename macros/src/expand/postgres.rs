@@ -186,13 +186,22 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let column_defs = m.fields.iter().map(|f| {
         let name = Model::column_name(f);
         let ty = &f.ty;
-        let now = matches!(f.role, Role::CreatedAt | Role::UpdatedAt);
+        let default = match (f.role, &f.default) {
+            (Role::CreatedAt | Role::UpdatedAt, _) => quote!(::core::option::Option::Some("now()")),
+            (_, Some(sql)) => quote!(::core::option::Option::Some(#sql)),
+            (_, None) => quote!(::core::option::Option::None),
+        };
+        let renamed_from = match &f.renamed_from {
+            Some(old) => quote!(::core::option::Option::Some(#old)),
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
             #p::ColumnDef {
                 name: #name,
                 sql_type: <#ty as #p::PgColumn>::SQL_TYPE,
                 nullable: <#ty as #p::PgColumn>::NULLABLE,
-                default_now: #now,
+                default: #default,
+                renamed_from: #renamed_from,
             }
         }
     });
@@ -217,6 +226,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     });
 
     let append_only = pg.append_only;
+    let drop_columns = &pg.drop_columns;
     let unique_names = pg.uniques.iter().map(|u| {
         let names = u.iter().map(|i| Model::column_name(&m.fields[*i]));
         quote!(#(#names),*)
@@ -334,19 +344,26 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             fn from_row(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
                 ::core::result::Result::Ok(Self { #(#decode_fields),* })
             }
-            fn migration_sql() -> ::std::string::String {
-                #p::table_sql(&#p::TableDef {
-                    entity: #entity_name,
-                    schema: #schema_lit,
-                    table: #table_lit,
-                    scope: #scope_variant,
-                    id: #id_name,
-                    columns: &[#(#column_defs),*],
-                    filters: &[#(#filter_names),*],
-                    uniques: &[#(&[#unique_names]),*],
-                    references: &[#(#reference_defs),*],
-                    append_only: #append_only,
-                })
+            const DEF: #p::TableDef<'static> = #p::TableDef {
+                entity: #entity_name,
+                schema: #schema_lit,
+                table: #table_lit,
+                scope: #scope_variant,
+                id: #id_name,
+                columns: &[#(#column_defs),*],
+                filters: &[#(#filter_names),*],
+                uniques: &[#(&[#unique_names]),*],
+                references: &[#(#reference_defs),*],
+                append_only: #append_only,
+                drop_columns: &[#(#drop_columns),*],
+            };
+        }
+
+        // The migrations find the entity here, wherever it is declared.
+        #ts::inventory::submit! {
+            #p::Registration {
+                item: #p::Registered::Entity(&<#entity as #p::PgEntity>::DEF),
+                module: ::core::module_path!(),
             }
         }
 

@@ -97,6 +97,9 @@ pub fn check(
                 );
             }
         }
+        if let (Some(_), false) = (&a.default, role == Role::Data) {
+            errors.push(managed("`default` applies to data fields").with_span(&a.ident));
+        }
         if let Some(path) = &a.references {
             if role == Role::Data {
                 out.references.push((i, path.clone()));
@@ -115,6 +118,8 @@ pub fn check(
                 .collect(),
             role,
             filter: a.filter.is_present() && role == Role::Data,
+            default: a.default.as_ref().map(|d| d.0.clone()),
+            renamed_from: a.renamed_from.as_ref().map(|r| r.0.clone()),
         });
     }
     out

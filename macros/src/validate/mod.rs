@@ -20,7 +20,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 
 use crate::attr::{FieldArgs, StructArgs};
-use crate::model::{Backend, Model, Neo4j, OpenSearch, Postgres, Qdrant, Role, ScopeKind, Valkey};
+use crate::model::{
+    Backend, Field, Model, Neo4j, OpenSearch, Postgres, Qdrant, Role, ScopeKind, Valkey,
+};
 use keys::{BackendKind, Place};
 
 /// Parses and checks. On failure returns the errors and, when the item was a struct, that
@@ -124,12 +126,14 @@ pub fn validate(
         Some(BackendKind::Postgres) => {
             check_append_only(&args, &field_args, &f, &mut errors);
             let uniques = uniques(&args, &item, &f.fields, &mut errors);
+            let drop_columns = drop_columns(&args, &f.fields, &mut errors);
             Some(Backend::Postgres(Postgres {
                 schema: args.schema.map_or_else(|| "public".to_owned(), |s| s.0),
                 table: args.table.map_or(default_name, |t| t.0),
                 append_only: args.append_only.is_present(),
                 uniques,
                 references: f.references.clone(),
+                drop_columns,
             }))
         }
         Some(BackendKind::Valkey) => {
@@ -369,6 +373,26 @@ fn snake_case(name: &str) -> String {
     out
 }
 
+/// The `drop_column` names: each one a column the entity no longer has.
+fn drop_columns(
+    args: &StructArgs,
+    fields: &[Field],
+    errors: &mut darling::error::Accumulator,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in &args.drop_column {
+        if fields.iter().any(|f| Model::column_name(f) == d.0) {
+            errors.push(darling::Error::custom(format!(
+                "`drop_column = \"{}\"` names a field the entity still has; remove the field, or the key",
+                d.0
+            )));
+        } else if !out.contains(&d.0) {
+            out.push(d.0.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::snake_case;
@@ -379,3 +403,4 @@ mod tests {
         assert_eq!(snake_case("FeedbackEvent"), "feedback_event");
     }
 }
+

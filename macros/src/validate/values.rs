@@ -103,6 +103,12 @@ pub trait Rule {
 /// A string checked by `R`.
 pub struct Token<R>(pub String, std::marker::PhantomData<R>);
 
+impl<R> std::fmt::Debug for Token<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Token").field(&self.0).finish()
+    }
+}
+
 impl<R: Rule> FromMeta for Token<R> {
     fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
         let v = string(expr, || {
@@ -190,6 +196,47 @@ rule!(
     Model, "model", "minilm", 64, "`a-z`, `0-9`, `_` and `-`, starting with a letter or digit",
     |c: char| c.is_ascii_lowercase() || c.is_ascii_digit(), lower_token
 );
+
+fn column_first(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn column_rest(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+rule!(
+    /// A column's earlier name, spliced into `RENAME COLUMN` (quoted).
+    RenamedFrom, "renamed_from" (" column name"), "old_name", 63,
+    "`a-z`, `A-Z`, `0-9` and `_`, not starting with a digit", column_first, column_rest
+);
+rule!(
+    /// A column the next migration drops, spliced into `DROP COLUMN` (quoted).
+    DropColumn, "drop_column" (" column name"), "legacy_notes", 63,
+    "`a-z`, `A-Z`, `0-9` and `_`, not starting with a digit", column_first, column_rest
+);
+
+/// `default = "SQL expression"`: the value existing rows get when the column is added (or made
+/// required), written into the migrations as it is. One expression: no `;`, no comments.
+#[derive(Debug)]
+pub struct SqlDefault(pub String);
+
+impl FromMeta for SqlDefault {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        let v = string(expr, || {
+            "`default` must be a SQL expression in a string, e.g. `default = \"0\"` or `default = \"'draft'\"`".into()
+        })?;
+        if v.trim().is_empty() || v.contains(';') || v.contains("--") || v.contains("/*") {
+            return Err(at(
+                expr,
+                format!(
+                    "invalid `default` `{v}`; expected one SQL expression, without `;` or comments"
+                ),
+            ));
+        }
+        Ok(SqlDefault(v))
+    }
+}
 
 /// Qdrant's limit on a dense vector's size.
 pub const MAX_DIMS: u32 = 65_536;

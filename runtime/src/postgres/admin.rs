@@ -37,9 +37,9 @@ use super::pool::Session;
 use super::{Db, PgEntity, TenantTx, bind_value};
 use crate::{Error, Principal, Result, Scope};
 
-/// The audit table's migration, to be applied with the entities' (see
-/// [`EntityMigration::admin_audit`](super::migrate::EntityMigration::admin_audit)). Only the
-/// definer role may write it; `app_role` gets nothing.
+/// The audit table's migration, generated with the entities' when the application writes
+/// [`admin_audit!()`](crate::postgres::admin_audit). Only the definer role may write it;
+/// `app_role` gets nothing.
 pub fn audit_table_sql(app_role: &str) -> String {
     format!(
         "CREATE TABLE public.tenant_store_admin_audit (

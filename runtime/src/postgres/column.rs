@@ -73,8 +73,13 @@ pub trait PgEntity {
     const SCOPE: Scope;
     /// The id column's name.
     const ID_COLUMN: &'static str;
-    /// The entity's migration SQL (table, indexes, RLS, policy, grants), deterministic.
-    fn migration_sql() -> String;
+    /// The table as the generated code describes it: what the migrations create and evolve.
+    #[doc(hidden)]
+    const DEF: super::migrate::TableDef<'static>;
+    /// The entity's create migration (table, indexes, RLS, policy, grants), deterministic.
+    fn migration_sql() -> String {
+        super::migrate::table_sql(&Self::DEF)
+    }
     /// Decodes a row holding every column in declaration order (`SELECT <all fields> ...`), for
     /// hand-written queries run through `TenantTx`.
     fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error>

@@ -1,14 +1,14 @@
 //! Migration SQL generated from the entities, written in sqlx's migration format.
 //!
-//! The application lists its entities once, in a fixed order (append new ones at the end), and
-//! calls [`write()`] from a small binary to produce `migrations/`; a test calls [`check()`] so CI
-//! fails when the committed files drift from what the entities generate. The files are applied
-//! with sqlx's `Migrator` by the tables' owner role.
+//! Every entity registers itself; [`evolve`](super::evolve) compares them with the folder's
+//! snapshot and writes only new files (the application's `tenant_store::cli::main()` binary
+//! runs it: `generate`, `check`, `status`, `apply`). The files are applied with sqlx's
+//! `Migrator` by the tables' owner role.
 //!
 //! Files: `0001_tenant_store_base.sql` (the private schema with the key table, the table
 //! registry and the functions that verify signed tenant contexts and write admin audit rows),
-//! then `NNNN_create_<table>.sql` per entity, numbered in list order. Output is byte-identical
-//! on every run: no timestamps, no hash-map ordering.
+//! then `NNNN_create_<table>.sql` per entity and, as entities change, the files that evolve
+//! them. Output is byte-identical on every run: no timestamps, no hash-map ordering.
 //!
 //! ## Operator set-up, once per database, as a superuser
 //! ```sql
@@ -28,45 +28,10 @@
 //! The migrations grant table access to [`APP_ROLE`] only, so the application role never owns
 //! a table, and nothing at all on the key table or the admin audit table.
 
-use std::fmt::Write as _;
-use std::path::Path;
-
-use super::PgEntity;
 pub use crate::migrations::MigrationFile;
 
 /// The group role the generated migrations grant table access to.
 pub const APP_ROLE: &str = "tenant_store_app";
-
-/// An entity's migration SQL, taken from its [`PgEntity`] implementation.
-#[derive(Debug, Clone)]
-pub struct EntityMigration {
-    table: &'static str,
-    sql: String,
-}
-
-impl EntityMigration {
-    /// The admin scope's audit table (`tenant_store_admin_audit`), for applications that use
-    /// [`Db::admin`](super::Db::admin). List it like an entity, at the point it was added.
-    pub fn admin_audit() -> Self {
-        Self {
-            table: "tenant_store_admin_audit",
-            sql: super::audit_table_sql(APP_ROLE),
-        }
-    }
-
-    /// The table this migration creates.
-    pub fn table(&self) -> &'static str {
-        self.table
-    }
-
-    /// The migration of entity `E`.
-    pub fn of<E: PgEntity>() -> Self {
-        Self {
-            table: E::TABLE,
-            sql: E::migration_sql(),
-        }
-    }
-}
 
 /// The body of `tenant_store_private.current_tenant(scope text)`, which every policy calls.
 ///
@@ -179,20 +144,7 @@ CREATE TABLE tenant_store_private.tenant_tables (
     PRIMARY KEY (table_schema, table_name)
 );
 REVOKE ALL ON tenant_store_private.tenant_tables FROM PUBLIC;
-CREATE FUNCTION tenant_store_private.current_tenant(scope text) RETURNS uuid
-    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = {DEFINER_SEARCH_PATH}
-    AS $${CURRENT_TENANT_BODY}$$;
-CREATE FUNCTION tenant_store_private.admin_audit(session_id uuid, actor_user_id uuid,
-        actor_org_id uuid, reason text, user_id uuid, org_id uuid, issued_ms bigint,
-        key_id text, signature text) RETURNS void
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = {DEFINER_SEARCH_PATH}
-    AS $${ADMIN_AUDIT_BODY}$$;
-CREATE FUNCTION tenant_store_private.reset_session(OUT by_sql bigint, OUT by_protocol bigint)
-    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
-    AS $${RESET_SESSION_BODY}$$;
-REVOKE ALL ON FUNCTION tenant_store_private.current_tenant(text) FROM PUBLIC;
+{functions}REVOKE ALL ON FUNCTION tenant_store_private.current_tenant(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_store_private.reset_session() FROM PUBLIC;
 REVOKE ALL ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, text, uuid, uuid, bigint, text, text) FROM PUBLIC;
 GRANT USAGE ON SCHEMA tenant_store_private TO {APP_ROLE};
@@ -201,39 +153,60 @@ GRANT EXECUTE ON FUNCTION tenant_store_private.admin_audit(uuid, uuid, uuid, tex
 GRANT EXECUTE ON FUNCTION tenant_store_private.reset_session() TO {APP_ROLE};
 GRANT SELECT ON tenant_store_private.tenant_tables TO {APP_ROLE};
 RESET ROLE;
-"
+",
+        functions = FUNCTIONS.iter().map(|f| f.create()).collect::<String>()
     )
 }
 
+/// One `SECURITY DEFINER` or helper function of the base migration. The snapshot records a hash
+/// of each one's definition, so a changed body reaches databases that have the old one as a
+/// `CREATE OR REPLACE FUNCTION` migration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Function {
+    pub name: &'static str,
+    /// Everything from the name to the body's opening `$$`.
+    head: &'static str,
+    body: &'static str,
+}
+
+impl Function {
+    /// The `CREATE FUNCTION` statement, newline-terminated.
+    pub fn create(&self) -> String {
+        format!("CREATE FUNCTION {}$${}$$;\n", self.head, self.body)
+    }
+}
+
+/// The base migration's functions, in the order it creates them.
+pub(crate) const FUNCTIONS: [Function; 3] = [
+    Function {
+        name: "current_tenant",
+        head: "tenant_store_private.current_tenant(scope text) RETURNS uuid
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, tenant_store_private, pg_temp
+    AS ",
+        body: CURRENT_TENANT_BODY,
+    },
+    Function {
+        name: "admin_audit",
+        head: "tenant_store_private.admin_audit(session_id uuid, actor_user_id uuid,
+        actor_org_id uuid, reason text, user_id uuid, org_id uuid, issued_ms bigint,
+        key_id text, signature text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, tenant_store_private, pg_temp
+    AS ",
+        body: ADMIN_AUDIT_BODY,
+    },
+    Function {
+        name: "reset_session",
+        head: "tenant_store_private.reset_session(OUT by_sql bigint, OUT by_protocol bigint)
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+    AS ",
+        body: RESET_SESSION_BODY,
+    },
+];
+
 pub(crate) const HEADER: &str =
     "-- Generated by tenant-store. Do not edit: regenerate from the entities.\n";
-
-/// All migration files for `entities`, in order.
-pub fn files(entities: &[EntityMigration]) -> Vec<MigrationFile> {
-    let mut out = vec![MigrationFile {
-        file_name: "0001_tenant_store_base.sql".into(),
-        sql: base_sql(),
-    }];
-    for (i, e) in entities.iter().enumerate() {
-        out.push(MigrationFile {
-            file_name: format!("{:04}_create_{}.sql", i + 2, e.table),
-            sql: format!("{HEADER}{}", e.sql),
-        });
-    }
-    out
-}
-
-/// Writes `files` into `dir` and removes any other `.sql` file there (the folder holds only
-/// generated files).
-pub fn write(dir: &Path, files: &[MigrationFile]) -> std::io::Result<()> {
-    crate::migrations::write(dir, files, "sql")
-}
-
-/// Compares `dir` with `files`. On drift, the error lists every differing, missing and extra
-/// file and ends with `regenerate`, the command that rewrites the folder.
-pub fn check(dir: &Path, files: &[MigrationFile], regenerate: &str) -> Result<(), String> {
-    crate::migrations::check(dir, files, "sql", regenerate)
-}
 
 /// One column, as the generated code describes it to [`table_sql`].
 #[doc(hidden)]
@@ -242,8 +215,11 @@ pub struct ColumnDef {
     pub name: &'static str,
     pub sql_type: &'static str,
     pub nullable: bool,
-    /// Filled by `now()` when omitted (`created_at`, `updated_at`).
-    pub default_now: bool,
+    /// The column's SQL default: `now()` for `created_at` and `updated_at`, the field's
+    /// `default = "..."` otherwise.
+    pub default: Option<&'static str>,
+    /// The column's previous name (`renamed_from = "..."`), for the evolution of older tables.
+    pub renamed_from: Option<&'static str>,
 }
 
 /// A column that references another entity of the same tenant.
@@ -272,91 +248,16 @@ pub struct TableDef<'a> {
     pub references: &'a [ReferenceDef],
     /// Append-only entities are never updated: the application role gets no UPDATE.
     pub append_only: bool,
+    /// Columns older versions had, which the next migration drops with their data
+    /// (`drop_column = "..."`, the user's explicit opt-in).
+    pub drop_columns: &'a [&'static str],
 }
 
 /// Renders an entity's table, keys, indexes, RLS and policy. Identifiers are double-quoted; they
 /// come from Rust identifiers and the validated `table` key, never from runtime input.
 #[doc(hidden)]
 pub fn table_sql(def: &TableDef<'_>) -> String {
-    let TableDef {
-        entity,
-        schema,
-        table,
-        scope,
-        id,
-        columns,
-        filters,
-        uniques,
-        references,
-        append_only,
-    } = *def;
-    let mut sql = String::new();
-    let w = &mut sql;
-    let scope = scope.as_str();
-    let policy = policy_expression(scope);
-    // The table is named with its schema everywhere, here and in every generated statement.
-    let qualified = format!("\"{schema}\".\"{table}\"");
-    // Writing into a String cannot fail; the results are ignored on purpose.
-    let _ = writeln!(w, "-- Entity `{entity}`, partitioned by `{scope}`.");
-    let _ = writeln!(w, "CREATE TABLE {qualified} (");
-    for c in columns {
-        let null = if c.nullable { "" } else { " NOT NULL" };
-        let default = if c.default_now { " DEFAULT now()" } else { "" };
-        let _ = writeln!(w, "    \"{}\" {}{null}{default},", c.name, c.sql_type);
-    }
-    for u in uniques {
-        let cols: Vec<String> = u.iter().map(|c| format!("\"{c}\"")).collect();
-        let _ = writeln!(w, "    UNIQUE (\"{scope}\", {}),", cols.join(", "));
-    }
-    // A reference carries the scope column: a row can only point at a parent of its own tenant,
-    // whatever id it names.
-    for r in references {
-        let _ = writeln!(
-            w,
-            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{scope}\", \"{}\") ON DELETE CASCADE,",
-            r.column, r.parent_schema, r.parent_table, r.parent_id
-        );
-    }
-    // The key leads with the scope column: it is the index every tenant's lookups use, and the
-    // same id may exist in two tenants without one learning of the other.
-    let _ = writeln!(w, "    PRIMARY KEY (\"{scope}\", \"{id}\")");
-    let _ = writeln!(w, ");");
-    for f in filters {
-        let _ = writeln!(
-            w,
-            "CREATE INDEX \"{table}_{scope}_{f}_idx\" ON {qualified} (\"{scope}\", \"{f}\");"
-        );
-    }
-    for r in references.iter().filter(|r| !filters.contains(&r.column)) {
-        let c = r.column;
-        let _ = writeln!(
-            w,
-            "CREATE INDEX \"{table}_{scope}_{c}_idx\" ON {qualified} (\"{scope}\", \"{c}\");"
-        );
-    }
-    let _ = writeln!(w, "ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY;");
-    let _ = writeln!(w, "ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY;");
-    // The sub-select makes the setting an InitPlan: read once per statement, and the comparison
-    // stays an index condition on the scope column.
-    let _ = writeln!(w, "CREATE POLICY tenant_isolation ON {qualified}");
-    let _ = writeln!(w, "    USING {policy}");
-    let _ = writeln!(w, "    WITH CHECK {policy};");
-    let grants = if append_only {
-        "SELECT, INSERT, DELETE"
-    } else {
-        "SELECT, INSERT, UPDATE, DELETE"
-    };
-    let _ = writeln!(w, "GRANT {grants} ON {qualified} TO {APP_ROLE};");
-    let _ = writeln!(
-        w,
-        "COMMENT ON TABLE {qualified} IS 'tenant-store: scope {scope}';"
-    );
-    // The audit finds tenant tables from here, not only from the comment.
-    let _ = writeln!(
-        w,
-        "INSERT INTO tenant_store_private.tenant_tables VALUES ('{schema}', '{table}', '{scope}');"
-    );
-    sql
+    super::evolve::create_sql(&super::evolve::Table::of(def))
 }
 
 /// The generated policy's `USING` and `WITH CHECK` expression for a scope column. The
@@ -376,7 +277,8 @@ mod tests {
             name,
             sql_type: "uuid",
             nullable: false,
-            default_now: false,
+            default: None,
+            renamed_from: None,
         };
         let sql = table_sql(&TableDef {
             entity: "Item",
@@ -394,6 +296,7 @@ mod tests {
                 parent_id: "id",
             }],
             append_only: false,
+            drop_columns: &[],
         });
         // Every mention of a table is qualified; the index name alone is not a table.
         let unqualified = sql

@@ -41,6 +41,7 @@ mod admin;
 mod audit;
 mod column;
 pub mod context;
+pub mod evolve;
 pub mod keys;
 pub mod migrate;
 mod pool;
@@ -55,6 +56,12 @@ use uuid::Uuid;
 
 use crate::{Error, Principal, Result, Scope};
 
+/// Registers the admin scope's audit table for the migrations:
+/// `tenant_store::postgres::admin_audit!();` (see [`Db::admin`]).
+pub use crate::__pg_admin_audit as admin_audit;
+/// Allows the next migration to drop a table no entity declares any more, with its rows:
+/// `tenant_store::postgres::drop_table!("public", "episodes");` (see [`evolve`]).
+pub use crate::__pg_drop_table as drop_table;
 pub use admin::{AdminTx, MoveTable, Moved, audit_table_sql, move_tenant};
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};

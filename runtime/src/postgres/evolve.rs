@@ -1,0 +1,1287 @@
+//! Schema evolution: entities change after the first deploy, and the generator writes only
+//! **new** migration files for the difference. Applied files are never rewritten; files the
+//! user wrote are never touched.
+//!
+//! ## Data flow
+//! ```text
+//! entities (TableDef: registered, or listed) ──► Entities { tables, admin audit, dropped tables }
+//! migrations/tenant_store.snapshot.json      ──► Snapshot { schema the files produce, their hashes }
+//! plan(Folder, Entities) ──► Plan { new files, next Snapshot }  or  Refused { every problem }
+//! Plan::write: the new files, then the snapshot; nothing else in the folder changes
+//! check:       the recorded files are intact, and the plan is empty
+//! ```
+//!
+//! ## Why a committed snapshot
+//! The schema the committed migrations produce could be derived by replaying them, but they
+//! are SQL, and the user's own files sit beside them: reading them back needs a SQL parser and
+//! still cannot see what a hand-written file did. The snapshot is small, deterministic JSON
+//! (sorted maps, declaration order), written by the generator with the files it describes and
+//! reviewed in the same diff. It also records each generated file's SHA-256, so the drift check
+//! finds an applied file that was edited (which sqlx would refuse with a checksum error).
+//!
+//! A folder written by the create-only generator of tenant-store 0.1 has no snapshot: the first
+//! run adopts it when every generated file in it is what the entities generate today.
+//!
+//! ## What a step can change, and how it reaches a live table
+//! Files are numbered after the highest version in the folder (the user's files included) and
+//! run by sqlx in order. For an existing table the generator writes, in this order:
+//! 1. `NNNN_alter_<table>.sql`, one transaction: column renames (and the names of the indexes
+//!    and constraints derived from them), dropped keys and references, dropped columns (only
+//!    those named by `drop_column`), type conversions PostgreSQL can make for every value,
+//!    nullability and defaults, added columns (nullable, or with `default`), new references
+//!    (`NOT VALID`: no scan under the lock), grants (`append_only`), and the policy when the
+//!    generated one changed.
+//! 2. One `-- no-transaction` file per index created or dropped: `CREATE INDEX CONCURRENTLY`
+//!    never blocks writes, and cannot run in a transaction (nor beside another statement).
+//! 3. `NNNN_constrain_<table>.sql`: new unique keys attached to their concurrently built
+//!    indexes, new references validated (a scan that takes no write-blocking lock).
+//!
+//! New tables come first (parents before the tables that reference them), then the changes of
+//! existing tables, then dropped tables. A new table gets the create file it always had; a
+//! table is dropped only when the
+//! application names it with [`drop_table!`](crate::postgres::drop_table). The admin audit
+//! table is created when first registered and never dropped. A changed function of the base
+//! migration (the signed-context check behind every policy, say) is replaced in a
+//! `NNNN_tenant_store_functions.sql`. RLS, `FORCE`, the grants, the comment and the audit's
+//! table registry stay as the create file made them at every step.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::migrate::{
+    APP_ROLE, FUNCTIONS, HEADER, MigrationFile, TableDef, base_sql, policy_expression,
+};
+use super::{PgEntity, audit_table_sql};
+use crate::migrations::is_generated;
+
+/// The snapshot's file name, inside the migrations folder (sqlx reads only `.sql` files).
+pub const SNAPSHOT_FILE: &str = "tenant_store.snapshot.json";
+
+/// The first line sqlx reads to run a file outside a transaction.
+const NO_TRANSACTION: &str = "-- no-transaction\n";
+
+/// One column as the snapshot records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// The column's name.
+    pub name: String,
+    /// Its SQL type, as `PgColumn::SQL_TYPE` writes it.
+    #[serde(rename = "type")]
+    pub sql_type: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Its SQL default, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// A column holding the id of a parent entity of the same tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    /// The referencing column.
+    pub column: String,
+    /// The parent table's schema.
+    pub parent_schema: String,
+    /// The parent table.
+    pub parent_table: String,
+    /// The parent's id column.
+    pub parent_id: String,
+}
+
+/// One tenant table: what an entity declares, and what the snapshot says the migrations made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// The entity's struct name (it appears only in comments).
+    pub entity: String,
+    /// The table's schema.
+    pub schema: String,
+    /// The table's name.
+    pub table: String,
+    /// The scope column (`user_id` or `org_id`).
+    pub scope: String,
+    /// The id column.
+    pub id: String,
+    /// Every column, in declaration order.
+    pub columns: Vec<Column>,
+    /// Columns with a `(scope, column)` index.
+    pub filters: Vec<String>,
+    /// Unique keys (the scope column is prepended in SQL).
+    pub uniques: Vec<Vec<String>>,
+    /// References to parents of the same tenant.
+    pub references: Vec<Reference>,
+    /// Whether the application role lacks UPDATE.
+    pub append_only: bool,
+    /// The RLS policy's `USING` and `WITH CHECK` expression.
+    pub policy: String,
+}
+
+impl Table {
+    /// The table an entity's definition describes.
+    pub fn of(def: &TableDef<'_>) -> Self {
+        let scope = def.scope.as_str().to_owned();
+        Self {
+            entity: def.entity.to_owned(),
+            schema: def.schema.to_owned(),
+            table: def.table.to_owned(),
+            policy: policy_expression(&scope),
+            scope,
+            id: def.id.to_owned(),
+            columns: def
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.to_owned(),
+                    sql_type: c.sql_type.to_owned(),
+                    nullable: c.nullable,
+                    default: c.default.map(str::to_owned),
+                })
+                .collect(),
+            filters: def.filters.iter().map(|&f| f.to_owned()).collect(),
+            uniques: def
+                .uniques
+                .iter()
+                .map(|u| u.iter().map(|&c| c.to_owned()).collect())
+                .collect(),
+            references: def
+                .references
+                .iter()
+                .map(|r| Reference {
+                    column: r.column.to_owned(),
+                    parent_schema: r.parent_schema.to_owned(),
+                    parent_table: r.parent_table.to_owned(),
+                    parent_id: r.parent_id.to_owned(),
+                })
+                .collect(),
+            append_only: def.append_only,
+        }
+    }
+
+    /// `schema.table`, the snapshot's key.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
+    fn qualified(&self) -> String {
+        format!("\"{}\".\"{}\"", self.schema, self.table)
+    }
+
+    fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Columns with an index of their own: the filters, then the references that are not.
+    fn indexed(&self) -> Vec<String> {
+        let mut out = self.filters.clone();
+        for r in &self.references {
+            if !out.contains(&r.column) {
+                out.push(r.column.clone());
+            }
+        }
+        out
+    }
+
+    fn index_name(&self, column: &str) -> String {
+        format!("{}_{}_{column}_idx", self.table, self.scope)
+    }
+
+    /// The name PostgreSQL gives a `UNIQUE (scope, cols...)` constraint in the create file.
+    fn unique_name(&self, cols: &[String]) -> String {
+        pg_object_name(&self.table, &self.key_columns(cols), "key")
+    }
+
+    /// The name PostgreSQL gives a `FOREIGN KEY (scope, column)` in the create file.
+    fn reference_name(&self, column: &str) -> String {
+        pg_object_name(&self.table, &self.key_columns(&[column.to_owned()]), "fkey")
+    }
+
+    fn key_columns(&self, cols: &[String]) -> String {
+        std::iter::once(self.scope.as_str())
+            .chain(cols.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("_")
+    }
+
+    fn rename_column(&mut self, from: &str, to: &str) {
+        let rename = |c: &mut String| {
+            if c == from {
+                *c = to.to_owned();
+            }
+        };
+        rename(&mut self.id);
+        for c in &mut self.columns {
+            rename(&mut c.name);
+        }
+        self.filters.iter_mut().for_each(rename);
+        self.uniques.iter_mut().flatten().for_each(rename);
+        self.references
+            .iter_mut()
+            .for_each(|r| rename(&mut r.column));
+    }
+}
+
+/// `makeObjectName` of PostgreSQL: `name1_name2_label`, the longer part cut first until the
+/// whole fits in 63 bytes. Our identifiers are ASCII, so bytes are characters.
+fn pg_object_name(name1: &str, name2: &str, label: &str) -> String {
+    const MAX: usize = 63;
+    let avail = MAX - label.len() - 2;
+    let (mut n1, mut n2) = (name1.len(), name2.len());
+    while n1 + n2 > avail {
+        if n1 > n2 {
+            n1 -= 1;
+        } else {
+            n2 -= 1;
+        }
+    }
+    format!("{}_{}_{label}", &name1[..n1], &name2[..n2])
+}
+
+/// An entity's table with the evolution hints written beside its fields.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    table: Table,
+    /// `(new name, old name)` of every `renamed_from`.
+    renames: Vec<(String, String)>,
+    /// Columns the user allows the next migration to drop.
+    drop_columns: Vec<String>,
+}
+
+impl Declared {
+    /// The table of `def` and its hints.
+    pub fn of(def: &TableDef<'_>) -> Self {
+        Self {
+            table: Table::of(def),
+            renames: def
+                .columns
+                .iter()
+                .filter_map(|c| Some((c.name.to_owned(), c.renamed_from?.to_owned())))
+                .collect(),
+            drop_columns: def.drop_columns.iter().map(|&c| c.to_owned()).collect(),
+        }
+    }
+}
+
+/// One registration the generated code (or [`drop_table!`](crate::postgres::drop_table))
+/// submits. Not constructed by hand.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registration {
+    pub item: Registered,
+    /// `module_path!()` where it was registered: its first segment is the crate.
+    pub module: &'static str,
+}
+
+/// What a [`Registration`] adds.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Registered {
+    /// An entity's table.
+    Entity(&'static TableDef<'static>),
+    /// The admin scope's audit table.
+    AdminAudit,
+    /// A table no entity has any more, which the user allows the next migration to drop.
+    DropTable {
+        schema: &'static str,
+        table: &'static str,
+    },
+}
+
+inventory::collect!(Registration);
+
+/// Registers a table no entity declares any more for removal: the next generated migration
+/// drops it **with all its rows**. Without this, the generator refuses to go on while the
+/// table is in the snapshot and no entity declares it.
+///
+/// ```ignore
+/// tenant_store::postgres::drop_table!("public", "episodes");
+/// ```
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __pg_drop_table {
+    ($schema:literal, $table:literal $(,)?) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::pg::Registration {
+                item: $crate::__private::pg::Registered::DropTable {
+                    schema: $schema,
+                    table: $table,
+                },
+                module: ::core::module_path!(),
+            }
+        }
+    };
+}
+
+/// Registers the admin scope's audit table ([`Db::admin`](super::Db::admin)) for the
+/// migrations of the crate it is written in.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __pg_admin_audit {
+    () => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::pg::Registration {
+                item: $crate::__private::pg::Registered::AdminAudit,
+                module: ::core::module_path!(),
+            }
+        }
+    };
+}
+
+/// What the migrations must produce: the tables of the entities, whether the admin audit table
+/// is wanted, and the tables the user allows to be dropped.
+#[derive(Debug, Clone, Default)]
+pub struct Entities {
+    tables: Vec<Declared>,
+    admin_audit: bool,
+    drop_tables: BTreeSet<String>,
+}
+
+impl Entities {
+    /// Nothing yet; add with the builder methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything the program registered: every `#[tenant_store(backend = "postgres")]` entity
+    /// of every crate linked in, [`admin_audit!`](crate::postgres::admin_audit) and
+    /// [`drop_table!`](crate::postgres::drop_table). Where the entities are declared does not
+    /// matter: the order is by table, parents before the tables that reference them.
+    pub fn registered() -> Self {
+        Self::registered_in(|_| true)
+    }
+
+    /// The registrations made in the crate `krate` (as `module_path!` names it, with `_` for
+    /// `-`): for a program that links the entities of several applications.
+    pub fn registered_in_crate(krate: &str) -> Self {
+        Self::registered_in(|module| module.split("::").next() == Some(krate))
+    }
+
+    fn registered_in(keep: impl Fn(&str) -> bool) -> Self {
+        let mut out = Self::new();
+        for r in inventory::iter::<Registration>.into_iter() {
+            if !keep(r.module) {
+                continue;
+            }
+            match r.item {
+                Registered::Entity(def) => out.tables.push(Declared::of(def)),
+                Registered::AdminAudit => out.admin_audit = true,
+                Registered::DropTable { schema, table } => {
+                    out.drop_tables.insert(format!("{schema}.{table}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// The entities' tables, as declared.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.iter().map(|d| &d.table)
+    }
+
+    /// Adds entity `E`.
+    pub fn entity<E: PgEntity>(mut self) -> Self {
+        self.tables.push(Declared::of(&E::DEF));
+        self
+    }
+
+    /// Adds the admin scope's audit table.
+    pub fn admin_audit(mut self) -> Self {
+        self.admin_audit = true;
+        self
+    }
+
+    /// Allows the next migration to drop `schema.table` and its rows.
+    pub fn drop_table(mut self, schema: &str, table: &str) -> Self {
+        self.drop_tables.insert(format!("{schema}.{table}"));
+        self
+    }
+
+    /// The declared tables, in the order new ones are created: by name, each parent before
+    /// the tables that reference it.
+    fn ordered(&self) -> Result<Vec<&Declared>, String> {
+        let mut by_key: BTreeMap<String, &Declared> = BTreeMap::new();
+        for d in &self.tables {
+            if let Some(other) = by_key.insert(d.table.key(), d) {
+                return Err(format!(
+                    "`{}` and `{}` both declare table {}",
+                    other.table.entity,
+                    d.table.entity,
+                    d.table.key()
+                ));
+            }
+        }
+        let mut out = Vec::with_capacity(by_key.len());
+        let mut placed = BTreeSet::new();
+        while out.len() < by_key.len() {
+            let next = by_key.iter().find(|(key, d)| {
+                !placed.contains(*key)
+                    && d.table.references.iter().all(|r| {
+                        let parent = format!("{}.{}", r.parent_schema, r.parent_table);
+                        parent == **key || placed.contains(&parent) || !by_key.contains_key(&parent)
+                    })
+            });
+            let Some((key, d)) = next else {
+                return Err("the entities' references form a cycle".into());
+            };
+            placed.insert(key.clone());
+            out.push(*d);
+        }
+        Ok(out)
+    }
+}
+
+/// What the committed migrations produce, and which files they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The snapshot format; this version writes 1.
+    pub format: u32,
+    /// SHA-256 of each base function's definition.
+    pub functions: BTreeMap<String, String>,
+    /// Whether the admin audit table exists.
+    pub admin_audit: bool,
+    /// Every tenant table, by `schema.table`.
+    pub tables: BTreeMap<String, Table>,
+    /// Every generated file, with the SHA-256 of its contents.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Snapshot {
+    /// The snapshot as written to disk: pretty JSON, newline-terminated, byte-identical for
+    /// equal snapshots.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a snapshot serializes");
+        s.push('\n');
+        s
+    }
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn function_hashes() -> BTreeMap<String, String> {
+    FUNCTIONS
+        .iter()
+        .map(|f| (f.name.to_owned(), sha256(&f.create())))
+        .collect()
+}
+
+/// A migrations folder as the generator reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Folder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The snapshot, if there is one.
+    pub snapshot: Option<Snapshot>,
+    /// Every generated `.sql` file, by name.
+    pub generated: BTreeMap<String, String>,
+    /// The highest version of any `.sql` file, the user's included (0 when there is none).
+    pub last_version: u64,
+}
+
+impl Folder {
+    /// Reads `dir` (a folder that does not exist reads as empty).
+    pub fn read(dir: &Path) -> Result<Self, Refused> {
+        let mut out = Self {
+            dir: dir.to_owned(),
+            ..Self::default()
+        };
+        let io = |e: std::io::Error| Refused::one(format!("cannot read {}: {e}", dir.display()));
+        if !dir.exists() {
+            return Ok(out);
+        }
+        let snapshot = dir.join(SNAPSHOT_FILE);
+        if snapshot.exists() {
+            let text = std::fs::read_to_string(&snapshot).map_err(io)?;
+            let parsed: Snapshot = serde_json::from_str(&text).map_err(|e| {
+                Refused::one(format!(
+                    "{} is not a tenant-store snapshot ({e}); restore it from version control",
+                    snapshot.display()
+                ))
+            })?;
+            if parsed.format != 1 {
+                return Err(Refused::one(format!(
+                    "{} has format {}, and this tenant-store reads format 1",
+                    snapshot.display(),
+                    parsed.format
+                )));
+            }
+            out.snapshot = Some(parsed);
+        }
+        for (name, text) in crate::migrations::existing(dir, "sql").map_err(io)? {
+            if let Some(v) = version_of(&name) {
+                out.last_version = out.last_version.max(v);
+            }
+            if is_generated(&text) {
+                out.generated.insert(name, text);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The version sqlx reads from a file name (`0012_add.sql` is 12).
+fn version_of(name: &str) -> Option<u64> {
+    name.split_once('_')?.0.parse().ok()
+}
+
+/// Why the generator (or the drift check) will not go on: every problem found, each with what
+/// to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct Refused {
+    /// One sentence per problem.
+    pub problems: Vec<String>,
+}
+
+impl Refused {
+    fn one(problem: String) -> Self {
+        Self {
+            problems: vec![problem],
+        }
+    }
+}
+
+/// The new files for a folder, and the snapshot that describes the folder with them.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The files to add, in order. Empty when the folder is up to date.
+    pub files: Vec<MigrationFile>,
+    /// The snapshot after the files are added.
+    pub snapshot: Snapshot,
+    snapshot_changed: bool,
+}
+
+impl Plan {
+    /// Whether the folder already matches the entities.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && !self.snapshot_changed
+    }
+
+    /// Writes the new files and the snapshot into `dir`. Refuses to overwrite any file.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for f in &self.files {
+            let path = dir.join(&f.file_name);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            std::io::Write::write_all(&mut file, f.sql.as_bytes())?;
+        }
+        std::fs::write(dir.join(SNAPSHOT_FILE), self.snapshot.to_json())
+    }
+}
+
+/// Compares the entities with the folder and plans the new files. Refuses (listing every
+/// problem) when a change would lose data without the user's opt-in, or cannot be made for
+/// every row.
+pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
+    let ordered = entities.ordered().map_err(Refused::one)?;
+    let (old, adopted) = match &folder.snapshot {
+        Some(s) => (s.clone(), false),
+        None if folder.generated.is_empty() => (Snapshot::default(), false),
+        None => (adopt(folder, &ordered, entities.admin_audit)?, true),
+    };
+    let mut out = Writer {
+        next: folder.last_version + 1,
+        files: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mut next = Snapshot {
+        format: 1,
+        functions: function_hashes(),
+        admin_audit: old.admin_audit || entities.admin_audit,
+        tables: BTreeMap::new(),
+        files: old.files.clone(),
+    };
+
+    // The base: whole on a fresh folder, changed functions replaced on an old one.
+    if old.functions.is_empty() {
+        out.file("tenant_store_base", base_sql(), false);
+    } else {
+        let mut sql = String::from("SET LOCAL ROLE tenant_store_definer;\n");
+        let mut changed = false;
+        for f in FUNCTIONS {
+            if old.functions.get(f.name) != next.functions.get(f.name) {
+                changed = true;
+                sql.push_str(&f.create().replacen("CREATE", "CREATE OR REPLACE", 1));
+            }
+        }
+        sql.push_str("RESET ROLE;\n");
+        if changed {
+            out.file(
+                "tenant_store_functions",
+                format!(
+                    "{HEADER}-- The base functions this tenant-store defines differently.\n{sql}"
+                ),
+                false,
+            );
+        }
+    }
+    if entities.admin_audit && !old.admin_audit {
+        out.file(
+            "create_tenant_store_admin_audit",
+            format!("{HEADER}{}", audit_table_sql(APP_ROLE)),
+            false,
+        );
+    }
+
+    // New tables first (parents before children), so a new reference of an old table finds
+    // its parent; then the old tables, by name.
+    for d in &ordered {
+        if !old.tables.contains_key(&d.table.key()) {
+            out.file(
+                &format!("create_{}", d.table.table),
+                format!("{HEADER}{}", create_sql(&d.table)),
+                false,
+            );
+        }
+        next.tables.insert(d.table.key(), d.table.clone());
+    }
+    for d in &ordered {
+        if let Some(before) = old.tables.get(&d.table.key()) {
+            evolve(before, d, &mut out);
+        }
+    }
+
+    // Tables in the snapshot that no entity declares.
+    if entities.tables.is_empty() && !old.tables.is_empty() {
+        out.problems.push(
+            "no entity is registered in this program; if the entities are declared in another \
+             crate, link it from the binary with `use that_crate as _;`"
+                .into(),
+        );
+    }
+    for (key, before) in &old.tables {
+        if next.tables.contains_key(key) {
+            continue;
+        }
+        if !entities.drop_tables.contains(key) {
+            out.problems.push(format!(
+                "table {key} (entity `{}`) is in the migrations but no entity declares it; \
+                 to drop it with all its rows, write `tenant_store::postgres::drop_table!(\"{}\", \"{}\");` \
+                 in the application; to keep it, put the entity back",
+                before.entity, before.schema, before.table
+            ));
+            continue;
+        }
+        if let Some(child) = next.tables.values().find(|t| {
+            t.references
+                .iter()
+                .any(|r| r.parent_schema == before.schema && r.parent_table == before.table)
+        }) {
+            out.problems.push(format!(
+                "table {key} cannot be dropped: `{}` ({}) still references it",
+                child.entity,
+                child.key()
+            ));
+            continue;
+        }
+        out.file(
+            &format!("drop_{}", before.table),
+            format!(
+                "{HEADER}-- Entity `{}` removed; `drop_table!` allowed dropping its rows.\n\
+                 DROP TABLE {};\n\
+                 DELETE FROM tenant_store_private.tenant_tables WHERE table_schema = '{}' AND table_name = '{}';\n",
+                before.entity,
+                before.qualified(),
+                before.schema,
+                before.table
+            ),
+            false,
+        );
+    }
+
+    if !out.problems.is_empty() {
+        return Err(Refused {
+            problems: out.problems,
+        });
+    }
+    for f in &out.files {
+        next.files.insert(f.file_name.clone(), sha256(&f.sql));
+    }
+    let snapshot_changed = adopted || folder.snapshot.as_ref() != Some(&next);
+    Ok(Plan {
+        files: out.files,
+        snapshot: next,
+        snapshot_changed,
+    })
+}
+
+/// The snapshot of a folder written by tenant-store 0.1 (no snapshot, create files only): every
+/// generated file must be exactly what the entities generate today.
+fn adopt(folder: &Folder, ordered: &[&Declared], admin_audit: bool) -> Result<Snapshot, Refused> {
+    let mut snapshot = Snapshot {
+        format: 1,
+        functions: BTreeMap::new(),
+        admin_audit: false,
+        tables: BTreeMap::new(),
+        files: BTreeMap::new(),
+    };
+    let mut problems = Vec::new();
+    for (name, text) in &folder.generated {
+        let stem = name
+            .split_once('_')
+            .map(|(_, rest)| rest.trim_end_matches(".sql"))
+            .unwrap_or_default();
+        let expected = if stem == "tenant_store_base" {
+            snapshot.functions = function_hashes();
+            Some(base_sql())
+        } else if stem == "create_tenant_store_admin_audit" && admin_audit {
+            snapshot.admin_audit = true;
+            Some(format!("{HEADER}{}", audit_table_sql(APP_ROLE)))
+        } else {
+            ordered
+                .iter()
+                .find(|d| stem == format!("create_{}", d.table.table))
+                .map(|d| {
+                    snapshot.tables.insert(d.table.key(), d.table.clone());
+                    format!("{HEADER}{}", create_sql(&d.table))
+                })
+        };
+        if expected.as_deref() != Some(text.as_str()) {
+            problems.push(format!(
+                "{name} in {} was generated, but not from the entities as they are now, and the \
+                 folder has no {SNAPSHOT_FILE} to say what it made; put the entities back as they \
+                 were when it was generated, run the generator once to write the snapshot, then change them",
+                folder.dir.display()
+            ));
+        }
+        snapshot.files.insert(name.clone(), sha256(text));
+    }
+    if problems.is_empty() {
+        Ok(snapshot)
+    } else {
+        Err(Refused { problems })
+    }
+}
+
+/// Collects the new files and the problems of one plan.
+struct Writer {
+    next: u64,
+    files: Vec<MigrationFile>,
+    problems: Vec<String>,
+}
+
+impl Writer {
+    fn file(&mut self, description: &str, sql: String, no_transaction: bool) {
+        let sql = if no_transaction {
+            format!("{NO_TRANSACTION}{sql}")
+        } else {
+            sql
+        };
+        self.files.push(MigrationFile {
+            file_name: format!("{:04}_{description}.sql", self.next),
+            sql,
+        });
+        self.next += 1;
+    }
+}
+
+/// Plans the migration of one existing table from `before` to `declared`.
+fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
+    let after = &declared.table;
+    let t = after.qualified();
+    let name = &after.table;
+    let problem_count = out.problems.len();
+    if before.scope != after.scope {
+        out.problems.push(format!(
+            "`{}` ({}) changed its scope from `{}` to `{}`; a table keeps the scope it was created with: \
+             declare a new entity (a new table) and move the rows",
+            after.entity,
+            after.key(),
+            before.scope,
+            after.scope
+        ));
+        return;
+    }
+    let mut alter = String::new();
+    let mut concurrent: Vec<(String, String)> = Vec::new();
+    let mut constrain = String::new();
+    let mut cur = before.clone();
+
+    // 1. Renames, and the names derived from the renamed column.
+    for (new, old) in &declared.renames {
+        if cur.column(new).is_some() || cur.column(old).is_none() {
+            continue; // renamed by an earlier migration
+        }
+        let _ = writeln!(
+            alter,
+            "ALTER TABLE {t} RENAME COLUMN \"{old}\" TO \"{new}\";"
+        );
+        let was = cur.clone();
+        cur.rename_column(old, new);
+        for (a, b) in was.indexed().iter().zip(cur.indexed()) {
+            if *a != b {
+                let _ = writeln!(
+                    alter,
+                    "ALTER INDEX \"{}\".\"{}\" RENAME TO \"{}\";",
+                    cur.schema,
+                    was.index_name(a),
+                    cur.index_name(&b)
+                );
+            }
+        }
+        for (a, b) in was.uniques.iter().zip(&cur.uniques) {
+            if a != b {
+                let _ = writeln!(
+                    alter,
+                    "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
+                    was.unique_name(a),
+                    cur.unique_name(b)
+                );
+            }
+        }
+        for (a, b) in was.references.iter().zip(&cur.references) {
+            if a.column != b.column {
+                let _ = writeln!(
+                    alter,
+                    "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
+                    was.reference_name(&a.column),
+                    cur.reference_name(&b.column)
+                );
+            }
+        }
+    }
+    if cur.id != after.id {
+        out.problems.push(format!(
+            "`{}` ({}) changed its id column from `{}` to `{}`; write `renamed_from = \"{}\"` on the id field if it was renamed",
+            after.entity,
+            after.key(),
+            cur.id,
+            after.id,
+            cur.id
+        ));
+        return;
+    }
+
+    // 2. Keys and references that go (those on dropped columns go with them).
+    let dropped: Vec<String> = cur
+        .columns
+        .iter()
+        .filter(|c| after.column(&c.name).is_none())
+        .map(|c| c.name.clone())
+        .collect();
+    let survives = |cols: &[String]| cols.iter().all(|c| !dropped.contains(c));
+    for u in cur.uniques.iter().filter(|u| !after.uniques.contains(u)) {
+        if survives(u) {
+            let _ = writeln!(
+                alter,
+                "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
+                cur.unique_name(u)
+            );
+        }
+    }
+    for r in cur
+        .references
+        .iter()
+        .filter(|r| !after.references.contains(r))
+    {
+        if survives(std::slice::from_ref(&r.column)) {
+            let _ = writeln!(
+                alter,
+                "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
+                cur.reference_name(&r.column)
+            );
+        }
+    }
+
+    // 3. Dropped columns: only with the opt-in.
+    for c in &dropped {
+        if declared.drop_columns.contains(c) {
+            let _ = writeln!(alter, "ALTER TABLE {t} DROP COLUMN \"{c}\";");
+        } else {
+            out.problems.push(format!(
+                "column `{c}` of {} is in the migrations but `{}` has no field for it; to drop it \
+                 with its data, add `drop_column = \"{c}\"` to `#[tenant_store(...)]` on `{}`; if the \
+                 field was renamed, write `renamed_from = \"{c}\"` on it",
+                after.key(),
+                after.entity,
+                after.entity
+            ));
+        }
+    }
+
+    // 4. Columns on both sides: type, nullability, default.
+    for new in &after.columns {
+        let Some(old) = cur.column(&new.name) else {
+            continue;
+        };
+        let c = &new.name;
+        if old.sql_type != new.sql_type {
+            match convertible(&old.sql_type, &new.sql_type) {
+                true => {
+                    let _ = writeln!(
+                        alter,
+                        "ALTER TABLE {t} ALTER COLUMN \"{c}\" TYPE {ty} USING \"{c}\"::{ty};",
+                        ty = new.sql_type
+                    );
+                }
+                false => out.problems.push(format!(
+                    "`{}.{c}` changed from `{}` to `{}`, and PostgreSQL cannot convert every `{}` \
+                     value to `{}`; add a field with the new type (copy the values in a migration of \
+                     your own) and drop the old one with `drop_column`",
+                    after.entity, old.sql_type, new.sql_type, old.sql_type, new.sql_type
+                )),
+            }
+        }
+        if old.default != new.default {
+            match &new.default {
+                Some(d) => {
+                    let _ = writeln!(
+                        alter,
+                        "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET DEFAULT {d};"
+                    );
+                }
+                None => {
+                    let _ = writeln!(alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP DEFAULT;");
+                }
+            }
+        }
+        match (old.nullable, new.nullable) {
+            (false, true) => {
+                let _ = writeln!(alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP NOT NULL;");
+            }
+            (true, false) => match &new.default {
+                // The owner is subject to the policy (FORCE): lifted for this one statement,
+                // inside the migration's transaction, so no session sees the table without it.
+                Some(d) => {
+                    let _ = writeln!(alter, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
+                    let _ = writeln!(alter, "UPDATE {t} SET \"{c}\" = {d} WHERE \"{c}\" IS NULL;");
+                    let _ = writeln!(alter, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
+                    let _ = writeln!(alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET NOT NULL;");
+                }
+                None => out.problems.push(format!(
+                    "`{}.{c}` is no longer optional, and its rows may hold NULL; give the field \
+                     `default = \"...\"` (the value NULLs become)",
+                    after.entity
+                )),
+            },
+            _ => {}
+        }
+    }
+
+    // 5. Added columns.
+    for new in after
+        .columns
+        .iter()
+        .filter(|c| cur.column(&c.name).is_none())
+    {
+        let c = &new.name;
+        match (&new.default, new.nullable) {
+            (Some(d), nullable) => {
+                let null = if nullable { "" } else { " NOT NULL" };
+                let _ = writeln!(
+                    alter,
+                    "ALTER TABLE {t} ADD COLUMN \"{c}\" {}{null} DEFAULT {d};",
+                    new.sql_type
+                );
+            }
+            (None, true) => {
+                let _ = writeln!(
+                    alter,
+                    "ALTER TABLE {t} ADD COLUMN \"{c}\" {};",
+                    new.sql_type
+                );
+            }
+            (None, false) => out.problems.push(format!(
+                "`{}.{c}` is new and required, and {} has rows without it; make it an `Option<_>` \
+                 or give it `default = \"...\"` (a SQL expression)",
+                after.entity,
+                after.key()
+            )),
+        }
+    }
+
+    // 6. References that are new: added without a scan, validated in the constrain file.
+    for r in after
+        .references
+        .iter()
+        .filter(|r| !cur.references.contains(r))
+    {
+        let fk = after.reference_name(&r.column);
+        let s = &after.scope;
+        let _ = writeln!(
+            alter,
+            "ALTER TABLE {t} ADD CONSTRAINT \"{fk}\" FOREIGN KEY (\"{s}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{s}\", \"{}\") ON DELETE CASCADE NOT VALID;",
+            r.column, r.parent_schema, r.parent_table, r.parent_id
+        );
+        let _ = writeln!(constrain, "ALTER TABLE {t} VALIDATE CONSTRAINT \"{fk}\";");
+    }
+
+    // 7. Grants and the policy.
+    if cur.append_only != after.append_only {
+        let change = if after.append_only {
+            format!("REVOKE UPDATE ON {t} FROM {APP_ROLE};")
+        } else {
+            format!("GRANT UPDATE ON {t} TO {APP_ROLE};")
+        };
+        let _ = writeln!(alter, "{change}");
+    }
+    if cur.policy != after.policy {
+        let _ = writeln!(
+            alter,
+            "ALTER POLICY tenant_isolation ON {t}\n    USING {p}\n    WITH CHECK {p};",
+            p = after.policy
+        );
+    }
+
+    // 8. Indexes, built and dropped concurrently; unique keys built as indexes, then attached.
+    let (was, now) = (cur.indexed(), after.indexed());
+    for c in was
+        .iter()
+        .filter(|c| !now.contains(c) && !dropped.contains(c))
+    {
+        concurrent.push((
+            format!("drop_index_{}", cur.index_name(c)),
+            format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS \"{}\".\"{}\";\n",
+                cur.schema,
+                cur.index_name(c)
+            ),
+        ));
+    }
+    for c in now.iter().filter(|c| !was.contains(c)) {
+        concurrent.push((
+            format!("index_{}", after.index_name(c)),
+            format!(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{}\" ON {t} (\"{}\", \"{c}\");\n",
+                after.index_name(c),
+                after.scope
+            ),
+        ));
+    }
+    for u in after.uniques.iter().filter(|u| !cur.uniques.contains(u)) {
+        let key = after.unique_name(u);
+        let cols: Vec<String> = u.iter().map(|c| format!("\"{c}\"")).collect();
+        concurrent.push((
+            format!("index_{key}"),
+            format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"{key}\" ON {t} (\"{}\", {});\n",
+                after.scope,
+                cols.join(", ")
+            ),
+        ));
+        let _ = writeln!(
+            constrain,
+            "ALTER TABLE {t} ADD CONSTRAINT \"{key}\" UNIQUE USING INDEX \"{key}\";"
+        );
+    }
+
+    if out.problems.len() > problem_count {
+        return;
+    }
+    if !alter.is_empty() {
+        out.file(
+            &format!("alter_{name}"),
+            format!(
+                "{HEADER}-- Entity `{}`: changed fields.\n{alter}",
+                after.entity
+            ),
+            false,
+        );
+    }
+    for (description, sql) in concurrent {
+        // One statement per file: CONCURRENTLY cannot share a query string with another.
+        out.file(&description, format!("{HEADER}{sql}"), true);
+    }
+    if !constrain.is_empty() {
+        out.file(
+            &format!("constrain_{name}"),
+            format!(
+                "{HEADER}-- Entity `{}`: new keys and references.\n{constrain}",
+                after.entity
+            ),
+            false,
+        );
+    }
+}
+
+/// Whether PostgreSQL converts every value of `from` to `to` with a plain cast: widening
+/// numbers, dates to timestamps, and anything readable to text.
+fn convertible(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        (
+            "smallint",
+            "integer" | "bigint" | "real" | "double precision"
+        ) | ("integer", "bigint" | "double precision")
+            | ("real", "double precision")
+            | ("date", "timestamp")
+            | (
+                "boolean"
+                    | "smallint"
+                    | "integer"
+                    | "bigint"
+                    | "real"
+                    | "double precision"
+                    | "uuid"
+                    | "jsonb"
+                    | "date"
+                    | "timestamp"
+                    | "timestamptz",
+                "text"
+            )
+    )
+}
+
+/// The create file of a table: table, keys, indexes, RLS, policy, grants, comment, registry.
+pub(crate) fn create_sql(t: &Table) -> String {
+    let mut sql = String::new();
+    let w = &mut sql;
+    let scope = &t.scope;
+    let qualified = t.qualified();
+    let _ = writeln!(w, "-- Entity `{}`, partitioned by `{scope}`.", t.entity);
+    let _ = writeln!(w, "CREATE TABLE {qualified} (");
+    for c in &t.columns {
+        let null = if c.nullable { "" } else { " NOT NULL" };
+        let default = c
+            .default
+            .as_ref()
+            .map(|d| format!(" DEFAULT {d}"))
+            .unwrap_or_default();
+        let _ = writeln!(w, "    \"{}\" {}{null}{default},", c.name, c.sql_type);
+    }
+    for u in &t.uniques {
+        let cols: Vec<String> = u.iter().map(|c| format!("\"{c}\"")).collect();
+        let _ = writeln!(w, "    UNIQUE (\"{scope}\", {}),", cols.join(", "));
+    }
+    // A reference carries the scope column: a row can only point at a parent of its own tenant,
+    // whatever id it names.
+    for r in &t.references {
+        let _ = writeln!(
+            w,
+            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{scope}\", \"{}\") ON DELETE CASCADE,",
+            r.column, r.parent_schema, r.parent_table, r.parent_id
+        );
+    }
+    // The key leads with the scope column: it is the index every tenant's lookups use, and the
+    // same id may exist in two tenants without one learning of the other.
+    let _ = writeln!(w, "    PRIMARY KEY (\"{scope}\", \"{}\")", t.id);
+    let _ = writeln!(w, ");");
+    for c in t.indexed() {
+        let _ = writeln!(
+            w,
+            "CREATE INDEX \"{}\" ON {qualified} (\"{scope}\", \"{c}\");",
+            t.index_name(&c)
+        );
+    }
+    let _ = writeln!(w, "ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY;");
+    let _ = writeln!(w, "ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY;");
+    // The sub-select makes the setting an InitPlan: read once per statement, and the comparison
+    // stays an index condition on the scope column.
+    let _ = writeln!(w, "CREATE POLICY tenant_isolation ON {qualified}");
+    let _ = writeln!(w, "    USING {}", t.policy);
+    let _ = writeln!(w, "    WITH CHECK {};", t.policy);
+    let grants = if t.append_only {
+        "SELECT, INSERT, DELETE"
+    } else {
+        "SELECT, INSERT, UPDATE, DELETE"
+    };
+    let _ = writeln!(w, "GRANT {grants} ON {qualified} TO {APP_ROLE};");
+    let _ = writeln!(
+        w,
+        "COMMENT ON TABLE {qualified} IS 'tenant-store: scope {scope}';"
+    );
+    // The audit finds tenant tables from here, not only from the comment.
+    let _ = writeln!(
+        w,
+        "INSERT INTO tenant_store_private.tenant_tables VALUES ('{}', '{}', '{scope}');",
+        t.schema, t.table
+    );
+    sql
+}
+
+/// Plans `dir` against `entities` and writes the new files and the snapshot. Returns the plan
+/// (its `files` are what was written).
+pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
+    let plan = plan(&Folder::read(dir)?, entities)?;
+    if !plan.is_empty() {
+        plan.write(dir)
+            .map_err(|e| Refused::one(format!("cannot write into {}: {e}", dir.display())))?;
+    }
+    Ok(plan)
+}
+
+/// The drift check: the generated files the snapshot records are all there and unchanged, no
+/// other generated file is, and the entities need no new migration. On drift, every problem is
+/// listed, with `regenerate` (the command that writes the new files) where it fixes it.
+pub fn check(dir: &Path, entities: &Entities, regenerate: &str) -> Result<(), Refused> {
+    let folder = Folder::read(dir)?;
+    let mut problems = Vec::new();
+    let Some(snapshot) = &folder.snapshot else {
+        return Err(Refused::one(format!(
+            "{} has no {SNAPSHOT_FILE}: run `{regenerate}` and commit the result",
+            dir.display()
+        )));
+    };
+    for (name, hash) in &snapshot.files {
+        match folder.generated.get(name) {
+            None => problems.push(format!(
+                "{name} is missing (or no longer says it was generated): restore it from version control; \
+                 databases that applied it need it"
+            )),
+            Some(text) if sha256(text) != *hash => problems.push(format!(
+                "{name} was edited after it was generated: restore it from version control (sqlx refuses a \
+                 changed applied file) and put the change in a new migration"
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in folder.generated.keys() {
+        if !snapshot.files.contains_key(name) {
+            problems.push(format!(
+                "{name} says it was generated but {SNAPSHOT_FILE} does not list it: remove it, or restore \
+                 the snapshot that lists it"
+            ));
+        }
+    }
+    match plan(&folder, entities) {
+        Ok(p) if p.is_empty() => {}
+        Ok(p) => {
+            let names: Vec<&str> = p.files.iter().map(|f| f.file_name.as_str()).collect();
+            problems.push(if names.is_empty() {
+                format!("{SNAPSHOT_FILE} does not match the entities: run `{regenerate}` and commit the result")
+            } else {
+                format!(
+                    "the entities changed since the last migration ({} to write): run `{regenerate}` and commit the result",
+                    names.join(", ")
+                )
+            });
+        }
+        Err(refused) => problems.extend(refused.problems),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Refused { problems })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_cut_like_postgresql_cuts_them() {
+        assert_eq!(
+            pg_object_name("items", "org_id_parent", "fkey"),
+            "items_org_id_parent_fkey"
+        );
+        let long = pg_object_name(&"t".repeat(40), &"c".repeat(40), "key");
+        assert_eq!(long.len(), 63);
+        assert!(long.ends_with("cc_key"), "{long}");
+    }
+
+    #[test]
+    fn conversions_are_refused_unless_every_value_converts() {
+        assert!(convertible("integer", "bigint"));
+        assert!(convertible("uuid", "text"));
+        assert!(!convertible("text", "uuid"));
+        assert!(!convertible("bigint", "integer"));
+        assert!(!convertible("bytea", "text"));
+    }
+}

@@ -1,0 +1,816 @@
+//! Schema evolution on a real server: one entity (`Gadget`, table `gadgets`) goes through six
+//! versions, one kind of change each, with rows of two tenants written at every version. After
+//! each step the generator writes only new files, sqlx's migrator applies them (no checksum
+//! error), every row is still there with its values (renamed and converted fields included),
+//! each tenant still sees only its own rows, the start-up audit passes, the drift check is
+//! green, and a hand-written migration in the same folder is untouched.
+//!
+//! Each test migrates a database of its own, created for it and dropped after.
+
+// Every version declares the whole entity; the test reads the fields each step is about.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tenant_store::Page;
+use tenant_store::Principal;
+use tenant_store::postgres::evolve::{self, Entities};
+use tenant_store::postgres::{Db, DbOptions};
+use tenant_store::tenant_store;
+use tenant_store_tests::{key, owner_url, raw_pool, super_url, tenant};
+use uuid::Uuid;
+
+#[tenant_store(backend = "postgres", scope = "org_id", table = "shelves")]
+pub struct Shelf {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub label: String,
+}
+
+/// The first deploy.
+mod v1 {
+    use super::*;
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub name: String,
+        pub count: i32,
+        pub notes: String,
+    }
+}
+
+/// A new nullable field, a new field with a default, and a new entity (`Shelf`).
+mod v2 {
+    use super::*;
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub name: String,
+        pub count: i32,
+        pub notes: String,
+        pub color: Option<String>,
+        #[tenant_store(default = "0")]
+        pub priority: i32,
+    }
+}
+
+/// A renamed field (a filter: its index follows) and a type PostgreSQL widens.
+mod v3 {
+    use super::*;
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter, renamed_from = "name")]
+        pub title: String,
+        pub count: i64,
+        pub notes: String,
+        pub color: Option<String>,
+        #[tenant_store(default = "0")]
+        pub priority: i32,
+    }
+}
+
+/// A removed field (with the opt-in), a new filter index, a unique key and a reference.
+mod v4 {
+    use super::*;
+    #[tenant_store(
+        backend = "postgres",
+        scope = "org_id",
+        table = "gadgets",
+        drop_column = "notes",
+        unique(title)
+    )]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub title: String,
+        pub count: i64,
+        #[tenant_store(filter)]
+        pub color: Option<String>,
+        #[tenant_store(default = "0")]
+        pub priority: i32,
+        #[tenant_store(references = Shelf)]
+        pub shelf: Option<Uuid>,
+    }
+}
+
+/// The filter on `title`, the unique key and the reference removed.
+mod v5 {
+    use super::*;
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub title: String,
+        pub count: i64,
+        #[tenant_store(filter)]
+        pub color: Option<String>,
+        #[tenant_store(default = "0")]
+        pub priority: i32,
+        pub shelf: Option<Uuid>,
+    }
+}
+
+/// An optional field made required (its NULLs take the default), and `Shelf` removed with
+/// `drop_table!` (see [`v6_entities`]).
+mod v6 {
+    use super::*;
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub title: String,
+        pub count: i64,
+        #[tenant_store(filter, default = "'unpainted'")]
+        pub color: String,
+        #[tenant_store(default = "0")]
+        pub priority: i32,
+        pub shelf: Option<Uuid>,
+    }
+}
+
+/// Changes the generator must refuse, each with the way forward.
+mod refused {
+    use super::*;
+    /// v1 with `notes` gone and no `drop_column`.
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct NotesGone {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub name: String,
+        pub count: i32,
+    }
+    /// v1 with a new required field and no default.
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct RequiredWithoutDefault {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub name: String,
+        pub count: i32,
+        pub notes: String,
+        pub weight: i32,
+    }
+    /// v1 with `notes` changed from text to uuid.
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "gadgets")]
+    pub struct NotesToUuid {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub name: String,
+        pub count: i32,
+        pub notes: Uuid,
+    }
+}
+
+fn v6_entities() -> Entities {
+    Entities::new()
+        .entity::<v6::Gadget>()
+        .drop_table("public", "shelves")
+}
+
+/// A database of its own, set up as `scripts/services.sh` sets up the shared one, dropped on
+/// [`Scratch::drop_database`].
+struct Scratch {
+    name: String,
+    dir: PathBuf,
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("a database URL ends with /<database>");
+    format!("{base}/{db}")
+}
+
+impl Scratch {
+    async fn new() -> Self {
+        let name = format!("ts_evolve_{}", Uuid::new_v4().simple());
+        let su = raw_pool(&super_url(), 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} OWNER ts_owner"
+        )))
+        .execute(&su)
+        .await
+        .unwrap();
+        su.close().await;
+        let su = raw_pool(&with_database(&super_url(), &name), 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;
+             REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC;"
+        )))
+        .execute(&su)
+        .await
+        .unwrap();
+        su.close().await;
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { name, dir }
+    }
+
+    fn owner_url(&self) -> String {
+        with_database(&owner_url(), &self.name)
+    }
+
+    fn app_url(&self) -> String {
+        with_database(&tenant_store_tests::app_url(), &self.name)
+    }
+
+    /// Generates, checks that only new files appeared (every earlier file byte for byte as it
+    /// was), applies with sqlx's migrator, and returns the new files' names.
+    async fn step(&self, entities: &Entities) -> Vec<String> {
+        let before = files(&self.dir);
+        let plan = evolve::generate(&self.dir, entities).unwrap_or_else(|e| panic!("{e}"));
+        let after = files(&self.dir);
+        for (name, text) in &before {
+            if name != evolve::SNAPSHOT_FILE {
+                assert_eq!(after.get(name), Some(text), "{name} was rewritten");
+            }
+        }
+        let mut new: Vec<String> = after
+            .keys()
+            .filter(|n| !before.contains_key(*n) && n.ends_with(".sql"))
+            .cloned()
+            .collect();
+        new.sort();
+        let planned: Vec<String> = plan.files.iter().map(|f| f.file_name.clone()).collect();
+        assert_eq!(new, planned);
+        evolve::check(&self.dir, entities, "generate").unwrap_or_else(|e| panic!("{e}"));
+
+        let owner = raw_pool(&self.owner_url(), 1).await;
+        let migrator = sqlx::migrate::Migrator::new(self.dir.clone())
+            .await
+            .unwrap();
+        migrator
+            .run(&owner)
+            .await
+            .unwrap_or_else(|e| panic!("applying {new:?}: {e}"));
+        let mut conn = owner.acquire().await.unwrap();
+        tenant_store::postgres::keys::install(&mut conn, &key())
+            .await
+            .unwrap();
+        drop(conn);
+        owner.close().await;
+        new
+    }
+
+    /// The application's audited connection (the start-up audit runs here).
+    async fn db(&self) -> Db {
+        Db::connect_with(
+            &self.app_url(),
+            key(),
+            DbOptions::default().max_connections(2),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the start-up audit or the connection failed: {e}"))
+    }
+
+    async fn drop_database(self) {
+        let su = raw_pool(&super_url(), 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&su)
+        .await
+        .unwrap();
+        su.close().await;
+        std::fs::remove_dir_all(&self.dir).unwrap();
+    }
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A row as every version can state it: id, name (or title), count.
+type Seen = (Uuid, String, i64);
+
+/// What each tenant wrote so far.
+#[derive(Default)]
+struct Expected(BTreeMap<Uuid, Vec<Seen>>);
+
+impl Expected {
+    fn add(&mut self, who: &Principal, row: Seen) {
+        self.0.entry(who.org_id()).or_default().push(row);
+    }
+
+    /// Asserts each tenant's list is exactly its own rows, and that neither tenant can fetch a
+    /// row of the other by id.
+    async fn verify<F, G>(&self, db: &Db, who: [&Principal; 2], list: F, get: G)
+    where
+        F: AsyncFn(&mut tenant_store::postgres::TenantTx<'_>) -> Vec<Seen>,
+        G: AsyncFn(&mut tenant_store::postgres::TenantTx<'_>, Uuid) -> bool,
+    {
+        for (me, other) in [(who[0], who[1]), (who[1], who[0])] {
+            let mut seen = list(&mut db.begin(me).await.unwrap()).await;
+            seen.sort();
+            let mut want = self.0.get(&me.org_id()).cloned().unwrap_or_default();
+            want.sort();
+            assert_eq!(seen, want, "tenant {} sees exactly its rows", me.org_id());
+            let mut tx = db.begin(me).await.unwrap();
+            for (id, ..) in self.0.get(&other.org_id()).into_iter().flatten() {
+                assert!(!get(&mut tx, *id).await, "{id} of another tenant is absent");
+            }
+        }
+    }
+}
+
+macro_rules! list_of {
+    ($entity:ty, $name:ident) => {
+        async |tx: &mut tenant_store::postgres::TenantTx<'_>| {
+            let rows = <$entity>::store()
+                .list(tx, Default::default(), Page::first(100))
+                .await
+                .unwrap();
+            rows.into_iter()
+                .map(|g| (g.id, g.$name, i64::from(g.count)))
+                .collect::<Vec<Seen>>()
+        }
+    };
+}
+
+macro_rules! get_of {
+    ($entity:ty) => {
+        async |tx: &mut tenant_store::postgres::TenantTx<'_>, id: Uuid| {
+            <$entity>::store().get(tx, id).await.unwrap().is_some()
+        }
+    };
+}
+
+#[tokio::test]
+async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
+    let scratch = Scratch::new().await;
+    let (a, b) = (tenant(), tenant());
+    let mut expected = Expected::default();
+
+    // v1: the first deploy.
+    let v1 = Entities::new().entity::<v1::Gadget>();
+    let new = scratch.step(&v1).await;
+    assert_eq!(
+        new,
+        ["0001_tenant_store_base.sql", "0002_create_gadgets.sql"]
+    );
+    // A migration the user writes by hand, beside the generated ones.
+    let mine = scratch.dir.join("0003_hand_written.sql");
+    let mine_sql = "CREATE TABLE public.hand_written (note text);\n";
+    std::fs::write(&mine, mine_sql).unwrap();
+    scratch.step(&v1).await;
+    let db = scratch.db().await;
+    for (who, n) in [(&a, 1), (&b, 2)] {
+        let mut tx = db.begin(who).await.unwrap();
+        let g = v1::Gadget::store()
+            .create(
+                &mut tx,
+                v1::NewGadget {
+                    id: None,
+                    name: format!("v1-{n}"),
+                    count: n,
+                    notes: "first".into(),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        expected.add(who, (g.id, g.name, i64::from(n)));
+    }
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v1::Gadget, name),
+            get_of!(v1::Gadget),
+        )
+        .await;
+    drop(db);
+
+    // v2: a nullable field, a field with a default, a new entity.
+    let v2 = Entities::new().entity::<v2::Gadget>().entity::<Shelf>();
+    let new = scratch.step(&v2).await;
+    assert_eq!(new, ["0004_create_shelves.sql", "0005_alter_gadgets.sql"]);
+    let db = scratch.db().await;
+    for (who, n) in [(&a, 3), (&b, 4)] {
+        let mut tx = db.begin(who).await.unwrap();
+        // Rows from v1 got the default.
+        let old = v2::Gadget::store()
+            .list(&mut tx, Default::default(), Page::first(10))
+            .await
+            .unwrap();
+        assert!(old.iter().all(|g| g.priority == 0 && g.color.is_none()));
+        let g = v2::Gadget::store()
+            .create(
+                &mut tx,
+                v2::NewGadget {
+                    id: None,
+                    name: format!("v2-{n}"),
+                    count: n,
+                    notes: "second".into(),
+                    color: Some("red".into()),
+                    priority: 5,
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        expected.add(who, (g.id, g.name, i64::from(n)));
+    }
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v2::Gadget, name),
+            get_of!(v2::Gadget),
+        )
+        .await;
+    drop(db);
+
+    // v3: `name` renamed to `title` (values and index follow), `count` widened to bigint.
+    let v3 = Entities::new().entity::<v3::Gadget>().entity::<Shelf>();
+    assert_eq!(scratch.step(&v3).await, ["0006_alter_gadgets.sql"]);
+    let db = scratch.db().await;
+    for (who, n) in [(&a, 5), (&b, 6)] {
+        let mut tx = db.begin(who).await.unwrap();
+        let g = v3::Gadget::store()
+            .create(
+                &mut tx,
+                v3::NewGadget {
+                    id: None,
+                    title: format!("v3-{n}"),
+                    count: 5_000_000_000 + n,
+                    notes: "third".into(),
+                    color: None,
+                    priority: 1,
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        expected.add(who, (g.id, g.title, 5_000_000_000 + n));
+    }
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v3::Gadget, title),
+            get_of!(v3::Gadget),
+        )
+        .await;
+    // The renamed filter still filters, through its renamed index.
+    let mut tx = db.begin(&a).await.unwrap();
+    let found = v3::Gadget::store()
+        .list(
+            &mut tx,
+            v3::GadgetFilter::new().title("v1-1".into()),
+            Page::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    drop(tx);
+    drop(db);
+
+    // v4: `notes` dropped (opted in), `color` filtered, `title` unique, `shelf` referenced.
+    let v4 = Entities::new().entity::<v4::Gadget>().entity::<Shelf>();
+    assert_eq!(
+        scratch.step(&v4).await,
+        [
+            "0007_alter_gadgets.sql",
+            "0008_index_gadgets_org_id_color_idx.sql",
+            "0009_index_gadgets_org_id_shelf_idx.sql",
+            "0010_index_gadgets_org_id_title_key.sql",
+            "0011_constrain_gadgets.sql",
+        ]
+    );
+    let index =
+        std::fs::read_to_string(scratch.dir.join("0008_index_gadgets_org_id_color_idx.sql"))
+            .unwrap();
+    assert!(index.starts_with("-- no-transaction\n"), "{index}");
+    assert!(index.contains("CREATE INDEX CONCURRENTLY"), "{index}");
+    let db = scratch.db().await;
+    let mut shelves = BTreeMap::new();
+    for (who, n) in [(&a, 7), (&b, 8)] {
+        let mut tx = db.begin(who).await.unwrap();
+        let shelf = Shelf::store()
+            .create(
+                &mut tx,
+                NewShelf {
+                    id: None,
+                    label: format!("shelf of {n}"),
+                },
+            )
+            .await
+            .unwrap();
+        shelves.insert(who.org_id(), shelf.id);
+        let g = v4::Gadget::store()
+            .create(
+                &mut tx,
+                v4::NewGadget {
+                    id: None,
+                    title: format!("v4-{n}"),
+                    count: n,
+                    color: Some("blue".into()),
+                    priority: 2,
+                    shelf: Some(shelf.id),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        expected.add(who, (g.id, g.title, n));
+    }
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v4::Gadget, title),
+            get_of!(v4::Gadget),
+        )
+        .await;
+    // The new unique key holds, per tenant.
+    let mut tx = db.begin(&a).await.unwrap();
+    let dup = v4::Gadget::store()
+        .create(
+            &mut tx,
+            v4::NewGadget {
+                id: None,
+                title: "v4-7".into(),
+                count: 0,
+                color: None,
+                priority: 0,
+                shelf: None,
+            },
+        )
+        .await;
+    assert!(dup.is_err(), "a second `v4-7` in one tenant is refused");
+    drop(tx);
+    // The new reference stays inside the tenant: A cannot point at B's shelf.
+    let mut tx = db.begin(&a).await.unwrap();
+    let cross = v4::Gadget::store()
+        .create(
+            &mut tx,
+            v4::NewGadget {
+                id: None,
+                title: "cross".into(),
+                count: 0,
+                color: None,
+                priority: 0,
+                shelf: Some(shelves[&b.org_id()]),
+            },
+        )
+        .await;
+    assert!(
+        cross.is_err(),
+        "a reference to another tenant's shelf is refused"
+    );
+    drop(tx);
+    drop(db);
+
+    // v5: the title's filter, the unique key and the reference removed.
+    let v5 = Entities::new().entity::<v5::Gadget>().entity::<Shelf>();
+    assert_eq!(
+        scratch.step(&v5).await,
+        [
+            "0012_alter_gadgets.sql",
+            "0013_drop_index_gadgets_org_id_title_idx.sql",
+            "0014_drop_index_gadgets_org_id_shelf_idx.sql",
+        ]
+    );
+    let db = scratch.db().await;
+    let mut tx = db.begin(&a).await.unwrap();
+    let again = v5::Gadget::store()
+        .create(
+            &mut tx,
+            v5::NewGadget {
+                id: None,
+                title: "v4-7".into(),
+                count: 9,
+                color: None,
+                priority: 0,
+                shelf: Some(Uuid::new_v4()),
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    expected.add(&a, (again.id, again.title, 9));
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v5::Gadget, title),
+            get_of!(v5::Gadget),
+        )
+        .await;
+    drop(db);
+
+    // v6: `color` required (NULLs become the default), `Shelf` dropped with the opt-in.
+    assert_eq!(
+        scratch.step(&v6_entities()).await,
+        ["0015_alter_gadgets.sql", "0016_drop_shelves.sql"]
+    );
+    let db = scratch.db().await;
+    for who in [&a, &b] {
+        let mut tx = db.begin(who).await.unwrap();
+        let rows = v6::Gadget::store()
+            .list(&mut tx, Default::default(), Page::first(100))
+            .await
+            .unwrap();
+        assert!(rows.iter().any(|g| g.color == "unpainted"));
+        assert!(rows.iter().any(|g| g.color == "blue"));
+    }
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v6::Gadget, title),
+            get_of!(v6::Gadget),
+        )
+        .await;
+    drop(db);
+
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), mine_sql);
+    // Every file the six versions generated, for review: a change to what the generator writes
+    // shows in this snapshot's diff.
+    let all: String = files(&scratch.dir)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".sql") && name != "0001_tenant_store_base.sql")
+        .map(|(name, text)| format!("==> {name}\n{}", String::from_utf8(text).unwrap()))
+        .collect();
+    insta::assert_snapshot!("six_versions", all);
+    scratch.drop_database().await;
+}
+
+/// A folder generated for v1, to refuse changes against.
+fn v1_folder() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tenant-store-refusals-{}", Uuid::new_v4()));
+    evolve::generate(
+        &dir,
+        &Entities::new().entity::<v1::Gadget>().entity::<Shelf>(),
+    )
+    .unwrap();
+    dir
+}
+
+fn refusal(dir: &Path, entities: &Entities) -> String {
+    let before = files(dir);
+    let err = evolve::generate(dir, entities)
+        .expect_err("the generator refuses")
+        .to_string();
+    assert_eq!(files(dir), before, "a refused plan writes nothing");
+    err
+}
+
+#[test]
+fn a_removed_field_without_the_opt_in_is_refused_with_the_way_forward() {
+    let dir = v1_folder();
+    let err = refusal(
+        &dir,
+        &Entities::new()
+            .entity::<refused::NotesGone>()
+            .entity::<Shelf>(),
+    );
+    assert!(err.contains("column `notes` of public.gadgets"), "{err}");
+    assert!(err.contains("add `drop_column = \"notes\"`"), "{err}");
+    assert!(err.contains("renamed_from = \"notes\""), "{err}");
+}
+
+#[test]
+fn a_removed_entity_without_the_opt_in_is_refused_with_the_way_forward() {
+    let dir = v1_folder();
+    let err = refusal(&dir, &Entities::new().entity::<v1::Gadget>());
+    assert!(
+        err.contains("tenant_store::postgres::drop_table!(\"public\", \"shelves\");"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_new_required_field_without_a_default_is_refused() {
+    let dir = v1_folder();
+    let err = refusal(
+        &dir,
+        &Entities::new()
+            .entity::<refused::RequiredWithoutDefault>()
+            .entity::<Shelf>(),
+    );
+    assert!(
+        err.contains("`RequiredWithoutDefault.weight` is new and required"),
+        "{err}"
+    );
+    assert!(err.contains("default = \"...\""), "{err}");
+}
+
+#[test]
+fn a_type_postgresql_cannot_convert_is_refused() {
+    let dir = v1_folder();
+    let err = refusal(
+        &dir,
+        &Entities::new()
+            .entity::<refused::NotesToUuid>()
+            .entity::<Shelf>(),
+    );
+    assert!(
+        err.contains("changed from `text` to `uuid`, and PostgreSQL cannot convert"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_policy_reaches_a_database_that_has_the_old_one() {
+    let scratch = Scratch::new().await;
+    let v1 = Entities::new().entity::<v1::Gadget>();
+    scratch.step(&v1).await;
+    // What an older tenant-store made: a weaker policy and another context check, applied and
+    // recorded in its snapshot.
+    let owner = raw_pool(&scratch.owner_url(), 1).await;
+    sqlx::raw_sql(
+        "ALTER POLICY tenant_isolation ON public.gadgets USING (true) WITH CHECK (true);
+         SET ROLE tenant_store_definer;
+         CREATE OR REPLACE FUNCTION tenant_store_private.current_tenant(scope text) RETURNS uuid
+             LANGUAGE sql STABLE AS $$ SELECT NULL::uuid $$;
+         RESET ROLE;",
+    )
+    .execute(&owner)
+    .await
+    .unwrap();
+    owner.close().await;
+    let path = scratch.dir.join(evolve::SNAPSHOT_FILE);
+    let mut snapshot: evolve::Snapshot =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    snapshot.tables.get_mut("public.gadgets").unwrap().policy = "(true)".into();
+    snapshot
+        .functions
+        .insert("current_tenant".into(), "an older definition".into());
+    std::fs::write(&path, snapshot.to_json()).unwrap();
+    // The audit refuses the old database.
+    let refused = Db::connect_with(&scratch.app_url(), key(), DbOptions::default())
+        .await
+        .expect_err("the audit refuses the old policy");
+    assert!(refused.to_string().contains("gadgets"), "{refused}");
+
+    let new = scratch.step(&v1).await;
+    assert_eq!(
+        new,
+        ["0003_tenant_store_functions.sql", "0004_alter_gadgets.sql"]
+    );
+    let alter = std::fs::read_to_string(scratch.dir.join("0004_alter_gadgets.sql")).unwrap();
+    assert!(alter.contains("ALTER POLICY tenant_isolation"), "{alter}");
+
+    let db = scratch.db().await;
+    let (a, b) = (tenant(), tenant());
+    let mut expected = Expected::default();
+    for who in [&a, &b] {
+        let mut tx = db.begin(who).await.unwrap();
+        let g = v1::Gadget::store()
+            .create(
+                &mut tx,
+                v1::NewGadget {
+                    id: None,
+                    name: "after".into(),
+                    count: 1,
+                    notes: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        expected.add(who, (g.id, g.name, 1));
+    }
+    expected
+        .verify(
+            &db,
+            [&a, &b],
+            list_of!(v1::Gadget, name),
+            get_of!(v1::Gadget),
+        )
+        .await;
+    drop(db);
+    scratch.drop_database().await;
+}
