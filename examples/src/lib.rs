@@ -13,8 +13,6 @@ pub mod lifecycle;
 pub mod memory;
 pub mod search;
 
-use tenant_store::migrations::MigrationFile;
-
 // The experiment platform's admin tools use the audited admin scope: its table is migrated too.
 tenant_store::postgres::admin_audit!();
 
@@ -26,19 +24,9 @@ pub fn entities() -> tenant_store::postgres::evolve::Entities {
     tenant_store::postgres::evolve::Entities::registered_in_crate("tenant_store_examples")
 }
 
-/// Every Neo4j entity's Cypher migration, in order.
-pub fn neo4j_migration_files() -> Vec<MigrationFile> {
-    [
-        ("code_symbol", code_graph::SymbolStore::migration_cypher()),
-        ("code_repo", code_graph::RepoStore::migration_cypher()),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, (name, cypher))| MigrationFile {
-        file_name: format!("{:04}_{name}.cypher", i + 1),
-        sql: cypher.to_owned(),
-    })
-    .collect()
+/// Every Neo4j entity of this crate (each registered itself).
+pub fn neo4j_entities() -> tenant_store::neo4j::evolve::Entities {
+    tenant_store::neo4j::evolve::Entities::registered_in_crate("tenant_store_examples")
 }
 
 /// The repository's `migrations/neo4j/` folder.

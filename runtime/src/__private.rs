@@ -63,7 +63,7 @@ pub const fn assert_id<T: IdType + ?Sized>() {}
 /// See [`assert_tenant_id`].
 pub const fn assert_version<T: VersionType + ?Sized>() {}
 
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "neo4j"))]
 pub use ::inventory;
 
 #[cfg(feature = "postgres")]
@@ -172,6 +172,7 @@ pub mod opensearch {
 #[cfg(feature = "neo4j")]
 pub mod neo4j {
     //! Neo4j items named by generated code.
+    pub use crate::neo4j::evolve::Registration;
     pub use crate::neo4j::{
         __all_scoped, __declares_label, CheckedCypher, GraphEntity, Scoped, Store, to_bolt,
     };

@@ -18,7 +18,10 @@
 //! - `apply` applies the pending files as the tables' owner (after `check`).
 //!
 //! The folder is `--dir` (default `migrations`, or `TENANT_STORE_MIGRATIONS`); the database is
-//! `--database-url` (or `DATABASE_URL`).
+//! `--database-url` (or `DATABASE_URL`). With the `neo4j` feature, `generate` and `check` also
+//! serve the Neo4j entities in `--neo4j-dir` (default `<dir>/neo4j`); those migrations are
+//! applied by the application itself ([`Client::apply_migrations`](crate::neo4j::Client::apply_migrations)),
+//! being idempotent.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -29,7 +32,41 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::postgres::context::DEFINER_ROLE;
-use crate::postgres::evolve::{self, Entities};
+use crate::postgres::evolve;
+
+/// The entities a migration command serves.
+#[derive(Debug, Clone, Default)]
+pub struct Migrations {
+    postgres: evolve::Entities,
+    #[cfg(feature = "neo4j")]
+    neo4j: crate::neo4j::evolve::Entities,
+}
+
+impl Migrations {
+    /// Every entity registered in the program (each `#[tenant_store]` entity registers itself).
+    pub fn registered() -> Self {
+        Self {
+            postgres: evolve::Entities::registered(),
+            #[cfg(feature = "neo4j")]
+            neo4j: crate::neo4j::evolve::Entities::registered(),
+        }
+    }
+
+    /// These PostgreSQL entities, and no other backend's.
+    pub fn postgres(entities: evolve::Entities) -> Self {
+        Self {
+            postgres: entities,
+            ..Self::default()
+        }
+    }
+
+    /// These Neo4j entities beside the PostgreSQL ones.
+    #[cfg(feature = "neo4j")]
+    pub fn with_neo4j(mut self, entities: crate::neo4j::evolve::Entities) -> Self {
+        self.neo4j = entities;
+        self
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "tenant-store migrations for the entities of this program")]
@@ -42,6 +79,10 @@ struct Args {
         default_value = "migrations"
     )]
     dir: PathBuf,
+    /// The Neo4j migrations folder [default: <dir>/neo4j].
+    #[cfg(feature = "neo4j")]
+    #[arg(long, global = true)]
+    neo4j_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,14 +110,20 @@ enum Command {
 /// Runs the command line of this process against every registered entity, and returns the
 /// process's exit code.
 pub fn main() -> ExitCode {
-    run(std::env::args_os(), &Entities::registered())
+    run(std::env::args_os(), &Migrations::registered())
 }
 
 /// Runs the command line `args` (the program's name first) against `entities`.
 pub fn run(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    entities: &Entities,
+    entities: &Migrations,
 ) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let program = args
+        .first()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "migrations".into());
     let args = match Args::try_parse_from(args) {
         Ok(args) => args,
         Err(e) => {
@@ -88,7 +135,9 @@ pub fn run(
             };
         }
     };
-    match execute(&args, entities) {
+    // How this program is run again to generate, for messages.
+    let regenerate = format!("cargo run --bin {program} -- generate");
+    match execute(&args, entities, &regenerate) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -97,37 +146,62 @@ pub fn run(
     }
 }
 
-/// How this program is run again to generate, for messages.
-fn regenerate() -> String {
-    let program = std::env::args_os()
-        .next()
-        .map(PathBuf::from)
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "migrations".into());
-    format!("cargo run --bin {program} -- generate")
+/// Whether a folder is in use: entities for it, or files from earlier runs.
+fn in_use(has_entities: bool, dir: &Path) -> bool {
+    has_entities || dir.join(evolve::SNAPSHOT_FILE).exists()
 }
 
-fn execute(args: &Args, entities: &Entities) -> Result<(), String> {
+fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), String> {
     let dir = &args.dir;
+    let postgres = in_use(entities.postgres.tables().next().is_some(), dir)
+        || dir.read_dir().is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        });
+    #[cfg(feature = "neo4j")]
+    let neo4j_dir = args.neo4j_dir.clone().unwrap_or_else(|| dir.join("neo4j"));
+    #[cfg(feature = "neo4j")]
+    let neo4j = in_use(!entities.neo4j.is_empty(), &neo4j_dir);
     match &args.command {
         Command::Generate => {
-            let plan = evolve::generate(dir, entities).map_err(|e| e.to_string())?;
-            if plan.files.is_empty() {
+            let mut written = Vec::new();
+            if postgres {
+                let plan = evolve::generate(dir, &entities.postgres).map_err(|e| e.to_string())?;
+                written.extend(plan.files.iter().map(|f| dir.join(&f.file_name)));
+            }
+            #[cfg(feature = "neo4j")]
+            if neo4j {
+                let plan = crate::neo4j::evolve::generate(&neo4j_dir, &entities.neo4j)
+                    .map_err(|e| e.to_string())?;
+                written.extend(plan.files.iter().map(|f| neo4j_dir.join(&f.file_name)));
+            }
+            if written.is_empty() {
                 println!("{}: up to date", dir.display());
             }
-            for f in &plan.files {
-                println!("wrote {}", dir.join(&f.file_name).display());
+            for f in written {
+                println!("wrote {}", f.display());
             }
             Ok(())
         }
         Command::Check => {
-            evolve::check(dir, entities, &regenerate()).map_err(|e| e.to_string())?;
+            let mut problems = Vec::new();
+            if postgres && let Err(e) = evolve::check(dir, &entities.postgres, regenerate) {
+                problems.extend(e.problems);
+            }
+            #[cfg(feature = "neo4j")]
+            if neo4j
+                && let Err(e) = crate::neo4j::evolve::check(&neo4j_dir, &entities.neo4j, regenerate)
+            {
+                problems.extend(e.problems);
+            }
+            if !problems.is_empty() {
+                return Err(problems.join("\n"));
+            }
             println!("{}: matches the entities", dir.display());
             Ok(())
         }
         Command::Status { database_url } => block_on(status(dir, database_url)),
         Command::Apply { database_url } => {
-            evolve::check(dir, entities, &regenerate()).map_err(|e| {
+            evolve::check(dir, &entities.postgres, regenerate).map_err(|e| {
                 format!("not applying a folder that does not match the entities:\n{e}")
             })?;
             block_on(apply(dir, database_url))

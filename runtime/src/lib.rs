@@ -153,6 +153,7 @@
 
 pub mod contract;
 mod error;
+#[cfg(any(feature = "postgres", feature = "neo4j"))]
 pub mod migrations;
 pub mod offboard;
 mod page;

@@ -424,12 +424,10 @@ pub async fn graph() -> tenant_store::neo4j::Client {
                 .expect("runtime");
             rt.block_on(async {
                 let client = connect(migrate_config).await;
-                for f in tenant_store_examples::neo4j_migration_files() {
-                    client
-                        .apply_migration(&f.sql)
-                        .await
-                        .unwrap_or_else(|e| panic!("migration {}: {e}", f.file_name));
-                }
+                client
+                    .apply_migrations(&tenant_store_examples::neo4j_migrations_dir())
+                    .await
+                    .unwrap_or_else(|e| panic!("the Neo4j migrations: {e}"));
             })
         })
         .join()

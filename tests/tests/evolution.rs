@@ -814,3 +814,237 @@ async fn a_changed_policy_reaches_a_database_that_has_the_old_one() {
     drop(db);
     scratch.drop_database().await;
 }
+
+/// The command an application builds from `tenant_store::cli::run`: `generate`, `check`,
+/// `apply` (as the owner only) and `status`, with their exit codes.
+#[test]
+fn the_migration_command_generates_checks_applies_and_reports() {
+    use std::process::ExitCode;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scratch = rt.block_on(Scratch::new());
+    let migrations =
+        tenant_store::cli::Migrations::postgres(Entities::new().entity::<v1::Gadget>());
+    let dir = scratch.dir.to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let argv = ["migrations", "--dir", &dir]
+            .into_iter()
+            .chain(args.iter().copied());
+        tenant_store::cli::run(argv.map(str::to_owned).collect::<Vec<_>>(), &migrations)
+    };
+    let applied = |url: String| {
+        rt.block_on(async {
+            let pool = raw_pool(&url, 1).await;
+            let exists: bool =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            let n: i64 = match exists {
+                false => -1,
+                true => sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap(),
+            };
+            pool.close().await;
+            n
+        })
+    };
+
+    assert_eq!(run(&["check"]), ExitCode::FAILURE, "no snapshot yet");
+    assert_eq!(run(&["generate"]), ExitCode::SUCCESS);
+    assert_eq!(run(&["check"]), ExitCode::SUCCESS);
+    // The application role may not migrate: refused before anything runs.
+    assert_eq!(
+        run(&["apply", "--database-url", &scratch.app_url()]),
+        ExitCode::FAILURE
+    );
+    assert_eq!(applied(scratch.owner_url()), -1);
+    assert_eq!(
+        run(&["apply", "--database-url", &scratch.owner_url()]),
+        ExitCode::SUCCESS
+    );
+    assert_eq!(applied(scratch.owner_url()), 2);
+    assert_eq!(
+        run(&["status", "--database-url", &scratch.owner_url()]),
+        ExitCode::SUCCESS
+    );
+    // An applied file edited afterwards: status and check both fail.
+    let create = scratch.dir.join("0002_create_gadgets.sql");
+    let mut text = std::fs::read_to_string(&create).unwrap();
+    text.push_str("-- edited\n");
+    std::fs::write(&create, text).unwrap();
+    assert_eq!(
+        run(&["status", "--database-url", &scratch.owner_url()]),
+        ExitCode::FAILURE
+    );
+    assert_eq!(run(&["check"]), ExitCode::FAILURE);
+    assert_eq!(run(&["bogus"]), ExitCode::from(2));
+    rt.block_on(scratch.drop_database());
+}
+
+/// The versions of a Neo4j label: an index added, an index removed, the label removed.
+mod graph {
+    use serde::{Deserialize, Serialize};
+    use tenant_store::tenant_store;
+    use uuid::Uuid;
+
+    pub mod g1 {
+        use super::*;
+        #[tenant_store(backend = "neo4j", scope = "org_id", label = "EVOLVING_PART")]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Part {
+            #[tenant_store(id)]
+            pub id: String,
+            pub org_id: Uuid,
+            #[tenant_store(indexed)]
+            pub name: String,
+            pub kind: String,
+        }
+    }
+
+    /// `kind` indexed, and a new field (nodes written before read with its default).
+    pub mod g2 {
+        use super::*;
+        #[tenant_store(backend = "neo4j", scope = "org_id", label = "EVOLVING_PART")]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Part {
+            #[tenant_store(id)]
+            pub id: String,
+            pub org_id: Uuid,
+            #[tenant_store(indexed)]
+            pub name: String,
+            #[tenant_store(indexed)]
+            pub kind: String,
+            #[serde(default)]
+            pub size: Option<i64>,
+        }
+    }
+
+    /// `name` no longer indexed.
+    pub mod g3 {
+        use super::*;
+        #[tenant_store(backend = "neo4j", scope = "org_id", label = "EVOLVING_PART")]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Part {
+            #[tenant_store(id)]
+            pub id: String,
+            pub org_id: Uuid,
+            pub name: String,
+            #[tenant_store(indexed)]
+            pub kind: String,
+            #[serde(default)]
+            pub size: Option<i64>,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_neo4j_label_evolves_with_new_files_only_and_keeps_both_tenants_apart() {
+    use graph::g2::PartStoreExt as _;
+    use tenant_store::neo4j::evolve::{self as neo, Entities as Labels};
+    let dir = std::env::temp_dir().join(format!("tenant-store-neo4j-{}", Uuid::new_v4()));
+    let g = tenant_store_tests::graph().await;
+    let (a, b) = (tenant(), tenant());
+    let step = |labels: Labels| {
+        let dir = dir.clone();
+        let g = &g;
+        async move {
+            let before = if dir.exists() {
+                files(&dir)
+            } else {
+                BTreeMap::new()
+            };
+            let plan = neo::generate(&dir, &labels).unwrap_or_else(|e| panic!("{e}"));
+            for (name, text) in &before {
+                if name != evolve::SNAPSHOT_FILE {
+                    assert_eq!(files(&dir).get(name), Some(text), "{name} was rewritten");
+                }
+            }
+            neo::check(&dir, &labels, "generate").unwrap_or_else(|e| panic!("{e}"));
+            g.apply_migrations(&dir).await.unwrap();
+            plan.files
+                .into_iter()
+                .map(|f| (f.file_name, f.sql))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let new = step(Labels::new().entity::<graph::g1::Part>()).await;
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].0, "0001_evolving_part.cypher");
+    // A file of the user's beside them: kept, and not run (it is not a schema statement).
+    let mine = dir.join("0002_by_hand.cypher");
+    std::fs::write(&mine, "MATCH (n) DETACH DELETE n;\n").unwrap();
+    for (who, n) in [(&a, "a"), (&b, "b")] {
+        graph::g1::Part::store()
+            .create(
+                &g.scoped(who),
+                graph::g1::NewPart {
+                    id: Some(format!("p-{n}")),
+                    name: format!("part {n}"),
+                    kind: "bolt".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    let new = step(Labels::new().entity::<graph::g2::Part>()).await;
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].0, "0003_evolving_part.cypher");
+    assert_eq!(
+        new[0].1.lines().skip(1).collect::<Vec<_>>(),
+        [
+            "CREATE INDEX evolving_part_org_id_kind IF NOT EXISTS FOR (n:EVOLVING_PART) ON (n.org_id, n.kind);"
+        ]
+    );
+    for (me, n, theirs) in [(&a, "a", "p-b"), (&b, "b", "p-a")] {
+        let kv = g.scoped(me);
+        let found = graph::g2::Part::store()
+            .find_by_kind(&kv, "bolt".into())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "only the tenant's own node");
+        assert_eq!(found[0].name, format!("part {n}"));
+        assert_eq!(
+            found[0].size, None,
+            "a node from before reads with the default"
+        );
+        let theirs = theirs.to_owned();
+        assert!(
+            graph::g2::Part::store()
+                .get(&kv, &theirs)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    let new = step(Labels::new().entity::<graph::g3::Part>()).await;
+    assert_eq!(
+        new[0].1.lines().skip(1).collect::<Vec<_>>(),
+        ["DROP INDEX evolving_part_org_id_name IF EXISTS;"]
+    );
+    let new = step(Labels::new()).await;
+    assert_eq!(new[0].0, "0005_drop_evolving_part.cypher");
+    // Dropping the schema loses no data: the nodes are still there, each in its tenant.
+    for (who, n) in [(&a, "a"), (&b, "b")] {
+        let got = graph::g3::Part::store()
+            .get(&g.scoped(who), &format!("p-{n}"))
+            .await
+            .unwrap();
+        assert_eq!(got.map(|p| p.name), Some(format!("part {n}")));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "MATCH (n) DETACH DELETE n;\n"
+    );
+    for who in [&a, &b] {
+        graph::g3::Part::store()
+            .delete_tenant(&g.scoped(who))
+            .await
+            .unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

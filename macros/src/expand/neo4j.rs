@@ -40,6 +40,7 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
     let vis = &m.item.vis;
     let label = &neo.label;
     let migration = migration(m, neo);
+    let entity_name = entity.to_string();
     let core = document::expand(
         m,
         document::Backend {
@@ -99,6 +100,16 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
         impl #g::GraphEntity for #entity {
             const LABEL: &'static str = #label;
             const MIGRATION: &'static str = #migration;
+        }
+
+        // The migrations find the entity here, wherever it is declared.
+        #ts::inventory::submit! {
+            #g::Registration {
+                entity: #entity_name,
+                label: #label,
+                migration: #migration,
+                module: ::core::module_path!(),
+            }
         }
 
         #find_trait

@@ -403,4 +403,3 @@ mod tests {
         assert_eq!(snake_case("FeedbackEvent"), "feedback_event");
     }
 }
-

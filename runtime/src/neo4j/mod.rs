@@ -23,6 +23,7 @@
 //! The tests run against ArcadeDB's Bolt plugin (it reports Neo4j 5 compatibility). Only standard
 //! Neo4j 5 Cypher is used; `TENANT_STORE_NEO4J_URL` points the tests at a real Neo4j.
 
+pub mod evolve;
 mod store;
 
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
@@ -117,22 +118,11 @@ impl Client {
     /// Applies a generated Cypher migration (statements separated by `;` at line ends, `//`
     /// comment lines). Infrastructure, not tenant data: it takes text, so it accepts only the
     /// schema statements tenant-store generates (`CREATE INDEX`/`CREATE CONSTRAINT ... IF NOT
-    /// EXISTS FOR (n:Label) ...` on properties) and checks every statement before running any;
-    /// anything else is [`Error::InvalidInput`], so this is no way around `cypher!`.
+    /// EXISTS FOR (n:Label) ...` on properties, `DROP INDEX`/`DROP CONSTRAINT <name> IF
+    /// EXISTS`) and checks every statement before running any; anything else is
+    /// [`Error::InvalidInput`], so this is no way around `cypher!`.
     pub async fn apply_migration(&self, cypher: &str) -> Result<()> {
-        let statements: Vec<String> = cypher
-            .split(";\n")
-            .map(|s| {
-                s.lines()
-                    .filter(|l| !l.trim_start().starts_with("//"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    .trim()
-                    .trim_end_matches(';')
-                    .to_owned()
-            })
-            .filter(|s| !s.is_empty())
-            .collect();
+        let statements = evolve::statements(cypher);
         if let Some(bad) = statements.iter().find(|s| !store::is_schema_statement(s)) {
             return Err(Error::InvalidInput(format!(
                 "not a schema statement tenant-store generates: `{bad}`"
@@ -142,6 +132,22 @@ impl Client {
             self.rows(None, neo4rs::query(&statement)).await?;
         }
         Ok(())
+    }
+
+    /// Applies every generated migration of `dir` in order (see [`evolve`]: each statement is
+    /// idempotent, so this runs at every deploy) and returns the files applied. Files the user
+    /// wrote in the folder are not run.
+    pub async fn apply_migrations(&self, dir: &std::path::Path) -> Result<Vec<String>> {
+        let files = evolve::generated_files(dir).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let mut applied = Vec::with_capacity(files.len());
+        for f in files {
+            self.apply_migration(&f.sql).await.map_err(|e| match e {
+                Error::InvalidInput(m) => Error::InvalidInput(format!("{}: {m}", f.file_name)),
+                other => other,
+            })?;
+            applied.push(f.file_name);
+        }
+        Ok(applied)
     }
 
     /// Runs a query under the timeout and the breaker and collects its rows.

@@ -67,7 +67,8 @@ fn identifier(name: &str) -> Result<&str> {
 
 /// Whether `statement` has the shape of a generated schema statement:
 /// `CREATE INDEX|CONSTRAINT <name> IF NOT EXISTS FOR (n:<Label>)` then `ON (n.<p>, ...)` for an
-/// index or `REQUIRE (n.<p>, ...) IS UNIQUE` for a constraint; every name an identifier.
+/// index or `REQUIRE (n.<p>, ...) IS UNIQUE` for a constraint, or `DROP INDEX|CONSTRAINT <name>
+/// IF EXISTS`; every name an identifier.
 pub(crate) fn is_schema_statement(statement: &str) -> bool {
     let t: Vec<&str> = statement.split_whitespace().collect();
     let ident = |x: &str| identifier(x).is_ok();
@@ -81,6 +82,7 @@ pub(crate) fn is_schema_statement(statement: &str) -> bool {
             })
     };
     match t.as_slice() {
+        ["DROP", "INDEX" | "CONSTRAINT", name, "IF", "EXISTS"] => ident(name),
         [
             "CREATE",
             kind @ ("INDEX" | "CONSTRAINT"),
@@ -557,6 +559,8 @@ mod tests {
             "CREATE INDEX code_symbol_org_id IF NOT EXISTS FOR (n:CODE_SYMBOL) ON (n.org_id)",
             "CREATE INDEX s_org_id_name IF NOT EXISTS FOR (n:CODE_SYMBOL) ON (n.org_id, n.name)",
             "CREATE CONSTRAINT c IF NOT EXISTS FOR (n:CODE_SYMBOL) REQUIRE (n.org_id, n.id) IS UNIQUE",
+            "DROP INDEX s_org_id_name IF EXISTS",
+            "DROP CONSTRAINT c IF EXISTS",
         ] {
             assert!(is_schema_statement(ok), "{ok}");
         }
@@ -568,6 +572,10 @@ mod tests {
             "CREATE CONSTRAINT c IF NOT EXISTS FOR (n:L) REQUIRE (n.a) IS UNIQUE OPTIONS {}",
             "CREATE INDEX x FOR (n:L) ON (n.a)",
             "CREATE (n:L {org_id: 1})",
+            "DROP INDEX x",
+            "DROP DATABASE neo4j IF EXISTS",
+            "DROP INDEX x IF EXISTS MATCH (m) DETACH DELETE m",
+            "DROP INDEX `x` IF EXISTS",
         ] {
             assert!(!is_schema_statement(bad), "{bad}");
         }

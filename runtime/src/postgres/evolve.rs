@@ -47,19 +47,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use super::migrate::{
     APP_ROLE, FUNCTIONS, HEADER, MigrationFile, TableDef, base_sql, policy_expression,
 };
 use super::{PgEntity, audit_table_sql};
-use crate::migrations::is_generated;
-
-/// The snapshot's file name, inside the migrations folder (sqlx reads only `.sql` files).
-pub const SNAPSHOT_FILE: &str = "tenant_store.snapshot.json";
+use crate::migrations::{Folder, Writer, sha256};
+pub use crate::migrations::{Refused, SNAPSHOT_FILE};
 
 /// The first line sqlx reads to run a file outside a transaction.
 const NO_TRANSACTION: &str = "-- no-transaction\n";
@@ -447,18 +444,25 @@ pub struct Snapshot {
     pub files: BTreeMap<String, String>,
 }
 
+impl crate::migrations::Snapshot for Snapshot {
+    const FORMAT: u32 = 1;
+    fn format(&self) -> u32 {
+        self.format
+    }
+    fn files(&self) -> &BTreeMap<String, String> {
+        &self.files
+    }
+    fn files_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.files
+    }
+}
+
 impl Snapshot {
     /// The snapshot as written to disk: pretty JSON, newline-terminated, byte-identical for
     /// equal snapshots.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a snapshot serializes");
-        s.push('\n');
-        s
+        crate::migrations::Snapshot::to_json(self)
     }
-}
-
-fn sha256(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 fn function_hashes() -> BTreeMap<String, String> {
@@ -466,82 +470,6 @@ fn function_hashes() -> BTreeMap<String, String> {
         .iter()
         .map(|f| (f.name.to_owned(), sha256(&f.create())))
         .collect()
-}
-
-/// A migrations folder as the generator reads it.
-#[derive(Debug, Clone, Default)]
-pub struct Folder {
-    /// The folder.
-    pub dir: PathBuf,
-    /// The snapshot, if there is one.
-    pub snapshot: Option<Snapshot>,
-    /// Every generated `.sql` file, by name.
-    pub generated: BTreeMap<String, String>,
-    /// The highest version of any `.sql` file, the user's included (0 when there is none).
-    pub last_version: u64,
-}
-
-impl Folder {
-    /// Reads `dir` (a folder that does not exist reads as empty).
-    pub fn read(dir: &Path) -> Result<Self, Refused> {
-        let mut out = Self {
-            dir: dir.to_owned(),
-            ..Self::default()
-        };
-        let io = |e: std::io::Error| Refused::one(format!("cannot read {}: {e}", dir.display()));
-        if !dir.exists() {
-            return Ok(out);
-        }
-        let snapshot = dir.join(SNAPSHOT_FILE);
-        if snapshot.exists() {
-            let text = std::fs::read_to_string(&snapshot).map_err(io)?;
-            let parsed: Snapshot = serde_json::from_str(&text).map_err(|e| {
-                Refused::one(format!(
-                    "{} is not a tenant-store snapshot ({e}); restore it from version control",
-                    snapshot.display()
-                ))
-            })?;
-            if parsed.format != 1 {
-                return Err(Refused::one(format!(
-                    "{} has format {}, and this tenant-store reads format 1",
-                    snapshot.display(),
-                    parsed.format
-                )));
-            }
-            out.snapshot = Some(parsed);
-        }
-        for (name, text) in crate::migrations::existing(dir, "sql").map_err(io)? {
-            if let Some(v) = version_of(&name) {
-                out.last_version = out.last_version.max(v);
-            }
-            if is_generated(&text) {
-                out.generated.insert(name, text);
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// The version sqlx reads from a file name (`0012_add.sql` is 12).
-fn version_of(name: &str) -> Option<u64> {
-    name.split_once('_')?.0.parse().ok()
-}
-
-/// Why the generator (or the drift check) will not go on: every problem found, each with what
-/// to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .problems.join("\n"))]
-pub struct Refused {
-    /// One sentence per problem.
-    pub problems: Vec<String>,
-}
-
-impl Refused {
-    fn one(problem: String) -> Self {
-        Self {
-            problems: vec![problem],
-        }
-    }
 }
 
 /// The new files for a folder, and the snapshot that describes the folder with them.
@@ -561,35 +489,22 @@ impl Plan {
     }
 
     /// Writes the new files and the snapshot into `dir`. Refuses to overwrite any file.
-    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        for f in &self.files {
-            let path = dir.join(&f.file_name);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            std::io::Write::write_all(&mut file, f.sql.as_bytes())?;
-        }
-        std::fs::write(dir.join(SNAPSHOT_FILE), self.snapshot.to_json())
+    pub fn write(&self, dir: &Path) -> Result<(), Refused> {
+        crate::migrations::write(dir, &self.files, &self.snapshot)
     }
 }
 
 /// Compares the entities with the folder and plans the new files. Refuses (listing every
 /// problem) when a change would lose data without the user's opt-in, or cannot be made for
 /// every row.
-pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
+fn plan(folder: &Folder<Snapshot>, entities: &Entities) -> Result<Plan, Refused> {
     let ordered = entities.ordered().map_err(Refused::one)?;
     let (old, adopted) = match &folder.snapshot {
         Some(s) => (s.clone(), false),
         None if folder.generated.is_empty() => (Snapshot::default(), false),
         None => (adopt(folder, &ordered, entities.admin_audit)?, true),
     };
-    let mut out = Writer {
-        next: folder.last_version + 1,
-        files: Vec::new(),
-        problems: Vec::new(),
-    };
+    let mut out = Writer::after(folder, "sql");
     let mut next = Snapshot {
         format: 1,
         functions: function_hashes(),
@@ -600,7 +515,7 @@ pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
 
     // The base: whole on a fresh folder, changed functions replaced on an old one.
     if old.functions.is_empty() {
-        out.file("tenant_store_base", base_sql(), false);
+        out.file("tenant_store_base", base_sql());
     } else {
         let mut sql = String::from("SET LOCAL ROLE tenant_store_definer;\n");
         let mut changed = false;
@@ -617,7 +532,6 @@ pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
                 format!(
                     "{HEADER}-- The base functions this tenant-store defines differently.\n{sql}"
                 ),
-                false,
             );
         }
     }
@@ -625,7 +539,6 @@ pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
         out.file(
             "create_tenant_store_admin_audit",
             format!("{HEADER}{}", audit_table_sql(APP_ROLE)),
-            false,
         );
     }
 
@@ -636,7 +549,6 @@ pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
             out.file(
                 &format!("create_{}", d.table.table),
                 format!("{HEADER}{}", create_sql(&d.table)),
-                false,
             );
         }
         next.tables.insert(d.table.key(), d.table.clone());
@@ -691,21 +603,13 @@ pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
                 before.schema,
                 before.table
             ),
-            false,
         );
     }
 
-    if !out.problems.is_empty() {
-        return Err(Refused {
-            problems: out.problems,
-        });
-    }
-    for f in &out.files {
-        next.files.insert(f.file_name.clone(), sha256(&f.sql));
-    }
+    let files = out.finish(&mut next)?;
     let snapshot_changed = adopted || folder.snapshot.as_ref() != Some(&next);
     Ok(Plan {
-        files: out.files,
+        files,
         snapshot: next,
         snapshot_changed,
     })
@@ -713,7 +617,11 @@ pub fn plan(folder: &Folder, entities: &Entities) -> Result<Plan, Refused> {
 
 /// The snapshot of a folder written by tenant-store 0.1 (no snapshot, create files only): every
 /// generated file must be exactly what the entities generate today.
-fn adopt(folder: &Folder, ordered: &[&Declared], admin_audit: bool) -> Result<Snapshot, Refused> {
+fn adopt(
+    folder: &Folder<Snapshot>,
+    ordered: &[&Declared],
+    admin_audit: bool,
+) -> Result<Snapshot, Refused> {
     let mut snapshot = Snapshot {
         format: 1,
         functions: BTreeMap::new(),
@@ -756,28 +664,6 @@ fn adopt(folder: &Folder, ordered: &[&Declared], admin_audit: bool) -> Result<Sn
         Ok(snapshot)
     } else {
         Err(Refused { problems })
-    }
-}
-
-/// Collects the new files and the problems of one plan.
-struct Writer {
-    next: u64,
-    files: Vec<MigrationFile>,
-    problems: Vec<String>,
-}
-
-impl Writer {
-    fn file(&mut self, description: &str, sql: String, no_transaction: bool) {
-        let sql = if no_transaction {
-            format!("{NO_TRANSACTION}{sql}")
-        } else {
-            sql
-        };
-        self.files.push(MigrationFile {
-            file_name: format!("{:04}_{description}.sql", self.next),
-            sql,
-        });
-        self.next += 1;
     }
 }
 
@@ -1081,12 +967,12 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
                 "{HEADER}-- Entity `{}`: changed fields.\n{alter}",
                 after.entity
             ),
-            false,
         );
     }
     for (description, sql) in concurrent {
-        // One statement per file: CONCURRENTLY cannot share a query string with another.
-        out.file(&description, format!("{HEADER}{sql}"), true);
+        // One statement per file, outside a transaction: CONCURRENTLY cannot run in one, nor
+        // share a query string with another statement.
+        out.file(&description, format!("{NO_TRANSACTION}{HEADER}{sql}"));
     }
     if !constrain.is_empty() {
         out.file(
@@ -1095,7 +981,6 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
                 "{HEADER}-- Entity `{}`: new keys and references.\n{constrain}",
                 after.entity
             ),
-            false,
         );
     }
 }
@@ -1198,10 +1083,9 @@ pub(crate) fn create_sql(t: &Table) -> String {
 /// Plans `dir` against `entities` and writes the new files and the snapshot. Returns the plan
 /// (its `files` are what was written).
 pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
-    let plan = plan(&Folder::read(dir)?, entities)?;
+    let plan = plan(&Folder::read(dir, "sql")?, entities)?;
     if !plan.is_empty() {
-        plan.write(dir)
-            .map_err(|e| Refused::one(format!("cannot write into {}: {e}", dir.display())))?;
+        plan.write(dir)?;
     }
     Ok(plan)
 }
@@ -1210,55 +1094,23 @@ pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
 /// other generated file is, and the entities need no new migration. On drift, every problem is
 /// listed, with `regenerate` (the command that writes the new files) where it fixes it.
 pub fn check(dir: &Path, entities: &Entities, regenerate: &str) -> Result<(), Refused> {
-    let folder = Folder::read(dir)?;
-    let mut problems = Vec::new();
-    let Some(snapshot) = &folder.snapshot else {
-        return Err(Refused::one(format!(
-            "{} has no {SNAPSHOT_FILE}: run `{regenerate}` and commit the result",
-            dir.display()
-        )));
-    };
-    for (name, hash) in &snapshot.files {
-        match folder.generated.get(name) {
-            None => problems.push(format!(
-                "{name} is missing (or no longer says it was generated): restore it from version control; \
-                 databases that applied it need it"
-            )),
-            Some(text) if sha256(text) != *hash => problems.push(format!(
-                "{name} was edited after it was generated: restore it from version control (sqlx refuses a \
-                 changed applied file) and put the change in a new migration"
-            )),
-            Some(_) => {}
-        }
+    let folder = Folder::read(dir, "sql")?;
+    folder.integrity(regenerate)?;
+    let p = plan(&folder, entities)?;
+    if p.is_empty() {
+        return Ok(());
     }
-    for name in folder.generated.keys() {
-        if !snapshot.files.contains_key(name) {
-            problems.push(format!(
-                "{name} says it was generated but {SNAPSHOT_FILE} does not list it: remove it, or restore \
-                 the snapshot that lists it"
-            ));
-        }
-    }
-    match plan(&folder, entities) {
-        Ok(p) if p.is_empty() => {}
-        Ok(p) => {
-            let names: Vec<&str> = p.files.iter().map(|f| f.file_name.as_str()).collect();
-            problems.push(if names.is_empty() {
-                format!("{SNAPSHOT_FILE} does not match the entities: run `{regenerate}` and commit the result")
-            } else {
-                format!(
-                    "the entities changed since the last migration ({} to write): run `{regenerate}` and commit the result",
-                    names.join(", ")
-                )
-            });
-        }
-        Err(refused) => problems.extend(refused.problems),
-    }
-    if problems.is_empty() {
-        Ok(())
+    let names: Vec<&str> = p.files.iter().map(|f| f.file_name.as_str()).collect();
+    Err(Refused::one(if names.is_empty() {
+        format!(
+            "{SNAPSHOT_FILE} does not match the entities: run `{regenerate}` and commit the result"
+        )
     } else {
-        Err(Refused { problems })
-    }
+        format!(
+            "the entities changed since the last migration ({} to write): run `{regenerate}` and commit the result",
+            names.join(", ")
+        )
+    }))
 }
 
 #[cfg(test)]
