@@ -1048,3 +1048,257 @@ async fn a_neo4j_label_evolves_with_new_files_only_and_keeps_both_tenants_apart(
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The versions of an OpenSearch entity: a field added, then two fields whose mapped type
+/// changes (integer to double, keyword to text).
+mod search {
+    use serde::{Deserialize, Serialize};
+    use tenant_store::tenant_store;
+    use uuid::Uuid;
+
+    pub mod o1 {
+        use super::*;
+        #[tenant_store(backend = "opensearch", scope = "org_id", index = "evolving_notes")]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Note {
+            #[tenant_store(id)]
+            pub id: String,
+            pub org_id: Uuid,
+            #[tenant_store(text)]
+            pub title: String,
+            pub rank: String,
+            pub score: i32,
+        }
+    }
+
+    pub mod o2 {
+        use super::*;
+        #[tenant_store(backend = "opensearch", scope = "org_id", index = "evolving_notes")]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Note {
+            #[tenant_store(id)]
+            pub id: String,
+            pub org_id: Uuid,
+            #[tenant_store(text)]
+            pub title: String,
+            pub rank: String,
+            pub score: i32,
+            #[serde(default)]
+            pub stars: Option<i64>,
+        }
+    }
+
+    pub mod o3 {
+        use super::*;
+        #[tenant_store(backend = "opensearch", scope = "org_id", index = "evolving_notes")]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Note {
+            #[tenant_store(id)]
+            pub id: String,
+            pub org_id: Uuid,
+            #[tenant_store(text)]
+            pub title: String,
+            #[tenant_store(text)]
+            pub rank: String,
+            pub score: f64,
+            #[serde(default)]
+            pub stars: Option<i64>,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_opensearch_mapping_evolves_while_a_searcher_always_sees_every_document() {
+    use search::{o1, o2, o3};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use tenant_store::Error;
+    use tenant_store::opensearch::evolve::IndexChange;
+    use tenant_store_tests::{http_json, opensearch_url, search_client};
+
+    // A clean slate: the index and what earlier runs left.
+    let cat = http_json(
+        "GET",
+        &format!("{}/_cat/indices?format=json", opensearch_url()),
+        None,
+    );
+    for i in cat.as_array().into_iter().flatten() {
+        let name = i["index"].as_str().unwrap_or_default();
+        if name.starts_with("evolving_notes") {
+            http_json("DELETE", &format!("{}/{name}", opensearch_url()), None);
+        }
+    }
+    let client = search_client().await;
+    let (a, b) = (tenant(), tenant());
+    assert_eq!(
+        o1::Note::store()
+            .evolve_index(&client)
+            .await
+            .unwrap()
+            .shared,
+        IndexChange::Created
+    );
+    for (who, n) in [(&a, 0), (&b, 10)] {
+        let kv = client.scoped(who);
+        o1::Note::store().create_tenant_alias(&kv).await.unwrap();
+        for i in n..n + 3 {
+            o1::Note::store()
+                .create(
+                    &kv,
+                    o1::NewNote {
+                        id: Some(format!("n{i}")),
+                        title: format!("note {i}"),
+                        rank: format!("{i}"),
+                        score: i,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    // v2: a new field, added to the mapping in place.
+    let evolution = o2::Note::store().evolve_index(&client).await.unwrap();
+    assert_eq!(
+        evolution.shared,
+        IndexChange::Extended(vec!["stars".into()])
+    );
+    let hits = o2::Note::store()
+        .search(&client.scoped(&a), "", 100, None)
+        .await
+        .unwrap()
+        .hits;
+    assert_eq!(hits.len(), 3);
+    assert!(
+        hits.iter().all(|h| h.stars.is_none()),
+        "older documents read with the default"
+    );
+    // B moves to a dedicated index: it is rebuilt too when the types change.
+    o2::Note::store()
+        .promote_tenant(&client.scoped(&b))
+        .await
+        .unwrap();
+
+    // v3: two types change. A searcher of A runs throughout and never sees fewer than A's
+    // three documents; a writer of A retries what the rebuild refuses, and loses nothing.
+    let stop = Arc::new(AtomicBool::new(false));
+    let searches = Arc::new(AtomicUsize::new(0));
+    let searcher = tokio::spawn({
+        let (client, a, stop, searches) =
+            (client.clone(), a.clone(), stop.clone(), searches.clone());
+        async move {
+            while !stop.load(Ordering::SeqCst) {
+                let page = o2::Note::store()
+                    .search(&client.scoped(&a), "", 100, None)
+                    .await;
+                let n = match page {
+                    Ok(p) => p.hits.len(),
+                    Err(e) => panic!("a search failed during the rebuild: {e}"),
+                };
+                assert!(n >= 3, "the searcher saw {n} documents");
+                searches.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let writer = tokio::spawn({
+        let (client, a, stop) = (client.clone(), a.clone(), stop.clone());
+        async move {
+            let (mut written, mut refused) = (Vec::new(), 0);
+            let mut i = 100;
+            while !stop.load(Ordering::SeqCst) {
+                let new = o2::NewNote {
+                    id: Some(format!("w{i}")),
+                    title: "written during the rebuild".into(),
+                    rank: "1".into(),
+                    score: 1,
+                    stars: None,
+                };
+                match o2::Note::store().create(&client.scoped(&a), new).await {
+                    Ok(_) => {
+                        written.push(format!("w{i}"));
+                        i += 1;
+                    }
+                    Err(Error::Unavailable(_)) => refused += 1,
+                    Err(e) => panic!("a write failed otherwise than retryably: {e}"),
+                }
+            }
+            (written, refused)
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let evolution = o3::Note::store().evolve_index(&client).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    stop.store(true, Ordering::SeqCst);
+    searcher.await.unwrap();
+    let (written, refused) = writer.await.unwrap();
+    assert!(searches.load(Ordering::SeqCst) > 0);
+    assert!(!written.is_empty());
+    assert!(
+        matches!(&evolution.shared, IndexChange::Reindexed { index, .. } if index == "evolving_notes_v2"),
+        "{evolution:?}"
+    );
+    assert_eq!(evolution.dedicated.len(), 1, "{evolution:?}");
+    assert!(matches!(
+        evolution.dedicated[0].1,
+        IndexChange::Reindexed { .. }
+    ));
+    eprintln!("writes refused (and retried) during the rebuild: {refused}");
+
+    // Every document of both tenants is there, under the new mapping, and only its tenant's.
+    for (me, own, theirs) in [(&a, "n0", "n10"), (&b, "n10", "n0")] {
+        let kv = client.scoped(me);
+        let hits = o3::Note::store()
+            .search(&kv, "", 1000, None)
+            .await
+            .unwrap()
+            .hits;
+        assert!(hits.iter().all(|h| h.org_id == me.org_id()));
+        assert!(hits.iter().any(|h| h.id == own));
+        assert!(
+            o3::Note::store()
+                .get(&kv, &theirs.to_owned())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let a_hits = o3::Note::store()
+        .search(&client.scoped(&a), "", 1000, None)
+        .await
+        .unwrap()
+        .hits;
+    assert_eq!(
+        a_hits.len(),
+        3 + written.len(),
+        "nothing written during the rebuild is lost"
+    );
+    // `rank` is full text now: a word of it matches.
+    o3::Note::store()
+        .create(
+            &client.scoped(&a),
+            o3::NewNote {
+                id: Some("t1".into()),
+                title: "x".into(),
+                rank: "very high".into(),
+                score: 0.5,
+                stars: Some(4),
+            },
+        )
+        .await
+        .unwrap();
+    let found = o3::Note::store()
+        .search(&client.scoped(&a), "high", 10, None)
+        .await
+        .unwrap()
+        .hits;
+    assert_eq!(
+        found.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+        ["t1"]
+    );
+    for who in [&a, &b] {
+        o3::Note::store()
+            .delete_tenant(&client.scoped(who))
+            .await
+            .unwrap();
+    }
+}

@@ -22,6 +22,7 @@
 //! not applied to writes everywhere); deletes are `_delete_by_query` with the same filter.
 //! Writes use `refresh=wait_for` so a write is visible to the next search on real OpenSearch.
 
+pub mod evolve;
 mod store;
 
 use std::time::Duration;
@@ -150,6 +151,12 @@ pub(crate) fn ok((status, body): (StatusCode, Value)) -> Result<Value> {
     match status.as_u16() {
         200..=299 => Ok(body),
         400 => Err(Error::InvalidInput(reason(&body))),
+        // Writes refused while a mapping change rebuilds the index: retry after it.
+        403 if body.pointer("/error/type").and_then(Value::as_str)
+            == Some("cluster_block_exception") =>
+        {
+            Err(Error::Unavailable(reason(&body)))
+        }
         404 => Err(Error::NotFound),
         409 => Err(Error::Conflict),
         429 => Err(Error::Unavailable(reason(&body))),

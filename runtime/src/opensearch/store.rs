@@ -112,7 +112,7 @@ fn tenant_filter<E: SearchEntity>(tenant: Uuid) -> Value {
     ] } })
 }
 
-fn mapping<E: SearchEntity>() -> Value {
+pub(super) fn mapping<E: SearchEntity>() -> Value {
     let mut props = serde_json::Map::new();
     for (field, kind) in E::FIELDS {
         let kind = if E::TEXT_FIELDS.contains(field) {
@@ -124,6 +124,25 @@ fn mapping<E: SearchEntity>() -> Value {
     }
     props.insert(ENTITY_FIELD.to_owned(), json!({ "type": "keyword" }));
     json!({ "mappings": { "properties": props } })
+}
+
+/// The `mappings.properties` of a mapping (or of a `GET _mapping` answer's index entry).
+pub(super) fn properties_of(mapping: &Value) -> serde_json::Map<String, Value> {
+    mapping
+        .pointer("/mappings/properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The physical shared index: `E::INDEX` itself, or the index it names once a mapping change
+/// rebuilt it (see [`evolve`](super::evolve)). Alias actions need the physical one.
+async fn shared_index<E: SearchEntity>(client: &Client) -> Result<String> {
+    Ok(super::evolve::concrete(client, E::INDEX)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| E::INDEX.to_owned()))
 }
 
 /// Creates the shared index with the entity's mapping unless it exists, and makes sure an
@@ -144,11 +163,19 @@ pub async fn ensure_index<E: SearchEntity>(client: &Client) -> Result<()> {
 }
 
 async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()> {
+    create_index_with(client, name, mapping::<E>()).await
+}
+
+/// Creates index `name` with `body` unless it exists (as an index, or as the alias a rebuilt
+/// index answers to).
+pub(super) async fn create_index_with(client: &Client, name: &str, body: Value) -> Result<()> {
     let (status, body) = client
-        .call(None, Method::Put, &format!("/{name}"), Some(mapping::<E>()))
+        .call(None, Method::Put, &format!("/{name}"), Some(body))
         .await?;
-    let exists = body.pointer("/error/type").and_then(Value::as_str)
-        == Some("resource_already_exists_exception");
+    let error = body.pointer("/error/type").and_then(Value::as_str);
+    let exists = error == Some("resource_already_exists_exception")
+        || (error == Some("invalid_index_name_exception")
+            && super::reason(&body).contains("already exists as alias"));
     if exists {
         Ok(())
     } else {
@@ -191,7 +218,8 @@ pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()>
         {
             return Ok(());
         }
-        let actions = json!({ "actions": [alias_action::<E>("add", E::INDEX, tenant)] });
+        let shared = shared_index::<E>(kv.client()).await?;
+        let actions = json!({ "actions": [alias_action::<E>("add", &shared, tenant)] });
         ok(kv
             .client()
             .call(kv.breaker_key(), Method::Post, "/_aliases", Some(actions))
@@ -491,9 +519,12 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
             .await?;
         if status.is_success() {
             deleted += count_in::<E>(client, &dedicated, tenant).await?;
-            ok(client
-                .call(None, Method::Delete, &format!("/{dedicated}"), None)
-                .await?)?;
+            // The dedicated index, or the one a mapping change rebuilt it as.
+            for index in super::evolve::concrete(client, &dedicated).await? {
+                ok(client
+                    .call(None, Method::Delete, &format!("/{index}"), None)
+                    .await?)?;
+            }
         } else if status.as_u16() != 404 {
             ok((status, body))?;
         }
@@ -547,7 +578,8 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
         if targets.is_empty() {
             return Err(Error::NotFound);
         }
-        if !targets.contains(&dedicated) {
+        let promoted = super::evolve::concrete(client, &dedicated).await?;
+        if !targets.iter().any(|t| promoted.contains(t)) {
             create_index::<E>(client, &dedicated).await?;
             ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
             ok(client.call(None, Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
@@ -559,8 +591,9 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
                     "promotion aborted: {copied} of {shared} documents copied; the alias still points at the shared index"
                 ).into()));
             }
+            let shared = shared_index::<E>(client).await?;
             let swap = json!({ "actions": [
-                json!({ "remove": { "index": E::INDEX, "alias": alias } }),
+                json!({ "remove": { "index": shared, "alias": alias } }),
                 alias_action::<E>("add", &dedicated, tenant),
             ]});
             ok(client.call(None, Method::Post, "/_aliases", Some(swap)).await?)?;
@@ -620,6 +653,13 @@ impl<E: SearchEntity> Store<E> {
     /// Creates the shared index with this entity's mapping unless it exists.
     pub async fn ensure_index(&self, client: &Client) -> Result<()> {
         ensure_index::<E>(client).await
+    }
+
+    /// Brings the shared index and every promoted tenant's index to this entity's mapping:
+    /// new fields by a mapping update, changed types by a rebuild and an atomic alias swap
+    /// (see [`evolve`](super::evolve)). Run it at deploy, before the new code writes.
+    pub async fn evolve_index(&self, client: &Client) -> Result<super::evolve::Evolution> {
+        super::evolve::evolve_index::<E>(client).await
     }
 
     /// Creates the tenant's filtered, routed alias (idempotent).
