@@ -181,7 +181,7 @@ pub mod neo4j {
 #[cfg(feature = "qdrant")]
 pub mod qdrant {
     //! Qdrant items named by generated code.
-    pub use crate::qdrant::{Distance, EmbeddingEntity, Store};
+    pub use crate::qdrant::{Distance, EmbeddingEntity, FieldType, PayloadField, Store};
 }
 
 /// A fresh id for `E` (what `from_new` uses when the caller gives none). Through `E`, so a

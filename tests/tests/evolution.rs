@@ -1302,3 +1302,173 @@ async fn an_opensearch_mapping_evolves_while_a_searcher_always_sees_every_docume
             .unwrap();
     }
 }
+
+/// The versions of a Qdrant entity: filterable fields added, then one whose type changes.
+mod vectors {
+    use serde::{Deserialize, Serialize};
+    use tenant_store::tenant_store;
+    use uuid::Uuid;
+
+    pub mod q1 {
+        use super::*;
+        #[tenant_store(backend = "qdrant", scope = "org_id", model = "evolving", dims = 4)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Chunk {
+            #[tenant_store(id)]
+            pub id: Uuid,
+            pub org_id: Uuid,
+            pub source: String,
+        }
+    }
+
+    /// `source` filterable, and a new filterable field (points from before read it as `None`).
+    pub mod q2 {
+        use super::*;
+        #[tenant_store(backend = "qdrant", scope = "org_id", model = "evolving", dims = 4)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Chunk {
+            #[tenant_store(id)]
+            pub id: Uuid,
+            pub org_id: Uuid,
+            #[tenant_store(filter)]
+            pub source: String,
+            #[tenant_store(filter)]
+            #[serde(default)]
+            pub year: Option<i64>,
+        }
+    }
+
+    /// `year` becomes a float: its index is rebuilt.
+    pub mod q3 {
+        use super::*;
+        #[tenant_store(backend = "qdrant", scope = "org_id", model = "evolving", dims = 4)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct Chunk {
+            #[tenant_store(id)]
+            pub id: Uuid,
+            pub org_id: Uuid,
+            #[tenant_store(filter)]
+            pub source: String,
+            #[tenant_store(filter)]
+            #[serde(default)]
+            pub year: Option<f64>,
+        }
+    }
+}
+
+#[tokio::test]
+async fn qdrant_payload_indexes_follow_the_filter_fields() {
+    use qdrant_client::qdrant::PayloadSchemaType;
+    use tenant_store::qdrant::{Condition, Filter};
+    use vectors::{q1, q2, q3};
+    let raw = qdrant_client::Qdrant::from_url(&tenant_store_tests::qdrant_url())
+        .skip_compatibility_check()
+        .build()
+        .unwrap();
+    if raw.collection_exists("embeddings_evolving").await.unwrap() {
+        raw.delete_collection("embeddings_evolving").await.unwrap();
+    }
+    let schema = async || {
+        let info = raw
+            .collection_info("embeddings_evolving")
+            .await
+            .unwrap()
+            .result
+            .unwrap();
+        let mut out: Vec<(String, i32)> = info
+            .payload_schema
+            .into_iter()
+            .map(|(k, v)| (k, v.data_type))
+            .collect();
+        out.sort();
+        out
+    };
+    let client = tenant_store_tests::qdrant_client().await;
+    let (a, b) = (tenant(), tenant());
+    q1::Chunk::store().ensure_collection(&client).await.unwrap();
+    let v = [1.0, 0.0, 0.0, 0.0];
+    for (who, src) in [(&a, "a"), (&b, "b")] {
+        q1::Chunk::store()
+            .upsert(
+                &client.scoped(who),
+                q1::NewChunk {
+                    id: None,
+                    source: src.into(),
+                },
+                &v,
+            )
+            .await
+            .unwrap();
+    }
+    let keyword = PayloadSchemaType::Keyword as i32;
+    assert!(!schema().await.iter().any(|(k, _)| k == "source"));
+
+    q2::Chunk::store().ensure_collection(&client).await.unwrap();
+    let now = schema().await;
+    assert!(now.contains(&("source".into(), keyword)), "{now:?}");
+    assert!(
+        now.contains(&("year".into(), PayloadSchemaType::Integer as i32)),
+        "{now:?}"
+    );
+    for (who, src) in [(&a, "a"), (&b, "b")] {
+        q2::Chunk::store()
+            .upsert(
+                &client.scoped(who),
+                q2::NewChunk {
+                    id: None,
+                    source: src.into(),
+                    year: Some(2026),
+                },
+                &v,
+            )
+            .await
+            .unwrap();
+    }
+
+    q3::Chunk::store().ensure_collection(&client).await.unwrap();
+    let now = schema().await;
+    assert!(
+        now.contains(&("year".into(), PayloadSchemaType::Float as i32)),
+        "{now:?}"
+    );
+    // Both tenants' points, old and new, are there; a filter on an indexed field narrows
+    // within the tenant and never reaches the other one.
+    for (me, mine, theirs) in [(&a, "a", "b"), (&b, "b", "a")] {
+        let kv = client.scoped(me);
+        assert_eq!(q3::Chunk::store().count(&kv).await.unwrap(), 2);
+        let recent = qdrant_client::qdrant::Range {
+            gte: Some(2000.0),
+            ..Default::default()
+        };
+        let dated = q3::Chunk::store()
+            .search(
+                &kv,
+                &v,
+                10,
+                Some(Filter::must([Condition::range("year", recent)])),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            dated.len(),
+            1,
+            "only the point written with a year, of this tenant"
+        );
+        assert_eq!(dated[0].entity.year, Some(2026.0));
+        let by_source = |s: &str| Some(Filter::must([Condition::matches("source", s.to_owned())]));
+        let own = q3::Chunk::store()
+            .search(&kv, &v, 10, by_source(mine))
+            .await
+            .unwrap();
+        assert_eq!(own.len(), 2);
+        assert!(own.iter().all(|h| h.entity.org_id == me.org_id()));
+        let other = q3::Chunk::store()
+            .search(&kv, &v, 10, by_source(theirs))
+            .await
+            .unwrap();
+        assert!(other.is_empty(), "another tenant's points stay absent");
+        let olds = own.iter().filter(|h| h.entity.year.is_none()).count();
+        assert_eq!(olds, 1, "the point from before reads with the default");
+    }
+    raw.delete_collection("embeddings_evolving").await.unwrap();
+}

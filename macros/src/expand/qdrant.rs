@@ -2,7 +2,8 @@
 //! distance). The store is the runtime's `tenant_store::qdrant::Store<E>`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::document;
 use crate::model::{Model, Qdrant};
@@ -25,6 +26,11 @@ pub fn expand(m: &Model, qd: &Qdrant) -> TokenStream {
             ),
         },
     );
+    // A payload index per `filter` field, typed from the field's Rust type.
+    let filters = m.data_fields().filter(|f| f.filter).map(|f| {
+        let (name, ty) = (Model::column_name(f), &f.ty);
+        quote_spanned!(ty.span()=> (#name, <#ty as #q::PayloadField>::INDEX))
+    });
     quote! {
         #core
 
@@ -33,6 +39,7 @@ pub fn expand(m: &Model, qd: &Qdrant) -> TokenStream {
             const MODEL: &'static str = #model;
             const DIMS: usize = #dims;
             const DISTANCE: #q::Distance = #q::Distance::#distance;
+            const FILTERS: &'static [(&'static str, #q::FieldType)] = &[#(#filters),*];
         }
     }
 }

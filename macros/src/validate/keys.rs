@@ -63,8 +63,8 @@ pub enum Place {
 pub struct Key {
     pub name: &'static str,
     pub place: Place,
-    /// The backend that takes it; `None`: every backend.
-    pub owner: Option<BackendKind>,
+    /// The backends that take it; empty: every backend.
+    pub owners: &'static [BackendKind],
     /// How it is written, for the did-you-mean help.
     pub usage: &'static str,
 }
@@ -72,13 +72,13 @@ pub struct Key {
 const fn key(
     name: &'static str,
     place: Place,
-    owner: Option<BackendKind>,
+    owners: &'static [BackendKind],
     usage: &'static str,
 ) -> Key {
     Key {
         name,
         place,
-        owner,
+        owners,
         usage,
     }
 }
@@ -88,49 +88,44 @@ use Place::{Field, Struct};
 
 /// Every key, struct keys first, each group in the order messages list them.
 pub const KEYS: &[Key] = &[
-    key("backend", Struct, None, "backend = \"postgres\""),
-    key("scope", Struct, None, "scope = \"user_id\""),
-    key("table", Struct, Some(Postgres), "table = \"name\""),
-    key("schema", Struct, Some(Postgres), "schema = \"name\""),
-    key("new_derive", Struct, None, "new_derive(Default, Debug)"),
-    key("append_only", Struct, Some(Postgres), "append_only"),
-    key("unique", Struct, Some(Postgres), "unique(field)"),
-    key(
-        "drop_column",
-        Struct,
-        Some(Postgres),
-        "drop_column = \"name\"",
-    ),
-    key("ttl", Struct, Some(Valkey), "ttl = 3600"),
-    key("prefix", Struct, Some(Valkey), "prefix = \"name\""),
-    key("label", Struct, Some(Neo4j), "label = \"LABEL\""),
-    key("model", Struct, Some(Qdrant), "model = \"name\""),
-    key("dims", Struct, Some(Qdrant), "dims = 384"),
-    key("distance", Struct, Some(Qdrant), "distance = \"cosine\""),
-    key("index", Struct, Some(OpenSearch), "index = \"name\""),
-    key("id", Field, None, "id"),
-    key("version", Field, Some(Postgres), "version"),
-    key("filter", Field, Some(Postgres), "filter"),
-    key("created_at", Field, Some(Postgres), "created_at"),
-    key("updated_at", Field, Some(Postgres), "updated_at"),
+    key("backend", Struct, &[], "backend = \"postgres\""),
+    key("scope", Struct, &[], "scope = \"user_id\""),
+    key("table", Struct, &[Postgres], "table = \"name\""),
+    key("schema", Struct, &[Postgres], "schema = \"name\""),
+    key("new_derive", Struct, &[], "new_derive(Default, Debug)"),
+    key("append_only", Struct, &[Postgres], "append_only"),
+    key("unique", Struct, &[Postgres], "unique(field)"),
+    key("drop_column", Struct, &[Postgres], "drop_column = \"name\""),
+    key("ttl", Struct, &[Valkey], "ttl = 3600"),
+    key("prefix", Struct, &[Valkey], "prefix = \"name\""),
+    key("label", Struct, &[Neo4j], "label = \"LABEL\""),
+    key("model", Struct, &[Qdrant], "model = \"name\""),
+    key("dims", Struct, &[Qdrant], "dims = 384"),
+    key("distance", Struct, &[Qdrant], "distance = \"cosine\""),
+    key("index", Struct, &[OpenSearch], "index = \"name\""),
+    key("id", Field, &[], "id"),
+    key("version", Field, &[Postgres], "version"),
+    key("filter", Field, &[Postgres, Qdrant], "filter"),
+    key("created_at", Field, &[Postgres], "created_at"),
+    key("updated_at", Field, &[Postgres], "updated_at"),
     key(
         "soft_delete",
         Field,
-        Some(Postgres),
+        &[Postgres],
         "soft_delete = Enum::Deleted",
     ),
-    key("references", Field, Some(Postgres), "references = Entity"),
-    key("default", Field, Some(Postgres), "default = \"0\""),
+    key("references", Field, &[Postgres], "references = Entity"),
+    key("default", Field, &[Postgres], "default = \"0\""),
     key(
         "renamed_from",
         Field,
-        Some(Postgres),
+        &[Postgres],
         "renamed_from = \"old_name\"",
     ),
-    key("session", Field, Some(Valkey), "session"),
-    key("weight", Field, Some(Valkey), "weight"),
-    key("text", Field, Some(OpenSearch), "text"),
-    key("indexed", Field, Some(Neo4j), "indexed"),
+    key("session", Field, &[Valkey], "session"),
+    key("weight", Field, &[Valkey], "weight"),
+    key("text", Field, &[OpenSearch], "text"),
+    key("indexed", Field, &[Neo4j], "indexed"),
 ];
 
 fn listed<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -167,14 +162,22 @@ pub fn unknown(name: &str, place: Place) -> darling::Error {
     ))
 }
 
-/// "`x` does not apply to backend `b`; only `o` takes it"
+/// "`x` does not apply to backend `b`; only `o` takes it" (or "only `o` and `p` take it")
 pub fn elsewhere(key: &Key, backend: BackendKind) -> darling::Error {
-    let owner = key.owner.expect("only keys with an owner are elsewhere");
+    let owners: Vec<String> = key
+        .owners
+        .iter()
+        .map(|o| format!("`{}`", o.name()))
+        .collect();
+    let only = match owners.as_slice() {
+        [one] => format!("{one} takes it"),
+        [init @ .., last] => format!("{} and {last} take it", init.join(", ")),
+        [] => unreachable!("a key every backend takes is never elsewhere"),
+    };
     darling::Error::custom(format!(
-        "`{}` does not apply to backend `{}`; only `{}` takes it",
+        "`{}` does not apply to backend `{}`; only {only}",
         key.name,
         backend.name(),
-        owner.name()
     ))
 }
 
@@ -209,8 +212,8 @@ pub fn screen(
                     errors.push(unknown(&name, place).with_span(path));
                     false
                 }
-                Some(k) => match (k.owner, backend) {
-                    (Some(owner), Some(b)) if owner != b => {
+                Some(k) => match backend {
+                    Some(b) if !k.owners.is_empty() && !k.owners.contains(&b) => {
                         errors.push(elsewhere(k, b).with_span(&path.span()));
                         false
                     }

@@ -30,7 +30,7 @@ use qdrant_client::{Qdrant, QdrantError};
 use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result};
 
-pub use qdrant_client::qdrant::{Condition, Distance, Filter};
+pub use qdrant_client::qdrant::{Condition, Distance, FieldType, Filter};
 pub use store::{
     EmbeddingEntity, MAX_LIMIT, Scored, Store, collection_name, is_tenant_index, point_id,
 };
@@ -137,3 +137,40 @@ fn map_error(err: QdrantError) -> Error {
 
 /// One tenant's view of a [`Client`]: the only way generated Qdrant methods reach points.
 pub type Scoped<'c> = crate::Scoped<'c, Client>;
+
+/// How a `filter` field's payload is indexed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Qdrant payload index in tenant-store",
+    label = "a `filter` field needs a payload index type",
+    note = "supported: String and Uuid (keyword), integers (integer), f32/f64 (float), bool, DateTime<Utc> (datetime), and Option/Vec of them"
+)]
+pub trait PayloadField {
+    /// The payload index type.
+    const INDEX: FieldType;
+}
+
+macro_rules! payload_fields {
+    ($($ty:ty => $t:ident),* $(,)?) => {
+        $(impl PayloadField for $ty { const INDEX: FieldType = FieldType::$t; })*
+    };
+}
+
+payload_fields! {
+    String => Keyword,
+    uuid::Uuid => Keyword,
+    i32 => Integer,
+    i64 => Integer,
+    u32 => Integer,
+    f32 => Float,
+    f64 => Float,
+    bool => Bool,
+    chrono::DateTime<chrono::Utc> => Datetime,
+}
+
+impl<T: PayloadField> PayloadField for Option<T> {
+    const INDEX: FieldType = T::INDEX;
+}
+
+impl<T: PayloadField> PayloadField for Vec<T> {
+    const INDEX: FieldType = T::INDEX;
+}

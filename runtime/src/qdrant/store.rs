@@ -30,6 +30,9 @@ pub trait EmbeddingEntity: DocumentEntity + Document {
     const DIMS: usize;
     /// How vectors are compared.
     const DISTANCE: pb::Distance;
+    /// `(field, index type)` of every `filter` field: each gets a payload index, so a search
+    /// filtering on it stays cheap.
+    const FILTERS: &'static [(&'static str, pb::FieldType)] = &[];
 }
 
 /// One search hit: the entity and its score under the collection's distance.
@@ -110,8 +113,10 @@ fn decode<E: EmbeddingEntity, C>(
     decode_stored(kv, record)
 }
 
-/// Creates the model's collection (size, distance) and its tenant index unless they exist.
-/// An existing collection with another size or distance is `Error::InvalidInput`.
+/// Creates the model's collection (size, distance), its tenant index and a payload index per
+/// `filter` field unless they exist; run again after the entity changes, it adds the indexes of
+/// new `filter` fields and rebuilds those whose type changed. An existing collection with
+/// another size or distance is `Error::InvalidInput`.
 pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()> {
     let name = collection_name::<E>();
     let exists = {
@@ -178,6 +183,37 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
             .call(None, |q| async move { q.create_field_index(request).await })
             .await?;
     }
+    // A payload index per `filter` field: added for a field that is new, rebuilt for one whose
+    // type changed (a field index cannot change type in place). Indexes of fields the entity no
+    // longer filters stay: another entity of the model may use them.
+    for (field, kind) in E::FILTERS {
+        let schema_type = payload_schema_type(*kind);
+        let existing = info.payload_schema.get(*field).map(|i| i.data_type);
+        if existing == Some(schema_type as i32) {
+            continue;
+        }
+        if existing.is_some() {
+            let request = pb::DeleteFieldIndexCollection {
+                collection_name: name.clone(),
+                wait: Some(true),
+                field_name: (*field).to_owned(),
+                ..Default::default()
+            };
+            client
+                .call(None, |q| async move { q.delete_field_index(request).await })
+                .await?;
+        }
+        let request = CreateFieldIndexCollection {
+            collection_name: name.clone(),
+            wait: Some(true),
+            field_name: (*field).to_owned(),
+            field_type: Some(*kind as i32),
+            ..Default::default()
+        };
+        client
+            .call(None, |q| async move { q.create_field_index(request).await })
+            .await?;
+    }
     if !is_tenant_index(info.payload_schema.get(E::SCOPE.as_str())) {
         let request = CreateFieldIndexCollection {
             collection_name: name,
@@ -199,6 +235,22 @@ pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()
             .await?;
     }
     Ok(())
+}
+
+/// The schema type Qdrant reports for an index created with `kind` (the two enums number
+/// their variants differently).
+fn payload_schema_type(kind: pb::FieldType) -> pb::PayloadSchemaType {
+    use pb::{FieldType as F, PayloadSchemaType as P};
+    match kind {
+        F::Keyword => P::Keyword,
+        F::Integer => P::Integer,
+        F::Float => P::Float,
+        F::Geo => P::Geo,
+        F::Text => P::Text,
+        F::Bool => P::Bool,
+        F::Datetime => P::Datetime,
+        F::Uuid => P::Uuid,
+    }
 }
 
 /// Whether a payload schema entry is a keyword index marked as the tenant key.

@@ -21,7 +21,7 @@
 //! - `Collections`: Get (size, distance, payload schema, point count), List, Create (one
 //!   unnamed dense vector: size and distance), Delete, CollectionExists;
 //! - `Points`: Upsert, Delete (by ids or filter), Get, CreateFieldIndex (keyword with
-//!   `is_tenant`, and the plain field types), Query (nearest to a dense vector, with filter,
+//!   `is_tenant`, and the plain field types), DeleteFieldIndex, Query (nearest to a dense vector, with filter,
 //!   limit, offset, score threshold), Count, Scroll (by id, with filter).
 //! - Filters: `must`/`should`/`must_not`, nested filters, `has_id`, field `match` (keyword,
 //!   integer, bool, any, except, text) and `range`.
@@ -844,9 +844,24 @@ impl Points for Svc {
 
     async fn delete_field_index(
         &self,
-        _: Request<pb::DeleteFieldIndexCollection>,
+        r: Request<pb::DeleteFieldIndexCollection>,
     ) -> Reply<pb::PointsOperationResponse> {
-        Err(unimplemented("DeleteFieldIndex"))
+        let start = Instant::now();
+        let r = r.into_inner();
+        let field: edge::JsonPath = r.field_name.parse().map_err(|_| {
+            Status::invalid_argument(format!("Wrong input: bad field `{}`", r.field_name))
+        })?;
+        self.0
+            .blocking(&r.collection_name, move |shard| {
+                write(
+                    shard,
+                    edge::UpdateOperation::FieldIndexOperation(
+                        edge::FieldIndexOperations::DeleteIndex(field),
+                    ),
+                )
+            })
+            .await?;
+        Ok(Response::new(completed(start)))
     }
 
     async fn create_vector_name(
