@@ -42,7 +42,10 @@
 //! - postgres: `table = "name"` (defaults to the struct name in snake case); `schema = "name"`
 //!   (the table's schema, `public` by default; every statement names it); `append_only` (no
 //!   `update`/`delete` generated, no UPDATE grant: rows are inserted, read, and purged by
-//!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column.
+//!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column;
+//!   `drop_column = "name"`, repeatable: the next migration drops this column of an older
+//!   version, with its data (without it the generator refuses; see
+//!   [`postgres::evolve`](crate::postgres::evolve)).
 //! - valkey: `prefix = "name"` (first key segment, then `{tenant}` and the struct name; defaults
 //!   to the struct name in snake case; entities may share a prefix);
 //!   `ttl = seconds` (default time to live; none means items do not expire).
@@ -62,13 +65,17 @@
 //!   `soft_delete = Path::To::Value` (`delete` sets the field to the value; rows holding it look
 //!   absent); `created_at`, `updated_at` (timestamps the database sets); `references = Entity`
 //!   (the field holds the id of another entity of the same tenant: a composite foreign key on
-//!   (scope, field), so a row can never point into another tenant).
+//!   (scope, field), so a row can never point into another tenant; an `Option<Uuid>` field is an
+//!   optional reference); `default = "SQL expression"` (the value rows that exist get when the
+//!   column is added, or made required); `renamed_from = "old"` (the column's earlier name: the
+//!   next migration renames it, values and indexes included).
 //! - valkey: `session` (the session id, a `String`, exactly one); `weight` (the item's initial
 //!   recency weight, an `f64`; 1.0 when absent).
 //! - opensearch: `text` (a full-text field, a `String`; other fields map to `keyword`, numbers,
 //!   `boolean` or `date` by type). Documents derive `Serialize`/`Deserialize`.
 //! - qdrant: the struct is the point's payload (derive `Serialize`/`Deserialize`); the vector is
-//!   passed to `upsert` beside it. Ids are `String` or `Uuid`.
+//!   passed to `upsert` beside it. Ids are `String` or `Uuid`. `filter`: a payload index on the
+//!   field, typed from it (keyword, integer, float, bool, datetime), made by `ensure_collection`.
 //! - neo4j: `indexed` (an indexed property with a generated `find_by_<field>`, on the generated
 //!   `{Entity}StoreExt` trait). Nodes derive `Serialize`/`Deserialize`. Hand-written Cypher
 //!   goes through `cypher!(Entity, ...; "...")`, which checks at compile time (and the runtime

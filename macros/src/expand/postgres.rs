@@ -362,7 +362,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         // The migrations find the entity here, wherever it is declared.
         #ts::inventory::submit! {
             #p::Registration {
-                item: #p::Registered::Entity(&<#entity as #p::PgEntity>::DEF),
+                item: #p::Registered::Entity(<#entity as #p::PgEntity>::table_def),
                 module: ::core::module_path!(),
             }
         }

@@ -76,6 +76,12 @@ pub trait PgEntity {
     /// The table as the generated code describes it: what the migrations create and evolve.
     #[doc(hidden)]
     const DEF: super::migrate::TableDef<'static>;
+    /// [`DEF`](Self::DEF), behind a function: registering it costs no constant evaluation at
+    /// compile time.
+    #[doc(hidden)]
+    fn table_def() -> &'static super::migrate::TableDef<'static> {
+        const { &Self::DEF }
+    }
     /// The entity's create migration (table, indexes, RLS, policy, grants), deterministic.
     fn migration_sql() -> String {
         super::migrate::table_sql(&Self::DEF)

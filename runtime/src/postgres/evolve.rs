@@ -275,8 +275,8 @@ pub struct Registration {
 #[doc(hidden)]
 #[derive(Debug)]
 pub enum Registered {
-    /// An entity's table.
-    Entity(&'static TableDef<'static>),
+    /// An entity's table (its [`PgEntity::table_def`]).
+    Entity(fn() -> &'static TableDef<'static>),
     /// The admin scope's audit table.
     AdminAudit,
     /// A table no entity has any more, which the user allows the next migration to drop.
@@ -362,7 +362,7 @@ impl Entities {
                 continue;
             }
             match r.item {
-                Registered::Entity(def) => out.tables.push(Declared::of(def)),
+                Registered::Entity(def) => out.tables.push(Declared::of(def())),
                 Registered::AdminAudit => out.admin_audit = true,
                 Registered::DropTable { schema, table } => {
                     out.drop_tables.insert(format!("{schema}.{table}"));
@@ -1116,6 +1116,118 @@ pub fn check(dir: &Path, entities: &Entities, regenerate: &str) -> Result<(), Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::postgres::migrate::ColumnDef;
+
+    const fn col(name: &'static str) -> ColumnDef {
+        ColumnDef {
+            name,
+            sql_type: "uuid",
+            nullable: false,
+            default: None,
+            renamed_from: None,
+        }
+    }
+
+    const COLUMNS: &[ColumnDef] = &[
+        col("id"),
+        col("org_id"),
+        col("a_very_long_column_name_to_cut"),
+    ];
+
+    fn table(name: &'static str, append_only: bool) -> TableDef<'static> {
+        TableDef {
+            entity: "Item",
+            schema: "public",
+            table: name,
+            scope: crate::Scope::OrgId,
+            id: "id",
+            columns: COLUMNS,
+            filters: &[],
+            uniques: &[],
+            references: &[],
+            append_only,
+            drop_columns: &[],
+        }
+    }
+
+    fn entities(defs: &[TableDef<'static>]) -> Entities {
+        Entities {
+            tables: defs.iter().map(Declared::of).collect(),
+            ..Entities::default()
+        }
+    }
+
+    /// The folder after `plan` was written and applied.
+    fn after(plan: &Plan, before: &Folder<Snapshot>) -> Folder<Snapshot> {
+        let mut generated = before.generated.clone();
+        generated.extend(
+            plan.files
+                .iter()
+                .map(|f| (f.file_name.clone(), f.sql.clone())),
+        );
+        Folder {
+            dir: before.dir.clone(),
+            snapshot: Some(plan.snapshot.clone()),
+            last_version: before.last_version + plan.files.len() as u64,
+            generated,
+        }
+    }
+
+    fn empty() -> Folder<Snapshot> {
+        Folder {
+            dir: "migrations".into(),
+            snapshot: None,
+            generated: BTreeMap::new(),
+            last_version: 0,
+        }
+    }
+
+    #[test]
+    fn append_only_changes_reach_the_grants_both_ways() {
+        let v1 = plan(&empty(), &entities(&[table("items", false)])).unwrap();
+        let folder = after(&v1, &empty());
+        let v2 = plan(&folder, &entities(&[table("items", true)])).unwrap();
+        assert_eq!(v2.files.len(), 1);
+        assert!(
+            v2.files[0]
+                .sql
+                .contains("REVOKE UPDATE ON \"public\".\"items\" FROM tenant_store_app;"),
+            "{}",
+            v2.files[0].sql
+        );
+        let v3 = plan(&after(&v2, &folder), &entities(&[table("items", false)])).unwrap();
+        assert!(
+            v3.files[0]
+                .sql
+                .contains("GRANT UPDATE ON \"public\".\"items\" TO tenant_store_app;")
+        );
+    }
+
+    #[test]
+    fn the_order_of_declaration_does_not_change_the_files() {
+        let (a, b) = (table("alpha", false), table("beta", false));
+        let one = plan(&empty(), &entities(&[a, b])).unwrap();
+        let other = plan(&empty(), &entities(&[b, a])).unwrap();
+        assert_eq!(one.files, other.files);
+        assert_eq!(one.snapshot, other.snapshot);
+        let names: Vec<&str> = one.files.iter().map(|f| f.file_name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "0001_tenant_store_base.sql",
+                "0002_create_alpha.sql",
+                "0003_create_beta.sql"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_generated_file_is_never_planned_again_and_an_up_to_date_folder_plans_nothing() {
+        let e = entities(&[table("items", false)]);
+        let v1 = plan(&empty(), &e).unwrap();
+        let again = plan(&after(&v1, &empty()), &e).unwrap();
+        assert!(again.is_empty(), "{:?}", again.files);
+    }
 
     #[test]
     fn object_names_are_cut_like_postgresql_cuts_them() {
