@@ -56,7 +56,8 @@ impl Migrations {
     pub fn postgres(entities: evolve::Entities) -> Self {
         Self {
             postgres: entities,
-            ..Self::default()
+            #[cfg(feature = "neo4j")]
+            neo4j: Default::default(),
         }
     }
 

@@ -45,7 +45,7 @@
 //!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column;
 //!   `drop_column = "name"`, repeatable: the next migration drops this column of an older
 //!   version, with its data (without it the generator refuses; see
-//!   [`postgres::evolve`](crate::postgres::evolve)).
+//!   [`postgres::evolve`]).
 //! - valkey: `prefix = "name"` (first key segment, then `{tenant}` and the struct name; defaults
 //!   to the struct name in snake case; entities may share a prefix);
 //!   `ttl = seconds` (default time to live; none means items do not expire).
