@@ -99,6 +99,20 @@ pub async fn db_with(max: u32) -> Db {
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}; {START}"))
 }
 
+/// Every file of `dir`, by name, with its bytes: what a migrations folder holds.
+pub fn folder_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// A principal with fresh random ids: a tenant no other test uses.
 pub fn tenant() -> Principal {
     Principal::new(Uuid::new_v4(), Uuid::new_v4()).expect("random ids are not nil")

@@ -18,7 +18,7 @@ use tenant_store::Principal;
 use tenant_store::postgres::evolve::{self, Entities};
 use tenant_store::postgres::{Db, DbOptions};
 use tenant_store::tenant_store;
-use tenant_store_tests::{key, owner_url, raw_pool, super_url, tenant};
+use tenant_store_tests::{folder_files, key, owner_url, raw_pool, super_url, tenant};
 use uuid::Uuid;
 
 #[tenant_store(backend = "postgres", scope = "org_id", table = "shelves")]
@@ -237,9 +237,9 @@ impl Scratch {
     /// Generates, checks that only new files appeared (every earlier file byte for byte as it
     /// was), applies with sqlx's migrator, and returns the new files' names.
     async fn step(&self, entities: &Entities) -> Vec<String> {
-        let before = files(&self.dir);
+        let before = folder_files(&self.dir);
         let plan = evolve::generate(&self.dir, entities).unwrap_or_else(|e| panic!("{e}"));
-        let after = files(&self.dir);
+        let after = folder_files(&self.dir);
         for (name, text) in &before {
             if name != evolve::SNAPSHOT_FILE {
                 assert_eq!(after.get(name), Some(text), "{name} was rewritten");
@@ -295,19 +295,6 @@ impl Scratch {
         su.close().await;
         std::fs::remove_dir_all(&self.dir).unwrap();
     }
-}
-
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// A row as every version can state it: id, name (or title), count.
@@ -658,7 +645,7 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), mine_sql);
     // Every file the six versions generated, for review: a change to what the generator writes
     // shows in this snapshot's diff.
-    let all: String = files(&scratch.dir)
+    let all: String = folder_files(&scratch.dir)
         .into_iter()
         .filter(|(name, _)| name.ends_with(".sql") && name != "0001_tenant_store_base.sql")
         .map(|(name, text)| format!("==> {name}\n{}", String::from_utf8(text).unwrap()))
@@ -679,11 +666,11 @@ fn v1_folder() -> PathBuf {
 }
 
 fn refusal(dir: &Path, entities: &Entities) -> String {
-    let before = files(dir);
+    let before = folder_files(dir);
     let err = evolve::generate(dir, entities)
         .expect_err("the generator refuses")
         .to_string();
-    assert_eq!(files(dir), before, "a refused plan writes nothing");
+    assert_eq!(folder_files(dir), before, "a refused plan writes nothing");
     err
 }
 
@@ -951,14 +938,18 @@ async fn a_neo4j_label_evolves_with_new_files_only_and_keeps_both_tenants_apart(
         let g = &g;
         async move {
             let before = if dir.exists() {
-                files(&dir)
+                folder_files(&dir)
             } else {
                 BTreeMap::new()
             };
             let plan = neo::generate(&dir, &labels).unwrap_or_else(|e| panic!("{e}"));
             for (name, text) in &before {
                 if name != evolve::SNAPSHOT_FILE {
-                    assert_eq!(files(&dir).get(name), Some(text), "{name} was rewritten");
+                    assert_eq!(
+                        folder_files(&dir).get(name),
+                        Some(text),
+                        "{name} was rewritten"
+                    );
                 }
             }
             neo::check(&dir, &labels, "generate").unwrap_or_else(|e| panic!("{e}"));

@@ -3,27 +3,13 @@
 
 use tenant_store::postgres::evolve::{self, Entities, SNAPSHOT_FILE};
 use tenant_store_examples::{REGENERATE, entities, migrations_dir};
-use tenant_store_tests::{owner_url, raw_pool};
+use tenant_store_tests::{folder_files, owner_url, raw_pool};
 
 fn scratch_dir() -> std::path::PathBuf {
     let dir =
         std::env::temp_dir().join(format!("tenant-store-migrations-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Every file of `dir`, by name.
-fn read(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -55,12 +41,12 @@ fn generation_is_byte_identical_on_every_run() {
     let (d1, d2) = (scratch_dir(), scratch_dir());
     let written = evolve::generate(&d1, &entities()).unwrap().files.len();
     evolve::generate(&d2, &entities()).unwrap();
-    assert_eq!(read(&d1), read(&d2));
+    assert_eq!(folder_files(&d1), folder_files(&d2));
     // The base, the admin audit table, six tables, the snapshot.
     assert_eq!(written, 8);
-    assert_eq!(read(&d1).len(), written + 1);
+    assert_eq!(folder_files(&d1).len(), written + 1);
     // Parents before the tables that reference them, whatever order the modules register in.
-    let names: Vec<String> = read(&d1).into_keys().collect();
+    let names: Vec<String> = folder_files(&d1).into_keys().collect();
     let at = |table: &str| {
         names
             .iter()
@@ -74,7 +60,7 @@ fn generation_is_byte_identical_on_every_run() {
     );
     // A second run has nothing to add and changes nothing.
     assert!(evolve::generate(&d1, &entities()).unwrap().is_empty());
-    assert_eq!(read(&d1), read(&d2));
+    assert_eq!(folder_files(&d1), folder_files(&d2));
 }
 
 #[test]
@@ -82,7 +68,7 @@ fn drift_is_reported_file_by_file_with_the_command_to_run() {
     let dir = scratch_dir();
     evolve::generate(&dir, &entities()).unwrap();
     evolve::check(&dir, &entities(), REGENERATE).unwrap();
-    let files: Vec<String> = read(&dir)
+    let files: Vec<String> = folder_files(&dir)
         .into_keys()
         .filter(|n| n.ends_with(".sql"))
         .collect();
