@@ -19,3 +19,6 @@ trap 'scripts/services.sh down; disk "after"' EXIT
 scripts/services.sh up
 eval "$(scripts/services.sh env)"
 cargo test --workspace --all-features "$@"
+# The published crates build from their packaged sources alone (license files, README,
+# metadata; each verified against the others through cargo's temporary registry).
+cargo package --locked --allow-dirty -p tenant-store-cypher -p tenant-store-macros -p tenant-store

@@ -2,22 +2,27 @@
 //!
 //! One attribute on an entity struct generates a tenant-scoped store:
 //!
-//! ```ignore
-//! #[tenant_store(backend = "postgres", scope = "user_id", table = "memories")]
+//! ```no_run
+//! use tenant_store::{Principal, Uuid, tenant_store};
+//!
+//! #[tenant_store(backend = "postgres", scope = "user_id", table = "memories", new_derive(Default))]
 //! pub struct Memory {
 //!     #[tenant_store(id)] pub id: Uuid,
-//!     pub user_id: Uuid,
+//!     pub user_id: Uuid,                       // the tenant: filled from the principal
 //!     #[tenant_store(filter)] pub app_id: Uuid,
 //!     pub content: String,
-//!     #[tenant_store(filter, soft_delete = MemoryState::Deleted)] pub state: MemoryState,
 //!     #[tenant_store(version)] pub version: i64,
 //! }
 //!
-//! let key = tenant_store::postgres::SigningKey::from_env()?;   // TENANT_STORE_PG_KEY
-//! let db = tenant_store::postgres::Db::connect(&url, key).await?; // audits the role first
-//! let mut tx = db.begin(&principal).await?;                    // BEGIN + tenant, one round trip
-//! let m = Memory::store().create(&mut tx, NewMemory { app_id, content, ..Default::default() }).await?;
-//! tx.commit().await?;
+//! async fn remember(url: &str, principal: &Principal, app_id: Uuid) -> tenant_store::Result<Memory> {
+//!     let key = tenant_store::postgres::SigningKey::from_env()?;   // TENANT_STORE_PG_KEY
+//!     let db = tenant_store::postgres::Db::connect(url, key).await?; // audits the role first
+//!     let mut tx = db.begin(principal).await?;                     // BEGIN + tenant, one round trip
+//!     let content = "hello".to_owned();
+//!     let m = Memory::store().create(&mut tx, NewMemory { app_id, content, ..Default::default() }).await?;
+//!     tx.commit().await?;
+//!     Ok(m)
+//! }
 //! ```
 //!
 //! ## Data flow
@@ -157,6 +162,12 @@
 //!   how long each runs.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The crate README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub mod contract;
 mod error;

@@ -1,4 +1,5 @@
-//! Keyset paging shared by every backend's `list`.
+//! Keyset paging for the PostgreSQL stores' `list` (the document backends take a limit, or a
+//! search cursor on OpenSearch).
 
 use uuid::Uuid;
 

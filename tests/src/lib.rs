@@ -5,6 +5,11 @@
 //! `scripts/services.sh up` starts. A server that cannot be reached fails the test with the
 //! command that starts it.
 
+/// The README's Rust examples, compiled as doctests (`cargo test -p tenant-store-tests --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
 pub mod everywhere;
 pub mod fixtures;
 

@@ -1,10 +1,16 @@
 //! The admin scope: the one way to act across tenants, audited before it acts.
 //!
-//! ```ignore
-//! let mut admin = db.admin(&operator, "GDPR erasure request #4711").await?;
-//! let tx = admin.enter(&customer).await?;          // audited and committed: operator entered customer
-//! Memory::store().delete_tenant(tx).await?;
-//! admin.commit().await?;                           // the work; the audit rows are already there
+//! ```no_run
+//! # use tenant_store::{Principal, Uuid, tenant_store};
+//! # #[tenant_store(backend = "postgres", scope = "user_id")]
+//! # pub struct Memory { #[tenant_store(id)] pub id: Uuid, pub user_id: Uuid, pub content: String }
+//! async fn erase(db: &tenant_store::postgres::Db, operator: &Principal, customer: &Principal)
+//!     -> tenant_store::Result<()> {
+//!     let mut admin = db.admin(operator, "GDPR erasure request #4711").await?;
+//!     let tx = admin.enter(customer).await?;   // audited and committed: operator entered customer
+//!     Memory::store().delete_tenant(tx).await?;
+//!     admin.commit().await                     // the work; the audit rows are already there
+//! }
 //! ```
 //!
 //! ## Design

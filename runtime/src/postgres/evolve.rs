@@ -292,7 +292,7 @@ inventory::collect!(Registration);
 /// drops it **with all its rows**. Without this, the generator refuses to go on while the
 /// table is in the snapshot and no entity declares it.
 ///
-/// ```ignore
+/// ```
 /// tenant_store::postgres::drop_table!("public", "episodes");
 /// ```
 #[macro_export]
