@@ -44,7 +44,7 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::RowNotFound => Error::NotFound,
             sqlx::Error::PoolTimedOut => Error::Timeout,
             sqlx::Error::Io(e) => Error::Unavailable(e.to_string()),
-            sqlx::Error::Tls(e) => Error::Unavailable(e.to_string()),
+            sqlx::Error::Tls(e) => Error::Unavailable(format!("TLS handshake failed: {e}")),
             sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
                 Error::Unavailable(err.to_string())
             }

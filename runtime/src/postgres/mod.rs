@@ -66,6 +66,9 @@ pub use admin::{AdminTx, MoveTable, Moved, audit_table_sql, move_tenant};
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
 pub use context::SigningKey;
+/// The sqlx this crate is built with: name its types (`sqlx::postgres::PgConnectOptions` for
+/// [`Db::connect_with_options`]) from here, so the two versions cannot drift apart.
+pub use sqlx;
 #[doc(hidden)]
 pub use store::Columns;
 #[doc(hidden)]
@@ -149,10 +152,26 @@ impl Db {
     ///
     /// Both run on one direct connection first, so an unreachable server fails at once with
     /// [`Error::Unavailable`] instead of after the pool's acquire timeout.
+    ///
+    /// The URL takes libpq's parameters, TLS included: `sslmode=verify-full` with
+    /// `sslrootcert=/path/ca.pem` checks the server's certificate and host name (the public web
+    /// roots are trusted too); `sslmode=require` encrypts without checking. The password may be
+    /// in the URL or in `PGPASSWORD`.
     pub async fn connect_with(url: &str, key: SigningKey, options: DbOptions) -> Result<Self> {
         let connect: PgConnectOptions = url
             .parse()
             .map_err(|e| Error::InvalidInput(format!("invalid PostgreSQL URL: {e}")))?;
+        Self::connect_with_options(connect, key, options).await
+    }
+
+    /// Like [`connect_with`](Self::connect_with), from connect options the application built
+    /// itself (credentials from a secret store, TLS files, an application name, ...). The
+    /// start-up audit runs all the same.
+    pub async fn connect_with_options(
+        connect: PgConnectOptions,
+        key: SigningKey,
+        options: DbOptions,
+    ) -> Result<Self> {
         let mut session = Session::open(&connect).await?;
         audit(&mut session.conn).await?;
         let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
