@@ -242,6 +242,7 @@ pub struct PrivateValkey {
     /// Its port on 127.0.0.1.
     pub port: u16,
     child: Option<std::process::Child>,
+    tls: Option<[String; 3]>,
 }
 
 impl PrivateValkey {
@@ -250,6 +251,19 @@ impl PrivateValkey {
         let mut s = Self {
             port: free_port(),
             child: None,
+            tls: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts a server that speaks TLS only, on a free port, with this certificate, key and
+    /// authority (PEM files); clients need no certificate of their own.
+    pub fn start_tls(cert: &str, key: &str, ca: &str) -> Self {
+        let mut s = Self {
+            port: free_port(),
+            child: None,
+            tls: Some([cert.to_owned(), key.to_owned(), ca.to_owned()]),
         };
         s.restart();
         s
@@ -262,17 +276,27 @@ impl PrivateValkey {
 
     /// Starts the server again on the same port.
     pub fn restart(&mut self) {
-        let child = std::process::Command::new("valkey-server")
-            .args([
-                "--bind",
-                "127.0.0.1",
+        let port = self.port.to_string();
+        let mut args = vec!["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+        match &self.tls {
+            None => args.extend(["--port", &port]),
+            Some([cert, key, ca]) => args.extend([
                 "--port",
-                &self.port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
+                "0",
+                "--tls-port",
+                &port,
+                "--tls-cert-file",
+                cert,
+                "--tls-key-file",
+                key,
+                "--tls-ca-cert-file",
+                ca,
+                "--tls-auth-clients",
                 "no",
-            ])
+            ]),
+        }
+        let child = std::process::Command::new("valkey-server")
+            .args(&args)
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {

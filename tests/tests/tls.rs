@@ -194,3 +194,77 @@ async fn postgres_verify_full_checks_the_authority_and_the_host_name() {
     eprintln!("another host name: {err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn valkey_over_tls_checks_the_authority_and_the_host_name() {
+    use tenant_store::Resilience;
+    use tenant_store::valkey::{Client, redis};
+    use tenant_store_examples::episodic::{Episode, NewEpisode};
+    let pki = pki();
+    let dir = scratch();
+    let (cert, key_file, ca) = (
+        write(&dir, "server.crt", &pki.cert_pem),
+        write(&dir, "server.key", &pki.key_pem),
+        write(&dir, "ca.pem", &pki.ca_pem),
+    );
+    let server = tenant_store_tests::PrivateValkey::start_tls(&cert, &key_file, &ca);
+    let settings = Resilience {
+        timeout: std::time::Duration::from_secs(3),
+        ..Resilience::default()
+    };
+    let with_root = |host: &str, root: &str| {
+        redis::Client::build_with_tls(
+            format!("rediss://{host}:{}", server.port),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root.as_bytes().to_vec()),
+            },
+        )
+        .unwrap()
+    };
+
+    // The authority that signed the server's certificate, and the name on it: a working store,
+    // each tenant seeing its own item.
+    let client = Client::from_client(with_root("localhost", &pki.ca_pem), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (tenant(), tenant());
+    let new = || NewEpisode {
+        id: Some("e1".into()),
+        session_id: "s".into(),
+        content: "over TLS".into(),
+        importance: 1.0,
+    };
+    Episode::store()
+        .set(&client.scoped(&a), new(), None)
+        .await
+        .unwrap();
+    let got = Episode::store()
+        .get(&client.scoped(&a), "s", &"e1".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(got.map(|e| e.content), Some("over TLS".to_owned()));
+    let other = Episode::store()
+        .get(&client.scoped(&b), "s", &"e1".to_owned())
+        .await
+        .unwrap();
+    assert!(other.is_none(), "another tenant's item is absent");
+
+    // Another authority, the right name; the right authority, another name; and the public web
+    // roots a plain `rediss://` URL trusts: each refused, naming the certificate.
+    let (other_ca, _) = authority();
+    let refusals = [
+        Client::from_client(with_root("localhost", &other_ca), settings).await,
+        Client::from_client(with_root("127.0.0.1", &pki.ca_pem), settings).await,
+        Client::connect(&format!("rediss://localhost:{}", server.port), settings).await,
+    ];
+    for refused in refusals {
+        let err = refused
+            .expect_err("the certificate does not verify")
+            .to_string();
+        assert!(err.contains("certificate"), "{err}");
+        eprintln!("refused: {err}");
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

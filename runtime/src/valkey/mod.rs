@@ -73,6 +73,16 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// The Valkey client this crate is built with, for [`Client::from_client`].
+pub use redis;
+
+/// rustls needs one process-wide crypto provider, and cannot pick one when the build enables
+/// two (other crates of an application often do). Installs `ring` unless the application
+/// installed a provider first: then theirs stays.
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl From<RedisError> for Error {
     fn from(e: RedisError) -> Self {
         if e.is_timeout() {
@@ -91,11 +101,22 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Connects to one server (`redis://host:port`). A refused or silent server fails within
-    /// the resilience timeout with [`Error::Unavailable`] or [`Error::Timeout`].
+    /// Connects to one server: `redis://host:port`, or `rediss://host:port` for TLS (the
+    /// server's certificate checked against the public web roots; for a private authority,
+    /// build the client with `redis::Client::build_with_tls` and use
+    /// [`from_client`](Self::from_client)). Credentials go in the URL
+    /// (`rediss://user:password@host:port`). A refused or silent server fails within the
+    /// resilience timeout with [`Error::Unavailable`] or [`Error::Timeout`].
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
-        let guard = Guard::new(resilience)?;
         let client = redis::Client::open(url).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Self::from_client(client, resilience).await
+    }
+
+    /// Connects through a client the application built itself (TLS with its own authority or
+    /// client certificate, say). [`redis`] is this crate's, so the versions match.
+    pub async fn from_client(client: redis::Client, resilience: Resilience) -> Result<Self> {
+        install_tls_provider();
+        let guard = Guard::new(resilience)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(resilience.timeout))
             .set_response_timeout(Some(resilience.timeout))
@@ -111,8 +132,9 @@ impl Client {
         })
     }
 
-    /// Connects to a cluster through any of its nodes.
+    /// Connects to a cluster through any of its nodes (`redis://` or `rediss://` URLs).
     pub async fn connect_cluster(urls: &[&str], resilience: Resilience) -> Result<Self> {
+        install_tls_provider();
         let guard = Guard::new(resilience)?;
         let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(resilience.timeout)
