@@ -19,6 +19,9 @@ pub enum Error {
     /// The request was rejected before or by the backend because of its content.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The backend refused the credentials (password, API key, certificate identity).
+    #[error("credentials refused: {0}")]
+    Credentials(String),
     /// The backend could not be reached, or the connection broke.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
@@ -62,6 +65,8 @@ impl From<sqlx::Error> for Error {
                     (_, "40001" | "40P01") => Error::Conflict,
                     // query_canceled (statement_timeout)
                     (_, "57014") => Error::Timeout,
+                    // invalid_authorization_specification, invalid_password
+                    (_, "28000" | "28P01") => Error::Credentials(db.message().to_owned()),
                     // admin_shutdown, crash_shutdown, cannot_connect_now
                     (_, "57P01" | "57P02" | "57P03") => Error::Unavailable(db.message().to_owned()),
                     _ => Error::Backend(Box::new(sqlx::Error::Database(db))),

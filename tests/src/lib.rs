@@ -359,17 +359,24 @@ pub struct PrivateQdrant {
     pub port: u16,
     data: std::path::PathBuf,
     child: Option<std::process::Child>,
+    api_key: Option<String>,
 }
 
 impl PrivateQdrant {
     /// Starts a server on a free port with a fresh data directory and waits until it listens.
     pub fn start() -> Self {
+        Self::start_with_api_key(None)
+    }
+
+    /// Like [`start`](Self::start); with a key, every call must carry it.
+    pub fn start_with_api_key(api_key: Option<&str>) -> Self {
         let port = free_port();
         let data = std::env::temp_dir().join(format!("ts-qdrant-{port}-{}", Uuid::new_v4()));
         let mut s = Self {
             port,
             data,
             child: None,
+            api_key: api_key.map(str::to_owned),
         };
         s.restart();
         s
@@ -386,6 +393,7 @@ impl PrivateQdrant {
         let child = std::process::Command::new(&bin)
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--data"])
             .arg(&self.data)
+            .args(self.api_key.iter().flat_map(|k| ["--api-key", k.as_str()]))
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {

@@ -436,3 +436,43 @@ async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
     // At the cap is fine.
     assert!(Embedding::store().list(&kv, over).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_server_with_an_api_key_takes_the_right_one_and_says_so_for_the_others() {
+    use tenant_store::qdrant::QdrantConfig;
+    let server = PrivateQdrant::start_with_api_key(Some("the-right-key"));
+    let config = |key: Option<&str>| QdrantConfig {
+        url: server.url(),
+        api_key: key.map(str::to_owned),
+    };
+    let settings = Resilience {
+        timeout: Duration::from_secs(3),
+        ..Resilience::default()
+    };
+    let client = Client::connect_with(&config(Some("the-right-key")), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Embedding::store().ensure_collection(&client).await.unwrap();
+    let (a, b) = (tenant(), tenant());
+    put(&client.scoped(&a), Uuid::new_v4(), "with a key", 1).await;
+    assert_eq!(
+        Embedding::store().count(&client.scoped(&a)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        Embedding::store().count(&client.scoped(&b)).await.unwrap(),
+        0
+    );
+
+    for (key, says) in [
+        (Some("a-wrong-key"), "Invalid API key"),
+        (None, "Must provide an API key"),
+    ] {
+        match Client::connect_with(&config(key), settings).await {
+            Err(Error::Credentials(message)) => assert!(message.contains(says), "{message}"),
+            other => panic!("expected the credentials to be refused, got {other:?}"),
+        }
+    }
+    // The key never shows in a debug print.
+    assert!(!format!("{:?}", config(Some("the-right-key"))).contains("the-right-key"));
+}

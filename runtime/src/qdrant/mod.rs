@@ -37,6 +37,50 @@ pub use store::{
 
 crate::document::guarded_client!();
 
+/// The Qdrant client this crate is built with, for [`Client::from_client`].
+pub use qdrant_client;
+
+/// Where a Qdrant server is, and the API key it requires (if any).
+#[derive(Clone, PartialEq, Eq)]
+pub struct QdrantConfig {
+    /// The gRPC endpoint, `http://host:6334` or `https://host:6334`.
+    pub url: String,
+    /// The server's API key (sent as the `api-key` header).
+    pub api_key: Option<String>,
+}
+
+impl QdrantConfig {
+    /// `url` without an API key.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            api_key: None,
+        }
+    }
+
+    /// From `TENANT_STORE_QDRANT_URL` (required) and `TENANT_STORE_QDRANT_API_KEY` (optional).
+    pub fn from_env() -> Result<Self> {
+        let url = std::env::var("TENANT_STORE_QDRANT_URL").map_err(|_| {
+            Error::InvalidInput(
+                "TENANT_STORE_QDRANT_URL is not set (e.g. http://127.0.0.1:6334)".into(),
+            )
+        })?;
+        Ok(Self {
+            url,
+            api_key: std::env::var("TENANT_STORE_QDRANT_API_KEY").ok(),
+        })
+    }
+}
+
+impl std::fmt::Debug for QdrantConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QdrantConfig")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// A Qdrant connection (gRPC) with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -59,17 +103,33 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Connects to the gRPC endpoint at `url` (`http://host:6334`) and checks that it answers.
+    /// Connects to the gRPC endpoint at `url` (`http://host:6334`, or `https://` for TLS,
+    /// checked against the public web roots) and checks that it answers.
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
-        let guard = Guard::new(resilience)?;
-        let qdrant = Qdrant::from_url(url)
+        Self::connect_with(&QdrantConfig::new(url), resilience).await
+    }
+
+    /// Connects with `config` (the URL and, for a server that requires one, the API key).
+    pub async fn connect_with(config: &QdrantConfig, resilience: Resilience) -> Result<Self> {
+        let mut builder = Qdrant::from_url(&config.url)
             .timeout(resilience.timeout)
             .connect_timeout(resilience.timeout)
             // The client's own check runs a blocking health check on a thread of its own and
             // only prints its verdict; `connect` checks the server below instead.
-            .skip_compatibility_check()
+            .skip_compatibility_check();
+        if let Some(key) = &config.api_key {
+            builder = builder.api_key(key.clone());
+        }
+        let qdrant = builder
             .build()
             .map_err(|e| Error::InvalidInput(format!("bad Qdrant URL: {e}")))?;
+        Self::from_client(qdrant, resilience).await
+    }
+
+    /// Connects through a client the application built itself ([`qdrant_client`] is this
+    /// crate's); checks that the server answers, with the client's credentials.
+    pub async fn from_client(qdrant: Qdrant, resilience: Resilience) -> Result<Self> {
+        let guard = Guard::new(resilience)?;
         let client = Self { qdrant, guard };
         let version = client
             .call(None, |q| async move { q.health_check().await })
@@ -119,6 +179,7 @@ fn map_error(err: QdrantError) -> Error {
             Error::InvalidInput(message)
         }
         Code::NotFound => Error::NotFound,
+        Code::Unauthenticated | Code::PermissionDenied => Error::Credentials(message),
         Code::AlreadyExists => Error::Duplicate,
         Code::Aborted => Error::Conflict,
         Code::DeadlineExceeded => Error::Timeout,

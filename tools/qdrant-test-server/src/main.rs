@@ -7,7 +7,7 @@
 //! talk to this instead; set `TENANT_STORE_QDRANT_URL` to run them against a real Qdrant.
 //!
 //! ```text
-//! qdrant-test-server --listen 127.0.0.1:56334 --data <dir>
+//! qdrant-test-server --listen 127.0.0.1:56334 --data <dir> [--api-key <key>]
 //! ```
 //!
 //! ## What it is
@@ -1070,18 +1070,38 @@ impl Points for Svc {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: qdrant-test-server --listen 127.0.0.1:PORT --data DIR");
+    eprintln!("usage: qdrant-test-server --listen 127.0.0.1:PORT --data DIR [--api-key KEY]");
     std::process::exit(2);
+}
+
+/// With `--api-key`, every call must carry it in the `api-key` header, as Qdrant checks it:
+/// none is UNAUTHENTICATED, another is PERMISSION_DENIED (Qdrant's own messages).
+fn api_key_check(
+    key: Option<String>,
+) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
+    move |request: Request<()>| {
+        let Some(key) = &key else {
+            return Ok(request);
+        };
+        match request.metadata().get("api-key").map(|v| v.to_str()) {
+            None => Err(Status::unauthenticated(
+                "Must provide an API key or an Authorization bearer token",
+            )),
+            Some(Ok(given)) if given == key => Ok(request),
+            Some(_) => Err(Status::permission_denied("Invalid API key or JWT")),
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut listen, mut data) = (None, None);
+    let (mut listen, mut data, mut api_key) = (None, None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next(),
             "--data" => data = args.next(),
+            "--api-key" => api_key = Some(args.next().unwrap_or_else(|| usage())),
             _ => usage(),
         }
     }
@@ -1107,9 +1127,18 @@ async fn main() {
         }
     };
     let result = tonic::transport::Server::builder()
-        .add_service(QdrantServer::new(Health))
-        .add_service(CollectionsServer::new(svc.clone()))
-        .add_service(PointsServer::new(svc.clone()))
+        .add_service(QdrantServer::with_interceptor(
+            Health,
+            api_key_check(api_key.clone()),
+        ))
+        .add_service(CollectionsServer::with_interceptor(
+            svc.clone(),
+            api_key_check(api_key.clone()),
+        ))
+        .add_service(PointsServer::with_interceptor(
+            svc.clone(),
+            api_key_check(api_key),
+        ))
         .serve_with_shutdown(addr, shutdown)
         .await;
     // Flush every shard's WAL and segments before exiting.
