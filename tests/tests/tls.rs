@@ -16,6 +16,8 @@ struct Pki {
     ca_pem: String,
     cert_pem: String,
     key_pem: String,
+    cert_der: Vec<u8>,
+    key_der: Vec<u8>,
 }
 
 fn authority() -> (String, Issuer<'static, KeyPair>) {
@@ -41,11 +43,13 @@ fn pki() -> Pki {
         .extended_key_usages
         .push(rcgen::ExtendedKeyUsagePurpose::ServerAuth);
     let key = KeyPair::generate().unwrap();
-    let cert_pem = params.signed_by(&key, &issuer).unwrap().pem();
+    let cert = params.signed_by(&key, &issuer).unwrap();
     Pki {
         ca_pem,
-        cert_pem,
+        cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
+        cert_der: cert.der().to_vec(),
+        key_der: key.serialize_der(),
     }
 }
 
@@ -267,4 +271,160 @@ async fn valkey_over_tls_checks_the_authority_and_the_host_name() {
     }
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A TLS front for the OpenSearch emulator (which speaks neither TLS nor authentication): it
+/// terminates TLS with `pki`'s certificate, answers 401 to a connection whose first request
+/// lacks `Authorization: Basic <user:password>`, and forwards everything else to `target`.
+async fn tls_front(pki: &Pki, target: String, user: &'static str) -> u16 {
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![pki.cert_der.clone().into()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(pki.key_der.clone().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(user)
+    );
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, target, expected) = (acceptor.clone(), target.clone(), expected.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return; // the client refused our certificate
+                };
+                let mut first = vec![0u8; 16 * 1024];
+                let n = tls.read(&mut first).await.unwrap_or(0);
+                // The header's name is case-insensitive; the credentials are not.
+                let head = String::from_utf8_lossy(&first[..n]).into_owned();
+                let authorized = head.lines().any(|line| {
+                    line.split_once(':').is_some_and(|(name, value)| {
+                        name.eq_ignore_ascii_case("authorization") && value.trim() == expected
+                    })
+                });
+                if !authorized {
+                    let body = r#"{"error":{"type":"security_exception","reason":"missing or wrong credentials"},"status":401}"#;
+                    let answer = format!(
+                        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                    return;
+                }
+                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                upstream.write_all(&first[..n]).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn opensearch_over_tls_with_basic_auth() {
+    use tenant_store::Error;
+    use tenant_store::opensearch::{Client, OpenSearchConfig};
+    use tenant_store_examples::search::{NewSearchDoc, SearchDoc};
+    let pki = pki();
+    let emulator = tenant_store_tests::opensearch_url();
+    let target = emulator.trim_start_matches("http://").to_owned();
+    let port = tls_front(&pki, target, "reader:s3cret").await;
+    let config = |host: &str, user: Option<(&str, &str)>, ca: &str| OpenSearchConfig {
+        url: format!("https://{host}:{port}"),
+        username: user.map(|u| u.0.to_owned()),
+        password: user.map(|u| u.1.to_owned()),
+        ca_pem: Some(ca.as_bytes().to_vec()),
+    };
+    let settings = tenant_store::Resilience::default();
+
+    // The right authority, name and credentials: a working store, each tenant apart.
+    let client = Client::connect_with(
+        &config("localhost", Some(("reader", "s3cret")), &pki.ca_pem),
+        settings,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    SearchDoc::store().ensure_index(&client).await.unwrap();
+    let (a, b) = (tenant(), tenant());
+    for who in [&a, &b] {
+        SearchDoc::store()
+            .create_tenant_alias(&client.scoped(who))
+            .await
+            .unwrap();
+    }
+    let new = NewSearchDoc {
+        id: Some("tls-1".into()),
+        title: "over TLS".into(),
+        body: "with basic auth".into(),
+        tags: Vec::new(),
+        published_at: chrono::Utc::now(),
+    };
+    SearchDoc::store()
+        .create(&client.scoped(&a), new)
+        .await
+        .unwrap();
+    let id = "tls-1".to_owned();
+    assert!(
+        SearchDoc::store()
+            .get(&client.scoped(&a), &id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        SearchDoc::store()
+            .get(&client.scoped(&b), &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Credentials in the URL work the same.
+    let in_url = OpenSearchConfig {
+        url: format!("https://reader:s3cret@localhost:{port}"),
+        ..config("localhost", None, &pki.ca_pem)
+    };
+    Client::connect_with(&in_url, settings).await.unwrap();
+    assert!(!format!("{in_url:?}").contains("s3cret"), "{in_url:?}");
+
+    // Wrong credentials: refused as such.
+    match Client::connect_with(
+        &config("localhost", Some(("reader", "nope")), &pki.ca_pem),
+        settings,
+    )
+    .await
+    {
+        Err(Error::Credentials(m)) => assert!(m.contains("credentials"), "{m}"),
+        other => panic!("expected the credentials to be refused, got {other:?}"),
+    }
+    // Another authority, or a name the certificate does not carry: no connection.
+    let (other_ca, _) = authority();
+    for (host, ca) in [
+        ("localhost", other_ca.as_str()),
+        ("127.0.0.1", pki.ca_pem.as_str()),
+    ] {
+        let err = Client::connect_with(&config(host, Some(("reader", "s3cret")), ca), settings)
+            .await
+            .expect_err("the certificate does not verify");
+        assert!(matches!(err, Error::Unavailable(_)), "{err}");
+        assert!(err.to_string().contains("certificate"), "{err}");
+        eprintln!("refused ({host}): {err}");
+    }
+    for who in [&a, &b] {
+        SearchDoc::store()
+            .delete_tenant(&client.scoped(who))
+            .await
+            .unwrap();
+    }
 }

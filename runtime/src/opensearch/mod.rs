@@ -27,6 +27,8 @@ mod store;
 
 use std::time::Duration;
 
+use opensearch::auth::Credentials;
+use opensearch::cert::{Certificate, CertificateValidation};
 use opensearch::http::request::JsonBody;
 use opensearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
 use opensearch::http::{Method, StatusCode, Url, headers::HeaderMap};
@@ -42,6 +44,81 @@ pub use store::{
 };
 
 crate::document::guarded_client!();
+
+/// The OpenSearch client this crate is built with, for [`Client::from_transport`].
+pub use opensearch;
+
+/// Where an OpenSearch cluster is and how to authenticate to it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct OpenSearchConfig {
+    /// `http://host:9200` or `https://host:9200` (credentials may be in it).
+    pub url: String,
+    /// Basic-authentication user (overrides one in the URL).
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<String>,
+    /// A private certificate authority (PEM) the server's certificate and host name are
+    /// checked against, instead of the system's.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl OpenSearchConfig {
+    /// `url`, nothing else.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// From `TENANT_STORE_OPENSEARCH_URL` (required), `TENANT_STORE_OPENSEARCH_USERNAME`,
+    /// `TENANT_STORE_OPENSEARCH_PASSWORD` and `TENANT_STORE_OPENSEARCH_CA_FILE` (a PEM file).
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok();
+        let url = var("TENANT_STORE_OPENSEARCH_URL").ok_or_else(|| {
+            Error::InvalidInput(
+                "TENANT_STORE_OPENSEARCH_URL is not set (e.g. https://127.0.0.1:9200)".into(),
+            )
+        })?;
+        let ca_pem = match var("TENANT_STORE_OPENSEARCH_CA_FILE") {
+            Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                Error::InvalidInput(format!("TENANT_STORE_OPENSEARCH_CA_FILE {path}: {e}"))
+            })?),
+            None => None,
+        };
+        Ok(Self {
+            url,
+            username: var("TENANT_STORE_OPENSEARCH_USERNAME"),
+            password: var("TENANT_STORE_OPENSEARCH_PASSWORD"),
+            ca_pem,
+        })
+    }
+}
+
+impl std::fmt::Debug for OpenSearchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = Url::parse(&self.url).map_or_else(
+            |_| "<unparsable>".to_owned(),
+            |mut u| {
+                let _ = u.set_password(u.password().map(|_| "<redacted>"));
+                u.to_string()
+            },
+        );
+        f.debug_struct("OpenSearchConfig")
+            .field("url", &url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<PEM>"))
+            .finish()
+    }
+}
+
+/// `%XX` escapes of a URL's user or password, decoded.
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
 
 /// An OpenSearch connection with timeouts and a circuit breaker. Cheap to clone.
 #[derive(Clone)]
@@ -64,16 +141,52 @@ impl Client {
         Scoped::new(self, principal)
     }
 
-    /// Connects to `url` (`http://host:port`) and checks that it answers.
+    /// Connects to `url` (`http://host:port`, or `https://` with the certificate checked
+    /// against the system's authorities; `https://user:password@host:port` for basic
+    /// authentication) and checks that it answers.
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
-        let guard = Guard::new(resilience)?;
-        let url =
-            Url::parse(url).map_err(|e| Error::InvalidInput(format!("bad OpenSearch URL: {e}")))?;
-        let transport = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+        Self::connect_with(&OpenSearchConfig::new(url), resilience).await
+    }
+
+    /// Connects with `config`: the URL, basic-auth credentials, and a private certificate
+    /// authority to check the server against (its host name included).
+    pub async fn connect_with(config: &OpenSearchConfig, resilience: Resilience) -> Result<Self> {
+        let mut url = Url::parse(&config.url)
+            .map_err(|e| Error::InvalidInput(format!("bad OpenSearch URL: {e}")))?;
+        // Credentials in the URL become basic authentication; the URL keeps none.
+        let mut user = (!url.username().is_empty()).then(|| {
+            let decode = percent_decode;
+            (
+                decode(url.username()),
+                url.password().map(decode).unwrap_or_default(),
+            )
+        });
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        if let Some(name) = &config.username {
+            user = Some((name.clone(), config.password.clone().unwrap_or_default()));
+        }
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
             .disable_proxy()
-            .timeout(resilience.timeout)
+            .timeout(resilience.timeout);
+        if let Some((name, password)) = user {
+            builder = builder.auth(Credentials::Basic(name, password));
+        }
+        if let Some(pem) = &config.ca_pem {
+            let ca = Certificate::from_pem(pem)
+                .map_err(|e| Error::InvalidInput(format!("bad certificate authority: {e}")))?;
+            builder = builder.cert_validation(CertificateValidation::Full(ca));
+        }
+        let transport = builder
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Self::from_transport(transport, resilience).await
+    }
+
+    /// Connects through a transport the application built itself ([`opensearch`] is this
+    /// crate's), and checks that the server answers.
+    pub async fn from_transport(transport: Transport, resilience: Resilience) -> Result<Self> {
+        let guard = Guard::new(resilience)?;
         let client = Self { transport, guard };
         client
             .call(None, Method::Get, "/", None)
@@ -114,7 +227,7 @@ impl Client {
                         if e.is_timeout() {
                             Error::Timeout
                         } else {
-                            Error::Unavailable(e.to_string())
+                            Error::Unavailable(with_causes(&e))
                         }
                     })?;
                 let status = response.status_code();
@@ -137,6 +250,22 @@ impl Client {
     }
 }
 
+/// `e` and every error under it ("error sending request: ...: invalid peer certificate: ..."),
+/// so a TLS or connection failure says what failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 /// The error's reason, as OpenSearch reports it.
 pub(crate) fn reason(body: &Value) -> String {
     body.pointer("/error/root_cause/0/reason")
@@ -151,6 +280,7 @@ pub(crate) fn ok((status, body): (StatusCode, Value)) -> Result<Value> {
     match status.as_u16() {
         200..=299 => Ok(body),
         400 => Err(Error::InvalidInput(reason(&body))),
+        401 => Err(Error::Credentials(reason(&body))),
         // Writes refused while a mapping change rebuilds the index: retry after it.
         403 if body.pointer("/error/type").and_then(Value::as_str)
             == Some("cluster_block_exception") =>
