@@ -178,6 +178,14 @@ mod page;
 mod principal;
 
 pub use error::{Error, Result};
+
+/// rustls needs one process-wide crypto provider, and cannot pick one when the build enables
+/// two (other crates of an application often do): the Valkey and Neo4j clients would panic.
+/// Installs `ring` unless the application installed a provider first: then theirs stays.
+#[cfg(any(feature = "valkey", feature = "neo4j"))]
+pub(crate) fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 pub use page::Page;
 pub use principal::{Principal, PrincipalError, Scope};
 #[cfg(feature = "neo4j")]

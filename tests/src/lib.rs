@@ -449,6 +449,7 @@ pub fn neo4j_config() -> tenant_store::neo4j::Neo4jConfig {
         user: url("TENANT_STORE_NEO4J_USER", "root"),
         password: url("TENANT_STORE_NEO4J_PASSWORD", "arcadedb_pw"),
         database: Some(url("TENANT_STORE_NEO4J_DATABASE", "graph")),
+        ca_file: None,
     }
 }
 

@@ -406,6 +406,7 @@ async fn an_unreachable_server_is_unavailable_within_the_timeout() {
         user: "root".into(),
         password: "x".into(),
         database: None,
+        ca_file: None,
     };
     let quick = Resilience {
         timeout: Duration::from_millis(500),

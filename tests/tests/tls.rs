@@ -273,10 +273,11 @@ async fn valkey_over_tls_checks_the_authority_and_the_host_name() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A TLS front for the OpenSearch emulator (which speaks neither TLS nor authentication): it
-/// terminates TLS with `pki`'s certificate, answers 401 to a connection whose first request
-/// lacks `Authorization: Basic <user:password>`, and forwards everything else to `target`.
-async fn tls_front(pki: &Pki, target: String, user: &'static str) -> u16 {
+/// A TLS front for a test server that speaks no TLS (the OpenSearch emulator, ArcadeDB's Bolt):
+/// it terminates TLS with `pki`'s certificate and forwards the bytes to `target`. With `user`
+/// (HTTP), it answers 401 to a connection whose first request lacks
+/// `Authorization: Basic <user:password>`.
+async fn tls_front(pki: &Pki, target: String, user: Option<&'static str>) -> u16 {
     use base64::Engine as _;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
@@ -293,16 +294,23 @@ async fn tls_front(pki: &Pki, target: String, user: &'static str) -> u16 {
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(user)
-    );
+    let expected = user.map(|u| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(u)
+        )
+    });
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let (acceptor, target, expected) = (acceptor.clone(), target.clone(), expected.clone());
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return; // the client refused our certificate
+                };
+                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                let Some(expected) = expected else {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+                    return;
                 };
                 let mut first = vec![0u8; 16 * 1024];
                 let n = tls.read(&mut first).await.unwrap_or(0);
@@ -323,7 +331,6 @@ async fn tls_front(pki: &Pki, target: String, user: &'static str) -> u16 {
                     let _ = tls.shutdown().await;
                     return;
                 }
-                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
                 upstream.write_all(&first[..n]).await.unwrap();
                 let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
             });
@@ -340,7 +347,7 @@ async fn opensearch_over_tls_with_basic_auth() {
     let pki = pki();
     let emulator = tenant_store_tests::opensearch_url();
     let target = emulator.trim_start_matches("http://").to_owned();
-    let port = tls_front(&pki, target, "reader:s3cret").await;
+    let port = tls_front(&pki, target, Some("reader:s3cret")).await;
     let config = |host: &str, user: Option<(&str, &str)>, ca: &str| OpenSearchConfig {
         url: format!("https://{host}:{port}"),
         username: user.map(|u| u.0.to_owned()),
@@ -427,4 +434,81 @@ async fn opensearch_over_tls_with_basic_auth() {
             .await
             .unwrap();
     }
+}
+
+#[tokio::test]
+async fn neo4j_over_tls_checks_the_authority_and_the_password() {
+    use tenant_store::Error;
+    use tenant_store::neo4j::{Client, Neo4jConfig};
+    use tenant_store_examples::code_graph::{NewSymbol, Symbol};
+    let pki = pki();
+    let dir = scratch();
+    let ca = PathBuf::from(write(&dir, "ca.pem", &pki.ca_pem));
+    let (other_ca, _) = authority();
+    let other = PathBuf::from(write(&dir, "other-ca.pem", &other_ca));
+    let plain = tenant_store_tests::neo4j_config();
+    let target = plain.uri.trim_start_matches("bolt://").to_owned();
+    let port = tls_front(&pki, target, None).await;
+    let config = |host: &str, ca: &PathBuf| Neo4jConfig {
+        uri: format!("bolt+s://{host}:{port}"),
+        ca_file: Some(ca.clone()),
+        ..plain.clone()
+    };
+    let settings = tenant_store::Resilience {
+        timeout: std::time::Duration::from_secs(5),
+        ..tenant_store::Resilience::default()
+    };
+
+    let g = Client::connect(&config("localhost", &ca), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (tenant(), tenant());
+    let id = "tls-symbol".to_owned();
+    Symbol::store()
+        .create(
+            &g.scoped(&a),
+            NewSymbol {
+                id: Some(id.clone()),
+                name: "over_tls".into(),
+                kind: "fn".into(),
+                file: "src/lib.rs".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        Symbol::store()
+            .get(&g.scoped(&a), &id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        Symbol::store()
+            .get(&g.scoped(&b), &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    Symbol::store().delete_tenant(&g.scoped(&a)).await.unwrap();
+
+    for (host, root) in [("localhost", &other), ("127.0.0.1", &ca)] {
+        let err = Client::connect(&config(host, root), settings)
+            .await
+            .expect_err("the certificate does not verify")
+            .to_string();
+        eprintln!("refused ({host}): {err}");
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+    }
+    // A wrong password, straight to the server: refused as credentials.
+    let wrong = Neo4jConfig {
+        password: "not-the-password".into(),
+        ..plain.clone()
+    };
+    match Client::connect(&wrong, settings).await {
+        Err(Error::Credentials(m)) => eprintln!("refused: {m}"),
+        other => panic!("expected the credentials to be refused, got {other:?}"),
+    }
+    assert!(!format!("{plain:?}").contains(&plain.password));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

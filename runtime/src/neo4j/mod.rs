@@ -36,9 +36,10 @@ pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
 crate::document::guarded_client!();
 
 /// Where and how to connect.
-#[derive(Debug, Clone)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Neo4jConfig {
-    /// `bolt://host:port` (or `neo4j://`).
+    /// `bolt://host:port` (or `neo4j://`); `bolt+s://` or `neo4j+s://` for TLS, the server's
+    /// certificate checked against the public web roots, or against [`ca_file`](Self::ca_file).
     pub uri: String,
     /// User name.
     pub user: String,
@@ -46,6 +47,41 @@ pub struct Neo4jConfig {
     pub password: String,
     /// Database name; `None` for the server's default.
     pub database: Option<String>,
+    /// A private certificate authority (a PEM file) to check the server's certificate against.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Neo4jConfig {
+    /// From `TENANT_STORE_NEO4J_URL` (required), `TENANT_STORE_NEO4J_USER`,
+    /// `TENANT_STORE_NEO4J_PASSWORD`, `TENANT_STORE_NEO4J_DATABASE` and
+    /// `TENANT_STORE_NEO4J_CA_FILE`.
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok();
+        let uri = var("TENANT_STORE_NEO4J_URL").ok_or_else(|| {
+            Error::InvalidInput(
+                "TENANT_STORE_NEO4J_URL is not set (e.g. neo4j+s://host:7687)".into(),
+            )
+        })?;
+        Ok(Self {
+            uri,
+            user: var("TENANT_STORE_NEO4J_USER").unwrap_or_else(|| "neo4j".into()),
+            password: var("TENANT_STORE_NEO4J_PASSWORD").unwrap_or_default(),
+            database: var("TENANT_STORE_NEO4J_DATABASE"),
+            ca_file: var("TENANT_STORE_NEO4J_CA_FILE").map(Into::into),
+        })
+    }
+}
+
+impl std::fmt::Debug for Neo4jConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Neo4jConfig")
+            .field("uri", &self.uri)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("database", &self.database)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// A Neo4j connection pool with timeouts and a circuit breaker. Cheap to clone.
@@ -69,11 +105,14 @@ impl From<neo4rs::Error> for Error {
             neo4rs::Error::IOError { .. } | neo4rs::Error::ConnectionError => {
                 Error::Unavailable(e.to_string())
             }
+            neo4rs::Error::AuthenticationError(m) => Error::Credentials(m.clone()),
             neo4rs::Error::Neo4j(n) => {
                 let code = n.code();
                 if code.contains("ConstraintValidationFailed") || code.contains("DuplicatedRecord")
                 {
                     Error::Duplicate
+                } else if code.starts_with("Neo.ClientError.Security") {
+                    Error::Credentials(n.message().to_owned())
                 } else if code.contains("Neo.ClientError.Statement") {
                     Error::InvalidInput(n.message().to_owned())
                 } else if code.contains("TransientError") || code.contains("Unavailable") {
@@ -95,6 +134,7 @@ impl Client {
 
     /// Connects and checks that the server answers (`RETURN 1`).
     pub async fn connect(config: &Neo4jConfig, resilience: Resilience) -> Result<Self> {
+        crate::install_tls_provider();
         let guard = Guard::new(resilience)?;
         let mut builder = ConfigBuilder::default()
             .uri(config.uri.as_str())
@@ -103,6 +143,9 @@ impl Client {
             .max_connections(8);
         if let Some(db) = &config.database {
             builder = builder.db(db.as_str());
+        }
+        if let Some(ca) = &config.ca_file {
+            builder = builder.with_client_certificate(ca);
         }
         let graph = Graph::connect(
             builder

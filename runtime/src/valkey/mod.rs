@@ -76,13 +76,6 @@ impl std::fmt::Debug for Client {
 /// The Valkey client this crate is built with, for [`Client::from_client`].
 pub use redis;
 
-/// rustls needs one process-wide crypto provider, and cannot pick one when the build enables
-/// two (other crates of an application often do). Installs `ring` unless the application
-/// installed a provider first: then theirs stays.
-fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 impl From<RedisError> for Error {
     fn from(e: RedisError) -> Self {
         if e.is_timeout() {
@@ -115,7 +108,7 @@ impl Client {
     /// Connects through a client the application built itself (TLS with its own authority or
     /// client certificate, say). [`redis`] is this crate's, so the versions match.
     pub async fn from_client(client: redis::Client, resilience: Resilience) -> Result<Self> {
-        install_tls_provider();
+        crate::install_tls_provider();
         let guard = Guard::new(resilience)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(resilience.timeout))
@@ -134,7 +127,7 @@ impl Client {
 
     /// Connects to a cluster through any of its nodes (`redis://` or `rediss://` URLs).
     pub async fn connect_cluster(urls: &[&str], resilience: Resilience) -> Result<Self> {
-        install_tls_provider();
+        crate::install_tls_provider();
         let guard = Guard::new(resilience)?;
         let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(resilience.timeout)
