@@ -196,6 +196,14 @@ async fn postgres_verify_full_checks_the_authority_and_the_host_name() {
         "{err}"
     );
     eprintln!("another host name: {err}");
+    // A wrong password: refused as credentials, not as an outage.
+    let (user, rest) = app.split_once("://").unwrap().1.split_once('@').unwrap();
+    let name = user.split(':').next().unwrap();
+    let wrong = format!("postgres://{name}:not-the-password@{rest}");
+    match Db::connect_with(&wrong, key(), DbOptions::default()).await {
+        Err(tenant_store::Error::Credentials(m)) => eprintln!("refused: {m}"),
+        other => panic!("expected the credentials to be refused, got {other:?}"),
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -147,6 +147,18 @@ impl Db {
         Self::connect_with(url, key, DbOptions::default()).await
     }
 
+    /// [`connect`](Self::connect) to `TENANT_STORE_PG_URL` (the application role's URL, TLS
+    /// parameters included) with the key in `TENANT_STORE_PG_KEY` ([`SigningKey::from_env`]).
+    pub async fn connect_from_env() -> Result<Self> {
+        let url = std::env::var("TENANT_STORE_PG_URL").map_err(|_| {
+            Error::InvalidInput(
+                "TENANT_STORE_PG_URL is not set (e.g. postgres://app@host/db?sslmode=verify-full)"
+                    .into(),
+            )
+        })?;
+        Self::connect(&url, SigningKey::from_env()?).await
+    }
+
     /// Connects with the given options, audits the role, and checks that the database accepts
     /// a tenant context signed with `key`.
     ///

@@ -105,6 +105,16 @@ impl Client {
         Self::from_client(client, resilience).await
     }
 
+    /// [`connect`](Self::connect) to `TENANT_STORE_VALKEY_URL` (`rediss://user:password@host:port`).
+    pub async fn connect_from_env(resilience: Resilience) -> Result<Self> {
+        let url = std::env::var("TENANT_STORE_VALKEY_URL").map_err(|_| {
+            Error::InvalidInput(
+                "TENANT_STORE_VALKEY_URL is not set (e.g. rediss://host:6379)".into(),
+            )
+        })?;
+        Self::connect(&url, resilience).await
+    }
+
     /// Connects through a client the application built itself (TLS with its own authority or
     /// client certificate, say). [`redis`] is this crate's, so the versions match.
     pub async fn from_client(client: redis::Client, resilience: Resilience) -> Result<Self> {
