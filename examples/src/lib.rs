@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod lifecycle;
 pub mod memory;
 pub mod search;
+pub mod service;
 
 // The experiment platform's admin tools use the audited admin scope: its table is migrated too.
 tenant_store::postgres::admin_audit!();

@@ -199,6 +199,9 @@ pub mod postgres;
 #[cfg(feature = "cli")]
 pub mod cli;
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 #[cfg(feature = "resilience")]
 mod resilience;
 #[cfg(feature = "resilience")]

@@ -73,9 +73,11 @@ impl Principal {
         self
     }
 
-    /// Builds a principal from verified token claims: `user_id` and `org_id` (UUID strings) are
-    /// required, `session_id` is optional.
-    pub fn from_claims(claims: &serde_json::Value) -> Result<Self, PrincipalError> {
+    /// Builds a principal from token claims **the caller has already verified** (signature,
+    /// expiry, issuer): nothing here checks them. `user_id` and `org_id` (UUID strings) are
+    /// required, `session_id` is optional. A web service should take the principal from a
+    /// verifier instead, such as `tenant_store::axum::Authenticated` (feature `axum`).
+    pub fn from_unverified_claims(claims: &serde_json::Value) -> Result<Self, PrincipalError> {
         let map = claims.as_object().ok_or(PrincipalError::NotAnObject)?;
         let uuid_claim = |claim: &'static str| -> Result<Uuid, PrincipalError> {
             match map.get(claim) {
@@ -137,8 +139,10 @@ mod tests {
 
     #[test]
     fn claims_with_both_ids_make_a_principal() {
-        let p = Principal::from_claims(&json!({"user_id": U, "org_id": O, "session_id": "s1"}))
-            .unwrap();
+        let p = Principal::from_unverified_claims(
+            &json!({"user_id": U, "org_id": O, "session_id": "s1"}),
+        )
+        .unwrap();
         assert_eq!(p.user_id().to_string(), U);
         assert_eq!(p.org_id().to_string(), O);
         assert_eq!(p.session_id(), Some("s1"));
@@ -149,11 +153,11 @@ mod tests {
     #[test]
     fn claims_without_org_id_are_rejected() {
         assert_eq!(
-            Principal::from_claims(&json!({"user_id": U})),
+            Principal::from_unverified_claims(&json!({"user_id": U})),
             Err(PrincipalError::Missing("org_id"))
         );
         assert_eq!(
-            Principal::from_claims(&json!({"user_id": U, "org_id": null})),
+            Principal::from_unverified_claims(&json!({"user_id": U, "org_id": null})),
             Err(PrincipalError::Missing("org_id"))
         );
     }
@@ -161,7 +165,7 @@ mod tests {
     #[test]
     fn claims_without_user_id_are_rejected() {
         assert_eq!(
-            Principal::from_claims(&json!({"org_id": O})),
+            Principal::from_unverified_claims(&json!({"org_id": O})),
             Err(PrincipalError::Missing("user_id"))
         );
     }
@@ -169,25 +173,27 @@ mod tests {
     #[test]
     fn malformed_claims_are_rejected() {
         assert_eq!(
-            Principal::from_claims(&json!([U, O])),
+            Principal::from_unverified_claims(&json!([U, O])),
             Err(PrincipalError::NotAnObject)
         );
         assert!(matches!(
-            Principal::from_claims(&json!({"user_id": "nope", "org_id": O})),
+            Principal::from_unverified_claims(&json!({"user_id": "nope", "org_id": O})),
             Err(PrincipalError::Invalid {
                 claim: "user_id",
                 ..
             })
         ));
         assert!(matches!(
-            Principal::from_claims(&json!({"user_id": U, "org_id": 7})),
+            Principal::from_unverified_claims(&json!({"user_id": U, "org_id": 7})),
             Err(PrincipalError::Invalid {
                 claim: "org_id",
                 ..
             })
         ));
         assert!(matches!(
-            Principal::from_claims(&json!({"user_id": Uuid::nil().to_string(), "org_id": O})),
+            Principal::from_unverified_claims(
+                &json!({"user_id": Uuid::nil().to_string(), "org_id": O})
+            ),
             Err(PrincipalError::Invalid {
                 claim: "user_id",
                 ..

@@ -31,10 +31,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = Db::connect(&env("TENANT_STORE_PG_URL")?, key).await?;
     println!("connected as the application role; RLS audit and key check passed");
 
-    let alice = Principal::from_claims(&serde_json::json!({
+    let alice = Principal::from_unverified_claims(&serde_json::json!({
         "user_id": Uuid::new_v4().to_string(), "org_id": Uuid::new_v4().to_string()
     }))?;
-    let bob = Principal::from_claims(&serde_json::json!({
+    let bob = Principal::from_unverified_claims(&serde_json::json!({
         "user_id": Uuid::new_v4().to_string(), "org_id": Uuid::new_v4().to_string()
     }))?;
     let app_id = Uuid::new_v4();
