@@ -103,7 +103,7 @@ async fn two_tenants_through_the_api_see_only_their_own() {
             .json()
             .await
             .unwrap();
-        assert_eq!(listed, [mine.clone()]);
+        assert_eq!(listed, std::slice::from_ref(mine));
         let own = http
             .get(format!("{base}/memories/{}", mine.id))
             .bearer_auth(t)
