@@ -35,6 +35,13 @@ pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
 
 crate::document::guarded_client!();
 
+/// The Bolt driver this crate is built with. Checked queries take its parameter values and
+/// return its rows, so name its types from here (`tenant_store::neo4j::neo4rs::Row`) rather
+/// than depending on it yourself. It is pinned to exactly `0.9.0-rc.11`, the release this
+/// crate is tested with: its release candidates change their API, and no 0.9.0 is out yet. A
+/// project that also depends on `neo4rs` directly must use the same version until then.
+pub use neo4rs;
+
 /// Where and how to connect.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Neo4jConfig {
