@@ -1,43 +1,80 @@
-//! The quickstart: two tenants write memories; each lists only its own; a cross-tenant get
-//! returns None. Run with `scripts/demo.sh` (starts PostgreSQL, applies migrations, runs this).
+//! The quickstart: two tenants on every backend, one entity each (a memory in PostgreSQL, an
+//! episode in Valkey, a search document in OpenSearch, a code symbol in Neo4j, an embedding in
+//! Qdrant). Each tenant sees only its own; each cross-tenant probe is answered as absence. Every
+//! step prints how long it took. Run with `scripts/demo.sh` (starts the servers, runs this,
+//! stops them).
+
+use std::time::Instant;
 
 use tenant_store::postgres::{Db, SigningKey, keys};
-use tenant_store::{Page, Principal};
+use tenant_store::{Page, Principal, Resilience};
 use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryState, NewMemory};
 use uuid::Uuid;
 
-fn env(var: &str) -> Result<String, Box<dyn std::error::Error>> {
+type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+fn env(var: &str) -> Res<String> {
     std::env::var(var).map_err(|_| format!("{var} is not set; run `scripts/demo.sh`").into())
 }
 
+/// Prints a step's outcome and how long it took.
+fn done(started: Instant, what: &str) {
+    println!(
+        "  [{:>6.1} ms] {what}",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Operators apply migrations as the tables' owner...
-    let owner = sqlx::PgPool::connect(&env("TENANT_STORE_PG_OWNER_URL")?).await?;
-    sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
-        .await?
-        .run(&owner)
-        .await?;
-    println!("applied migrations/ as the owner role");
-    // ...and install the key the application signs its tenant contexts with (in production:
-    // `tenant-store-keys generate <id>` once, the key handed to the application as a secret).
-    // A key of its own for each run, retired at the end.
-    let key = SigningKey::generate(format!("qs-{}", &Uuid::new_v4().simple().to_string()[..12]))?;
-    keys::install(&mut *owner.acquire().await?, &key).await?;
-    println!("installed signing key `{}`", key.id());
-    let key_id = key.id().to_owned();
-
-    // The application connects as its own role, which the audit checks first.
-    let db = Db::connect(&env("TENANT_STORE_PG_URL")?, key).await?;
-    println!("connected as the application role; RLS audit and key check passed");
-
+async fn main() -> Res {
     let alice = Principal::from_unverified_claims(&serde_json::json!({
         "user_id": Uuid::new_v4().to_string(), "org_id": Uuid::new_v4().to_string()
     }))?;
     let bob = Principal::from_unverified_claims(&serde_json::json!({
         "user_id": Uuid::new_v4().to_string(), "org_id": Uuid::new_v4().to_string()
     }))?;
+    println!("PostgreSQL (Row Level Security, signed tenant context)");
+    postgres(&alice, &bob).await?;
+    println!("Valkey (tenant key prefixes)");
+    valkey(&alice, &bob).await?;
+    println!("OpenSearch (tenant aliases and filters)");
+    opensearch(&alice, &bob).await?;
+    println!("Neo4j (the tenant on every node pattern)");
+    neo4j(&alice, &bob).await?;
+    println!("Qdrant (tenant payload filter and index)");
+    qdrant(&alice, &bob).await?;
+    println!("quickstart: OK, every backend kept the two tenants apart");
+    Ok(())
+}
+
+async fn postgres(alice: &Principal, bob: &Principal) -> Res {
+    let t = Instant::now();
+    // Operators apply migrations as the tables' owner...
+    let owner = sqlx::PgPool::connect(&env("TENANT_STORE_PG_OWNER_URL")?).await?;
+    sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
+        .await?
+        .run(&owner)
+        .await?;
+    done(t, "applied migrations/ as the owner role");
+    let t = Instant::now();
+    // ...and install the key the application signs its tenant contexts with (in production:
+    // `tenant-store-keys generate <id>` once, the key handed to the application as a secret).
+    // A key of its own for each run, retired at the end.
+    let key = SigningKey::generate(format!("qs-{}", &Uuid::new_v4().simple().to_string()[..12]))?;
+    keys::install(&mut *owner.acquire().await?, &key).await?;
+    done(t, &format!("installed signing key `{}`", key.id()));
+    let t = Instant::now();
+    let key_id = key.id().to_owned();
+
+    // The application connects as its own role, which the audit checks first.
+    let db = Db::connect(&env("TENANT_STORE_PG_URL")?, key).await?;
+    done(
+        t,
+        "connected as the application role; RLS audit and key check passed",
+    );
+    let (alice, bob) = (alice.clone(), bob.clone());
     let app_id = Uuid::new_v4();
+    let t = Instant::now();
 
     let mut alice_ids = Vec::new();
     for (who, texts) in [
@@ -59,12 +96,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if who == &alice {
                 alice_ids.push(m.id);
             }
-            println!("user {} wrote memory {} ({content:?})", who.user_id(), m.id);
+            println!(
+                "           user {} wrote memory {} ({content:?})",
+                who.user_id(),
+                m.id
+            );
         }
         tx.commit().await?;
     }
+    done(t, "two tenants wrote two memories each");
 
     for (name, who) in [("alice", &alice), ("bob", &bob)] {
+        let t = Instant::now();
         let mut tx = db.begin(who).await?;
         let mine = Memory::store()
             .list(
@@ -75,7 +118,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         tx.release();
         let contents: Vec<&str> = mine.iter().map(|m| m.content.as_str()).collect();
-        println!("{name} lists {} memories: {contents:?}", mine.len());
+        done(
+            t,
+            &format!("{name} lists {} memories: {contents:?}", mine.len()),
+        );
         assert!(
             mine.iter().all(|m| m.user_id == who.user_id()),
             "a tenant saw another's memory"
@@ -83,9 +129,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(mine.len(), 2);
     }
 
+    let t = Instant::now();
     let mut tx = db.begin(&bob).await?;
     let stolen = Memory::store().get(&mut tx, alice_ids[0]).await?;
-    println!("bob gets alice's memory {} by id: {stolen:?}", alice_ids[0]);
+    done(
+        t,
+        &format!("bob gets alice's memory {} by id: {stolen:?}", alice_ids[0]),
+    );
+    let t = Instant::now();
     assert!(stolen.is_none());
     // Hand-written SQL cannot claim alice either: the tenant context is signed.
     tx.execute(
@@ -100,11 +151,203 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .fetch_all(sqlx::query("SELECT content FROM public.memories"))
         .await?;
     tx.release();
-    println!("bob's forged tenant context sees {} rows", claimed.len());
+    done(
+        t,
+        &format!("bob's forged tenant context sees {} rows", claimed.len()),
+    );
     assert!(claimed.is_empty());
     keys::retire(&mut *owner.acquire().await?, &key_id).await?;
     owner.close().await;
-    println!("retired signing key `{key_id}`");
-    println!("quickstart: OK");
+    println!("           retired signing key `{key_id}`");
+    Ok(())
+}
+
+async fn valkey(alice: &Principal, bob: &Principal) -> Res {
+    use tenant_store_examples::episodic::{Episode, NewEpisode};
+    let t = Instant::now();
+    let kv = tenant_store::valkey::Client::connect_from_env(Resilience::default()).await?;
+    done(t, "connected");
+    let t = Instant::now();
+    let mut ids = Vec::new();
+    for (who, content) in [(alice, "asked about tea"), (bob, "asked about vim")] {
+        let new = NewEpisode {
+            id: None,
+            session_id: "demo".into(),
+            content: content.into(),
+            importance: 1.0,
+        };
+        ids.push(Episode::store().set(&kv.scoped(who), new, None).await?.id);
+    }
+    done(t, "each tenant stored an episode in session `demo`");
+    for (name, who) in [("alice", alice), ("bob", bob)] {
+        let t = Instant::now();
+        let mine = Episode::store()
+            .list_session(&kv.scoped(who), "demo", 10)
+            .await?;
+        assert!(mine.iter().all(|e| e.user_id == who.user_id()));
+        let contents: Vec<&str> = mine.iter().map(|e| e.content.as_str()).collect();
+        done(t, &format!("{name}'s session `demo` holds {contents:?}"));
+    }
+    let t = Instant::now();
+    let stolen = Episode::store()
+        .get(&kv.scoped(bob), "demo", &ids[0])
+        .await?;
+    assert!(stolen.is_none());
+    done(
+        t,
+        &format!("bob gets alice's episode {}: {stolen:?}", ids[0]),
+    );
+    for who in [alice, bob] {
+        Episode::store().delete_tenant(&kv.scoped(who)).await?;
+    }
+    Ok(())
+}
+
+async fn opensearch(alice: &Principal, bob: &Principal) -> Res {
+    use tenant_store::opensearch::{Client, OpenSearchConfig};
+    use tenant_store_examples::search::{NewSearchDoc, SearchDoc};
+    let t = Instant::now();
+    let client =
+        Client::connect_with(&OpenSearchConfig::from_env()?, Resilience::default()).await?;
+    SearchDoc::store().ensure_index(&client).await?;
+    for who in [alice, bob] {
+        SearchDoc::store()
+            .create_tenant_alias(&client.scoped(who))
+            .await?;
+    }
+    done(t, "connected; index and the two tenant aliases ready");
+    let t = Instant::now();
+    for (who, title) in [(alice, "tea in Lyon"), (bob, "tea in Leeds")] {
+        let new = NewSearchDoc {
+            id: Some("doc-1".into()),
+            title: title.into(),
+            body: "notes".into(),
+            tags: Vec::new(),
+            published_at: chrono::Utc::now(),
+        };
+        SearchDoc::store().create(&client.scoped(who), new).await?;
+    }
+    done(
+        t,
+        "each tenant indexed a document with the same id, `doc-1`",
+    );
+    for (name, who) in [("alice", alice), ("bob", bob)] {
+        let t = Instant::now();
+        let hits = SearchDoc::store()
+            .search(&client.scoped(who), "tea", 10, None)
+            .await?
+            .hits;
+        assert!(hits.iter().all(|h| h.org_id == who.org_id()));
+        let titles: Vec<&str> = hits.iter().map(|h| h.title.as_str()).collect();
+        done(t, &format!("{name} searches `tea`: {titles:?}"));
+    }
+    let t = Instant::now();
+    let probe = SearchDoc::store()
+        .search_query_string(&client.scoped(bob), "Lyon", 10, None)
+        .await?;
+    assert!(probe.hits.is_empty());
+    done(
+        t,
+        &format!(
+            "bob searches alice's word `Lyon`: {} hits",
+            probe.hits.len()
+        ),
+    );
+    for who in [alice, bob] {
+        SearchDoc::store()
+            .delete_tenant(&client.scoped(who))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn neo4j(alice: &Principal, bob: &Principal) -> Res {
+    use tenant_store::neo4j::{Client, Neo4jConfig};
+    use tenant_store_examples::code_graph::{NewSymbol, Symbol};
+    let t = Instant::now();
+    let g = Client::connect(&Neo4jConfig::from_env()?, Resilience::default()).await?;
+    g.apply_migrations(&tenant_store_examples::neo4j_migrations_dir())
+        .await?;
+    done(t, "connected; migrations/neo4j applied");
+    let t = Instant::now();
+    for (who, id, name) in [(alice, "sym-a", "parse"), (bob, "sym-b", "render")] {
+        let new = NewSymbol {
+            id: Some(id.into()),
+            name: name.into(),
+            kind: "fn".into(),
+            file: "src/lib.rs".into(),
+        };
+        Symbol::store().create(&g.scoped(who), new).await?;
+    }
+    done(t, "alice created symbol `sym-a`, bob `sym-b`");
+    for (name, who, id) in [("alice", alice, "sym-a"), ("bob", bob, "sym-b")] {
+        let t = Instant::now();
+        let got = Symbol::store().get(&g.scoped(who), &id.to_owned()).await?;
+        let got = got.ok_or("a tenant lost its own symbol")?;
+        assert_eq!(got.org_id, who.org_id());
+        done(t, &format!("{name} gets `{id}`: `{}`", got.name));
+    }
+    let t = Instant::now();
+    let stolen = Symbol::store()
+        .get(&g.scoped(bob), &"sym-a".to_owned())
+        .await?;
+    assert!(stolen.is_none());
+    done(t, &format!("bob gets alice's `sym-a`: {stolen:?}"));
+    for who in [alice, bob] {
+        Symbol::store().delete_tenant(&g.scoped(who)).await?;
+    }
+    Ok(())
+}
+
+async fn qdrant(alice: &Principal, bob: &Principal) -> Res {
+    use tenant_store::qdrant::{Client, QdrantConfig};
+    use tenant_store_examples::embedding::{Embedding, NewEmbedding, unit_vector};
+    let t = Instant::now();
+    let client = Client::connect_with(&QdrantConfig::from_env()?, Resilience::default()).await?;
+    Embedding::store().ensure_collection(&client).await?;
+    done(t, "connected; collection and tenant index ready");
+    let t = Instant::now();
+    let mut ids = Vec::new();
+    for (who, text, axis) in [(alice, "tea notes", 1), (bob, "vim notes", 2)] {
+        let new = NewEmbedding {
+            id: None,
+            source: "demo".into(),
+            text: text.into(),
+        };
+        ids.push(
+            Embedding::store()
+                .upsert(&client.scoped(who), new, &unit_vector(axis))
+                .await?
+                .id,
+        );
+    }
+    done(t, "each tenant upserted an embedding");
+    for (name, who) in [("alice", alice), ("bob", bob)] {
+        let t = Instant::now();
+        // The query vector points at the *other* tenant's embedding: the nearest hit is still
+        // only ever one's own.
+        let axis = if name == "alice" { 2 } else { 1 };
+        let hits = Embedding::store()
+            .search(&client.scoped(who), &unit_vector(axis), 5, None)
+            .await?;
+        assert!(hits.iter().all(|h| h.entity.org_id == who.org_id()));
+        let texts: Vec<&str> = hits.iter().map(|h| h.entity.text.as_str()).collect();
+        done(
+            t,
+            &format!("{name} searches near the other's vector: {texts:?}"),
+        );
+    }
+    let t = Instant::now();
+    let stolen = Embedding::store().get(&client.scoped(bob), &ids[0]).await?;
+    assert!(stolen.is_none());
+    done(
+        t,
+        &format!("bob gets alice's embedding {}: {stolen:?}", ids[0]),
+    );
+    for who in [alice, bob] {
+        Embedding::store()
+            .delete_tenant(&client.scoped(who))
+            .await?;
+    }
     Ok(())
 }
