@@ -2,13 +2,20 @@
 # Starts and stops the servers the tests and the demo use: private instances on 127.0.0.1, data
 # under target/services/, stopped by the pid they were started with.
 #
-#   scripts/services.sh up     install what is missing, start, print nothing but progress
-#   scripts/services.sh env    print `export VAR=...` lines for the running servers
-#   scripts/services.sh down   stop what `up` started
-#   scripts/services.sh reset  stop and delete the data (a fresh cluster on the next `up`)
+#   scripts/services.sh up [SERVICE...]  install what is missing, start (all, or pg valkey
+#                                        opensearch neo4j qdrant), print nothing but progress
+#   scripts/services.sh env              print `export VAR=...` lines for the servers
+#   scripts/services.sh down             stop what `up` started, and nothing else
+#   scripts/services.sh reset            stop every server of ours and delete the data
 #
-# Every address can point at a real deployment instead: set the variable printed by `env` yourself
-# and do not run `up`.
+# `down` stops only the servers an `up` of the same session started: a server that was already
+# running when `up` ran is left alone. The session is the file TENANT_STORE_SERVICES_SESSION
+# names (scripts/test.sh and demo.sh give each run its own), target/services/started otherwise.
+#
+# The emulators come from PyPI at pinned versions, into a virtual environment under
+# target/services/venv (python3-venv is installed when missing); nothing goes into the system
+# Python. Every address can point at a real deployment instead: set the variable printed by `env`
+# yourself and do not run `up`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +47,47 @@ qd_dir="$state/qdrant"
 qd_src="$root/tools/qdrant-test-server"
 qd_bin="$qd_src/target/debug/qdrant-test-server"
 
+venv="$state/venv"
+# The emulators, pinned: a new release cannot change what the tests run against.
+osmem_pin="osmem-server==0.1.6"
+arcadedb_pin="arcadedb-embedded==26.10.2.post1"
+session="${TENANT_STORE_SERVICES_SESSION:-$state/started}"
+
 log() { printf 'services: %s\n' "$*" >&2; }
+
+# Records that this session started SERVICE, so `down` stops it.
+started() { mkdir -p "$(dirname "$session")"; echo "$1" >> "$session"; }
+
+# True when this session started SERVICE.
+ours() { [ -f "$session" ] && grep -qx "$1" "$session"; }
+
+# The virtual environment's Python, made (and python3-venv installed) on first use.
+venv_python() {
+  if [ ! -x "$venv/bin/python" ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      log "installing python3-venv from Debian's packages"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq python3 python3-venv >/dev/null
+    fi
+    log "creating a Python virtual environment in $venv"
+    python3 -m venv "$venv" >&2
+  fi
+  printf '%s' "$venv/bin/python"
+}
+
+# Installs the pinned PACKAGE into the virtual environment unless it is there.
+pip_install() { # package==version
+  local py; py=$(venv_python)
+  if ! "$py" -m pip show -q "${1%%==*}" >/dev/null 2>&1 \
+      || [ "$("$py" -m pip show "${1%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" != "${1##*==}" ]; then
+    log "installing $1 from PyPI into $venv"
+    "$py" -m pip install -q --disable-pip-version-check "$1" >&2
+  fi
+}
+
+# True when something listens on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # True when the pid recorded in FILE is a live process.
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -101,6 +148,7 @@ pg_up() {
     log "PostgreSQL already running on 127.0.0.1:$pg_port"
   else
     log "starting PostgreSQL on 127.0.0.1:$pg_port"
+    started pg
     as_postgres "$bin/pg_ctl" -D "$pg_data" -l "$pg_log" -w -t 60 start \
       -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_sock -c max_connections=200 -c fsync=off" >/dev/null
   fi
@@ -170,6 +218,7 @@ vk_start() { # dir port [extra args...]
   local dir=$1 port=$2; shift 2
   mkdir -p "$dir"
   if pid_alive "$dir/valkey.pid"; then return 0; fi
+  started valkey
   # No persistence: the test data lives and dies with the process.
   valkey-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
     --pidfile "$dir/valkey.pid" --logfile "$dir/valkey.log" --save "" --appendonly no "$@"
@@ -211,24 +260,21 @@ vk_down() {
 }
 
 os_bin() {
-  python3 -c 'import os, osmem_server; print(os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server"))' 2>/dev/null
+  "$(venv_python)" -c 'import os, osmem_server; print(os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server"))' 2>/dev/null
 }
 
 os_up() {
   # No OpenSearch distribution is reachable here: osmem-server is an OpenSearch REST emulator
   # (one static binary, from PyPI). TENANT_STORE_OPENSEARCH_URL can point the tests at a real cluster.
-  if [ -z "$(os_bin)" ] || [ ! -x "$(os_bin)" ]; then
-    log "installing osmem-server (OpenSearch emulator) from PyPI"
-    python3 -m pip install -q --disable-pip-version-check osmem-server >/dev/null 2>&1 \
-      || python3 -m pip install -q --disable-pip-version-check --break-system-packages osmem-server >/dev/null
-  fi
+  pip_install "$osmem_pin"
   mkdir -p "$os_dir"
   if pid_alive "$os_dir/pid"; then return 0; fi
+  started opensearch
   log "starting the OpenSearch emulator on 127.0.0.1:$os_port"
   "$(os_bin)" -addr "127.0.0.1:$os_port" -no-stdin-watch -no-ja </dev/null >"$os_dir/server.log" 2>&1 &
   echo $! > "$os_dir/pid"
   for _ in $(seq 100); do
-    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$os_port/', timeout=1)" 2>/dev/null && return 0
+    port_open "$os_port" && return 0
     sleep 0.1
   done
   log "the OpenSearch emulator did not start; see $os_dir/server.log"; exit 1
@@ -237,24 +283,17 @@ os_up() {
 os_down() { stop_pid "$os_dir/pid" "the OpenSearch emulator"; }
 
 arcadedb_home() {
-  python3 -c 'import os, arcadedb_embedded; print(os.path.dirname(arcadedb_embedded.__file__))' 2>/dev/null
-}
-
-port_open() {
-  python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', $1)))" 2>/dev/null
+  "$(venv_python)" -c 'import os, arcadedb_embedded; print(os.path.dirname(arcadedb_embedded.__file__))' 2>/dev/null
 }
 
 neo_up() {
   # No Neo4j package is reachable here. ArcadeDB speaks Bolt and Cypher (Neo4j 5 compatible);
   # its PyPI wheel ships the server jars and a Java runtime. TENANT_STORE_NEO4J_URL can point the
   # tests at a real Neo4j instead.
-  if [ -z "$(arcadedb_home)" ]; then
-    log "installing arcadedb-embedded (ArcadeDB with Bolt) from PyPI"
-    python3 -m pip install -q --disable-pip-version-check arcadedb-embedded >/dev/null 2>&1 \
-      || python3 -m pip install -q --disable-pip-version-check --break-system-packages arcadedb-embedded >/dev/null
-  fi
+  pip_install "$arcadedb_pin"
   mkdir -p "$neo_dir"
   if pid_alive "$neo_dir/pid"; then return 0; fi
+  started neo4j
   local home; home=$(arcadedb_home)
   log "starting ArcadeDB with Bolt on 127.0.0.1:$neo_bolt_port"
   # `exec` so the recorded pid is the JVM's, and no shell is left holding the caller's output.
@@ -288,6 +327,7 @@ qd_up() {
   cargo build --quiet --locked --manifest-path "$qd_src/Cargo.toml"
   mkdir -p "$qd_dir"
   if pid_alive "$qd_dir/pid"; then return 0; fi
+  started qdrant
   log "starting the Qdrant test server on 127.0.0.1:$qd_port"
   "$qd_bin" --listen "127.0.0.1:$qd_port" --data "$qd_dir/data" </dev/null >"$qd_dir/server.log" 2>&1 &
   echo $! > "$qd_dir/pid"
@@ -316,10 +356,32 @@ export TENANT_STORE_QDRANT_URL=http://127.0.0.1:$qd_port
 ENV
 }
 
+all=(pg valkey opensearch neo4j qdrant)
+
+up_one() {
+  case "$1" in
+    pg) pg_up ;; valkey) vk_up ;; opensearch) os_up ;; neo4j) neo_up ;; qdrant) qd_up ;;
+    *) echo "unknown service: $1 (one of ${all[*]})" >&2; exit 2 ;;
+  esac
+}
+
+down_all() { qd_down; neo_down; os_down; vk_down; pg_down; }
+
 case "${1:-}" in
-  up) pg_up; vk_up; os_up; neo_up; qd_up ;;
-  down) qd_down; neo_down; os_down; vk_down; pg_down ;;
+  up)
+    shift
+    for svc in "${@:-${all[@]}}"; do up_one "$svc"; done ;;
+  down)
+    # Only what this session's `up` started, in the reverse order.
+    for svc in qdrant neo4j opensearch valkey pg; do
+      if ours "$svc"; then
+        case "$svc" in
+          pg) pg_down ;; valkey) vk_down ;; opensearch) os_down ;; neo4j) neo_down ;; qdrant) qd_down ;;
+        esac
+      fi
+    done
+    rm -f "$session" ;;
   env) env_lines ;;
-  reset) qd_down; neo_down; os_down; vk_down; pg_down; log "removing $state"; rm -rf "$state" ;;
-  *) echo "usage: $0 up|down|env|reset" >&2; exit 2 ;;
+  reset) down_all; log "removing $state"; rm -rf "$state" ;;
+  *) echo "usage: $0 up [${all[*]}]|down|env|reset" >&2; exit 2 ;;
 esac

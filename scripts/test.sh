@@ -14,7 +14,10 @@ if ((free_kb < 6 * 1024 * 1024)); then
   echo "test.sh: warning: less than 6 GB free; a cold build of the suite needs about 5 GB" >&2
 fi
 
-# The trap comes first: a server that fails to start must not leave the others running.
+# This run's own session: `down` stops what this `up` started and nothing that was running
+# before. The trap comes first: a server that fails to start must not leave the others running.
+TENANT_STORE_SERVICES_SESSION=$(mktemp)
+export TENANT_STORE_SERVICES_SESSION
 trap 'scripts/services.sh down; disk "after"' EXIT
 scripts/services.sh up
 eval "$(scripts/services.sh env)"
