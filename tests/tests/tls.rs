@@ -286,6 +286,16 @@ async fn valkey_over_tls_checks_the_authority_and_the_host_name() {
 /// (HTTP), it answers 401 to a connection whose first request lacks
 /// `Authorization: Basic <user:password>`.
 async fn tls_front(pki: &Pki, target: String, user: Option<&'static str>) -> u16 {
+    tls_front_with(pki, target, user, Vec::new()).await
+}
+
+/// [`tls_front`] offering these ALPN protocols (`h2` for gRPC).
+async fn tls_front_with(
+    pki: &Pki,
+    target: String,
+    user: Option<&'static str>,
+    alpn: Vec<Vec<u8>>,
+) -> u16 {
     use base64::Engine as _;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
@@ -299,6 +309,8 @@ async fn tls_front(pki: &Pki, target: String, user: Option<&'static str>) -> u16
         rustls::pki_types::PrivateKeyDer::Pkcs8(pki.key_der.clone().into()),
     )
     .unwrap();
+    let mut config = config;
+    config.alpn_protocols = alpn;
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -519,4 +531,122 @@ async fn neo4j_over_tls_checks_the_authority_and_the_password() {
     }
     assert!(!format!("{plain:?}").contains(&plain.password));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// qdrant-client trusts the platform's authorities only (rustls-native-certs), which read
+/// `SSL_CERT_FILE` when it is set: the test runs itself again in a child process with the
+/// authority there, as an operator would install a private CA.
+#[test]
+fn qdrant_over_tls_checks_the_authority_and_the_host_name() {
+    const CHILD: &str = "TENANT_STORE_TEST_QDRANT_TLS_CHILD";
+    if let Ok(case) = std::env::var(CHILD) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        return rt.block_on(qdrant_tls_case(&case));
+    }
+    let pki = pki();
+    let dir = scratch();
+    let ca = write(&dir, "ca.pem", &pki.ca_pem);
+    let (other_ca, _) = authority();
+    let other = write(&dir, "other-ca.pem", &other_ca);
+    write(&dir, "cert.der.hex", &hex(&pki.cert_der));
+    write(&dir, "key.der.hex", &hex(&pki.key_der));
+    for (case, trusted) in [("works", &ca), ("other-ca", &other), ("other-name", &ca)] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "qdrant_over_tls_checks_the_authority_and_the_host_name",
+                "--nocapture",
+            ])
+            .env(CHILD, format!("{case}:{}", dir.display()))
+            .env("SSL_CERT_FILE", trusted)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "case {case}:\n{text}");
+        for line in text.lines().filter(|l| l.starts_with("refused")) {
+            eprintln!("{line}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// One case, in the child: `works` (right CA and name), `other-ca`, `other-name`.
+async fn qdrant_tls_case(arg: &str) {
+    use tenant_store::qdrant::{Client, QdrantConfig};
+    use tenant_store_examples::embedding::{Embedding, NewEmbedding, unit_vector};
+    let (case, dir) = arg.split_once(':').unwrap();
+    let dir = Path::new(dir);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let pki = Pki {
+        ca_pem: read("ca.pem"),
+        cert_pem: String::new(),
+        key_pem: String::new(),
+        cert_der: unhex(&read("cert.der.hex")),
+        key_der: unhex(&read("key.der.hex")),
+    };
+    let target = tenant_store_tests::qdrant_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let port = tls_front_with(&pki, target, None, vec![b"h2".to_vec()]).await;
+    let host = if case == "other-name" {
+        "127.0.0.1"
+    } else {
+        "localhost"
+    };
+    let config = QdrantConfig::new(&format!("https://{host}:{port}"));
+    let settings = tenant_store::Resilience {
+        timeout: std::time::Duration::from_secs(5),
+        ..tenant_store::Resilience::default()
+    };
+    let connected = Client::connect_with(&config, settings).await;
+    if case != "works" {
+        let err = connected
+            .expect_err("the certificate does not verify")
+            .to_string();
+        eprintln!("refused ({case}): {err}");
+        assert!(err.contains("InvalidCertificate"), "{err}");
+        return;
+    }
+    let client = connected.unwrap_or_else(|e| panic!("{e}"));
+    Embedding::store().ensure_collection(&client).await.unwrap();
+    let (a, b) = (tenant(), tenant());
+    let new = NewEmbedding {
+        id: None,
+        source: "tls".into(),
+        text: "over TLS".into(),
+    };
+    let e = Embedding::store()
+        .upsert(&client.scoped(&a), new, &unit_vector(3))
+        .await
+        .unwrap();
+    assert!(
+        Embedding::store()
+            .get(&client.scoped(&a), &e.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        Embedding::store()
+            .get(&client.scoped(&b), &e.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    Embedding::store()
+        .delete_tenant(&client.scoped(&a))
+        .await
+        .unwrap();
 }

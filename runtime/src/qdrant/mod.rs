@@ -104,7 +104,8 @@ impl Client {
     }
 
     /// Connects to the gRPC endpoint at `url` (`http://host:6334`, or `https://` for TLS,
-    /// checked against the public web roots) and checks that it answers.
+    /// checked against the platform's certificate authorities: a private one goes into the
+    /// system store or the `SSL_CERT_FILE` it reads) and checks that it answers.
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
         Self::connect_with(&QdrantConfig::new(url), resilience).await
     }
