@@ -564,3 +564,42 @@ async fn a_list_over_the_cap_is_invalid_input() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_driver_the_application_built_serves_the_stores() {
+    use tenant_store::neo4j::neo4rs;
+    let config = tenant_store_tests::neo4j_config();
+    let built = neo4rs::ConfigBuilder::default()
+        .uri(config.uri.as_str())
+        .user(config.user.as_str())
+        .password(config.password.as_str())
+        .db(config.database.as_deref().unwrap_or("graph"))
+        .build()
+        .unwrap();
+    let g = Client::from_graph(
+        neo4rs::Graph::connect(built).unwrap(),
+        Resilience::default(),
+    )
+    .await
+    .unwrap();
+    let (a, b) = (tenant(), tenant());
+    Symbol::store()
+        .create(&g.scoped(&a), sym("own", "own"))
+        .await
+        .unwrap();
+    assert!(
+        Symbol::store()
+            .get(&g.scoped(&a), &"own".to_owned())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        Symbol::store()
+            .get(&g.scoped(&b), &"own".to_owned())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    Symbol::store().delete_tenant(&g.scoped(&a)).await.unwrap();
+}

@@ -142,7 +142,6 @@ impl Client {
     /// Connects and checks that the server answers (`RETURN 1`).
     pub async fn connect(config: &Neo4jConfig, resilience: Resilience) -> Result<Self> {
         crate::install_tls_provider();
-        let guard = Guard::new(resilience)?;
         let mut builder = ConfigBuilder::default()
             .uri(config.uri.as_str())
             .user(config.user.as_str())
@@ -160,6 +159,14 @@ impl Client {
                 .map_err(|e| Error::InvalidInput(e.to_string()))?,
         )
         .map_err(Error::from)?;
+        Self::from_graph(graph, resilience).await
+    }
+
+    /// Connects through a driver the application built itself ([`neo4rs`] is this crate's),
+    /// and checks that the server answers (`RETURN 1`).
+    pub async fn from_graph(graph: Graph, resilience: Resilience) -> Result<Self> {
+        crate::install_tls_provider();
+        let guard = Guard::new(resilience)?;
         let client = Self { graph, guard };
         client.rows(None, neo4rs::query("RETURN 1 AS one")).await?;
         Ok(client)
