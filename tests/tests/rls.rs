@@ -405,3 +405,47 @@ async fn the_policy_reads_the_setting_once_and_uses_the_scope_index() {
     );
     assert!(!plan.contains("Seq Scan"), "{plan}");
 }
+
+/// Typed hand-written queries decode with sqlx and still see only the caller's tenant, from
+/// both sides: a listing, one row by the other tenant's id (absent), a count.
+#[tokio::test]
+async fn typed_hand_written_queries_stay_inside_the_tenant() {
+    #[derive(sqlx::FromRow, Debug, PartialEq)]
+    struct Row {
+        id: Uuid,
+        content: String,
+    }
+    let db = db().await;
+    let (a, b) = (tenant(), tenant());
+    seed(&db, &a, 3).await;
+    seed(&db, &b, 2).await;
+    let mut ids = Vec::new();
+    for (who, n) in [(&a, 3_i64), (&b, 2)] {
+        let mut tx = db.begin(who).await.unwrap();
+        let rows: Vec<Row> = tx
+            .fetch_all_as(sqlx::query(
+                "SELECT id, content FROM public.memories ORDER BY content",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(rows.len() as i64, n, "only the caller's rows");
+        let (count,): (i64,) = tx
+            .fetch_one_as(sqlx::query("SELECT count(*) FROM public.memories"))
+            .await
+            .unwrap();
+        assert_eq!(count, n);
+        ids.push(rows[0].id);
+        tx.release();
+    }
+    for (who, theirs) in [(&a, ids[1]), (&b, ids[0])] {
+        let mut tx = db.begin(who).await.unwrap();
+        let q =
+            || sqlx::query("SELECT id, content FROM public.memories WHERE id = $1").bind(theirs);
+        assert_eq!(tx.fetch_optional_as::<Row, _>(q()).await.unwrap(), None);
+        assert!(matches!(
+            tx.fetch_one_as::<Row, _>(q()).await,
+            Err(tenant_store::Error::NotFound)
+        ));
+        tx.release();
+    }
+}

@@ -435,6 +435,53 @@ impl TenantTx<'_> {
         self.run_optional(query).await
     }
 
+    /// Like [`fetch_all`](Self::fetch_all), each row decoded as `T`: anything sqlx decodes a
+    /// row into (a `#[derive(sqlx::FromRow)]` struct, a tuple). Still only this tenant's rows:
+    /// the statement runs in this transaction, under its RLS policy.
+    ///
+    /// ```no_run
+    /// # async fn f(tx: &mut tenant_store::postgres::TenantTx<'_>) -> tenant_store::Result<()> {
+    /// #[derive(sqlx::FromRow)]
+    /// struct Recent { id: uuid::Uuid, content: String }
+    /// let recent: Vec<Recent> = tx
+    ///     .fetch_all_as(sqlx::query("SELECT id, content FROM public.memories ORDER BY created_at DESC LIMIT $1").bind(20_i64))
+    ///     .await?;
+    /// let (n,): (i64,) = tx.fetch_one_as(sqlx::query("SELECT count(*) FROM public.memories")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_all_as<'q, T, E>(&mut self, query: E) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow>,
+        E: Execute<'q, Postgres> + 'q,
+    {
+        let rows = self.fetch_all(query).await?;
+        rows.iter()
+            .map(|row| T::from_row(row).map_err(Error::from))
+            .collect()
+    }
+
+    /// Like [`fetch_all_as`](Self::fetch_all_as), exactly one row: [`Error::NotFound`] when
+    /// there is none (also when the only match is another tenant's).
+    pub async fn fetch_one_as<'q, T, E>(&mut self, query: E) -> Result<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow>,
+        E: Execute<'q, Postgres> + 'q,
+    {
+        self.fetch_optional_as(query).await?.ok_or(Error::NotFound)
+    }
+
+    /// Like [`fetch_all_as`](Self::fetch_all_as), at most one row.
+    pub async fn fetch_optional_as<'q, T, E>(&mut self, query: E) -> Result<Option<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow>,
+        E: Execute<'q, Postgres> + 'q,
+    {
+        match self.fetch_optional(query).await? {
+            Some(row) => T::from_row(&row).map(Some).map_err(Error::from),
+            None => Ok(None),
+        }
+    }
+
     /// Runs a hand-written statement under this tenant's RLS and returns the affected row count.
     pub async fn execute<'q, E>(&mut self, query: E) -> Result<u64>
     where
