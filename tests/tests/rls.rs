@@ -449,3 +449,56 @@ async fn typed_hand_written_queries_stay_inside_the_tenant() {
         tx.release();
     }
 }
+
+/// `count` takes the list's filter and equals the length of the full listing, per tenant, from
+/// both sides; a soft-deleted row is not counted.
+#[tokio::test]
+async fn count_matches_the_listing_and_stays_inside_the_tenant() {
+    use tenant_store::Page;
+    use tenant_store_examples::memory::MemoryFilter;
+    let db = db().await;
+    let (a, b) = (tenant(), tenant());
+    let (app1, app2) = (Uuid::new_v4(), Uuid::new_v4());
+    for (who, n1, n2) in [(&a, 3, 1), (&b, 2, 4)] {
+        let mut tx = db.begin(who).await.unwrap();
+        for (app, n) in [(app1, n1), (app2, n2)] {
+            for i in 0..n {
+                let new = NewMemory {
+                    app_id: app,
+                    content: format!("{i}"),
+                    ..Default::default()
+                };
+                Memory::store().create(&mut tx, new).await.unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    }
+    for (who, n1, n2) in [(&a, 3_u64, 1_u64), (&b, 2, 4)] {
+        let mut tx = db.begin(who).await.unwrap();
+        for (app, want) in [(None, n1 + n2), (Some(app1), n1), (Some(app2), n2)] {
+            let filter = || match app {
+                Some(app) => MemoryFilter::new().app_id(app),
+                None => MemoryFilter::new(),
+            };
+            let listed = Memory::store()
+                .list(&mut tx, filter(), Page::first(1000))
+                .await
+                .unwrap();
+            let counted = Memory::store().count(&mut tx, filter()).await.unwrap();
+            assert_eq!(counted, want);
+            assert_eq!(counted, listed.len() as u64);
+        }
+        // A soft-deleted memory is neither listed nor counted.
+        let any = Memory::store()
+            .list(&mut tx, MemoryFilter::new().app_id(app1), Page::first(1))
+            .await
+            .unwrap();
+        Memory::store().delete(&mut tx, any[0].id).await.unwrap();
+        let counted = Memory::store()
+            .count(&mut tx, MemoryFilter::new().app_id(app1))
+            .await
+            .unwrap();
+        assert_eq!(counted, n1 - 1);
+        tx.commit().await.unwrap();
+    }
+}

@@ -152,6 +152,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
 
     // --- list
     let list_head = format!("SELECT {all_cols} FROM {table} WHERE {scope_col} = ");
+    let count_head = format!("SELECT count(*) FROM {table} WHERE {scope_col} = ");
     let filter_fields: Vec<&Field> = data.iter().copied().filter(|f| f.filter).collect();
     let filter_idents: Vec<_> = filter_fields.iter().map(|f| &f.ident).collect();
     let filter_tys: Vec<_> = filter_fields.iter().map(|f| &f.ty).collect();
@@ -381,6 +382,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const DELETE_TENANT: &'static str = #delete_tenant_sql;
             const EXISTS: &'static str = #exists_sql;
             const LIST_HEAD: &'static str = #list_head;
+            const COUNT_HEAD: &'static str = #count_head;
             const UPDATE_HEAD: &'static str = #update_head;
             const UPDATE_WHERE: &'static str = #update_where;
             const ID_EQ: &'static str = #after_sql_id;

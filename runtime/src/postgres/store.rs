@@ -48,6 +48,8 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     const EXISTS: &'static str;
     /// `SELECT <all> FROM t WHERE scope = ` (the tenant is pushed next).
     const LIST_HEAD: &'static str;
+    /// `SELECT count(*) FROM t WHERE scope = ` (the tenant is pushed next).
+    const COUNT_HEAD: &'static str;
     /// `UPDATE t SET id = id` (patch assignments are pushed next).
     const UPDATE_HEAD: &'static str;
     /// Managed assignments, then ` WHERE scope = `.
@@ -187,6 +189,12 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
         page: Page,
     ) -> Boxed<'t, Vec<E>> {
         list(tx, filter, page)
+    }
+
+    /// How many live entities of the caller's tenant match `filter` (the same filter as
+    /// [`list`](Self::list): the count equals the length of the full listing).
+    pub fn count<'t>(&self, tx: &'t mut TenantTx<'_>, filter: E::Filter) -> Boxed<'t, u64> {
+        count::<E>(tx, filter)
     }
 
     /// Inserts an entity into the caller's tenant and returns it. [`Error::Duplicate`] when the
@@ -400,6 +408,24 @@ pub fn list<'a, E: PgCrud + 'a>(
             qb.push(E::ORDER_LIMIT);
             qb.push_bind(limit);
             tx.run_all(qb.build()).await?.iter().map(decode).collect()
+        }
+        .instrument(span),
+    )
+}
+
+/// The number of live entities of the caller's tenant matching `filter`.
+pub fn count<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, filter: E::Filter) -> Boxed<'a, u64> {
+    let span = span::<E>(tx, "count");
+    let tenant = tx.tenant(E::SCOPE);
+    Box::pin(
+        async move {
+            let mut qb = QueryBuilder::<Postgres>::new(E::COUNT_HEAD);
+            qb.push_bind(tenant);
+            E::push_live(&mut qb);
+            E::push_filter(&mut qb, filter);
+            let row = tx.run_optional(qb.build()).await?.ok_or(Error::NotFound)?;
+            let n: i64 = sqlx::Row::try_get(&row, 0).map_err(Error::from)?;
+            Ok(u64::try_from(n).unwrap_or(0))
         }
         .instrument(span),
     )
