@@ -147,21 +147,23 @@ pub fn run(
     }
 }
 
-/// Whether a folder is in use: entities for it, or files from earlier runs.
-fn in_use(has_entities: bool, dir: &Path) -> bool {
-    has_entities || dir.join(evolve::SNAPSHOT_FILE).exists()
+/// Whether a folder is in use: entities for it, or a snapshot or `.<ext>` files from earlier
+/// runs (an application with no entity of a backend leaves that backend's folder alone).
+fn in_use(has_entities: bool, dir: &Path, ext: &str) -> bool {
+    has_entities
+        || dir.join(evolve::SNAPSHOT_FILE).exists()
+        || dir.read_dir().is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == ext)))
+        })
 }
 
 fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), String> {
     let dir = &args.dir;
-    let postgres = in_use(entities.postgres.tables().next().is_some(), dir)
-        || dir.read_dir().is_ok_and(|mut d| {
-            d.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
-        });
+    let postgres = in_use(entities.postgres.tables().next().is_some(), dir, "sql");
     #[cfg(feature = "neo4j")]
     let neo4j_dir = args.neo4j_dir.clone().unwrap_or_else(|| dir.join("neo4j"));
     #[cfg(feature = "neo4j")]
-    let neo4j = in_use(!entities.neo4j.is_empty(), &neo4j_dir);
+    let neo4j = in_use(!entities.neo4j.is_empty(), &neo4j_dir, "cypher");
     match &args.command {
         Command::Generate => {
             let mut written = Vec::new();

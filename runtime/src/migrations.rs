@@ -41,6 +41,12 @@ pub fn is_generated(text: &str) -> bool {
     .is_some_and(|line| line.contains(MARKER))
 }
 
+/// Whether a registration made at `module` (its `module_path!()`, led by the crate's name)
+/// belongs to `krate`; every registration when `krate` is `None`.
+pub(crate) fn in_crate(module: &str, krate: Option<&str>) -> bool {
+    krate.is_none_or(|k| module.split("::").next() == Some(k))
+}
+
 /// The SHA-256 of `text`, in hex.
 pub(crate) fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))

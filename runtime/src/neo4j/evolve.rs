@@ -111,18 +111,18 @@ impl Entities {
 
     /// Every `#[tenant_store(backend = "neo4j")]` entity linked into the program.
     pub fn registered() -> Self {
-        Self::registered_in(|_| true)
+        Self::registered_in(None)
     }
 
     /// The entities registered in the crate `krate` (as `module_path!` names it).
     pub fn registered_in_crate(krate: &str) -> Self {
-        Self::registered_in(|module| module.split("::").next() == Some(krate))
+        Self::registered_in(Some(krate))
     }
 
-    fn registered_in(keep: impl Fn(&str) -> bool) -> Self {
+    fn registered_in(krate: Option<&str>) -> Self {
         let mut out = Self::new();
         for r in inventory::iter::<Registration>.into_iter() {
-            if keep(r.module) {
+            if crate::migrations::in_crate(r.module, krate) {
                 out.labels
                     .push(Declared::of(r.entity, r.label, r.migration));
             }

@@ -29,7 +29,7 @@
 use opensearch::http::Method;
 use serde_json::{Map, Value, json};
 
-use super::store::{create_index_with, mapping, properties_of};
+use super::store::{alias_targets, create_index_with, mapping, properties_of};
 use super::{Client, SearchEntity, ok};
 use crate::{Error, Result};
 
@@ -63,14 +63,9 @@ pub struct Evolution {
 /// The physical indices behind `name`: the alias's targets, or `name` itself when it is an
 /// index (empty when neither exists).
 pub(crate) async fn concrete(client: &Client, name: &str) -> Result<Vec<String>> {
-    let (status, body) = client
-        .call(None, Method::Get, &format!("/_alias/{name}"), None)
-        .await?;
-    if status.is_success() {
-        return Ok(body
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default());
+    let targets = alias_targets(client, name).await?;
+    if !targets.is_empty() {
+        return Ok(targets);
     }
     let (status, _) = client
         .call(None, Method::Head, &format!("/{name}"), None)

@@ -184,7 +184,7 @@ pub(super) async fn create_index_with(client: &Client, name: &str, body: Value) 
 }
 
 /// The indices the tenant's alias points at (empty when it has no alias).
-async fn alias_targets(client: &Client, alias: &str) -> Result<Vec<String>> {
+pub(super) async fn alias_targets(client: &Client, alias: &str) -> Result<Vec<String>> {
     let (status, body) = client
         .call(None, Method::Get, &format!("/_alias/{alias}"), None)
         .await?;

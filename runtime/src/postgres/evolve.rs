@@ -346,19 +346,19 @@ impl Entities {
     /// [`drop_table!`](crate::postgres::drop_table). Where the entities are declared does not
     /// matter: the order is by table, parents before the tables that reference them.
     pub fn registered() -> Self {
-        Self::registered_in(|_| true)
+        Self::registered_in(None)
     }
 
     /// The registrations made in the crate `krate` (as `module_path!` names it, with `_` for
     /// `-`): for a program that links the entities of several applications.
     pub fn registered_in_crate(krate: &str) -> Self {
-        Self::registered_in(|module| module.split("::").next() == Some(krate))
+        Self::registered_in(Some(krate))
     }
 
-    fn registered_in(keep: impl Fn(&str) -> bool) -> Self {
+    fn registered_in(krate: Option<&str>) -> Self {
         let mut out = Self::new();
         for r in inventory::iter::<Registration>.into_iter() {
-            if !keep(r.module) {
+            if !crate::migrations::in_crate(r.module, krate) {
                 continue;
             }
             match r.item {
