@@ -20,7 +20,7 @@
 
 use chrono::{DateTime, Utc};
 use tenant_store::postgres::{PgColumn, PgEntity, TenantTx};
-use tenant_store::{Error, Page, Scope, tenant_store};
+use tenant_store::{Error, Listing, Page, Scope, tenant_store};
 use uuid::Uuid;
 
 /// Where an experiment is in its life.
@@ -273,13 +273,14 @@ impl Experiments {
                 VariantFilter::new().experiment_id(id),
                 Page::first(Page::MAX_LIMIT),
             )
-            .await?;
+            .await?
+            .items;
         variants.sort_by_key(|v| v.position);
         Ok(Some((exp, variants)))
     }
 
     /// The organisation's experiments, a page at a time.
-    pub async fn list(&self, tx: &mut TenantTx<'_>, page: Page) -> Result<Vec<Experiment>> {
+    pub async fn list(&self, tx: &mut TenantTx<'_>, page: Page) -> Result<Listing<Experiment>> {
         Ok(Experiment::store()
             .list(tx, ExperimentFilter::new(), page)
             .await?)
@@ -333,6 +334,7 @@ impl Experiments {
         Ok(Assignment::store()
             .list(tx, filter, Page::first(1))
             .await?
+            .items
             .pop())
     }
 

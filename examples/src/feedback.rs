@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
-use tenant_store::postgres::{Db, PgColumn, PgEntity, TenantTx};
-use tenant_store::{Error, Page, Principal, Result, tenant_store};
+use tenant_store::postgres::{Db, PgColumn, TenantTx};
+use tenant_store::{Cond, Direction, Error, Listing, Page, Principal, Result, tenant_store};
 use uuid::Uuid;
 
 /// How a user judged an answer.
@@ -53,11 +53,15 @@ pub struct FeedbackEvent {
     pub query_type: String,
     /// The judgement.
     pub outcome: Outcome,
-    /// A score the client attached, e.g. a rating.
+    /// A score the client attached, e.g. a rating. Listings can be ordered by it.
+    #[tenant_store(filter, order_by)]
     pub score: f64,
     /// When the feedback was given.
-    #[tenant_store(filter)]
+    #[tenant_store(filter, order_by)]
     pub occurred_at: DateTime<Utc>,
+    /// What the user wrote, if anything.
+    #[tenant_store(filter)]
+    pub comment: Option<String>,
 }
 
 /// Acceptance counts of an organisation, exact.
@@ -99,8 +103,6 @@ impl Default for FeedbackStore {
     }
 }
 
-const COLUMNS: &str = "id, org_id, user_id, query_id, query_type, outcome, score, occurred_at";
-
 impl FeedbackStore {
     /// Rows the purge deletes per transaction.
     pub const PURGE_CHUNK: i64 = 10_000;
@@ -134,45 +136,39 @@ impl FeedbackStore {
         FeedbackEvent::store().create(tx, event).await
     }
 
-    /// Events of `user_id` within the organisation and the retention window, oldest first.
+    /// Events of `user_id` within the organisation and the retention window, oldest first, a
+    /// page at a time.
     pub async fn query_by_user(
         &self,
         tx: &mut TenantTx<'_>,
         user_id: Uuid,
         page: Page,
-    ) -> Result<Vec<FeedbackEvent>> {
-        let limit = page.checked_limit()?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM feedback_events
-             WHERE user_id = $1 AND occurred_at >= $2 AND ($3::uuid IS NULL OR id > $3)
-             ORDER BY id LIMIT $4"
-        ));
-        let q = sqlx::query(sql)
-            .bind(user_id)
-            .bind(self.cutoff())
-            .bind(page.cursor())
-            .bind(limit);
-        decode(tx.fetch_all(q).await?)
+    ) -> Result<Listing<FeedbackEvent>> {
+        let filter = FeedbackEventFilter::new()
+            .user_id(user_id)
+            .occurred_at(Cond::ge(self.cutoff()))
+            .order_by(FeedbackEventOrder::OccurredAt, Direction::Asc);
+        FeedbackEvent::store().list(tx, filter, page).await
     }
 
-    /// Events with `start <= occurred_at < end` (clipped to the retention window), oldest first.
+    /// Events with `start <= occurred_at < end` (clipped to the retention window), oldest
+    /// first, a page at a time.
     pub async fn query_by_time_range(
         &self,
         tx: &mut TenantTx<'_>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<Vec<FeedbackEvent>> {
+        page: Page,
+    ) -> Result<Listing<FeedbackEvent>> {
         if end < start {
             return Err(Error::InvalidInput(
                 "the time range ends before it starts".into(),
             ));
         }
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM feedback_events
-             WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY occurred_at, id"
-        ));
-        let q = sqlx::query(sql).bind(start.max(self.cutoff())).bind(end);
-        decode(tx.fetch_all(q).await?)
+        let filter = FeedbackEventFilter::new()
+            .occurred_at(Cond::range(start.max(self.cutoff())..end))
+            .order_by(FeedbackEventOrder::OccurredAt, Direction::Asc);
+        FeedbackEvent::store().list(tx, filter, page).await
     }
 
     /// Deletes the principal's organisation's expired events, [`Self::PURGE_CHUNK`] rows per
@@ -264,10 +260,4 @@ impl FeedbackStore {
             })
             .collect()
     }
-}
-
-fn decode(rows: Vec<sqlx::postgres::PgRow>) -> Result<Vec<FeedbackEvent>> {
-    rows.iter()
-        .map(|r| FeedbackEvent::from_row(r).map_err(Error::from))
-        .collect()
 }

@@ -50,8 +50,8 @@ pub struct Memory {
     /// Optimistic-locking version, from 1.
     #[tenant_store(version)]
     pub version: i64,
-    /// Set by the database on insert.
-    #[tenant_store(created_at)]
+    /// Set by the database on insert. Listings can be ordered by it: "the newest memories".
+    #[tenant_store(created_at, filter, order_by)]
     pub created_at: DateTime<Utc>,
     /// Set by the database on every change.
     #[tenant_store(updated_at)]

@@ -80,4 +80,7 @@ pub struct FieldArgs {
     /// neo4j: an indexed property, with a generated `find_by_<field>`.
     #[darling(default)]
     pub indexed: Flag,
+    /// A listing can be ordered by this field (an index `(scope, field, id)` serves it).
+    #[darling(default)]
+    pub order_by: Flag,
 }

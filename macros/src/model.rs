@@ -80,6 +80,8 @@ pub struct Field {
     pub docs: Vec<syn::Attribute>,
     pub role: Role,
     pub filter: bool,
+    /// A listing can be ordered by it (`order_by`).
+    pub order_by: bool,
     /// postgres: the SQL default existing rows get (`default = "..."`).
     pub default: Option<String>,
     /// postgres: the column's earlier name (`renamed_from = "..."`).

@@ -62,6 +62,9 @@ pub const fn assert_tenant_id<T: TenantIdType + ?Sized>() {}
 pub const fn assert_id<T: IdType + ?Sized>() {}
 /// See [`assert_tenant_id`].
 pub const fn assert_version<T: VersionType + ?Sized>() {}
+/// A field a listing can be ordered by.
+pub const fn assert_sort_key<T: SortKey>() {}
+pub use crate::query::{Cond, Direction, OrderField, Sort, SortKey};
 
 #[cfg(any(feature = "postgres", feature = "neo4j"))]
 pub use ::inventory;
@@ -71,6 +74,7 @@ pub mod pg {
     //! PostgreSQL items named by generated code.
     pub use crate::postgres::evolve::{Registered, Registration};
     pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef};
+    pub use crate::postgres::store::{default_sort, push_after, push_after_id, push_cond};
     pub use crate::postgres::{
         AppendOnly, Columns, Mutable, PgColumn, PgCrud, PgEntity, PgQuery, Store, Versioned,
     };

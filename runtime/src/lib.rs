@@ -37,6 +37,66 @@
 //! situations. The one way to act across tenants is the audited admin scope,
 //! `postgres::Db::admin`; `postgres::move_tenant` moves a tenant's rows atomically inside it.
 //!
+//! ## Queries
+//! `list` and `count` take the generated `{Entity}Filter` ([`query`] has the vocabulary): per
+//! `filter` field a value (equality) or a [`Cond`] (a set, a range, a null test, a prefix, as the
+//! field's type allows: a range on a `bool` or a null test on a required field does not
+//! compile), ANDed; and `order_by` one of the id or the `order_by` fields, either direction,
+//! the id breaking ties. `list` returns a [`Listing`]: the page and, when there is more, the
+//! [`Page`] that continues it, with an opaque cursor sealed to the tenant, the entity and the
+//! order. On the feedback example's entity (`#[tenant_store(filter, order_by)] score: f64`,
+//! `#[tenant_store(filter, order_by)] occurred_at`, `#[tenant_store(filter)] comment:
+//! Option<String>`, `#[tenant_store(filter)] query_type: String`):
+//!
+//! ```no_run
+//! # use tenant_store::{Cond, Direction, Page, Principal, Uuid, tenant_store};
+//! # use tenant_store::postgres::TenantTx;
+//! # use chrono::{DateTime, Utc};
+//! # #[tenant_store(backend = "postgres", scope = "org_id", table = "feedback_events", append_only)]
+//! # pub struct FeedbackEvent {
+//! #     #[tenant_store(id)] pub id: Uuid,
+//! #     pub org_id: Uuid,
+//! #     #[tenant_store(filter)] pub query_type: String,
+//! #     #[tenant_store(filter, order_by)] pub score: f64,
+//! #     #[tenant_store(filter, order_by)] pub occurred_at: DateTime<Utc>,
+//! #     #[tenant_store(filter)] pub comment: Option<String>,
+//! # }
+//! async fn report(tx: &mut TenantTx<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> tenant_store::Result<()> {
+//!     let store = FeedbackEvent::store();
+//!     // Commented search feedback between two dates, oldest first, 50 at a time.
+//!     let filter = || {
+//!         FeedbackEventFilter::new()
+//!             .query_type(Cond::starts_with("search"))
+//!             .occurred_at(Cond::range(from..to))
+//!             .comment(Cond::is_not_null())
+//!             .order_by(FeedbackEventOrder::OccurredAt, Direction::Asc)
+//!     };
+//!     let total = store.count(tx, filter()).await?;
+//!     let mut page = Page::first(50);
+//!     loop {
+//!         let listing = store.list(tx, filter(), page).await?;
+//!         for event in &listing.items { /* ... */ }
+//!         // Across HTTP: `next.cursor().map(|c| c.to_string())`, back with `str::parse`.
+//!         match listing.next {
+//!             Some(next) => page = next,
+//!             None => break,
+//!         }
+//!     }
+//!     // The ten best-scored events.
+//!     let best = store
+//!         .list(tx, FeedbackEventFilter::new().order_by(FeedbackEventOrder::Score, Direction::Desc), Page::first(10))
+//!         .await?;
+//!     // Hand-written SQL, typed with sqlx's `FromRow`, still under the tenant's RLS.
+//!     let by_type: Vec<(String, i64)> = tx
+//!         .fetch_all_as(tenant_store::postgres::sqlx::query(
+//!             "SELECT query_type, count(*) FROM public.feedback_events GROUP BY 1",
+//!         ))
+//!         .await?;
+//!     # let _ = (total, best, by_type);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
 //! - `backend = "postgres" | "valkey" | "opensearch" | "neo4j" | "qdrant"` (required).
@@ -66,7 +126,10 @@
 //! - `id` (every backend): the key within the tenant, exactly one. PostgreSQL: a `Uuid`; Valkey:
 //!   a `String` or `Uuid`.
 //! - postgres: `version` (optimistic-locking counter, an integer; `update` checks and bumps it);
-//!   `filter` (`list` can filter on it; an index leading with the scope column is created);
+//!   `filter` (`list` and `count` can filter on it, see [Queries](#queries); an index leading
+//!   with the scope column is created; also on `created_at`/`updated_at`); `order_by` (`list`
+//!   can be ordered by it; a `(scope, field, id)` index is created; a number, text, date, time
+//!   or UUID that is never null);
 //!   `soft_delete = Path::To::Value` (`delete` sets the field to the value; rows holding it look
 //!   absent); `created_at`, `updated_at` (timestamps the database sets); `references = Entity`
 //!   (the field holds the id of another entity of the same tenant: a composite foreign key on
@@ -174,8 +237,8 @@ mod error;
 #[cfg(any(feature = "postgres", feature = "neo4j"))]
 pub mod migrations;
 pub mod offboard;
-mod page;
 mod principal;
+pub mod query;
 
 pub use error::{Error, Result};
 
@@ -186,8 +249,8 @@ pub use error::{Error, Result};
 pub(crate) fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
-pub use page::Page;
 pub use principal::{Principal, PrincipalError, Scope};
+pub use query::{Cond, Cursor, Direction, Listing, Page};
 #[cfg(feature = "neo4j")]
 pub use tenant_store_macros::cypher;
 pub use tenant_store_macros::tenant_store;

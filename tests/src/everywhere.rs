@@ -32,6 +32,7 @@ pub fn accepted_event(user: Uuid) -> NewFeedbackEvent {
         outcome: Outcome::Accepted,
         score: 1.0,
         occurred_at: Utc::now(),
+        comment: None,
     }
 }
 

@@ -74,8 +74,16 @@ pub fn key() -> SigningKey {
     SigningKey::new("tests", b"tenant-store test key, not secret".to_vec()).expect("a valid key")
 }
 
-/// Applies the committed migrations with sqlx's migrator, as the owner, and installs [`key`].
+/// Applies the committed migrations with sqlx's migrator, as the owner, and installs [`key`];
+/// once per test process. Concurrent migrators would deadlock on a `CREATE INDEX CONCURRENTLY`
+/// file: it waits for every open transaction, including the other migrator's wait for sqlx's
+/// advisory lock.
 pub async fn migrate() {
+    static MIGRATED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    MIGRATED.get_or_init(migrate_now).await;
+}
+
+async fn migrate_now() {
     let owner = raw_pool(&owner_url(), 2).await;
     let migrator = sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
         .await

@@ -89,7 +89,8 @@ async fn a_rolled_back_admin_scope_undoes_its_work_but_not_its_audit() {
     let read = Memory::store()
         .list(tx, Default::default(), tenant_store::Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(read.len(), 1);
     let m = Memory::store().create(tx, memory("undone")).await.unwrap();
     admin.rollback().await.unwrap();
@@ -139,7 +140,8 @@ async fn an_admin_scope_sees_no_tenant_until_it_enters_one_and_then_only_that_on
     let seen = Memory::store()
         .list(tx, Default::default(), tenant_store::Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(
         seen.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["a's"]
@@ -148,7 +150,8 @@ async fn an_admin_scope_sees_no_tenant_until_it_enters_one_and_then_only_that_on
     let seen = Memory::store()
         .list(tx, Default::default(), tenant_store::Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(
         seen.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["b's"]
@@ -257,7 +260,8 @@ async fn move_tenant_moves_every_row_and_keeps_ids_versions_and_timestamps() {
     let left = Memory::store()
         .list(&mut tx, Default::default(), tenant_store::Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert!(left.is_empty());
     tx.release();
     // The superuser, for whom RLS does not apply (the owner is subject to FORCE).
@@ -317,6 +321,7 @@ async fn a_move_that_clashes_on_an_id_fails_whole_and_moves_nothing() {
             .list(&mut tx, Default::default(), tenant_store::Page::first(10))
             .await
             .unwrap()
+            .items
             .len();
         assert_eq!(n, 2, "both tenants are as they were");
     }

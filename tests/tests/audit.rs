@@ -152,6 +152,7 @@ fn probe_sql() -> String {
         id: "id",
         columns: &[col("id"), col("org_id")],
         filters: &[],
+        orders: &[],
         uniques: &[],
         references: &[],
         append_only: false,

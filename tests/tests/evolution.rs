@@ -336,7 +336,8 @@ macro_rules! list_of {
             let rows = <$entity>::store()
                 .list(tx, Default::default(), Page::first(100))
                 .await
-                .unwrap();
+                .unwrap()
+                .items;
             rows.into_iter()
                 .map(|g| (g.id, g.$name, i64::from(g.count)))
                 .collect::<Vec<Seen>>()
@@ -409,7 +410,8 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
         let old = v2::Gadget::store()
             .list(&mut tx, Default::default(), Page::first(10))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         assert!(old.iter().all(|g| g.priority == 0 && g.color.is_none()));
         let g = v2::Gadget::store()
             .create(
@@ -474,11 +476,12 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
     let found = v3::Gadget::store()
         .list(
             &mut tx,
-            v3::GadgetFilter::new().title("v1-1".into()),
+            v3::GadgetFilter::new().title("v1-1".to_owned()),
             Page::first(10),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(found.len(), 1);
     drop(tx);
     drop(db);
@@ -628,7 +631,8 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
         let rows = v6::Gadget::store()
             .list(&mut tx, Default::default(), Page::first(100))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         assert!(rows.iter().any(|g| g.color == "unpainted"));
         assert!(rows.iter().any(|g| g.color == "blue"));
     }

@@ -69,6 +69,7 @@ async fn a_failing_variant_leaves_no_experiment_behind() {
             .list(&mut tx, Page::first(10))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 }
@@ -98,6 +99,7 @@ async fn list_and_get_of_another_org_see_nothing_from_both_sides() {
             .list(&mut tx, Page::first(10))
             .await
             .unwrap()
+            .items
             .iter()
             .map(|e| e.id)
             .collect();

@@ -25,6 +25,7 @@ fn event(
         outcome,
         score,
         occurred_at: at,
+        comment: None,
     }
 }
 
@@ -65,7 +66,8 @@ async fn append_then_query_by_user_returns_the_users_events() {
     let mine = store
         .query_by_user(&mut tx, u1, Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(mine, vec![e1.clone()]);
     assert_eq!(e1.org_id, org.org_id());
 }
@@ -92,7 +94,8 @@ async fn query_by_user_of_another_org_is_empty_from_both_sides() {
         let seen = store
             .query_by_user(&mut tx, user, Page::first(10))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         assert_eq!(seen.len(), 1);
         assert!(
             seen.iter()
@@ -120,10 +123,11 @@ async fn query_by_user_pages_without_repeats() {
         .query_by_user(&mut tx, user, Page::first(4))
         .await
         .unwrap();
-    let rest = store
-        .query_by_user(&mut tx, user, Page::after(first[3].id, 4))
-        .await
-        .unwrap();
+    let next = first.next.expect("a second page");
+    let first = first.items;
+    let rest = store.query_by_user(&mut tx, user, next).await.unwrap();
+    assert_eq!(rest.next, None, "the second page is the last");
+    let rest = rest.items;
     assert_eq!((first.len(), rest.len()), (4, 3));
     assert!(rest.iter().all(|e| !first.contains(e)));
 }
@@ -167,9 +171,10 @@ async fn the_time_range_is_half_open_at_both_edges() {
     .await;
     let mut tx = db.begin(&org).await.unwrap();
     let got = FeedbackStore::default()
-        .query_by_time_range(&mut tx, start, end)
+        .query_by_time_range(&mut tx, start, end, Page::first(1000))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     let kinds: Vec<&str> = got.iter().map(|e| e.query_type.as_str()).collect();
     assert_eq!(kinds, vec!["at-start", "inside", "just-before-end"]);
 }
@@ -180,7 +185,7 @@ async fn a_reversed_time_range_is_invalid_input() {
     let mut tx = db.begin(&tenant()).await.unwrap();
     let now = Utc::now();
     let err = FeedbackStore::default()
-        .query_by_time_range(&mut tx, now, now - Duration::seconds(1))
+        .query_by_time_range(&mut tx, now, now - Duration::seconds(1), Page::first(1000))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
@@ -210,17 +215,19 @@ async fn the_time_range_of_another_org_is_empty() {
     let mut tx = db.begin(&b).await.unwrap();
     assert!(
         store
-            .query_by_time_range(&mut tx, window.0, window.1)
+            .query_by_time_range(&mut tx, window.0, window.1, Page::first(1000))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
     let mut tx = db.begin(&a).await.unwrap();
     assert_eq!(
         store
-            .query_by_time_range(&mut tx, window.0, window.1)
+            .query_by_time_range(&mut tx, window.0, window.1, Page::first(1000))
             .await
             .unwrap()
+            .items
             .len(),
         1
     );
@@ -258,7 +265,8 @@ async fn queries_respect_the_retention_boundary() {
     let by_user = store
         .query_by_user(&mut tx, u, Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(
         by_user
             .iter()
@@ -267,9 +275,15 @@ async fn queries_respect_the_retention_boundary() {
         vec!["kept"]
     );
     let ranged = store
-        .query_by_time_range(&mut tx, boundary - Duration::days(1), Utc::now())
+        .query_by_time_range(
+            &mut tx,
+            boundary - Duration::days(1),
+            Utc::now(),
+            Page::first(1000),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(
         ranged
             .iter()
@@ -343,6 +357,7 @@ async fn purge_deletes_expired_events_in_chunks_and_only_the_orgs() {
                 .list(&mut tx, FeedbackEventFilter::new(), Page::first(100))
                 .await
                 .unwrap()
+                .items
                 .len()
         }
     };

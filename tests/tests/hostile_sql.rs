@@ -238,7 +238,8 @@ async fn a_long_transaction_keeps_its_tenant_past_the_token_lifetime() {
     let all = Memory::store()
         .list(&mut tx, Default::default(), Page::first(10))
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(all.len(), 2);
 }
 
@@ -301,6 +302,7 @@ async fn a_temporary_table_cannot_shadow_a_tenant_table_for_generated_statements
                 .list(&mut tx, Default::default(), Page::first(10))
                 .await
                 .unwrap()
+                .items
                 .len(),
             1
         );
@@ -395,7 +397,7 @@ async fn session_state_left_by_one_tenant_reaches_neither_the_next_nor_db_raw() 
             "DECLARE leak CURSOR WITH HOLD FOR SELECT user_id FROM memories".to_owned(),
             "LISTEN tenant_leak".to_owned(),
             "PREPARE peek AS SELECT user_id FROM memories".to_owned(),
-            "SET statement_timeout = 1".to_owned(),
+            "SET statement_timeout = 60000".to_owned(),
             "SET search_path = pg_catalog".to_owned(),
             "SELECT pg_advisory_lock(42)".to_owned(),
         ] {
@@ -454,7 +456,7 @@ async fn a_dropped_dirty_transaction_is_reset_before_the_next_user() {
     // Hostile SQL ends the guard's transaction itself, so what follows outlives any rollback.
     tx.execute(sqlx::query("COMMIT")).await.unwrap();
     set_context(&mut tx, &ctx, false).await;
-    tx.execute(sqlx::query("SET statement_timeout = 1"))
+    tx.execute(sqlx::query("SET statement_timeout = 60000"))
         .await
         .unwrap();
     assert_eq!(seen(&mut tx).await.len(), 2, "the kept context works here");

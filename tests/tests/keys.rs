@@ -43,7 +43,8 @@ async fn a_rotation_keeps_both_keys_valid_until_the_old_one_is_retired() {
             let mine = Memory::store()
                 .list(&mut tx, Default::default(), tenant_store::Page::first(10))
                 .await
-                .unwrap();
+                .unwrap()
+                .items;
             assert_eq!(mine.len(), 1);
             assert_eq!(mine[0].user_id, who.user_id());
         }
@@ -66,13 +67,15 @@ async fn a_rotation_keeps_both_keys_valid_until_the_old_one_is_retired() {
         let seen = Memory::store()
             .list(&mut tx, Default::default(), tenant_store::Page::first(10))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         assert!(seen.is_empty(), "a retired key verifies nothing");
         let mut tx = after.begin(who).await.unwrap();
         let seen = Memory::store()
             .list(&mut tx, Default::default(), tenant_store::Page::first(10))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         assert_eq!(seen.len(), 1);
     }
     match Db::connect(&app_url(), old.clone()).await {

@@ -483,7 +483,8 @@ async fn count_matches_the_listing_and_stays_inside_the_tenant() {
             let listed = Memory::store()
                 .list(&mut tx, filter(), Page::first(1000))
                 .await
-                .unwrap();
+                .unwrap()
+                .items;
             let counted = Memory::store().count(&mut tx, filter()).await.unwrap();
             assert_eq!(counted, want);
             assert_eq!(counted, listed.len() as u64);
@@ -492,7 +493,8 @@ async fn count_matches_the_listing_and_stays_inside_the_tenant() {
         let any = Memory::store()
             .list(&mut tx, MemoryFilter::new().app_id(app1), Page::first(1))
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         Memory::store().delete(&mut tx, any[0].id).await.unwrap();
         let counted = Memory::store()
             .count(&mut tx, MemoryFilter::new().app_id(app1))

@@ -40,7 +40,7 @@ fn main() {
     assert_eq!(Item::TABLE, "full_items");
     let sql = Item::migration_sql();
     assert!(sql.contains("\"note\" text,"));
-    let _ = ItemFilter::new().kind("k".into()).state(State::Live);
+    let _ = ItemFilter::new().kind("k").state(State::Live);
     let _ = NewItem::default().clone();
     let _ = ItemPatch { note: Some(None), ..Default::default() };
 }

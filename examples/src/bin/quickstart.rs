@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use tenant_store::postgres::{Db, SigningKey, keys};
-use tenant_store::{Page, Principal, Resilience};
-use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryState, NewMemory};
+use tenant_store::{Direction, Page, Principal, Resilience};
+use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryOrder, MemoryState, NewMemory};
 use uuid::Uuid;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -112,10 +112,13 @@ async fn postgres(alice: &Principal, bob: &Principal) -> Res {
         let mine = Memory::store()
             .list(
                 &mut tx,
-                MemoryFilter::new().state(MemoryState::Active),
+                MemoryFilter::new()
+                    .state(MemoryState::Active)
+                    .order_by(MemoryOrder::CreatedAt, Direction::Desc),
                 Page::first(50),
             )
-            .await?;
+            .await?
+            .items;
         tx.release();
         let contents: Vec<&str> = mine.iter().map(|m| m.content.as_str()).collect();
         done(

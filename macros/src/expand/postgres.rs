@@ -14,6 +14,18 @@ use syn::spanned::Spanned;
 use super::common;
 use crate::model::{Field, Model, Postgres, Role};
 
+/// `created_at` -> `CreatedAt`: the order enum's variant for a column.
+fn upper_camel(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn q(ident: &str) -> String {
     format!("\"{ident}\"")
 }
@@ -153,31 +165,58 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     // --- list
     let list_head = format!("SELECT {all_cols} FROM {table} WHERE {scope_col} = ");
     let count_head = format!("SELECT count(*) FROM {table} WHERE {scope_col} = ");
-    let filter_fields: Vec<&Field> = data.iter().copied().filter(|f| f.filter).collect();
+    let filter_fields: Vec<&Field> = m.fields.iter().filter(|f| f.filter).collect();
     let filter_idents: Vec<_> = filter_fields.iter().map(|f| &f.ident).collect();
     let filter_tys: Vec<_> = filter_fields.iter().map(|f| &f.ty).collect();
-    let filter_docs = filter_fields.iter().map(|f| {
-        let d = format!("Only entities whose `{}` equals this value.", f.ident);
-        quote!(#[doc = #d])
-    });
     let filter_method_docs = filter_fields.iter().map(|f| {
-        let d = format!("Keeps only entities whose `{}` equals `value`.", f.ident);
+        let d = format!(
+            "Keeps only entities whose `{}` meets `cond`: a value (equality) or a \
+             [`Cond`](::tenant_store::Cond) (`is_in`, a range, a null test, a prefix, as the \
+             field's type allows).",
+            f.ident
+        );
         quote!(#[doc = #d])
     });
     let filter_pushes = filter_fields.iter().map(|f| {
         let ident = &f.ident;
-        let s = format!(" AND {} = ", col(f));
+        let c = col(f);
         quote! {
-            if let ::core::option::Option::Some(v) = filter.#ident {
-                qb.push(#s);
-                #p::push_bind(qb, v);
+            if let ::core::option::Option::Some(c) = filter.#ident {
+                #p::push_cond(qb, #c, c);
             }
         }
     });
-    let after_sql = format!(" AND {id_col} > ");
+    // --- order
+    let order_ty = format_ident!("{}Order", entity);
+    let order_fields: Vec<&Field> = m.fields.iter().filter(|f| f.order_by).collect();
+    let order_variants: Vec<_> = order_fields
+        .iter()
+        .map(|f| {
+            format_ident!(
+                "{}",
+                upper_camel(&Model::column_name(f)),
+                span = f.ident.span()
+            )
+        })
+        .collect();
+    let order_idents: Vec<_> = order_fields.iter().map(|f| &f.ident).collect();
+    let order_tys: Vec<_> = order_fields.iter().map(|f| &f.ty).collect();
+    let order_names: Vec<_> = order_fields.iter().map(|f| Model::column_name(f)).collect();
+    let order_cols: Vec<_> = order_fields.iter().map(|f| col(f)).collect();
+    let order_docs = order_fields.iter().map(|f| {
+        let d = format!("By `{}`.", f.ident);
+        quote!(#[doc = #d])
+    });
+    let order_asserts = order_fields.iter().map(|f| {
+        let ty = &f.ty;
+        quote_spanned!(ty.span()=> #ts::assert_sort_key::<#ty>();)
+    });
+    let order_doc = format!(
+        "The fields a `{store_ty}::list` can be ordered by (`{entity_name}Filter::order_by`): \
+         the id and every `order_by` field."
+    );
     let after_sql_id = format!(" AND {id_col} = ");
     let returning = format!(" RETURNING {all_cols}");
-    let order_sql = format!(" ORDER BY {id_col} LIMIT ");
 
     // --- decode, migration, assertions
     let decode_fields = m.fields.iter().enumerate().map(|(i, f)| {
@@ -263,8 +302,10 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         "A new `{entity_name}` for `{store_ty}::create`. The scope field is absent: it comes from the tenant context."
     );
     let patch_doc = format!("Changes for `{store_ty}::update`; `None` leaves a field as it is.");
-    let filter_doc =
-        format!("Filters for `{store_ty}::list`; the empty filter matches every live entity.");
+    let filter_doc = format!(
+        "Conditions (ANDed) and the order for `{store_ty}::list` and `count`; the empty filter \
+         matches every live entity, in id order."
+    );
     let store_doc = format!("The tenant-scoped store of `{entity_name}` (table `{table_lit}`).");
     let kind = if append_only {
         quote!(#p::AppendOnly)
@@ -311,7 +352,8 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         #[doc = #filter_doc]
         #[derive(Default)]
         #vis struct #filter_ty {
-            #( #filter_docs pub #filter_idents: ::core::option::Option<#filter_tys>, )*
+            #( #filter_idents: ::core::option::Option<#ts::Cond<#filter_tys>>, )*
+            __order: ::core::option::Option<#ts::Sort<#order_ty>>,
         }
 
         #store_alias
@@ -323,15 +365,42 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             }
             #(
                 #filter_method_docs
-                pub fn #filter_idents(mut self, value: #filter_tys) -> Self {
-                    self.#filter_idents = ::core::option::Option::Some(value);
+                pub fn #filter_idents(mut self, cond: impl ::core::convert::Into<#ts::Cond<#filter_tys>>) -> Self {
+                    self.#filter_idents = ::core::option::Option::Some(cond.into());
                     self
                 }
             )*
+            /// Orders the listing by `field` in `direction`, the id breaking ties in the same
+            /// direction (by the id ascending when this is not called).
+            pub fn order_by(mut self, field: #order_ty, direction: #ts::Direction) -> Self {
+                self.__order = ::core::option::Option::Some(#ts::Sort { field, direction });
+                self
+            }
+        }
+
+        #[doc = #order_doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #vis enum #order_ty {
+            /// By the id.
+            Id,
+            #( #order_docs #order_variants, )*
+        }
+
+        impl #ts::OrderField for #order_ty {
+            fn name(self) -> &'static str {
+                match self {
+                    Self::Id => #id_name,
+                    #( Self::#order_variants => #order_names, )*
+                }
+            }
+            fn is_id(self) -> bool {
+                ::core::matches!(self, Self::Id)
+            }
         }
 
         const _: () = {
             #( #assertions )*
+            #( #order_asserts )*
             #( #reference_asserts )*
         };
 
@@ -353,6 +422,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 id: #id_name,
                 columns: &[#(#column_defs),*],
                 filters: &[#(#filter_names),*],
+                orders: &[#(#order_names),*],
                 uniques: &[#(&[#unique_names]),*],
                 references: &[#(#reference_defs),*],
                 append_only: #append_only,
@@ -373,6 +443,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             type New = #new_ty;
             type Patch = #patch_assoc;
             type Filter = #filter_ty;
+            type Order = #order_ty;
             type Kind = #kind;
             type Version = #version_ty;
             const GET: &'static str = #get_sql;
@@ -386,8 +457,6 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const UPDATE_HEAD: &'static str = #update_head;
             const UPDATE_WHERE: &'static str = #update_where;
             const ID_EQ: &'static str = #after_sql_id;
-            const ID_AFTER: &'static str = #after_sql;
-            const ORDER_LIMIT: &'static str = #order_sql;
             const RETURNING: &'static str = #returning;
             const VERSION_EQ: ::core::option::Option<&'static str> = #version_eq;
             #live
@@ -397,8 +466,31 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             fn columns<C: #p::Columns>(new: Self::New, out: &mut C) {
                 #( out.column(new.#data_idents); )*
             }
-            fn push_filter(qb: &mut #p::QueryBuilder<#p::Postgres>, filter: Self::Filter) {
+            fn push_filter(
+                qb: &mut #p::QueryBuilder<#p::Postgres>,
+                filter: Self::Filter,
+            ) -> #ts::Sort<#order_ty> {
                 #( #filter_pushes )*
+                #p::default_sort(#order_ty::Id, filter.__order)
+            }
+            fn sort_key(&self, field: #order_ty, out: &mut ::std::vec::Vec<u8>) {
+                match field {
+                    #order_ty::Id => {}
+                    #( #order_ty::#order_variants => #ts::SortKey::to_cursor(&self.#order_idents, out), )*
+                }
+            }
+            fn push_after(
+                qb: &mut #p::QueryBuilder<#p::Postgres>,
+                sort: #ts::Sort<#order_ty>,
+                key: &[u8],
+                id: #ts::Uuid,
+            ) -> #ts::Result<()> {
+                match sort.field {
+                    #order_ty::Id => #p::push_after_id(qb, #id_col, sort.direction, key, id),
+                    #( #order_ty::#order_variants => #p::push_after::<#order_tys>(
+                        qb, #order_cols, #id_col, sort.direction, key, id,
+                    ), )*
+                }
             }
             #[allow(unused_variables)]
             fn push_patch(qb: &mut #p::QueryBuilder<#p::Postgres>, patch: Self::Patch) {

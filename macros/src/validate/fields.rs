@@ -67,15 +67,19 @@ pub fn check(
                 out.soft_delete = Some((i, expr.clone()));
             }
         }
-        if a.filter.is_present() && role != Role::Data {
-            let e = if role == Role::Scope {
-                darling::Error::custom(
-                    "`filter` applies to data fields; every query is already filtered by the scope field",
-                )
-            } else {
-                managed("`filter` applies to data fields")
-            };
-            errors.push(e.with_span(&a.filter.span()));
+        for (key, flag) in [("filter", &a.filter), ("order_by", &a.order_by)] {
+            if flag.is_present() && !queryable(role) {
+                let e = match role {
+                    Role::Scope => darling::Error::custom(format!(
+                        "`{key}` applies to data fields and timestamps; every query is already filtered by the scope field"
+                    )),
+                    Role::Id if key == "order_by" => darling::Error::custom(
+                        "`order_by` is not needed on the id: every listing can be ordered by it",
+                    ),
+                    _ => managed(&format!("`{key}` applies to data fields and timestamps")),
+                };
+                errors.push(e.with_span(&flag.span()));
+            }
         }
         if a.text.is_present() {
             if role == Role::Data {
@@ -117,12 +121,18 @@ pub fn check(
                 .cloned()
                 .collect(),
             role,
-            filter: a.filter.is_present() && role == Role::Data,
+            filter: a.filter.is_present() && queryable(role),
+            order_by: a.order_by.is_present() && queryable(role),
             default: a.default.as_ref().map(|d| d.0.clone()),
             renamed_from: a.renamed_from.as_ref().map(|r| r.0.clone()),
         });
     }
     out
+}
+
+/// Whether `filter` and `order_by` apply: data fields and the timestamps.
+fn queryable(role: Role) -> bool {
+    matches!(role, Role::Data | Role::CreatedAt | Role::UpdatedAt)
 }
 
 /// The field's role: the scope field by its name, else the one role key it carries, else data.

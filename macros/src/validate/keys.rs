@@ -106,6 +106,7 @@ pub const KEYS: &[Key] = &[
     key("id", Field, &[], "id"),
     key("version", Field, &[Postgres], "version"),
     key("filter", Field, &[Postgres, Qdrant], "filter"),
+    key("order_by", Field, &[Postgres], "order_by"),
     key("created_at", Field, &[Postgres], "created_at"),
     key("updated_at", Field, &[Postgres], "updated_at"),
     key(
@@ -285,6 +286,7 @@ mod tests {
             weight: _,
             text: _,
             indexed: _,
+            order_by: _,
         } = a;
         vec![
             "id",
@@ -300,6 +302,7 @@ mod tests {
             "weight",
             "text",
             "indexed",
+            "order_by",
         ]
     }
 

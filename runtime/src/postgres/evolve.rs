@@ -106,6 +106,10 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Columns with a `(scope, column)` index.
     pub filters: Vec<String>,
+    /// Columns a listing can be ordered by: a `(scope, column, id)` index each, which also
+    /// serves the column's filter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orders: Vec<String>,
     /// Unique keys (the scope column is prepended in SQL).
     pub uniques: Vec<Vec<String>>,
     /// References to parents of the same tenant.
@@ -138,6 +142,7 @@ impl Table {
                 })
                 .collect(),
             filters: def.filters.iter().map(|&f| f.to_owned()).collect(),
+            orders: def.orders.iter().map(|&f| f.to_owned()).collect(),
             uniques: def
                 .uniques
                 .iter()
@@ -170,19 +175,28 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Columns with an index of their own: the filters, then the references that are not.
-    fn indexed(&self) -> Vec<String> {
-        let mut out = self.filters.clone();
-        for r in &self.references {
-            if !out.contains(&r.column) {
-                out.push(r.column.clone());
+    /// Every secondary index, led by the scope column: `(scope, column, id)` for each order
+    /// column, then `(scope, column)` for the filters and the references no order index
+    /// serves already.
+    fn indexes(&self) -> Vec<Index> {
+        let mut out: Vec<Index> = self
+            .orders
+            .iter()
+            .map(|c| Index {
+                name: format!("{}_{}_{c}_{}_idx", self.table, self.scope, self.id),
+                columns: vec![self.scope.clone(), c.clone(), self.id.clone()],
+            })
+            .collect();
+        let refs = self.references.iter().map(|r| &r.column);
+        for c in self.filters.iter().chain(refs) {
+            if !self.orders.contains(c) && !out.iter().any(|i| i.columns[1] == *c) {
+                out.push(Index {
+                    name: format!("{}_{}_{c}_idx", self.table, self.scope),
+                    columns: vec![self.scope.clone(), c.clone()],
+                });
             }
         }
         out
-    }
-
-    fn index_name(&self, column: &str) -> String {
-        format!("{}_{}_{column}_idx", self.table, self.scope)
     }
 
     /// The name PostgreSQL gives a `UNIQUE (scope, cols...)` constraint in the create file.
@@ -213,10 +227,25 @@ impl Table {
             rename(&mut c.name);
         }
         self.filters.iter_mut().for_each(rename);
+        self.orders.iter_mut().for_each(rename);
         self.uniques.iter_mut().flatten().for_each(rename);
         self.references
             .iter_mut()
             .for_each(|r| rename(&mut r.column));
+    }
+}
+
+/// A secondary index: its name and its columns, the scope column first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Index {
+    name: String,
+    columns: Vec<String>,
+}
+
+impl Index {
+    fn column_list(&self) -> String {
+        let quoted: Vec<String> = self.columns.iter().map(|c| format!("\"{c}\"")).collect();
+        quoted.join(", ")
     }
 }
 
@@ -700,14 +729,12 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
         );
         let was = cur.clone();
         cur.rename_column(old, new);
-        for (a, b) in was.indexed().iter().zip(cur.indexed()) {
-            if *a != b {
+        for (a, b) in was.indexes().iter().zip(cur.indexes()) {
+            if a.name != b.name {
                 let _ = writeln!(
                     alter,
                     "ALTER INDEX \"{}\".\"{}\" RENAME TO \"{}\";",
-                    cur.schema,
-                    was.index_name(a),
-                    cur.index_name(&b)
+                    cur.schema, a.name, b.name
                 );
             }
         }
@@ -916,27 +943,27 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
     }
 
     // 8. Indexes, built and dropped concurrently; unique keys built as indexes, then attached.
-    let (was, now) = (cur.indexed(), after.indexed());
-    for c in was
-        .iter()
-        .filter(|c| !now.contains(c) && !dropped.contains(c))
-    {
+    let (was, now) = (cur.indexes(), after.indexes());
+    // New indexes first: a query an old index served is served throughout the swap.
+    for i in now.iter().filter(|i| !was.contains(i)) {
         concurrent.push((
-            format!("drop_index_{}", cur.index_name(c)),
+            format!("index_{}", i.name),
             format!(
-                "DROP INDEX CONCURRENTLY IF EXISTS \"{}\".\"{}\";\n",
-                cur.schema,
-                cur.index_name(c)
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{}\" ON {t} ({});\n",
+                i.name,
+                i.column_list()
             ),
         ));
     }
-    for c in now.iter().filter(|c| !was.contains(c)) {
+    for i in was
+        .iter()
+        .filter(|i| !now.contains(i) && !i.columns.iter().any(|c| dropped.contains(c)))
+    {
         concurrent.push((
-            format!("index_{}", after.index_name(c)),
+            format!("drop_index_{}", i.name),
             format!(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{}\" ON {t} (\"{}\", \"{c}\");\n",
-                after.index_name(c),
-                after.scope
+                "DROP INDEX CONCURRENTLY IF EXISTS \"{}\".\"{}\";\n",
+                cur.schema, i.name
             ),
         ));
     }
@@ -1047,11 +1074,12 @@ pub(crate) fn create_sql(t: &Table) -> String {
     // same id may exist in two tenants without one learning of the other.
     let _ = writeln!(w, "    PRIMARY KEY (\"{scope}\", \"{}\")", t.id);
     let _ = writeln!(w, ");");
-    for c in t.indexed() {
+    for i in t.indexes() {
         let _ = writeln!(
             w,
-            "CREATE INDEX \"{}\" ON {qualified} (\"{scope}\", \"{c}\");",
-            t.index_name(&c)
+            "CREATE INDEX \"{}\" ON {qualified} ({});",
+            i.name,
+            i.column_list()
         );
     }
     let _ = writeln!(w, "ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY;");
@@ -1143,6 +1171,7 @@ mod tests {
             id: "id",
             columns: COLUMNS,
             filters: &[],
+            orders: &[],
             uniques: &[],
             references: &[],
             append_only,

@@ -243,6 +243,8 @@ pub struct TableDef<'a> {
     pub id: &'static str,
     pub columns: &'a [ColumnDef],
     pub filters: &'a [&'static str],
+    /// Columns a listing can be ordered by (`order_by`).
+    pub orders: &'a [&'static str],
     /// Unique keys; each is prefixed with the scope column.
     pub uniques: &'a [&'a [&'static str]],
     pub references: &'a [ReferenceDef],
@@ -288,6 +290,7 @@ mod tests {
             id: "id",
             columns: &[col("id"), col("org_id"), col("parent")],
             filters: &["parent"],
+            orders: &[],
             uniques: &[],
             references: &[ReferenceDef {
                 column: "parent",

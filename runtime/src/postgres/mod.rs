@@ -45,7 +45,7 @@ pub mod evolve;
 pub mod keys;
 pub mod migrate;
 mod pool;
-mod store;
+pub(crate) mod store;
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -54,6 +54,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Execute, Executor, Postgres};
 use uuid::Uuid;
 
+use crate::query::CursorKey;
 use crate::{Error, Principal, Result, Scope};
 
 /// Registers the admin scope's audit table for the migrations:
@@ -129,6 +130,9 @@ struct Inner {
     pool: pool::Pool,
     options: PgConnectOptions,
     key: SigningKey,
+    /// Seals the listings' cursors; derived from the signing key, so every instance of the
+    /// application accepts the others' cursors.
+    cursor_key: CursorKey,
     ttl_ms: i64,
 }
 
@@ -199,6 +203,7 @@ impl Db {
             inner: std::sync::Arc::new(Inner {
                 pool,
                 options: connect,
+                cursor_key: CursorKey::derive(key.secret()),
                 key,
                 ttl_ms,
             }),
@@ -238,7 +243,7 @@ impl Db {
                         user_id: principal.map_or(Uuid::nil(), Principal::user_id),
                         org_id: principal.map_or(Uuid::nil(), Principal::org_id),
                         aborted: false,
-                        _db: PhantomData,
+                        cursor_key: &self.inner.cursor_key,
                     });
                 }
                 // A pooled connection whose socket died while idle: nothing was done on it, so
@@ -357,7 +362,7 @@ pub struct TenantTx<'db> {
     user_id: Uuid,
     org_id: Uuid,
     aborted: bool,
-    _db: PhantomData<&'db Db>,
+    cursor_key: &'db CursorKey,
 }
 
 impl std::fmt::Debug for TenantTx<'_> {
@@ -377,6 +382,11 @@ impl TenantTx<'_> {
             Scope::UserId => self.user_id,
             Scope::OrgId => self.org_id,
         }
+    }
+
+    /// The key this transaction's listings seal their cursors with.
+    pub(crate) fn cursor_key(&self) -> &CursorKey {
+        self.cursor_key
     }
 
     /// Whether a statement failed, which aborted the transaction in PostgreSQL.

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{Db, PgColumn, PgEntity, PgQuery, TenantTx};
 use crate::contract::{Boxed, TenantStore};
+use crate::query::{self, Context, Direction, Listing, OrderField, Sort};
 use crate::{Error, Page, Principal, Result};
 
 /// Rows per `create_many` statement: large enough to amortise the round trip, small enough that
@@ -30,6 +31,8 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     type Patch: Send;
     /// `{Entity}Filter`; the default filter matches everything.
     type Filter: Send + Default;
+    /// `{Entity}Order`: the id and every `order_by` field.
+    type Order: OrderField;
     /// Which writes the store offers: [`Mutable`], [`Versioned`] or [`AppendOnly`].
     type Kind: Kind;
     /// The `version` field's type (`i64` when there is none).
@@ -56,10 +59,6 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     const UPDATE_WHERE: &'static str;
     /// ` AND id = `.
     const ID_EQ: &'static str;
-    /// ` AND id > `.
-    const ID_AFTER: &'static str;
-    /// ` ORDER BY id LIMIT `.
-    const ORDER_LIMIT: &'static str;
     /// ` RETURNING <all>`.
     const RETURNING: &'static str;
     /// ` AND version = ` when the entity has a version.
@@ -76,8 +75,19 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     /// per entity serves both `create` (each value a parameter) and `create_many` (each column
     /// an array).
     fn columns<C: Columns>(new: Self::New, out: &mut C);
-    /// Pushes ` AND col = $n` for each set filter.
-    fn push_filter(qb: &mut QueryBuilder<Postgres>, filter: Self::Filter);
+    /// Pushes ` AND <condition>` for each set filter, and returns the filter's order (the id
+    /// ascending when none was set).
+    fn push_filter(qb: &mut QueryBuilder<Postgres>, filter: Self::Filter) -> Sort<Self::Order>;
+    /// Appends this entity's value of `field` as cursor bytes (nothing for the id).
+    fn sort_key(&self, field: Self::Order, out: &mut Vec<u8>);
+    /// Pushes the keyset condition of `sort` after the position (`key` of the sort field,
+    /// `id`): ` AND (col, id) > ($a, $b)`, `<` descending.
+    fn push_after(
+        qb: &mut QueryBuilder<Postgres>,
+        sort: Sort<Self::Order>,
+        key: &[u8],
+        id: Uuid,
+    ) -> Result<()>;
     /// Pushes `, col = $n` for each set patch field.
     fn push_patch(qb: &mut QueryBuilder<Postgres>, patch: Self::Patch);
     /// The entity's id.
@@ -181,14 +191,27 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
         get(tx, id)
     }
 
-    /// Live entities of the caller's tenant matching `filter`, in id order, one page at a time.
+    /// Live entities of the caller's tenant matching `filter`, in the filter's order (the id
+    /// ascending by default), one page at a time: the listing holds the next page's request
+    /// when there are more. A cursor another listing made is [`Error::InvalidInput`].
     pub fn list<'t>(
         &self,
         tx: &'t mut TenantTx<'_>,
         filter: E::Filter,
         page: Page,
-    ) -> Boxed<'t, Vec<E>> {
+    ) -> Boxed<'t, Listing<E>> {
         list(tx, filter, page)
+    }
+
+    /// PostgreSQL's plan (`EXPLAIN`, text lines) of the statement [`list`](Self::list) sends
+    /// for this filter and page: to check that an order or a filter is served by its index.
+    pub fn explain_list<'t>(
+        &self,
+        tx: &'t mut TenantTx<'_>,
+        filter: E::Filter,
+        page: Page,
+    ) -> Boxed<'t, Vec<String>> {
+        explain_list::<E>(tx, filter, page)
     }
 
     /// How many live entities of the caller's tenant match `filter` (the same filter as
@@ -325,7 +348,7 @@ impl<E: PgCrud<Kind = K> + Sync, K: Updatable> TenantStore for Store<E, K> {
             let mut tx = db.begin(who).await?;
             let e = list::<E>(&mut tx, E::Filter::default(), page).await;
             tx.release();
-            e
+            e.map(Listing::into_items)
         })
     }
 
@@ -386,31 +409,222 @@ pub fn get<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'a, 
     )
 }
 
-/// Live entities of the caller's tenant matching `filter`, in id order, one page.
+/// Live entities of the caller's tenant matching `filter`, in its order, one page.
 pub fn list<'a, E: PgCrud + 'a>(
     tx: &'a mut TenantTx<'_>,
     filter: E::Filter,
     page: Page,
-) -> Boxed<'a, Vec<E>> {
+) -> Boxed<'a, Listing<E>> {
     let span = span::<E>(tx, "list");
     let tenant = tx.tenant(E::SCOPE);
+    let key = tx.cursor_key().clone();
     Box::pin(
         async move {
-            let limit = page.checked_limit()?;
-            let mut qb = QueryBuilder::<Postgres>::new(E::LIST_HEAD);
-            qb.push_bind(tenant);
-            E::push_live(&mut qb);
-            E::push_filter(&mut qb, filter);
-            if let Some(after) = page.cursor() {
-                qb.push(E::ID_AFTER);
-                qb.push_bind(after);
-            }
-            qb.push(E::ORDER_LIMIT);
-            qb.push_bind(limit);
-            tx.run_all(qb.build()).await?.iter().map(decode).collect()
+            let (mut qb, plan) = list_statement::<E>("", tenant, &key, filter, &page)?;
+            let rows = tx.run_all(qb.build()).await?;
+            let mut items = rows.iter().map(decode).collect::<Result<Vec<E>>>()?;
+            let limit = plan.limit as usize;
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                let last = items.last().expect("the page holds `limit` >= 1 items");
+                let mut sort_key = Vec::new();
+                last.sort_key(plan.sort.field, &mut sort_key);
+                let cursor = key.seal(&plan.context(), &sort_key, last.id().as_bytes());
+                Some(Page::after(cursor, plan.limit))
+            } else {
+                None
+            };
+            Ok(Listing { items, next })
         }
         .instrument(span),
     )
+}
+
+/// PostgreSQL's plan of the statement [`list`] sends for this filter and page, as `EXPLAIN`'s
+/// text lines, run in the caller's transaction.
+pub fn explain_list<'a, E: PgCrud + 'a>(
+    tx: &'a mut TenantTx<'_>,
+    filter: E::Filter,
+    page: Page,
+) -> Boxed<'a, Vec<String>> {
+    let tenant = tx.tenant(E::SCOPE);
+    let key = tx.cursor_key().clone();
+    Box::pin(async move {
+        let (mut qb, _) = list_statement::<E>("EXPLAIN ", tenant, &key, filter, &page)?;
+        let rows = tx.run_all(qb.build()).await?;
+        rows.iter()
+            .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(Error::from))
+            .collect()
+    })
+}
+
+/// What a listing's statement was built for: its order, page size and tenant.
+struct ListPlan<E: PgCrud> {
+    sort: Sort<E::Order>,
+    limit: u32,
+    tenant: Uuid,
+}
+
+impl<E: PgCrud> ListPlan<E> {
+    /// What the page's cursor is bound to.
+    fn context(&self) -> Context<'static> {
+        Context {
+            backend: "postgres",
+            entity: E::TABLE,
+            tenant: self.tenant,
+            order: self.sort.field.name(),
+            direction: self.sort.direction,
+        }
+    }
+}
+
+/// `<prefix>SELECT ... WHERE scope = $1 [live] [filters] [after the cursor] ORDER BY [field,] id
+/// LIMIT page + 1`: one row more than the page tells whether there is a next one.
+fn list_statement<E: PgCrud>(
+    prefix: &str,
+    tenant: Uuid,
+    key: &query::CursorKey,
+    filter: E::Filter,
+    page: &Page,
+) -> Result<(QueryBuilder<Postgres>, ListPlan<E>)> {
+    let limit = page.checked_limit()?;
+    let mut qb = QueryBuilder::<Postgres>::new(prefix);
+    qb.push(E::LIST_HEAD);
+    qb.push_bind(tenant);
+    E::push_live(&mut qb);
+    let sort = E::push_filter(&mut qb, filter);
+    let plan = ListPlan::<E> {
+        sort,
+        limit,
+        tenant,
+    };
+    if let Some(cursor) = page.cursor() {
+        let (sort_key, id) = key.open(&plan.context(), cursor)?;
+        let id = Uuid::from_slice(&id).map_err(|_| query::bad_cursor())?;
+        E::push_after(&mut qb, sort, &sort_key, id)?;
+    }
+    let dir = match sort.direction {
+        Direction::Asc => " ASC",
+        Direction::Desc => " DESC",
+    };
+    qb.push(" ORDER BY ");
+    if !sort.field.is_id() {
+        qb.push(format_args!("\"{}\"{dir}, ", sort.field.name()));
+    }
+    qb.push(format_args!("\"{}\"{dir} LIMIT ", E::ID_COLUMN));
+    qb.push_bind(i64::from(limit) + 1);
+    Ok((qb, plan))
+}
+
+/// Pushes ` AND (col, id) > ($key, $id)` (`<` when descending) for a sort field whose cursor
+/// bytes decode to `T`; the expansion calls it per `order_by` field.
+pub fn push_after<T: query::SortKey + PgColumn>(
+    qb: &mut QueryBuilder<Postgres>,
+    column: &'static str,
+    id_column: &'static str,
+    direction: Direction,
+    key: &[u8],
+    id: Uuid,
+) -> Result<()> {
+    let value = T::from_cursor(key).ok_or_else(query::bad_cursor)?;
+    let op = match direction {
+        Direction::Asc => ">",
+        Direction::Desc => "<",
+    };
+    qb.push(format_args!(" AND ({column}, {id_column}) {op} ("));
+    qb.push_bind(value);
+    qb.push(", ");
+    qb.push_bind(id);
+    qb.push(")");
+    Ok(())
+}
+
+/// Pushes ` AND id > $id` (`<` when descending): the keyset of the id order.
+pub fn push_after_id(
+    qb: &mut QueryBuilder<Postgres>,
+    id_column: &'static str,
+    direction: Direction,
+    key: &[u8],
+    id: Uuid,
+) -> Result<()> {
+    if !key.is_empty() {
+        return Err(query::bad_cursor());
+    }
+    let op = match direction {
+        Direction::Asc => ">",
+        Direction::Desc => "<",
+    };
+    qb.push(format_args!(" AND {id_column} {op} "));
+    qb.push_bind(id);
+    Ok(())
+}
+
+/// Pushes ` AND <column> <test>` for one field's condition; every value is a bind parameter.
+pub fn push_cond<F: PgColumn>(
+    qb: &mut QueryBuilder<Postgres>,
+    column: &'static str,
+    cond: query::Cond<F>,
+) {
+    use std::ops::Bound;
+
+    use query::Op;
+    qb.push(format_args!(" AND {column}"));
+    match cond.0 {
+        Op::Eq(v) => {
+            qb.push(" = ");
+            qb.push_bind(v);
+        }
+        Op::In(vs) => {
+            qb.push(" = ANY(");
+            qb.push_bind(vs);
+            qb.push(")");
+        }
+        Op::Range(lo, hi) => {
+            // `col IS NOT NULL` keeps the condition well-formed when both ends are open.
+            qb.push(" IS NOT NULL");
+            for (bound, strict, loose) in [(lo, " > ", " >= "), (hi, " < ", " <= ")] {
+                match bound {
+                    Bound::Excluded(v) => {
+                        qb.push(format_args!(" AND {column}{strict}"));
+                        qb.push_bind(v);
+                    }
+                    Bound::Included(v) => {
+                        qb.push(format_args!(" AND {column}{loose}"));
+                        qb.push_bind(v);
+                    }
+                    Bound::Unbounded => {}
+                }
+            }
+        }
+        Op::IsNull => {
+            qb.push(" IS NULL");
+        }
+        Op::IsNotNull => {
+            qb.push(" IS NOT NULL");
+        }
+        Op::Prefix(prefix) => {
+            // `LIKE` with the pattern characters escaped: a prefix match a B-tree index on the
+            // column serves (under the C collation, or with `text_pattern_ops`).
+            let mut pattern = String::with_capacity(prefix.len() + 1);
+            for ch in prefix.chars() {
+                if matches!(ch, '\\' | '%' | '_') {
+                    pattern.push('\\');
+                }
+                pattern.push(ch);
+            }
+            pattern.push('%');
+            qb.push(" LIKE ");
+            qb.push_bind(pattern);
+        }
+    }
+}
+
+/// The default order: the id ascending.
+pub fn default_sort<O: OrderField>(id: O, sort: Option<Sort<O>>) -> Sort<O> {
+    sort.unwrap_or(Sort {
+        field: id,
+        direction: Direction::Asc,
+    })
 }
 
 /// The number of live entities of the caller's tenant matching `filter`.
@@ -422,7 +636,7 @@ pub fn count<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, filter: E::Filter) ->
             let mut qb = QueryBuilder::<Postgres>::new(E::COUNT_HEAD);
             qb.push_bind(tenant);
             E::push_live(&mut qb);
-            E::push_filter(&mut qb, filter);
+            let _order = E::push_filter(&mut qb, filter);
             let row = tx.run_optional(qb.build()).await?.ok_or(Error::NotFound)?;
             let n: i64 = sqlx::Row::try_get(&row, 0).map_err(Error::from)?;
             Ok(u64::try_from(n).unwrap_or(0))
