@@ -95,7 +95,10 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
             rate(scale.slice, || {
                 let kv = &kv;
                 async move {
-                    store.list_session(kv, "s", 10).await.unwrap();
+                    store
+                        .list_session(kv, "s", tenant_store::Page::first(10))
+                        .await
+                        .unwrap();
                 }
             })
             .await,

@@ -10,7 +10,11 @@
 //!
 //! ## The contract
 //! - `get` of an id the tenant does not have is `Ok(None)`, also when another tenant has it;
-//! - `list` of a tenant with nothing is an empty `Vec`, and never holds another tenant's data;
+//! - `list` pages through the tenant's entities in id order ([`Page`] in, [`Listing`] out, the
+//!   same cursor semantics everywhere: every entity present throughout is listed once, a cursor
+//!   made for another tenant, entity or order is `InvalidInput`); a tenant with nothing has an
+//!   empty listing with no next page, and a listing never holds another tenant's data;
+//! - `count` is the number of entities `list` pages through;
 //! - `update` and `delete` of an id the tenant does not have are `Err(Error::NotFound)`;
 //! - deletes are idempotent: repeating one changes nothing and answers `NotFound` again;
 //! - `insert` of an id the tenant already has is `Err(Error::Duplicate)`, except on stores whose
@@ -22,7 +26,7 @@
 
 use std::future::Future;
 
-use crate::{Principal, Result};
+use crate::{Listing, Page, Principal, Result};
 
 /// The operations every generated (non-append-only) store offers, on every backend.
 pub trait TenantStore: Sync {
@@ -58,13 +62,16 @@ pub trait TenantStore: Sync {
         id: &'a Self::Id,
     ) -> Boxed<'a, Option<Self::Entity>>;
 
-    /// Up to `limit` of the tenant's entities.
+    /// One page of the tenant's entities, in id order.
     fn list<'a>(
         &'a self,
         conn: &'a Self::Conn,
         who: &'a Principal,
-        limit: usize,
-    ) -> Boxed<'a, Vec<Self::Entity>>;
+        page: Page,
+    ) -> Boxed<'a, Listing<Self::Entity>>;
+
+    /// How many entities the tenant has.
+    fn count<'a>(&'a self, conn: &'a Self::Conn, who: &'a Principal) -> Boxed<'a, u64>;
 
     /// Replaces the data of the tenant's entity `id` with `new`'s (the id stays); `NotFound`
     /// when the tenant has none.

@@ -77,6 +77,76 @@ pub(crate) fn span<E: DocumentEntity, C>(kv: &Scoped<'_, C>, op: &'static str) -
     tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
 }
 
+/// Paging in id order, the one order every document backend lists in: the cursor is sealed to
+/// the backend, the entity, the tenant and the id order, and holds an id (the last one returned,
+/// or on Qdrant the next point's id).
+#[cfg_attr(
+    not(any(feature = "opensearch", feature = "neo4j", feature = "qdrant")),
+    allow(dead_code)
+)]
+pub(crate) struct IdPages<'k> {
+    key: &'k crate::query::CursorKey,
+    context: crate::query::Context<'static>,
+}
+
+#[cfg_attr(
+    not(any(feature = "opensearch", feature = "neo4j", feature = "qdrant")),
+    allow(dead_code)
+)]
+impl<'k> IdPages<'k> {
+    pub(crate) fn new<E: DocumentEntity, C>(
+        backend: &'static str,
+        key: &'k crate::query::CursorKey,
+        kv: &Scoped<'_, C>,
+    ) -> Self {
+        Self {
+            key,
+            context: crate::query::Context {
+                backend,
+                entity: E::ENTITY,
+                tenant: kv.tenant(E::SCOPE),
+                order: "id",
+                direction: crate::query::Direction::Asc,
+            },
+        }
+    }
+
+    /// The page's limit (checked, `1..=Page::MAX_LIMIT`) and the id its cursor holds.
+    pub(crate) fn open(&self, page: &crate::Page) -> Result<(u32, Option<String>)> {
+        let limit = page.checked_limit()?;
+        let after = match page.cursor() {
+            Some(c) => {
+                let (_, id) = self.key.open(&self.context, c)?;
+                Some(String::from_utf8(id).map_err(|_| crate::query::bad_cursor())?)
+            }
+            None => None,
+        };
+        Ok((limit, after))
+    }
+
+    /// The next page of `limit`, starting after (or, on Qdrant, at) `id`.
+    pub(crate) fn next(&self, limit: u32, id: &str) -> crate::Page {
+        crate::Page::after(self.key.seal(&self.context, &[], id.as_bytes()), limit)
+    }
+
+    /// The listing of `items` fetched with one more than `limit`: the extra one, if any, says
+    /// there is a next page, which starts after the last item kept.
+    #[cfg_attr(not(any(feature = "opensearch", feature = "neo4j")), allow(dead_code))]
+    pub(crate) fn listing<E: DocumentEntity>(
+        &self,
+        mut items: Vec<E>,
+        limit: u32,
+    ) -> crate::Listing<E> {
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|last| self.next(limit, &last.id_text()))
+        } else {
+            None
+        };
+        crate::Listing { items, next }
+    }
+}
+
 /// Refuses to write an entity whose scope field is not the caller's tenant.
 pub(crate) fn check_own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: &E) -> Result<()> {
     if entity.tenant_of() == kv.tenant(E::SCOPE) {
@@ -280,6 +350,18 @@ macro_rules! guarded_client {
             /// The resilience settings in force.
             pub fn resilience(&self) -> crate::Resilience {
                 self.guard.settings()
+            }
+
+            /// Seals this client's listing cursors with `key` instead of a random key of its
+            /// own: give every instance of the application the same key (say
+            /// `CursorKey::derive` of a configured secret) and each accepts the others' cursors.
+            pub fn with_cursor_key(mut self, key: crate::query::CursorKey) -> Self {
+                self.guard.set_cursor_key(key);
+                self
+            }
+
+            pub(crate) fn cursor_key(&self) -> &crate::query::CursorKey {
+                self.guard.cursor_key()
             }
         }
     };

@@ -480,6 +480,15 @@ impl fmt::Debug for CursorKey {
 }
 
 impl CursorKey {
+    /// A random key (from two v4 UUIDs: 244 random bits): cursors are then accepted only by
+    /// the client that made them.
+    pub fn random() -> Self {
+        let mut secret = [0u8; 32];
+        secret[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+        secret[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+        Self::derive(&secret)
+    }
+
     /// A key derived from `secret` (HMAC-SHA-256 of a fixed label): the same secret gives the
     /// same key in every process.
     pub fn derive(secret: &[u8]) -> Self {

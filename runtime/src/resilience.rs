@@ -60,7 +60,7 @@ type Breaker = StateMachine<failure_policy::ConsecutiveFailures<backoff::Constan
 
 /// Refuses a page larger than `max`: what one query may return is bounded, so one tenant cannot
 /// make the server (or this process) materialise an unbounded result.
-#[cfg_attr(not(any(feature = "qdrant", feature = "neo4j")), allow(dead_code))]
+#[cfg_attr(not(any(feature = "opensearch", feature = "qdrant")), allow(dead_code))]
 pub(crate) fn check_cap(what: &str, n: usize, max: usize) -> Result<()> {
     if n > max {
         return Err(Error::InvalidInput(format!(
@@ -81,6 +81,8 @@ pub(crate) struct Guard {
     breaker: Breaker,
     /// One breaker per tenant: timeouts. `None` is the client's own calls (connect, migrations).
     tenants: Arc<Mutex<HashMap<Option<Uuid>, Breaker>>>,
+    /// Seals the cursors of this client's listings (random unless the application sets one).
+    cursor_key: crate::query::CursorKey,
 }
 
 impl std::fmt::Debug for Guard {
@@ -106,7 +108,19 @@ impl Guard {
             settings,
             breaker: Self::breaker(settings),
             tenants: Arc::default(),
+            cursor_key: crate::query::CursorKey::random(),
         })
+    }
+
+    /// The key listings seal their cursors with.
+    #[cfg_attr(not(feature = "document"), allow(dead_code))]
+    pub(crate) fn cursor_key(&self) -> &crate::query::CursorKey {
+        &self.cursor_key
+    }
+
+    #[cfg_attr(not(feature = "document"), allow(dead_code))]
+    pub(crate) fn set_cursor_key(&mut self, key: crate::query::CursorKey) {
+        self.cursor_key = key;
     }
 
     fn breaker(settings: Resilience) -> Breaker {

@@ -69,7 +69,14 @@ mod qdrant {
 
         // The org sees its one fact, never the note that names it.
         assert_eq!(Fact::store().count(&ko).await.unwrap(), 1);
-        assert_eq!(Fact::store().list(&ko, 10).await.unwrap(), vec![f.clone()]);
+        assert_eq!(
+            Fact::store()
+                .list(&ko, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
+            vec![f.clone()]
+        );
         let hits = Fact::store().search(&ko, &V, 10, None).await.unwrap();
         assert_eq!(
             hits.into_iter().map(|h| h.entity).collect::<Vec<_>>(),
@@ -79,7 +86,14 @@ mod qdrant {
         assert!(Fact::store().delete(&ko, &n.id).await.is_err());
         // The writer sees its one note, never the org's fact.
         assert_eq!(Note::store().count(&kw).await.unwrap(), 1);
-        assert_eq!(Note::store().list(&kw, 10).await.unwrap(), vec![n.clone()]);
+        assert_eq!(
+            Note::store()
+                .list(&kw, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
+            vec![n.clone()]
+        );
         assert_eq!(Note::store().get(&kw, &f.id).await.unwrap(), None);
         let hits = Note::store().search(&kw, &V, 10, None).await.unwrap();
         assert_eq!(
@@ -192,17 +206,35 @@ mod valkey {
             Some(f.clone())
         );
         assert_eq!(
-            Note::store().list_session(&k, "s", 10).await.unwrap(),
+            Note::store()
+                .list_session(&k, "s", tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
             vec![n.clone()]
         );
-        assert_eq!(Fact::store().list_tenant(&k, 10).await.unwrap(), vec![f]);
+        assert_eq!(
+            Fact::store()
+                .list_tenant(&k, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
+            vec![f]
+        );
         Fact::store().delete(&k, "s", &id).await.unwrap();
         assert_eq!(
             Note::store().get(&k, "s", &id).await.unwrap(),
             Some(n.clone())
         );
         assert_eq!(Fact::store().delete_tenant(&k).await.unwrap(), 0);
-        assert_eq!(Note::store().list_tenant(&k, 10).await.unwrap(), vec![n]);
+        assert_eq!(
+            Note::store()
+                .list_tenant(&k, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
+            vec![n]
+        );
         assert_eq!(Note::store().delete_tenant(&k).await.unwrap(), 1);
     }
 
@@ -217,15 +249,30 @@ mod valkey {
             .unwrap();
         let f = Fact::store().set(&ko, fact("f"), None).await.unwrap();
         assert_eq!(
-            Fact::store().list_tenant(&ko, 10).await.unwrap(),
+            Fact::store()
+                .list_tenant(&ko, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
             vec![f.clone()]
         );
         assert_eq!(
-            Note::store().list_tenant(&kw, 10).await.unwrap(),
+            Note::store()
+                .list_tenant(&kw, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
             vec![n.clone()]
         );
         assert_eq!(Fact::store().delete_tenant(&ko).await.unwrap(), 1);
-        assert_eq!(Note::store().list_tenant(&kw, 10).await.unwrap(), vec![n]);
+        assert_eq!(
+            Note::store()
+                .list_tenant(&kw, tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items,
+            vec![n]
+        );
         assert_eq!(Note::store().delete_tenant(&kw).await.unwrap(), 1);
     }
 }

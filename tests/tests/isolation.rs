@@ -71,7 +71,11 @@ async fn run_case<F: Fixture>(
             }
             Op::List { by } => {
                 // A short page: at most 2, all the tenant's own (full lists follow every step).
-                let page = store.list(conn, &who[by], 2).await.unwrap();
+                let page = store
+                    .list(conn, &who[by], tenant_store::Page::first(2))
+                    .await
+                    .unwrap()
+                    .items;
                 let live = model.iter().filter(|e| e.owner == by && e.data.is_some());
                 prop_assert_eq!(page.len(), live.count().min(2));
                 prop_assert!(
@@ -120,7 +124,11 @@ async fn run_case<F: Fixture>(
         // Each tenant's view equals its own model and holds nothing of another tenant.
         for (t, principal) in who.iter().enumerate() {
             call();
-            let listed = store.list(conn, principal, 1000).await.unwrap();
+            let listed = store
+                .list(conn, principal, tenant_store::Page::first(1000))
+                .await
+                .unwrap()
+                .items;
             prop_assert!(
                 listed
                     .iter()

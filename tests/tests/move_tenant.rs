@@ -102,10 +102,19 @@ async fn a_clash_on_an_id_is_refused_before_anything_is_written() {
     let err = Episode::store().move_tenant(&kf, &kt).await.unwrap_err();
     assert!(matches!(err, Error::Duplicate), "{err:?}");
     assert_eq!(
-        Episode::store().list_tenant(&kf, 10).await.unwrap().len(),
+        Episode::store()
+            .list_tenant(&kf, tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
         2
     );
-    let theirs = Episode::store().list_tenant(&kt, 10).await.unwrap();
+    let theirs = Episode::store()
+        .list_tenant(&kt, tenant_store::Page::first(10))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].content, "to's");
 }
@@ -130,8 +139,20 @@ async fn a_neo4j_move_onto_a_held_id_is_duplicate_and_moves_no_node() {
     }
     let err = Symbol::store().move_tenant(&gf, &gt).await.unwrap_err();
     assert!(matches!(err, Error::Duplicate), "{err:?}");
-    assert_eq!(Symbol::store().list(&gf, 10).await.unwrap().len(), 2);
-    let theirs = Symbol::store().list(&gt, 10).await.unwrap();
+    assert_eq!(
+        Symbol::store()
+            .list(&gf, tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    let theirs = Symbol::store()
+        .list(&gt, tenant_store::Page::first(10))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].name, "to's");
 }

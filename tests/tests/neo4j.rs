@@ -548,21 +548,23 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
 async fn a_list_over_the_cap_is_invalid_input() {
     let g = graph().await;
     let kv = g.scoped(&tenant());
-    let err = Symbol::store()
-        .list(&kv, tenant_store::neo4j::MAX_LIMIT + 1)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("maximum")),
-        "{err:?}"
-    );
-    assert!(
-        Symbol::store()
-            .list(&kv, tenant_store::neo4j::MAX_LIMIT)
+    let max = tenant_store::Page::MAX_LIMIT;
+    assert_eq!(tenant_store::neo4j::MAX_LIMIT, max as usize);
+    for over in [0, max + 1] {
+        let err = Symbol::store()
+            .list(&kv, tenant_store::Page::first(over))
             .await
-            .unwrap()
-            .is_empty()
-    );
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.contains("outside")),
+            "{err:?}"
+        );
+    }
+    let all = Symbol::store()
+        .list(&kv, tenant_store::Page::first(max))
+        .await
+        .unwrap();
+    assert!(all.items.is_empty() && all.next.is_none());
 }
 
 #[tokio::test]

@@ -428,13 +428,20 @@ async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
         matches!(&err, Error::InvalidInput(m) if m.contains("maximum")),
         "{err:?}"
     );
-    let err = Embedding::store().list(&kv, over + 1).await.unwrap_err();
+    let err = Embedding::store()
+        .list(&kv, tenant_store::Page::first(over as u32 + 1))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidInput(m) if m.contains("maximum")),
         "{err:?}"
     );
     // At the cap is fine.
-    assert!(Embedding::store().list(&kv, over).await.unwrap().is_empty());
+    let at_cap = Embedding::store()
+        .list(&kv, tenant_store::Page::first(over as u32))
+        .await
+        .unwrap();
+    assert!(at_cap.items.is_empty() && at_cap.next.is_none());
 }
 
 #[tokio::test]

@@ -58,9 +58,10 @@ async fn get_of_a_missing_item_is_none() {
     );
     assert!(
         Episode::store()
-            .list_session(&s, "s1", 10)
+            .list_session(&s, "s1", tenant_store::Page::first(10))
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 }
@@ -95,7 +96,11 @@ async fn an_item_expires_after_its_ttl() {
         None
     );
     assert_eq!(
-        ids(&store.list_session(&s, "s", 10).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items),
         vec!["long"]
     );
     // The default TTL of the entity (a day) applies when none is given.
@@ -121,11 +126,19 @@ async fn list_session_is_newest_first_and_respects_the_limit() {
         store.set(&s, ep("s", id, id, 1.0), None).await.unwrap();
     }
     assert_eq!(
-        ids(&store.list_session(&s, "s", 10).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items),
         vec!["c", "b", "a"]
     );
     assert_eq!(
-        ids(&store.list_session(&s, "s", 2).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(2))
+            .await
+            .unwrap()
+            .items),
         vec!["c", "b"]
     );
     // Setting an item again makes it the newest.
@@ -134,11 +147,17 @@ async fn list_session_is_newest_first_and_respects_the_limit() {
         .await
         .unwrap();
     assert_eq!(
-        ids(&store.list_session(&s, "s", 10).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items),
         vec!["a", "c", "b"]
     );
     assert!(matches!(
-        store.list_session(&s, "s", 0).await,
+        store
+            .list_session(&s, "s", tenant_store::Page::first(0))
+            .await,
         Err(Error::InvalidInput(_))
     ));
 }
@@ -183,7 +202,11 @@ async fn decay_changes_the_order_and_drops_items_under_the_floor() {
         "old: 0.25 < 0.3"
     );
     assert_eq!(
-        ids(&store.list_session(&s, "s", 10).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items),
         vec!["new"]
     );
     assert!(matches!(
@@ -212,7 +235,11 @@ async fn the_same_session_under_another_user_sees_nothing_from_both_sides() {
         .unwrap();
     for (s, own, other) in [(&sa, "x", "y"), (&sb, "y", "x")] {
         assert_eq!(
-            ids(&store.list_session(s, "shared", 10).await.unwrap()),
+            ids(&store
+                .list_session(s, "shared", tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items),
             vec![own]
         );
         assert_eq!(
@@ -247,7 +274,11 @@ async fn delete_removes_the_item_and_a_second_delete_is_not_found() {
     store.delete(&s, "s", &"gone".to_string()).await.unwrap();
     assert_eq!(store.get(&s, "s", &"gone".to_string()).await.unwrap(), None);
     assert_eq!(
-        ids(&store.list_session(&s, "s", 10).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items),
         vec!["kept"]
     );
     assert!(matches!(
@@ -420,7 +451,11 @@ async fn a_server_stopped_mid_run_opens_the_breaker_and_its_return_closes_it() {
         .await
         .unwrap();
     assert_eq!(
-        ids(&store.list_session(&s, "s", 10).await.unwrap()),
+        ids(&store
+            .list_session(&s, "s", tenant_store::Page::first(10))
+            .await
+            .unwrap()
+            .items),
         vec!["after"],
         "the restarted server is empty"
     );
@@ -441,11 +476,22 @@ async fn on_the_cluster_a_tenants_keys_share_one_slot_and_multi_key_operations_w
         }
         // MGET across items (list_session), scripts and multi-key DEL (decay) all succeed.
         assert_eq!(
-            ids(&store.list_session(&s, "s1", 10).await.unwrap()),
+            ids(&store
+                .list_session(&s, "s1", tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items),
             vec!["i2", "i1"]
         );
         assert_eq!(store.decay(&s, "s1", 0.5, 0.3).await.unwrap(), 2);
-        assert!(store.list_session(&s, "s1", 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .list_session(&s, "s1", tenant_store::Page::first(10))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
         store.delete(&s, "s2", &"i3".to_string()).await.unwrap();
     }
     // Every key name of one tenant maps to one slot, computed by the cluster itself.

@@ -185,8 +185,9 @@ async fn valkey(alice: &Principal, bob: &Principal) -> Res {
     for (name, who) in [("alice", alice), ("bob", bob)] {
         let t = Instant::now();
         let mine = Episode::store()
-            .list_session(&kv.scoped(who), "demo", 10)
-            .await?;
+            .list_session(&kv.scoped(who), "demo", tenant_store::Page::first(10))
+            .await?
+            .items;
         assert!(mine.iter().all(|e| e.user_id == who.user_id()));
         let contents: Vec<&str> = mine.iter().map(|e| e.content.as_str()).collect();
         done(t, &format!("{name}'s session `demo` holds {contents:?}"));

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{Client, Scoped};
 use crate::contract::{Boxed, TenantStore};
-use crate::document::{Document, DocumentEntity, DocumentId as _, check_own, span};
-use crate::{Error, Principal, Result};
+use crate::document::{Document, DocumentEntity, DocumentId as _, IdPages, check_own, span};
+use crate::{Error, Listing, Page, Principal, Result};
 
 /// The most nodes one `list` returns.
 pub const MAX_LIMIT: usize = 10_000;
@@ -37,8 +37,12 @@ pub struct Queries {
     pub create: String,
     /// `MATCH` by (scope, id).
     pub get: String,
-    /// Every node of the tenant, in id order, up to `$limit`.
+    /// The tenant's nodes in id order, up to `$limit`.
     pub list: String,
+    /// The tenant's nodes with an id after `$after`, in id order, up to `$limit`.
+    pub list_after: String,
+    /// The number of the tenant's nodes.
+    pub count: String,
     /// `SET n += $props` by (scope, id), re-asserting the scope; returns the count.
     pub update: String,
     /// Sets the scope of every node of the tenant to `$to`; returns the count.
@@ -125,6 +129,10 @@ pub fn queries<E: GraphEntity>() -> Result<Queries> {
         ),
         get: format!("MATCH {node} RETURN n"),
         list: format!("MATCH {all} RETURN n ORDER BY n.{id} LIMIT $limit"),
+        list_after: format!(
+            "MATCH {all} WHERE n.{id} > $after RETURN n ORDER BY n.{id} LIMIT $limit"
+        ),
+        count: format!("MATCH {all} RETURN count(n) AS count"),
         update: format!("MATCH {node} SET n += $props, n.{s} = ${s} RETURN count(n) AS updated"),
         move_tenant: format!("MATCH {all} SET n.{s} = $to RETURN count(n) AS moved"),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
@@ -244,16 +252,40 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
     .await
 }
 
-/// Up to `limit` of the tenant's nodes, in id order; [`Error::InvalidInput`] over [`MAX_LIMIT`].
-pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-    crate::resilience::check_cap("limit", limit, MAX_LIMIT)?;
+/// One page of the tenant's nodes, in id order.
+pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    let pages = IdPages::new::<E, _>("neo4j", kv.client().cursor_key(), kv);
+    let (limit, after) = pages.open(&page)?;
     let tenant = kv.tenant(E::SCOPE).to_string();
-    let q = neo4rs::query(&queries::<E>()?.list)
-        .param(scope_param::<E>(), tenant.as_str())
-        .param("limit", i64::try_from(limit).unwrap_or(i64::MAX));
-    async { decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant) }
-        .instrument(span::<E, _>(kv, "list"))
-        .await
+    let queries = queries::<E>()?;
+    let q = match &after {
+        None => neo4rs::query(&queries.list),
+        Some(id) => neo4rs::query(&queries.list_after).param("after", id.as_str()),
+    }
+    .param(scope_param::<E>(), tenant.as_str())
+    .param("limit", i64::from(limit) + 1);
+    async {
+        let items = decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant)?;
+        Ok(pages.listing(items, limit))
+    }
+    .instrument(span::<E, _>(kv, "list"))
+    .await
+}
+
+/// The number of the tenant's nodes.
+pub async fn count<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    let tenant = kv.tenant(E::SCOPE).to_string();
+    let q = neo4rs::query(&queries::<E>()?.count).param(scope_param::<E>(), tenant.as_str());
+    async {
+        let rows = kv.client().rows(kv.breaker_key(), q).await?;
+        let n = rows
+            .first()
+            .and_then(|r| r.get::<i64>("count").ok())
+            .ok_or_else(|| Error::Backend("a count without a number".into()))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+    .instrument(span::<E, _>(kv, "count"))
+    .await
 }
 
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
@@ -365,10 +397,15 @@ impl<E: GraphEntity> Store<E> {
         get(kv, &id.to_id()).await
     }
 
-    /// Up to `limit` of the tenant's nodes, in id order; [`Error::InvalidInput`] over
-    /// [`MAX_LIMIT`].
-    pub async fn list(&self, kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-        list(kv, limit).await
+    /// One page of the tenant's nodes, in id order; the listing holds the next page's request
+    /// when there are more.
+    pub async fn list(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        list(kv, page).await
+    }
+
+    /// The number of the tenant's nodes.
+    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
+        count::<E>(kv).await
     }
 
     /// Replaces the properties of the tenant's node `id` with those of `new`;
@@ -432,8 +469,17 @@ impl<E: GraphEntity> TenantStore for Store<E> {
         Box::pin(async move { self.get(&conn.scoped(who), id).await })
     }
 
-    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
-        Box::pin(async move { self.list(&conn.scoped(who), limit).await })
+    fn list<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        page: Page,
+    ) -> Boxed<'a, Listing<E>> {
+        Box::pin(async move { self.list(&conn.scoped(who), page).await })
+    }
+
+    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { self.count(&conn.scoped(who)).await })
     }
 
     fn update<'a>(

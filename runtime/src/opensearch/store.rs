@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::{Client, Scoped, ok};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::{
-    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored, span,
+    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, IdPages, check_own, decode_stored,
+    span,
 };
-use crate::{Error, Principal, Result};
+use crate::{Error, Listing, Page, Principal, Result};
 
 /// What `#[tenant_store(backend = "opensearch")]` implements for an entity beside its
 /// [`DocumentEntity`] core: the index and the mapping. The scope field is named after the
@@ -407,6 +408,35 @@ async fn paged<E: SearchEntity>(
     Ok(SearchPage { hits: docs, next })
 }
 
+/// One page of the tenant's documents in id order, through its alias and the tenant filter.
+pub async fn list<E: SearchEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    let pages = IdPages::new::<E, _>("opensearch", kv.client().cursor_key(), kv);
+    let (limit, after) = pages.open(&page)?;
+    crate::resilience::check_cap("limit", limit as usize, MAX_PAGE)?;
+    let tenant = kv.tenant(E::SCOPE);
+    let mut body = json!({
+        "size": limit + 1,
+        "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } },
+        "sort": [ { E::ID_FIELD: "asc" } ],
+    });
+    if let Some(id) = after {
+        body["search_after"] = json!([id]);
+    }
+    async {
+        let hits = match search_raw::<E>(kv, body).await {
+            Err(Error::NotFound) => Vec::new(),
+            other => other?,
+        };
+        let mut items = Vec::with_capacity(hits.len());
+        for (source, _) in hits {
+            items.extend(decode_stored::<E, _>(kv, source)?);
+        }
+        Ok(pages.listing(items, limit))
+    }
+    .instrument(span::<E, _>(kv, "list"))
+    .await
+}
+
 /// Full-text search of `text` over the entity's text fields (every document when `text` is
 /// empty), through the tenant's alias plus an explicit tenant filter, paged with `search_after`.
 pub async fn search<E: SearchEntity>(
@@ -739,6 +769,13 @@ impl<E: SearchEntity> Store<E> {
         count::<E>(kv).await
     }
 
+    /// One page of the tenant's documents, in id order (`search_after` on the id); the listing
+    /// holds the next page's request when there are more. A tenant that never wrote has an
+    /// empty listing. [`Error::InvalidInput`] over [`MAX_PAGE`].
+    pub async fn list(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        list::<E>(kv, page).await
+    }
+
     /// Moves every one of `from`'s tenant's documents to `to`'s tenant (merging into what `to`
     /// has) and returns how many. Not atomic (OpenSearch has no multi-document transactions);
     /// safe to re-run after a crash: `to`'s alias is made, everything is read and checked against
@@ -794,15 +831,21 @@ impl<E: SearchEntity> TenantStore for Store<E> {
         })
     }
 
-    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+    fn list<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        page: Page,
+    ) -> Boxed<'a, Listing<E>> {
+        Box::pin(async move { self.list(&conn.scoped(who), page).await })
+    }
+
+    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
         Box::pin(async move {
-            if limit == 0 {
-                return Ok(Vec::new());
-            }
-            match self.search(&conn.scoped(who), "", limit, None).await {
-                Ok(page) => Ok(page.hits),
-                Err(Error::NotFound) => Ok(Vec::new()),
-                Err(e) => Err(e),
+            match self.count(&conn.scoped(who)).await {
+                // A tenant that never wrote has no alias yet: it has nothing.
+                Err(Error::NotFound) => Ok(0),
+                other => other,
             }
         })
     }

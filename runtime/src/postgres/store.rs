@@ -339,16 +339,21 @@ impl<E: PgCrud<Kind = K> + Sync, K: Updatable> TenantStore for Store<E, K> {
         })
     }
 
-    fn list<'a>(&'a self, db: &'a Db, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
+    fn list<'a>(&'a self, db: &'a Db, who: &'a Principal, page: Page) -> Boxed<'a, Listing<E>> {
         Box::pin(async move {
-            if limit == 0 {
-                return Ok(Vec::new());
-            }
-            let page = Page::first(u32::try_from(limit).unwrap_or(u32::MAX));
             let mut tx = db.begin(who).await?;
             let e = list::<E>(&mut tx, E::Filter::default(), page).await;
             tx.release();
-            e.map(Listing::into_items)
+            e
+        })
+    }
+
+    fn count<'a>(&'a self, db: &'a Db, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move {
+            let mut tx = db.begin(who).await?;
+            let n = count::<E>(&mut tx, E::Filter::default()).await;
+            tx.release();
+            n
         })
     }
 

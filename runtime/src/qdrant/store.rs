@@ -15,10 +15,11 @@ use uuid::Uuid;
 use super::{Client, Scoped};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::{
-    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored, span,
+    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, IdPages, check_own, decode_stored,
+    span,
 };
 use crate::resilience::check_cap;
-use crate::{Error, Principal, Result};
+use crate::{Error, Listing, Page, Principal, Result};
 
 /// What `#[tenant_store(backend = "qdrant")]` implements for an entity beside its
 /// [`DocumentEntity`] core (the entity is the point's payload). The payload key of the tenant
@@ -367,32 +368,47 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
     }
 }
 
-/// Up to `limit` of the tenant's entities, in point-id order; [`Error::InvalidInput`] over
+/// One page of the tenant's entities, in point-id order: a scroll, whose cursor holds the
+/// point the next page starts at (Qdrant's `next_page_offset`). [`Error::InvalidInput`] over
 /// [`MAX_LIMIT`].
-pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-    check_cap("limit", limit, MAX_LIMIT)?;
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
+pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    let pages = IdPages::new::<E, _>("qdrant", kv.client().cursor_key(), kv);
+    let (limit, at) = pages.open(&page)?;
+    check_cap("limit", limit as usize, MAX_LIMIT)?;
+    let offset = match at {
+        Some(id) => Some(pb::PointId::from(
+            Uuid::parse_str(&id)
+                .map_err(|_| crate::query::bad_cursor())?
+                .to_string(),
+        )),
+        None => None,
+    };
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
         timeout: kv.client().server_timeout(),
         filter: Some(tenant_filter::<E>(kv)),
-        limit: Some(u32::try_from(limit).unwrap_or(u32::MAX)),
+        offset,
+        limit: Some(limit),
         with_payload: Some(true.into()),
         ..Default::default()
     };
-    let points = kv
+    let answer = kv
         .client()
         .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
         .instrument(span::<E, _>(kv, "list"))
-        .await?
-        .result;
-    let mut out = Vec::with_capacity(points.len());
-    for p in points {
-        out.extend(decode(kv, p.payload)?);
+        .await?;
+    let mut items = Vec::with_capacity(answer.result.len());
+    for p in answer.result {
+        items.extend(decode(kv, p.payload)?);
     }
-    Ok(out)
+    let next = answer
+        .next_page_offset
+        .and_then(|p| match p.point_id_options {
+            Some(pb::point_id::PointIdOptions::Uuid(u)) => Some(pages.next(limit, &u)),
+            Some(pb::point_id::PointIdOptions::Num(n)) => Some(pages.next(limit, &n.to_string())),
+            None => None,
+        });
+    Ok(Listing { items, next })
 }
 
 async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
@@ -573,10 +589,10 @@ impl<E: EmbeddingEntity> Store<E> {
         delete::<E>(kv, &id.to_id()).await
     }
 
-    /// Up to `limit` of the tenant's points, in point-id order; [`Error::InvalidInput`] over
-    /// [`MAX_LIMIT`].
-    pub async fn list(&self, kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-        list(kv, limit).await
+    /// One page of the tenant's points, in point-id order (a scroll); the listing holds the
+    /// next page's request when there are more. [`Error::InvalidInput`] over [`MAX_LIMIT`].
+    pub async fn list(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        list(kv, page).await
     }
 
     /// The tenant's point count.
@@ -624,8 +640,17 @@ impl<E: EmbeddingEntity> TenantStore for Store<E> {
         Box::pin(async move { self.get(&conn.scoped(who), id).await })
     }
 
-    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
-        Box::pin(async move { self.list(&conn.scoped(who), limit).await })
+    fn list<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        page: Page,
+    ) -> Boxed<'a, Listing<E>> {
+        Box::pin(async move { self.list(&conn.scoped(who), page).await })
+    }
+
+    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { self.count(&conn.scoped(who)).await })
     }
 
     fn update<'a>(

@@ -13,7 +13,8 @@ use super::{Client, Scoped, check_part, ttl_millis};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::DocumentId as _;
 use crate::document::{Document, DocumentEntity, check_own, own, span};
-use crate::{Error, Principal, Result};
+use crate::query::{Context, CursorKey, Direction, SortKey};
+use crate::{Error, Listing, Page, Principal, Result};
 
 /// What `#[tenant_store(backend = "valkey")]` implements for an entity, beside its
 /// [`DocumentEntity`] core.
@@ -172,16 +173,18 @@ pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> R
     .await
 }
 
-/// Reads up to `limit` live items of `index`, highest score first, dropping the ids of expired
-/// items from both indexes on the way.
+/// Reads up to `limit` live items of `index`, highest score first (below `below` when given),
+/// dropping the ids of expired items from both indexes on the way.
 async fn walk<E: ValkeyEntity>(
     kv: &Scoped<'_>,
     session: &str,
     keys: &Keys,
     index: String,
     limit: usize,
+    below: Option<f64>,
 ) -> Result<Vec<(E, f64)>> {
     let limit = check_limit(limit)?;
+    let max = below.map_or_else(|| "+inf".to_owned(), |s| format!("({s}"));
     let mut out = Vec::new();
     let mut expired: Vec<String> = Vec::new();
     let mut start = 0isize;
@@ -191,10 +194,15 @@ async fn walk<E: ValkeyEntity>(
             .client()
             .query(
                 kv.breaker_key(),
-                redis::cmd("ZREVRANGE")
+                redis::cmd("ZRANGE")
                     .arg(&index)
+                    .arg(&max)
+                    .arg("-inf")
+                    .arg("BYSCORE")
+                    .arg("REV")
+                    .arg("LIMIT")
                     .arg(start)
-                    .arg(start + want - 1)
+                    .arg(want)
                     .arg("WITHSCORES"),
             )
             .await?;
@@ -231,18 +239,89 @@ async fn walk<E: ValkeyEntity>(
     Ok(out)
 }
 
-/// Up to `limit` live items of the session, most recently set first.
+/// One page of the session's live items, most recently set first (an update makes an item the
+/// most recent, so an item set between two pages can appear on both or neither).
 pub async fn list_session<E: ValkeyEntity>(
     kv: &Scoped<'_>,
     session: &str,
-    limit: usize,
-) -> Result<Vec<E>> {
+    page: Page,
+) -> Result<Listing<E>> {
+    let pages = Recency::new::<E>(kv, Some(session));
+    let (limit, after) = pages.open(&page)?;
+    let below = match after {
+        Some((s, score)) if s == session => Some(score),
+        Some(_) => return Err(crate::query::bad_cursor()),
+        None => None,
+    };
     let keys = Keys::new::<E>(kv, session)?;
     let recent = keys.recent();
-    walk::<E>(kv, session, &keys, recent, limit)
+    let items = walk::<E>(kv, session, &keys, recent, limit as usize + 1, below)
         .instrument(span::<E, _>(kv, "list_session"))
-        .await
-        .map(|v| v.into_iter().map(|(e, _)| e).collect())
+        .await?;
+    Ok(pages.listing(items, limit, |_| session.to_owned()))
+}
+
+/// Paging by recency: the cursor holds the last item's session and its recency score, sealed to
+/// the entity, the tenant and the listing (one session, or all of them).
+struct Recency<'k> {
+    key: &'k CursorKey,
+    context: Context<'static>,
+}
+
+impl<'k> Recency<'k> {
+    fn new<E: ValkeyEntity>(kv: &Scoped<'k>, session: Option<&str>) -> Self {
+        Self {
+            key: kv.client().cursor_key(),
+            context: Context {
+                backend: "valkey",
+                entity: E::ENTITY,
+                tenant: kv.tenant(E::SCOPE),
+                // A session's listing and the tenant's are different orders.
+                order: if session.is_some() {
+                    "session recency"
+                } else {
+                    "sessions, then recency"
+                },
+                direction: Direction::Desc,
+            },
+        }
+    }
+
+    /// The page's limit and the (session, score) its cursor holds.
+    fn open(&self, page: &Page) -> Result<(u32, Option<(String, f64)>)> {
+        let limit = page.checked_limit()?;
+        let Some(cursor) = page.cursor() else {
+            return Ok((limit, None));
+        };
+        let (score, session) = self.key.open(&self.context, cursor)?;
+        let score = <f64 as SortKey>::from_cursor(&score).ok_or_else(crate::query::bad_cursor)?;
+        let session = String::from_utf8(session).map_err(|_| crate::query::bad_cursor())?;
+        Ok((limit, Some((session, score))))
+    }
+
+    /// The listing of `items` (with their scores) fetched with one more than `limit`.
+    fn listing<E>(
+        &self,
+        mut items: Vec<(E, f64)>,
+        limit: u32,
+        session_of: impl Fn(&E) -> String,
+    ) -> Listing<E> {
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|(e, score)| {
+                let mut key = Vec::new();
+                score.to_cursor(&mut key);
+                let cursor = self.key.seal(&self.context, &key, session_of(e).as_bytes());
+                Page::after(cursor, limit)
+            })
+        } else {
+            None
+        };
+        Listing {
+            items: items.into_iter().map(|(e, _)| e).collect(),
+            next,
+        }
+    }
 }
 
 /// Up to `limit` live items of the session with their current weights, heaviest first.
@@ -253,7 +332,7 @@ pub async fn ranked<E: ValkeyEntity>(
 ) -> Result<Vec<(E, f64)>> {
     let keys = Keys::new::<E>(kv, session)?;
     let weight = keys.weight();
-    walk::<E>(kv, session, &keys, weight, limit)
+    walk::<E>(kv, session, &keys, weight, limit, None)
         .instrument(span::<E, _>(kv, "ranked"))
         .await
 }
@@ -361,20 +440,27 @@ async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// Up to `limit` live items of the tenant across its sessions (sessions in id order, each most
-/// recent first). Sessions whose items have all expired are dropped from the session set.
-pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-    check_limit(limit)?;
+/// One page of the tenant's live items across its sessions (sessions in id order, each most
+/// recently set first). Sessions whose items have all expired are dropped from the session set.
+pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    let pages = Recency::new::<E>(kv, None);
+    let (limit, after) = pages.open(&page)?;
+    let want = limit as usize + 1;
     async {
         let mut out = Vec::new();
         for session in sessions::<E>(kv).await? {
-            if out.len() == limit {
+            if out.len() == want {
                 break;
             }
+            let below = match &after {
+                Some((s, _)) if session < *s => continue,
+                Some((s, score)) if session == *s => Some(*score),
+                _ => None,
+            };
             let keys = Keys::new::<E>(kv, &session)?;
             let recent = keys.recent();
-            let live = walk::<E>(kv, &session, &keys, recent, limit - out.len()).await?;
-            if live.is_empty() {
+            let live = walk::<E>(kv, &session, &keys, recent, want - out.len(), below).await?;
+            if live.is_empty() && below.is_none() {
                 kv.client()
                     .query::<i64>(
                         kv.breaker_key(),
@@ -382,11 +468,48 @@ pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, limit: usize) -> Resu
                     )
                     .await?;
             }
-            out.extend(live.into_iter().map(|(e, _)| e));
+            out.extend(live);
         }
-        Ok(out)
+        Ok(pages.listing(out, limit, |e: &E| e.session().to_owned()))
     }
     .instrument(span::<E, _>(kv, "list_tenant"))
+    .await
+}
+
+/// The number of the tenant's live items: per session, the indexed ids whose item still exists
+/// (an expired item leaves its id in the index until a listing prunes it).
+pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
+    async {
+        let mut n = 0u64;
+        for session in sessions::<E>(kv).await? {
+            let keys = Keys::new::<E>(kv, &session)?;
+            let mut start = 0isize;
+            loop {
+                let ids: Vec<String> = kv
+                    .client()
+                    .query(
+                        kv.breaker_key(),
+                        redis::cmd("ZRANGE")
+                            .arg(keys.recent())
+                            .arg(start)
+                            .arg(start + 999),
+                    )
+                    .await?;
+                if ids.is_empty() {
+                    break;
+                }
+                start += ids.len() as isize;
+                let mut exists = redis::cmd("EXISTS");
+                for id in &ids {
+                    exists.arg(keys.item(id));
+                }
+                let live: u64 = kv.client().query(kv.breaker_key(), &exists).await?;
+                n += live;
+            }
+        }
+        Ok(n)
+    }
+    .instrument(span::<E, _>(kv, "count"))
     .await
 }
 
@@ -525,19 +648,26 @@ impl<E: ValkeyEntity> Store<E> {
         get(kv, session, &id.to_id()).await
     }
 
-    /// Up to `limit` live items of the session, most recently set first.
+    /// One page of the session's live items, most recently set first; the listing holds the
+    /// next page's request when there are more.
     pub async fn list_session(
         &self,
         kv: &Scoped<'_>,
         session: &str,
-        limit: usize,
-    ) -> Result<Vec<E>> {
-        list_session(kv, session, limit).await
+        page: Page,
+    ) -> Result<Listing<E>> {
+        list_session(kv, session, page).await
     }
 
-    /// Up to `limit` live items of the tenant across its sessions.
-    pub async fn list_tenant(&self, kv: &Scoped<'_>, limit: usize) -> Result<Vec<E>> {
-        list_tenant(kv, limit).await
+    /// One page of the tenant's live items across its sessions (sessions in id order, each
+    /// most recently set first).
+    pub async fn list_tenant(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        list_tenant(kv, page).await
+    }
+
+    /// The number of the tenant's live items, across its sessions.
+    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
+        count::<E>(kv).await
     }
 
     /// Up to `limit` live items of the session with their current weights, heaviest first.
@@ -608,13 +738,17 @@ impl<E: ValkeyEntity> TenantStore for Store<E> {
         Box::pin(async move { self.get(&conn.scoped(who), &id.0, &id.1).await })
     }
 
-    fn list<'a>(&'a self, conn: &'a Client, who: &'a Principal, limit: usize) -> Boxed<'a, Vec<E>> {
-        Box::pin(async move {
-            if limit == 0 {
-                return Ok(Vec::new());
-            }
-            self.list_tenant(&conn.scoped(who), limit).await
-        })
+    fn list<'a>(
+        &'a self,
+        conn: &'a Client,
+        who: &'a Principal,
+        page: Page,
+    ) -> Boxed<'a, Listing<E>> {
+        Box::pin(async move { self.list_tenant(&conn.scoped(who), page).await })
+    }
+
+    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { self.count(&conn.scoped(who)).await })
     }
 
     fn update<'a>(
