@@ -1,10 +1,13 @@
 //! Isolation property tests (proptest), one per backend: random interleavings of insert, get,
-//! list, update and delete by three tenants, each get/update/delete aimed at any entity any
-//! tenant created. After every step each tenant's view (its list) equals its own model and holds
-//! nothing of another tenant; every get, update and delete of an entity that is not the
-//! caller's (or no longer exists) looks like absence.
+//! list, paging through every page, count, update and delete by three tenants, each
+//! get/update/delete aimed at any entity any tenant created. After every step the acting
+//! tenant's view (its full list) and one other tenant's (in turn) equal their own models and
+//! hold nothing of another tenant, and after every case all three do; every get, update and
+//! delete of an entity that is not the caller's (or no longer exists) looks like absence; a
+//! count is the size of the tenant's model; pages hold each of the tenant's entities once.
 //!
-//! Each case uses three fresh tenants. The number of store calls made is printed per backend
+//! 100 cases of 100 random operations: 10,000 per backend per run, each case with three fresh
+//! tenants. The operations, the store calls and the time are printed per backend
 //! (`cargo test --test isolation -- --nocapture`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +20,8 @@ use tenant_store_tests::fixtures::{self, Fixture};
 use tenant_store_tests::tenant;
 
 const TENANTS: usize = 3;
-const CASES: u32 = 64;
-const MAX_OPS: usize = 40;
+const CASES: u32 = 100;
+const OPS: usize = 100;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -27,6 +30,8 @@ enum Op {
     Update { by: usize, target: usize, n: u32 },
     Delete { by: usize, target: usize },
     List { by: usize },
+    Pages { by: usize, limit: u32 },
+    Count { by: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,7 +42,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (by.clone(), any::<usize>(), 0..1000u32)
             .prop_map(|(by, target, n)| Op::Update { by, target, n }),
         2 => (by.clone(), any::<usize>()).prop_map(|(by, target)| Op::Delete { by, target }),
-        1 => by.prop_map(|by| Op::List { by }),
+        1 => by.clone().prop_map(|by| Op::List { by }),
+        1 => (by.clone(), 1..4u32).prop_map(|(by, limit)| Op::Pages { by, limit }),
+        1 => by.prop_map(|by| Op::Count { by }),
     ]
 }
 
@@ -46,6 +53,49 @@ struct Entry<F: Fixture> {
     owner: usize,
     id: <F::S as TenantStore>::Id,
     data: Option<u32>,
+}
+
+/// The data of tenant `t`'s live entities in the model, sorted.
+fn expected<F: Fixture>(model: &[Entry<F>], t: usize) -> Vec<u32> {
+    let mut v: Vec<u32> = model
+        .iter()
+        .filter(|e| e.owner == t)
+        .filter_map(|e| e.data)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Tenant `t`'s full list equals its model and holds nothing of another tenant.
+async fn view_matches<F: Fixture>(
+    conn: &<F::S as TenantStore>::Conn,
+    store: &F::S,
+    who: &[tenant_store::Principal],
+    t: usize,
+    model: &[Entry<F>],
+    op: &Op,
+) -> Result<(), TestCaseError> {
+    let listed = store
+        .list(conn, &who[t], tenant_store::Page::first(1000))
+        .await
+        .unwrap();
+    prop_assert!(listed.next.is_none());
+    prop_assert!(
+        listed
+            .items
+            .iter()
+            .all(|e| F::tenant_of(e) == F::scope_of(&who[t]))
+    );
+    let mut seen: Vec<u32> = listed.items.iter().map(F::data).collect();
+    seen.sort();
+    prop_assert_eq!(
+        seen,
+        expected(model, t),
+        "tenant {}'s view after {:?}",
+        t,
+        op
+    );
+    Ok(())
 }
 
 async fn run_case<F: Fixture>(
@@ -57,7 +107,7 @@ async fn run_case<F: Fixture>(
     let who: Vec<_> = (0..TENANTS).map(|_| tenant()).collect();
     let mut model: Vec<Entry<F>> = Vec::new();
     let call = || calls.fetch_add(1, Ordering::Relaxed);
-    for op in ops {
+    for (step, op) in ops.iter().enumerate() {
         call();
         match *op {
             Op::Insert { by, n } => {
@@ -82,6 +132,35 @@ async fn run_case<F: Fixture>(
                     page.iter()
                         .all(|e| F::tenant_of(e) == F::scope_of(&who[by]))
                 );
+            }
+            Op::Pages { by, limit } => {
+                // Every page, following the cursors: each of the tenant's entities once.
+                let (mut seen, mut page) = (Vec::new(), tenant_store::Page::first(limit));
+                loop {
+                    let l = store.list(conn, &who[by], page).await.unwrap();
+                    call();
+                    prop_assert!(l.items.len() <= limit as usize);
+                    prop_assert!(
+                        !l.items.is_empty() || seen.is_empty(),
+                        "an empty page after others"
+                    );
+                    prop_assert!(
+                        l.items
+                            .iter()
+                            .all(|e| F::tenant_of(e) == F::scope_of(&who[by]))
+                    );
+                    seen.extend(l.items.iter().map(F::data));
+                    match l.next {
+                        Some(next) => page = next,
+                        None => break,
+                    }
+                }
+                seen.sort();
+                prop_assert_eq!(seen, expected(&model, by), "pages of tenant {}", by);
+            }
+            Op::Count { by } => {
+                let n = store.count(conn, &who[by]).await.unwrap();
+                prop_assert_eq!(n as usize, expected(&model, by).len());
             }
             Op::Get { by, target } | Op::Update { by, target, .. } | Op::Delete { by, target }
                 if model.is_empty() =>
@@ -121,29 +200,24 @@ async fn run_case<F: Fixture>(
                 }
             }
         }
-        // Each tenant's view equals its own model and holds nothing of another tenant.
-        for (t, principal) in who.iter().enumerate() {
+        // The actor's view and, in turn, another tenant's equal their models.
+        let by = match *op {
+            Op::Insert { by, .. }
+            | Op::Get { by, .. }
+            | Op::Update { by, .. }
+            | Op::Delete { by, .. }
+            | Op::List { by }
+            | Op::Pages { by, .. }
+            | Op::Count { by } => by,
+        };
+        for t in [by, (by + 1 + step % (TENANTS - 1)) % TENANTS] {
             call();
-            let listed = store
-                .list(conn, principal, tenant_store::Page::first(1000))
-                .await
-                .unwrap()
-                .items;
-            prop_assert!(
-                listed
-                    .iter()
-                    .all(|e| F::tenant_of(e) == F::scope_of(principal))
-            );
-            let mut seen: Vec<u32> = listed.iter().map(F::data).collect();
-            let mut expected: Vec<u32> = model
-                .iter()
-                .filter(|e| e.owner == t)
-                .filter_map(|e| e.data)
-                .collect();
-            seen.sort();
-            expected.sort();
-            prop_assert_eq!(seen, expected, "tenant {}'s view after {:?}", t, op);
+            view_matches::<F>(conn, &store, &who, t, &model, op).await?;
         }
+    }
+    for t in 0..TENANTS {
+        call();
+        view_matches::<F>(conn, &store, &who, t, &model, &ops[ops.len() - 1]).await?;
     }
     Ok(())
 }
@@ -154,22 +228,33 @@ fn isolation<F: Fixture>(backend: &str) {
         .build()
         .unwrap();
     let conn = rt.block_on(F::conn());
-    let calls = AtomicU64::new(0);
+    let (calls, ops_run) = (AtomicU64::new(0), AtomicU64::new(0));
+    let started = std::time::Instant::now();
     let mut runner = TestRunner::new(Config {
         cases: CASES,
         failure_persistence: None,
         ..Config::default()
     });
-    let strategy = proptest::collection::vec(op(), 1..=MAX_OPS);
+    let strategy = proptest::collection::vec(op(), OPS);
     let result = runner.run(&strategy, |ops| {
+        ops_run.fetch_add(ops.len() as u64, Ordering::Relaxed);
         rt.block_on(run_case::<F>(&conn, &ops, &calls))
     });
     if let Err(e) = result {
         panic!("{backend}: {e}");
     }
-    let n = calls.load(Ordering::Relaxed);
-    assert!(n >= u64::from(CASES), "every case ran");
-    println!("isolation[{backend}]: {CASES} cases, {n} store calls");
+    let (n, ops) = (
+        calls.load(Ordering::Relaxed),
+        ops_run.load(Ordering::Relaxed),
+    );
+    assert!(
+        ops >= 10_000,
+        "{ops} random operations: at least 10,000 per run"
+    );
+    println!(
+        "isolation[{backend}]: {CASES} cases, {ops} random operations, {n} store calls, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
