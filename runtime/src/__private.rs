@@ -64,7 +64,9 @@ pub const fn assert_id<T: IdType + ?Sized>() {}
 pub const fn assert_version<T: VersionType + ?Sized>() {}
 /// A field a listing can be ordered by.
 pub const fn assert_sort_key<T: SortKey>() {}
-pub use crate::query::{Cond, Direction, OrderField, Sort, SortKey};
+#[cfg(feature = "document")]
+pub use crate::query::DocQuery;
+pub use crate::query::{Cond, Direction, Kind, OrderField, Sort, SortKey};
 
 #[cfg(any(feature = "postgres", feature = "neo4j"))]
 pub use ::inventory;

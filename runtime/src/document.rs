@@ -59,6 +59,8 @@ pub trait DocumentEntity: Send + Sync + 'static {
     type Id: DocumentId + Clone + Send + Sync;
     /// The generated `New{Entity}`: every caller-set field and an optional id, never the scope.
     type New: Send;
+    /// The generated `{Entity}Filter`: conditions on the `filter` fields and an order.
+    type Filter: Into<crate::query::DocQuery> + Default + Send;
     /// The id.
     fn id(&self) -> &Self::Id;
     /// The value of the scope field.
@@ -77,27 +79,29 @@ pub(crate) fn span<E: DocumentEntity, C>(kv: &Scoped<'_, C>, op: &'static str) -
     tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
 }
 
-/// Paging in id order, the one order every document backend lists in: the cursor is sealed to
-/// the backend, the entity, the tenant and the id order, and holds an id (the last one returned,
-/// or on Qdrant the next point's id).
+/// Paging of a document listing: the cursor holds the last item's sort value (as JSON; `null`
+/// in id order) and its id (on Qdrant, the next point's id), sealed to the backend, the entity,
+/// the tenant, the order field and the direction.
 #[cfg_attr(
     not(any(feature = "opensearch", feature = "neo4j", feature = "qdrant")),
     allow(dead_code)
 )]
-pub(crate) struct IdPages<'k> {
+pub(crate) struct DocPages<'k> {
     key: &'k crate::query::CursorKey,
     context: crate::query::Context<'static>,
+    sort: crate::query::DocSort,
 }
 
 #[cfg_attr(
     not(any(feature = "opensearch", feature = "neo4j", feature = "qdrant")),
     allow(dead_code)
 )]
-impl<'k> IdPages<'k> {
+impl<'k> DocPages<'k> {
     pub(crate) fn new<E: DocumentEntity, C>(
         backend: &'static str,
         key: &'k crate::query::CursorKey,
         kv: &Scoped<'_, C>,
+        sort: crate::query::DocSort,
     ) -> Self {
         Self {
             key,
@@ -105,45 +109,65 @@ impl<'k> IdPages<'k> {
                 backend,
                 entity: E::ENTITY,
                 tenant: kv.tenant(E::SCOPE),
-                order: "id",
-                direction: crate::query::Direction::Asc,
+                order: sort.field,
+                direction: sort.direction,
             },
+            sort,
         }
     }
 
-    /// The page's limit (checked, `1..=Page::MAX_LIMIT`) and the id its cursor holds.
-    pub(crate) fn open(&self, page: &crate::Page) -> Result<(u32, Option<String>)> {
+    /// The page's limit (checked, `1..=Page::MAX_LIMIT`) and the (sort value, id) its cursor
+    /// holds.
+    pub(crate) fn open(
+        &self,
+        page: &crate::Page,
+    ) -> Result<(u32, Option<(serde_json::Value, String)>)> {
         let limit = page.checked_limit()?;
-        let after = match page.cursor() {
-            Some(c) => {
-                let (_, id) = self.key.open(&self.context, c)?;
-                Some(String::from_utf8(id).map_err(|_| crate::query::bad_cursor())?)
-            }
-            None => None,
+        let Some(cursor) = page.cursor() else {
+            return Ok((limit, None));
         };
-        Ok((limit, after))
+        let bad = crate::query::bad_cursor;
+        let (value, id) = self.key.open(&self.context, cursor)?;
+        let value = serde_json::from_slice(&value).map_err(|_| bad())?;
+        let id = String::from_utf8(id).map_err(|_| bad())?;
+        Ok((limit, Some((value, id))))
     }
 
-    /// The next page of `limit`, starting after (or, on Qdrant, at) `id`.
-    pub(crate) fn next(&self, limit: u32, id: &str) -> crate::Page {
-        crate::Page::after(self.key.seal(&self.context, &[], id.as_bytes()), limit)
+    /// The next page of `limit`, after (or, on Qdrant, at) the item with `value` and `id`.
+    pub(crate) fn next(&self, limit: u32, value: &serde_json::Value, id: &str) -> crate::Page {
+        let value = serde_json::to_vec(value).expect("a JSON value serializes");
+        crate::Page::after(self.key.seal(&self.context, &value, id.as_bytes()), limit)
     }
 
     /// The listing of `items` fetched with one more than `limit`: the extra one, if any, says
     /// there is a next page, which starts after the last item kept.
-    #[cfg_attr(not(any(feature = "opensearch", feature = "neo4j")), allow(dead_code))]
-    pub(crate) fn listing<E: DocumentEntity>(
+    #[cfg_attr(not(feature = "neo4j"), allow(dead_code))]
+    pub(crate) fn listing<E: DocumentEntity + Document>(
         &self,
         mut items: Vec<E>,
         limit: u32,
-    ) -> crate::Listing<E> {
+    ) -> Result<crate::Listing<E>> {
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
-            items.last().map(|last| self.next(limit, &last.id_text()))
+            match items.last() {
+                Some(last) => Some(self.next(limit, &self.sort_value(last)?, &last.id_text())),
+                None => None,
+            }
         } else {
             None
         };
-        crate::Listing { items, next }
+        Ok(crate::Listing { items, next })
+    }
+
+    /// The entity's value of the sort field (`null` in id order).
+    #[cfg_attr(not(feature = "neo4j"), allow(dead_code))]
+    fn sort_value<E: Document>(&self, e: &E) -> Result<serde_json::Value> {
+        if self.sort.is_id {
+            return Ok(serde_json::Value::Null);
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&e.to_json()?).map_err(|e| Error::Backend(Box::new(e)))?;
+        Ok(json.get(self.sort.field).cloned().unwrap_or_default())
     }
 }
 

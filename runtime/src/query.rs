@@ -50,7 +50,8 @@ pub struct Cond<F>(pub(crate) Op<F>);
 pub(crate) enum Op<F> {
     Eq(F),
     In(Vec<F>),
-    Range(Bound<F>, Bound<F>),
+    /// The bounds, and how the field's values compare (for the backends that store JSON).
+    Range(Bound<F>, Bound<F>, Kind),
     IsNull,
     IsNotNull,
     Prefix(String),
@@ -82,6 +83,7 @@ impl<F> Cond<F> {
         Self(Op::Range(
             wrap(range.start_bound()),
             wrap(range.end_bound()),
+            F::KIND,
         ))
     }
 
@@ -90,7 +92,11 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(Bound::Excluded(F::wrap(value)), Bound::Unbounded))
+        Self(Op::Range(
+            Bound::Excluded(F::wrap(value)),
+            Bound::Unbounded,
+            F::KIND,
+        ))
     }
 
     /// The field is greater than or equal to `value`.
@@ -98,7 +104,11 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(Bound::Included(F::wrap(value)), Bound::Unbounded))
+        Self(Op::Range(
+            Bound::Included(F::wrap(value)),
+            Bound::Unbounded,
+            F::KIND,
+        ))
     }
 
     /// The field is less than `value`.
@@ -106,7 +116,11 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(Bound::Unbounded, Bound::Excluded(F::wrap(value))))
+        Self(Op::Range(
+            Bound::Unbounded,
+            Bound::Excluded(F::wrap(value)),
+            F::KIND,
+        ))
     }
 
     /// The field is less than or equal to `value`.
@@ -114,7 +128,11 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(Bound::Unbounded, Bound::Included(F::wrap(value))))
+        Self(Op::Range(
+            Bound::Unbounded,
+            Bound::Included(F::wrap(value)),
+            F::KIND,
+        ))
     }
 
     /// The (optional) field is null.
@@ -166,6 +184,8 @@ impl From<&str> for Cond<String> {
 pub trait Ordered {
     /// The value a bound is given in (the inner type of an `Option`).
     type Value;
+    /// How values compare.
+    const KIND: Kind;
     /// The field value holding `value`.
     fn wrap(value: Self::Value) -> Self;
 }
@@ -191,6 +211,7 @@ impl Text for Option<String> {}
 
 impl<T: SortKey> Ordered for Option<T> {
     type Value = T;
+    const KIND: Kind = T::KIND;
     fn wrap(value: T) -> Self {
         Some(value)
     }
@@ -203,6 +224,8 @@ impl<T: SortKey> Ordered for Option<T> {
     label = "`order_by` on a field of type `{Self}`"
 )]
 pub trait SortKey: Sized {
+    /// How values compare.
+    const KIND: Kind;
     /// Appends the value's cursor bytes.
     fn to_cursor(&self, out: &mut Vec<u8>);
     /// Reads back what [`to_cursor`](Self::to_cursor) wrote, or `None`.
@@ -213,11 +236,13 @@ macro_rules! sort_keys {
     ($($ty:ty),*) => {$(
         impl Ordered for $ty {
             type Value = $ty;
+            const KIND: Kind = Kind::Number;
             fn wrap(value: $ty) -> $ty {
                 value
             }
         }
         impl SortKey for $ty {
+            const KIND: Kind = Kind::Number;
             fn to_cursor(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_be_bytes());
             }
@@ -232,12 +257,14 @@ sort_keys!(i16, i32, i64, u32, u64, f32, f64);
 
 impl Ordered for String {
     type Value = String;
+    const KIND: Kind = Kind::Text;
     fn wrap(value: String) -> String {
         value
     }
 }
 
 impl SortKey for String {
+    const KIND: Kind = Kind::Text;
     fn to_cursor(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
     }
@@ -248,12 +275,15 @@ impl SortKey for String {
 
 impl Ordered for Uuid {
     type Value = Uuid;
+    // Lower-case hyphenated text sorts as the bytes do.
+    const KIND: Kind = Kind::Text;
     fn wrap(value: Uuid) -> Uuid {
         value
     }
 }
 
 impl SortKey for Uuid {
+    const KIND: Kind = Kind::Text;
     fn to_cursor(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
     }
@@ -265,10 +295,11 @@ impl SortKey for Uuid {
 mod times {
     use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-    use super::{Ordered, SortKey};
+    use super::{Kind, Ordered, SortKey};
 
     impl Ordered for DateTime<Utc> {
         type Value = Self;
+        const KIND: Kind = Kind::Time;
         fn wrap(value: Self) -> Self {
             value
         }
@@ -276,6 +307,7 @@ mod times {
 
     /// Microseconds since the epoch: the precision PostgreSQL stores.
     impl SortKey for DateTime<Utc> {
+        const KIND: Kind = Kind::Time;
         fn to_cursor(&self, out: &mut Vec<u8>) {
             out.extend_from_slice(&self.timestamp_micros().to_be_bytes());
         }
@@ -286,12 +318,14 @@ mod times {
 
     impl Ordered for NaiveDateTime {
         type Value = Self;
+        const KIND: Kind = Kind::Time;
         fn wrap(value: Self) -> Self {
             value
         }
     }
 
     impl SortKey for NaiveDateTime {
+        const KIND: Kind = Kind::Time;
         fn to_cursor(&self, out: &mut Vec<u8>) {
             self.and_utc().to_cursor(out);
         }
@@ -302,12 +336,15 @@ mod times {
 
     impl Ordered for NaiveDate {
         type Value = Self;
+        // `YYYY-MM-DD` text sorts as the dates do.
+        const KIND: Kind = Kind::Text;
         fn wrap(value: Self) -> Self {
             value
         }
     }
 
     impl SortKey for NaiveDate {
+        const KIND: Kind = Kind::Text;
         fn to_cursor(&self, out: &mut Vec<u8>) {
             out.extend_from_slice(&self.to_epoch_days().to_be_bytes());
         }
@@ -315,6 +352,18 @@ mod times {
             NaiveDate::from_epoch_days(i32::from_be_bytes(bytes.try_into().ok()?))
         }
     }
+}
+
+/// How the values of an ordered field compare, for the backends that store JSON (PostgreSQL
+/// compares its own typed columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// JSON numbers.
+    Number,
+    /// Text, compared as its UTF-8 bytes (UUIDs and `YYYY-MM-DD` dates included).
+    Text,
+    /// RFC 3339 times, compared as instants (their text has a varying number of digits).
+    Time,
 }
 
 /// Ascending or descending; the id breaks ties in the same direction.
@@ -342,6 +391,94 @@ pub trait OrderField: Copy + Send + Sync + 'static {
     fn name(self) -> &'static str;
     /// Whether this is the id (the keyset is then the id alone).
     fn is_id(self) -> bool;
+    /// How the field's values compare.
+    fn kind(self) -> Kind;
+}
+
+/// A filter of a document entity (Valkey, OpenSearch, Neo4j, Qdrant), type-erased: each
+/// condition's values as the JSON they are stored as, under the field's name, and the order.
+/// The generated `{Entity}Filter` builds one; each backend translates it into its own typed
+/// query (parameters, a query DSL, a payload filter), never into query text with values in it.
+#[cfg(feature = "document")]
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocQuery {
+    pub(crate) conds: Vec<(&'static str, Op<serde_json::Value>)>,
+    pub(crate) sort: Option<DocSort>,
+    /// A value that did not serialize: reported by the call that uses the filter.
+    pub(crate) error: Option<String>,
+}
+
+/// The order of a [`DocQuery`].
+#[cfg(feature = "document")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DocSort {
+    pub field: &'static str,
+    pub is_id: bool,
+    pub kind: Kind,
+    pub direction: Direction,
+}
+
+#[cfg(feature = "document")]
+impl DocQuery {
+    /// Adds the condition `cond` on `field` (the generated builder methods call this).
+    #[doc(hidden)]
+    pub fn push<F: serde::Serialize>(&mut self, field: &'static str, cond: Cond<F>) {
+        let json = |v: F| serde_json::to_value(v).map_err(|e| format!("`{field}`: {e}"));
+        let bound = |b: Bound<F>| -> std::result::Result<Bound<serde_json::Value>, String> {
+            Ok(match b {
+                Bound::Included(v) => Bound::Included(json(v)?),
+                Bound::Excluded(v) => Bound::Excluded(json(v)?),
+                Bound::Unbounded => Bound::Unbounded,
+            })
+        };
+        let op = match cond.0 {
+            Op::Eq(v) => json(v).map(Op::Eq),
+            Op::In(vs) => vs
+                .into_iter()
+                .map(json)
+                .collect::<std::result::Result<_, _>>()
+                .map(Op::In),
+            Op::Range(lo, hi, kind) => bound(lo).and_then(|lo| Ok(Op::Range(lo, bound(hi)?, kind))),
+            Op::IsNull => Ok(Op::IsNull),
+            Op::IsNotNull => Ok(Op::IsNotNull),
+            Op::Prefix(p) => Ok(Op::Prefix(p)),
+        };
+        match op {
+            Ok(op) => self.conds.push((field, op)),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Orders by `field` in `direction` (the generated `order_by` calls this).
+    #[doc(hidden)]
+    pub fn order_by<O: OrderField>(&mut self, field: O, direction: Direction) {
+        self.sort = Some(DocSort {
+            field: field.name(),
+            is_id: field.is_id(),
+            kind: field.kind(),
+            direction,
+        });
+    }
+
+    /// The order, the id ascending by default (`id` names the id field).
+    pub(crate) fn sort_or_id(&self, id: &'static str) -> DocSort {
+        self.sort.unwrap_or(DocSort {
+            field: id,
+            is_id: true,
+            kind: Kind::Text,
+            direction: Direction::Asc,
+        })
+    }
+
+    /// [`Error::InvalidInput`] when a value did not serialize.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.error {
+            Some(e) => Err(Error::InvalidInput(format!(
+                "a filter value did not serialize: {e}"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A page request: at most `limit` items, after the position a [`Cursor`] marks (the start

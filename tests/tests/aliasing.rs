@@ -68,10 +68,13 @@ mod qdrant {
             .unwrap();
 
         // The org sees its one fact, never the note that names it.
-        assert_eq!(Fact::store().count(&ko).await.unwrap(), 1);
+        assert_eq!(
+            Fact::store().count(&ko, Default::default()).await.unwrap(),
+            1
+        );
         assert_eq!(
             Fact::store()
-                .list(&ko, tenant_store::Page::first(10))
+                .list(&ko, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -85,10 +88,13 @@ mod qdrant {
         assert_eq!(Fact::store().get(&ko, &n.id).await.unwrap(), None);
         assert!(Fact::store().delete(&ko, &n.id).await.is_err());
         // The writer sees its one note, never the org's fact.
-        assert_eq!(Note::store().count(&kw).await.unwrap(), 1);
+        assert_eq!(
+            Note::store().count(&kw, Default::default()).await.unwrap(),
+            1
+        );
         assert_eq!(
             Note::store()
-                .list(&kw, tenant_store::Page::first(10))
+                .list(&kw, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -137,8 +143,14 @@ mod qdrant {
         assert_eq!(Fact::store().get(&k, &id).await.unwrap(), Some(f));
         Fact::store().delete(&k, &id).await.unwrap();
         assert_eq!(Note::store().get(&k, &id).await.unwrap(), Some(n));
-        assert_eq!(Fact::store().count(&k).await.unwrap(), 0);
-        assert_eq!(Note::store().count(&k).await.unwrap(), 1);
+        assert_eq!(
+            Fact::store().count(&k, Default::default()).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            Note::store().count(&k, Default::default()).await.unwrap(),
+            1
+        );
     }
 }
 
@@ -215,7 +227,7 @@ mod valkey {
         );
         assert_eq!(
             Fact::store()
-                .list_tenant(&k, tenant_store::Page::first(10))
+                .list_tenant(&k, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -229,7 +241,7 @@ mod valkey {
         assert_eq!(Fact::store().delete_tenant(&k).await.unwrap(), 0);
         assert_eq!(
             Note::store()
-                .list_tenant(&k, tenant_store::Page::first(10))
+                .list_tenant(&k, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -250,7 +262,7 @@ mod valkey {
         let f = Fact::store().set(&ko, fact("f"), None).await.unwrap();
         assert_eq!(
             Fact::store()
-                .list_tenant(&ko, tenant_store::Page::first(10))
+                .list_tenant(&ko, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -258,7 +270,7 @@ mod valkey {
         );
         assert_eq!(
             Note::store()
-                .list_tenant(&kw, tenant_store::Page::first(10))
+                .list_tenant(&kw, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -267,7 +279,7 @@ mod valkey {
         assert_eq!(Fact::store().delete_tenant(&ko).await.unwrap(), 1);
         assert_eq!(
             Note::store()
-                .list_tenant(&kw, tenant_store::Page::first(10))
+                .list_tenant(&kw, Default::default(), tenant_store::Page::first(10))
                 .await
                 .unwrap()
                 .items,
@@ -343,7 +355,10 @@ mod opensearch {
             .unwrap();
         let f = Fact::store().create(&ko, fact("f")).await.unwrap();
 
-        assert_eq!(Fact::store().count(&ko).await.unwrap(), 1);
+        assert_eq!(
+            Fact::store().count(&ko, Default::default()).await.unwrap(),
+            1
+        );
         let hits = Fact::store().search(&ko, "shared", 10, None).await.unwrap();
         assert_eq!(hits.hits, vec![f.clone()]);
         let hits = Fact::store()
@@ -353,7 +368,10 @@ mod opensearch {
         assert_eq!(hits.hits, vec![f.clone()]);
         assert_eq!(Fact::store().get(&ko, &n.id).await.unwrap(), None);
         assert!(Fact::store().delete(&ko, &n.id).await.is_err());
-        assert_eq!(Note::store().count(&kw).await.unwrap(), 1);
+        assert_eq!(
+            Note::store().count(&kw, Default::default()).await.unwrap(),
+            1
+        );
         assert_eq!(Note::store().get(&kw, &f.id).await.unwrap(), None);
         let hits = Note::store().search(&kw, "shared", 10, None).await.unwrap();
         assert_eq!(hits.hits, vec![n.clone()]);
@@ -381,7 +399,13 @@ mod opensearch {
         assert_eq!(Fact::store().get(&k, &id).await.unwrap(), Some(f));
         Fact::store().delete(&k, &id).await.unwrap();
         assert_eq!(Note::store().get(&k, &id).await.unwrap(), Some(n));
-        assert_eq!(Fact::store().count(&k).await.unwrap(), 0);
-        assert_eq!(Note::store().count(&k).await.unwrap(), 1);
+        assert_eq!(
+            Fact::store().count(&k, Default::default()).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            Note::store().count(&k, Default::default()).await.unwrap(),
+            1
+        );
     }
 }

@@ -1430,7 +1430,13 @@ async fn qdrant_payload_indexes_follow_the_filter_fields() {
     // within the tenant and never reaches the other one.
     for (me, mine, theirs) in [(&a, "a", "b"), (&b, "b", "a")] {
         let kv = client.scoped(me);
-        assert_eq!(q3::Chunk::store().count(&kv).await.unwrap(), 2);
+        assert_eq!(
+            q3::Chunk::store()
+                .count(&kv, Default::default())
+                .await
+                .unwrap(),
+            2
+        );
         let recent = qdrant_client::qdrant::Range {
             gte: Some(2000.0),
             ..Default::default()

@@ -103,7 +103,7 @@ async fn a_clash_on_an_id_is_refused_before_anything_is_written() {
     assert!(matches!(err, Error::Duplicate), "{err:?}");
     assert_eq!(
         Episode::store()
-            .list_tenant(&kf, tenant_store::Page::first(10))
+            .list_tenant(&kf, Default::default(), tenant_store::Page::first(10))
             .await
             .unwrap()
             .items
@@ -111,7 +111,7 @@ async fn a_clash_on_an_id_is_refused_before_anything_is_written() {
         2
     );
     let theirs = Episode::store()
-        .list_tenant(&kt, tenant_store::Page::first(10))
+        .list_tenant(&kt, Default::default(), tenant_store::Page::first(10))
         .await
         .unwrap()
         .items;
@@ -141,7 +141,7 @@ async fn a_neo4j_move_onto_a_held_id_is_duplicate_and_moves_no_node() {
     assert!(matches!(err, Error::Duplicate), "{err:?}");
     assert_eq!(
         Symbol::store()
-            .list(&gf, tenant_store::Page::first(10))
+            .list(&gf, Default::default(), tenant_store::Page::first(10))
             .await
             .unwrap()
             .items
@@ -149,7 +149,7 @@ async fn a_neo4j_move_onto_a_held_id_is_duplicate_and_moves_no_node() {
         2
     );
     let theirs = Symbol::store()
-        .list(&gt, tenant_store::Page::first(10))
+        .list(&gt, Default::default(), tenant_store::Page::first(10))
         .await
         .unwrap()
         .items;

@@ -552,7 +552,7 @@ async fn a_list_over_the_cap_is_invalid_input() {
     assert_eq!(tenant_store::neo4j::MAX_LIMIT, max as usize);
     for over in [0, max + 1] {
         let err = Symbol::store()
-            .list(&kv, tenant_store::Page::first(over))
+            .list(&kv, Default::default(), tenant_store::Page::first(over))
             .await
             .unwrap_err();
         assert!(
@@ -561,7 +561,7 @@ async fn a_list_over_the_cap_is_invalid_input() {
         );
     }
     let all = Symbol::store()
-        .list(&kv, tenant_store::Page::first(max))
+        .list(&kv, Default::default(), tenant_store::Page::first(max))
         .await
         .unwrap();
     assert!(all.items.is_empty() && all.next.is_none());

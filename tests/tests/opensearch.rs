@@ -53,8 +53,8 @@ async fn search_through_a_tenants_alias_returns_only_its_documents_from_both_sid
     assert!(hits.iter().all(|d| d.org_id == a.org_id()));
     let hits = store.search(&kb, "rust", 10, None).await.unwrap().hits;
     assert_eq!(ids(&hits), vec!["b1"]);
-    assert_eq!(store.count(&ka).await.unwrap(), 2);
-    assert_eq!(store.count(&kb).await.unwrap(), 1);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 2);
+    assert_eq!(store.count(&kb, Default::default()).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -339,7 +339,7 @@ async fn promotion_keeps_every_document_and_searches_keep_answering() {
         targets,
         vec![&tenant_store::opensearch::dedicated_index_name::<SearchDoc>(a.org_id())]
     );
-    assert_eq!(store.count(&ka).await.unwrap(), 40);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 40);
     assert_eq!(
         store
             .search(&kb, "moving", 10, None)
@@ -351,7 +351,7 @@ async fn promotion_keeps_every_document_and_searches_keep_answering() {
     );
     // Writes after the move land in the dedicated index and stay isolated.
     store.index(&ka, doc("after", "moving")).await.unwrap();
-    assert_eq!(store.count(&ka).await.unwrap(), 41);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 41);
     assert_eq!(store.get(&kb, &"after".to_string()).await.unwrap(), None);
     // Re-running is safe.
     let again = store.promote_tenant(&ka).await.unwrap();
@@ -376,10 +376,13 @@ async fn delete_tenant_removes_its_documents_and_alias_only() {
     store.index(&kb, doc("b", "stay")).await.unwrap();
     assert_eq!(store.delete_tenant(&ka).await.unwrap(), 3);
     assert!(
-        matches!(store.count(&ka).await, Err(Error::NotFound)),
+        matches!(
+            store.count(&ka, Default::default()).await,
+            Err(Error::NotFound)
+        ),
         "the alias is gone"
     );
-    assert_eq!(store.count(&kb).await.unwrap(), 1);
+    assert_eq!(store.count(&kb, Default::default()).await.unwrap(), 1);
     assert_eq!(
         store.delete_tenant(&ka).await.unwrap(),
         0,
@@ -455,7 +458,13 @@ async fn a_write_before_the_alias_exists_creates_no_index_under_its_name() {
         .index(&kv, doc("early", "x"))
         .await
         .unwrap();
-    assert_eq!(SearchDoc::store().count(&kv).await.unwrap(), 1);
+    assert_eq!(
+        SearchDoc::store()
+            .count(&kv, Default::default())
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 /// The state `promote_tenant` leaves when it stops after copying the tenant into its dedicated
@@ -509,6 +518,10 @@ async fn a_document_deleted_during_promotion_stays_deleted() {
             "swap {swap}"
         );
         assert!(store.get(&kv, &"keep".to_string()).await.unwrap().is_some());
-        assert_eq!(store.count(&kv).await.unwrap(), 1, "swap {swap}");
+        assert_eq!(
+            store.count(&kv, Default::default()).await.unwrap(),
+            1,
+            "swap {swap}"
+        );
     }
 }

@@ -63,8 +63,8 @@ async fn upsert_then_search_returns_each_tenants_own_points_nearest_first() {
     let hits = store.search(&kb, &unit_vector(1), 10, None).await.unwrap();
     assert_eq!(texts(&hits), ["b-near"]);
     assert!(hits.iter().all(|h| h.entity.org_id == b.org_id()));
-    assert_eq!(store.count(&ka).await.unwrap(), 2);
-    assert_eq!(store.count(&kb).await.unwrap(), 1);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 2);
+    assert_eq!(store.count(&kb, Default::default()).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -124,8 +124,8 @@ async fn get_and_delete_of_another_orgs_point_are_absent_and_change_nothing_from
 
     assert_eq!(store.get(&ka, &ida).await.unwrap().unwrap().text, "a");
     assert_eq!(store.get(&kb, &idb).await.unwrap().unwrap().text, "b");
-    assert_eq!(store.count(&ka).await.unwrap(), 1);
-    assert_eq!(store.count(&kb).await.unwrap(), 1);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 1);
+    assert_eq!(store.count(&kb, Default::default()).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -155,13 +155,13 @@ async fn upsert_replaces_the_tenants_point_and_delete_is_not_found_the_second_ti
     let id = Uuid::new_v4();
     put(&ka, id, "v1", 10).await;
     put(&ka, id, "v2", 11).await;
-    assert_eq!(store.count(&ka).await.unwrap(), 1);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 1);
     let hits = store.search(&ka, &unit_vector(11), 1, None).await.unwrap();
     assert_eq!(texts(&hits), ["v2"]);
     store.delete(&ka, &id).await.unwrap();
     assert!(matches!(store.delete(&ka, &id).await, Err(Error::NotFound)));
     assert_eq!(store.get(&ka, &id).await.unwrap(), None);
-    assert_eq!(store.count(&ka).await.unwrap(), 0);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -333,7 +333,7 @@ async fn delete_tenant_removes_only_that_tenants_points_and_counts_them() {
     }
     put(&kb, Uuid::new_v4(), "b", 0).await;
     assert_eq!(store.delete_tenant(&ka).await.unwrap(), 5);
-    assert_eq!(store.count(&ka).await.unwrap(), 0);
+    assert_eq!(store.count(&ka, Default::default()).await.unwrap(), 0);
     assert!(
         store
             .search(&ka, &unit_vector(0), 10, None)
@@ -341,7 +341,7 @@ async fn delete_tenant_removes_only_that_tenants_points_and_counts_them() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(store.count(&kb).await.unwrap(), 1);
+    assert_eq!(store.count(&kb, Default::default()).await.unwrap(), 1);
     assert_eq!(store.delete_tenant(&ka).await.unwrap(), 0);
 }
 
@@ -429,7 +429,11 @@ async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
         "{err:?}"
     );
     let err = Embedding::store()
-        .list(&kv, tenant_store::Page::first(over as u32 + 1))
+        .list(
+            &kv,
+            Default::default(),
+            tenant_store::Page::first(over as u32 + 1),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -438,7 +442,11 @@ async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
     );
     // At the cap is fine.
     let at_cap = Embedding::store()
-        .list(&kv, tenant_store::Page::first(over as u32))
+        .list(
+            &kv,
+            Default::default(),
+            tenant_store::Page::first(over as u32),
+        )
         .await
         .unwrap();
     assert!(at_cap.items.is_empty() && at_cap.next.is_none());
@@ -463,11 +471,17 @@ async fn a_server_with_an_api_key_takes_the_right_one_and_says_so_for_the_others
     let (a, b) = (tenant(), tenant());
     put(&client.scoped(&a), Uuid::new_v4(), "with a key", 1).await;
     assert_eq!(
-        Embedding::store().count(&client.scoped(&a)).await.unwrap(),
+        Embedding::store()
+            .count(&client.scoped(&a), Default::default())
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
-        Embedding::store().count(&client.scoped(&b)).await.unwrap(),
+        Embedding::store()
+            .count(&client.scoped(&b), Default::default())
+            .await
+            .unwrap(),
         0
     );
 

@@ -2,7 +2,8 @@
 //! them.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::model::{Field, Model, ScopeKind};
 
@@ -17,6 +18,72 @@ pub fn scope(m: &Model) -> TokenStream {
     match m.scope_kind {
         ScopeKind::UserId => quote!(#ts::Scope::UserId),
         ScopeKind::OrgId => quote!(#ts::Scope::OrgId),
+    }
+}
+
+/// `created_at` -> `CreatedAt`: the `{Entity}Order` variant of an `order_by` field.
+pub fn order_variant(f: &Field) -> syn::Ident {
+    let name: String = Model::column_name(f)
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|first| first.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format_ident!("{}", name, span = f.ident.span())
+}
+
+/// `{Entity}Order` (the id and every `order_by` field) with its `OrderField` impl, and the
+/// assertion, at each field's type, that it can order a listing.
+pub fn order_enum(m: &Model) -> TokenStream {
+    let ts = ts();
+    let (vis, entity) = (&m.item.vis, m.ident());
+    let order_ty = format_ident!("{}Order", entity);
+    let fields: Vec<&Field> = m.fields.iter().filter(|f| f.order_by).collect();
+    let variants: Vec<_> = fields.iter().map(|f| order_variant(f)).collect();
+    let names: Vec<_> = fields.iter().map(|f| Model::column_name(f)).collect();
+    let tys: Vec<_> = fields.iter().map(|f| &f.ty).collect();
+    let docs = fields.iter().map(|f| format!("By `{}`.", f.ident));
+    let asserts = tys
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #ts::assert_sort_key::<#ty>();));
+    let id_name = Model::column_name(&m.fields[m.id]);
+    let doc = format!(
+        "The fields a listing of `{entity}` can be ordered by (`{entity}Filter::order_by`): the \
+         id and every `order_by` field."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #vis enum #order_ty {
+            /// By the id.
+            Id,
+            #( #[doc = #docs] #variants, )*
+        }
+
+        impl #ts::OrderField for #order_ty {
+            fn name(self) -> &'static str {
+                match self {
+                    Self::Id => #id_name,
+                    #( Self::#variants => #names, )*
+                }
+            }
+            fn is_id(self) -> bool {
+                ::core::matches!(self, Self::Id)
+            }
+            fn kind(self) -> #ts::Kind {
+                match self {
+                    Self::Id => #ts::Kind::Text,
+                    #( Self::#variants => <#tys as #ts::SortKey>::KIND, )*
+                }
+            }
+        }
+
+        const _: () = {
+            #( #asserts )*
+        };
     }
 }
 

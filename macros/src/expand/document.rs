@@ -42,9 +42,61 @@ pub fn expand(m: &Model, b: Backend<'_>) -> TokenStream {
 
     let new_struct = common::new_struct(m, &b.new_doc);
     let alias = common::store_alias(m, quote!(#ts::#module::Store<#entity>), &b.store_doc);
+    let vis = &m.item.vis;
+    let filter_ty = format_ident!("{}Filter", entity);
+    let order_ty = format_ident!("{}Order", entity);
+    let filters: Vec<_> = m.fields.iter().filter(|f| f.filter).collect();
+    let filter_idents: Vec<_> = filters.iter().map(|f| &f.ident).collect();
+    let filter_tys: Vec<_> = filters.iter().map(|f| &f.ty).collect();
+    let filter_names: Vec<_> = filters.iter().map(|f| Model::column_name(f)).collect();
+    let filter_docs = filters.iter().map(|f| {
+        format!(
+            "Keeps only entities whose `{}` meets `cond`: a value (equality) or a \
+             [`Cond`](::tenant_store::Cond) (`is_in`, a range, a null test, a prefix, as the \
+             field's type and the backend allow).",
+            f.ident
+        )
+    });
+    let filter_doc = format!(
+        "Conditions (ANDed) and the order for `{entity}Store::list` and `count`; the empty \
+         filter matches every entity, in id order."
+    );
+    let order_enum = common::order_enum(m);
     quote! {
         #new_struct
         #alias
+
+        #[doc = #filter_doc]
+        #[derive(Debug, Clone, Default)]
+        #vis struct #filter_ty(#ts::DocQuery);
+
+        impl #filter_ty {
+            /// The empty filter.
+            pub fn new() -> Self {
+                ::core::default::Default::default()
+            }
+            #(
+                #[doc = #filter_docs]
+                pub fn #filter_idents(mut self, cond: impl ::core::convert::Into<#ts::Cond<#filter_tys>>) -> Self {
+                    self.0.push(#filter_names, cond.into());
+                    self
+                }
+            )*
+            /// Orders the listing by `field` in `direction`, the id breaking ties in the same
+            /// direction (by the id ascending when this is not called).
+            pub fn order_by(mut self, field: #order_ty, direction: #ts::Direction) -> Self {
+                self.0.order_by(field, direction);
+                self
+            }
+        }
+
+        impl ::core::convert::From<#filter_ty> for #ts::DocQuery {
+            fn from(filter: #filter_ty) -> Self {
+                filter.0
+            }
+        }
+
+        #order_enum
 
         const _: () = {
             #scope_assert
@@ -57,6 +109,7 @@ pub fn expand(m: &Model, b: Backend<'_>) -> TokenStream {
             const ID_FIELD: &'static str = #id_name;
             #id_assoc
             type New = #new_ty;
+            type Filter = #filter_ty;
             fn id(&self) -> &#id_ty {
                 &self.#id_ident
             }

@@ -24,8 +24,15 @@ pub fn migration(m: &Model, neo: &Neo4j) -> String {
          CREATE CONSTRAINT {lower}_{s}_{id} IF NOT EXISTS FOR (n:{l}) REQUIRE (n.{s}, n.{id}) IS UNIQUE;\n",
         m.ident()
     );
-    for i in &neo.indexed {
-        let f = Model::column_name(&m.fields[*i]);
+    // An index per indexed property, and per `filter` or `order_by` property, led by the scope.
+    let mut indexed: Vec<usize> = neo.indexed.clone();
+    for (i, f) in m.fields.iter().enumerate() {
+        if (f.filter || f.order_by) && !indexed.contains(&i) {
+            indexed.push(i);
+        }
+    }
+    for i in indexed {
+        let f = Model::column_name(&m.fields[i]);
         migration.push_str(&format!(
             "CREATE INDEX {lower}_{s}_{f} IF NOT EXISTS FOR (n:{l}) ON (n.{s}, n.{f});\n"
         ));

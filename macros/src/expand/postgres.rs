@@ -14,18 +14,6 @@ use syn::spanned::Spanned;
 use super::common;
 use crate::model::{Field, Model, Postgres, Role};
 
-/// `created_at` -> `CreatedAt`: the order enum's variant for a column.
-fn upper_camel(name: &str) -> String {
-    name.split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 fn q(ident: &str) -> String {
     format!("\"{ident}\"")
 }
@@ -191,30 +179,13 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let order_fields: Vec<&Field> = m.fields.iter().filter(|f| f.order_by).collect();
     let order_variants: Vec<_> = order_fields
         .iter()
-        .map(|f| {
-            format_ident!(
-                "{}",
-                upper_camel(&Model::column_name(f)),
-                span = f.ident.span()
-            )
-        })
+        .map(|f| common::order_variant(f))
         .collect();
     let order_idents: Vec<_> = order_fields.iter().map(|f| &f.ident).collect();
     let order_tys: Vec<_> = order_fields.iter().map(|f| &f.ty).collect();
     let order_names: Vec<_> = order_fields.iter().map(|f| Model::column_name(f)).collect();
     let order_cols: Vec<_> = order_fields.iter().map(|f| col(f)).collect();
-    let order_docs = order_fields.iter().map(|f| {
-        let d = format!("By `{}`.", f.ident);
-        quote!(#[doc = #d])
-    });
-    let order_asserts = order_fields.iter().map(|f| {
-        let ty = &f.ty;
-        quote_spanned!(ty.span()=> #ts::assert_sort_key::<#ty>();)
-    });
-    let order_doc = format!(
-        "The fields a `{store_ty}::list` can be ordered by (`{entity_name}Filter::order_by`): \
-         the id and every `order_by` field."
-    );
+    let order_enum = common::order_enum(m);
     let after_sql_id = format!(" AND {id_col} = ");
     let returning = format!(" RETURNING {all_cols}");
 
@@ -378,29 +349,10 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             }
         }
 
-        #[doc = #order_doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #vis enum #order_ty {
-            /// By the id.
-            Id,
-            #( #order_docs #order_variants, )*
-        }
-
-        impl #ts::OrderField for #order_ty {
-            fn name(self) -> &'static str {
-                match self {
-                    Self::Id => #id_name,
-                    #( Self::#order_variants => #order_names, )*
-                }
-            }
-            fn is_id(self) -> bool {
-                ::core::matches!(self, Self::Id)
-            }
-        }
+        #order_enum
 
         const _: () = {
             #( #assertions )*
-            #( #order_asserts )*
             #( #reference_asserts )*
         };
 

@@ -105,8 +105,18 @@ pub const KEYS: &[Key] = &[
     key("index", Struct, &[OpenSearch], "index = \"name\""),
     key("id", Field, &[], "id"),
     key("version", Field, &[Postgres], "version"),
-    key("filter", Field, &[Postgres, Qdrant], "filter"),
-    key("order_by", Field, &[Postgres], "order_by"),
+    key(
+        "filter",
+        Field,
+        &[Postgres, Valkey, OpenSearch, Neo4j, Qdrant],
+        "filter",
+    ),
+    key(
+        "order_by",
+        Field,
+        &[Postgres, OpenSearch, Neo4j],
+        "order_by",
+    ),
     key("created_at", Field, &[Postgres], "created_at"),
     key("updated_at", Field, &[Postgres], "updated_at"),
     key(

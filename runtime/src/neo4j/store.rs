@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use super::{Client, Scoped};
 use crate::contract::{Boxed, TenantStore};
-use crate::document::{Document, DocumentEntity, DocumentId as _, IdPages, check_own, span};
+use std::ops::Bound;
+
+use crate::document::{DocPages, Document, DocumentEntity, DocumentId as _, check_own, span};
+use crate::query::{Direction, DocQuery, DocSort, Kind, Op};
 use crate::{Error, Listing, Page, Principal, Result};
 
 /// The most nodes one `list` returns.
@@ -39,10 +42,7 @@ pub struct Queries {
     pub get: String,
     /// The tenant's nodes in id order, up to `$limit`.
     pub list: String,
-    /// The tenant's nodes with an id after `$after`, in id order, up to `$limit`.
-    pub list_after: String,
-    /// The number of the tenant's nodes.
-    pub count: String,
+
     /// `SET n += $props` by (scope, id), re-asserting the scope; returns the count.
     pub update: String,
     /// Sets the scope of every node of the tenant to `$to`; returns the count.
@@ -129,10 +129,6 @@ pub fn queries<E: GraphEntity>() -> Result<Queries> {
         ),
         get: format!("MATCH {node} RETURN n"),
         list: format!("MATCH {all} RETURN n ORDER BY n.{id} LIMIT $limit"),
-        list_after: format!(
-            "MATCH {all} WHERE n.{id} > $after RETURN n ORDER BY n.{id} LIMIT $limit"
-        ),
-        count: format!("MATCH {all} RETURN count(n) AS count"),
         update: format!("MATCH {node} SET n += $props, n.{s} = ${s} RETURN count(n) AS updated"),
         move_tenant: format!("MATCH {all} SET n.{s} = $to RETURN count(n) AS moved"),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
@@ -252,30 +248,60 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
     .await
 }
 
-/// One page of the tenant's nodes, in id order.
-pub async fn list<E: GraphEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-    let pages = IdPages::new::<E, _>("neo4j", kv.client().cursor_key(), kv);
+/// One page of the tenant's nodes matching `filter`, in its order (the id by default).
+pub async fn list<E: GraphEntity>(
+    kv: &Scoped<'_>,
+    filter: E::Filter,
+    page: Page,
+) -> Result<Listing<E>> {
+    let query: DocQuery = filter.into();
+    query.check()?;
+    let sort = query.sort_or_id(E::ID_FIELD);
+    let pages = DocPages::new::<E, _>("neo4j", kv.client().cursor_key(), kv, sort);
     let (limit, after) = pages.open(&page)?;
     let tenant = kv.tenant(E::SCOPE).to_string();
-    let queries = queries::<E>()?;
-    let q = match &after {
-        None => neo4rs::query(&queries.list),
-        Some(id) => neo4rs::query(&queries.list_after).param("after", id.as_str()),
+    let mut m = Matching::new::<E>(&query)?;
+    if let Some((value, id)) = &after {
+        m.after(sort, E::ID_FIELD, value, id)?;
     }
-    .param(scope_param::<E>(), tenant.as_str())
-    .param("limit", i64::from(limit) + 1);
+    let dir = match sort.direction {
+        Direction::Asc => "ASC",
+        Direction::Desc => "DESC",
+    };
+    let id = identifier(E::ID_FIELD)?;
+    let mut order = String::new();
+    if !sort.is_id {
+        order = format!(
+            "{} {dir}, ",
+            Matching::term(sort.kind, &format!("n.{}", identifier(sort.field)?))
+        );
+    }
+    let text = format!(
+        "{} RETURN n ORDER BY {order}n.{id} {dir} LIMIT $limit",
+        m.text
+    );
+    let q = m
+        .bind(neo4rs::query(&text))
+        .param(scope_param::<E>(), tenant.as_str())
+        .param("limit", i64::from(limit) + 1);
     async {
         let items = decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant)?;
-        Ok(pages.listing(items, limit))
+        pages.listing(items, limit)
     }
     .instrument(span::<E, _>(kv, "list"))
     .await
 }
 
-/// The number of the tenant's nodes.
-pub async fn count<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
+/// The number of the tenant's nodes matching `filter`.
+pub async fn count<E: GraphEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+    let query: DocQuery = filter.into();
+    query.check()?;
     let tenant = kv.tenant(E::SCOPE).to_string();
-    let q = neo4rs::query(&queries::<E>()?.count).param(scope_param::<E>(), tenant.as_str());
+    let m = Matching::new::<E>(&query)?;
+    let text = format!("{} RETURN count(n) AS count", m.text);
+    let q = m
+        .bind(neo4rs::query(&text))
+        .param(scope_param::<E>(), tenant.as_str());
     async {
         let rows = kv.client().rows(kv.breaker_key(), q).await?;
         let n = rows
@@ -286,6 +312,106 @@ pub async fn count<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
     }
     .instrument(span::<E, _>(kv, "count"))
     .await
+}
+
+/// `MATCH (n:Label {scope: $scope}) WHERE ...`: the tenant's nodes and a filter's conditions,
+/// each value a parameter (`$p0`, `$p1`, ...), each property name an identifier.
+struct Matching {
+    text: String,
+    params: Vec<(String, BoltType)>,
+}
+
+impl Matching {
+    fn new<E: GraphEntity>(query: &DocQuery) -> Result<Self> {
+        let (l, s) = (identifier(E::LABEL)?, E::SCOPE.as_str());
+        let mut m = Self {
+            text: format!("MATCH (n:{l} {{{s}: ${s}}}) WHERE true"),
+            params: Vec::new(),
+        };
+        for (field, op) in &query.conds {
+            let prop = format!("n.{}", identifier(field)?);
+            match op {
+                Op::Eq(v) if v.is_null() => m.text.push_str(" AND false"),
+                Op::Eq(v) => {
+                    let p = m.param(v)?;
+                    m.text.push_str(&format!(" AND {prop} = {p}"));
+                }
+                Op::In(vs) => {
+                    let vs: Vec<Value> = vs.iter().filter(|v| !v.is_null()).cloned().collect();
+                    let p = m.param(&Value::Array(vs))?;
+                    m.text.push_str(&format!(" AND {prop} IN {p}"));
+                }
+                Op::Range(lo, hi, kind) => {
+                    for (bound, strict, loose) in [(lo, ">", ">="), (hi, "<", "<=")] {
+                        let (v, op) = match bound {
+                            Bound::Excluded(v) => (v, strict),
+                            Bound::Included(v) => (v, loose),
+                            Bound::Unbounded => continue,
+                        };
+                        let p = m.param(v)?;
+                        m.text.push_str(&format!(
+                            " AND {} {op} {}",
+                            Self::term(*kind, &prop),
+                            Self::term(*kind, &p)
+                        ));
+                    }
+                }
+                Op::IsNull => m.text.push_str(&format!(" AND {prop} IS NULL")),
+                Op::IsNotNull => m.text.push_str(&format!(" AND {prop} IS NOT NULL")),
+                Op::Prefix(prefix) => {
+                    let p = m.param(&Value::String(prefix.clone()))?;
+                    m.text.push_str(&format!(" AND {prop} STARTS WITH {p}"));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// ` AND (f > $v OR (f = $v AND n.id > $id))` (`<` descending): after the cursor.
+    fn after(&mut self, sort: DocSort, id_field: &str, value: &Value, id: &str) -> Result<()> {
+        let op = match sort.direction {
+            Direction::Asc => ">",
+            Direction::Desc => "<",
+        };
+        let id_param = self.param(&Value::String(id.to_owned()))?;
+        let id_prop = format!("n.{}", identifier(id_field)?);
+        if sort.is_id {
+            self.text
+                .push_str(&format!(" AND {id_prop} {op} {id_param}"));
+        } else {
+            let prop = Self::term(sort.kind, &format!("n.{}", identifier(sort.field)?));
+            let v = Self::term(sort.kind, &self.param(value)?);
+            self.text.push_str(&format!(
+                " AND ({prop} {op} {v} OR ({prop} = {v} AND {id_prop} {op} {id_param}))"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A property or parameter as it compares: times through `datetime()` (their text has a
+    /// varying number of digits).
+    fn term(kind: Kind, expr: &str) -> String {
+        match kind {
+            Kind::Time => format!("datetime({expr})"),
+            Kind::Number | Kind::Text => expr.to_owned(),
+        }
+    }
+
+    /// A new parameter holding `value`; its `$name`.
+    fn param(&mut self, value: &Value) -> Result<String> {
+        let name = format!("p{}", self.params.len());
+        let bolt =
+            BoltType::try_from(value.clone()).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        self.params.push((name.clone(), bolt));
+        Ok(format!("${name}"))
+    }
+
+    fn bind(self, mut q: neo4rs::Query) -> neo4rs::Query {
+        for (name, value) in self.params {
+            q = q.param(&name, value);
+        }
+        q
+    }
 }
 
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
@@ -397,15 +523,17 @@ impl<E: GraphEntity> Store<E> {
         get(kv, &id.to_id()).await
     }
 
-    /// One page of the tenant's nodes, in id order; the listing holds the next page's request
-    /// when there are more.
-    pub async fn list(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-        list(kv, page).await
+    /// One page of the tenant's nodes matching `filter`, in its order (the id ascending by
+    /// default; [`Store`]'s `order_by` fields otherwise, the id breaking ties); the listing
+    /// holds the next page's request when there are more. A cursor another listing made is
+    /// [`Error::InvalidInput`].
+    pub async fn list(&self, kv: &Scoped<'_>, filter: E::Filter, page: Page) -> Result<Listing<E>> {
+        list(kv, filter, page).await
     }
 
-    /// The number of the tenant's nodes.
-    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
-        count::<E>(kv).await
+    /// The number of the tenant's nodes matching `filter` (as many as its listing holds).
+    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count::<E>(kv, filter).await
     }
 
     /// Replaces the properties of the tenant's node `id` with those of `new`;
@@ -475,11 +603,14 @@ impl<E: GraphEntity> TenantStore for Store<E> {
         who: &'a Principal,
         page: Page,
     ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move { self.list(&conn.scoped(who), page).await })
+        Box::pin(async move {
+            self.list(&conn.scoped(who), E::Filter::default(), page)
+                .await
+        })
     }
 
     fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.count(&conn.scoped(who)).await })
+        Box::pin(async move { self.count(&conn.scoped(who), E::Filter::default()).await })
     }
 
     fn update<'a>(
@@ -533,6 +664,7 @@ mod tests {
         const ID_FIELD: &'static str = "id";
         type Id = String;
         type New = String;
+        type Filter = crate::query::DocQuery;
         fn id(&self) -> &String {
             &self.id
         }

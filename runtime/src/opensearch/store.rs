@@ -8,10 +8,12 @@ use uuid::Uuid;
 use super::{Client, Scoped, ok};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::{
-    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, IdPages, check_own, decode_stored,
+    DocPages, Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored,
     span,
 };
+use crate::query::{Direction, DocQuery, Op};
 use crate::{Error, Listing, Page, Principal, Result};
+use std::ops::Bound;
 
 /// What `#[tenant_store(backend = "opensearch")]` implements for an entity beside its
 /// [`DocumentEntity`] core: the index and the mapping. The scope field is named after the
@@ -408,32 +410,117 @@ async fn paged<E: SearchEntity>(
     Ok(SearchPage { hits: docs, next })
 }
 
-/// One page of the tenant's documents in id order, through its alias and the tenant filter.
-pub async fn list<E: SearchEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-    let pages = IdPages::new::<E, _>("opensearch", kv.client().cursor_key(), kv);
+/// One page of the tenant's documents matching `filter`, in its order, through its alias and
+/// the tenant filter: `search_after` on the sort values of the last hit (kept in the cursor as
+/// OpenSearch returned them).
+pub async fn list<E: SearchEntity>(
+    kv: &Scoped<'_>,
+    filter: E::Filter,
+    page: Page,
+) -> Result<Listing<E>> {
+    let query: DocQuery = filter.into();
+    query.check()?;
+    let sort = query.sort_or_id(E::ID_FIELD);
+    let pages = DocPages::new::<E, _>("opensearch", kv.client().cursor_key(), kv, sort);
     let (limit, after) = pages.open(&page)?;
     crate::resilience::check_cap("limit", limit as usize, MAX_PAGE)?;
     let tenant = kv.tenant(E::SCOPE);
+    let dir = match sort.direction {
+        Direction::Asc => "asc",
+        Direction::Desc => "desc",
+    };
+    let mut order = Vec::new();
+    if !sort.is_id {
+        order.push(json!({ sort.field: dir }));
+    }
+    order.push(json!({ E::ID_FIELD: dir }));
     let mut body = json!({
         "size": limit + 1,
-        "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } },
-        "sort": [ { E::ID_FIELD: "asc" } ],
+        "query": { "bool": { "filter": clauses::<E>(&query, tenant) } },
+        "sort": order,
     });
-    if let Some(id) = after {
-        body["search_after"] = json!([id]);
+    if let Some((values, _)) = after {
+        if !values.is_array() {
+            return Err(crate::query::bad_cursor());
+        }
+        body["search_after"] = values;
     }
     async {
         let hits = match search_raw::<E>(kv, body).await {
             Err(Error::NotFound) => Vec::new(),
             other => other?,
         };
+        let more = hits.len() > limit as usize;
         let mut items = Vec::with_capacity(hits.len());
-        for (source, _) in hits {
+        let mut last_sort = Value::Null;
+        for (i, (source, hit)) in hits.into_iter().enumerate() {
+            if i == limit as usize {
+                break;
+            }
+            last_sort = hit.get("sort").cloned().unwrap_or_default();
             items.extend(decode_stored::<E, _>(kv, source)?);
         }
-        Ok(pages.listing(items, limit))
+        let more = more && !last_sort.is_null();
+        let next = match (more, items.last()) {
+            (true, Some(last)) => Some(pages.next(limit, &last_sort, &last.id_text())),
+            _ => None,
+        };
+        Ok(Listing { items, next })
     }
     .instrument(span::<E, _>(kv, "list"))
+    .await
+}
+
+/// The tenant's filter and a [`DocQuery`]'s conditions as query DSL clauses (every value a
+/// JSON value of the request, never query text).
+fn clauses<E: SearchEntity>(query: &DocQuery, tenant: Uuid) -> Vec<Value> {
+    let nothing = json!({ "bool": { "must_not": { "match_all": {} } } });
+    let mut out = vec![tenant_filter::<E>(tenant)];
+    for (field, op) in &query.conds {
+        let field = *field;
+        out.push(match op {
+            Op::Eq(Value::Null) => nothing.clone(),
+            Op::Eq(v) => json!({ "term": { field: v } }),
+            Op::In(vs) => {
+                let vs: Vec<&Value> = vs.iter().filter(|v| !v.is_null()).collect();
+                json!({ "terms": { field: vs } })
+            }
+            Op::Range(lo, hi, _) => {
+                let mut r = serde_json::Map::new();
+                for (bound, strict, loose) in [(lo, "gt", "gte"), (hi, "lt", "lte")] {
+                    match bound {
+                        Bound::Excluded(v) => r.insert(strict.into(), v.clone()),
+                        Bound::Included(v) => r.insert(loose.into(), v.clone()),
+                        Bound::Unbounded => None,
+                    };
+                }
+                json!({ "range": { field: r } })
+            }
+            Op::IsNull => json!({ "bool": { "must_not": { "exists": { "field": field } } } }),
+            Op::IsNotNull => json!({ "exists": { "field": field } }),
+            Op::Prefix(p) => json!({ "prefix": { field: p } }),
+        });
+    }
+    out
+}
+
+/// The number of the tenant's documents matching `filter`.
+async fn count_matching<E: SearchEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+    let query: DocQuery = filter.into();
+    query.check()?;
+    let tenant = kv.tenant(E::SCOPE);
+    let body = json!({ "query": { "bool": { "filter": clauses::<E>(&query, tenant) } } });
+    let path = format!("/{}/_count", alias_name::<E>(tenant));
+    async {
+        let body = ok(kv
+            .client()
+            .call(kv.breaker_key(), Method::Post, &path, Some(body))
+            .await?)?;
+        body.get("count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::Backend("count answer without a count".into()))
+    }
+    .instrument(span::<E, _>(kv, "count"))
     .await
 }
 
@@ -516,14 +603,6 @@ pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
     }
     .instrument(span::<E, _>(kv, "delete"))
     .await
-}
-
-/// The tenant's document count.
-pub async fn count<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
-    let tenant = kv.tenant(E::SCOPE);
-    count_in::<E>(kv.client(), &alias_name::<E>(tenant), tenant)
-        .instrument(span::<E, _>(kv, "count"))
-        .await
 }
 
 async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) -> Result<u64> {
@@ -764,16 +843,18 @@ impl<E: SearchEntity> Store<E> {
         delete::<E>(kv, &id.to_id()).await
     }
 
-    /// The tenant's document count.
-    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
-        count::<E>(kv).await
+    /// The number of the tenant's documents matching `filter` (as many as its listing holds).
+    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count_matching::<E>(kv, filter).await
     }
 
-    /// One page of the tenant's documents, in id order (`search_after` on the id); the listing
-    /// holds the next page's request when there are more. A tenant that never wrote has an
-    /// empty listing. [`Error::InvalidInput`] over [`MAX_PAGE`].
-    pub async fn list(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-        list::<E>(kv, page).await
+    /// One page of the tenant's documents matching `filter`, in its order (the id ascending by
+    /// default; an `order_by` field otherwise, the id breaking ties), with `search_after`; the
+    /// listing holds the next page's request when there are more. A tenant that never wrote
+    /// has an empty listing. [`Error::InvalidInput`] over [`MAX_PAGE`], and for a cursor
+    /// another listing made.
+    pub async fn list(&self, kv: &Scoped<'_>, filter: E::Filter, page: Page) -> Result<Listing<E>> {
+        list::<E>(kv, filter, page).await
     }
 
     /// Moves every one of `from`'s tenant's documents to `to`'s tenant (merging into what `to`
@@ -837,12 +918,15 @@ impl<E: SearchEntity> TenantStore for Store<E> {
         who: &'a Principal,
         page: Page,
     ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move { self.list(&conn.scoped(who), page).await })
+        Box::pin(async move {
+            self.list(&conn.scoped(who), E::Filter::default(), page)
+                .await
+        })
     }
 
     fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
         Box::pin(async move {
-            match self.count(&conn.scoped(who)).await {
+            match self.count(&conn.scoped(who), E::Filter::default()).await {
                 // A tenant that never wrote has no alias yet: it has nothing.
                 Err(Error::NotFound) => Ok(0),
                 other => other,

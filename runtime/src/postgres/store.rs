@@ -584,7 +584,7 @@ pub fn push_cond<F: PgColumn>(
             qb.push_bind(vs);
             qb.push(")");
         }
-        Op::Range(lo, hi) => {
+        Op::Range(lo, hi, _) => {
             // `col IS NOT NULL` keeps the condition well-formed when both ends are open.
             qb.push(" IS NOT NULL");
             for (bound, strict, loose) in [(lo, " > ", " >= "), (hi, " < ", " <= ")] {

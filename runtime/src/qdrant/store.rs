@@ -15,11 +15,13 @@ use uuid::Uuid;
 use super::{Client, Scoped};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::{
-    Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, IdPages, check_own, decode_stored,
+    DocPages, Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored,
     span,
 };
+use crate::query::{Direction, DocQuery, Kind, Op};
 use crate::resilience::check_cap;
 use crate::{Error, Listing, Page, Principal, Result};
+use std::ops::Bound;
 
 /// What `#[tenant_store(backend = "qdrant")]` implements for an entity beside its
 /// [`DocumentEntity`] core (the entity is the point's payload). The payload key of the tenant
@@ -368,25 +370,46 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
     }
 }
 
-/// One page of the tenant's entities, in point-id order: a scroll, whose cursor holds the
-/// point the next page starts at (Qdrant's `next_page_offset`). [`Error::InvalidInput`] over
-/// [`MAX_LIMIT`].
-pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-    let pages = IdPages::new::<E, _>("qdrant", kv.client().cursor_key(), kv);
+/// One page of the tenant's entities matching `filter`, in point-id order: a scroll, whose
+/// cursor holds the point the next page starts at (Qdrant's `next_page_offset`).
+/// [`Error::InvalidInput`] over [`MAX_LIMIT`], and for an order other than the id ascending
+/// (a scroll has no other).
+pub async fn list<E: EmbeddingEntity>(
+    kv: &Scoped<'_>,
+    filter: E::Filter,
+    page: Page,
+) -> Result<Listing<E>> {
+    let query: DocQuery = filter.into();
+    query.check()?;
+    let sort = query.sort_or_id(E::ID_FIELD);
+    if !sort.is_id || sort.direction != Direction::Asc {
+        return Err(Error::InvalidInput(
+            "Qdrant lists in point-id order only (a scroll); order by the id ascending".into(),
+        ));
+    }
+    let pages = DocPages::new::<E, _>("qdrant", kv.client().cursor_key(), kv, sort);
     let (limit, at) = pages.open(&page)?;
     check_cap("limit", limit as usize, MAX_LIMIT)?;
+    let Some(conditions) = conditions(&query)? else {
+        return Ok(Listing {
+            items: Vec::new(),
+            next: None,
+        });
+    };
     let offset = match at {
-        Some(id) => Some(pb::PointId::from(
+        Some((_, id)) => Some(pb::PointId::from(
             Uuid::parse_str(&id)
                 .map_err(|_| crate::query::bad_cursor())?
                 .to_string(),
         )),
         None => None,
     };
+    let mut must = tenant_conditions::<E>(kv);
+    must.extend(conditions);
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
         timeout: kv.client().server_timeout(),
-        filter: Some(tenant_filter::<E>(kv)),
+        filter: Some(Filter::must(must)),
         offset,
         limit: Some(limit),
         with_payload: Some(true.into()),
@@ -404,11 +427,134 @@ pub async fn list<E: EmbeddingEntity>(kv: &Scoped<'_>, page: Page) -> Result<Lis
     let next = answer
         .next_page_offset
         .and_then(|p| match p.point_id_options {
-            Some(pb::point_id::PointIdOptions::Uuid(u)) => Some(pages.next(limit, &u)),
-            Some(pb::point_id::PointIdOptions::Num(n)) => Some(pages.next(limit, &n.to_string())),
+            Some(pb::point_id::PointIdOptions::Uuid(u)) => {
+                Some(pages.next(limit, &Value::Null, &u))
+            }
+            Some(pb::point_id::PointIdOptions::Num(n)) => {
+                Some(pages.next(limit, &Value::Null, &n.to_string()))
+            }
             None => None,
         });
     Ok(Listing { items, next })
+}
+
+/// A filter's conditions as Qdrant payload conditions (each value typed, never text), or `None`
+/// when they can match nothing (an equality with null, an empty set).
+fn conditions(query: &DocQuery) -> Result<Option<Vec<Condition>>> {
+    let mut out = Vec::new();
+    for (field, op) in &query.conds {
+        let field = *field;
+        let condition = match op {
+            Op::Eq(v) => match equal(field, v)? {
+                Some(c) => c,
+                None => return Ok(None),
+            },
+            Op::In(vs) => {
+                let mut any = Vec::new();
+                for v in vs {
+                    any.extend(equal(field, v)?);
+                }
+                match any.len() {
+                    0 => return Ok(None),
+                    1 => any.remove(0),
+                    _ => Filter::should(any).into(),
+                }
+            }
+            Op::Range(lo, hi, Kind::Number) => {
+                let mut r = pb::Range::default();
+                for (bound, low) in [(lo, true), (hi, false)] {
+                    let (v, strict) = match bound {
+                        Bound::Excluded(v) => (v, true),
+                        Bound::Included(v) => (v, false),
+                        Bound::Unbounded => continue,
+                    };
+                    let v = v.as_f64().ok_or_else(|| not_a(field, "number"))?;
+                    match (low, strict) {
+                        (true, true) => r.gt = Some(v),
+                        (true, false) => r.gte = Some(v),
+                        (false, true) => r.lt = Some(v),
+                        (false, false) => r.lte = Some(v),
+                    }
+                }
+                Condition::range(field, r)
+            }
+            Op::Range(lo, hi, Kind::Time) => {
+                let mut r = pb::DatetimeRange::default();
+                for (bound, low) in [(lo, true), (hi, false)] {
+                    let (v, strict) = match bound {
+                        Bound::Excluded(v) => (v, true),
+                        Bound::Included(v) => (v, false),
+                        Bound::Unbounded => continue,
+                    };
+                    let t = v
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .ok_or_else(|| not_a(field, "time"))?;
+                    let t = prost_types::Timestamp {
+                        seconds: t.timestamp(),
+                        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+                    };
+                    match (low, strict) {
+                        (true, true) => r.gt = Some(t),
+                        (true, false) => r.gte = Some(t),
+                        (false, true) => r.lt = Some(t),
+                        (false, false) => r.lte = Some(t),
+                    }
+                }
+                Condition::datetime_range(field, r)
+            }
+            Op::Range(_, _, Kind::Text) => {
+                return Err(Error::InvalidInput(format!(
+                    "Qdrant compares numbers and times only: `{field}` is text, filter it by equality or a set"
+                )));
+            }
+            Op::IsNull => {
+                Filter::should([Condition::is_null(field), Condition::is_empty(field)]).into()
+            }
+            Op::IsNotNull => {
+                Filter::must_not([Condition::is_null(field), Condition::is_empty(field)]).into()
+            }
+            Op::Prefix(_) => {
+                return Err(Error::InvalidInput(format!(
+                    "Qdrant has no prefix match on a keyword index: filter `{field}` by equality or a set"
+                )));
+            }
+        };
+        out.push(condition);
+    }
+    Ok(Some(out))
+}
+
+/// The condition `field == value`, or `None` for null (which equals nothing).
+fn equal(field: &str, value: &Value) -> Result<Option<Condition>> {
+    Ok(Some(match value {
+        Value::Null => return Ok(None),
+        Value::Bool(b) => Condition::matches(field, *b),
+        Value::String(s) => Condition::matches(field, s.clone()),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Condition::matches(field, i),
+            None => {
+                let f = n.as_f64().ok_or_else(|| not_a(field, "number"))?;
+                Condition::range(
+                    field,
+                    pb::Range {
+                        gte: Some(f),
+                        lte: Some(f),
+                        ..Default::default()
+                    },
+                )
+            }
+        },
+        Value::Array(_) | Value::Object(_) => {
+            return Err(Error::InvalidInput(format!(
+                "`{field}`: Qdrant matches scalars only"
+            )));
+        }
+    }))
+}
+
+fn not_a(field: &str, what: &str) -> Error {
+    Error::InvalidInput(format!("`{field}`: a bound that is not a {what}"))
 }
 
 async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
@@ -460,8 +606,15 @@ pub async fn delete<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<()>
 }
 
 /// The number of the tenant's points.
-pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
-    count_filter::<E>(kv, tenant_filter::<E>(kv))
+pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+    let query: DocQuery = filter.into();
+    query.check()?;
+    let Some(conditions) = conditions(&query)? else {
+        return Ok(0);
+    };
+    let mut must = tenant_conditions::<E>(kv);
+    must.extend(conditions);
+    count_filter::<E>(kv, Filter::must(must))
         .instrument(span::<E, _>(kv, "count"))
         .await
 }
@@ -591,13 +744,13 @@ impl<E: EmbeddingEntity> Store<E> {
 
     /// One page of the tenant's points, in point-id order (a scroll); the listing holds the
     /// next page's request when there are more. [`Error::InvalidInput`] over [`MAX_LIMIT`].
-    pub async fn list(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-        list(kv, page).await
+    pub async fn list(&self, kv: &Scoped<'_>, filter: E::Filter, page: Page) -> Result<Listing<E>> {
+        list(kv, filter, page).await
     }
 
-    /// The tenant's point count.
-    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
-        count::<E>(kv).await
+    /// The number of the tenant's points matching `filter` (as many as its listing holds).
+    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count::<E>(kv, filter).await
     }
 
     /// Moves every one of `from`'s tenant's points (payload and vector) to `to`'s tenant, where
@@ -646,11 +799,14 @@ impl<E: EmbeddingEntity> TenantStore for Store<E> {
         who: &'a Principal,
         page: Page,
     ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move { self.list(&conn.scoped(who), page).await })
+        Box::pin(async move {
+            self.list(&conn.scoped(who), E::Filter::default(), page)
+                .await
+        })
     }
 
     fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.count(&conn.scoped(who)).await })
+        Box::pin(async move { self.count(&conn.scoped(who), E::Filter::default()).await })
     }
 
     fn update<'a>(
@@ -698,6 +854,7 @@ mod tests {
         const ID_FIELD: &'static str = "id";
         type Id = Uuid;
         type New = ();
+        type Filter = crate::query::DocQuery;
         fn id(&self) -> &Uuid {
             &self.id
         }

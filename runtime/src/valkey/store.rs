@@ -13,7 +13,12 @@ use super::{Client, Scoped, check_part, ttl_millis};
 use crate::contract::{Boxed, TenantStore};
 use crate::document::DocumentId as _;
 use crate::document::{Document, DocumentEntity, check_own, own, span};
-use crate::query::{Context, CursorKey, Direction, SortKey};
+use std::cmp::Ordering;
+use std::ops::Bound;
+
+use serde_json::Value;
+
+use crate::query::{Context, CursorKey, Direction, DocQuery, Kind, Op, SortKey};
 use crate::{Error, Listing, Page, Principal, Result};
 
 /// What `#[tenant_store(backend = "valkey")]` implements for an entity, beside its
@@ -182,6 +187,7 @@ async fn walk<E: ValkeyEntity>(
     index: String,
     limit: usize,
     below: Option<f64>,
+    filter: Option<&DocQuery>,
 ) -> Result<Vec<(E, f64)>> {
     let limit = check_limit(limit)?;
     let max = below.map_or_else(|| "+inf".to_owned(), |s| format!("({s}"));
@@ -216,6 +222,11 @@ async fn walk<E: ValkeyEntity>(
         }
         let values: Vec<Option<String>> = kv.client().query(kv.breaker_key(), &mget).await?;
         for ((id, score), value) in ids.into_iter().zip(values) {
+            if let (Some(j), Some(q)) = (&value, filter)
+                && !matches(j, q)
+            {
+                continue;
+            }
             match value
                 .map(|j| decode::<E>(kv, session, &j))
                 .transpose()?
@@ -255,10 +266,69 @@ pub async fn list_session<E: ValkeyEntity>(
     };
     let keys = Keys::new::<E>(kv, session)?;
     let recent = keys.recent();
-    let items = walk::<E>(kv, session, &keys, recent, limit as usize + 1, below)
+    let items = walk::<E>(kv, session, &keys, recent, limit as usize + 1, below, None)
         .instrument(span::<E, _>(kv, "list_session"))
         .await?;
     Ok(pages.listing(items, limit, |_| session.to_owned()))
+}
+
+/// A filter for a listing by recency: conditions only.
+fn recency_query<E: ValkeyEntity>(filter: E::Filter) -> Result<DocQuery> {
+    let query: DocQuery = filter.into();
+    query.check()?;
+    if query.sort.is_some() {
+        return Err(Error::InvalidInput(
+            "Valkey lists by recency (sessions in id order, each most recent first); it takes no `order_by`"
+                .into(),
+        ));
+    }
+    Ok(query)
+}
+
+/// Whether the stored JSON `item` meets every condition of `query` (Valkey has no secondary
+/// index: conditions are checked on the items read). A missing field is null; null equals
+/// nothing and is outside every range.
+fn matches(item: &str, query: &DocQuery) -> bool {
+    let Ok(doc) = serde_json::from_str::<Value>(item) else {
+        return false;
+    };
+    query.conds.iter().all(|(field, op)| {
+        let v = doc.get(*field).unwrap_or(&Value::Null);
+        match op {
+            Op::Eq(x) => !x.is_null() && v == x,
+            Op::In(xs) => !v.is_null() && xs.contains(v),
+            Op::Range(lo, hi, kind) => {
+                let within = |bound: &Bound<Value>, low: bool| match bound {
+                    Bound::Unbounded => true,
+                    Bound::Included(b) | Bound::Excluded(b) => {
+                        let strict = matches!(bound, Bound::Excluded(_));
+                        match compare(*kind, v, b) {
+                            Some(Ordering::Equal) => !strict,
+                            Some(Ordering::Greater) => low,
+                            Some(Ordering::Less) => !low,
+                            None => false,
+                        }
+                    }
+                };
+                !v.is_null() && within(lo, true) && within(hi, false)
+            }
+            Op::IsNull => v.is_null(),
+            Op::IsNotNull => !v.is_null(),
+            Op::Prefix(p) => v.as_str().is_some_and(|s| s.starts_with(p.as_str())),
+        }
+    })
+}
+
+/// How two stored values compare for a field of `kind`; `None` when either is not of it.
+fn compare(kind: Kind, a: &Value, b: &Value) -> Option<Ordering> {
+    match kind {
+        Kind::Number => a.as_f64()?.partial_cmp(&b.as_f64()?),
+        Kind::Text => Some(a.as_str()?.cmp(b.as_str()?)),
+        Kind::Time => {
+            let t = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str()?).ok();
+            Some(t(a)?.cmp(&t(b)?))
+        }
+    }
 }
 
 /// Paging by recency: the cursor holds the last item's session and its recency score, sealed to
@@ -332,7 +402,7 @@ pub async fn ranked<E: ValkeyEntity>(
 ) -> Result<Vec<(E, f64)>> {
     let keys = Keys::new::<E>(kv, session)?;
     let weight = keys.weight();
-    walk::<E>(kv, session, &keys, weight, limit, None)
+    walk::<E>(kv, session, &keys, weight, limit, None, None)
         .instrument(span::<E, _>(kv, "ranked"))
         .await
 }
@@ -440,9 +510,16 @@ async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// One page of the tenant's live items across its sessions (sessions in id order, each most
-/// recently set first). Sessions whose items have all expired are dropped from the session set.
-pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
+/// One page of the tenant's live items matching `filter`, across its sessions (sessions in id
+/// order, each most recently set first; the filter's conditions are checked on each item read,
+/// Valkey having no secondary index). Sessions whose items have all expired are dropped from
+/// the session set. An `order_by` is [`Error::InvalidInput`]: the order is recency.
+pub async fn list_tenant<E: ValkeyEntity>(
+    kv: &Scoped<'_>,
+    filter: E::Filter,
+    page: Page,
+) -> Result<Listing<E>> {
+    let query = recency_query::<E>(filter)?;
     let pages = Recency::new::<E>(kv, None);
     let (limit, after) = pages.open(&page)?;
     let want = limit as usize + 1;
@@ -459,8 +536,17 @@ pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, page: Page) -> Result
             };
             let keys = Keys::new::<E>(kv, &session)?;
             let recent = keys.recent();
-            let live = walk::<E>(kv, &session, &keys, recent, want - out.len(), below).await?;
-            if live.is_empty() && below.is_none() {
+            let live = walk::<E>(
+                kv,
+                &session,
+                &keys,
+                recent,
+                want - out.len(),
+                below,
+                Some(&query),
+            )
+            .await?;
+            if live.is_empty() && below.is_none() && query.conds.is_empty() {
                 kv.client()
                     .query::<i64>(
                         kv.breaker_key(),
@@ -476,9 +562,11 @@ pub async fn list_tenant<E: ValkeyEntity>(kv: &Scoped<'_>, page: Page) -> Result
     .await
 }
 
-/// The number of the tenant's live items: per session, the indexed ids whose item still exists
-/// (an expired item leaves its id in the index until a listing prunes it).
-pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
+/// The number of the tenant's live items matching `filter`: per session, the indexed ids whose
+/// item still exists (an expired item leaves its id in the index until a listing prunes it)
+/// and, with conditions, whose item meets them.
+pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+    let query = recency_query::<E>(filter)?;
     async {
         let mut n = 0u64;
         for session in sessions::<E>(kv).await? {
@@ -499,12 +587,26 @@ pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
                     break;
                 }
                 start += ids.len() as isize;
-                let mut exists = redis::cmd("EXISTS");
-                for id in &ids {
-                    exists.arg(keys.item(id));
+                if query.conds.is_empty() {
+                    let mut exists = redis::cmd("EXISTS");
+                    for id in &ids {
+                        exists.arg(keys.item(id));
+                    }
+                    let live: u64 = kv.client().query(kv.breaker_key(), &exists).await?;
+                    n += live;
+                } else {
+                    let mut mget = redis::cmd("MGET");
+                    for id in &ids {
+                        mget.arg(keys.item(id));
+                    }
+                    let values: Vec<Option<String>> =
+                        kv.client().query(kv.breaker_key(), &mget).await?;
+                    for j in values.iter().flatten() {
+                        if matches(j, &query) && decode::<E>(kv, &session, j)?.is_some() {
+                            n += 1;
+                        }
+                    }
                 }
-                let live: u64 = kv.client().query(kv.breaker_key(), &exists).await?;
-                n += live;
             }
         }
         Ok(n)
@@ -659,15 +761,20 @@ impl<E: ValkeyEntity> Store<E> {
         list_session(kv, session, page).await
     }
 
-    /// One page of the tenant's live items across its sessions (sessions in id order, each
-    /// most recently set first).
-    pub async fn list_tenant(&self, kv: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
-        list_tenant(kv, page).await
+    /// One page of the tenant's live items matching `filter`, across its sessions (sessions
+    /// in id order, each most recently set first).
+    pub async fn list_tenant(
+        &self,
+        kv: &Scoped<'_>,
+        filter: E::Filter,
+        page: Page,
+    ) -> Result<Listing<E>> {
+        list_tenant(kv, filter, page).await
     }
 
-    /// The number of the tenant's live items, across its sessions.
-    pub async fn count(&self, kv: &Scoped<'_>) -> Result<u64> {
-        count::<E>(kv).await
+    /// The number of the tenant's live items matching `filter`, across its sessions.
+    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count::<E>(kv, filter).await
     }
 
     /// Up to `limit` live items of the session with their current weights, heaviest first.
@@ -744,11 +851,14 @@ impl<E: ValkeyEntity> TenantStore for Store<E> {
         who: &'a Principal,
         page: Page,
     ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move { self.list_tenant(&conn.scoped(who), page).await })
+        Box::pin(async move {
+            self.list_tenant(&conn.scoped(who), E::Filter::default(), page)
+                .await
+        })
     }
 
     fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.count(&conn.scoped(who)).await })
+        Box::pin(async move { self.count(&conn.scoped(who), E::Filter::default()).await })
     }
 
     fn update<'a>(
