@@ -26,6 +26,8 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         session_id: "s".into(),
         content: "x".repeat(100),
         importance: 1.0,
+        turn: 0,
+        tool: None,
     };
     for i in 0..10 {
         store.set(&kv, new(i), None).await.unwrap();

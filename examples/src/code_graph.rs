@@ -16,13 +16,21 @@ pub struct Symbol {
     pub id: String,
     /// The organisation: the tenant.
     pub org_id: Uuid,
-    /// The symbol's name; `find_by_name` looks it up.
-    #[tenant_store(indexed)]
+    /// The symbol's name; `find_by_name` looks it up, listings filter and order by it.
+    #[tenant_store(indexed, filter, order_by)]
     pub name: String,
     /// What it is: `fn`, `struct`, ...
+    #[tenant_store(filter)]
     pub kind: String,
     /// The file it is defined in.
+    #[tenant_store(filter)]
     pub file: String,
+    /// The line it starts at.
+    #[tenant_store(filter, order_by)]
+    pub line: i64,
+    /// The first line of its doc comment, if it has one.
+    #[tenant_store(filter)]
+    pub summary: Option<String>,
 }
 
 /// A repository registered by an organisation (RegistryStore: `Repo::store().create` registers).

@@ -22,9 +22,16 @@ pub struct Embedding {
     /// The organisation: the tenant.
     pub org_id: Uuid,
     /// Where the text came from (a document id, a URL).
+    #[tenant_store(filter)]
     pub source: String,
     /// The embedded text.
     pub text: String,
+    /// Where in the source the chunk starts, in characters.
+    #[tenant_store(filter)]
+    pub offset: i64,
+    /// The text's language, when it was detected.
+    #[tenant_store(filter)]
+    pub lang: Option<String>,
 }
 
 /// A unit vector of [`EmbeddingStore::DIMS`] components pointing mostly along `axis`, for

@@ -23,7 +23,14 @@ pub struct Episode {
     #[tenant_store(session)]
     pub session_id: String,
     /// What happened.
+    #[tenant_store(filter)]
     pub content: String,
+    /// The turn of the session it happened at.
+    #[tenant_store(filter)]
+    pub turn: i64,
+    /// The tool it involved, if any.
+    #[tenant_store(filter)]
+    pub tool: Option<String>,
     /// How much the episode matters at first; decays over time.
     #[tenant_store(weight)]
     pub importance: f64,

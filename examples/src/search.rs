@@ -23,6 +23,13 @@ pub struct SearchDoc {
     pub body: String,
     /// Exact-match labels.
     pub tags: Vec<String>,
-    /// When it was published.
+    /// When it was published: "the newest first".
+    #[tenant_store(filter, order_by)]
     pub published_at: DateTime<Utc>,
+    /// How often it was read: "the most read first".
+    #[tenant_store(filter, order_by)]
+    pub views: i64,
+    /// Who wrote it, when known.
+    #[tenant_store(filter)]
+    pub author: Option<String>,
 }

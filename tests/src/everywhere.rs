@@ -96,6 +96,8 @@ pub async fn plant(b: &Backends, who: &Principal, tag: &str) {
             session_id: session.into(),
             content: "episode".into(),
             importance: 1.0,
+            turn: 0,
+            tool: None,
         };
         Episode::store().set(&kv, new, None).await.unwrap();
     }
@@ -111,6 +113,8 @@ pub async fn plant(b: &Backends, who: &Principal, tag: &str) {
             body: "body".into(),
             tags: vec![],
             published_at: Utc::now(),
+            views: 0,
+            author: None,
         };
         SearchDoc::store().create(&search, new).await.unwrap();
     }
@@ -121,6 +125,8 @@ pub async fn plant(b: &Backends, who: &Principal, tag: &str) {
             name: id.into(),
             kind: "fn".into(),
             file: "a.rs".into(),
+            line: 1,
+            summary: None,
         };
         Symbol::store().create(&g, new).await.unwrap();
     }
@@ -136,6 +142,8 @@ pub async fn plant(b: &Backends, who: &Principal, tag: &str) {
             id: None,
             source: "s".into(),
             text: format!("t{n}"),
+            offset: 0,
+            lang: None,
         };
         Embedding::store()
             .upsert(&v, new, &unit_vector(n))

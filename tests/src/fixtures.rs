@@ -97,6 +97,8 @@ impl Fixture for Valkey {
             session_id: session,
             content: format!("episode #{n}"),
             importance: 1.0,
+            turn: 0,
+            tool: None,
         }
     }
     fn data(e: &Episode) -> u32 {
@@ -133,6 +135,8 @@ impl Fixture for OpenSearch {
             body: "body".into(),
             tags: vec!["contract".into()],
             published_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            views: 0,
+            author: None,
         }
     }
     fn data(e: &SearchDoc) -> u32 {
@@ -166,6 +170,8 @@ impl Fixture for Neo4j {
             name: format!("sym #{n}"),
             kind: "fn".into(),
             file: "lib.rs".into(),
+            line: 1,
+            summary: None,
         }
     }
     fn data(e: &Symbol) -> u32 {
@@ -200,6 +206,8 @@ impl Fixture for Qdrant {
             id,
             source: "contract".into(),
             text: format!("chunk #{n}"),
+            offset: 0,
+            lang: None,
         };
         (new, unit_vector(n as usize))
     }

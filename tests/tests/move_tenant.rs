@@ -89,6 +89,8 @@ async fn a_clash_on_an_id_is_refused_before_anything_is_written() {
             session_id: "s".into(),
             content: content.into(),
             importance: 1.0,
+            turn: 0,
+            tool: None,
         };
         Episode::store().set(kv, new, None).await.unwrap();
     }
@@ -97,6 +99,8 @@ async fn a_clash_on_an_id_is_refused_before_anything_is_written() {
         session_id: "s".into(),
         content: "x".into(),
         importance: 1.0,
+        turn: 0,
+        tool: None,
     };
     Episode::store().set(&kf, other, None).await.unwrap();
     let err = Episode::store().move_tenant(&kf, &kt).await.unwrap_err();
@@ -134,6 +138,8 @@ async fn a_neo4j_move_onto_a_held_id_is_duplicate_and_moves_no_node() {
             name: name.into(),
             kind: "fn".into(),
             file: "a.rs".into(),
+            line: 1,
+            summary: None,
         };
         Symbol::store().create(g, new).await.unwrap();
     }

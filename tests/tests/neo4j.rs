@@ -17,6 +17,8 @@ fn sym(id: &str, name: &str) -> NewSymbol {
         name: name.into(),
         kind: "fn".into(),
         file: "src/lib.rs".into(),
+        line: 1,
+        summary: None,
     }
 }
 

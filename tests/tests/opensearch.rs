@@ -17,6 +17,8 @@ fn doc(id: &str, title: &str) -> NewSearchDoc {
         body: format!("body of {title}"),
         tags: vec!["t".into()],
         published_at: Utc::now(),
+        views: 0,
+        author: None,
     }
 }
 

@@ -17,6 +17,8 @@ fn chunk(id: Uuid, text: &str) -> NewEmbedding {
         id: Some(id),
         source: "doc-1".into(),
         text: text.into(),
+        offset: 0,
+        lang: None,
     }
 }
 

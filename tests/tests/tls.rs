@@ -246,6 +246,8 @@ async fn valkey_over_tls_checks_the_authority_and_the_host_name() {
         session_id: "s".into(),
         content: "over TLS".into(),
         importance: 1.0,
+        turn: 0,
+        tool: None,
     };
     Episode::store()
         .set(&client.scoped(&a), new(), None)
@@ -397,6 +399,8 @@ async fn opensearch_over_tls_with_basic_auth() {
         body: "with basic auth".into(),
         tags: Vec::new(),
         published_at: chrono::Utc::now(),
+        views: 0,
+        author: None,
     };
     SearchDoc::store()
         .create(&client.scoped(&a), new)
@@ -492,6 +496,8 @@ async fn neo4j_over_tls_checks_the_authority_and_the_password() {
                 name: "over_tls".into(),
                 kind: "fn".into(),
                 file: "src/lib.rs".into(),
+                line: 1,
+                summary: None,
             },
         )
         .await
@@ -626,6 +632,8 @@ async fn qdrant_tls_case(arg: &str) {
         id: None,
         source: "tls".into(),
         text: "over TLS".into(),
+        offset: 0,
+        lang: None,
     };
     let e = Embedding::store()
         .upsert(&client.scoped(&a), new, &unit_vector(3))

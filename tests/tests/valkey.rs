@@ -14,6 +14,8 @@ fn ep(session: &str, id: &str, content: &str, importance: f64) -> NewEpisode {
         session_id: session.into(),
         content: content.into(),
         importance,
+        turn: 0,
+        tool: None,
     }
 }
 

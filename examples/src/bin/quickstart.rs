@@ -178,6 +178,8 @@ async fn valkey(alice: &Principal, bob: &Principal) -> Res {
             session_id: "demo".into(),
             content: content.into(),
             importance: 1.0,
+            turn: 0,
+            tool: None,
         };
         ids.push(Episode::store().set(&kv.scoped(who), new, None).await?.id);
     }
@@ -228,6 +230,8 @@ async fn opensearch(alice: &Principal, bob: &Principal) -> Res {
             body: "notes".into(),
             tags: Vec::new(),
             published_at: chrono::Utc::now(),
+            views: 0,
+            author: None,
         };
         SearchDoc::store().create(&client.scoped(who), new).await?;
     }
@@ -280,6 +284,8 @@ async fn neo4j(alice: &Principal, bob: &Principal) -> Res {
             name: name.into(),
             kind: "fn".into(),
             file: "src/lib.rs".into(),
+            line: 1,
+            summary: None,
         };
         Symbol::store().create(&g.scoped(who), new).await?;
     }
@@ -317,6 +323,8 @@ async fn qdrant(alice: &Principal, bob: &Principal) -> Res {
             id: None,
             source: "demo".into(),
             text: text.into(),
+            offset: 0,
+            lang: None,
         };
         ids.push(
             Embedding::store()
