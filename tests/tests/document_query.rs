@@ -61,7 +61,7 @@ fn doc(i: usize, base: DateTime<Utc>) -> NewSearchDoc {
         tags: vec![],
         published_at: base + Duration::minutes(i as i64),
         views: (i % 4) as i64,
-        author: (i % 3 != 0).then(|| format!("au{i} x")),
+        author: (!i.is_multiple_of(3)).then(|| format!("au{i} x")),
     }
 }
 
@@ -231,7 +231,7 @@ fn sym(i: usize) -> NewSymbol {
         kind: ["fn", "struct", "trait"][i % 3].into(),
         file: format!("src/m{}.rs", i % 2),
         line: (i % 4) as i64,
-        summary: (i % 3 != 0).then(|| format!("does {i}")),
+        summary: (!i.is_multiple_of(3)).then(|| format!("does {i}")),
     }
 }
 
@@ -409,7 +409,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
                 source: format!("doc{}", i % 3),
                 text: format!("chunk {i}"),
                 offset: (i * 100) as i64,
-                lang: (i % 3 != 0).then(|| ["en", "fr"][i % 2].to_owned()),
+                lang: (!i.is_multiple_of(3)).then(|| ["en", "fr"][i % 2].to_owned()),
             };
             store.upsert(&kv, new, &unit_vector(i)).await.unwrap();
         }
@@ -554,7 +554,7 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
                 content: format!("{} step {i}", ["read", "write", "run"][i % 3]),
                 importance: 1.0,
                 turn: i as i64,
-                tool: (i % 3 != 0).then(|| "shell".to_owned()),
+                tool: (!i.is_multiple_of(3)).then(|| "shell".to_owned()),
             };
             store.set(&kv, new, None).await.unwrap();
         }

@@ -23,7 +23,7 @@ async fn plant(db: &Db, org: &Principal, users: [Uuid; 2], base: DateTime<Utc>) 
         outcome: Outcome::Accepted,
         score: (i % 4) as f64,
         occurred_at: base + Duration::minutes(i as i64),
-        comment: (i % 3 != 0).then(|| format!("c{i} 100% sure")),
+        comment: (!i.is_multiple_of(3)).then(|| format!("c{i} 100% sure")),
     });
     let mut tx = db.begin(org).await.unwrap();
     FeedbackEvent::store()
