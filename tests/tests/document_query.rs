@@ -75,7 +75,7 @@ async fn opensearch_filters_orders_and_pages_within_the_tenant() {
     for who in [&a, &b] {
         let kv = client.scoped(who);
         store.create_tenant_alias(&kv).await.unwrap();
-        for i in 0..12 {
+        for i in 0..12usize {
             store.create(&kv, doc(i, base)).await.unwrap();
         }
     }
@@ -242,7 +242,7 @@ async fn neo4j_filters_orders_and_pages_within_the_tenant() {
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
         let kv = g.scoped(who);
-        for i in 0..12 {
+        for i in 0..12usize {
             store.create(&kv, sym(i)).await.unwrap();
         }
     }
@@ -403,7 +403,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
         let kv = client.scoped(who);
-        for i in 0..12 {
+        for i in 0..12usize {
             let new = NewEmbedding {
                 id: None,
                 source: format!("doc{}", i % 3),
@@ -547,7 +547,7 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
         let kv = client.scoped(who);
-        for i in 0..12 {
+        for i in 0..12usize {
             let new = NewEpisode {
                 id: Some(format!("e{i:02}")),
                 session_id: format!("s{}", i % 2),
@@ -663,4 +663,3 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
         );
     }
 }
-
