@@ -97,6 +97,12 @@
 //! }
 //! ```
 //!
+//! The document backends take the same `{Entity}Filter` and `Page`: `list(kv, filter, page)`
+//! and `count(kv, filter)` on Neo4j, OpenSearch and Qdrant, `list_tenant(kv, filter, page)` on
+//! Valkey; for instance `Symbol::store().list(&kv, SymbolFilter::new().kind("fn")
+//! .order_by(SymbolOrder::Line, Direction::Asc), Page::first(20))` (the examples' code graph).
+//! [`query`] says what each backend cannot do.
+//!
 //! ## The attribute, every key in one place
 //! On the struct, `#[tenant_store(...)]`:
 //! - `backend = "postgres" | "valkey" | "opensearch" | "neo4j" | "qdrant"` (required).
@@ -127,9 +133,9 @@
 //!   a `String` or `Uuid`.
 //! - postgres: `version` (optimistic-locking counter, an integer; `update` checks and bumps it);
 //!   `filter` (`list` and `count` can filter on it, see [Queries](#queries); an index leading
-//!   with the scope column is created; also on `created_at`/`updated_at`); `order_by` (`list`
-//!   can be ordered by it; a `(scope, field, id)` index is created; a number, text, date, time
-//!   or UUID that is never null);
+//!   with the scope column is created; also on `created_at`/`updated_at`; on every backend);
+//!   `order_by` (`list` can be ordered by it; a `(scope, field, id)` index is created; a number,
+//!   text, date, time or UUID that is never null; also on OpenSearch and Neo4j);
 //!   `soft_delete = Path::To::Value` (`delete` sets the field to the value; rows holding it look
 //!   absent); `created_at`, `updated_at` (timestamps the database sets); `references = Entity`
 //!   (the field holds the id of another entity of the same tenant: a composite foreign key on

@@ -10,8 +10,21 @@
 //!   `Cond<F>` bounded by what it needs of the field type `F`: [`Ordered`] for ranges,
 //!   [`Nullable`] for null tests, [`Text`] for prefixes. A condition the field cannot take is a
 //!   compile error naming the field's type, never a runtime one.
-//! - The backend turns each condition into its own typed form (a bind parameter in SQL, a typed
-//!   match in a payload filter); a value is never spliced into query text.
+//! - The backend turns each condition into its own typed form; a value is never spliced into
+//!   query text. PostgreSQL binds each as a parameter of the column's type. The document
+//!   backends get the filter type-erased ([`DocQuery`]: each value as the JSON it is stored as,
+//!   and for ranges and orders a [`Kind`] saying how values compare) and translate it: Neo4j to
+//!   Cypher parameters (times through `datetime()`), OpenSearch to query DSL clauses (`term`,
+//!   `terms`, `range`, `exists`, `prefix`), Qdrant to typed payload conditions, Valkey to a check
+//!   of each item read (it has no secondary index).
+//! - What a backend cannot do is [`Error::InvalidInput`], never an approximation: Qdrant has no
+//!   prefix match and compares only numbers and times; it and Valkey have one order each (point
+//!   id for a scroll, recency for Valkey), so `order_by` is a PostgreSQL, OpenSearch and Neo4j
+//!   key. A prefix is an index range on PostgreSQL only under the C collation (or a
+//!   `text_pattern_ops` index); otherwise it is checked on the tenant's rows the other
+//!   conditions leave.
+//! - Equality with `None` matches nothing on every backend (as in SQL); `Cond::is_null` finds
+//!   the nulls.
 //! - [`Page`] is a limit and, after the first page, a [`Cursor`]; `list` returns a
 //!   [`Listing`]: the items and the next page, if there is one (it asks for one row more than the
 //!   limit, so there is never an empty last page).
@@ -23,8 +36,14 @@
 //! another tenant, on another entity or with another order fails the MAC exactly like an edited
 //! one, and every such cursor is [`Error::InvalidInput`]. The key ([`CursorKey`]) is per store
 //! connection: PostgreSQL derives it from the signing key, so every instance of an application
-//! accepts the others' cursors. Filters are not bound: changing the filter between pages is the
-//! caller's business and can only narrow what the tenant sees of its own rows.
+//! accepts the others' cursors; each document backend's client uses a random key unless given
+//! one (`with_cursor_key`), so share one across instances that serve the same listings. Filters
+//! are not bound: changing the filter between pages is the caller's business and can only narrow
+//! what the tenant sees of its own rows.
+//!
+//! Ordering by a field that changes (an update time, Valkey's recency) pages consistently only
+//! among rows that do not move while the pages are read: a row updated between two pages can
+//! appear on both or neither.
 
 // Until the document backends page with cursors too, only PostgreSQL seals them.
 #![cfg_attr(not(feature = "postgres"), allow(dead_code))]

@@ -67,6 +67,14 @@ pub fn check(
                 out.soft_delete = Some((i, expr.clone()));
             }
         }
+        let mut order_by = a.order_by.is_present() && queryable(role);
+        if order_by && let Some(why) = unorderable(&a.ty) {
+            errors.push(
+                darling::Error::custom(format!("`order_by` needs a field that {why}"))
+                    .with_span(&a.order_by.span()),
+            );
+            order_by = false;
+        }
         for (key, flag) in [("filter", &a.filter), ("order_by", &a.order_by)] {
             if flag.is_present() && !queryable(role) {
                 let e = match role {
@@ -122,12 +130,29 @@ pub fn check(
                 .collect(),
             role,
             filter: a.filter.is_present() && queryable(role),
-            order_by: a.order_by.is_present() && queryable(role),
+            order_by,
             default: a.default.as_ref().map(|d| d.0.clone()),
             renamed_from: a.renamed_from.as_ref().map(|r| r.0.clone()),
         });
     }
     out
+}
+
+/// Why a field of type `ty` cannot order a listing, when its syntax tells (one clear error
+/// instead of the trait errors of every generated use); other types are checked by the
+/// `SortKey` bound.
+fn unorderable(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    match p.path.segments.last()?.ident.to_string().as_str() {
+        "Option" => {
+            Some("is never null: a keyset cannot page through nulls (filter on it instead)")
+        }
+        "bool" => Some("has an order: a `bool` has two values (filter on it instead)"),
+        "Vec" => Some("holds one value, not a list"),
+        _ => None,
+    }
 }
 
 /// Whether `filter` and `order_by` apply: data fields and the timestamps.

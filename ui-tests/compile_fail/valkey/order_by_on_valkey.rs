@@ -1,4 +1,4 @@
-// Rule: `filter` is a postgres field key.
+// Rule: Valkey lists by recency: `order_by` is not a Valkey key.
 use serde::{Deserialize, Serialize};
 use tenant_store::tenant_store;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ pub struct Entity {
     pub user_id: Uuid,
     #[tenant_store(session)]
     pub session_id: String,
-    #[tenant_store(filter)]
+    #[tenant_store(filter, order_by)]
     pub kind: String,
 }
 
