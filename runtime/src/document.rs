@@ -116,6 +116,33 @@ impl<'k> DocPages<'k> {
         }
     }
 
+    /// The shared start of a document backend's `list`: the filter (checked), its paging, and
+    /// the page opened (its limit and the (sort value, id) its cursor holds).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn start<E: DocumentEntity, C>(
+        backend: &'static str,
+        key: &'k crate::query::CursorKey,
+        kv: &Scoped<'_, C>,
+        filter: E::Filter,
+        page: &crate::Page,
+    ) -> Result<(
+        crate::query::DocQuery,
+        Self,
+        u32,
+        Option<(serde_json::Value, String)>,
+    )> {
+        let query: crate::query::DocQuery = filter.into();
+        query.check()?;
+        let pages = Self::new::<E, C>(backend, key, kv, query.sort_or_id(E::ID_FIELD));
+        let (limit, after) = pages.open(page)?;
+        Ok((query, pages, limit, after))
+    }
+
+    /// The order the listing is in.
+    pub(crate) fn sort(&self) -> crate::query::DocSort {
+        self.sort
+    }
+
     /// The page's limit (checked, `1..=Page::MAX_LIMIT`) and the (sort value, id) its cursor
     /// holds.
     pub(crate) fn open(

@@ -254,11 +254,9 @@ pub async fn list<E: GraphEntity>(
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
-    let query: DocQuery = filter.into();
-    query.check()?;
-    let sort = query.sort_or_id(E::ID_FIELD);
-    let pages = DocPages::new::<E, _>("neo4j", kv.client().cursor_key(), kv, sort);
-    let (limit, after) = pages.open(&page)?;
+    let (query, pages, limit, after) =
+        DocPages::start::<E, _>("neo4j", kv.client().cursor_key(), kv, filter, &page)?;
+    let sort = pages.sort();
     let tenant = kv.tenant(E::SCOPE).to_string();
     let mut m = Matching::new::<E>(&query)?;
     if let Some((value, id)) = &after {

@@ -418,11 +418,9 @@ pub async fn list<E: SearchEntity>(
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
-    let query: DocQuery = filter.into();
-    query.check()?;
-    let sort = query.sort_or_id(E::ID_FIELD);
-    let pages = DocPages::new::<E, _>("opensearch", kv.client().cursor_key(), kv, sort);
-    let (limit, after) = pages.open(&page)?;
+    let (query, pages, limit, after) =
+        DocPages::start::<E, _>("opensearch", kv.client().cursor_key(), kv, filter, &page)?;
+    let sort = pages.sort();
     crate::resilience::check_cap("limit", limit as usize, MAX_PAGE)?;
     let tenant = kv.tenant(E::SCOPE);
     let dir = match sort.direction {

@@ -379,16 +379,14 @@ pub async fn list<E: EmbeddingEntity>(
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
-    let query: DocQuery = filter.into();
-    query.check()?;
-    let sort = query.sort_or_id(E::ID_FIELD);
+    let (query, pages, limit, at) =
+        DocPages::start::<E, _>("qdrant", kv.client().cursor_key(), kv, filter, &page)?;
+    let sort = pages.sort();
     if !sort.is_id || sort.direction != Direction::Asc {
         return Err(Error::InvalidInput(
             "Qdrant lists in point-id order only (a scroll); order by the id ascending".into(),
         ));
     }
-    let pages = DocPages::new::<E, _>("qdrant", kv.client().cursor_key(), kv, sort);
-    let (limit, at) = pages.open(&page)?;
     check_cap("limit", limit as usize, MAX_LIMIT)?;
     let Some(conditions) = conditions(&query)? else {
         return Ok(Listing {
@@ -461,47 +459,23 @@ fn conditions(query: &DocQuery) -> Result<Option<Vec<Condition>>> {
                 }
             }
             Op::Range(lo, hi, Kind::Number) => {
-                let mut r = pb::Range::default();
-                for (bound, low) in [(lo, true), (hi, false)] {
-                    let (v, strict) = match bound {
-                        Bound::Excluded(v) => (v, true),
-                        Bound::Included(v) => (v, false),
-                        Bound::Unbounded => continue,
-                    };
-                    let v = v.as_f64().ok_or_else(|| not_a(field, "number"))?;
-                    match (low, strict) {
-                        (true, true) => r.gt = Some(v),
-                        (true, false) => r.gte = Some(v),
-                        (false, true) => r.lt = Some(v),
-                        (false, false) => r.lte = Some(v),
-                    }
-                }
-                Condition::range(field, r)
+                let number = |v: &Value| v.as_f64().ok_or_else(|| not_a(field, "number"));
+                let [gt, gte, lt, lte] = ends(lo, hi, number)?;
+                Condition::range(field, pb::Range { gt, gte, lt, lte })
             }
             Op::Range(lo, hi, Kind::Time) => {
-                let mut r = pb::DatetimeRange::default();
-                for (bound, low) in [(lo, true), (hi, false)] {
-                    let (v, strict) = match bound {
-                        Bound::Excluded(v) => (v, true),
-                        Bound::Included(v) => (v, false),
-                        Bound::Unbounded => continue,
-                    };
+                let time = |v: &Value| {
                     let t = v
                         .as_str()
                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                         .ok_or_else(|| not_a(field, "time"))?;
-                    let t = prost_types::Timestamp {
+                    Ok(prost_types::Timestamp {
                         seconds: t.timestamp(),
                         nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
-                    };
-                    match (low, strict) {
-                        (true, true) => r.gt = Some(t),
-                        (true, false) => r.gte = Some(t),
-                        (false, true) => r.lt = Some(t),
-                        (false, false) => r.lte = Some(t),
-                    }
-                }
-                Condition::datetime_range(field, r)
+                    })
+                };
+                let [gt, gte, lt, lte] = ends(lo, hi, time)?;
+                Condition::datetime_range(field, pb::DatetimeRange { gt, gte, lt, lte })
             }
             Op::Range(_, _, Kind::Text) => {
                 return Err(Error::InvalidInput(format!(
@@ -523,6 +497,25 @@ fn conditions(query: &DocQuery) -> Result<Option<Vec<Condition>>> {
         out.push(condition);
     }
     Ok(Some(out))
+}
+
+/// A range's ends as Qdrant's `[gt, gte, lt, lte]`, each converted by `convert`.
+fn ends<T>(
+    lo: &Bound<Value>,
+    hi: &Bound<Value>,
+    convert: impl Fn(&Value) -> Result<T>,
+) -> Result<[Option<T>; 4]> {
+    let end = |b: &Bound<Value>, strict: bool| match b {
+        Bound::Excluded(v) if strict => convert(v).map(Some),
+        Bound::Included(v) if !strict => convert(v).map(Some),
+        _ => Ok(None),
+    };
+    Ok([
+        end(lo, true)?,
+        end(lo, false)?,
+        end(hi, true)?,
+        end(hi, false)?,
+    ])
 }
 
 /// The condition `field == value`, or `None` for null (which equals nothing).
