@@ -790,13 +790,15 @@ async fn newest_50(scale: &Scale, report: &mut Report, db: &Db, who: &Principal,
     let sql = format!(
         "SELECT {COLS} FROM memories WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50"
     );
+    // The same work by hand: the statement, and each row decoded into a `Memory`.
     let by_hand = || async {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(tenant)
             .fetch_all(su)
             .await
             .unwrap();
-        assert_eq!(rows.len(), 50);
+        let memories: Vec<Memory> = rows.iter().map(|r| Memory::from_row(r).unwrap()).collect();
+        assert_eq!(memories.len(), 50);
     };
     let (mut g, mut h) = (Vec::new(), Vec::new());
     for _ in 0..scale.rounds {
