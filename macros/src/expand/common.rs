@@ -46,9 +46,12 @@ pub fn order_enum(m: &Model) -> TokenStream {
     let names: Vec<_> = fields.iter().map(|f| Model::column_name(f)).collect();
     let tys: Vec<_> = fields.iter().map(|f| &f.ty).collect();
     let docs = fields.iter().map(|f| format!("By `{}`.", f.ident));
-    let asserts = tys
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> #ts::assert_sort_key::<#ty>();));
+    let asserts = (!tys.is_empty()).then(|| {
+        let each = tys
+            .iter()
+            .map(|ty| quote_spanned!(ty.span()=> #ts::assert_sort_key::<#ty>();));
+        quote!(const _: () = { #( #each )* };)
+    });
     let id_name = Model::column_name(&m.fields[m.id]);
     let doc = format!(
         "The fields a listing of `{entity}` can be ordered by (`{entity}Filter::order_by`): the \
@@ -81,9 +84,7 @@ pub fn order_enum(m: &Model) -> TokenStream {
             }
         }
 
-        const _: () = {
-            #( #asserts )*
-        };
+        #asserts
     }
 }
 
