@@ -66,7 +66,7 @@ pub const fn assert_version<T: VersionType + ?Sized>() {}
 pub const fn assert_sort_key<T: SortKey>() {}
 #[cfg(feature = "document")]
 pub use crate::query::DocQuery;
-pub use crate::query::{Cond, Direction, Kind, OrderField, Sort, SortKey};
+pub use crate::query::{Cond, Direction, IdOrder, Kind, OrderField, Sort, SortKey};
 
 #[cfg(any(feature = "postgres", feature = "neo4j"))]
 pub use ::inventory;

@@ -406,12 +406,31 @@ pub struct Sort<O> {
 
 /// What the generated `{Entity}Order` implements: the fields a listing can be ordered by.
 pub trait OrderField: Copy + Send + Sync + 'static {
-    /// The field's stored name (`"id"` for the id).
-    fn name(self) -> &'static str;
-    /// Whether this is the id (the keyset is then the id alone).
-    fn is_id(self) -> bool;
+    /// The field's stored name; `None` for the id.
+    fn name(self) -> Option<&'static str>;
     /// How the field's values compare.
     fn kind(self) -> Kind;
+    /// Whether this is the id (the keyset is then the id alone).
+    fn is_id(self) -> bool {
+        self.name().is_none()
+    }
+}
+
+/// The order of an entity without `order_by` fields: its id. The generated `{Entity}Order` is
+/// an alias of it then (a type per entity would cost compile time for one variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdOrder {
+    /// By the id.
+    Id,
+}
+
+impl OrderField for IdOrder {
+    fn name(self) -> Option<&'static str> {
+        None
+    }
+    fn kind(self) -> Kind {
+        Kind::Text
+    }
 }
 
 /// A filter of a document entity (Valkey, OpenSearch, Neo4j, Qdrant), type-erased: each
@@ -422,7 +441,8 @@ pub trait OrderField: Copy + Send + Sync + 'static {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocQuery {
     pub(crate) conds: Vec<(&'static str, Op<serde_json::Value>)>,
-    pub(crate) sort: Option<DocSort>,
+    /// The order field (`None`: the id), how it compares, and the direction.
+    pub(crate) sort: Option<(Option<&'static str>, Kind, Direction)>,
     /// A value that did not serialize: reported by the call that uses the filter.
     pub(crate) error: Option<String>,
 }
@@ -471,22 +491,18 @@ impl DocQuery {
     /// Orders by `field` in `direction` (the generated `order_by` calls this).
     #[doc(hidden)]
     pub fn order_by<O: OrderField>(&mut self, field: O, direction: Direction) {
-        self.sort = Some(DocSort {
-            field: field.name(),
-            is_id: field.is_id(),
-            kind: field.kind(),
-            direction,
-        });
+        self.sort = Some((field.name(), field.kind(), direction));
     }
 
     /// The order, the id ascending by default (`id` names the id field).
     pub(crate) fn sort_or_id(&self, id: &'static str) -> DocSort {
-        self.sort.unwrap_or(DocSort {
-            field: id,
-            is_id: true,
-            kind: Kind::Text,
-            direction: Direction::Asc,
-        })
+        let (field, kind, direction) = self.sort.unwrap_or((None, Kind::Text, Direction::Asc));
+        DocSort {
+            field: field.unwrap_or(id),
+            is_id: field.is_none(),
+            kind,
+            direction,
+        }
     }
 
     /// [`Error::InvalidInput`] when a value did not serialize.

@@ -52,14 +52,23 @@ pub fn order_enum(m: &Model) -> TokenStream {
             .map(|ty| quote_spanned!(ty.span()=> #ts::assert_sort_key::<#ty>();));
         quote!(const _: () = { #( #each )* };)
     });
-    let id_name = Model::column_name(&m.fields[m.id]);
+    if fields.is_empty() {
+        let doc = format!(
+            "The fields a listing of `{entity}` can be ordered by (`{entity}Filter::order_by`): \
+             the id alone (`order_by` marks more)."
+        );
+        return quote! {
+            #[doc = #doc]
+            #vis type #order_ty = #ts::IdOrder;
+        };
+    }
     let doc = format!(
         "The fields a listing of `{entity}` can be ordered by (`{entity}Filter::order_by`): the \
          id and every `order_by` field."
     );
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #vis enum #order_ty {
             /// By the id.
             Id,
@@ -67,14 +76,11 @@ pub fn order_enum(m: &Model) -> TokenStream {
         }
 
         impl #ts::OrderField for #order_ty {
-            fn name(self) -> &'static str {
+            fn name(self) -> ::core::option::Option<&'static str> {
                 match self {
-                    Self::Id => #id_name,
-                    #( Self::#variants => #names, )*
+                    Self::Id => ::core::option::Option::None,
+                    #( Self::#variants => ::core::option::Option::Some(#names), )*
                 }
-            }
-            fn is_id(self) -> bool {
-                ::core::matches!(self, Self::Id)
             }
             fn kind(self) -> #ts::Kind {
                 match self {

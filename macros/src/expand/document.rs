@@ -67,7 +67,7 @@ pub fn expand(m: &Model, b: Backend<'_>) -> TokenStream {
         #alias
 
         #[doc = #filter_doc]
-        #[derive(Debug, Clone, Default)]
+        #[derive(Clone, Default)]
         #vis struct #filter_ty(#ts::DocQuery);
 
         impl #filter_ty {

@@ -186,6 +186,31 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let order_names: Vec<_> = order_fields.iter().map(|f| Model::column_name(f)).collect();
     let order_cols: Vec<_> = order_fields.iter().map(|f| col(f)).collect();
     let order_enum = common::order_enum(m);
+    // With `order_by` fields, the sort key and keyset of each; without, `PgCrud`'s defaults (the
+    // id alone) stand.
+    let order_methods = (!order_fields.is_empty()).then(|| {
+        quote! {
+                fn sort_key(&self, field: #order_ty, out: &mut ::std::vec::Vec<u8>) {
+                    match field {
+                        #order_ty::Id => {}
+                        #( #order_ty::#order_variants => #ts::SortKey::to_cursor(&self.#order_idents, out), )*
+                    }
+                }
+                fn push_after(
+                    qb: &mut #p::QueryBuilder<#p::Postgres>,
+                    sort: #ts::Sort<#order_ty>,
+                    key: &[u8],
+                    id: #ts::Uuid,
+                ) -> #ts::Result<()> {
+                    match sort.field {
+                        #order_ty::Id => #p::push_after_id(qb, #id_col, sort.direction, key, id),
+                        #( #order_ty::#order_variants => #p::push_after::<#order_tys>(
+                            qb, #order_cols, #id_col, sort.direction, key, id,
+                        ), )*
+                    }
+                }
+        }
+    });
     let after_sql_id = format!(" AND {id_col} = ");
     let returning = format!(" RETURNING {all_cols}");
 
@@ -425,25 +450,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 #( #filter_pushes )*
                 #p::default_sort(#order_ty::Id, filter.__order)
             }
-            fn sort_key(&self, field: #order_ty, out: &mut ::std::vec::Vec<u8>) {
-                match field {
-                    #order_ty::Id => {}
-                    #( #order_ty::#order_variants => #ts::SortKey::to_cursor(&self.#order_idents, out), )*
-                }
-            }
-            fn push_after(
-                qb: &mut #p::QueryBuilder<#p::Postgres>,
-                sort: #ts::Sort<#order_ty>,
-                key: &[u8],
-                id: #ts::Uuid,
-            ) -> #ts::Result<()> {
-                match sort.field {
-                    #order_ty::Id => #p::push_after_id(qb, #id_col, sort.direction, key, id),
-                    #( #order_ty::#order_variants => #p::push_after::<#order_tys>(
-                        qb, #order_cols, #id_col, sort.direction, key, id,
-                    ), )*
-                }
-            }
+            #order_methods
             #[allow(unused_variables)]
             fn push_patch(qb: &mut #p::QueryBuilder<#p::Postgres>, patch: Self::Patch) {
                 #push_patch

@@ -78,16 +78,31 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     /// Pushes ` AND <condition>` for each set filter, and returns the filter's order (the id
     /// ascending when none was set).
     fn push_filter(qb: &mut QueryBuilder<Postgres>, filter: Self::Filter) -> Sort<Self::Order>;
-    /// Appends this entity's value of `field` as cursor bytes (nothing for the id).
-    fn sort_key(&self, field: Self::Order, out: &mut Vec<u8>);
+    /// Appends this entity's value of `field` as cursor bytes (nothing for the id; generated
+    /// only with `order_by` fields).
+    fn sort_key(&self, field: Self::Order, out: &mut Vec<u8>) {
+        let _ = (field, out);
+    }
     /// Pushes the keyset condition of `sort` after the position (`key` of the sort field,
-    /// `id`): ` AND (col, id) > ($a, $b)`, `<` descending.
+    /// `id`): ` AND (col, id) > ($a, $b)`, `<` descending. This default knows the id alone; it
+    /// is generated with `order_by` fields.
     fn push_after(
         qb: &mut QueryBuilder<Postgres>,
         sort: Sort<Self::Order>,
         key: &[u8],
         id: Uuid,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        if !sort.field.is_id() {
+            return Err(query::bad_cursor());
+        }
+        push_after_id(
+            qb,
+            &format!("\"{}\"", Self::ID_COLUMN),
+            sort.direction,
+            key,
+            id,
+        )
+    }
     /// Pushes `, col = $n` for each set patch field.
     fn push_patch(qb: &mut QueryBuilder<Postgres>, patch: Self::Patch);
     /// The entity's id.
@@ -477,7 +492,7 @@ impl<E: PgCrud> ListPlan<E> {
             backend: "postgres",
             entity: E::TABLE,
             tenant: self.tenant,
-            order: self.sort.field.name(),
+            order: self.sort.field.name().unwrap_or("id"),
             direction: self.sort.direction,
         }
     }
@@ -513,8 +528,8 @@ fn list_statement<E: PgCrud>(
         Direction::Desc => " DESC",
     };
     qb.push(" ORDER BY ");
-    if !sort.field.is_id() {
-        qb.push(format_args!("\"{}\"{dir}, ", sort.field.name()));
+    if let Some(column) = sort.field.name() {
+        qb.push(format_args!("\"{column}\"{dir}, "));
     }
     qb.push(format_args!("\"{}\"{dir} LIMIT ", E::ID_COLUMN));
     qb.push_bind(i64::from(limit) + 1);
@@ -547,7 +562,7 @@ pub fn push_after<T: query::SortKey + PgColumn>(
 /// Pushes ` AND id > $id` (`<` when descending): the keyset of the id order.
 pub fn push_after_id(
     qb: &mut QueryBuilder<Postgres>,
-    id_column: &'static str,
+    id_column: &str,
     direction: Direction,
     key: &[u8],
     id: Uuid,
