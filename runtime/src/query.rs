@@ -45,8 +45,8 @@
 //! among rows that do not move while the pages are read: a row updated between two pages can
 //! appear on both or neither.
 
-// Until the document backends page with cursors too, only PostgreSQL seals them.
-#![cfg_attr(not(feature = "postgres"), allow(dead_code))]
+// Without a backend (the `axum` feature alone) nothing pages or seals cursors.
+#![cfg_attr(not(any(feature = "postgres", feature = "document")), allow(dead_code))]
 
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
