@@ -97,25 +97,6 @@ pub(crate) struct DocPages<'k> {
     allow(dead_code)
 )]
 impl<'k> DocPages<'k> {
-    pub(crate) fn new<E: DocumentEntity, C>(
-        backend: &'static str,
-        key: &'k crate::query::CursorKey,
-        kv: &Scoped<'_, C>,
-        sort: crate::query::DocSort,
-    ) -> Self {
-        Self {
-            key,
-            context: crate::query::Context {
-                backend,
-                entity: E::ENTITY,
-                tenant: kv.tenant(E::SCOPE),
-                order: sort.field,
-                direction: sort.direction,
-            },
-            sort,
-        }
-    }
-
     /// The shared start of a document backend's `list`: the filter (checked), its paging, and
     /// the page opened (its limit and the (sort value, id) its cursor holds).
     #[allow(clippy::type_complexity)]
@@ -133,7 +114,18 @@ impl<'k> DocPages<'k> {
     )> {
         let query: crate::query::DocQuery = filter.into();
         query.check()?;
-        let pages = Self::new::<E, C>(backend, key, kv, query.sort_or_id(E::ID_FIELD));
+        let sort = query.sort_or_id(E::ID_FIELD);
+        let pages = Self {
+            key,
+            context: crate::query::Context {
+                backend,
+                entity: E::ENTITY,
+                tenant: kv.tenant(E::SCOPE),
+                order: sort.field,
+                direction: sort.direction,
+            },
+            sort,
+        };
         let (limit, after) = pages.open(page)?;
         Ok((query, pages, limit, after))
     }

@@ -575,13 +575,6 @@ pub struct Listing<E> {
     pub next: Option<Page>,
 }
 
-impl<E> Listing<E> {
-    /// The items, dropping the next page.
-    pub fn into_items(self) -> Vec<E> {
-        self.items
-    }
-}
-
 impl<E> IntoIterator for Listing<E> {
     type Item = E;
     type IntoIter = std::vec::IntoIter<E>;

@@ -386,6 +386,45 @@ mod opensearch {
     }
 
     #[tokio::test]
+    async fn a_cursor_of_one_entity_is_refused_by_the_other_sharing_its_index() {
+        // Same index, same tenant id, same order (the id): only the entity tells the listings
+        // apart, so only the entity in the cursor's seal refuses the other's cursor.
+        let c = search_client().await;
+        let personal = Uuid::new_v4();
+        let p = Principal::new(personal, personal).unwrap();
+        ready(&c, &[&p]).await;
+        let k = c.scoped(&p);
+        for id in ["a", "b", "c"] {
+            Note::store().create(&k, note(id, personal)).await.unwrap();
+            Fact::store().create(&k, fact(id)).await.unwrap();
+        }
+        let page = |l: tenant_store::Listing<Note>| l.next.expect("a second page");
+        let notes_next = page(
+            Note::store()
+                .list(&k, Default::default(), tenant_store::Page::first(2))
+                .await
+                .unwrap(),
+        );
+        let err = Fact::store()
+            .list(&k, Default::default(), notes_next.clone())
+            .await
+            .expect_err("a note cursor on facts");
+        assert!(
+            matches!(err, tenant_store::Error::InvalidInput(_)),
+            "{err:?}"
+        );
+        // Where it was made, it pages on.
+        let rest = Note::store()
+            .list(&k, Default::default(), notes_next)
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.items.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+            ["c"]
+        );
+    }
+
+    #[tokio::test]
     async fn the_same_id_under_the_same_tenant_id_is_two_records() {
         let c = search_client().await;
         let personal = Uuid::new_v4();

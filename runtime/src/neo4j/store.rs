@@ -40,8 +40,6 @@ pub struct Queries {
     pub create: String,
     /// `MATCH` by (scope, id).
     pub get: String,
-    /// The tenant's nodes in id order, up to `$limit`.
-    pub list: String,
 
     /// `SET n += $props` by (scope, id), re-asserting the scope; returns the count.
     pub update: String,
@@ -128,7 +126,6 @@ pub fn queries<E: GraphEntity>() -> Result<Queries> {
              RETURN n.__tenant_store_nonce = $nonce AS created"
         ),
         get: format!("MATCH {node} RETURN n"),
-        list: format!("MATCH {all} RETURN n ORDER BY n.{id} LIMIT $limit"),
         update: format!("MATCH {node} SET n += $props, n.{s} = ${s} RETURN count(n) AS updated"),
         move_tenant: format!("MATCH {all} SET n.{s} = $to RETURN count(n) AS moved"),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
@@ -256,30 +253,10 @@ pub async fn list<E: GraphEntity>(
 ) -> Result<Listing<E>> {
     let (query, pages, limit, after) =
         DocPages::start::<E, _>("neo4j", kv.client().cursor_key(), kv, filter, &page)?;
-    let sort = pages.sort();
     let tenant = kv.tenant(E::SCOPE).to_string();
-    let mut m = Matching::new::<E>(&query)?;
-    if let Some((value, id)) = &after {
-        m.after(sort, E::ID_FIELD, value, id)?;
-    }
-    let dir = match sort.direction {
-        Direction::Asc => "ASC",
-        Direction::Desc => "DESC",
-    };
-    let id = identifier(E::ID_FIELD)?;
-    let mut order = String::new();
-    if !sort.is_id {
-        order = format!(
-            "{} {dir}, ",
-            Matching::term(sort.kind, &format!("n.{}", identifier(sort.field)?))
-        );
-    }
-    let text = format!(
-        "{} RETURN n ORDER BY {order}n.{id} {dir} LIMIT $limit",
-        m.text
-    );
-    let q = m
-        .bind(neo4rs::query(&text))
+    let after = after.as_ref().map(|(value, id)| (value, id.as_str()));
+    let q = Matching::list::<E>(&query, pages.sort(), after)?
+        .bind()
         .param(scope_param::<E>(), tenant.as_str())
         .param("limit", i64::from(limit) + 1);
     async {
@@ -295,10 +272,8 @@ pub async fn count<E: GraphEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result
     let query: DocQuery = filter.into();
     query.check()?;
     let tenant = kv.tenant(E::SCOPE).to_string();
-    let m = Matching::new::<E>(&query)?;
-    let text = format!("{} RETURN count(n) AS count", m.text);
-    let q = m
-        .bind(neo4rs::query(&text))
+    let q = Matching::count::<E>(&query)?
+        .bind()
         .param(scope_param::<E>(), tenant.as_str());
     async {
         let rows = kv.client().rows(kv.breaker_key(), q).await?;
@@ -320,6 +295,41 @@ struct Matching {
 }
 
 impl Matching {
+    /// A page of the listing: `... RETURN n ORDER BY [field,] id LIMIT $limit`, after the
+    /// cursor's position when there is one.
+    fn list<E: GraphEntity>(
+        query: &DocQuery,
+        sort: DocSort,
+        after: Option<(&Value, &str)>,
+    ) -> Result<Self> {
+        let mut m = Self::new::<E>(query)?;
+        if let Some((value, id)) = after {
+            m.after(sort, E::ID_FIELD, value, id)?;
+        }
+        let dir = match sort.direction {
+            Direction::Asc => "ASC",
+            Direction::Desc => "DESC",
+        };
+        let order = if sort.is_id {
+            String::new()
+        } else {
+            let prop = format!("n.{}", identifier(sort.field)?);
+            format!("{} {dir}, ", Self::term(sort.kind, &prop))
+        };
+        let id = identifier(E::ID_FIELD)?;
+        m.text.push_str(&format!(
+            " RETURN n ORDER BY {order}n.{id} {dir} LIMIT $limit"
+        ));
+        Ok(m)
+    }
+
+    /// `... RETURN count(n) AS count`.
+    fn count<E: GraphEntity>(query: &DocQuery) -> Result<Self> {
+        let mut m = Self::new::<E>(query)?;
+        m.text.push_str(" RETURN count(n) AS count");
+        Ok(m)
+    }
+
     fn new<E: GraphEntity>(query: &DocQuery) -> Result<Self> {
         let (l, s) = (identifier(E::LABEL)?, E::SCOPE.as_str());
         let mut m = Self {
@@ -404,7 +414,9 @@ impl Matching {
         Ok(format!("${name}"))
     }
 
-    fn bind(self, mut q: neo4rs::Query) -> neo4rs::Query {
+    /// The query, with its parameters bound (the tenant's and the limit are the caller's).
+    fn bind(self) -> neo4rs::Query {
+        let mut q = neo4rs::query(&self.text);
         for (name, value) in self.params {
             q = q.param(&name, value);
         }
@@ -777,11 +789,53 @@ mod tests {
             "{}",
             q.create
         );
-        for cypher in [&q.get, &q.list, &q.update, &q.delete, &q.delete_tenant] {
+        for cypher in [&q.get, &q.update, &q.delete, &q.delete_tenant] {
             let checked =
                 tenant_store_cypher::check(cypher).unwrap_or_else(|e| panic!("{cypher}: {e:?}"));
             assert_eq!(checked.scope, "org_id");
             assert_eq!(checked.labels, vec!["CODE_SYMBOL".to_owned()]);
+        }
+        // Listings and counts, built per filter: every condition kind, an order by a time and
+        // the keyset after a cursor, and the id order.
+        #[derive(Clone, Copy)]
+        struct At;
+        impl crate::query::OrderField for At {
+            fn name(self) -> Option<&'static str> {
+                Some("at")
+            }
+            fn kind(self) -> Kind {
+                Kind::Time
+            }
+        }
+        let mut query = DocQuery::default();
+        query.push("kind", crate::Cond::eq("fn".to_owned()));
+        query.push("kind", crate::Cond::is_in(["fn".to_owned()]));
+        query.push("line", crate::Cond::<i64>::range(1..=5));
+        query.push("summary", crate::Cond::<Option<String>>::is_null());
+        query.push("summary", crate::Cond::<Option<String>>::is_not_null());
+        query.push("file", crate::Cond::<String>::starts_with("src/"));
+        query.order_by(At, Direction::Desc);
+        let at = Value::String("2026-11-30T18:00:00Z".into());
+        let listings = [
+            Matching::list::<Sym>(&query, query.sort_or_id("id"), Some((&at, "s1"))),
+            Matching::list::<Sym>(
+                &DocQuery::default(),
+                DocQuery::default().sort_or_id("id"),
+                Some((&Value::Null, "s1")),
+            ),
+            Matching::count::<Sym>(&query),
+        ];
+        for m in listings {
+            let m = m.unwrap();
+            // Every value is a parameter: none of `fn`, `src/`, the time or the id is text.
+            assert!(
+                !m.text.contains('\'') && !m.text.contains('"'),
+                "{}",
+                m.text
+            );
+            let checked =
+                tenant_store_cypher::check(&m.text).unwrap_or_else(|e| panic!("{}: {e:?}", m.text));
+            assert_eq!(checked.scope, "org_id");
         }
         // The move writes the scope: refused as hand-written Cypher, accepted only for `$to`.
         assert!(tenant_store_cypher::check(&q.move_tenant).is_err());
