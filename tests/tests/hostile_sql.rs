@@ -521,7 +521,7 @@ async fn a_statement_swapped_under_sqlx_never_runs_for_the_next_tenant() {
         );
         assert_ne!(swapped, statement);
         tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DEALLOCATE {name}; PREPARE {name}(uuid, uuid, text) AS {swapped}"
+            "DEALLOCATE {name}; PREPARE {name}(uuid, text, text) AS {swapped}"
         ))))
         .await
         .unwrap();

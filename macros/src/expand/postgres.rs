@@ -57,7 +57,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             let c = col(&m.fields[*i]);
             let and_not = format!(" AND {c} <> ");
             (
-                format!(" AND {c} <> $3"),
+                format!(" AND {c} <> $2"),
                 quote! {
                     fn bind_live(q: #p::PgQuery<'_>) -> #p::PgQuery<'_> {
                         #p::bind(q, #expr)
@@ -71,10 +71,13 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         }
         None => (String::new(), quote!()),
     };
-    let tenant_and_id = format!("{scope_col} = $1 AND {id_col} = $2");
+    // Statements by id: `$1` the id, `$2` the soft-delete value if any, then the context in
+    // the gate. No statement names the tenant: the policy does (see the runtime's `run`).
+    let by_id_gate = gate(if m.soft_delete.is_some() { 3 } else { 2 });
+    let gate_and_id = format!("{by_id_gate} AND {id_col} = $1");
 
     // --- get
-    let get_sql = format!("SELECT {all_cols} FROM {table} WHERE {tenant_and_id}{live_sql}");
+    let get_sql = format!("SELECT {all_cols} FROM {table} WHERE {gate_and_id}{live_sql}");
 
     // --- create
     let mut insert_cols = vec![id_col.clone(), scope_col.clone()];
@@ -85,9 +88,10 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         insert_vals.push("1".into());
     }
     let create_sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({}) RETURNING {all_cols}",
+        "INSERT INTO {table} ({}) SELECT {} WHERE {} RETURNING {all_cols}",
         insert_cols.join(", "),
-        insert_vals.join(", ")
+        insert_vals.join(", "),
+        gate(3 + data.len())
     );
     let mut many_vals = vec!["$1".to_owned(), "u.*".to_owned()];
     if m.version.is_some() {
@@ -103,9 +107,10 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         many_cols.push(col(&m.fields[v]));
     }
     let create_many_sql = format!(
-        "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({unnest_params}) AS u",
+        "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({unnest_params}) AS u WHERE {}",
         many_cols.join(", "),
-        many_vals.join(", ")
+        many_vals.join(", "),
+        gate(3 + data.len())
     );
 
     // --- update
@@ -128,8 +133,8 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         managed_sets.push_str(&format!(", {} = now()", col(&m.fields[u])));
     }
     let update_head = format!("UPDATE {table} SET {id_col} = {id_col}");
-    let update_where = format!("{managed_sets} WHERE {scope_col} = ");
-    let exists_sql = format!("SELECT 1 FROM {table} WHERE {tenant_and_id}{live_sql}");
+    let update_where = format!("{managed_sets} WHERE ");
+    let exists_sql = format!("SELECT 1 FROM {table} WHERE {gate_and_id}{live_sql}");
     let (version_eq, version_ty) = match m.version {
         Some(v) => {
             let eq = format!(" AND {} = ", col(&m.fields[v]));
@@ -143,16 +148,16 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let delete_sql = match &m.soft_delete {
         Some((i, _)) => {
             let c = col(&m.fields[*i]);
-            format!("UPDATE {table} SET {c} = $3{managed_sets} WHERE {tenant_and_id} AND {c} <> $3")
+            format!("UPDATE {table} SET {c} = $2{managed_sets} WHERE {gate_and_id} AND {c} <> $2")
         }
-        None => format!("DELETE FROM {table} WHERE {tenant_and_id}"),
+        None => format!("DELETE FROM {table} WHERE {gate_and_id}"),
     };
 
-    let delete_tenant_sql = format!("DELETE FROM {table} WHERE {scope_col} = $1");
+    let delete_tenant_sql = format!("DELETE FROM {table} WHERE {}", gate(1));
 
-    // --- list
-    let list_head = format!("SELECT {all_cols} FROM {table} WHERE {scope_col} = ");
-    let count_head = format!("SELECT count(*) FROM {table} WHERE {scope_col} = ");
+    // --- list (the runtime pushes the gate after the head)
+    let list_head = format!("SELECT {all_cols} FROM {table} WHERE ");
+    let count_head = format!("SELECT count(*) FROM {table} WHERE ");
     let filter_fields: Vec<&Field> = m.fields.iter().filter(|f| f.filter).collect();
     let filter_idents: Vec<_> = filter_fields.iter().map(|f| &f.ident).collect();
     let filter_tys: Vec<_> = filter_fields.iter().map(|f| &f.ty).collect();
@@ -465,4 +470,11 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         }
 
     }
+}
+
+/// The condition that sets the signed context (parameter `$n`) before the statement's scan:
+/// the runtime's `run` module explains why it takes this shape. The runtime pushes the same
+/// text for the statements it builds.
+fn gate(n: usize) -> String {
+    format!("(SELECT pg_catalog.set_config('tenant_store.ctx', ${n}, true) IS NOT NULL)")
 }

@@ -139,8 +139,9 @@ impl<'db> AdminTx<'db> {
         let token = self.db.token(self.tx.lease().session(), ids.0, ids.1);
         let set = sqlx::query("SELECT set_config($1, $2, true)")
             .bind(context::CONTEXT_SETTING)
-            .bind(token);
+            .bind(token.clone());
         self.tx.run(set).await?;
+        self.tx.token = token;
         self.tx.user_id = ids.0;
         self.tx.org_id = ids.1;
         Ok(&mut self.tx)

@@ -45,6 +45,7 @@ pub mod evolve;
 pub mod keys;
 pub mod migrate;
 mod pool;
+mod run;
 pub(crate) mod store;
 
 use std::marker::PhantomData;
@@ -67,6 +68,7 @@ pub use admin::{AdminTx, MoveTable, Moved, audit_table_sql, move_tenant};
 pub use audit::audit;
 pub use column::{PgColumn, PgEntity};
 pub use context::SigningKey;
+pub use run::{Guard, TenantDb};
 /// The sqlx this crate is built with: name its types (`sqlx::postgres::PgConnectOptions` for
 /// [`Db::connect_with_options`]) from here, so the two versions cannot drift apart.
 pub use sqlx;
@@ -215,6 +217,12 @@ impl Db {
         self.begin_as(Some(principal)).await
     }
 
+    /// `principal`'s tenant, for single operations: each generated store call on the
+    /// [`TenantDb`] is one statement, one round trip, committed on its own. Sends nothing.
+    pub fn tenant(&self, principal: &Principal) -> TenantDb<'_> {
+        TenantDb::new(self, principal)
+    }
+
     /// Opens an audited admin transaction: `actor` may [`enter`](AdminTx::enter) any tenant
     /// for `reason` (required, non-blank). It starts in no tenant; the opening audit row is
     /// committed before this returns. See [`AdminTx`].
@@ -227,10 +235,12 @@ impl Db {
         let mut retried = false;
         loop {
             let mut lease = Lease::acquire(&self.inner.pool).await?;
-            let sql = match principal {
-                Some(p) => begin_sql(&self.token(lease.session(), p.user_id(), p.org_id())),
-                None => "BEGIN".to_owned(),
+            // No principal: an empty context, which verifies for no tenant.
+            let token = match principal {
+                Some(p) => self.token(lease.session(), p.user_id(), p.org_id()),
+                None => String::new(),
             };
+            let sql = begin_sql(&token);
             match lease
                 .conn()
                 .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
@@ -242,6 +252,7 @@ impl Db {
                         lease: Some(lease),
                         user_id: principal.map_or(Uuid::nil(), Principal::user_id),
                         org_id: principal.map_or(Uuid::nil(), Principal::org_id),
+                        token,
                         aborted: false,
                         cursor_key: &self.inner.cursor_key,
                     });
@@ -361,6 +372,8 @@ pub struct TenantTx<'db> {
     lease: Option<Lease>,
     user_id: Uuid,
     org_id: Uuid,
+    /// The signed context `BEGIN` set; every generated statement sets it again in its gate.
+    token: String,
     aborted: bool,
     cursor_key: &'db CursorKey,
 }
@@ -382,11 +395,6 @@ impl TenantTx<'_> {
             Scope::UserId => self.user_id,
             Scope::OrgId => self.org_id,
         }
-    }
-
-    /// The key this transaction's listings seal their cursors with.
-    pub(crate) fn cursor_key(&self) -> &CursorKey {
-        self.cursor_key
     }
 
     /// Whether a statement failed, which aborted the transaction in PostgreSQL.

@@ -14,7 +14,8 @@ use sqlx::postgres::Postgres;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::{Db, PgColumn, PgEntity, PgQuery, TenantTx};
+use super::run::{Guard, Runner, Statement, TenantDb, push_gate};
+use super::{Db, PgColumn, PgEntity, PgQuery};
 use crate::contract::{Boxed, TenantStore};
 use crate::query::{self, Context, Direction, Listing, OrderField, Sort};
 use crate::{Error, Page, Principal, Result};
@@ -37,25 +38,27 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     type Kind: Kind;
     /// The `version` field's type (`i64` when there is none).
     type Version: PgColumn + Send;
-    /// `SELECT <all> ... WHERE scope = $1 AND id = $2 [AND live]`.
+    /// `SELECT <all> ... WHERE <gate> AND id = $1 [AND live <> $2]`. Every statement ends its
+    /// parameters with the signed context, set by the gate (see the `run` module); none names
+    /// the tenant, which the policy supplies.
     const GET: &'static str;
-    /// `INSERT ... VALUES ($1 id, $2 tenant, data...) RETURNING <all>`.
+    /// `INSERT ... SELECT $1 id, $2 tenant, data... WHERE <gate> RETURNING <all>`.
     const CREATE: &'static str;
-    /// `INSERT ... SELECT $1, u.* FROM UNNEST($2 ids, data arrays...)`.
+    /// `INSERT ... SELECT $1 tenant, u.* FROM UNNEST($2 ids, data arrays...) AS u WHERE <gate>`.
     const CREATE_MANY: &'static str;
-    /// Hard `DELETE` or soft-delete `UPDATE`, by (scope, id).
+    /// Hard `DELETE` or soft-delete `UPDATE` by id, gated like [`GET`](Self::GET).
     const DELETE: &'static str;
-    /// `DELETE` every row of the tenant (`$1`), soft-deleted ones included.
+    /// `DELETE ... WHERE <gate $1>`: every row of the tenant, soft-deleted ones included.
     const DELETE_TENANT: &'static str;
-    /// `SELECT 1` by (scope, id) among live rows.
+    /// `SELECT 1` by id among live rows, gated like [`GET`](Self::GET).
     const EXISTS: &'static str;
-    /// `SELECT <all> FROM t WHERE scope = ` (the tenant is pushed next).
+    /// `SELECT <all> FROM t WHERE ` (the gate is pushed next).
     const LIST_HEAD: &'static str;
-    /// `SELECT count(*) FROM t WHERE scope = ` (the tenant is pushed next).
+    /// `SELECT count(*) FROM t WHERE ` (the gate is pushed next).
     const COUNT_HEAD: &'static str;
     /// `UPDATE t SET id = id` (patch assignments are pushed next).
     const UPDATE_HEAD: &'static str;
-    /// Managed assignments, then ` WHERE scope = `.
+    /// Managed assignments, then ` WHERE ` (the gate is pushed next).
     const UPDATE_WHERE: &'static str;
     /// ` AND id = `.
     const ID_EQ: &'static str;
@@ -63,7 +66,7 @@ pub trait PgCrud: PgEntity + Sized + Send + 'static {
     const RETURNING: &'static str;
     /// ` AND version = ` when the entity has a version.
     const VERSION_EQ: Option<&'static str>;
-    /// Binds the soft-delete value as `$3` (generated only with soft delete).
+    /// Binds the soft-delete value as `$2` (generated only with soft delete).
     fn bind_live(q: PgQuery<'_>) -> PgQuery<'_> {
         q
     }
@@ -189,9 +192,11 @@ mod sealed {
 
 /// The tenant-scoped PostgreSQL store of the entity `E`, whose writes are those of `K` (see
 /// [`Kind`]); the generated `{Entity}Store` is this type for one entity, made by
-/// `Entity::store()`. Zero-sized. Every method takes a [`TenantTx`] and acts only inside its
-/// tenant, and returns a boxed `Send` future ([`Boxed`]) to `.await`: the query is built (and
-/// the tracing span opened) when the method is called, and sent when the future is polled.
+/// `Entity::store()`. Zero-sized. Every method takes a [`Guard`]: `&mut TenantTx` (the call
+/// joins the transaction) or `&mut TenantDb` (the call is one statement, one round trip,
+/// committed on its own); it acts only inside that tenant, and returns a boxed `Send` future ([`Boxed`])
+/// to `.await`: the statement is built (and the tracing span opened) when the method is called,
+/// and sent when the future is polled.
 pub struct Store<E, K>(std::marker::PhantomData<fn() -> (E, K)>);
 
 impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
@@ -202,8 +207,8 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
 
     /// The entity with this id in the caller's tenant, or `None` (also when the id belongs to
     /// another tenant).
-    pub fn get<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid) -> Boxed<'t, Option<E>> {
-        get(tx, id)
+    pub fn get<'t>(&self, on: &'t mut impl Guard, id: Uuid) -> Boxed<'t, Option<E>> {
+        get(on.runner(), id)
     }
 
     /// Live entities of the caller's tenant matching `filter`, in the filter's order (the id
@@ -211,51 +216,52 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
     /// when there are more. A cursor another listing made is [`Error::InvalidInput`].
     pub fn list<'t>(
         &self,
-        tx: &'t mut TenantTx<'_>,
+        on: &'t mut impl Guard,
         filter: E::Filter,
         page: Page,
     ) -> Boxed<'t, Listing<E>> {
-        list(tx, filter, page)
+        list(on.runner(), filter, page)
     }
 
     /// PostgreSQL's plan (`EXPLAIN`, text lines) of the statement [`list`](Self::list) sends
     /// for this filter and page: to check that an order or a filter is served by its index.
     pub fn explain_list<'t>(
         &self,
-        tx: &'t mut TenantTx<'_>,
+        on: &'t mut impl Guard,
         filter: E::Filter,
         page: Page,
     ) -> Boxed<'t, Vec<String>> {
-        explain_list::<E>(tx, filter, page)
+        explain_list::<E>(on.runner(), filter, page)
     }
 
     /// How many live entities of the caller's tenant match `filter` (the same filter as
     /// [`list`](Self::list): the count equals the length of the full listing).
-    pub fn count<'t>(&self, tx: &'t mut TenantTx<'_>, filter: E::Filter) -> Boxed<'t, u64> {
-        count::<E>(tx, filter)
+    pub fn count<'t>(&self, on: &'t mut impl Guard, filter: E::Filter) -> Boxed<'t, u64> {
+        count::<E>(on.runner(), filter)
     }
 
     /// Inserts an entity into the caller's tenant and returns it. [`Error::Duplicate`] when the
     /// id is taken in this tenant.
-    pub fn create<'t>(&self, tx: &'t mut TenantTx<'_>, new: E::New) -> Boxed<'t, E> {
-        create(tx, new)
+    pub fn create<'t>(&self, on: &'t mut impl Guard, new: E::New) -> Boxed<'t, E> {
+        create(on.runner(), new)
     }
 
     /// Inserts every row into the caller's tenant in statements of [`CHUNK`] rows, consuming
     /// the iterator lazily so memory stays flat. All or nothing: a failing row fails the call
-    /// and aborts the transaction. Returns the number inserted.
-    pub fn create_many<'t, I>(&self, tx: &'t mut TenantTx<'_>, rows: I) -> Boxed<'t, u64>
+    /// (and aborts a [`TenantTx`]); on a [`TenantDb`], up to [`CHUNK`] rows are one statement
+    /// and more are one transaction. Returns the number inserted.
+    pub fn create_many<'t, I>(&self, on: &'t mut impl Guard, rows: I) -> Boxed<'t, u64>
     where
         I: IntoIterator<Item = E::New> + Send + 't,
         I::IntoIter: Send,
     {
-        create_many::<E, I>(tx, rows)
+        create_many::<E, I>(on.runner(), rows)
     }
 
     /// Deletes every row of the caller's tenant (soft-deleted ones included: this is for
     /// offboarding) and returns how many there were.
-    pub fn delete_tenant<'t>(&self, tx: &'t mut TenantTx<'_>) -> Boxed<'t, u64> {
-        delete_tenant::<E>(tx)
+    pub fn delete_tenant<'t>(&self, on: &'t mut impl Guard) -> Boxed<'t, u64> {
+        delete_tenant::<E>(on.runner())
     }
 }
 
@@ -282,15 +288,15 @@ impl<E: PgCrud, K> std::fmt::Debug for Store<E, K> {
 impl<E: PgCrud<Kind = Mutable>> Store<E, Mutable> {
     /// Applies `patch` to the entity with this id in the caller's tenant and returns it.
     /// [`Error::NotFound`] when there is none (including when it belongs to another tenant).
-    pub fn update<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid, patch: E::Patch) -> Boxed<'t, E> {
-        update::<E, E::Version>(tx, id, None, patch)
+    pub fn update<'t>(&self, on: &'t mut impl Guard, id: Uuid, patch: E::Patch) -> Boxed<'t, E> {
+        update::<E, E::Version>(on.runner(), id, None, patch)
     }
 
     /// Deletes the entity (or soft-deletes it: sets its `soft_delete` field to the deleted
     /// value, after which it looks absent). [`Error::NotFound`] when the caller's tenant has no
     /// such live entity.
-    pub fn delete<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid) -> Boxed<'t, ()> {
-        delete::<E>(tx, id)
+    pub fn delete<'t>(&self, on: &'t mut impl Guard, id: Uuid) -> Boxed<'t, ()> {
+        delete::<E>(on.runner(), id)
     }
 }
 
@@ -301,19 +307,19 @@ impl<E: PgCrud<Kind = Versioned>> Store<E, Versioned> {
     /// on success.
     pub fn update<'t>(
         &self,
-        tx: &'t mut TenantTx<'_>,
+        on: &'t mut impl Guard,
         id: Uuid,
         expected_version: E::Version,
         patch: E::Patch,
     ) -> Boxed<'t, E> {
-        update::<E, E::Version>(tx, id, Some(expected_version), patch)
+        update::<E, E::Version>(on.runner(), id, Some(expected_version), patch)
     }
 
     /// Deletes the entity (or soft-deletes it: sets its `soft_delete` field to the deleted
     /// value, after which it looks absent). [`Error::NotFound`] when the caller's tenant has no
     /// such live entity.
-    pub fn delete<'t>(&self, tx: &'t mut TenantTx<'_>, id: Uuid) -> Boxed<'t, ()> {
-        delete::<E>(tx, id)
+    pub fn delete<'t>(&self, on: &'t mut impl Guard, id: Uuid) -> Boxed<'t, ()> {
+        delete::<E>(on.runner(), id)
     }
 }
 
@@ -322,8 +328,8 @@ pub trait Updatable: Kind {}
 impl Updatable for Mutable {}
 impl Updatable for Versioned {}
 
-/// One transaction per call. The contract's `update` replaces every data field and does not
-/// check the version.
+/// One operation per call on a [`TenantDb`]: each is one statement, one round trip, committed
+/// on its own. The contract's `update` replaces every data field and does not check the version.
 impl<E: PgCrud<Kind = K> + Sync, K: Updatable> TenantStore for Store<E, K> {
     type Conn = Db;
     type Entity = E;
@@ -337,39 +343,23 @@ impl<E: PgCrud<Kind = K> + Sync, K: Updatable> TenantStore for Store<E, K> {
     }
 
     fn insert<'a>(&'a self, db: &'a Db, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            let e = create::<E>(&mut tx, new).await?;
-            tx.commit().await?;
-            Ok(e)
-        })
+        create(TenantDb::new(db, who).into_runner(), new)
     }
 
     fn get<'a>(&'a self, db: &'a Db, who: &'a Principal, id: &'a Uuid) -> Boxed<'a, Option<E>> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            let e = get::<E>(&mut tx, *id).await;
-            tx.release();
-            e
-        })
+        get(TenantDb::new(db, who).into_runner(), *id)
     }
 
     fn list<'a>(&'a self, db: &'a Db, who: &'a Principal, page: Page) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            let e = list::<E>(&mut tx, E::Filter::default(), page).await;
-            tx.release();
-            e
-        })
+        list(
+            TenantDb::new(db, who).into_runner(),
+            E::Filter::default(),
+            page,
+        )
     }
 
     fn count<'a>(&'a self, db: &'a Db, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            let n = count::<E>(&mut tx, E::Filter::default()).await;
-            tx.release();
-            n
-        })
+        count::<E>(TenantDb::new(db, who).into_runner(), E::Filter::default())
     }
 
     fn update<'a>(
@@ -379,69 +369,59 @@ impl<E: PgCrud<Kind = K> + Sync, K: Updatable> TenantStore for Store<E, K> {
         id: &'a Uuid,
         new: E::New,
     ) -> Boxed<'a, E> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            let e = update::<E, E::Version>(&mut tx, *id, None, E::patch_of(new)).await?;
-            tx.commit().await?;
-            Ok(e)
-        })
+        update::<E, E::Version>(
+            TenantDb::new(db, who).into_runner(),
+            *id,
+            None,
+            E::patch_of(new),
+        )
     }
 
     fn delete<'a>(&'a self, db: &'a Db, who: &'a Principal, id: &'a Uuid) -> Boxed<'a, ()> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            delete::<E>(&mut tx, *id).await?;
-            tx.commit().await
-        })
+        delete::<E>(TenantDb::new(db, who).into_runner(), *id)
     }
 
     fn delete_tenant<'a>(&'a self, db: &'a Db, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move {
-            let mut tx = db.begin(who).await?;
-            let n = delete_tenant::<E>(&mut tx).await?;
-            tx.commit().await?;
-            Ok(n)
-        })
+        delete_tenant::<E>(TenantDb::new(db, who).into_runner())
     }
 }
 
-fn span<E: PgCrud>(tx: &TenantTx<'_>, op: &'static str) -> tracing::Span {
-    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %tx.tenant(E::SCOPE))
+fn span<E: PgCrud>(r: &Runner<'_>, op: &'static str) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %r.tenant(E::SCOPE))
 }
 
 fn decode<E: PgCrud>(row: &sqlx::postgres::PgRow) -> Result<E> {
     E::from_row(row).map_err(Error::from)
 }
 
-fn by_id<E: PgCrud>(sql: &'static str, tenant: Uuid, id: Uuid) -> PgQuery<'static> {
-    E::bind_live(super::bind_value(
-        super::bind_value(sqlx::query(sql), tenant),
-        id,
-    ))
+/// A statement by id: `$1` the id, then the soft-delete value if any, the context last.
+fn by_id<E: PgCrud>(sql: &'static str, id: Uuid) -> Result<Statement> {
+    Statement::fixed(sql, E::bind_live(super::bind_value(sqlx::query(sql), id)))
 }
 
 /// The entity with this id in the caller's tenant, or `None`.
-pub fn get<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'a, Option<E>> {
-    let span = span::<E>(tx, "get");
-    let q = by_id::<E>(E::GET, tx.tenant(E::SCOPE), id);
+pub fn get<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, Option<E>> {
+    let span = span::<E>(&r, "get");
+    let st = by_id::<E>(E::GET, id);
     Box::pin(
-        async move { tx.run_optional(q).await?.map(|r| decode(&r)).transpose() }.instrument(span),
+        async move { r.optional(&st?).await?.map(|row| decode(&row)).transpose() }.instrument(span),
     )
 }
 
 /// Live entities of the caller's tenant matching `filter`, in its order, one page.
 pub fn list<'a, E: PgCrud + 'a>(
-    tx: &'a mut TenantTx<'_>,
+    mut r: Runner<'a>,
     filter: E::Filter,
     page: Page,
 ) -> Boxed<'a, Listing<E>> {
-    let span = span::<E>(tx, "list");
-    let tenant = tx.tenant(E::SCOPE);
-    let key = tx.cursor_key().clone();
+    let span = span::<E>(&r, "list");
+    let tenant = r.tenant(E::SCOPE);
+    let built = list_statement::<E>("", tenant, r.cursor_key(), filter, &page);
+    let key = r.cursor_key().clone();
     Box::pin(
         async move {
-            let (mut qb, plan) = list_statement::<E>("", tenant, &key, filter, &page)?;
-            let rows = tx.run_all(qb.build()).await?;
+            let (st, plan) = built?;
+            let rows = r.all(&st).await?;
             let mut items = rows.iter().map(decode).collect::<Result<Vec<E>>>()?;
             let limit = plan.limit as usize;
             let next = if items.len() > limit {
@@ -461,19 +441,19 @@ pub fn list<'a, E: PgCrud + 'a>(
 }
 
 /// PostgreSQL's plan of the statement [`list`] sends for this filter and page, as `EXPLAIN`'s
-/// text lines, run in the caller's transaction.
+/// text lines.
 pub fn explain_list<'a, E: PgCrud + 'a>(
-    tx: &'a mut TenantTx<'_>,
+    mut r: Runner<'a>,
     filter: E::Filter,
     page: Page,
 ) -> Boxed<'a, Vec<String>> {
-    let tenant = tx.tenant(E::SCOPE);
-    let key = tx.cursor_key().clone();
+    let tenant = r.tenant(E::SCOPE);
+    let built = list_statement::<E>("EXPLAIN ", tenant, r.cursor_key(), filter, &page);
     Box::pin(async move {
-        let (mut qb, _) = list_statement::<E>("EXPLAIN ", tenant, &key, filter, &page)?;
-        let rows = tx.run_all(qb.build()).await?;
+        let (st, _) = built?;
+        let rows = r.all(&st).await?;
         rows.iter()
-            .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(Error::from))
+            .map(|row| sqlx::Row::try_get::<String, _>(row, 0).map_err(Error::from))
             .collect()
     })
 }
@@ -498,19 +478,20 @@ impl<E: PgCrud> ListPlan<E> {
     }
 }
 
-/// `<prefix>SELECT ... WHERE scope = $1 [live] [filters] [after the cursor] ORDER BY [field,] id
-/// LIMIT page + 1`: one row more than the page tells whether there is a next one.
+/// `<prefix>SELECT ... WHERE <gate> [live] [filters] [after the cursor] ORDER BY [field,] id
+/// LIMIT page + 1`: one row more than the page tells whether there is a next one. `tenant`
+/// binds the cursor; the statement names no tenant (the policy does).
 fn list_statement<E: PgCrud>(
     prefix: &str,
     tenant: Uuid,
     key: &query::CursorKey,
     filter: E::Filter,
     page: &Page,
-) -> Result<(QueryBuilder<Postgres>, ListPlan<E>)> {
+) -> Result<(Statement, ListPlan<E>)> {
     let limit = page.checked_limit()?;
     let mut qb = QueryBuilder::<Postgres>::new(prefix);
     qb.push(E::LIST_HEAD);
-    qb.push_bind(tenant);
+    push_gate(&mut qb);
     E::push_live(&mut qb);
     let sort = E::push_filter(&mut qb, filter);
     let plan = ListPlan::<E> {
@@ -533,7 +514,7 @@ fn list_statement<E: PgCrud>(
     }
     qb.push(format_args!("\"{}\"{dir} LIMIT ", E::ID_COLUMN));
     qb.push_bind(i64::from(limit) + 1);
-    Ok((qb, plan))
+    Ok((Statement::built(qb)?, plan))
 }
 
 /// Pushes ` AND (col, id) > ($key, $id)` (`<` when descending) for a sort field whose cursor
@@ -648,16 +629,16 @@ pub fn default_sort<O: OrderField>(id: O, sort: Option<Sort<O>>) -> Sort<O> {
 }
 
 /// The number of live entities of the caller's tenant matching `filter`.
-pub fn count<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, filter: E::Filter) -> Boxed<'a, u64> {
-    let span = span::<E>(tx, "count");
-    let tenant = tx.tenant(E::SCOPE);
+pub fn count<'a, E: PgCrud + 'a>(mut r: Runner<'a>, filter: E::Filter) -> Boxed<'a, u64> {
+    let span = span::<E>(&r, "count");
+    let mut qb = QueryBuilder::<Postgres>::new(E::COUNT_HEAD);
+    push_gate(&mut qb);
+    E::push_live(&mut qb);
+    let _order = E::push_filter(&mut qb, filter);
+    let st = Statement::built(qb);
     Box::pin(
         async move {
-            let mut qb = QueryBuilder::<Postgres>::new(E::COUNT_HEAD);
-            qb.push_bind(tenant);
-            E::push_live(&mut qb);
-            let _order = E::push_filter(&mut qb, filter);
-            let row = tx.run_optional(qb.build()).await?.ok_or(Error::NotFound)?;
+            let row = r.optional(&st?).await?.ok_or(Error::NotFound)?;
             let n: i64 = sqlx::Row::try_get(&row, 0).map_err(Error::from)?;
             Ok(u64::try_from(n).unwrap_or(0))
         }
@@ -666,40 +647,45 @@ pub fn count<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, filter: E::Filter) ->
 }
 
 /// Inserts one entity into the caller's tenant.
-pub fn create<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, new: E::New) -> Boxed<'a, E> {
-    let span = span::<E>(tx, "create");
+pub fn create<'a, E: PgCrud + 'a>(mut r: Runner<'a>, new: E::New) -> Boxed<'a, E> {
+    let span = span::<E>(&r, "create");
     let id = E::new_id(&new).unwrap_or_else(Uuid::new_v4);
     let mut params = Params(Some(super::bind_value(
         super::bind_value(sqlx::query(E::CREATE), id),
-        tx.tenant(E::SCOPE),
+        r.tenant(E::SCOPE),
     )));
     E::columns(new, &mut params);
-    let q = params.0.expect("binding keeps the query");
+    let st = Statement::fixed(E::CREATE, params.0.expect("binding keeps the query"));
     Box::pin(
-        async move { decode(&tx.run_optional(q).await?.ok_or(Error::NotFound)?) }.instrument(span),
+        async move { decode(&r.optional(&st?).await?.ok_or(Error::NotFound)?) }.instrument(span),
     )
 }
 
 /// Inserts every row, [`CHUNK`] rows per statement, consuming the iterator lazily (in the
-/// future, not before it is polled).
-pub fn create_many<'a, E, I>(tx: &'a mut TenantTx<'_>, rows: I) -> Boxed<'a, u64>
+/// future, not before it is polled). More than one chunk on a [`TenantDb`] is one transaction.
+pub fn create_many<'a, E, I>(mut r: Runner<'a>, rows: I) -> Boxed<'a, u64>
 where
     E: PgCrud + 'a,
     I: IntoIterator<Item = E::New> + Send + 'a,
     I::IntoIter: Send,
 {
-    let span = span::<E>(tx, "create_many");
-    let tenant = tx.tenant(E::SCOPE);
+    let span = span::<E>(&r, "create_many");
+    let tenant = r.tenant(E::SCOPE);
     Box::pin(
         async move {
-            let mut rows = rows.into_iter();
+            let mut rows = rows.into_iter().peekable();
             let mut inserted = 0;
+            let mut first = true;
             loop {
                 let chunk: Vec<E::New> = rows.by_ref().take(CHUNK).collect();
                 let n = chunk.len();
                 if n == 0 {
                     break;
                 }
+                if first && rows.peek().is_some() {
+                    r.begin().await?;
+                }
+                first = false;
                 let mut ids = Vec::with_capacity(n);
                 let mut arrays = Arrays {
                     columns: Vec::new(),
@@ -715,11 +701,12 @@ where
                 for column in arrays.columns {
                     q = column.bind(q);
                 }
-                inserted += tx.run(q).await?;
+                inserted += r.affected(&Statement::fixed(E::CREATE_MANY, q)?).await?;
                 if n < CHUNK {
                     break;
                 }
             }
+            r.commit().await?;
             Ok(inserted)
         }
         .instrument(span),
@@ -728,17 +715,16 @@ where
 
 /// Applies `patch`; with a version, only if the stored one is `expected`.
 pub fn update<'a, E: PgCrud + 'a, V: PgColumn + 'a>(
-    tx: &'a mut TenantTx<'_>,
+    mut r: Runner<'a>,
     id: Uuid,
     expected: Option<V>,
     patch: E::Patch,
 ) -> Boxed<'a, E> {
-    let span = span::<E>(tx, "update");
-    let tenant = tx.tenant(E::SCOPE);
+    let span = span::<E>(&r, "update");
     let mut qb = QueryBuilder::<Postgres>::new(E::UPDATE_HEAD);
     E::push_patch(&mut qb, patch);
     qb.push(E::UPDATE_WHERE);
-    qb.push_bind(tenant);
+    push_gate(&mut qb);
     qb.push(E::ID_EQ);
     qb.push_bind(id);
     let versioned = expected.is_some();
@@ -748,18 +734,14 @@ pub fn update<'a, E: PgCrud + 'a, V: PgColumn + 'a>(
     }
     E::push_live(&mut qb);
     qb.push(E::RETURNING);
+    let st = Statement::built(qb);
     Box::pin(
         async move {
-            if let Some(row) = tx.run_optional(qb.build()).await? {
+            if let Some(row) = r.optional(&st?).await? {
                 return decode(&row);
             }
             // No row: absent (or another tenant's), or present at another version.
-            if versioned
-                && tx
-                    .fetch_optional(by_id::<E>(E::EXISTS, tenant, id))
-                    .await?
-                    .is_some()
-            {
+            if versioned && r.optional(&by_id::<E>(E::EXISTS, id)?).await?.is_some() {
                 Err(Error::Conflict)
             } else {
                 Err(Error::NotFound)
@@ -770,12 +752,12 @@ pub fn update<'a, E: PgCrud + 'a, V: PgColumn + 'a>(
 }
 
 /// Deletes (soft or hard) by id; [`Error::NotFound`] when the tenant has no such live entity.
-pub fn delete<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'a, ()> {
-    let span = span::<E>(tx, "delete");
-    let q = by_id::<E>(E::DELETE, tx.tenant(E::SCOPE), id);
+pub fn delete<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, ()> {
+    let span = span::<E>(&r, "delete");
+    let st = by_id::<E>(E::DELETE, id);
     Box::pin(
         async move {
-            match tx.run(q).await? {
+            match r.affected(&st?).await? {
                 0 => Err(Error::NotFound),
                 _ => Ok(()),
             }
@@ -785,8 +767,8 @@ pub fn delete<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>, id: Uuid) -> Boxed<'
 }
 
 /// Deletes every row of the caller's tenant, soft-deleted ones included; returns the count.
-pub fn delete_tenant<'a, E: PgCrud + 'a>(tx: &'a mut TenantTx<'_>) -> Boxed<'a, u64> {
-    let span = span::<E>(tx, "delete_tenant");
-    let q = super::bind_value(sqlx::query(E::DELETE_TENANT), tx.tenant(E::SCOPE));
-    Box::pin(tx.run(q).instrument(span))
+pub fn delete_tenant<'a, E: PgCrud + 'a>(mut r: Runner<'a>) -> Boxed<'a, u64> {
+    let span = span::<E>(&r, "delete_tenant");
+    let st = Statement::fixed(E::DELETE_TENANT, sqlx::query(E::DELETE_TENANT));
+    Box::pin(async move { r.affected(&st?).await }.instrument(span))
 }

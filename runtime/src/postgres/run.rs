@@ -1,0 +1,476 @@
+//! Where a generated statement runs, and how it carries its tenant: one round trip per
+//! operation.
+//!
+//! ## The gate
+//! Every generated statement carries the signed context as its last parameter, in a *gate*:
+//!
+//! ```sql
+//! SELECT ... FROM t WHERE (SELECT pg_catalog.set_config('tenant_store.ctx', $n, true) IS NOT NULL) AND ...
+//! ```
+//!
+//! The gate is an uncorrelated sub-select over no table, so the planner makes it an InitPlan,
+//! and being a condition on no column it becomes a one-time filter of a `Result` node above
+//! the scan. The executor evaluates a one-time filter before it runs the node below it, so the
+//! setting is in place before the scan computes the RLS policy's InitPlan
+//! (`current_tenant(scope)`, an index condition evaluated at the scan's first row). An
+//! `INSERT ... SELECT ... WHERE <gate>` checks the policy per inserted row, after the gate too.
+//!
+//! On a [`TenantDb`] the statement runs alone: it is its own implicit transaction, which ends
+//! at the Sync sqlx sends after it. A write is committed before the ReadyForQuery that sqlx
+//! waits for, and the transaction-local setting is gone with it. So an operation is one
+//! Bind/Execute/Sync: one round trip, and nothing to send when the connection goes back to the
+//! pool. In a [`TenantTx`] the same statement re-sets the context the transaction already
+//! carries (the same token), so one statement text serves both.
+//!
+//! ### The rule that makes it work
+//! No generated statement compares the scope column with a value: the policy's
+//! `scope = (SELECT current_tenant(..))` is the only tenant condition, and it is an index
+//! condition on every index (they all lead with the scope). Were a statement to add
+//! `scope = $1`, the planner would derive `<policy's value> = $1` as a second one-time filter
+//! and, the policy's being a security-barrier condition, evaluate it *before* the gate: the
+//! policy would read no context and the statement would see no row (what PostgreSQL 15 does;
+//! `tests/tests/round_trips.rs` shows it). This is also why `filter` is refused on the scope
+//! field. A mistake here fails closed, never open: the policy verifies the token whatever runs
+//! first.
+//!
+//! ### What else was measured, and why not
+//! - A CTE or a `LATERAL` call that sets the context before the read: the policy's one-time
+//!   filter is hoisted above the whole join and runs first (zero rows).
+//! - A SQL function per operation (`set_config`, then `RETURN QUERY`): the same cost as the gate,
+//!   but one function per operation and table in the migrations, and a listing with any filter
+//!   and order does not fit a fixed function (dynamic SQL in PL/pgSQL is planned on every call).
+//! - Pipelining `BEGIN`, the context, the statement and `COMMIT` in one flight: sqlx 0.9 waits for
+//!   each statement's ReadyForQuery before it writes the next, and a second driver
+//!   (tokio-postgres) would need every field type encoded and decoded a second way.
+//! - `SET LOCAL` outside a transaction block: a warning, and no effect.
+//!
+//! ## Connections
+//! A [`TenantDb`] call takes a pooled connection when its first statement is sent and gives it
+//! back when it ends; the pool sends nothing on the way out or in. A connection that turns out
+//! dead on the first statement (the server closed it while it sat in the pool: an I/O error, or
+//! one of the errors a terminated backend sends) is discarded and the statement is sent once
+//! more on another. When the first attempt's outcome is unknown (the server died while running
+//! it), the second attempt cannot apply it twice: a create meets its own row's key
+//! ([`Error::Duplicate`](crate::Error::Duplicate)), a versioned update its version, a delete
+//! finds nothing. A call dropped while a statement is in flight closes its connection instead of
+//! pooling it.
+
+use sqlx::postgres::{PgArguments, PgConnection, PgRow};
+use sqlx::{
+    Arguments as _, AssertSqlSafe, Execute as _, Executor as _, Postgres, QueryBuilder,
+    SqlSafeStr as _, SqlStr,
+};
+use uuid::Uuid;
+
+use super::pool::Lease;
+use super::{Db, PgQuery, TenantTx};
+use crate::query::CursorKey;
+use crate::{Error, Principal, Result, Scope};
+
+/// Where a builder statement's gate names the context; replaced by its placeholder once the
+/// statement's other parameters are counted. NUL cannot occur in SQL text otherwise.
+pub(crate) const CTX_MARK: &str = "\0ctx\0";
+
+/// The gate's text before and after the context's placeholder.
+const GATE_HEAD: &str = "(SELECT pg_catalog.set_config('tenant_store.ctx', ";
+const GATE_TAIL: &str = ", true) IS NOT NULL)";
+
+/// Pushes the gate, its placeholder to be numbered by [`Statement::built`].
+pub(crate) fn push_gate(qb: &mut QueryBuilder<Postgres>) {
+    qb.push(GATE_HEAD);
+    qb.push(CTX_MARK);
+    qb.push(GATE_TAIL);
+}
+
+/// A generated statement and its parameters, all but the context (bound last, per attempt).
+pub(crate) struct Statement {
+    sql: SqlStr,
+    args: PgArguments,
+}
+
+impl Statement {
+    /// A statement of the expansion: its gate already names `$<parameters + 1>`.
+    pub(crate) fn fixed(sql: &'static str, mut q: PgQuery<'static>) -> Result<Self> {
+        let args = q.take_arguments().map_err(sqlx::Error::Encode)?;
+        Ok(Self {
+            sql: sql.into_sql_str(),
+            args: args.unwrap_or_default(),
+        })
+    }
+
+    /// A statement built with [`push_gate`].
+    pub(crate) fn built(mut qb: QueryBuilder<Postgres>) -> Result<Self> {
+        let args = qb.build().take_arguments().map_err(sqlx::Error::Encode)?;
+        let args = args.unwrap_or_default();
+        let n = format!("${}", args.len() + 1);
+        Ok(Self {
+            sql: AssertSqlSafe(std::sync::Arc::<str>::from(
+                qb.into_string().replace(CTX_MARK, &n),
+            ))
+            .into_sql_str(),
+            args,
+        })
+    }
+
+    /// The statement with `token` bound as its last parameter.
+    fn query(&self, token: &str) -> Result<PgQuery<'static>> {
+        let mut args = self.args.clone();
+        args.add(token.to_owned()).map_err(sqlx::Error::Encode)?;
+        Ok(sqlx::query_with(self.sql.clone(), args))
+    }
+
+    /// The SQL text (with `$n` for the context).
+    #[cfg(test)]
+    pub(crate) fn sql(&self) -> &str {
+        self.sql.as_str()
+    }
+}
+
+/// What a generated PostgreSQL store method runs on: a [`TenantTx`] (each statement joins the
+/// transaction) or a [`TenantDb`] (each call is one statement, committed on its own). Store
+/// methods take it as `&mut`.
+#[diagnostic::on_unimplemented(
+    message = "a generated PostgreSQL store method runs for a tenant: pass `&mut TenantTx` (from `Db::begin`) or `&mut TenantDb` (from `Db::tenant`), not `&mut {Self}`",
+    label = "not a tenant guard"
+)]
+pub trait Guard: sealed::Sealed + Send {
+    /// The runner of one operation's statements.
+    #[doc(hidden)]
+    fn runner(&mut self) -> Runner<'_>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::TenantTx<'_> {}
+    impl Sealed for super::TenantDb<'_> {}
+}
+
+impl Guard for TenantTx<'_> {
+    fn runner(&mut self) -> Runner<'_> {
+        let TenantTx {
+            lease,
+            user_id,
+            org_id,
+            token,
+            aborted,
+            cursor_key,
+        } = self;
+        Runner {
+            user_id: *user_id,
+            org_id: *org_id,
+            cursor_key,
+            on: On::Tx {
+                lease: lease
+                    .as_mut()
+                    .expect("a TenantTx holds its connection until it ends"),
+                token,
+                aborted,
+            },
+        }
+    }
+}
+
+impl Guard for TenantDb<'_> {
+    fn runner(&mut self) -> Runner<'_> {
+        self.into_runner()
+    }
+}
+
+/// A tenant's handle on the pool for single operations: each generated store call is one
+/// statement that carries the signed context, one round trip, committed on its own. Made by
+/// [`Db::tenant`]; cheap to copy and to keep per request.
+///
+/// ```no_run
+/// # use tenant_store::postgres::Db;
+/// # use tenant_store::Principal;
+/// # async fn f(db: &Db, who: &Principal, id: uuid::Uuid) -> tenant_store::Result<()> {
+/// # #[tenant_store::tenant_store(backend = "postgres", scope = "user_id", table = "notes")]
+/// # pub struct Note { #[tenant_store(id)] pub id: uuid::Uuid, pub user_id: uuid::Uuid, pub text: String }
+/// let mut tenant = db.tenant(who);
+/// let note = Note::store().get(&mut tenant, id).await?; // one round trip
+/// # Ok(()) }
+/// ```
+///
+/// Several operations that must commit together take a [`TenantTx`] instead.
+#[derive(Clone, Copy)]
+pub struct TenantDb<'db> {
+    db: &'db Db,
+    user_id: Uuid,
+    org_id: Uuid,
+}
+
+impl std::fmt::Debug for TenantDb<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDb")
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'db> TenantDb<'db> {
+    /// The runner of one call on this tenant.
+    pub(crate) fn into_runner(self) -> Runner<'db> {
+        Runner {
+            user_id: self.user_id,
+            org_id: self.org_id,
+            cursor_key: &self.db.inner.cursor_key,
+            on: On::Alone(Alone {
+                db: self.db,
+                lease: None,
+                token: String::new(),
+                busy: false,
+                done: false,
+            }),
+        }
+    }
+
+    pub(crate) fn new(db: &'db Db, principal: &Principal) -> Self {
+        Self {
+            db,
+            user_id: principal.user_id(),
+            org_id: principal.org_id(),
+        }
+    }
+
+    /// The tenant id this handle speaks for with entities of `scope`.
+    pub fn tenant(&self, scope: Scope) -> Uuid {
+        match scope {
+            Scope::UserId => self.user_id,
+            Scope::OrgId => self.org_id,
+        }
+    }
+}
+
+/// Runs one operation's statements for its tenant.
+#[doc(hidden)]
+pub struct Runner<'t> {
+    user_id: Uuid,
+    org_id: Uuid,
+    cursor_key: &'t CursorKey,
+    on: On<'t>,
+}
+
+enum On<'t> {
+    Tx {
+        lease: &'t mut Lease,
+        token: &'t str,
+        aborted: &'t mut bool,
+    },
+    Alone(Alone<'t>),
+}
+
+/// A [`TenantDb`] call: a connection taken at the first statement, given back at the end.
+struct Alone<'t> {
+    db: &'t Db,
+    lease: Option<Lease>,
+    /// The context signed for `lease`'s session.
+    token: String,
+    /// A statement is in flight: dropped now, the connection is in an unknown state.
+    busy: bool,
+    /// A statement was answered on this call: a later failure is not retried.
+    done: bool,
+}
+
+/// How a statement's answer is read.
+enum Fetch {
+    All,
+    Optional,
+    Affected,
+}
+
+enum Answer {
+    All(Vec<PgRow>),
+    Optional(Option<PgRow>),
+    Affected(u64),
+}
+
+async fn send(conn: &mut PgConnection, q: PgQuery<'_>, how: &Fetch) -> sqlx::Result<Answer> {
+    Ok(match how {
+        Fetch::All => Answer::All(conn.fetch_all(q).await?),
+        Fetch::Optional => Answer::Optional(conn.fetch_optional(q).await?),
+        Fetch::Affected => Answer::Affected(conn.execute(q).await?.rows_affected()),
+    })
+}
+
+/// The connection was dead before the statement reached a live backend, as far as the client
+/// can tell: an I/O error, or what a backend that is being terminated sends.
+fn dead(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
+impl Runner<'_> {
+    /// The tenant id for entities of `scope`.
+    pub(crate) fn tenant(&self, scope: Scope) -> Uuid {
+        match scope {
+            Scope::UserId => self.user_id,
+            Scope::OrgId => self.org_id,
+        }
+    }
+
+    /// The key the listings' cursors are sealed with.
+    pub(crate) fn cursor_key(&self) -> &CursorKey {
+        self.cursor_key
+    }
+
+    pub(crate) async fn all(&mut self, st: &Statement) -> Result<Vec<PgRow>> {
+        match self.run(st, Fetch::All).await? {
+            Answer::All(rows) => Ok(rows),
+            _ => unreachable!("answered as asked"),
+        }
+    }
+
+    pub(crate) async fn optional(&mut self, st: &Statement) -> Result<Option<PgRow>> {
+        match self.run(st, Fetch::Optional).await? {
+            Answer::Optional(row) => Ok(row),
+            _ => unreachable!("answered as asked"),
+        }
+    }
+
+    pub(crate) async fn affected(&mut self, st: &Statement) -> Result<u64> {
+        match self.run(st, Fetch::Affected).await? {
+            Answer::Affected(n) => Ok(n),
+            _ => unreachable!("answered as asked"),
+        }
+    }
+
+    async fn run(&mut self, st: &Statement, how: Fetch) -> Result<Answer> {
+        let (user_id, org_id) = (self.user_id, self.org_id);
+        match &mut self.on {
+            On::Tx {
+                lease,
+                token,
+                aborted,
+            } => {
+                let q = st.query(token)?;
+                send(lease.conn(), q, &how).await.map_err(|e| {
+                    **aborted = true;
+                    Error::from(e)
+                })
+            }
+            On::Alone(a) => a.run(st, &how, user_id, org_id).await,
+        }
+    }
+
+    /// Makes the operation's next statements one transaction (on a [`TenantDb`]; a
+    /// [`TenantTx`] is one already). End it with [`commit`](Self::commit).
+    pub(crate) async fn begin(&mut self) -> Result<()> {
+        let (user_id, org_id) = (self.user_id, self.org_id);
+        let On::Alone(a) = &mut self.on else {
+            return Ok(());
+        };
+        a.lease(user_id, org_id).await?;
+        let lease = a.lease.as_mut().expect("taken above");
+        lease.in_tx = true;
+        a.busy = true;
+        let res = lease
+            .conn()
+            .execute(sqlx::raw_sql(AssertSqlSafe("BEGIN")))
+            .await;
+        a.busy = false;
+        a.done = true;
+        res.map(drop).map_err(Error::from)
+    }
+
+    /// Commits what [`begin`](Self::begin) opened.
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        let On::Alone(a) = &mut self.on else {
+            return Ok(());
+        };
+        match a.lease.take() {
+            Some(lease) if lease.in_tx => lease.finish("COMMIT").await,
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Alone<'_> {
+    /// The connection, taken from the pool (and its context signed) on first use.
+    async fn lease(&mut self, user_id: Uuid, org_id: Uuid) -> Result<&mut Lease> {
+        if self.lease.is_none() {
+            let lease = Lease::acquire(&self.db.inner.pool).await?;
+            self.token = self.db.token(lease.session(), user_id, org_id);
+            self.lease = Some(lease);
+        }
+        Ok(self.lease.as_mut().expect("just taken"))
+    }
+
+    async fn run(
+        &mut self,
+        st: &Statement,
+        how: &Fetch,
+        user_id: Uuid,
+        org_id: Uuid,
+    ) -> Result<Answer> {
+        let mut retried = false;
+        loop {
+            self.lease(user_id, org_id).await?;
+            let q = st.query(&self.token)?;
+            let lease = self.lease.as_mut().expect("taken above");
+            let in_tx = lease.in_tx;
+            self.busy = true;
+            let res = send(lease.conn(), q, how).await;
+            self.busy = false;
+            match res {
+                Ok(answer) => {
+                    self.done = true;
+                    return Ok(answer);
+                }
+                Err(e) if dead(&e) => {
+                    if let Some(lease) = self.lease.take() {
+                        lease.discard();
+                    }
+                    if retried || self.done || in_tx {
+                        return Err(e.into());
+                    }
+                    retried = true;
+                }
+                // The statement failed on a live connection: its implicit transaction is
+                // over (rolled back), and the connection is clean.
+                Err(e) => {
+                    self.done = true;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Alone<'_> {
+    fn drop(&mut self) {
+        if self.busy
+            && let Some(lease) = self.lease.take()
+        {
+            // Dropped with a statement in flight: its answer (and, in a transaction, its
+            // effects) would be waiting for the next user. Close the connection instead.
+            lease.discard();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_built_statement_names_the_context_after_its_parameters() {
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT 1 FROM t WHERE ");
+        push_gate(&mut qb);
+        qb.push(" AND a = ");
+        qb.push_bind(7_i64);
+        qb.push(" LIMIT ");
+        qb.push_bind(3_i64);
+        let st = Statement::built(qb).unwrap();
+        assert_eq!(
+            st.sql(),
+            "SELECT 1 FROM t WHERE (SELECT pg_catalog.set_config('tenant_store.ctx', $3, true) IS NOT NULL) AND a = $1 LIMIT $2"
+        );
+        assert!(!st.sql().contains(CTX_MARK));
+    }
+}
