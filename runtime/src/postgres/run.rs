@@ -24,14 +24,14 @@
 //!
 //! ### The rule that makes it work
 //! No generated statement compares the scope column with a value: the policy's
-//! `scope = (SELECT current_tenant(..))` is the only tenant condition, and it is an index
-//! condition on every index (they all lead with the scope). Were a statement to add
-//! `scope = $1`, the planner would derive `<policy's value> = $1` as a second one-time filter
-//! and, the policy's being a security-barrier condition, evaluate it *before* the gate: the
-//! policy would read no context and the statement would see no row (what PostgreSQL 15 does;
-//! `tests/tests/round_trips.rs` shows it). This is also why `filter` is refused on the scope
-//! field. A mistake here fails closed, never open: the policy verifies the token whatever runs
-//! first.
+//! `scope = (SELECT current_tenant(..))` is the only tenant condition, an index condition on
+//! every index (they all lead with the scope), so it is computed inside the scan, under the
+//! gate. A statement that also said `scope = $x` would make the planner derive
+//! `<policy's value> = $x`, a second one-time filter in the same list as the gate; PostgreSQL
+//! 15 happens to put the gate first, but that order (by security level and cost) is not ours to
+//! rely on. This is also why `filter` is refused on the scope field. A mistake here fails closed,
+//! never open: the policy verifies the token whatever runs first. `tests/tests/round_trips.rs`
+//! checks the plan of a generated statement, and shows the trap that a `LATERAL` call falls in.
 //!
 //! ### What else was measured, and why not
 //! - A CTE or a `LATERAL` call that sets the context before the read: the policy's one-time
