@@ -94,14 +94,14 @@ async fn create(
     Authenticated(principal): Authenticated,
     Json(body): Json<CreateMemory>,
 ) -> Result<(StatusCode, Json<MemoryView>), ApiError> {
-    let mut tx = state.db.begin(&principal).await?;
     let new = NewMemory {
         app_id: body.app_id,
         content: body.content,
         ..Default::default()
     };
-    let memory = Memory::store().create(&mut tx, new).await?;
-    tx.commit().await?;
+    let memory = Memory::store()
+        .create(&mut state.db.tenant(&principal), new)
+        .await?;
     Ok((StatusCode::CREATED, Json(memory.into())))
 }
 
@@ -109,9 +109,12 @@ async fn list(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
 ) -> Result<Json<Vec<MemoryView>>, ApiError> {
-    let mut tx = state.db.begin(&principal).await?;
     let memories = Memory::store()
-        .list(&mut tx, Default::default(), Page::first(100))
+        .list(
+            &mut state.db.tenant(&principal),
+            Default::default(),
+            Page::first(100),
+        )
         .await?;
     Ok(Json(memories.into_iter().map(Into::into).collect()))
 }
@@ -121,8 +124,10 @@ async fn get_one(
     Authenticated(principal): Authenticated,
     Path(id): Path<Uuid>,
 ) -> Result<Json<MemoryView>, ApiError> {
-    let mut tx = state.db.begin(&principal).await?;
-    match Memory::store().get(&mut tx, id).await? {
+    match Memory::store()
+        .get(&mut state.db.tenant(&principal), id)
+        .await?
+    {
         Some(m) => Ok(Json(m.into())),
         None => Err(tenant_store::Error::NotFound.into()),
     }

@@ -17,16 +17,19 @@
 //! async fn remember(url: &str, principal: &Principal, app_id: Uuid) -> tenant_store::Result<Memory> {
 //!     let key = tenant_store::postgres::SigningKey::from_env()?;   // TENANT_STORE_PG_KEY
 //!     let db = tenant_store::postgres::Db::connect(url, key).await?; // audits the role first
-//!     let mut tx = db.begin(principal).await?;                     // BEGIN + tenant, one round trip
+//!     let mut tenant = db.tenant(principal);                       // the tenant; sends nothing
 //!     let content = "hello".to_owned();
-//!     let m = Memory::store().create(&mut tx, NewMemory { app_id, content, ..Default::default() }).await?;
-//!     tx.commit().await?;
-//!     Ok(m)
+//!     let new = NewMemory { app_id, content, ..Default::default() };
+//!     Memory::store().create(&mut tenant, new).await               // one round trip, committed
 //! }
 //! ```
 //!
+//! Each call on a `TenantDb` (`Db::tenant`) is one statement that carries the signed tenant
+//! context: one round trip, committed on its own. Work that must commit together takes a
+//! `TenantTx` (`Db::begin`) instead; the store methods take either.
+//!
 //! ## Data flow
-//! authentication -> [`Principal`] -> tenant context (`postgres::TenantTx`) -> generated store
+//! authentication -> [`Principal`] -> tenant context (`postgres::TenantDb` or `TenantTx`) -> generated store
 //! method -> backend. A tenant context can only be made from a `&Principal`, and every generated
 //! method takes one, so a query without a tenant does not compile. The scope field of the entity
 //! (`user_id` or `org_id`) is always filled from the context, never from caller input.

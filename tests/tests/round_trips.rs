@@ -421,3 +421,41 @@ async fn a_connection_the_server_closed_between_calls_is_replaced_without_an_err
         );
     }
 }
+
+async fn db_opts(options: DbOptions) -> Db {
+    migrate().await;
+    Db::connect_with(&app_url(), key(), options.max_connections(1))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn connections_past_their_lifetime_or_idle_limit_are_replaced_and_the_pool_reports_itself() {
+    let a = tenant();
+    let store = Memory::store();
+    for options in [
+        DbOptions::default().max_lifetime(Some(Duration::from_millis(300))),
+        DbOptions::default().idle_timeout(Some(Duration::from_millis(300))),
+    ] {
+        let db = db_opts(options.clone()).await;
+        let m = store.create(&mut db.tenant(&a), memory("x")).await.unwrap();
+        let first = pid(&db).await;
+        assert_eq!(
+            pid(&db).await,
+            first,
+            "{options:?}: kept while young and busy"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.get(&mut db.tenant(&a), m.id).await.unwrap().is_some());
+        assert_ne!(pid(&db).await, first, "{options:?}: retired");
+    }
+    let db = db_opts(DbOptions::default()).await;
+    let status = db.pool_status();
+    assert_eq!((status.max_size, status.size, status.waiting), (1, 0, 0));
+    store
+        .count(&mut db.tenant(&a), MemoryFilter::new())
+        .await
+        .unwrap();
+    let status = db.pool_status();
+    assert_eq!((status.size, status.available), (1, 1));
+}

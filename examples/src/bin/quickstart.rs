@@ -108,10 +108,9 @@ async fn postgres(alice: &Principal, bob: &Principal) -> Res {
 
     for (name, who) in [("alice", &alice), ("bob", &bob)] {
         let t = Instant::now();
-        let mut tx = db.begin(who).await?;
         let mine = Memory::store()
             .list(
-                &mut tx,
+                &mut db.tenant(who),
                 MemoryFilter::new()
                     .state(MemoryState::Active)
                     .order_by(MemoryOrder::CreatedAt, Direction::Desc),
@@ -119,7 +118,6 @@ async fn postgres(alice: &Principal, bob: &Principal) -> Res {
             )
             .await?
             .items;
-        tx.release();
         let contents: Vec<&str> = mine.iter().map(|m| m.content.as_str()).collect();
         done(
             t,

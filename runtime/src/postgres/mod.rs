@@ -9,9 +9,15 @@
 //!   carries `BEGIN` and `set_config('tenant_store.ctx', <token>, true)`, so the guard costs one
 //!   round trip. The token is signed ([`context`]): SQL that sets the context by hand cannot
 //!   claim another tenant. The setting is transaction-local and dies with the transaction.
-//! - Every statement of a generated store runs through the `TenantTx`, so RLS applies to it. A
-//!   statement that fails marks the transaction aborted; `commit` then rolls back and says so
-//!   instead of pretending success.
+//! - [`Db::tenant`] takes a `&Principal` and returns a [`TenantDb`], for single operations:
+//!   each generated store call on it is one statement that sets the signed context itself, in
+//!   a *gate* its scan cannot start before, and runs alone (its implicit transaction commits and
+//!   drops the setting at the protocol's Sync). One round trip per call, nothing sent as the
+//!   connection goes back to the pool; [`run`] explains the mechanism and what it rests on.
+//! - Store methods take either guard ([`Guard`]). In a `TenantTx` every generated statement
+//!   joins the transaction (its gate re-sets the same context). A statement that fails marks
+//!   the transaction aborted; `commit` then rolls back and says so instead of pretending
+//!   success.
 //! - Hand-written SQL goes through the same `TenantTx` ([`TenantTx::fetch_all`] and friends) and
 //!   marks the connection dirty: the message that ends the transaction also resets the session,
 //!   so nothing it left (settings, cursors, `LISTEN`) reaches the next user.
@@ -45,7 +51,7 @@ pub mod evolve;
 pub mod keys;
 pub mod migrate;
 mod pool;
-mod run;
+pub mod run;
 pub(crate) mod store;
 
 use std::marker::PhantomData;
@@ -86,16 +92,21 @@ pub struct DbOptions {
     max_connections: u32,
     acquire_timeout: Duration,
     token_ttl: Duration,
+    max_lifetime: Option<Duration>,
+    idle_timeout: Option<Duration>,
 }
 
 impl Default for DbOptions {
     /// 10 connections, a 5 s acquire timeout, tokens accepted for
-    /// [`DEFAULT_TOKEN_TTL`](context::DEFAULT_TOKEN_TTL).
+    /// [`DEFAULT_TOKEN_TTL`](context::DEFAULT_TOKEN_TTL), connections retired after 30 minutes
+    /// or 10 minutes unused (sqlx's defaults).
     fn default() -> Self {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             token_ttl: context::DEFAULT_TOKEN_TTL,
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
         }
     }
 }
@@ -113,6 +124,20 @@ impl DbOptions {
         self
     }
 
+    /// Closes a connection this old instead of handing it out (`None`: never), so server-side
+    /// memory and a failover's stale routes do not live forever.
+    pub fn max_lifetime(mut self, max: Option<Duration>) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    /// Closes a connection not handed out for this long instead of handing it out (`None`:
+    /// never). Checked when the pool would hand it out.
+    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
     /// How long after it is made a tenant context still opens a transaction. Short, so a token
     /// seen by hostile SQL is useless soon after; long enough for one network hop plus the
     /// error of the clock offset measured at connect.
@@ -120,6 +145,20 @@ impl DbOptions {
         self.token_ttl = ttl;
         self
     }
+}
+
+/// The state of a [`Db`]'s pool ([`Db::pool_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStatus {
+    /// The most connections the pool opens.
+    pub max_size: usize,
+    /// Connections open now, handed out or not.
+    pub size: usize,
+    /// Connections open and idle in the pool.
+    pub available: usize,
+    /// Calls waiting for a connection.
+    pub waiting: usize,
 }
 
 /// An audited PostgreSQL connection pool that signs tenant contexts. Cheap to clone.
@@ -196,8 +235,13 @@ impl Db {
         check_key(&mut session, &key, ttl_ms).await?;
         // Closing politely is best effort; the checks are what matter.
         let _ = sqlx::Connection::close(session.conn).await;
+        let manager = pool::Manager {
+            options: connect.clone(),
+            max_lifetime: options.max_lifetime,
+            idle_timeout: options.idle_timeout,
+        };
         let pool = pool::build(
-            connect.clone(),
+            manager,
             options.max_connections as usize,
             options.acquire_timeout,
         )?;
@@ -286,6 +330,17 @@ impl Db {
             lease,
             _db: PhantomData,
         })
+    }
+
+    /// The pool's state now: for metrics and health checks.
+    pub fn pool_status(&self) -> PoolStatus {
+        let s = self.inner.pool.status();
+        PoolStatus {
+            max_size: s.max_size,
+            size: s.size,
+            available: s.available,
+            waiting: s.waiting,
+        }
     }
 
     /// Opens a connection outside the pool (the admin scope writes its audit rows on one).

@@ -32,7 +32,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use deadpool::managed::{self, Metrics, Object, PoolError, RecycleResult};
+use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult};
 use sqlx::Executor as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection as _};
@@ -104,10 +104,14 @@ impl Session {
     }
 }
 
-/// Makes [`Session`]s for the pool.
+/// Makes [`Session`]s for the pool, and retires them past their age or idle limits.
 #[derive(Debug)]
 pub(crate) struct Manager {
     pub(crate) options: PgConnectOptions,
+    /// A connection older than this is closed instead of handed out.
+    pub(crate) max_lifetime: Option<Duration>,
+    /// A connection not handed out for this long is closed instead of handed out.
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl managed::Manager for Manager {
@@ -118,8 +122,18 @@ impl managed::Manager for Manager {
         Session::open(&self.options).await
     }
 
-    async fn recycle(&self, _: &mut Session, _: &Metrics) -> RecycleResult<sqlx::Error> {
-        // Nothing to send: a lease returns its connection clean or not at all.
+    async fn recycle(&self, _: &mut Session, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
+        // Nothing to send: a lease returns its connection clean or not at all. Limits are
+        // checked on the pool's clock; a retired connection is closed and another taken.
+        if self.max_lifetime.is_some_and(|max| metrics.age() >= max) {
+            return Err(RecycleError::message("past its max lifetime"));
+        }
+        if self
+            .idle_timeout
+            .is_some_and(|idle| metrics.last_used() >= idle)
+        {
+            return Err(RecycleError::message("idle too long"));
+        }
         Ok(())
     }
 }
@@ -127,12 +141,8 @@ impl managed::Manager for Manager {
 pub(crate) type Pool = managed::Pool<Manager>;
 
 /// Builds the pool.
-pub(crate) fn build(
-    options: PgConnectOptions,
-    max: usize,
-    acquire_timeout: Duration,
-) -> Result<Pool> {
-    Pool::builder(Manager { options })
+pub(crate) fn build(manager: Manager, max: usize, acquire_timeout: Duration) -> Result<Pool> {
+    Pool::builder(manager)
         .max_size(max)
         .wait_timeout(Some(acquire_timeout))
         .create_timeout(Some(acquire_timeout))

@@ -51,7 +51,7 @@
 //! one of the errors a terminated backend sends) is discarded and the statement is sent once
 //! more on another. When the first attempt's outcome is unknown (the server died while running
 //! it), the second attempt cannot apply it twice: a create meets its own row's key
-//! ([`Error::Duplicate`](crate::Error::Duplicate)), a versioned update its version, a delete
+//! ([`Error::Duplicate`]), a versioned update its version, a delete
 //! finds nothing. A call dropped while a statement is in flight closes its connection instead of
 //! pooling it.
 

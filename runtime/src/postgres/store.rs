@@ -248,7 +248,7 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
 
     /// Inserts every row into the caller's tenant in statements of [`CHUNK`] rows, consuming
     /// the iterator lazily so memory stays flat. All or nothing: a failing row fails the call
-    /// (and aborts a [`TenantTx`]); on a [`TenantDb`], up to [`CHUNK`] rows are one statement
+    /// (and aborts a [`TenantTx`](super::TenantTx)); on a [`TenantDb`], up to [`CHUNK`] rows are one statement
     /// and more are one transaction. Returns the number inserted.
     pub fn create_many<'t, I>(&self, on: &'t mut impl Guard, rows: I) -> Boxed<'t, u64>
     where
