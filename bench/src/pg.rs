@@ -809,17 +809,16 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
         .unwrap();
 }
 
-/// The generated ordered listing (the 50 newest of one tenant, a `Listing` with its cursor) vs
-/// the same statement written by hand with RLS off.
+/// The generated ordered listing (the 50 newest of one tenant, a `Listing` with its cursor, on a
+/// `TenantDb`: one statement) vs the same statement written by hand with RLS off.
 async fn newest_50(scale: &Scale, report: &mut Report, db: &Db, who: &Principal, su: &PgPool) {
     use tenant_store::Direction;
     use tenant_store_examples::memory::MemoryOrder;
     let tenant = who.user_id();
     let generated = || async {
-        let mut tx = db.begin(who).await.unwrap();
         let page = Memory::store()
             .list(
-                &mut tx,
+                &mut db.tenant(who),
                 MemoryFilter::new().order_by(MemoryOrder::CreatedAt, Direction::Desc),
                 Page::first(50),
             )
@@ -827,7 +826,6 @@ async fn newest_50(scale: &Scale, report: &mut Report, db: &Db, who: &Principal,
             .unwrap();
         assert_eq!(page.items.len(), 50);
         assert!(page.next.is_some());
-        tx.release();
     };
     let sql = format!(
         "SELECT {COLS} FROM memories WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50"

@@ -1,10 +1,12 @@
 //! Row Level Security as the database enforces it, independent of the generated code: the policy
-//! fails closed, isolates concurrent tenants, survives pooling, resists the application role's
-//! bypass attempts, and is planned as an InitPlan over the scope index.
+//! fails closed, isolates concurrent tenants (in transactions and in single operations),
+//! survives pooling, resists the application role's bypass attempts, and is planned as an
+//! InitPlan over the scope index.
 
 use sqlx::Row;
+use tenant_store::Page;
 use tenant_store::postgres::PgEntity;
-use tenant_store_examples::memory::{Memory, NewMemory};
+use tenant_store_examples::memory::{Memory, MemoryFilter, NewMemory};
 use tenant_store_tests::{app_url, db, db_with, raw_pool, super_url, tenant};
 use uuid::Uuid;
 
@@ -503,4 +505,83 @@ async fn count_matches_the_listing_and_stays_inside_the_tenant() {
         assert_eq!(counted, n1 - 1);
         tx.commit().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_pool_of_two_serving_fifty_single_operation_tasks_never_mixes_tenants() {
+    let db = db_with(2).await;
+    let tenants: Vec<_> = (0..5).map(|_| tenant()).collect();
+    for (i, t) in tenants.iter().enumerate() {
+        seed(&db, t, i + 1).await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let pool = db.clone();
+        let t = tenants[i % tenants.len()].clone();
+        let (expect, rounds) = (i % tenants.len() + 1, i / tenants.len());
+        tasks.push(tokio::spawn(async move {
+            let db = pool;
+            // Each call is one statement on whichever connection the pool hands out.
+            let mut me = db.tenant(&t);
+            let listed = Memory::store()
+                .list(&mut me, MemoryFilter::new(), Page::first(100))
+                .await
+                .unwrap()
+                .items;
+            tokio::task::yield_now().await;
+            assert_eq!(listed.len(), expect + rounds, "task {i}");
+            assert!(
+                listed.iter().all(|m| m.user_id == t.user_id()),
+                "task {i} saw another tenant"
+            );
+            let counted = Memory::store()
+                .count(&mut me, MemoryFilter::new())
+                .await
+                .unwrap();
+            assert!(counted as usize >= listed.len(), "task {i}");
+            let other = tenant();
+            let foreign = Memory::store()
+                .get(&mut db.tenant(&other), listed[0].id)
+                .await
+                .unwrap();
+            assert!(foreign.is_none(), "task {i}: another tenant read it");
+        }));
+        // Writes interleave with the reads: the task's own tenant grows by one per round.
+        if i % tenants.len() == tenants.len() - 1 {
+            for t in tasks.drain(..) {
+                t.await.unwrap();
+            }
+            for t in &tenants {
+                Memory::store()
+                    .create(&mut db.tenant(t), NewMemory::default())
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_connection_reused_after_single_operations_sees_nothing() {
+    let db = db_with(1).await;
+    let a = tenant();
+    let mut me = db.tenant(&a);
+    let m = Memory::store()
+        .create(&mut me, NewMemory::default())
+        .await
+        .unwrap();
+    assert!(Memory::store().get(&mut me, m.id).await.unwrap().is_some());
+    // The single pooled connection, outside any call.
+    let mut raw = db.raw().await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories")
+        .fetch_one(&mut *raw)
+        .await
+        .unwrap();
+    assert_eq!(seen, 0);
+    let setting: Option<String> =
+        sqlx::query_scalar("SELECT current_setting('tenant_store.ctx', true)")
+            .fetch_one(&mut *raw)
+            .await
+            .unwrap();
+    assert_eq!(setting.unwrap_or_default(), "");
 }

@@ -171,6 +171,14 @@ impl Lease {
         })
     }
 
+    /// Whether the pool had handed this connection out before: one that sat in the pool can
+    /// have died there; a new one failing means the server is unreachable.
+    pub(crate) fn reused(&self) -> bool {
+        self.obj
+            .as_ref()
+            .is_some_and(|obj| Object::metrics(obj).recycled.is_some())
+    }
+
     pub(crate) fn session(&self) -> &Session {
         self.obj
             .as_ref()

@@ -48,8 +48,9 @@
 //! A [`TenantDb`] call takes a pooled connection when its first statement is sent and gives it
 //! back when it ends; the pool sends nothing on the way out or in. A connection that turns out
 //! dead on the first statement (the server closed it while it sat in the pool: an I/O error, or
-//! one of the errors a terminated backend sends) is discarded and the statement is sent once
-//! more on another. When the first attempt's outcome is unknown (the server died while running
+//! one of the errors a terminated backend sends) is discarded and the statement sent again on
+//! the next one, until one that was just opened fails too (the server is down: the error is
+//! returned). When the first attempt's outcome is unknown (the server died while running
 //! it), the second attempt cannot apply it twice: a create meets its own row's key
 //! ([`Error::Duplicate`]), a versioned update its version, a delete
 //! finds nothing. A call dropped while a statement is in flight closes its connection instead of
@@ -408,12 +409,13 @@ impl Alone<'_> {
         user_id: Uuid,
         org_id: Uuid,
     ) -> Result<Answer> {
-        let mut retried = false;
         loop {
             self.lease(user_id, org_id).await?;
             let q = st.query(&self.token)?;
             let lease = self.lease.as_mut().expect("taken above");
-            let in_tx = lease.in_tx;
+            // Only a connection that sat in the pool is worth replacing: a new one failing
+            // means the server is unreachable. Each stale one is discarded, so this ends.
+            let stale = lease.reused() && !lease.in_tx && !self.done;
             self.busy = true;
             let res = send(lease.conn(), q, how).await;
             self.busy = false;
@@ -426,10 +428,9 @@ impl Alone<'_> {
                     if let Some(lease) = self.lease.take() {
                         lease.discard();
                     }
-                    if retried || self.done || in_tx {
+                    if !stale {
                         return Err(e.into());
                     }
-                    retried = true;
                 }
                 // The statement failed on a live connection: its implicit transaction is
                 // over (rolled back), and the connection is clean.
