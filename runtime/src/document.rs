@@ -336,10 +336,7 @@ impl<'c, C> Scoped<'c, C> {
 
     /// The tenant id for entities of `scope`.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        scope.pick(self.user_id, self.org_id)
     }
 
     pub(crate) fn client(&self) -> &'c C {

@@ -254,11 +254,10 @@ pub(crate) fn write<S: Snapshot>(
     std::fs::write(dir.join(SNAPSHOT_FILE), snapshot.to_json()).map_err(io)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::*;
 
-    #[cfg(feature = "postgres")]
     #[test]
     fn every_generated_sql_file_carries_the_marker() {
         assert!(is_generated(crate::postgres::migrate::HEADER));

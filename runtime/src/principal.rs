@@ -19,6 +19,14 @@ impl Scope {
             Scope::OrgId => "org_id",
         }
     }
+
+    /// Of a (user id, org id) pair, the one this scope partitions by.
+    pub(crate) const fn pick(self, user_id: Uuid, org_id: Uuid) -> Uuid {
+        match self {
+            Scope::UserId => user_id,
+            Scope::OrgId => org_id,
+        }
+    }
 }
 
 /// An authenticated caller. There is no default tenant: both ids are always present.
@@ -122,10 +130,7 @@ impl Principal {
 
     /// The id that partitions an entity of the given scope.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        scope.pick(self.user_id, self.org_id)
     }
 }
 

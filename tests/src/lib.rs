@@ -112,6 +112,32 @@ pub async fn db_with(max: u32) -> Db {
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}; {START}"))
 }
 
+/// A `Db` of one connection through `proxy`, so its round trips are counted.
+pub async fn db_through(proxy: &RoundTripCounter) -> Db {
+    migrate().await;
+    Db::connect_with(
+        &via(&app_url(), proxy.addr),
+        key(),
+        DbOptions::default().max_connections(1),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connecting through the proxy failed: {e}; {START}"))
+}
+
+/// What a pooled connection of `db` holds outside any tenant: the context setting (empty when
+/// none) and how many memories it sees. With one connection, the one every call used.
+pub async fn leftover(db: &Db) -> (String, i64) {
+    let mut raw = db.raw().await.expect("a pooled connection");
+    let row: (String, i64) = sqlx::query_as(
+        "SELECT coalesce(current_setting('tenant_store.ctx', true), ''),
+                (SELECT count(*) FROM public.memories)",
+    )
+    .fetch_one(&mut *raw)
+    .await
+    .expect("the leftover query");
+    row
+}
+
 /// Every file of `dir`, by name, with its bytes: what a migrations folder holds.
 pub fn folder_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)

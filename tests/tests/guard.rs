@@ -4,25 +4,12 @@
 use std::time::Duration;
 
 use sqlx::Row;
-use tenant_store::postgres::{Db, DbOptions};
+use tenant_store::postgres::Db;
 use tenant_store_examples::memory::{Memory, NewMemory};
 use tenant_store_tests::{
-    RoundTripCounter, app_url, db_with, host_port, key, migrate, tenant, via,
+    RoundTripCounter, app_url, db_through, db_with, host_port, leftover, migrate, tenant,
 };
 use uuid::Uuid;
-
-/// What the (single) pooled connection holds outside any transaction.
-async fn leftover(db: &Db) -> (String, i64) {
-    let mut raw = db.raw().await.unwrap();
-    let row = sqlx::query(
-        "SELECT coalesce(current_setting('tenant_store.ctx', true), ''),
-                (SELECT count(*) FROM memories)",
-    )
-    .fetch_one(&mut *raw)
-    .await
-    .unwrap();
-    (row.get(0), row.get(1))
-}
 
 fn clean(got: (String, i64)) -> bool {
     got.0.is_empty() && got.1 == 0
@@ -119,13 +106,7 @@ async fn nothing_survives_a_panic() {
 async fn round_trips_per_guarded_read_and_write() {
     migrate().await;
     let proxy = RoundTripCounter::start(host_port(&app_url())).await;
-    let db = Db::connect_with(
-        &via(&app_url(), proxy.addr),
-        key(),
-        DbOptions::default().max_connections(1),
-    )
-    .await
-    .unwrap();
+    let db = db_through(&proxy).await;
     let a = tenant();
     let store = Memory::store();
     // Warm up: the connection exists and the statements are prepared (sqlx caches them).

@@ -7,7 +7,7 @@ use sqlx::Row;
 use tenant_store::Page;
 use tenant_store::postgres::PgEntity;
 use tenant_store_examples::memory::{Memory, MemoryFilter, NewMemory};
-use tenant_store_tests::{app_url, db, db_with, raw_pool, super_url, tenant};
+use tenant_store_tests::{app_url, db, db_with, leftover, raw_pool, super_url, tenant};
 use uuid::Uuid;
 
 async fn seed(db: &tenant_store::postgres::Db, who: &tenant_store::Principal, n: usize) {
@@ -269,18 +269,7 @@ async fn a_pooled_connection_reused_after_a_tenant_transaction_sees_nothing() {
     );
     tx.commit().await.unwrap();
     // The single pooled connection, now outside any tenant transaction.
-    let mut raw = db.raw().await.unwrap();
-    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories")
-        .fetch_one(&mut *raw)
-        .await
-        .unwrap();
-    assert_eq!(seen, 0);
-    let setting: Option<String> =
-        sqlx::query_scalar("SELECT current_setting('tenant_store.ctx', true)")
-            .fetch_one(&mut *raw)
-            .await
-            .unwrap();
-    assert_eq!(setting.unwrap_or_default(), "");
+    assert_eq!(leftover(&db).await, (String::new(), 0));
 }
 
 async fn app_attempt(sql: &str) -> Result<(), String> {
@@ -572,16 +561,5 @@ async fn a_pooled_connection_reused_after_single_operations_sees_nothing() {
         .unwrap();
     assert!(Memory::store().get(&mut me, m.id).await.unwrap().is_some());
     // The single pooled connection, outside any call.
-    let mut raw = db.raw().await.unwrap();
-    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM memories")
-        .fetch_one(&mut *raw)
-        .await
-        .unwrap();
-    assert_eq!(seen, 0);
-    let setting: Option<String> =
-        sqlx::query_scalar("SELECT current_setting('tenant_store.ctx', true)")
-            .fetch_one(&mut *raw)
-            .await
-            .unwrap();
-    assert_eq!(setting.unwrap_or_default(), "");
+    assert_eq!(leftover(&db).await, (String::new(), 0));
 }

@@ -12,7 +12,8 @@ use tenant_store::postgres::{Db, DbOptions, PgCrud, TenantDb, TenantTx};
 use tenant_store::{Direction, Page, Principal};
 use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryOrder, MemoryPatch, NewMemory};
 use tenant_store_tests::{
-    RoundTripCounter, app_url, db_with, host_port, key, migrate, raw_pool, super_url, tenant, via,
+    RoundTripCounter, app_url, db_through, db_with, host_port, key, leftover, migrate, raw_pool,
+    super_url, tenant,
 };
 use uuid::Uuid;
 
@@ -35,15 +36,8 @@ async fn counted<T>(proxy: &RoundTripCounter, op: impl Future<Output = T>) -> (T
 
 #[tokio::test]
 async fn every_operation_on_a_tenant_db_is_one_round_trip_and_none_after() {
-    migrate().await;
     let proxy = RoundTripCounter::start(host_port(&app_url())).await;
-    let db = Db::connect_with(
-        &via(&app_url(), proxy.addr),
-        key(),
-        DbOptions::default().max_connections(1),
-    )
-    .await
-    .unwrap();
+    let db = db_through(&proxy).await;
     let (a, b) = (tenant(), tenant());
     let store = Memory::store();
     let newest = || MemoryFilter::new().order_by(MemoryOrder::CreatedAt, Direction::Desc);
@@ -272,19 +266,6 @@ async fn poll_then_drop<F: Future>(fut: F, polls: usize) -> bool {
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
     false
-}
-
-/// What the single pooled connection holds outside any call: the setting, and what it sees.
-async fn leftover(db: &Db) -> (String, i64) {
-    let mut raw = db.raw().await.unwrap();
-    let row = sqlx::query(
-        "SELECT coalesce(current_setting('tenant_store.ctx', true), ''),
-                (SELECT count(*) FROM public.memories)",
-    )
-    .fetch_one(&mut *raw)
-    .await
-    .unwrap();
-    (row.get(0), row.get(1))
 }
 
 #[tokio::test]

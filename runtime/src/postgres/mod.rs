@@ -446,10 +446,7 @@ impl std::fmt::Debug for TenantTx<'_> {
 impl TenantTx<'_> {
     /// The tenant id this transaction is bound to for entities of `scope`.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        scope.pick(self.user_id, self.org_id)
     }
 
     /// Whether a statement failed, which aborted the transaction in PostgreSQL.

@@ -236,10 +236,7 @@ impl<'db> TenantDb<'db> {
 
     /// The tenant id this handle speaks for with entities of `scope`.
     pub fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        scope.pick(self.user_id, self.org_id)
     }
 }
 
@@ -309,10 +306,7 @@ fn dead(e: &sqlx::Error) -> bool {
 impl Runner<'_> {
     /// The tenant id for entities of `scope`.
     pub(crate) fn tenant(&self, scope: Scope) -> Uuid {
-        match scope {
-            Scope::UserId => self.user_id,
-            Scope::OrgId => self.org_id,
-        }
+        scope.pick(self.user_id, self.org_id)
     }
 
     /// The key the listings' cursors are sealed with.
