@@ -218,13 +218,20 @@ async fn two_tenants_on_concurrent_connections_stay_apart() {
     }
 }
 
-#[tokio::test]
-async fn a_pool_of_two_serving_fifty_tasks_never_mixes_tenants() {
+/// A pool of two connections, and five tenants holding 1 to 5 memories.
+async fn five_tenants_on_a_pool_of_two()
+-> (tenant_store::postgres::Db, Vec<tenant_store::Principal>) {
     let db = db_with(2).await;
     let tenants: Vec<_> = (0..5).map(|_| tenant()).collect();
     for (i, t) in tenants.iter().enumerate() {
         seed(&db, t, i + 1).await;
     }
+    (db, tenants)
+}
+
+#[tokio::test]
+async fn a_pool_of_two_serving_fifty_tasks_never_mixes_tenants() {
+    let (db, tenants) = five_tenants_on_a_pool_of_two().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let db = db.clone();
@@ -498,11 +505,7 @@ async fn count_matches_the_listing_and_stays_inside_the_tenant() {
 
 #[tokio::test]
 async fn a_pool_of_two_serving_fifty_single_operation_tasks_never_mixes_tenants() {
-    let db = db_with(2).await;
-    let tenants: Vec<_> = (0..5).map(|_| tenant()).collect();
-    for (i, t) in tenants.iter().enumerate() {
-        seed(&db, t, i + 1).await;
-    }
+    let (db, tenants) = five_tenants_on_a_pool_of_two().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let pool = db.clone();
