@@ -8,7 +8,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use sqlx::Row;
-use tenant_store::postgres::{Db, DbOptions, PgCrud, TenantDb, TenantTx};
+use tenant_store::postgres::run::gate;
+use tenant_store::postgres::{CHUNK, Db, DbOptions, PgCrud, TenantDb, TenantTx};
 use tenant_store::{Direction, Page, Principal};
 use tenant_store_examples::memory::{Memory, MemoryFilter, MemoryOrder, MemoryPatch, NewMemory};
 use tenant_store_tests::{
@@ -152,7 +153,19 @@ async fn setting(tx: &mut TenantTx<'_>) -> String {
     .unwrap_or_default()
 }
 
-const GATE: &str = "(SELECT pg_catalog.set_config('tenant_store.ctx', $1, true) IS NOT NULL)";
+#[test]
+fn the_expansion_writes_the_runtimes_gate() {
+    // The macro cannot call the runtime, so it writes the gate's text itself: the same text.
+    assert!(
+        <Memory as PgCrud>::GET.contains(&gate(3)),
+        "id, soft delete, context"
+    );
+    assert!(<Memory as PgCrud>::DELETE_TENANT.ends_with(&gate(1)));
+    assert!(
+        <Memory as PgCrud>::CREATE.contains(&gate(7)),
+        "id, tenant, 4 data fields"
+    );
+}
 
 #[tokio::test]
 async fn the_gate_sets_the_context_before_the_policy_reads_it_and_nothing_outlives_the_statement() {
@@ -162,7 +175,8 @@ async fn the_gate_sets_the_context_before_the_policy_reads_it_and_nothing_outliv
     let theirs = store_one(&db, &b, "b's").await;
     for (me, them, own, other) in [(&a, &b, mine, theirs), (&b, &a, theirs, mine)] {
         let (mut tx, token) = autocommit_with_context(&db, me).await;
-        let by_id = format!("SELECT id FROM public.memories WHERE {GATE} AND id = $2");
+        let gate = gate(1);
+        let by_id = format!("SELECT id FROM public.memories WHERE {gate} AND id = $2");
         let q = |id| {
             sqlx::query(sqlx::AssertSqlSafe(by_id.clone()))
                 .bind(token.clone())
@@ -225,7 +239,7 @@ async fn the_gate_sets_the_context_before_the_policy_reads_it_and_nothing_outliv
         // A gated write commits at the statement's end and leaves no setting.
         let insert = format!(
             "INSERT INTO public.memories (id, user_id, app_id, content, metadata, state, version) \
-             SELECT $2, $3, $2, 'gated', 'null', 'active', 1 WHERE {GATE} RETURNING id"
+             SELECT $2, $3, $2, 'gated', 'null', 'active', 1 WHERE {gate} RETURNING id"
         );
         let id = Uuid::new_v4();
         let q = sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
@@ -355,6 +369,7 @@ async fn a_connection_the_server_closed_between_calls_is_replaced_without_an_err
         "create",
         "update",
         "create_many",
+        "create_many over a chunk",
         "delete_tenant of another",
     ] {
         let victim = kill(&db).await;
@@ -384,6 +399,12 @@ async fn a_connection_the_server_closed_between_calls_is_replaced_without_an_err
                     store.create_many(&mut t, vec![memory("x")]).await.unwrap(),
                     1
                 );
+            }
+            "create_many over a chunk" => {
+                // A transaction: its BEGIN is the call's first statement, and is sent again.
+                let rows = (0..=CHUNK).map(|_| memory("x"));
+                let n = store.create_many(&mut t, rows).await.unwrap();
+                assert_eq!(n as usize, CHUNK + 1);
             }
             _ => {
                 assert_eq!(

@@ -72,15 +72,22 @@ use crate::{Error, Principal, Result, Scope};
 /// statement's other parameters are counted. NUL cannot occur in SQL text otherwise.
 pub(crate) const CTX_MARK: &str = "\0ctx\0";
 
-/// The gate's text before and after the context's placeholder.
-const GATE_HEAD: &str = "(SELECT pg_catalog.set_config('tenant_store.ctx', ";
-const GATE_TAIL: &str = ", true) IS NOT NULL)";
+/// The gate with the context at `placeholder`. The expansion writes the same text into the
+/// statements it fixes (the macro cannot call this); `tests/tests/round_trips.rs` checks that
+/// the two agree.
+fn gate_at(placeholder: &str) -> String {
+    format!("(SELECT pg_catalog.set_config('tenant_store.ctx', {placeholder}, true) IS NOT NULL)")
+}
+
+/// The gate with the context as parameter `$n`.
+#[doc(hidden)]
+pub fn gate(n: usize) -> String {
+    gate_at(&format!("${n}"))
+}
 
 /// Pushes the gate, its placeholder to be numbered by [`Statement::built`].
 pub(crate) fn push_gate(qb: &mut QueryBuilder<Postgres>) {
-    qb.push(GATE_HEAD);
-    qb.push(CTX_MARK);
-    qb.push(GATE_TAIL);
+    qb.push(gate_at(CTX_MARK));
 }
 
 /// A generated statement and its parameters, all but the context (bound last, per attempt).
@@ -91,11 +98,11 @@ pub(crate) struct Statement {
 
 impl Statement {
     /// A statement of the expansion: its gate already names `$<parameters + 1>`.
-    pub(crate) fn fixed(sql: &'static str, mut q: PgQuery<'static>) -> Result<Self> {
+    pub(crate) fn fixed(mut q: PgQuery<'static>) -> Result<Self> {
         let args = q.take_arguments().map_err(sqlx::Error::Encode)?;
         Ok(Self {
-            sql: sql.into_sql_str(),
             args: args.unwrap_or_default(),
+            sql: q.sql(),
         })
     }
 
@@ -270,25 +277,28 @@ struct Alone<'t> {
     done: bool,
 }
 
-/// How a statement's answer is read.
-enum Fetch {
-    All,
-    Optional,
-    Affected,
+/// A statement's answer: its rows, and how many it affected.
+struct Answer {
+    rows: Vec<PgRow>,
+    affected: u64,
 }
 
-enum Answer {
-    All(Vec<PgRow>),
-    Optional(Option<PgRow>),
-    Affected(u64),
-}
-
-async fn send(conn: &mut PgConnection, q: PgQuery<'_>, how: &Fetch) -> sqlx::Result<Answer> {
-    Ok(match how {
-        Fetch::All => Answer::All(conn.fetch_all(q).await?),
-        Fetch::Optional => Answer::Optional(conn.fetch_optional(q).await?),
-        Fetch::Affected => Answer::Affected(conn.execute(q).await?.rows_affected()),
-    })
+/// Sends `q` and reads its whole answer, up to the server's ReadyForQuery (so a write is
+/// committed, or has failed, when this returns).
+async fn send(conn: &mut PgConnection, q: PgQuery<'_>) -> sqlx::Result<Answer> {
+    use futures_util::TryStreamExt as _;
+    let mut answer = Answer {
+        rows: Vec::new(),
+        affected: 0,
+    };
+    let mut stream = conn.fetch_many(q);
+    while let Some(item) = stream.try_next().await? {
+        match item {
+            sqlx::Either::Left(done) => answer.affected += done.rows_affected(),
+            sqlx::Either::Right(row) => answer.rows.push(row),
+        }
+    }
+    Ok(answer)
 }
 
 /// The connection was dead before the statement reached a live backend, as far as the client
@@ -314,28 +324,22 @@ impl Runner<'_> {
         self.cursor_key
     }
 
+    /// The statement's rows.
     pub(crate) async fn all(&mut self, st: &Statement) -> Result<Vec<PgRow>> {
-        match self.run(st, Fetch::All).await? {
-            Answer::All(rows) => Ok(rows),
-            _ => unreachable!("answered as asked"),
-        }
+        Ok(self.run(st).await?.rows)
     }
 
+    /// The statement's first row (generated statements return at most one here).
     pub(crate) async fn optional(&mut self, st: &Statement) -> Result<Option<PgRow>> {
-        match self.run(st, Fetch::Optional).await? {
-            Answer::Optional(row) => Ok(row),
-            _ => unreachable!("answered as asked"),
-        }
+        Ok(self.run(st).await?.rows.into_iter().next())
     }
 
+    /// How many rows the statement affected.
     pub(crate) async fn affected(&mut self, st: &Statement) -> Result<u64> {
-        match self.run(st, Fetch::Affected).await? {
-            Answer::Affected(n) => Ok(n),
-            _ => unreachable!("answered as asked"),
-        }
+        Ok(self.run(st).await?.affected)
     }
 
-    async fn run(&mut self, st: &Statement, how: Fetch) -> Result<Answer> {
+    async fn run(&mut self, st: &Statement) -> Result<Answer> {
         let (user_id, org_id) = (self.user_id, self.org_id);
         match &mut self.on {
             On::Tx {
@@ -344,12 +348,12 @@ impl Runner<'_> {
                 aborted,
             } => {
                 let q = st.query(token)?;
-                send(lease.conn(), q, &how).await.map_err(|e| {
+                send(lease.conn(), q).await.map_err(|e| {
                     **aborted = true;
                     Error::from(e)
                 })
             }
-            On::Alone(a) => a.run(st, &how, user_id, org_id).await,
+            On::Alone(a) => a.run(|token| st.query(token), user_id, org_id).await,
         }
     }
 
@@ -360,17 +364,9 @@ impl Runner<'_> {
         let On::Alone(a) = &mut self.on else {
             return Ok(());
         };
-        a.lease(user_id, org_id).await?;
-        let lease = a.lease.as_mut().expect("taken above");
-        lease.in_tx = true;
-        a.busy = true;
-        let res = lease
-            .conn()
-            .execute(sqlx::raw_sql(AssertSqlSafe("BEGIN")))
-            .await;
-        a.busy = false;
-        a.done = true;
-        res.map(drop).map_err(Error::from)
+        a.run(|_| Ok(sqlx::query("BEGIN")), user_id, org_id).await?;
+        a.lease.as_mut().expect("BEGIN ran on it").in_tx = true;
+        Ok(())
     }
 
     /// Commits what [`begin`](Self::begin) opened.
@@ -386,32 +382,29 @@ impl Runner<'_> {
 }
 
 impl Alone<'_> {
-    /// The connection, taken from the pool (and its context signed) on first use.
-    async fn lease(&mut self, user_id: Uuid, org_id: Uuid) -> Result<&mut Lease> {
-        if self.lease.is_none() {
-            let lease = Lease::acquire(&self.db.inner.pool).await?;
-            self.token = self.db.token(lease.session(), user_id, org_id);
-            self.lease = Some(lease);
-        }
-        Ok(self.lease.as_mut().expect("just taken"))
-    }
-
+    /// Sends the statement `make` builds for this connection's context, on a connection taken
+    /// from the pool (and its context signed) at the call's first statement.
     async fn run(
         &mut self,
-        st: &Statement,
-        how: &Fetch,
+        make: impl Fn(&str) -> Result<PgQuery<'static>>,
         user_id: Uuid,
         org_id: Uuid,
     ) -> Result<Answer> {
         loop {
-            self.lease(user_id, org_id).await?;
-            let q = st.query(&self.token)?;
+            if self.lease.is_none() {
+                let lease = Lease::acquire(&self.db.inner.pool).await?;
+                self.token = self.db.token(lease.session(), user_id, org_id);
+                self.lease = Some(lease);
+            }
+            let q = make(&self.token)?;
             let lease = self.lease.as_mut().expect("taken above");
-            // Only a connection that sat in the pool is worth replacing: a new one failing
-            // means the server is unreachable. Each stale one is discarded, so this ends.
-            let stale = lease.reused() && !lease.in_tx && !self.done;
+            // Only the call's first statement on a connection that sat in the pool is worth
+            // sending again: a new connection failing means the server is unreachable, and
+            // after a first answer (a BEGIN, say) the call's state died with the connection.
+            // Each stale connection is discarded, so this ends.
+            let stale = !self.done && lease.reused();
             self.busy = true;
-            let res = send(lease.conn(), q, how).await;
+            let res = send(lease.conn(), q).await;
             self.busy = false;
             match res {
                 Ok(answer) => {

@@ -396,7 +396,7 @@ fn decode<E: PgCrud>(row: &sqlx::postgres::PgRow) -> Result<E> {
 
 /// A statement by id: `$1` the id, then the soft-delete value if any, the context last.
 fn by_id<E: PgCrud>(sql: &'static str, id: Uuid) -> Result<Statement> {
-    Statement::fixed(sql, E::bind_live(super::bind_value(sqlx::query(sql), id)))
+    Statement::fixed(E::bind_live(super::bind_value(sqlx::query(sql), id)))
 }
 
 /// The entity with this id in the caller's tenant, or `None`.
@@ -655,7 +655,7 @@ pub fn create<'a, E: PgCrud + 'a>(mut r: Runner<'a>, new: E::New) -> Boxed<'a, E
         r.tenant(E::SCOPE),
     )));
     E::columns(new, &mut params);
-    let st = Statement::fixed(E::CREATE, params.0.expect("binding keeps the query"));
+    let st = Statement::fixed(params.0.expect("binding keeps the query"));
     Box::pin(
         async move { decode(&r.optional(&st?).await?.ok_or(Error::NotFound)?) }.instrument(span),
     )
@@ -701,7 +701,7 @@ where
                 for column in arrays.columns {
                     q = column.bind(q);
                 }
-                inserted += r.affected(&Statement::fixed(E::CREATE_MANY, q)?).await?;
+                inserted += r.affected(&Statement::fixed(q)?).await?;
                 if n < CHUNK {
                     break;
                 }
@@ -769,6 +769,6 @@ pub fn delete<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, ()> 
 /// Deletes every row of the caller's tenant, soft-deleted ones included; returns the count.
 pub fn delete_tenant<'a, E: PgCrud + 'a>(mut r: Runner<'a>) -> Boxed<'a, u64> {
     let span = span::<E>(&r, "delete_tenant");
-    let st = Statement::fixed(E::DELETE_TENANT, sqlx::query(E::DELETE_TENANT));
+    let st = Statement::fixed(sqlx::query(E::DELETE_TENANT));
     Box::pin(async move { r.affected(&st?).await }.instrument(span))
 }
