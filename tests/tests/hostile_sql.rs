@@ -527,6 +527,13 @@ async fn a_statement_swapped_under_sqlx_never_runs_for_the_next_tenant() {
         .unwrap();
         tx.commit().await.unwrap();
 
+        // The next tenant's single operation (`Db::tenant`) is the first to take the pool's
+        // connection; its statement has the cached name the attacker re-prepared.
+        let got = Memory::store()
+            .get(&mut db.tenant(next), theirs.id)
+            .await
+            .unwrap();
+        assert_eq!(got.map(|m| m.content), Some("next's secret".to_owned()));
         let mut tx = db.begin(next).await.unwrap();
         assert_ne!(
             backend_pid(&mut tx).await,
