@@ -371,6 +371,7 @@ async fn a_connection_the_server_closed_between_calls_is_replaced_without_an_err
         "create_many",
         "create_many over a chunk",
         "delete_tenant of another",
+        "a transaction (db.begin)",
     ] {
         let victim = kill(&db).await;
         let mut t = db.tenant(&a);
@@ -405,6 +406,11 @@ async fn a_connection_the_server_closed_between_calls_is_replaced_without_an_err
                 let rows = (0..=CHUNK).map(|_| memory("x"));
                 let n = store.create_many(&mut t, rows).await.unwrap();
                 assert_eq!(n as usize, CHUNK + 1);
+            }
+            "a transaction (db.begin)" => {
+                let mut tx = db.begin(&a).await.unwrap();
+                assert!(store.get(&mut tx, m.id).await.unwrap().is_some());
+                tx.commit().await.unwrap();
             }
             _ => {
                 assert_eq!(

@@ -276,43 +276,26 @@ impl Db {
 
     /// A transaction for `principal`'s tenant, or for no tenant at all (it sees no tenant rows).
     async fn begin_as(&self, principal: Option<&Principal>) -> Result<TenantTx<'_>> {
-        let mut retried = false;
-        loop {
-            let mut lease = Lease::acquire(&self.inner.pool).await?;
+        let mut token = String::new();
+        let (lease, _) = Lease::first(&self.inner.pool, |lease| {
             // No principal: an empty context, which verifies for no tenant.
-            let token = match principal {
+            token = match principal {
                 Some(p) => self.token(lease.session(), p.user_id(), p.org_id()),
                 None => String::new(),
             };
-            let sql = begin_sql(&token);
-            match lease
-                .conn()
-                .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
-                .await
-            {
-                Ok(_) => {
-                    lease.in_tx = true;
-                    return Ok(TenantTx {
-                        lease: Some(lease),
-                        user_id: principal.map_or(Uuid::nil(), Principal::user_id),
-                        org_id: principal.map_or(Uuid::nil(), Principal::org_id),
-                        token,
-                        aborted: false,
-                        cursor_key: &self.inner.cursor_key,
-                    });
-                }
-                // A pooled connection whose socket died while idle: nothing was done on it, so
-                // one retry on another connection is safe.
-                Err(sqlx::Error::Io(_)) if !retried => {
-                    lease.discard();
-                    retried = true;
-                }
-                Err(e) => {
-                    lease.discard();
-                    return Err(e.into());
-                }
-            }
-        }
+            // From the BEGIN on, a lease given back unfinished is rolled back first.
+            lease.in_tx = true;
+            Ok(sqlx::raw_sql(AssertSqlSafe(begin_sql(&token))))
+        })
+        .await?;
+        Ok(TenantTx {
+            lease: Some(lease),
+            user_id: principal.map_or(Uuid::nil(), Principal::user_id),
+            org_id: principal.map_or(Uuid::nil(), Principal::org_id),
+            token,
+            aborted: false,
+            cursor_key: &self.inner.cursor_key,
+        })
     }
 
     /// The signed context for a transaction on `session` speaking for (`user_id`, `org_id`).

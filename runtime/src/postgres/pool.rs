@@ -7,8 +7,10 @@
 //! pool cannot carry data per connection, so the pool is `deadpool`'s generic managed pool over
 //! [`Session`]s: a `PgConnection`, its pid and the offset between its server's clock and ours,
 //! both read once when the connection is opened (one extra round trip per connection, not per
-//! operation). Recycling sends nothing: a dead socket shows on the first message, and
-//! [`Db::begin`](super::Db::begin) then retries once on a fresh connection.
+//! operation). Recycling sends nothing: a connection that died while it sat in the pool shows
+//! on the first message of the call that takes it, and [`Lease::first`] then sends that
+//! message again on another one. Every call starts there: [`Db::begin`](super::Db::begin) and
+//! each [`TenantDb`](super::TenantDb) operation.
 //!
 //! ## What can be left on a connection, and what we do about it
 //! The application role's SQL can leave session state behind: session-level settings
@@ -33,9 +35,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult};
-use sqlx::Executor as _;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{AssertSqlSafe, Connection as _};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::{AssertSqlSafe, Connection as _, Execute, Executor as _, Postgres};
 
 use crate::{Error, Result};
 
@@ -151,6 +152,25 @@ pub(crate) fn build(manager: Manager, max: usize, acquire_timeout: Duration) -> 
         .map_err(|e| Error::InvalidInput(format!("invalid pool settings: {e}")))
 }
 
+/// A message's answer: its rows, and how many rows it affected.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) rows: Vec<PgRow>,
+    pub(crate) affected: u64,
+}
+
+/// The connection was dead before the message reached a live backend, as far as the client
+/// can tell: an I/O error, or what a backend that is being terminated sends.
+fn dead(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
 /// A connection lent by the pool, with the rule for giving it back.
 #[derive(Debug)]
 pub(crate) struct Lease {
@@ -159,6 +179,8 @@ pub(crate) struct Lease {
     pub(crate) dirty: bool,
     /// A transaction is open on it: roll it back before it is pooled again.
     pub(crate) in_tx: bool,
+    /// A message is in flight, or the connection died: close it instead of pooling it.
+    broken: bool,
 }
 
 impl Lease {
@@ -168,12 +190,77 @@ impl Lease {
             obj: Some(obj),
             dirty: false,
             in_tx: false,
+            broken: false,
         })
+    }
+
+    /// Takes a connection and sends a call's first message on it, made by `make` for that
+    /// connection (it signs the context for the connection's backend, and may mark the lease).
+    /// A connection that had sat in the pool and turns out dead is closed and the message made
+    /// and sent again on the next one, until one that was just opened fails too (the server is
+    /// unreachable: that error is returned). Only a first message is sent again: after an
+    /// answer, the call's state (a transaction, say) died with the connection. What a second
+    /// attempt of a write whose first outcome is unknown does: see [`run`](super::run).
+    pub(crate) async fn first<'q, E>(
+        pool: &Pool,
+        mut make: impl FnMut(&mut Lease) -> Result<E>,
+    ) -> Result<(Self, Answer)>
+    where
+        E: 'q + Execute<'q, Postgres>,
+    {
+        loop {
+            let mut lease = Self::acquire(pool).await?;
+            let q = make(&mut lease)?;
+            match lease.send(q).await {
+                Ok(answer) => return Ok((lease, answer)),
+                // Dropped, the lease closes the dead connection.
+                Err(e) if dead(&e) && lease.reused() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Sends `q` and reads its whole answer, up to the server's ReadyForQuery (so a write is
+    /// committed, or has failed, when this returns). A lease dropped while this is in flight,
+    /// or after it found the connection dead, is closed instead of pooled: the answer would be
+    /// waiting for the next user.
+    pub(crate) async fn send<'q, E>(&mut self, q: E) -> sqlx::Result<Answer>
+    where
+        E: 'q + Execute<'q, Postgres>,
+    {
+        use futures_util::TryStreamExt as _;
+        self.broken = true;
+        let mut answer = Answer {
+            rows: Vec::new(),
+            affected: 0,
+        };
+        let mut stream = self.conn().fetch_many(q);
+        let res = async {
+            while let Some(item) = stream.try_next().await? {
+                match item {
+                    sqlx::Either::Left(done) => answer.affected += done.rows_affected(),
+                    sqlx::Either::Right(row) => answer.rows.push(row),
+                }
+            }
+            Ok(())
+        }
+        .await;
+        drop(stream);
+        match res {
+            Ok(()) => {
+                self.broken = false;
+                Ok(answer)
+            }
+            Err(e) => {
+                self.broken = dead(&e);
+                Err(e)
+            }
+        }
     }
 
     /// Whether the pool had handed this connection out before: one that sat in the pool can
     /// have died there; a new one failing means the server is unreachable.
-    pub(crate) fn reused(&self) -> bool {
+    fn reused(&self) -> bool {
         self.obj
             .as_ref()
             .is_some_and(|obj| Object::metrics(obj).recycled.is_some())
@@ -228,6 +315,10 @@ impl Drop for Lease {
         let Some(mut obj) = self.obj.take() else {
             return;
         };
+        if self.broken {
+            drop(Object::take(obj));
+            return;
+        }
         if !self.in_tx && !self.dirty {
             return; // clean: back to the pool as it is
         }

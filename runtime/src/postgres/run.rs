@@ -72,24 +72,23 @@
 //!
 //! ## Connections
 //! A [`TenantDb`] call takes a pooled connection when its first statement is sent and gives it
-//! back when it ends; the pool sends nothing on the way out or in. A connection that turns out
-//! dead on the first statement (the server closed it while it sat in the pool: an I/O error, or
-//! one of the errors a terminated backend sends) is discarded and the statement sent again on
-//! the next one, until one that was just opened fails too (the server is down: the error is
-//! returned). When the first attempt's outcome is unknown (the server died while running
-//! it), the second attempt cannot apply it twice: a create meets its own row's key
-//! ([`Error::Duplicate`]), a versioned update its version, a delete
-//! finds nothing. A call dropped while a statement is in flight closes its connection instead of
-//! pooling it.
+//! back when it ends; the pool sends nothing on the way out or in. The first statement goes
+//! through the pool's `Lease::first`: a connection that turns out dead on it (the server closed it while
+//! it sat in the pool: an I/O error, or one of the errors a terminated backend sends) is closed
+//! and the statement signed and sent again on the next one, until one that was just opened
+//! fails too (the server is down: the error is returned). [`Db::begin`] starts the same way.
+//! When the first attempt's outcome is unknown (the server died while running it), the second
+//! attempt cannot apply it twice: a create meets its own row's key ([`Error::Duplicate`]), a
+//! versioned update its version, a delete finds nothing. A call dropped while a statement is in
+//! flight closes its connection instead of pooling it.
 
-use sqlx::postgres::{PgArguments, PgConnection, PgRow};
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{
-    Arguments as _, AssertSqlSafe, Execute as _, Executor as _, Postgres, QueryBuilder,
-    SqlSafeStr as _, SqlStr,
+    Arguments as _, AssertSqlSafe, Execute as _, Postgres, QueryBuilder, SqlSafeStr as _, SqlStr,
 };
 use uuid::Uuid;
 
-use super::pool::Lease;
+use super::pool::{Answer, Lease};
 use super::{Db, PgQuery, TenantTx};
 use crate::query::CursorKey;
 use crate::{Error, Principal, Result, Scope};
@@ -252,9 +251,6 @@ impl<'db> TenantDb<'db> {
             on: On::Alone(Alone {
                 db: self.db,
                 lease: None,
-                token: String::new(),
-                busy: false,
-                done: false,
             }),
         }
     }
@@ -295,48 +291,6 @@ enum On<'t> {
 struct Alone<'t> {
     db: &'t Db,
     lease: Option<Lease>,
-    /// The context signed for `lease`'s session.
-    token: String,
-    /// A statement is in flight: dropped now, the connection is in an unknown state.
-    busy: bool,
-    /// A statement was answered on this call: a later failure is not retried.
-    done: bool,
-}
-
-/// A statement's answer: its rows, and how many it affected.
-struct Answer {
-    rows: Vec<PgRow>,
-    affected: u64,
-}
-
-/// Sends `q` and reads its whole answer, up to the server's ReadyForQuery (so a write is
-/// committed, or has failed, when this returns).
-async fn send(conn: &mut PgConnection, q: PgQuery<'_>) -> sqlx::Result<Answer> {
-    use futures_util::TryStreamExt as _;
-    let mut answer = Answer {
-        rows: Vec::new(),
-        affected: 0,
-    };
-    let mut stream = conn.fetch_many(q);
-    while let Some(item) = stream.try_next().await? {
-        match item {
-            sqlx::Either::Left(done) => answer.affected += done.rows_affected(),
-            sqlx::Either::Right(row) => answer.rows.push(row),
-        }
-    }
-    Ok(answer)
-}
-
-/// The connection was dead before the statement reached a live backend, as far as the client
-/// can tell: an I/O error, or what a backend that is being terminated sends.
-fn dead(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
-        _ => false,
-    }
 }
 
 impl Runner<'_> {
@@ -374,7 +328,7 @@ impl Runner<'_> {
                 aborted,
             } => {
                 let q = st.query(token)?;
-                send(lease.conn(), q).await.map_err(|e| {
+                lease.send(q).await.map_err(|e| {
                     **aborted = true;
                     Error::from(e)
                 })
@@ -408,62 +362,24 @@ impl Runner<'_> {
 }
 
 impl Alone<'_> {
-    /// Sends the statement `make` builds for this connection's context, on a connection taken
-    /// from the pool (and its context signed) at the call's first statement.
+    /// Sends the statement `make` builds for the connection's context: the call's first on a
+    /// connection taken from the pool ([`Lease::first`]), the others on the same one.
     async fn run(
         &mut self,
         make: impl Fn(&str) -> Result<PgQuery<'static>>,
         user_id: Uuid,
         org_id: Uuid,
     ) -> Result<Answer> {
-        loop {
-            if self.lease.is_none() {
-                let lease = Lease::acquire(&self.db.inner.pool).await?;
-                self.token = self.db.token(lease.session(), user_id, org_id);
+        let db = self.db;
+        let sign = |lease: &Lease| db.token(lease.session(), user_id, org_id);
+        match &mut self.lease {
+            Some(lease) => Ok(lease.send(make(&sign(lease))?).await?),
+            None => {
+                let (lease, answer) =
+                    Lease::first(&db.inner.pool, |lease| make(&sign(lease))).await?;
                 self.lease = Some(lease);
+                Ok(answer)
             }
-            let q = make(&self.token)?;
-            let lease = self.lease.as_mut().expect("taken above");
-            // Only the call's first statement on a connection that sat in the pool is worth
-            // sending again: a new connection failing means the server is unreachable, and
-            // after a first answer (a BEGIN, say) the call's state died with the connection.
-            // Each stale connection is discarded, so this ends.
-            let stale = !self.done && lease.reused();
-            self.busy = true;
-            let res = send(lease.conn(), q).await;
-            self.busy = false;
-            match res {
-                Ok(answer) => {
-                    self.done = true;
-                    return Ok(answer);
-                }
-                Err(e) if dead(&e) => {
-                    if let Some(lease) = self.lease.take() {
-                        lease.discard();
-                    }
-                    if !stale {
-                        return Err(e.into());
-                    }
-                }
-                // The statement failed on a live connection: its implicit transaction is
-                // over (rolled back), and the connection is clean.
-                Err(e) => {
-                    self.done = true;
-                    return Err(e.into());
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Alone<'_> {
-    fn drop(&mut self) {
-        if self.busy
-            && let Some(lease) = self.lease.take()
-        {
-            // Dropped with a statement in flight: its answer (and, in a transaction, its
-            // effects) would be waiting for the next user. Close the connection instead.
-            lease.discard();
         }
     }
 }
