@@ -71,7 +71,7 @@ fn redact(url: &str) -> String {
 /// The key the tests sign tenant contexts with (a fixed test-only secret; [`migrate`] installs
 /// it).
 pub fn key() -> SigningKey {
-    SigningKey::new("tests", b"tenant-store test key, not secret".to_vec()).expect("a valid key")
+    SigningKey::new("tests", KEY_SECRET.to_vec()).expect("a valid key")
 }
 
 /// Applies the committed migrations with sqlx's migrator, as the owner, and installs [`key`];
@@ -97,6 +97,21 @@ async fn migrate_now() {
         .unwrap_or_else(|e| panic!("installing the test key failed: {e}"));
     drop(conn);
     owner.close().await;
+}
+
+/// The secret of [`key`].
+pub const KEY_SECRET: &[u8] = b"tenant-store test key, not secret";
+
+/// A context signed with [`key`], written here from the documented format
+/// (`tenant_store::postgres::context`) rather than by the runtime, so the server's check is
+/// held against a second implementation: `v2.<key id>.<pid>.<bound>.<user>.<org>.<hex mac>`,
+/// `bound` being `t<µs>` (one transaction's start) or `e<ms>` (an expiry).
+pub fn sign_context(pid: i32, bound: &str, user_id: Uuid, org_id: Uuid) -> String {
+    use hmac::{Hmac, KeyInit as _, Mac as _};
+    let body = format!("v2.tests.{pid}.{bound}.{user_id}.{org_id}");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY_SECRET).expect("any key length");
+    mac.update(body.as_bytes());
+    format!("{body}.{}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Migrates, then connects as the application role through the audited [`Db`].

@@ -3,8 +3,11 @@
 //! sides where there are two.
 //!
 //! - claiming another tenant with `set_config` (bound and literal, transaction and session
-//!   level, the old plain settings, a forged context, one replayed from another session, one
-//!   copied out of `pg_stat_activity` of a live session, an expired one);
+//!   level, the old plain settings, a forged context, one replayed from another session, an
+//!   expired one, and one replayed in a later transaction on its own backend: before issue #29
+//!   a transaction's context verified there until it expired);
+//! - reading another session's context or tenant out of `pg_stat_activity` (before issue #29,
+//!   `Db::begin` sent the context in its SQL text, on view to every session of the role);
 //! - shadowing a tenant table with a temporary table;
 //! - state left on a pooled connection (session settings, `WITH HOLD` cursors, `LISTEN`,
 //!   `SET ROLE`, hand-prepared statements) reaching `Db::raw` or the next tenant.
@@ -155,38 +158,95 @@ async fn a_context_replayed_in_another_session_claims_nothing() {
     }
 }
 
+/// What another session of the application role can read of every other session: each row of
+/// `pg_stat_activity` (its query text included), as text.
+async fn on_view(spy: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT row_to_json(a)::text FROM pg_stat_activity a WHERE pid <> pg_backend_pid()",
+    )
+    .fetch_all(spy)
+    .await
+    .unwrap()
+}
+
+/// Panics when anything of `victim` (its ids, or a signed context) is in `rows`.
+fn nothing_of(victim: &Principal, rows: &[String], when: &str) {
+    let tells = [
+        victim.user_id().to_string(),
+        victim.org_id().to_string(),
+        "v2.tests.".to_owned(),
+        "v1.tests.".to_owned(),
+    ];
+    for row in rows {
+        for tell in &tells {
+            assert!(
+                !row.contains(tell.as_str()),
+                "{when}: {tell} on view in {row}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
-async fn a_context_copied_from_pg_stat_activity_of_a_live_session_claims_nothing() {
+async fn no_session_shows_another_its_context_or_tenant() {
     let _serial = SERIAL.lock().await;
     let (db, a, b) = two_tenants().await;
-    for (me, victim) in [(&b, &a), (&a, &b)] {
-        // The victim's transaction is open and idle: its last query, the guard's BEGIN message
-        // carrying the context, is what pg_stat_activity shows to the same role.
-        let theirs = db.begin(victim).await.unwrap();
-        let mut tx = db.begin(me).await.unwrap();
-        let queries: Vec<String> = tx
-            .fetch_all(sqlx::query(
-                "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%tenant_store.ctx%'",
-            ))
+    // Another session of the same role, outside the pool: it sees every session's last query.
+    let spy = raw_pool(&app_url(), 1).await;
+    for victim in [&a, &b] {
+        // Opened, idle in its transaction: the last query is the message that sent BEGIN.
+        let mut tx = db.begin(victim).await.unwrap();
+        nothing_of(victim, &on_view(&spy).await, "after Db::begin");
+        Memory::store().get(&mut tx, Uuid::new_v4()).await.unwrap();
+        nothing_of(victim, &on_view(&spy).await, "after a generated statement");
+        tx.execute(sqlx::query("SELECT 1")).await.unwrap();
+        nothing_of(victim, &on_view(&spy).await, "after hand-written SQL");
+        tx.commit().await.unwrap();
+        // A single operation: its connection is idle in the pool, its statement on view.
+        Memory::store()
+            .list(&mut db.tenant(victim), Default::default(), Page::first(5))
             .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let victims_ids = format!("{}.{}", victim.user_id(), victim.org_id());
-        let copied = queries
-            .iter()
-            .find_map(|q| {
-                q.split('\'')
-                    .find(|part| part.starts_with("v1.") && part.contains(&victims_ids))
-            })
-            .unwrap_or_else(|| panic!("the victim's context is on view: {queries:?}"))
-            .to_owned();
+            .unwrap();
+        nothing_of(victim, &on_view(&spy).await, "after a TenantDb call");
+        // An admin scope inside the victim's tenant, and the move it may run.
+        let mut admin = db.admin(victim, "hostile_sql: on view").await.unwrap();
+        let tx = admin.enter(victim).await.unwrap();
+        Memory::store().get(&mut *tx, Uuid::new_v4()).await.unwrap();
+        nothing_of(victim, &on_view(&spy).await, "after AdminTx::enter");
+        admin.rollback().await.unwrap();
+        // Connecting checks the key with a context of its own.
+        let _checked = db_with(1).await;
+        nothing_of(victim, &on_view(&spy).await, "after Db::connect");
+    }
+}
+
+#[tokio::test]
+async fn a_transactions_context_claims_nothing_in_a_later_transaction_on_its_backend() {
+    let _serial = SERIAL.lock().await;
+    // One connection, so the replay lands on the very backend the context was made for, well
+    // within the statement tokens' lifetime.
+    let db = one_connection_with_ttl(Duration::from_secs(60)).await;
+    let (a, b) = (tenant(), tenant());
+    seed(&db, &a, 3).await;
+    seed(&db, &b, 2).await;
+    for (me, victim) in [(&b, &a), (&a, &b)] {
+        let mut theirs = db.begin(victim).await.unwrap();
+        let kept = own_context(&mut theirs).await;
+        assert_eq!(
+            seen(&mut theirs).await.len(),
+            if victim == &a { 3 } else { 2 }
+        );
+        theirs.commit().await.unwrap();
+        // At once, on the same backend: in a transaction of mine, and in autocommit.
+        let mut tx = db.begin(me).await.unwrap();
         for local in [true, false] {
-            set_context(&mut tx, &copied, local).await;
+            set_context(&mut tx, &kept, local).await;
             assert!(seen(&mut tx).await.is_empty(), "local = {local}");
         }
-        drop(theirs);
+        tx.execute(sqlx::query("COMMIT")).await.unwrap();
+        set_context(&mut tx, &kept, false).await;
+        assert!(seen(&mut tx).await.is_empty(), "autocommit");
+        tx.rollback().await.unwrap();
     }
 }
 
@@ -459,7 +519,11 @@ async fn a_dropped_dirty_transaction_is_reset_before_the_next_user() {
     tx.execute(sqlx::query("SET statement_timeout = 60000"))
         .await
         .unwrap();
-    assert_eq!(seen(&mut tx).await.len(), 2, "the kept context works here");
+    // The context was bound to the transaction that ended.
+    assert!(
+        seen(&mut tx).await.is_empty(),
+        "the kept context claims nothing"
+    );
     drop(tx); // no commit, no rollback: the lease cleans up before the connection is reused
     let mut tx = db.begin(&b).await.unwrap();
     assert!(seen(&mut tx).await.is_empty());

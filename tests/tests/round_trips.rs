@@ -120,14 +120,19 @@ async fn every_operation_on_a_tenant_db_is_one_round_trip_and_none_after() {
 
 /// A connection of `db` that has left its guard's transaction (a hand-written `COMMIT`), so what
 /// follows runs as autocommit statements, with `who`'s signed context for this session.
+/// A connection of `db` in autocommit (hostile SQL ended the guard's transaction) and a context
+/// for `who` that one statement on it may set (it expires in a minute).
 async fn autocommit_with_context<'d>(db: &'d Db, who: &Principal) -> (TenantTx<'d>, String) {
     let mut tx = db.begin(who).await.unwrap();
-    let token: String = tx
-        .fetch_one_as::<(String,), _>(sqlx::query("SELECT current_setting('tenant_store.ctx')"))
-        .await
-        .unwrap()
-        .0;
     tx.execute(sqlx::query("COMMIT")).await.unwrap();
+    let (pid, now_ms): (i32, i64) = tx
+        .fetch_one_as(sqlx::query(
+            "SELECT pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+        ))
+        .await
+        .unwrap();
+    let bound = format!("e{}", now_ms + 60_000);
+    let token = tenant_store_tests::sign_context(pid, &bound, who.user_id(), who.org_id());
     (tx, token)
 }
 

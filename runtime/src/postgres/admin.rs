@@ -136,14 +136,13 @@ impl<'db> AdminTx<'db> {
             .await?;
             self.entered.insert(ids);
         }
-        let token = self.db.token(self.tx.lease().session(), ids.0, ids.1);
-        let set = sqlx::query("SELECT set_config($1, $2, true)")
-            .bind(context::CONTEXT_SETTING)
-            .bind(token.clone());
-        self.tx.run(set).await?;
-        self.tx.token = token;
+        let started_us = self.tx.started_us;
+        self.tx.token =
+            self.db
+                .transaction_token(self.tx.lease().session(), started_us, ids.0, ids.1);
         self.tx.user_id = ids.0;
         self.tx.org_id = ids.1;
+        self.tx.set_context().await?;
         Ok(&mut self.tx)
     }
 

@@ -11,20 +11,28 @@
 //! returns NULL (zero rows, no error) unless the token verifies.
 //!
 //! ## The token
-//! `v1.<key id>.<backend pid>.<expiry ms>.<user id>.<org id>.<hex HMAC-SHA256 of all before it>`
+//! `v2.<key id>.<backend pid>.<bound>.<user id>.<org id>.<hex HMAC-SHA256 of all before it>`
 //! - The key id selects one of the keys the database holds, so two keys are valid while a key
 //!   is rotated (see [`keys`](super::keys)).
-//! - The backend pid binds it to one connection: a token copied from another session (for
-//!   example out of `pg_stat_activity`) does not verify in the session that copied it.
-//! - The expiry (server clock, milliseconds since the epoch; the client corrects for the clock
-//!   offset it measured when it opened the connection) is compared with the *transaction's*
-//!   start time, so a transaction keeps its tenant however long it runs, while a token kept and
-//!   replayed in a later transaction on the same connection stops verifying once it expires
-//!   (default [`DEFAULT_TOKEN_TTL`]).
+//! - The backend pid binds it to one connection: a token copied from another session does not
+//!   verify in the session that copied it.
+//! - The bound ([`Bound`]) says which transactions on that backend it speaks in:
+//!   - `t<µs>`: only the transaction that started at that microsecond (the server's
+//!     `transaction_timestamp()`, which [`Db::begin`](super::Db::begin) reads back in the
+//!     message that sends `BEGIN`). A [`TenantTx`](super::TenantTx)'s token, and an admin
+//!     scope's, verify in their own transaction and in no later one, however long it runs.
+//!   - `e<ms>`: transactions that start before that time (server clock, milliseconds since the
+//!     epoch; the client corrects for the clock offset it measured when it opened the
+//!     connection). A [`TenantDb`](super::TenantDb) statement runs in its own implicit
+//!     transaction, whose start the client cannot know in advance, so its token carries a
+//!     short lifetime instead (default [`DEFAULT_TOKEN_TTL`]).
+//! - A token is only ever sent as a bound parameter, never in SQL text: `pg_stat_activity`,
+//!   which shows every session's current statement to the other sessions of its role, shows a
+//!   placeholder.
 //! - The admin audit rows are signed the same way, so the application role
 //!   cannot write a false one.
 //!
-//! The key, the pid and the expiry are the only inputs; the HMAC is the `hmac` crate's (the
+//! The key, the pid and the bound are the only inputs; the HMAC is the `hmac` crate's (the
 //! database side uses `pgcrypto`'s `hmac`), never our own construction.
 
 use std::fmt;
@@ -144,17 +152,35 @@ impl SigningKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// The token for a transaction on backend `pid`, valid for transactions that start before
-    /// `expires_ms` (server clock).
-    pub(crate) fn token(&self, pid: i32, expires_ms: i64, user_id: Uuid, org_id: Uuid) -> String {
+    /// The token for `bound` transactions on backend `pid`.
+    pub(crate) fn token(&self, pid: i32, bound: Bound, user_id: Uuid, org_id: Uuid) -> String {
         let body = format!(
-            "v1.{}.{pid}.{expires_ms}.{}.{}",
+            "v2.{}.{pid}.{bound}.{}.{}",
             self.id,
             user_id.hyphenated(),
             org_id.hyphenated()
         );
         let mac = self.mac_hex(&body);
         format!("{body}.{mac}")
+    }
+}
+
+/// Which transactions on its backend a token speaks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// Only the transaction whose `transaction_timestamp()` is this, in microseconds since the
+    /// epoch.
+    Transaction(i64),
+    /// Transactions that start before this, in milliseconds since the epoch.
+    Expires(i64),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transaction(us) => write!(f, "t{us}"),
+            Self::Expires(ms) => write!(f, "e{ms}"),
+        }
     }
 }
 
@@ -202,10 +228,17 @@ mod tests {
 
     #[test]
     fn a_token_has_seven_dot_separated_parts_and_a_64_hex_mac() {
-        let t = key().token(4242, 1_800_000_000_000, Uuid::nil(), Uuid::max());
+        let t = key().token(
+            4242,
+            Bound::Expires(1_800_000_000_000),
+            Uuid::nil(),
+            Uuid::max(),
+        );
         let parts: Vec<&str> = t.split('.').collect();
         assert_eq!(parts.len(), 7, "{t}");
-        assert_eq!(&parts[..4], ["v1", "k1", "4242", "1800000000000"]);
+        assert_eq!(&parts[..4], ["v2", "k1", "4242", "e1800000000000"]);
+        let t = key().token(4242, Bound::Transaction(17), Uuid::nil(), Uuid::max());
+        assert_eq!(t.split('.').nth(3), Some("t17"), "{t}");
         assert_eq!(parts[6].len(), 64);
         assert!(
             t.bytes()
@@ -217,14 +250,16 @@ mod tests {
     #[test]
     fn the_mac_depends_on_every_field_and_on_the_key() {
         let k = key();
-        let base = k.token(1, 2, Uuid::nil(), Uuid::nil());
+        let e = Bound::Expires(2);
+        let base = k.token(1, e, Uuid::nil(), Uuid::nil());
         let other_key = SigningKey::new("k1", vec![8u8; 32]).unwrap();
         for t in [
-            k.token(3, 2, Uuid::nil(), Uuid::nil()),
-            k.token(1, 3, Uuid::nil(), Uuid::nil()),
-            k.token(1, 2, Uuid::max(), Uuid::nil()),
-            k.token(1, 2, Uuid::nil(), Uuid::max()),
-            other_key.token(1, 2, Uuid::nil(), Uuid::nil()),
+            k.token(3, e, Uuid::nil(), Uuid::nil()),
+            k.token(1, Bound::Expires(3), Uuid::nil(), Uuid::nil()),
+            k.token(1, Bound::Transaction(2), Uuid::nil(), Uuid::nil()),
+            k.token(1, e, Uuid::max(), Uuid::nil()),
+            k.token(1, e, Uuid::nil(), Uuid::max()),
+            other_key.token(1, e, Uuid::nil(), Uuid::nil()),
         ] {
             assert_ne!(t.rsplit('.').next(), base.rsplit('.').next(), "{t}");
         }

@@ -37,34 +37,46 @@ pub const APP_ROLE: &str = "tenant_store_app";
 ///
 /// It verifies the signed context ([`context`](super::context)) and returns the tenant of
 /// `scope`, or NULL (so: no rows, no error) for a context that is unset, empty, malformed,
-/// signed with an unknown or retired key, forged, made for another backend pid, or expired
-/// before the transaction started. Nothing is cast before the MAC is checked, so no input can
-/// raise an error; the fields of a verified context are well-formed because we wrote them.
-/// The start-up audit compares the installed body with this one.
+/// made for another backend pid, signed with an unknown or retired key, forged, or bound to
+/// other transactions (another transaction's start, or expired before this one started).
+/// Nothing is cast before the MAC is checked, so no input can raise an error; the fields of a
+/// verified context are well-formed because we wrote them. The start-up audit compares the
+/// installed body with this one.
 pub const CURRENT_TENANT_BODY: &str = "
 DECLARE
     v text := current_setting('tenant_store.ctx', true);
     p text[];
     k bytea;
+    started_us bigint;
 BEGIN
     IF v IS NULL OR length(v) > 256 THEN
         RETURN NULL;
     END IF;
     p := string_to_array(v, '.');
-    IF cardinality(p) <> 7 OR p[1] <> 'v1' THEN
+    IF cardinality(p) <> 7 OR p[1] <> 'v2' OR p[3] <> pg_backend_pid()::text THEN
         RETURN NULL;
     END IF;
     SELECT secret INTO k FROM tenant_store_private.keys WHERE id = p[2] AND retired_at IS NULL;
     IF k IS NULL
         OR encode(hmac(convert_to(left(v, length(v) - length(p[7]) - 1), 'UTF8'), k, 'sha256'), 'hex') <> p[7]
-        OR p[3] <> pg_backend_pid()::text
-        OR p[4]::bigint < (extract(epoch FROM transaction_timestamp()) * 1000)::bigint
     THEN
         RETURN NULL;
     END IF;
-    RETURN CASE scope WHEN 'user_id' THEN p[5]::uuid WHEN 'org_id' THEN p[6]::uuid END;
+    started_us := (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint;
+    IF (left(p[4], 1) = 't' AND substr(p[4], 2)::bigint = started_us)
+        OR (left(p[4], 1) = 'e' AND substr(p[4], 2)::bigint * 1000 >= started_us)
+    THEN
+        RETURN CASE scope WHEN 'user_id' THEN p[5]::uuid WHEN 'org_id' THEN p[6]::uuid END;
+    END IF;
+    RETURN NULL;
 END
 ";
+
+/// The expression `current_tenant` compares a transaction-bound token with (`Bound::Transaction`
+/// in [`context`](super::context)); [`Db::begin`](super::Db::begin) reads it back in the
+/// message that opens the transaction.
+pub(crate) const TRANSACTION_START_US: &str =
+    "(extract(epoch FROM pg_catalog.transaction_timestamp()) * 1000000)::bigint";
 
 /// The body of `tenant_store_private.admin_audit(...)`: writes one admin audit row if its
 /// signature verifies, so the application role cannot write a false one. Called on a

@@ -32,7 +32,9 @@
 //! The pool is `deadpool`'s generic pool over sqlx connections, because the signed context
 //! names the backend pid, which sqlx's own pool cannot carry per connection: each connection's
 //! pid and clock offset are read once when it opens. Handing a connection out sends nothing; a
-//! dead one shows on the `BEGIN` message, and [`Db::begin`] retries once on another.
+//! dead one shows on the call's first message, which every path sends again on another
+//! connection (`pool::Lease::first`). A connection comes back idle and outside any transaction
+//! or is closed (`pool`).
 //!
 //! What hand-written SQL can leave on a session and how it is handled, in the same message
 //! that ends the transaction (no extra round trip): settings (`set_config(.., false)`, `SET`,
@@ -275,40 +277,80 @@ impl Db {
     }
 
     /// A transaction for `principal`'s tenant, or for no tenant at all (it sees no tenant rows).
+    ///
+    /// One message opens it and reads back its start, which the tenant's token is then bound
+    /// to ([`context::Bound::Transaction`]): no token and no tenant id travels in SQL text, and
+    /// the token verifies in this transaction only. Generated statements set it in their gate;
+    /// hand-written SQL gets it set (bound) before its first statement.
     async fn begin_as(&self, principal: Option<&Principal>) -> Result<TenantTx<'_>> {
-        let mut token = String::new();
-        let (lease, _) = Lease::first(&self.inner.pool, |lease| {
-            // No principal: an empty context, which verifies for no tenant.
-            token = match principal {
-                Some(p) => self.token(lease.session(), p.user_id(), p.org_id()),
-                None => String::new(),
-            };
+        let (lease, answer) = Lease::first(&self.inner.pool, |lease| {
             // From the BEGIN on, a lease given back unfinished is rolled back first.
             lease.in_tx = true;
-            Ok(sqlx::raw_sql(AssertSqlSafe(begin_sql(&token))))
+            Ok(sqlx::raw_sql(AssertSqlSafe(format!(
+                "BEGIN; SELECT {}",
+                migrate::TRANSACTION_START_US
+            ))))
         })
         .await?;
+        let started_us = answer
+            .rows
+            .first()
+            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+            .transpose()?
+            .ok_or_else(|| Error::Backend("BEGIN returned no transaction start".into()))?;
+        let (user_id, org_id) =
+            principal.map_or((Uuid::nil(), Uuid::nil()), |p| (p.user_id(), p.org_id()));
+        // No principal: an empty context, which verifies for no tenant.
+        let token = match principal {
+            Some(_) => self.transaction_token(lease.session(), started_us, user_id, org_id),
+            None => String::new(),
+        };
         Ok(TenantTx {
             lease: Some(lease),
-            user_id: principal.map_or(Uuid::nil(), Principal::user_id),
-            org_id: principal.map_or(Uuid::nil(), Principal::org_id),
+            user_id,
+            org_id,
             token,
+            started_us,
+            context_set: principal.is_none(),
             aborted: false,
             cursor_key: &self.inner.cursor_key,
         })
     }
 
-    /// The signed context for a transaction on `session` speaking for (`user_id`, `org_id`).
-    fn token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
-        token(&self.inner.key, self.inner.ttl_ms, session, user_id, org_id)
+    /// The signed context for one statement on `session` that runs in a transaction of its
+    /// own, speaking for (`user_id`, `org_id`): accepted for the configured
+    /// [`token_ttl`](DbOptions::token_ttl).
+    fn statement_token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
+        statement_token(&self.inner.key, self.inner.ttl_ms, session, user_id, org_id)
+    }
+
+    /// The signed context for the transaction on `session` that started at `started_us`.
+    fn transaction_token(
+        &self,
+        session: &Session,
+        started_us: i64,
+        user_id: Uuid,
+        org_id: Uuid,
+    ) -> String {
+        let bound = context::Bound::Transaction(started_us);
+        self.inner.key.token(session.pid, bound, user_id, org_id)
     }
 
     /// A pooled connection outside any tenant, for infrastructure work (health checks,
     /// metrics). Its queries see no tenant rows; whatever they leave on the session is reset
     /// before the connection is pooled again.
+    ///
+    /// It is handed out like every other connection ([`Lease::first`](pool::Lease::first)): an
+    /// empty statement goes first, so a connection the server ended while it sat in the pool is
+    /// replaced instead of failing the caller's first query. Given back, the connection is
+    /// reset, and closed instead of pooled when anything is left that a reset cannot clear (a
+    /// transaction or savepoint still open, a `COPY` in progress, prepared statements).
     pub async fn raw(&self) -> Result<RawConn<'_>> {
-        let mut lease = Lease::acquire(&self.inner.pool).await?;
-        lease.dirty = true;
+        let (lease, _) = Lease::first(&self.inner.pool, |lease| {
+            lease.dirty = true;
+            Ok(sqlx::raw_sql(AssertSqlSafe(";")))
+        })
+        .await?;
         Ok(RawConn {
             lease,
             _db: PhantomData,
@@ -336,38 +378,40 @@ impl Db {
     }
 }
 
-/// The context `key` signs for a transaction on `session` speaking for (`user_id`, `org_id`),
-/// accepted for `ttl_ms` from now on the server's clock.
-fn token(key: &SigningKey, ttl_ms: i64, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
+/// The context `key` signs for one statement on `session` speaking for (`user_id`, `org_id`),
+/// accepted in transactions that start within `ttl_ms` from now on the server's clock.
+fn statement_token(
+    key: &SigningKey,
+    ttl_ms: i64,
+    session: &Session,
+    user_id: Uuid,
+    org_id: Uuid,
+) -> String {
     let expires = session.server_now_ms().saturating_add(ttl_ms);
-    key.token(session.pid, expires, user_id, org_id)
-}
-
-/// The guard's one message: `BEGIN` and the signed context. The token is `[A-Za-z0-9_.-]` only
-/// (a validated key id, digits, UUIDs, hex), so it cannot leave the literal.
-fn begin_sql(token: &str) -> String {
-    format!(
-        "BEGIN; SELECT set_config('{}', '{token}', true)",
-        context::CONTEXT_SETTING
+    key.token(
+        session.pid,
+        context::Bound::Expires(expires),
+        user_id,
+        org_id,
     )
 }
 
-/// Checks that the database verifies a context signed with `key` on `session`.
+/// Checks that the database verifies a context signed with `key` on `session`: the gate every
+/// generated statement opens with, and what the policy reads under it.
 async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Result<()> {
     let probe = Uuid::new_v4();
-    let sql = begin_sql(&token(key, ttl_ms, session, probe, probe));
-    session
-        .conn
-        .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
-        .await?;
-    let seen: Result<Option<Uuid>> =
-        sqlx::query_scalar("SELECT tenant_store_private.current_tenant('user_id')")
-            .fetch_one(&mut session.conn)
-            .await
-            .map_err(Error::from);
-    session.conn.execute("ROLLBACK").await?;
+    let token = statement_token(key, ttl_ms, session, probe, probe);
+    let sql = format!(
+        "SELECT tenant_store_private.current_tenant('user_id') WHERE {}",
+        run::gate(1)
+    );
+    let seen: Result<Option<Option<Uuid>>> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(token)
+        .fetch_optional(&mut session.conn)
+        .await
+        .map_err(Error::from);
     match seen {
-        Ok(Some(t)) if t == probe => Ok(()),
+        Ok(Some(Some(t))) if t == probe => Ok(()),
         Ok(_) => Err(Error::Audit(format!(
             "the database does not accept a tenant context signed with key `{}`: install that key \
              (`tenant-store-keys install`), or check that the server and this host agree on the time",
@@ -410,8 +454,13 @@ pub struct TenantTx<'db> {
     lease: Option<Lease>,
     user_id: Uuid,
     org_id: Uuid,
-    /// The signed context `BEGIN` set; every generated statement sets it again in its gate.
+    /// The signed context, bound to this transaction; every generated statement sets it in its
+    /// gate.
     token: String,
+    /// The transaction's start on the server, in microseconds (what `token` is bound to).
+    started_us: i64,
+    /// Whether the context is set in the transaction for hand-written SQL.
+    context_set: bool,
     aborted: bool,
     cursor_key: &'db CursorKey,
 }
@@ -475,7 +524,7 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        self.lease().dirty = true;
+        self.hand_written().await?;
         self.run_all(query).await
     }
 
@@ -484,7 +533,7 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        self.lease().dirty = true;
+        self.hand_written().await?;
         self.run_optional(query).await
     }
 
@@ -540,8 +589,28 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        self.lease().dirty = true;
+        self.hand_written().await?;
         self.run(query).await
+    }
+
+    /// Before a hand-written statement: marks the connection dirty (its session is reset before
+    /// it is pooled again) and sets the signed context in the transaction, bound, once.
+    async fn hand_written(&mut self) -> Result<()> {
+        self.lease().dirty = true;
+        if !self.context_set {
+            self.set_context().await?;
+        }
+        Ok(())
+    }
+
+    /// Sets [`token`](Self::token) as the transaction's context, as a bound parameter.
+    async fn set_context(&mut self) -> Result<()> {
+        let set = sqlx::query("SELECT pg_catalog.set_config($1, $2, true)")
+            .bind(context::CONTEXT_SETTING)
+            .bind(self.token.clone());
+        self.run(set).await?;
+        self.context_set = true;
+        Ok(())
     }
 
     /// Runs a generated statement (it leaves no session state, so the connection stays clean).

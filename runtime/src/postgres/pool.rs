@@ -9,8 +9,9 @@
 //! both read once when the connection is opened (one extra round trip per connection, not per
 //! operation). Recycling sends nothing: a connection that died while it sat in the pool shows
 //! on the first message of the call that takes it, and [`Lease::first`] then sends that
-//! message again on another one. Every call starts there: [`Db::begin`](super::Db::begin) and
-//! each [`TenantDb`](super::TenantDb) operation.
+//! message again on another one. Every call starts there: [`Db::begin`](super::Db::begin),
+//! each [`TenantDb`](super::TenantDb) operation, and [`Db::raw`](super::Db::raw) (an empty
+//! statement).
 //!
 //! ## What can be left on a connection, and what we do about it
 //! The application role's SQL can leave session state behind: session-level settings
@@ -27,6 +28,20 @@
 //!   by SQL `PREPARE`, or a protocol-level count that differs from sqlx's, and the connection is
 //!   closed instead of pooled.
 //!
+//! - A transaction the SQL opened (or a savepoint, a second `BEGIN`, an aborted transaction)
+//!   would carry the next user's statements: a single operation's write would be acknowledged
+//!   inside it and rolled back by the next hand-written `ROLLBACK`, and the context its gate
+//!   set would stay readable in it. The reset statement reports whether it ran in its own
+//!   implicit transaction (its start equals the transaction's only then, in a simple query;
+//!   an aborted transaction refuses it), and a connection still inside one is closed.
+//! - A `COPY` whose answer was not read, or anything else that leaves the connection out of
+//!   step with the client, fails the cleanup message, or outlasts its timeout: closed.
+//!
+//! So every path that hands out a connection ([`Db::raw`](super::Db::raw), a
+//! [`TenantTx`](super::TenantTx), a [`TenantDb`](super::TenantDb) call, the admin scope) gets
+//! it back idle, outside any transaction, with nothing left for the next user, or closes it;
+//! and every path takes it through [`Lease::first`], one retry rule for all.
+//!
 //! Transactions that ran only generated statements are not reset (they cannot leave session
 //! state) and cost nothing extra. A lease dropped without an end is cleaned the same way by a
 //! spawned task before the connection is pooled again; when that is impossible (no runtime) or
@@ -40,12 +55,24 @@ use sqlx::{AssertSqlSafe, Connection as _, Execute, Executor as _, Postgres};
 
 use crate::{Error, Result};
 
-/// Resets the session and counts its prepared statements (by SQL `PREPARE`, by the protocol):
-/// see [`RESET_SESSION_BODY`](super::migrate::RESET_SESSION_BODY).
-pub(crate) const RESET_SESSION: &str = "SELECT * FROM tenant_store_private.reset_session()";
+/// Resets the session, counts its prepared statements (by SQL `PREPARE`, by the protocol: see
+/// [`RESET_SESSION_BODY`](super::migrate::RESET_SESSION_BODY)), and says whether it ran alone
+/// in its own implicit transaction. That is how the client learns the server's transaction
+/// state, which sqlx does not expose: a transaction opened by hand-written SQL (or a savepoint
+/// in it) started before this statement, so its start differs from the statement's; a failed
+/// one refuses the statement.
+pub(crate) const RESET_SESSION: &str = "SELECT r.by_sql, r.by_protocol, \
+    pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() \
+    FROM tenant_store_private.reset_session() r";
+
+/// How long the message that cleans a returned connection may take before the connection is
+/// closed instead: a session left in a state the client cannot read (a `COPY` in progress,
+/// say) must not hold its pool slot forever.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `end` (the end of the transaction, or nothing) and, on a dirty session, the reset and
-/// the prepared-statement check, in one message. `Ok(true)`: the connection may be pooled.
+/// the checks, in one message. `Ok(true)`: the connection is idle, outside any transaction, with
+/// no state left that the next user could meet, and may be pooled.
 async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Result<bool> {
     use sqlx::Row as _;
     if !dirty {
@@ -53,14 +80,27 @@ async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Resul
             .await?;
         return Ok(true);
     }
-    let sql = format!("{end}; {RESET_SESSION}");
+    let sql = if end.is_empty() {
+        RESET_SESSION.to_owned()
+    } else {
+        format!("{end}; {RESET_SESSION}")
+    };
     let rows = conn.fetch_all(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
-    let Some(counts) = rows.last() else {
+    let Some(last) = rows.last() else {
         return Ok(false);
     };
-    let (by_sql, by_protocol): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
+    let (by_sql, by_protocol, alone): (i64, i64, bool) =
+        (last.try_get(0)?, last.try_get(1)?, last.try_get(2)?);
     let cached = i64::try_from(sqlx::Connection::cached_statements_size(conn)).unwrap_or(-1);
-    Ok(by_sql == 0 && by_protocol == cached)
+    Ok(alone && by_sql == 0 && by_protocol == cached)
+}
+
+/// [`end_and_check`] within [`CLEANUP_TIMEOUT`]; `false` when it failed or took too long.
+async fn cleaned(conn: &mut PgConnection, end: &str, dirty: bool) -> bool {
+    matches!(
+        tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(conn, end, dirty)).await,
+        Ok(Ok(true))
+    )
 }
 
 /// One pooled connection and what we learned about it when it was opened.
@@ -293,7 +333,10 @@ impl Lease {
     /// end statement's.
     pub(crate) async fn finish(mut self, end: &str) -> Result<()> {
         let dirty = self.dirty;
-        match end_and_check(self.conn(), end, dirty).await {
+        let ended = tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(self.conn(), end, dirty))
+            .await
+            .unwrap_or(Err(Error::Timeout));
+        match ended {
             Ok(clean) => {
                 self.in_tx = false;
                 self.dirty = false;
@@ -326,7 +369,7 @@ impl Drop for Lease {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if !matches!(end_and_check(&mut obj.conn, end, dirty).await, Ok(true)) {
+                    if !cleaned(&mut obj.conn, end, dirty).await {
                         drop(Object::take(obj));
                     }
                 });

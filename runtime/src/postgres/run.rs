@@ -187,6 +187,7 @@ impl Guard for TenantTx<'_> {
             token,
             aborted,
             cursor_key,
+            ..
         } = self;
         Runner {
             user_id: *user_id,
@@ -371,7 +372,7 @@ impl Alone<'_> {
         org_id: Uuid,
     ) -> Result<Answer> {
         let db = self.db;
-        let sign = |lease: &Lease| db.token(lease.session(), user_id, org_id);
+        let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
         match &mut self.lease {
             Some(lease) => Ok(lease.send(make(&sign(lease))?).await?),
             None => {
