@@ -79,9 +79,20 @@ async fn a_rotation_keeps_both_keys_valid_until_the_old_one_is_retired() {
         assert_eq!(seen.len(), 1);
     }
     match Db::connect(&app_url(), old.clone()).await {
-        Err(Error::Audit(msg)) => assert!(msg.contains(old.id()), "{msg}"),
+        Err(Error::Audit(msg)) => {
+            assert!(msg.contains(old.id()) && msg.contains("retired"), "{msg}")
+        }
         other => panic!("a retired key must be refused at connect: {other:?}"),
     }
+    // Installing it again does not bring it back, and says why.
+    match keys::install(&mut *owner_conn().await, &old).await {
+        Err(Error::InvalidInput(msg)) => assert!(
+            msg.contains("is retired") && msg.contains("new id"),
+            "{msg}"
+        ),
+        other => panic!("a retired key must not install: {other:?}"),
+    }
+    assert!(Db::connect(&app_url(), old.clone()).await.is_err());
     let listed = keys::list(&mut *owner_conn().await).await.unwrap();
     let state = |id: &str| {
         listed

@@ -18,19 +18,25 @@ use super::SigningKey;
 use crate::{Error, Result};
 
 /// Installs `key` (its id and secret). Installing the same key again is a no-op; a different
-/// secret under an existing id is refused.
+/// secret under an existing id is refused, and so is a retired key (ids are never reused: a
+/// context signed with a retired key must never verify again).
 pub async fn install(conn: &mut PgConnection, key: &SigningKey) -> Result<()> {
-    let stored: Option<Vec<u8>> = sqlx::query_scalar(
+    let stored: Option<(Vec<u8>, bool)> = sqlx::query_as(
         "INSERT INTO tenant_store_private.keys (id, secret) VALUES ($1, $2)
          ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-         RETURNING secret",
+         RETURNING secret, retired_at IS NOT NULL",
     )
     .bind(key.id())
     .bind(key.secret())
     .fetch_optional(&mut *conn)
     .await?;
     match stored {
-        Some(s) if s == key.secret() => Ok(()),
+        Some((s, false)) if s == key.secret() => Ok(()),
+        Some((s, true)) if s == key.secret() => Err(Error::InvalidInput(format!(
+            "key `{}` is retired and cannot be installed again; generate a key under a new id \
+             (`tenant-store-keys generate <id>`) and give it to the application",
+            key.id()
+        ))),
         _ => Err(Error::InvalidInput(format!(
             "a different key is installed under id `{}`; choose a new id",
             key.id()
