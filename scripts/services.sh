@@ -176,10 +176,15 @@ SELECT 'CREATE DATABASE tenant_store OWNER ts_owner'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tenant_store') \gexec
 SQL
   # The application role may create nothing: no objects in any schema, no temporary tables
-  # (either could shadow a tenant table or leave state on a pooled connection).
+  # (either could shadow a tenant table or leave state on a pooled connection), no large objects
+  # (state every session of the role shares). It may signal no other backend (ending a pool's
+  # connections steers the next transaction onto a chosen one). The start-up audit checks each.
   as_postgres psql -q -h "$pg_sock" -p "$pg_port" -U postgres -d tenant_store -v ON_ERROR_STOP=1 \
     -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;
-        REVOKE TEMPORARY ON DATABASE tenant_store FROM PUBLIC;"
+        REVOKE TEMPORARY ON DATABASE tenant_store FROM PUBLIC;
+        REVOKE EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer, bigint),
+          pg_catalog.pg_cancel_backend(integer), pg_catalog.lo_creat(integer),
+          pg_catalog.lo_create(oid), pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;"
 }
 
 pg_down() {

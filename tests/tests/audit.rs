@@ -404,3 +404,204 @@ async fn refuses_a_database_without_the_base_migration_with_a_clear_finding() {
         other => panic!("expected a refusal naming the missing migration, got {other:?}"),
     }
 }
+
+/// Drift that carried rows or the key past RLS while `Db::connect` accepted the database (issue
+/// #29, item 5). Each case is set up by the tables' owner (a member of the definer role, as the
+/// operator set-up makes it), then used by the application role on a `Db` connected before it,
+/// as an attacker would: the key or another tenant's row comes out. The audit must refuse each
+/// with the statement that removes it.
+struct Drift {
+    name: &'static str,
+    setup: &'static str,
+    /// Run by the application role after the victim wrote `victim's row`; returns what it read.
+    read: &'static str,
+    teardown: &'static str,
+    /// The finding's fix, as the audit prints it.
+    fix: &'static str,
+}
+
+const DRIFTS: [Drift; 4] = [
+    Drift {
+        name: "an owner-owned SECURITY DEFINER function over the key table",
+        setup: "CREATE FUNCTION public.key_peek() RETURNS text LANGUAGE sql SECURITY DEFINER
+                    AS $$SELECT encode(secret, 'escape') FROM tenant_store_private.keys WHERE id = 'tests'$$;
+                GRANT EXECUTE ON FUNCTION public.key_peek() TO tenant_store_app;",
+        read: "SELECT public.key_peek()",
+        teardown: "DROP FUNCTION public.key_peek();",
+        fix: "DROP FUNCTION public.key_peek();",
+    },
+    Drift {
+        name: "an owner-owned view over the key table",
+        setup: "CREATE VIEW public.key_view AS SELECT encode(secret, 'escape') AS s FROM tenant_store_private.keys WHERE id = 'tests';
+                GRANT SELECT ON public.key_view TO tenant_store_app;",
+        read: "SELECT s FROM public.key_view",
+        teardown: "DROP VIEW public.key_view;",
+        fix: "DROP VIEW public.key_view;",
+    },
+    Drift {
+        name: "a rule on a tenant table that also inserts the row elsewhere",
+        setup: "CREATE TABLE public.rule_copies (content text);
+                GRANT SELECT, INSERT ON public.rule_copies TO tenant_store_app;
+                CREATE RULE copy_out AS ON INSERT TO public.memories
+                    DO ALSO INSERT INTO public.rule_copies VALUES (NEW.content);",
+        read: "SELECT content FROM public.rule_copies",
+        teardown: "DROP RULE copy_out ON public.memories; DROP TABLE public.rule_copies;",
+        fix: "DROP RULE copy_out ON public.memories;",
+    },
+    Drift {
+        name: "a trigger on a tenant table that copies rows into a table without RLS",
+        setup: "CREATE TABLE public.trigger_copies (content text);
+                GRANT SELECT, INSERT ON public.trigger_copies TO tenant_store_app;
+                CREATE FUNCTION public.copy_row() RETURNS trigger LANGUAGE plpgsql
+                    AS $$BEGIN INSERT INTO public.trigger_copies VALUES (NEW.content); RETURN NEW; END$$;
+                CREATE TRIGGER copy_out AFTER INSERT ON public.memories
+                    FOR EACH ROW EXECUTE FUNCTION public.copy_row();",
+        read: "SELECT content FROM public.trigger_copies",
+        teardown: "DROP TRIGGER copy_out ON public.memories; DROP FUNCTION public.copy_row();
+                   DROP TABLE public.trigger_copies;",
+        fix: "DROP TRIGGER copy_out ON public.memories;",
+    },
+];
+
+#[tokio::test]
+async fn refuses_drift_that_carries_rows_or_the_key_past_rls() {
+    use tenant_store_examples::memory::{Memory, NewMemory};
+    let _serial = SERIAL.lock().await;
+    migrate().await;
+    let db = Db::connect(&app_url(), key()).await.unwrap();
+    let owner = raw_pool(&owner_url(), 1).await;
+    let app = raw_pool(&app_url(), 1).await;
+    let secret = String::from_utf8(tenant_store_tests::KEY_SECRET.to_vec()).unwrap();
+    for drift in DRIFTS {
+        let victim = tenant_store_tests::tenant();
+        let content = format!("victim's row {}", victim.user_id());
+        sqlx::raw_sql(drift.setup).execute(&owner).await.unwrap();
+        let new = NewMemory {
+            content: content.clone(),
+            ..Default::default()
+        };
+        Memory::store()
+            .create(&mut db.tenant(&victim), new)
+            .await
+            .unwrap();
+        // The attack works while the drift is there...
+        let read: Vec<String> = sqlx::query_scalar(drift.read)
+            .fetch_all(&app)
+            .await
+            .unwrap();
+        assert!(
+            read.iter().any(|r| *r == secret || *r == content),
+            "{}: the attack reads {read:?}",
+            drift.name
+        );
+        // ...so the audit refuses the database, naming the fix.
+        let res = Db::connect(&app_url(), key()).await;
+        sqlx::raw_sql(drift.teardown).execute(&owner).await.unwrap();
+        match res {
+            Err(Error::Audit(msg)) => assert!(msg.contains(drift.fix), "{}: {msg}", drift.name),
+            other => panic!("{}: the audit accepted it: {other:?}", drift.name),
+        }
+    }
+    Db::connect(&app_url(), key())
+        .await
+        .expect("accepted again once the drift is gone");
+}
+
+#[tokio::test]
+async fn refuses_a_trigger_that_notifies_each_row() {
+    use tenant_store_examples::memory::{Memory, NewMemory};
+    let _serial = SERIAL.lock().await;
+    migrate().await;
+    let db = Db::connect(&app_url(), key()).await.unwrap();
+    let owner = raw_pool(&owner_url(), 1).await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION public.notify_row() RETURNS trigger LANGUAGE plpgsql
+             AS $$BEGIN PERFORM pg_notify('rows', NEW.content); RETURN NEW; END$$;
+         CREATE TRIGGER notify_out AFTER INSERT ON public.memories
+             FOR EACH ROW EXECUTE FUNCTION public.notify_row();",
+    )
+    .execute(&owner)
+    .await
+    .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&app_url())
+        .await
+        .unwrap();
+    listener.listen("rows").await.unwrap();
+    let victim = tenant_store_tests::tenant();
+    let new = NewMemory {
+        content: format!("victim's row {}", victim.user_id()),
+        ..Default::default()
+    };
+    Memory::store()
+        .create(&mut db.tenant(&victim), new)
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv()).await;
+    let res = Db::connect(&app_url(), key()).await;
+    sqlx::raw_sql("DROP TRIGGER notify_out ON public.memories; DROP FUNCTION public.notify_row();")
+        .execute(&owner)
+        .await
+        .unwrap();
+    let heard = heard.expect("the row was sent").unwrap();
+    assert!(heard.payload().contains(&victim.user_id().to_string()));
+    match res {
+        Err(Error::Audit(msg)) => assert!(
+            msg.contains("DROP TRIGGER notify_out ON public.memories;"),
+            "{msg}"
+        ),
+        other => panic!("the audit accepted it: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_application_role_signals_no_backend_and_makes_no_large_object() {
+    let _serial = SERIAL.lock().await;
+    migrate().await;
+    let db = Db::connect(&app_url(), key()).await.unwrap();
+    let pid: i32 = {
+        let mut raw = db.raw().await.unwrap();
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *raw)
+            .await
+            .unwrap()
+    };
+    let app = raw_pool(&app_url(), 1).await;
+    // Steering: ending the pool's other connections until one's next transaction lands where
+    // a copied context verifies. Persistent shared state: a large object.
+    for sql in [
+        format!("SELECT pg_terminate_backend({pid})"),
+        format!("SELECT pg_cancel_backend({pid})"),
+        "SELECT lo_creat(-1)".to_owned(),
+        "SELECT lo_create(0)".to_owned(),
+        "SELECT lo_from_bytea(0, 'x')".to_owned(),
+    ] {
+        let err = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&app)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{sql}: {err}"
+        );
+    }
+    // And a database where the operator set-up did not revoke them is refused.
+    for (grant, fix) in [
+        (
+            "GRANT EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint) TO PUBLIC",
+            "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer, bigint) FROM PUBLIC",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION lo_creat(integer) TO tenant_store_app",
+            "REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer) FROM PUBLIC, tenant_store_app",
+        ),
+        (
+            "GRANT pg_signal_backend TO tenant_store_app",
+            "REVOKE pg_signal_backend FROM",
+        ),
+    ] {
+        let revoke = grant.replace("GRANT", "REVOKE").replace(" TO ", " FROM ");
+        let msg = audit_after(&super_url(), grant, &revoke).await;
+        let msg = msg.unwrap_or_else(|| panic!("accepted after {grant}"));
+        assert!(msg.contains(fix), "{grant}: {msg}");
+    }
+}

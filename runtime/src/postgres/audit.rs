@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 
 use super::context::{DEFINER_ROLE, PRIVATE_SCHEMA};
 use super::migrate::{
-    ADMIN_AUDIT_BODY, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, RESET_SESSION_BODY,
+    ADMIN_AUDIT_BODY, APP_ROLE, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, RESET_SESSION_BODY,
 };
 use crate::{Error, Result};
 
@@ -46,6 +46,7 @@ pub async fn audit(conn: &mut PgConnection) -> Result<()> {
         audit_functions(conn, &mut findings).await?;
         audit_tables(conn, &role, &mut findings).await?;
         audit_views_and_definers(conn, &mut findings).await?;
+        audit_drift(conn, &mut findings).await?;
     } else {
         findings.push(
             "tenant_store_private is missing or not readable: apply the migrations (the base one \
@@ -119,8 +120,45 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
             "role `{role}` may create objects in schema `{schema}` (it could shadow a table)"
         ));
     }
+
+    // Ending another backend of the pool steers the next transaction onto a chosen one; a
+    // large object is state every session of the role shares.
+    let callable: Vec<String> = sqlx::query_scalar(
+        "SELECT f FROM unnest($1::text[]) f
+         WHERE has_function_privilege(current_user, f, 'EXECUTE') ORDER BY 1",
+    )
+    .bind(&OPERATOR_REVOKED[..])
+    .fetch_all(&mut *conn)
+    .await?;
+    for f in callable {
+        findings.push(format!(
+            "role `{role}` may execute {f}; revoke it: REVOKE EXECUTE ON FUNCTION {f} FROM PUBLIC, {APP_ROLE}"
+        ));
+    }
+    let signals: bool = sqlx::query_scalar(
+        "SELECT pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if signals {
+        findings.push(format!(
+            "role `{role}` may signal other backends through `pg_signal_backend`; revoke it: \
+             REVOKE pg_signal_backend FROM <each role that grants it to `{role}`>"
+        ));
+    }
     Ok(role)
 }
+
+/// The functions the operator set-up revokes from `PUBLIC`
+/// ([`migrate`](super::migrate)'s "Operator set-up"): signals to other backends, and large
+/// objects.
+const OPERATOR_REVOKED: [&str; 5] = [
+    "pg_catalog.pg_terminate_backend(integer, bigint)",
+    "pg_catalog.pg_cancel_backend(integer)",
+    "pg_catalog.lo_creat(integer)",
+    "pg_catalog.lo_create(oid)",
+    "pg_catalog.lo_from_bytea(oid, bytea)",
+];
 
 async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
     let expected_config = format!("search_path={DEFINER_SEARCH_PATH}");
@@ -386,6 +424,92 @@ async fn audit_views_and_definers(
     for (function, owner) in definers {
         findings.push(format!(
             "SECURITY DEFINER function {function} is executable by this role and runs as `{owner}`, which bypasses RLS"
+        ));
+    }
+    Ok(())
+}
+
+/// Objects the migrations never create, which could carry rows or the key past RLS:
+/// - a rule or trigger on a tenant table runs its own statements on every tenant's rows (a copy
+///   into a table without RLS, a `pg_notify` of each row);
+/// - a view over the private schema runs as its owner, who may read the keys;
+/// - a `SECURITY DEFINER` function the role may call, whose owner may read the keys (a member of
+///   the definer role, as the migrating owner is) or owns a tenant table (and could lift its
+///   RLS from inside the function).
+///
+/// Each finding carries the statement that removes the object.
+async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let on_tables: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH t AS (
+             SELECT tt.oid, format('%I.%I', n.nspname, c.relname) AS name
+             FROM ({TENANT_TABLES}) tt
+             JOIN pg_catalog.pg_class c ON c.oid = tt.oid
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         )
+         SELECT 'rule', quote_ident(rw.rulename), t.name
+         FROM pg_catalog.pg_rewrite rw JOIN t ON t.oid = rw.ev_class
+         WHERE rw.rulename <> '_RETURN'
+         UNION ALL
+         SELECT 'trigger', quote_ident(tg.tgname), t.name
+         FROM pg_catalog.pg_trigger tg JOIN t ON t.oid = tg.tgrelid
+         WHERE NOT tg.tgisinternal
+         ORDER BY 1, 3, 2"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    for (kind, name, table) in on_tables {
+        let upper = kind.to_uppercase();
+        findings.push(format!(
+            "tenant table {table} has {kind} `{name}`, which the migrations do not create: it runs on \
+             every tenant's rows and can copy them past RLS; remove it: DROP {upper} {name} ON {table};"
+        ));
+    }
+
+    let views: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT format('%I.%I', vn.nspname, v.relname)
+         FROM pg_catalog.pg_depend d
+         JOIN pg_catalog.pg_rewrite rw ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND rw.oid = d.objid
+         JOIN pg_catalog.pg_class c ON d.refclassid = 'pg_catalog.pg_class'::regclass AND c.oid = d.refobjid
+         JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class
+         JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace
+         WHERE c.relnamespace = $1::regnamespace AND rw.ev_class <> c.oid
+         ORDER BY 1",
+    )
+    .bind(PRIVATE_SCHEMA)
+    .fetch_all(&mut *conn)
+    .await?;
+    for view in views {
+        findings.push(format!(
+            "view {view} reads {PRIVATE_SCHEMA} as its owner, who may read the keys; remove it: DROP VIEW {view};"
+        ));
+    }
+
+    let definers: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
+                r.rolname::text
+         FROM pg_catalog.pg_proc p
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+         JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+         WHERE p.prosecdef
+           -- Reported above: a definer function of a role that bypasses RLS.
+           AND NOT (r.rolsuper OR r.rolbypassrls)
+           AND NOT (p.pronamespace = $1::regnamespace AND p.proowner = $2::regrole)
+           AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+           AND has_function_privilege(current_user, p.oid, 'EXECUTE')
+           AND (pg_catalog.pg_has_role(p.proowner, $2::regrole, 'USAGE')
+                OR EXISTS (SELECT FROM ({TENANT_TABLES}) tt
+                           JOIN pg_catalog.pg_class c ON c.oid = tt.oid
+                           WHERE pg_catalog.pg_has_role(p.proowner, c.relowner, 'USAGE')))
+         ORDER BY 1"
+    )))
+    .bind(PRIVATE_SCHEMA)
+    .bind(DEFINER_ROLE)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (function, owner) in definers {
+        findings.push(format!(
+            "SECURITY DEFINER function {function} is executable by this role and runs as `{owner}`, \
+             who may read the keys or lift a tenant table's RLS; remove it: DROP FUNCTION {function};"
         ));
     }
     Ok(())

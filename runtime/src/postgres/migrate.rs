@@ -17,7 +17,11 @@
 //! GRANT tenant_store_definer TO <owner>;                -- the role that applies the migrations
 //! GRANT tenant_store_app TO <application login role>;   -- NOSUPERUSER NOBYPASSRLS NOCREATEROLE
 //! REVOKE CREATE ON SCHEMA public FROM PUBLIC;           -- the application creates nothing:
-//! REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC;        -- no objects, no temporary tables
+//! REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC;        -- no objects, no temporary tables,
+//! REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid),
+//!     pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;  -- no large objects (shared state),
+//! REVOKE EXECUTE ON FUNCTION pg_catalog.pg_terminate_backend(integer, bigint),
+//!     pg_catalog.pg_cancel_backend(integer) FROM PUBLIC; -- no signals to other backends
 //! ```
 //! Then the owner applies the migrations and installs a signing key
 //! ([`keys`](super::keys), or the `tenant-store-keys` command). `pgcrypto` must be available
