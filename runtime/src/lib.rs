@@ -175,19 +175,32 @@
 //!   or on any connection of the application role: the tenant a transaction speaks for is a
 //!   signed context (`postgres::context`) verified inside the database by a `SECURITY DEFINER`
 //!   function that reads the key from a table the application role cannot read, so
-//!   `set_config` of a forged, copied (another session's: bound to the backend pid), or
-//!   expired value claims nothing, and an unsigned or malformed one sees zero rows;
+//!   `set_config` of a forged, copied (another session's: bound to the backend pid), replayed
+//!   (a transaction's context verifies in that transaction only), or expired value claims
+//!   nothing, and an unsigned or malformed one sees zero rows;
+//! - another session of the same role: no context and no tenant id is ever sent in SQL text
+//!   (they are bound parameters; `pg_stat_activity` shows placeholders), and the operator
+//!   set-up takes away signalling other backends (`pg_terminate_backend`, `pg_cancel_backend`,
+//!   `pg_signal_backend`), with which a session could end the pool's connections until its
+//!   next transaction landed on a chosen backend;
 //! - state left on a pooled connection: the context is transaction-local; a connection that
 //!   ran hand-written SQL is reset (settings, cursors, `LISTEN`, advisory locks, temporary
 //!   objects) in the message that ends its transaction, and closed instead of pooled when it
-//!   holds prepared statements sqlx did not make;
+//!   holds prepared statements sqlx did not make or is still inside a transaction (open,
+//!   failed, a savepoint, a `COPY`) on every path that hands out a connection, `Db::raw`
+//!   included: an acknowledged write is never undone by the next user of its connection;
 //! - a temporary table shadowing a tenant table: every generated and runtime statement names
 //!   its schema, and the application role may create nothing (no `TEMPORARY`, no `CREATE`);
 //! - an id guessed across tenants: it looks absent;
 //! - a database drifted from the generated migrations: the start-up audit
-//!   (`postgres::audit`) refuses a role that can bypass RLS or create roles, a widened or
-//!   rewritten policy, views that read past RLS, a changed verifying function, a key the
-//!   database does not hold; and lists every finding;
+//!   (`postgres::audit`) refuses a role that can bypass RLS, create roles, signal other
+//!   backends or make large objects (state every session of the role shares), a widened or
+//!   rewritten policy, views that read past RLS or read the private schema, rules and triggers
+//!   on tenant tables (none is generated; they could copy or notify rows), `SECURITY DEFINER`
+//!   functions whose owner may read the keys or owns a tenant table, a changed verifying
+//!   function, a key the database does not hold; and lists every finding with the statement
+//!   that removes it;
+//! - `Store::explain_list` as an oracle: it prints the plan without the planner's estimates;
 //! - an admin who reads a tenant and rolls back to hide it: admin audit rows are signed and
 //!   committed on a connection of their own before the admin acts.
 //!
@@ -202,13 +215,23 @@
 //!
 //! Out of scope, and why:
 //! - Code that holds the signing key, or runs as a role that bypasses RLS: it *is* trusted.
-//! - Replaying a context on the connection it was made for, before it expires: a context
-//!   seen in `pg_stat_activity` while its transaction is open is accepted by that same backend
-//!   until its expiry (5 s by default, `DbOptions::token_ttl`). Using it needs hostile SQL
-//!   running on that backend within that window, in a transaction the guard did not open for
-//!   the victim (the guard's own transactions overwrite the setting). Binding the context to
-//!   the transaction itself would need a second round trip per transaction (the client cannot
-//!   know the transaction's id before it starts); issue #20 weighs that cost.
+//! - Replaying a single operation's context (a `TenantDb` call's) on the backend it was made
+//!   for, before it expires (5 s by default, `DbOptions::token_ttl`): its statement runs in
+//!   an implicit transaction whose start the client cannot know in advance, so it carries a
+//!   lifetime instead of a transaction. It is only ever a bound parameter of a statement that
+//!   sets it transaction-locally and ends, so no other session can read it; a leak needs the
+//!   server's own logs (`log_statement = 'all'` logs bound parameters: keep such logs as
+//!   secret as the key). Transactions' contexts (`Db::begin`, the admin scope) verify in their
+//!   own transaction only.
+//! - PostgreSQL's statistics, which RLS does not filter (what PostgreSQL leaves open):
+//!   `EXPLAIN` of hand-written SQL estimates rows from statistics over every tenant's rows, so
+//!   an estimate (or a plan's shape) can tell whether another tenant holds a value in a
+//!   column; `pg_stat_user_tables` and the `pg_stat_get_*` functions count every tenant's
+//!   inserts, updates and deletes per table. They reveal existence and volume, never a row.
+//!   An operator who must close them can set `ALTER TABLE .. ALTER COLUMN .. SET STATISTICS
+//!   0` on sensitive columns (no value statistics, at some cost to plans) and revoke the
+//!   statistics views and functions from `PUBLIC` (monitoring then needs a role of its own).
+//!   `pg_stats` itself already hides the columns of tables with RLS.
 //! - Denial of service by the application role on its own connections (`pg_sleep`, locks,
 //!   `statement_timeout`): these slow the application down but reveal nothing; settings are
 //!   reset before the next user.

@@ -611,3 +611,54 @@ async fn a_statement_swapped_under_sqlx_never_runs_for_the_next_tenant() {
         assert!(heard.is_err(), "nothing was sent: {heard:?}");
     }
 }
+
+/// `Store::explain_list` as an oracle (issue #29, item 6): PostgreSQL's planner statistics
+/// ignore RLS, so an estimate for a filter value says whether another tenant holds it (200
+/// estimated rows for the other tenant's value, 1 for a value nobody holds). The library's own
+/// `EXPLAIN` prints no estimates, and the plan for a value only another tenant holds is the plan
+/// for a value nobody holds.
+#[tokio::test]
+async fn explain_list_tells_nothing_of_another_tenants_values() {
+    use tenant_store_examples::memory::MemoryFilter;
+    let _serial = SERIAL.lock().await;
+    let db = db_with(2).await;
+    let (a, b) = (tenant(), tenant());
+    for (me, other) in [(&a, &b), (&b, &a)] {
+        let held = Uuid::new_v4();
+        let mut tx = db.begin(other).await.unwrap();
+        for i in 0..200 {
+            let new = NewMemory {
+                app_id: held,
+                content: format!("{i}"),
+                ..Default::default()
+            };
+            Memory::store().create(&mut tx, new).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let su = raw_pool(&super_url(), 1).await;
+        sqlx::query("ANALYZE public.memories")
+            .execute(&su)
+            .await
+            .unwrap();
+        let plan = |app_id: Uuid| {
+            let db = db.clone();
+            async move {
+                let lines = Memory::store()
+                    .explain_list(
+                        &mut db.tenant(me),
+                        MemoryFilter::new().app_id(app_id),
+                        Page::first(10),
+                    )
+                    .await
+                    .unwrap();
+                lines.join("\n").replace(&app_id.to_string(), "<app_id>")
+            }
+        };
+        let (theirs, nobodys) = (plan(held).await, plan(Uuid::new_v4()).await);
+        assert!(
+            !theirs.contains("rows=") && !theirs.contains("cost="),
+            "{theirs}"
+        );
+        assert_eq!(theirs, nobodys);
+    }
+}

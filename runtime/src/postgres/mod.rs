@@ -6,9 +6,13 @@
 //!   [`Db::connect`] runs the start-up audit ([`audit`]), then checks that the database accepts a
 //!   context signed with that key, and refuses to run otherwise.
 //! - [`Db::begin`] takes a `&Principal` and returns a [`TenantTx`]: one simple-query message
-//!   carries `BEGIN` and `set_config('tenant_store.ctx', <token>, true)`, so the guard costs one
-//!   round trip. The token is signed ([`context`]): SQL that sets the context by hand cannot
-//!   claim another tenant. The setting is transaction-local and dies with the transaction.
+//!   sends `BEGIN` and reads back the transaction's start, which the token is bound to, so the
+//!   guard costs one round trip and no token or tenant id is ever in SQL text (another session
+//!   of the role sees every session's statement text in `pg_stat_activity`). The token is
+//!   signed ([`context`]): SQL that sets the context by hand cannot claim another tenant, and
+//!   this transaction's token verifies in no other. Generated statements set it in their gate;
+//!   hand-written SQL gets it set, bound, in one more round trip before its first statement.
+//!   The setting is transaction-local and dies with the transaction.
 //! - [`Db::tenant`] takes a `&Principal` and returns a [`TenantDb`], for single operations:
 //!   each generated store call on it is one statement that sets the signed context itself, in
 //!   a *gate* its scan cannot start before, and runs alone (its implicit transaction commits and

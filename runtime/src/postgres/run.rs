@@ -48,8 +48,9 @@
 //! No migration and no dependency: the gate is text in the statements the macro already
 //! generates, and the policies are unchanged. The one new API is [`Db::tenant`], a
 //! [`TenantDb`]; every store method takes `&mut impl Guard`, so the same call works on a
-//! [`TenantTx`], whose transactions cost what they did (`BEGIN` with the context in one
-//! round trip, one per statement, one for `COMMIT`).
+//! [`TenantTx`], whose transactions cost what they did (`BEGIN` in one round trip, one per
+//! statement, one for `COMMIT`; one more before the first hand-written statement, which sets
+//! the context for it).
 //!
 //! ### What one round trip does not buy: the verification
 //! On one connection the server's work, not the wire, now sets the price. Measured with

@@ -223,8 +223,10 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
         list(on.runner(), filter, page)
     }
 
-    /// PostgreSQL's plan (`EXPLAIN`, text lines) of the statement [`list`](Self::list) sends
-    /// for this filter and page: to check that an order or a filter is served by its index.
+    /// PostgreSQL's plan (`EXPLAIN (COSTS OFF)`, text lines) of the statement
+    /// [`list`](Self::list) sends for this filter and page: to check that an order or a filter
+    /// is served by its index. Without estimates: they come from statistics over every tenant's
+    /// rows, so a row estimate would tell whether another tenant holds a filter value.
     pub fn explain_list<'t>(
         &self,
         on: &'t mut impl Guard,
@@ -440,15 +442,23 @@ pub fn list<'a, E: PgCrud + 'a>(
     )
 }
 
-/// PostgreSQL's plan of the statement [`list`] sends for this filter and page, as `EXPLAIN`'s
-/// text lines.
+/// PostgreSQL's plan of the statement [`list`] sends for this filter and page, as `EXPLAIN
+/// (COSTS OFF)`'s text lines: the plan's shape, without the planner's estimates.
 pub fn explain_list<'a, E: PgCrud + 'a>(
     mut r: Runner<'a>,
     filter: E::Filter,
     page: Page,
 ) -> Boxed<'a, Vec<String>> {
     let tenant = r.tenant(E::SCOPE);
-    let built = list_statement::<E>("EXPLAIN ", tenant, r.cursor_key(), filter, &page);
+    // No costs: the planner's estimates come from statistics over every tenant's rows (RLS does
+    // not filter them), so a row estimate would tell whether another tenant holds a value.
+    let built = list_statement::<E>(
+        "EXPLAIN (COSTS OFF) ",
+        tenant,
+        r.cursor_key(),
+        filter,
+        &page,
+    );
     Box::pin(async move {
         let (st, _) = built?;
         let rows = r.all(&st).await?;
