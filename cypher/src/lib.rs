@@ -4,10 +4,13 @@
 //! the query.
 //!
 //! Neo4j has no row-level security: for hand-written Cypher this check is the tenant boundary,
-//! so it fails closed. The text is parsed by `open-cypher` (the openCypher 2024.3 grammar into a
-//! spanned AST; comments, backticks and string escapes are the parser's business, not ours), and
-//! the tree is accepted only when it stays inside the subset below. Anything else is an error
-//! naming the construct.
+//! so it fails closed. The text first passes a lexical gate (`plain`): printable ASCII, no
+//! comments, no string literals, no backslash, backquoted names only as plain names, parameters
+//! only as `$name`, bounded length, nesting and operators. What is left reads the same in
+//! `open-cypher`'s lexer and the server's, so the tree the check approves is the query the
+//! server runs. The text is then parsed by `open-cypher` (the openCypher 2024.3 grammar into a
+//! spanned AST), and the tree is accepted only when it stays inside the subset below. Anything
+//! else is an error naming the construct.
 //!
 //! ## The subset
 //! - One query: clauses `MATCH`, `OPTIONAL MATCH`, `UNWIND`, `WITH`, `RETURN`, `CREATE`,
@@ -36,8 +39,12 @@
 //! The labels the query names are returned so the caller can hold them against the entities
 //! the query is declared for (`cypher!(Symbol, Repo; "...")`).
 
+mod plain;
+
 use std::collections::BTreeSet;
 use std::ops::Range;
+
+pub use plain::{MAX_DEPTH, MAX_LEN, MAX_OPERATORS};
 
 use open_cypher::ast::{
     CallTarget, ClauseKind, Expr, ExprKind, LabelExpression, LabelExpressionKind, LiteralKind,
@@ -144,6 +151,8 @@ pub fn check(text: &str) -> Result<Checked, Vec<Violation>> {
 
 /// [`check`] with extra permissions.
 pub fn check_with(text: &str, options: Options<'_>) -> Result<Checked, Vec<Violation>> {
+    // Before any parse: only text every Cypher lexer reads the same way, of bounded size.
+    plain::gate(text)?;
     let parsed = open_cypher::parse(text).map_err(|errors| {
         errors
             .diagnostics()

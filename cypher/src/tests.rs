@@ -36,7 +36,7 @@ fn ordinary_queries_pass() {
         "MATCH (n:X {org_id: $org_id}) RETURN n.id AS id UNION MATCH (n:Y {org_id: $org_id}) RETURN n.id AS id",
         "MATCH (a:X {org_id: $org_id}) WHERE EXISTS { MATCH (a)-->(:X {org_id: $org_id}) } RETURN a",
         "MATCH (a:X {org_id: $org_id}) RETURN [(a)-->(b:X {org_id: $org_id}) | b.id] AS ids",
-        "MATCH (`a`:`X` {`org_id`: $org_id}) RETURN a // a comment (x)",
+        "MATCH (`a`:`X` {`org_id`: $org_id}) RETURN a",
         // Writes that keep the tenant.
         "CREATE (n:NOTE {user_id: $user_id, id: $id, text: $text}) RETURN n",
         "MATCH (n:X {org_id: $org_id, id: $id}) SET n.name = $name, n += {kind: $kind} RETURN n",
@@ -68,8 +68,10 @@ fn the_scope_is_the_one_tenant_parameter_used() {
         first_error("MATCH (n:N {org_id: $org_id}), (m:M {user_id: $user_id}) RETURN n")
             .contains("both `$org_id` and `$user_id`")
     );
-    // A parameter in a comment is not a use.
-    assert!(first_error("MATCH (n:N) /* $org_id */ RETURN n").contains("never uses"));
+    // A parameter in a comment is not a use; comments are refused before that.
+    assert!(
+        first_error("MATCH (n:N) /* $org_id */ RETURN n").contains("comments are not accepted")
+    );
 }
 
 #[test]
@@ -135,7 +137,7 @@ fn each_rule_names_its_construct() {
         ),
         (
             "MATCH (n:X {org_id: $org_id, name: 'x'}) RETURN n",
-            "string literal `'x'`",
+            "string literals are not accepted",
         ),
         (
             "MATCH p = (a:X {org_id: $org_id})-[*]->(b:X {org_id: $org_id}) RETURN p",
@@ -173,4 +175,113 @@ fn the_tenant_move_is_allowed_only_by_option() {
     assert!(check(q).is_err());
     assert!(check_with(q, moving_to("to")).is_ok());
     assert!(check_with(q, moving_to("other")).is_err());
+}
+
+/// The lexemes on which `open-cypher` and a server's lexer disagree (issue #30): each reached
+/// another org's nodes through the check. The gate refuses them before anything parses.
+#[test]
+fn lexemes_two_lexers_read_differently_are_refused() {
+    let cases = [
+        (
+            "MATCH (n:X {org_id: $org_id}) WITH n /* /* */ MATCH (m:X) WITH m AS n // */\nRETURN n",
+            "comments are not accepted",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) WITH n MATCH (`\\u006e`) RETURN n",
+            "letters, digits",
+        ),
+        (
+            "MATCH (`n\\`:X {org_id: $org_id}) RETURN 1",
+            "letters, digits",
+        ),
+        ("MATCH (n:X {org_id: $org_id}) RETURN n\\u0041", "backslash"),
+        (
+            "MATCH (n:X {org_id: $`org_id`}) RETURN n",
+            "never backquoted",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN `n x`",
+            "letters, digits",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN `1n`",
+            "letters, digits",
+        ),
+        ("MATCH (n:X {org_id: $org_id}) RETURN `n", "not closed"),
+        ("MATCH (n:X {org_id: $org_id}) RETURN $ x", "`$name`"),
+        ("MATCH (n:X {org_id: $org_id}) RETURN $0", "`$name`"),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN \"x\"",
+            "string literals",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN n\u{2028}",
+            "printable ASCII",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN \u{0275}",
+            "printable ASCII",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) RETURN n\u{0}",
+            "printable ASCII",
+        ),
+    ];
+    for (q, expected) in cases {
+        let e = errors(q);
+        assert!(e.iter().any(|m| m.contains(expected)), "{q}: {e:?}");
+    }
+    // The plain forms of the same names pass.
+    assert!(check("MATCH (`n`:`X` {`org_id`: $org_id}) RETURN n.`name` AS `name`").is_ok());
+}
+
+/// Parsing and checking recurse over nesting and operator chains; the gate bounds both, so the
+/// largest accepted query checks on a 2 MiB stack (a tokio worker's, as `CheckedCypher::new`
+/// runs) and one step past each limit is a clear error.
+#[test]
+fn work_is_bounded_at_the_limits_and_refused_past_them() {
+    let chain = |terms: usize| {
+        let sum = vec!["1"; terms].join("+");
+        format!("MATCH (n:X {{org_id: $org_id}}) RETURN {sum} AS s")
+    };
+    let nested = |depth: usize, inner: &str| {
+        let (open, close) = ("(".repeat(depth), ")".repeat(depth));
+        format!("MATCH (n:X {{org_id: $org_id}}) RETURN {open}{inner}{close} AS s")
+    };
+    // Everything at once: the deepest nesting around the longest chain, and a chain of `AND`s.
+    let deep_chain = nested(MAX_DEPTH, &vec!["1"; MAX_OPERATORS].join("+"));
+    let ands = format!(
+        "MATCH (n:X {{org_id: $org_id}}) WHERE {} RETURN n",
+        vec!["n"; MAX_OPERATORS - 1].join(" AND ")
+    );
+    let at_limits = [
+        chain(MAX_OPERATORS),
+        nested(MAX_DEPTH, "1"),
+        deep_chain,
+        ands,
+    ];
+    let past = [
+        (chain(MAX_OPERATORS + 2), "operators"),
+        (nested(MAX_DEPTH + 1, "1"), "nest deeper"),
+        (chain(20_000), "bytes long"),
+    ];
+    let run = move || {
+        for q in &at_limits {
+            assert!(check(q).is_ok(), "{}", &q[..80]);
+        }
+        for (q, expected) in &past {
+            let e = errors(q);
+            assert!(
+                e.iter().any(|m| m.contains(expected)),
+                "{}: {e:?}",
+                &q[..80]
+            );
+        }
+    };
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .expect("checked within a 2 MiB stack");
 }

@@ -86,3 +86,8 @@
 [leaks] MATCH p = shortestPath((a:CODE_SYMBOL {org_id: $org_id})-[*]-(b:CODE_SYMBOL {org_id: $org_id})) RETURN [x IN nodes(p) | x.name] AS name
 [leaks] MATCH p = (a:CODE_SYMBOL {org_id: $org_id})-[*1..3]->(b:CODE_SYMBOL {org_id: $org_id}) WHERE all(x IN nodes(p) WHERE x.org_id = $org_id OR true) RETURN [x IN nodes(p) | x.name] AS name
 [leaks] MATCH p = (a:CODE_SYMBOL {org_id: $org_id})-[*1..3]->(b:CODE_SYMBOL {org_id: $org_id}) WHERE any(x IN nodes(p) WHERE x.org_id = $org_id) RETURN [x IN nodes(p) | x.name] AS name
+
+## lexemes two lexers read differently (issue #30): refused by the lexical gate before any parse
+[leaks] MATCH (n:CODE_SYMBOL {org_id: $org_id}) WITH n /* /* */ MATCH (m:CODE_SYMBOL) WITH m AS n // */\nRETURN n.name AS name
+[leaks] MATCH (n:CODE_SYMBOL {org_id: $org_id}) WITH n MATCH (`\u006e`) RETURN `\u006e`.name AS name
+[leaks] MATCH (n:CODE_SYMBOL {org_id: $`org\u005fid`}) RETURN n.name AS name

@@ -110,6 +110,8 @@ fn attack(text: &str, o: &Orgs, secret: &str) -> neo4rs::Query {
         .param("fresh", format!("fresh-{}", Uuid::new_v4()))
         .param("key", "org_id")
         .param("props", props)
+        // What `TenantQuery::param` let a caller set: a name the checker decoded to `org_id`.
+        .param("org\\u005fid", o.victim.to_string())
 }
 
 #[tokio::test]
@@ -166,4 +168,30 @@ async fn every_escape_does_harm_unchecked_and_is_refused_checked() {
         wrong.join("\n")
     );
     assert!(table.iter().filter(|l| l.starts_with("leaks")).count() >= 30);
+}
+
+/// The tenant parameter has one spelling, and a caller can set it in none: `TenantQuery::param`
+/// refuses both tenant parameters and any key that is not a plain name (the spelling a checked
+/// query's `$name` has), before anything is sent.
+#[tokio::test]
+async fn a_caller_cannot_bind_a_tenant_parameter_in_any_spelling() {
+    let g = tenant_store_tests::graph().await;
+    let me = tenant_store_tests::tenant();
+    for key in [
+        "org_id",
+        "user_id",
+        "org\\u005fid",
+        "`org_id`",
+        "org_id ",
+        "1x",
+        "",
+    ] {
+        let r = g
+            .scoped(&me)
+            .query(tenant_store::cypher!(Symbol; "MATCH (n:CODE_SYMBOL {org_id: $org_id}) RETURN n.id AS id"))
+            .param(key, Uuid::new_v4().to_string())
+            .rows()
+            .await;
+        assert!(matches!(r, Err(Error::InvalidInput(_))), "{key:?}: {r:?}");
+    }
 }

@@ -404,11 +404,22 @@ pub struct TenantQuery<'c> {
 }
 
 impl TenantQuery<'_> {
-    /// Binds a parameter. The tenant parameter cannot be rebound.
+    /// Binds a parameter. The tenant parameters cannot be bound by hand (`org_id`, `user_id`:
+    /// the handle binds its scope's), and a key must be a plain name (`A-Z a-z 0-9 _`, not
+    /// starting with a digit), the only spelling a checked query's `$name` can have.
     pub fn param<T: Into<BoltType>>(mut self, key: &str, value: T) -> Self {
-        if key == self.scope.as_str() {
+        let plain = key
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if tenant_store_cypher::SCOPES.contains(&key) {
             self.error = Some(Error::InvalidInput(format!(
-                "`${key}` is bound from the tenant handle"
+                "`${key}` is a tenant parameter: the tenant handle binds it"
+            )));
+        } else if !plain {
+            self.error = Some(Error::InvalidInput(format!(
+                "parameter name {key:?} is not a plain name (`A-Z a-z 0-9 _`, not starting with a digit)"
             )));
         } else {
             self.query = self.query.param(key, value);

@@ -1,4 +1,4 @@
-// Rule: a pattern inside a comment binds nothing (the parser, not the text, finds patterns).
+// Rule: a checked query holds no comment (Cypher lexers disagree on where a nested one ends).
 use tenant_store::cypher;
 
 include!("support/symbol.rs");
