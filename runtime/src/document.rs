@@ -343,10 +343,12 @@ impl<'c, C> Scoped<'c, C> {
         self.client
     }
 
-    /// Whose circuit breaker a call of this handle counts against: the principal's org.
+    /// Whose circuit breaker a call of this handle for an entity of `scope` counts against: the
+    /// tenant that entity is scoped by (one user's timeouts on a user-scoped store cost that
+    /// user alone, not the org).
     #[cfg_attr(not(feature = "resilience"), allow(dead_code))]
-    pub(crate) fn breaker_key(&self) -> Option<Uuid> {
-        Some(self.org_id)
+    pub(crate) fn breaker_key(&self, scope: Scope) -> crate::resilience::Tenant {
+        Some((scope, self.tenant(scope)))
     }
 }
 
@@ -381,10 +383,15 @@ macro_rules! guarded_client {
                 self.guard.is_open()
             }
 
-            /// Whether the principal's org's own breaker (its queries timed out repeatedly)
-            /// currently rejects its calls; other orgs are unaffected.
-            pub fn circuit_open_for(&self, principal: &crate::Principal) -> bool {
-                self.guard.is_open_for(principal.org_id())
+            /// Whether the breaker of `principal`'s tenant for entities of `scope` (its queries
+            /// timed out repeatedly) currently rejects its calls; other tenants are unaffected.
+            pub fn circuit_open_for(
+                &self,
+                principal: &crate::Principal,
+                scope: crate::Scope,
+            ) -> bool {
+                let tenant = scope.pick(principal.user_id(), principal.org_id());
+                self.guard.is_open_for((scope, tenant))
             }
 
             /// The resilience settings in force.
@@ -459,3 +466,27 @@ macro_rules! store_type {
     allow(unused_imports)
 )]
 pub(crate) use store_type;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_counts_against_the_tenant_its_entity_is_scoped_by() {
+        let org = Uuid::new_v4();
+        let (a, b) = (
+            Principal::new(Uuid::new_v4(), org).unwrap(),
+            Principal::new(Uuid::new_v4(), org).unwrap(),
+        );
+        let (a, b) = (Scoped::new(&(), &a), Scoped::new(&(), &b));
+        // Two users of one org: their user-scoped calls have breakers of their own...
+        assert_ne!(a.breaker_key(Scope::UserId), b.breaker_key(Scope::UserId));
+        assert_eq!(
+            a.breaker_key(Scope::UserId),
+            Some((Scope::UserId, a.user_id))
+        );
+        // ...and share the org's for org-scoped entities.
+        assert_eq!(a.breaker_key(Scope::OrgId), b.breaker_key(Scope::OrgId));
+        assert_eq!(a.breaker_key(Scope::OrgId), Some((Scope::OrgId, org)));
+    }
+}

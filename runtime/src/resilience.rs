@@ -10,8 +10,12 @@
 //! One tenant must not open the breaker for all, so there are two kinds of breaker:
 //! - **the backend's**, shared by every caller, counts only [`Error::Unavailable`]: the server
 //!   refused or dropped the connection, which no query can cause;
-//! - **one per tenant** (the principal's org), counts [`Error::Timeout`]: a query that ran too
-//!   long may be the server's fault or the query's, so it costs only the tenant that sent it.
+//! - **one per tenant** (the tenant the store is scoped by: a user for a user-scoped entity, an
+//!   org for an org-scoped one), counts [`Error::Timeout`]: a query that ran too long may be
+//!   the server's fault or the query's, so it costs only the tenant that sent it. Every call
+//!   made for a tenant counts there (reads, writes, deletes, offboarding, alias and index
+//!   moves); only the client's own calls (connecting, migrations, index set-up) count as the
+//!   client's.
 //!   A tenant sending slow queries fails fast after the threshold; the others go on. When the
 //!   whole server hangs, every tenant's breaker opens after its own threshold.
 //!
@@ -32,7 +36,11 @@ use uuid::Uuid;
 use failsafe::futures::CircuitBreaker as _;
 use failsafe::{StateMachine, backoff, failure_policy};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Scope};
+
+/// Whose per-tenant breaker a call counts against: the tenant a store is scoped by (its scope
+/// and id), or `None` for the client's own calls.
+pub(crate) type Tenant = Option<(Scope, Uuid)>;
 
 /// Timeout and circuit-breaker settings of one backend client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +88,7 @@ pub(crate) struct Guard {
     /// The backend's breaker: connection faults only.
     breaker: Breaker,
     /// One breaker per tenant: timeouts. `None` is the client's own calls (connect, migrations).
-    tenants: Arc<Mutex<HashMap<Option<Uuid>, Breaker>>>,
+    tenants: Arc<Mutex<HashMap<Tenant, Breaker>>>,
     /// Seals the cursors of this client's listings (random unless the application sets one).
     cursor_key: crate::query::CursorKey,
 }
@@ -131,7 +139,7 @@ impl Guard {
         failsafe::Config::new().failure_policy(policy).build()
     }
 
-    fn tenant_breaker(&self, tenant: Option<Uuid>) -> Breaker {
+    fn tenant_breaker(&self, tenant: Tenant) -> Breaker {
         let mut map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         if !map.contains_key(&tenant) && map.len() >= MAX_TENANT_BREAKERS {
             map.retain(|_, b| !b.is_call_permitted());
@@ -159,14 +167,14 @@ impl Guard {
     }
 
     /// Whether `tenant`'s breaker currently rejects its calls.
-    pub(crate) fn is_open_for(&self, tenant: Uuid) -> bool {
+    pub(crate) fn is_open_for(&self, tenant: (Scope, Uuid)) -> bool {
         let map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&Some(tenant))
             .is_some_and(|b| !b.is_call_permitted())
     }
 
     /// Runs `call` for `tenant` under the timeout and both breakers.
-    pub(crate) async fn run<T, F>(&self, tenant: Option<Uuid>, call: F) -> Result<T>
+    pub(crate) async fn run<T, F>(&self, tenant: Tenant, call: F) -> Result<T>
     where
         F: Future<Output = Result<T>>,
     {
@@ -195,9 +203,16 @@ impl Guard {
         match Box::pin(per_tenant).await {
             Ok(v) => Ok(v),
             Err(failsafe::Error::Inner(e)) => Err(e),
-            Err(failsafe::Error::Rejected) => Err(Error::Unavailable(
-                "circuit breaker open for this tenant after repeated timeouts; its calls fail fast until a probe succeeds".into(),
-            )),
+            Err(failsafe::Error::Rejected) => Err(Error::Unavailable(match tenant {
+                Some((scope, id)) => format!(
+                    "circuit breaker open for tenant {} {id} after repeated timeouts; its calls \
+                     fail fast until a probe succeeds (other tenants are unaffected)",
+                    scope.as_str()
+                ),
+                None => "circuit breaker open for this client's own calls after repeated \
+                         timeouts; they fail fast until a probe succeeds"
+                    .into(),
+            })),
         }
     }
 }
@@ -267,24 +282,33 @@ mod tests {
         let (slow, other) = (Uuid::new_v4(), Uuid::new_v4());
         for _ in 0..3 {
             let r: Result<()> = g
-                .run(Some(slow), async {
+                .run(Some((Scope::OrgId, slow)), async {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     Ok(())
                 })
                 .await;
             assert!(r.is_err());
         }
-        assert!(g.is_open_for(slow));
+        assert!(g.is_open_for((Scope::OrgId, slow)));
         let r: Result<()> = g
-            .run(Some(slow), async { panic!("must not run while open") })
+            .run(Some((Scope::OrgId, slow)), async {
+                panic!("must not run while open")
+            })
             .await;
+        // The message says whose breaker is open.
+        let whose = format!("for tenant org_id {slow}");
         assert!(
-            matches!(&r, Err(Error::Unavailable(m)) if m.contains("for this tenant")),
+            matches!(&r, Err(Error::Unavailable(m)) if m.contains(&whose)),
             "{r:?}"
         );
         // The other tenant, and the backend, are unaffected.
-        assert!(!g.is_open() && !g.is_open_for(other));
-        assert_eq!(g.run(Some(other), async { Ok(1) }).await.unwrap(), 1);
+        assert!(!g.is_open() && !g.is_open_for((Scope::OrgId, other)));
+        assert_eq!(
+            g.run(Some((Scope::OrgId, other)), async { Ok(1) })
+                .await
+                .unwrap(),
+            1
+        );
     }
 
     #[tokio::test]
@@ -292,13 +316,15 @@ mod tests {
         let g = Guard::new(settings()).unwrap();
         for _ in 0..2 {
             let _: Result<()> = g
-                .run(Some(Uuid::new_v4()), async {
+                .run(Some((Scope::OrgId, Uuid::new_v4())), async {
                     Err(Error::Unavailable("refused".into()))
                 })
                 .await;
         }
         assert!(g.is_open());
-        let r: Result<()> = g.run(Some(Uuid::new_v4()), async { Ok(()) }).await;
+        let r: Result<()> = g
+            .run(Some((Scope::OrgId, Uuid::new_v4())), async { Ok(()) })
+            .await;
         assert!(
             matches!(&r, Err(Error::Unavailable(m)) if m.contains("connection failures")),
             "{r:?}"
@@ -309,7 +335,9 @@ mod tests {
     async fn the_tenant_map_stays_bounded() {
         let g = Guard::new(settings()).unwrap();
         for _ in 0..MAX_TENANT_BREAKERS + 10 {
-            g.run(Some(Uuid::new_v4()), async { Ok(()) }).await.unwrap();
+            g.run(Some((Scope::OrgId, Uuid::new_v4())), async { Ok(()) })
+                .await
+                .unwrap();
         }
         assert!(g.tenants.lock().unwrap().len() <= MAX_TENANT_BREAKERS);
     }

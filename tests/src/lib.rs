@@ -231,6 +231,47 @@ impl RoundTripCounter {
     }
 }
 
+/// A TCP proxy to `target` that holds back, for `delay`, every chunk a client sends that contains
+/// `marker`: requests that name one tenant become slow, everyone else's pass at once. For
+/// breaker tests against a real server.
+pub async fn stall_marked(
+    target: String,
+    marker: String,
+    delay: std::time::Duration,
+) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = tokio::net::TcpStream::connect(&target)
+                .await
+                .unwrap_or_else(|e| panic!("proxy cannot reach {target}: {e}"));
+            let (mut cr, mut cw) = client.into_split();
+            let (mut ur, mut uw) = upstream.into_split();
+            let marker = marker.clone().into_bytes();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                    if buf[..n]
+                        .windows(marker.len())
+                        .any(|w| w == marker.as_slice())
+                    {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if uw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut ur, &mut cw).await;
+            });
+        }
+    });
+    addr
+}
+
 /// `url` with its `host:port` replaced by `addr`.
 pub fn via(url: &str, addr: std::net::SocketAddr) -> String {
     let at = url.find('@').expect("URL has credentials") + 1;

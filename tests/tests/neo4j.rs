@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use tenant_store::neo4j::{Client, Neo4jConfig};
-use tenant_store::{Error, Resilience, cypher};
+use tenant_store::{Error, Resilience, Scope, cypher};
 use tenant_store_examples::code_graph::{
     DependencyStore, NewRepo, NewSymbol, Repo, RepoStoreExt as _, Symbol, SymbolStoreExt as _,
 };
@@ -505,7 +505,7 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
             .await;
         assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
     }
-    assert!(!g.circuit_open_for(&slow) && !g.circuit_open());
+    assert!(!g.circuit_open_for(&slow, Scope::OrgId) && !g.circuit_open());
     // Slow ones time out and count against that tenant alone.
     for _ in 0..2 {
         let r = g
@@ -528,13 +528,13 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
         );
     }
     assert!(!g.circuit_open(), "the backend's breaker stays closed");
-    assert!(g.circuit_open_for(&slow) && !g.circuit_open_for(&other));
+    assert!(g.circuit_open_for(&slow, Scope::OrgId) && !g.circuit_open_for(&other, Scope::OrgId));
     // The slow tenant's own breaker is open: even its plain get fails fast now.
     let r = Symbol::store()
         .get(&g.scoped(&slow), &"s".to_string())
         .await;
     assert!(
-        matches!(&r, Err(Error::Unavailable(m)) if m.contains("for this tenant")),
+        matches!(&r, Err(Error::Unavailable(m)) if m.contains(&format!("for tenant org_id {}", slow.org_id()))),
         "{r:?}"
     );
 }

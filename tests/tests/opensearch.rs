@@ -527,3 +527,48 @@ async fn a_document_deleted_during_promotion_stays_deleted() {
         );
     }
 }
+
+/// Issue #30, item 8: `delete`, `delete_tenant`, `promote` and `create_tenant_alias` counted
+/// against the client's own breaker, so one tenant's slow deletes made every other tenant's
+/// deletes, offboarding and alias creation fail fast. Through a proxy that stalls only requests
+/// naming tenant A (its dedicated index name is in every delete's path), A's deletes time out
+/// and open A's breaker alone; the message names A.
+#[tokio::test]
+async fn one_tenants_slow_deletes_open_no_other_tenants_breaker() {
+    let (a, b, c) = (tenant(), tenant(), tenant());
+    let upstream = opensearch_url();
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let proxy =
+        tenant_store_tests::stall_marked(upstream, a.org_id().to_string(), Duration::from_secs(3))
+            .await;
+    let quick = Resilience {
+        timeout: Duration::from_millis(500),
+        failure_threshold: 3,
+        open_for: Duration::from_secs(30),
+    };
+    let client = Client::connect(&format!("http://{proxy}"), quick)
+        .await
+        .unwrap();
+    SearchDoc::store().ensure_index(&client).await.unwrap();
+    let kb = provisioned(&client, &b).await;
+    let store = SearchDoc::store();
+    store.index(&kb, doc("b1", "b's")).await.unwrap();
+    store.index(&kb, doc("b2", "b's")).await.unwrap();
+    let ka = client.scoped(&a);
+    for _ in 0..3 {
+        let r = store.delete(&ka, &"x".to_string()).await;
+        assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    }
+    let r = store.delete(&ka, &"x".to_string()).await;
+    let whose = format!("for tenant org_id {}", a.org_id());
+    assert!(
+        matches!(&r, Err(Error::Unavailable(m)) if m.contains(&whose)),
+        "{r:?}"
+    );
+    assert!(client.circuit_open_for(&a, tenant_store::Scope::OrgId));
+    assert!(!client.circuit_open_for(&b, tenant_store::Scope::OrgId) && !client.circuit_open());
+    // Everyone else goes on: B deletes and is offboarded, a new tenant gets its alias.
+    store.delete(&kb, &"b1".to_string()).await.unwrap();
+    assert_eq!(store.delete_tenant(&kb).await.unwrap(), 1);
+    provisioned(&client, &c).await;
+}

@@ -208,7 +208,11 @@ impl Client {
     }
 
     /// Runs a query under the timeout and the breaker and collects its rows.
-    pub(crate) async fn rows(&self, tenant: Option<uuid::Uuid>, q: Query) -> Result<Vec<Row>> {
+    pub(crate) async fn rows(
+        &self,
+        tenant: crate::resilience::Tenant,
+        q: Query,
+    ) -> Result<Vec<Row>> {
         let graph = self.graph.clone();
         self.guard
             .run(tenant, async move {
@@ -244,7 +248,7 @@ impl<'c> Scoped<'c> {
         };
         TenantQuery {
             client: self.client(),
-            breaker: self.breaker_key(),
+            breaker: self.breaker_key(scope),
             query,
             scope,
             tenant: self.tenant(scope).to_string(),
@@ -396,7 +400,7 @@ fn check<L: Entities>(text: &str) -> std::result::Result<Scope, String> {
 /// A checked query with its parameters, bound to one tenant.
 pub struct TenantQuery<'c> {
     client: &'c Client,
-    breaker: Option<uuid::Uuid>,
+    breaker: crate::resilience::Tenant,
     query: Query,
     scope: Scope,
     tenant: String,

@@ -213,7 +213,7 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
         .param("props", props(node)?)
         .param("nonce", Uuid::new_v4().to_string());
     async {
-        let rows = kv.client().rows(kv.breaker_key(), q).await?;
+        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
         let created = rows
             .first()
             .and_then(|r| r.get::<Option<bool>>("created").ok())
@@ -235,7 +235,7 @@ pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>>
         .param(scope_param::<E>(), tenant.as_str())
         .param("id", id);
     async {
-        let rows = kv.client().rows(kv.breaker_key(), q).await?;
+        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
         match rows.first() {
             Some(r) => decode_node::<E>(r, "n", &tenant),
             None => Ok(None),
@@ -260,7 +260,10 @@ pub async fn list<E: GraphEntity>(
         .param(scope_param::<E>(), tenant.as_str())
         .param("limit", i64::from(limit) + 1);
     async {
-        let items = decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant)?;
+        let items = decode_all::<E>(
+            kv.client().rows(kv.breaker_key(E::SCOPE), q).await?,
+            &tenant,
+        )?;
         pages.listing(items, limit)
     }
     .instrument(span::<E, _>(kv, "list"))
@@ -276,7 +279,7 @@ pub async fn count<E: GraphEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result
         .bind()
         .param(scope_param::<E>(), tenant.as_str());
     async {
-        let rows = kv.client().rows(kv.breaker_key(), q).await?;
+        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
         let n = rows
             .first()
             .and_then(|r| r.get::<i64>("count").ok())
@@ -434,7 +437,7 @@ pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
         .param("id", node.id_text())
         .param("props", props_with_nulls(node, true)?);
     async {
-        let rows = kv.client().rows(kv.breaker_key(), q).await?;
+        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
         match rows.first().and_then(|r| r.get::<i64>("updated").ok()) {
             Some(n) if n > 0 => Ok(()),
             _ => Err(Error::NotFound),
@@ -463,9 +466,14 @@ pub async fn find<E: GraphEntity>(
     ))
     .param(s, tenant.as_str())
     .param("value", value);
-    async { decode_all::<E>(kv.client().rows(kv.breaker_key(), q).await?, &tenant) }
-        .instrument(span::<E, _>(kv, "find"))
-        .await
+    async {
+        decode_all::<E>(
+            kv.client().rows(kv.breaker_key(E::SCOPE), q).await?,
+            &tenant,
+        )
+    }
+    .instrument(span::<E, _>(kv, "find"))
+    .await
 }
 
 /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
@@ -474,7 +482,7 @@ pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
         .param("id", id);
     async {
-        match deleted(kv.client().rows(kv.breaker_key(), q).await?) {
+        match deleted(kv.client().rows(kv.breaker_key(E::SCOPE), q).await?) {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
@@ -487,9 +495,13 @@ pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
 pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
     let q = neo4rs::query(&queries::<E>()?.delete_tenant)
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string());
-    async { Ok(deleted(kv.client().rows(kv.breaker_key(), q).await?)) }
-        .instrument(span::<E, _>(kv, "delete_tenant"))
-        .await
+    async {
+        Ok(deleted(
+            kv.client().rows(kv.breaker_key(E::SCOPE), q).await?,
+        ))
+    }
+    .instrument(span::<E, _>(kv, "delete_tenant"))
+    .await
 }
 
 /// Moves every node of this label from `from`'s tenant to `to`'s, in one statement: atomic, and
@@ -500,7 +512,7 @@ pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> 
         .param(scope_param::<E>(), from.tenant(E::SCOPE).to_string())
         .param("to", to.tenant(E::SCOPE).to_string());
     async {
-        let rows = from.client().rows(from.breaker_key(), q).await?;
+        let rows = from.client().rows(from.breaker_key(E::SCOPE), q).await?;
         Ok(rows
             .first()
             .and_then(|r| r.get::<i64>("moved").ok())

@@ -125,6 +125,9 @@ fn percent_decode(s: &str) -> String {
 pub struct Client {
     transport: Transport,
     guard: Guard,
+    /// Whose breaker a call that names none counts against: `None` (the client's own) unless
+    /// this is a tenant's copy from [`for_tenant`](Self::for_tenant).
+    tenant: crate::resilience::Tenant,
 }
 
 impl std::fmt::Debug for Client {
@@ -187,7 +190,11 @@ impl Client {
     /// crate's), and checks that the server answers.
     pub async fn from_transport(transport: Transport, resilience: Resilience) -> Result<Self> {
         let guard = Guard::new(resilience)?;
-        let client = Self { transport, guard };
+        let client = Self {
+            transport,
+            guard,
+            tenant: None,
+        };
         client
             .call(None, Method::Get, "/", None)
             .await
@@ -200,11 +207,20 @@ impl Client {
         self.guard.settings().timeout
     }
 
+    /// This client for one tenant's multi-step work (offboarding, a promotion, an alias): every
+    /// request it sends, the helpers' included, counts against that tenant's breaker.
+    pub(crate) fn for_tenant(&self, tenant: crate::resilience::Tenant) -> Client {
+        Client {
+            tenant,
+            ..self.clone()
+        }
+    }
+
     /// Sends one request under the timeout and the breaker; returns the status and JSON body.
     /// Transport failures become `Unavailable`/`Timeout`; HTTP statuses are the caller's to read.
     pub(crate) async fn call(
         &self,
-        tenant: Option<uuid::Uuid>,
+        tenant: crate::resilience::Tenant,
         method: Method,
         path: &str,
         body: Option<Value>,
@@ -212,7 +228,7 @@ impl Client {
         let transport = self.transport.clone();
         let timeout: Duration = self.guard.settings().timeout;
         self.guard
-            .run(tenant, async move {
+            .run(tenant.or(self.tenant), async move {
                 let response = transport
                     .send(
                         method,

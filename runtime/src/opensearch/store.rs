@@ -100,6 +100,12 @@ fn check_id(id: &str) -> Result<()> {
     }
 }
 
+/// The client for `kv`'s tenant of `E`: every request it sends counts against that tenant's
+/// breaker, whichever helper sends it.
+fn tenant_client<E: SearchEntity>(kv: &Scoped<'_>) -> Client {
+    kv.client().for_tenant(kv.breaker_key(E::SCOPE))
+}
+
 /// The stored `_id`: `<Entity>:<tenant>:<id>`, so ids of different tenants, or of entities
 /// sharing the index, never collide.
 fn doc_key<E: SearchEntity>(tenant: Uuid, id: &str) -> String {
@@ -214,18 +220,18 @@ fn alias_action<E: SearchEntity>(op: &str, index: &str, tenant: Uuid) -> Value {
 /// alias, on the shared or a dedicated index, is left as it is).
 pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()> {
     let tenant = kv.tenant(E::SCOPE);
+    let client = &tenant_client::<E>(kv);
     async {
-        if !alias_targets(kv.client(), &alias_name::<E>(tenant))
+        if !alias_targets(client, &alias_name::<E>(tenant))
             .await?
             .is_empty()
         {
             return Ok(());
         }
-        let shared = shared_index::<E>(kv.client()).await?;
+        let shared = shared_index::<E>(client).await?;
         let actions = json!({ "actions": [alias_action::<E>("add", &shared, tenant)] });
-        ok(kv
-            .client()
-            .call(kv.breaker_key(), Method::Post, "/_aliases", Some(actions))
+        ok(client
+            .call(None, Method::Post, "/_aliases", Some(actions))
             .await?)
         .map(drop)
     }
@@ -262,7 +268,7 @@ async fn write<E: SearchEntity>(
     );
     ok(kv
         .client()
-        .call(kv.breaker_key(), Method::Put, &path, Some(body))
+        .call(kv.breaker_key(E::SCOPE), Method::Put, &path, Some(body))
         .await?)
 }
 
@@ -319,7 +325,7 @@ async fn search_raw<E: SearchEntity>(
     body["timeout"] = json!(format!("{}ms", kv.client().call_timeout().as_millis()));
     hits_of(ok(kv
         .client()
-        .call(kv.breaker_key(), Method::Post, &path, Some(body))
+        .call(kv.breaker_key(E::SCOPE), Method::Post, &path, Some(body))
         .await?)?)
 }
 
@@ -512,7 +518,7 @@ async fn count_matching<E: SearchEntity>(kv: &Scoped<'_>, filter: E::Filter) -> 
     async {
         let body = ok(kv
             .client()
-            .call(kv.breaker_key(), Method::Post, &path, Some(body))
+            .call(kv.breaker_key(E::SCOPE), Method::Post, &path, Some(body))
             .await?)?;
         body.get("count")
             .and_then(Value::as_u64)
@@ -594,7 +600,7 @@ pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
         // a delete landing mid-promotion must not leave a copy that the promotion's next step
         // brings back (see `promote`).
         let both = format!("{},{}", E::INDEX, dedicated_index_name::<E>(tenant));
-        match delete_by_query::<E>(kv.client(), &both, tenant, Some(id)).await? {
+        match delete_by_query::<E>(&tenant_client::<E>(kv), &both, tenant, Some(id)).await? {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
@@ -617,7 +623,7 @@ async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) 
 /// many documents were deleted. Safe to re-run.
 pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
     let tenant = kv.tenant(E::SCOPE);
-    let client = kv.client();
+    let client = &tenant_client::<E>(kv);
     async {
         let mut deleted = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
         let dedicated = dedicated_index_name::<E>(tenant);
@@ -671,7 +677,7 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// dedicated index skips to steps 5 and 6.
 pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
     let tenant = kv.tenant(E::SCOPE);
-    let client = kv.client();
+    let client = &tenant_client::<E>(kv);
     let (alias, dedicated) = (alias_name::<E>(tenant), dedicated_index_name::<E>(tenant));
     let reindex = |op_type: &'static str| {
         json!({

@@ -150,7 +150,11 @@ impl Client {
     }
 
     /// Runs one request under the timeout and the breaker, mapping gRPC statuses to [`Error`].
-    pub(crate) async fn call<T, F, Fut>(&self, tenant: Option<uuid::Uuid>, request: F) -> Result<T>
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        tenant: crate::resilience::Tenant,
+        request: F,
+    ) -> Result<T>
     where
         F: FnOnce(Qdrant) -> Fut,
         Fut: Future<Output = std::result::Result<T, QdrantError>>,

@@ -293,7 +293,7 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
         ..Default::default()
     };
     kv.client()
-        .call(kv.breaker_key(), |q| async move {
+        .call(kv.breaker_key(E::SCOPE), |q| async move {
             q.upsert_points(request).await
         })
         .instrument(span::<E, _>(kv, "upsert"))
@@ -332,7 +332,9 @@ pub async fn search<E: EmbeddingEntity>(
     };
     let points = kv
         .client()
-        .call(kv.breaker_key(), |q| async move { q.query(request).await })
+        .call(kv.breaker_key(E::SCOPE), |q| async move {
+            q.query(request).await
+        })
         .instrument(span::<E, _>(kv, "search"))
         .await?
         .result;
@@ -360,7 +362,9 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
     };
     let points = kv
         .client()
-        .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
+        .call(kv.breaker_key(E::SCOPE), |q| async move {
+            q.scroll(request).await
+        })
         .instrument(span::<E, _>(kv, "get"))
         .await?
         .result;
@@ -415,7 +419,9 @@ pub async fn list<E: EmbeddingEntity>(
     };
     let answer = kv
         .client()
-        .call(kv.breaker_key(), |q| async move { q.scroll(request).await })
+        .call(kv.breaker_key(E::SCOPE), |q| async move {
+            q.scroll(request).await
+        })
         .instrument(span::<E, _>(kv, "list"))
         .await?;
     let mut items = Vec::with_capacity(answer.result.len());
@@ -560,7 +566,9 @@ async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Re
     };
     Ok(kv
         .client()
-        .call(kv.breaker_key(), |q| async move { q.count(request).await })
+        .call(kv.breaker_key(E::SCOPE), |q| async move {
+            q.count(request).await
+        })
         .await?
         .result
         .map_or(0, |r| r.count))
@@ -577,7 +585,7 @@ async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> R
         ..Default::default()
     };
     kv.client()
-        .call(kv.breaker_key(), |q| async move {
+        .call(kv.breaker_key(E::SCOPE), |q| async move {
             q.delete_points(request).await
         })
         .await
@@ -666,10 +674,9 @@ pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>)
             };
             let page = from
                 .client()
-                .call(
-                    from.breaker_key(),
-                    |q| async move { q.scroll(request).await },
-                )
+                .call(from.breaker_key(E::SCOPE), |q| async move {
+                    q.scroll(request).await
+                })
                 .await?;
             for p in page.result {
                 if let Some(entity) = decode(from, p.payload)? {

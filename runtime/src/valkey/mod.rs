@@ -157,7 +157,7 @@ impl Client {
     /// Runs one command under the timeout and the breaker.
     pub(crate) async fn query<T: FromRedisValue>(
         &self,
-        tenant: Option<uuid::Uuid>,
+        tenant: crate::resilience::Tenant,
         cmd: &redis::Cmd,
     ) -> Result<T> {
         let conn = self.conn.clone();
@@ -174,7 +174,7 @@ impl Client {
     /// Runs a Lua script under the timeout and the breaker.
     pub(crate) async fn script<T: FromRedisValue>(
         &self,
-        tenant: Option<uuid::Uuid>,
+        tenant: crate::resilience::Tenant,
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T> {
         let conn = self.conn.clone();

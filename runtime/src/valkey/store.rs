@@ -152,7 +152,7 @@ pub async fn set<E: ValkeyEntity>(
             .key(&keys.sessions);
         inv.arg(json).arg(ttl).arg(&id).arg(weight).arg(session);
         kv.client()
-            .script::<i64>(kv.breaker_key(), inv)
+            .script::<i64>(kv.breaker_key(E::SCOPE), inv)
             .await
             .map(drop)
     }
@@ -167,7 +167,10 @@ pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> R
     async {
         let json: Option<String> = kv
             .client()
-            .query(kv.breaker_key(), redis::cmd("GET").arg(keys.item(id)))
+            .query(
+                kv.breaker_key(E::SCOPE),
+                redis::cmd("GET").arg(keys.item(id)),
+            )
             .await?;
         match json {
             Some(j) => decode(kv, session, &j),
@@ -199,7 +202,7 @@ async fn walk<E: ValkeyEntity>(
         let ids: Vec<(String, f64)> = kv
             .client()
             .query(
-                kv.breaker_key(),
+                kv.breaker_key(E::SCOPE),
                 redis::cmd("ZRANGE")
                     .arg(&index)
                     .arg(&max)
@@ -220,7 +223,8 @@ async fn walk<E: ValkeyEntity>(
         for (id, _) in &ids {
             mget.arg(keys.item(id));
         }
-        let values: Vec<Option<String>> = kv.client().query(kv.breaker_key(), &mget).await?;
+        let values: Vec<Option<String>> =
+            kv.client().query(kv.breaker_key(E::SCOPE), &mget).await?;
         for ((id, score), value) in ids.into_iter().zip(values) {
             if let (Some(j), Some(q)) = (&value, filter)
                 && !matches(j, q)
@@ -241,7 +245,7 @@ async fn walk<E: ValkeyEntity>(
         for index in [keys.recent(), keys.weight()] {
             kv.client()
                 .query::<i64>(
-                    kv.breaker_key(),
+                    kv.breaker_key(E::SCOPE),
                     redis::cmd("ZREM").arg(index).arg(&expired),
                 )
                 .await?;
@@ -451,14 +455,16 @@ pub async fn decay<E: ValkeyEntity>(
             .key(keys.recent())
             .arg(factor)
             .arg(floor);
-        let gone: Vec<String> = kv.client().script(kv.breaker_key(), inv).await?;
+        let gone: Vec<String> = kv.client().script(kv.breaker_key(E::SCOPE), inv).await?;
         // The indexes no longer name these items; delete their values (same slot, one DEL per chunk).
         for chunk in gone.chunks(500) {
             let mut del = redis::cmd("DEL");
             for id in chunk {
                 del.arg(keys.item(id));
             }
-            kv.client().query::<i64>(kv.breaker_key(), &del).await?;
+            kv.client()
+                .query::<i64>(kv.breaker_key(E::SCOPE), &del)
+                .await?;
         }
         Ok(gone.len() as u64)
     }
@@ -488,7 +494,11 @@ pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -
             .key(keys.recent())
             .key(keys.weight())
             .arg(id);
-        match kv.client().script::<i64>(kv.breaker_key(), inv).await? {
+        match kv
+            .client()
+            .script::<i64>(kv.breaker_key(E::SCOPE), inv)
+            .await?
+        {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
@@ -502,7 +512,7 @@ async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
     let mut ids: Vec<String> = kv
         .client()
         .query(
-            kv.breaker_key(),
+            kv.breaker_key(E::SCOPE),
             redis::cmd("SMEMBERS").arg(sessions_key::<E>(kv)),
         )
         .await?;
@@ -549,7 +559,7 @@ pub async fn list_tenant<E: ValkeyEntity>(
             if live.is_empty() && below.is_none() && query.conds.is_empty() {
                 kv.client()
                     .query::<i64>(
-                        kv.breaker_key(),
+                        kv.breaker_key(E::SCOPE),
                         redis::cmd("SREM").arg(&keys.sessions).arg(&session),
                     )
                     .await?;
@@ -576,7 +586,7 @@ pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Resul
                 let ids: Vec<String> = kv
                     .client()
                     .query(
-                        kv.breaker_key(),
+                        kv.breaker_key(E::SCOPE),
                         redis::cmd("ZRANGE")
                             .arg(keys.recent())
                             .arg(start)
@@ -592,7 +602,7 @@ pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Resul
                     for id in &ids {
                         exists.arg(keys.item(id));
                     }
-                    let live: u64 = kv.client().query(kv.breaker_key(), &exists).await?;
+                    let live: u64 = kv.client().query(kv.breaker_key(E::SCOPE), &exists).await?;
                     n += live;
                 } else {
                     let mut mget = redis::cmd("MGET");
@@ -600,7 +610,7 @@ pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Resul
                         mget.arg(keys.item(id));
                     }
                     let values: Vec<Option<String>> =
-                        kv.client().query(kv.breaker_key(), &mget).await?;
+                        kv.client().query(kv.breaker_key(E::SCOPE), &mget).await?;
                     for j in values.iter().flatten() {
                         if matches(j, &query) && decode::<E>(kv, &session, j)?.is_some() {
                             n += 1;
@@ -626,14 +636,14 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
             let mut ids: Vec<String> = kv
                 .client()
                 .query(
-                    kv.breaker_key(),
+                    kv.breaker_key(E::SCOPE),
                     redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
                 )
                 .await?;
             let weighted: Vec<String> = kv
                 .client()
                 .query(
-                    kv.breaker_key(),
+                    kv.breaker_key(E::SCOPE),
                     redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1),
                 )
                 .await?;
@@ -645,11 +655,14 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
                 for id in chunk {
                     del.arg(keys.item(id));
                 }
-                deleted += kv.client().query::<u64>(kv.breaker_key(), &del).await?;
+                deleted += kv
+                    .client()
+                    .query::<u64>(kv.breaker_key(E::SCOPE), &del)
+                    .await?;
             }
             kv.client()
                 .query::<i64>(
-                    kv.breaker_key(),
+                    kv.breaker_key(E::SCOPE),
                     redis::cmd("DEL")
                         .arg(keys.recent())
                         .arg(keys.weight())
@@ -658,14 +671,14 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
                 .await?;
             kv.client()
                 .query::<i64>(
-                    kv.breaker_key(),
+                    kv.breaker_key(E::SCOPE),
                     redis::cmd("SREM").arg(&keys.sessions).arg(&session),
                 )
                 .await?;
         }
         kv.client()
             .query::<i64>(
-                kv.breaker_key(),
+                kv.breaker_key(E::SCOPE),
                 redis::cmd("DEL").arg(sessions_key::<E>(kv)),
             )
             .await?;
@@ -693,7 +706,7 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
             let ids: Vec<String> = from
                 .client()
                 .query(
-                    from.breaker_key(),
+                    from.breaker_key(E::SCOPE),
                     redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
                 )
                 .await?;
@@ -701,7 +714,7 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
                 let key = keys.item(&id);
                 let json: Option<String> = from
                     .client()
-                    .query(from.breaker_key(), redis::cmd("GET").arg(&key))
+                    .query(from.breaker_key(E::SCOPE), redis::cmd("GET").arg(&key))
                     .await?;
                 let Some(item) = json
                     .map(|j| decode::<E>(from, &session, &j))
@@ -712,7 +725,7 @@ pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) ->
                 };
                 let ttl: i64 = from
                     .client()
-                    .query(from.breaker_key(), redis::cmd("PTTL").arg(&key))
+                    .query(from.breaker_key(E::SCOPE), redis::cmd("PTTL").arg(&key))
                     .await?;
                 let ttl = u64::try_from(ttl)
                     .ok()
