@@ -215,7 +215,8 @@ impl Scratch {
         let su = raw_pool(&with_database(&super_url(), &name), 1).await;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;
-             REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC;"
+             REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC; {}",
+            tenant_store::postgres::migrate::operator_revokes()
         )))
         .execute(&su)
         .await

@@ -10,7 +10,8 @@ use sqlx::PgConnection;
 
 use super::context::{DEFINER_ROLE, PRIVATE_SCHEMA};
 use super::migrate::{
-    ADMIN_AUDIT_BODY, APP_ROLE, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, RESET_SESSION_BODY,
+    ADMIN_AUDIT_BODY, APP_ROLE, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, OPERATOR_REVOKED,
+    RESET_SESSION_BODY,
 };
 use crate::{Error, Result};
 
@@ -148,17 +149,6 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
     }
     Ok(role)
 }
-
-/// The functions the operator set-up revokes from `PUBLIC`
-/// ([`migrate`](super::migrate)'s "Operator set-up"): signals to other backends, and large
-/// objects.
-const OPERATOR_REVOKED: [&str; 5] = [
-    "pg_catalog.pg_terminate_backend(integer, bigint)",
-    "pg_catalog.pg_cancel_backend(integer)",
-    "pg_catalog.lo_creat(integer)",
-    "pg_catalog.lo_create(oid)",
-    "pg_catalog.lo_from_bytea(oid, bytea)",
-];
 
 async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
     let expected_config = format!("search_path={DEFINER_SEARCH_PATH}");

@@ -34,6 +34,28 @@
 
 pub use crate::migrations::MigrationFile;
 
+/// The functions the operator set-up revokes from `PUBLIC` in every database, which the
+/// start-up audit checks: signals to other backends (ending a pool's connections steers the next
+/// transaction onto a chosen one) and large objects (state every session of a role shares).
+/// Function privileges belong to each database, so a new database needs
+/// [`operator_revokes`] again.
+pub const OPERATOR_REVOKED: [&str; 5] = [
+    "pg_catalog.pg_terminate_backend(integer, bigint)",
+    "pg_catalog.pg_cancel_backend(integer)",
+    "pg_catalog.lo_creat(integer)",
+    "pg_catalog.lo_create(oid)",
+    "pg_catalog.lo_from_bytea(oid, bytea)",
+];
+
+/// The statement of the operator set-up that revokes [`OPERATOR_REVOKED`], for a superuser to
+/// run in each database.
+pub fn operator_revokes() -> String {
+    format!(
+        "REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC;",
+        OPERATOR_REVOKED.join(", ")
+    )
+}
+
 /// The group role the generated migrations grant table access to.
 pub const APP_ROLE: &str = "tenant_store_app";
 
