@@ -315,6 +315,30 @@ impl DocumentId for Uuid {
     }
 }
 
+/// The longest document id, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// The one rule for a document id on every backend (Valkey keys, OpenSearch `_id`s and URLs,
+/// Neo4j properties, Qdrant point ids): 1 to [`MAX_ID_LEN`] characters of `A-Z a-z 0-9 - _ .`.
+/// A `Uuid` id always passes. Checked before any request, so an id one backend takes is an id
+/// every backend takes.
+#[cfg_attr(not(feature = "document"), allow(dead_code))]
+pub(crate) fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "document id {:?} must be 1 to {MAX_ID_LEN} characters of `A-Za-z0-9-_.`",
+            id.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
 /// One tenant's view of a document backend's client: the only way generated methods (and, on
 /// Neo4j, checked Cypher) reach the data. `valkey::Scoped`, `opensearch::Scoped`,
 /// `neo4j::Scoped` and `qdrant::Scoped` are this type for their `Client`; it is made only by that

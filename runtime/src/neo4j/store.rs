@@ -205,6 +205,7 @@ pub(crate) fn row_is_tenants(row: &Row, scope: &str, tenant: &str) -> bool {
 
 /// Creates the node; [`Error::Duplicate`] when the tenant already has one with this id.
 pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+    crate::document::check_id(&node.id_text())?;
     check_own(kv, node)?;
     let tenant = kv.tenant(E::SCOPE);
     let q = neo4rs::query(&queries::<E>()?.create)
@@ -230,6 +231,7 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
 
 /// The node with this id in the tenant, or `None`.
 pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+    crate::document::check_id(id)?;
     let tenant = kv.tenant(E::SCOPE).to_string();
     let q = neo4rs::query(&queries::<E>()?.get)
         .param(scope_param::<E>(), tenant.as_str())
@@ -430,6 +432,7 @@ impl Matching {
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
 /// tenant has no node with its id.
 pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+    crate::document::check_id(&node.id_text())?;
     check_own(kv, node)?;
     let tenant = kv.tenant(E::SCOPE);
     let q = neo4rs::query(&queries::<E>()?.update)
@@ -478,6 +481,7 @@ pub async fn find<E: GraphEntity>(
 
 /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
 pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+    crate::document::check_id(id)?;
     let q = neo4rs::query(&queries::<E>()?.delete)
         .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
         .param("id", id);

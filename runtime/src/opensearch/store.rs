@@ -84,22 +84,6 @@ pub const MAX_PAGE: usize = 1_000;
 /// 10,000).
 pub const MAX_REGEX_STATES: u32 = 2_000;
 
-/// Ids appear in URLs and in `_id`s; a plain alphabet keeps both unambiguous.
-fn check_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 256
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput(format!(
-            "document id {id:?} must be 1 to 256 characters of `A-Za-z0-9-_.`"
-        )))
-    }
-}
-
 /// The client for `kv`'s tenant of `E`: every request it sends counts against that tenant's
 /// breaker, whichever helper sends it.
 fn tenant_client<E: SearchEntity>(kv: &Scoped<'_>) -> Client {
@@ -243,7 +227,7 @@ fn body_of<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<(String, Value)>
     check_own(kv, doc)?;
     let tenant = kv.tenant(E::SCOPE);
     let id = doc.id_text();
-    check_id(&id)?;
+    crate::document::check_id(&id)?;
     let mut json: Value =
         serde_json::from_str(&doc.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
     if let Value::Object(map) = &mut json {
@@ -356,7 +340,7 @@ pub async fn get_versioned<E: SearchEntity>(
     kv: &Scoped<'_>,
     id: &str,
 ) -> Result<Option<(E, DocVersion)>> {
-    check_id(id)?;
+    crate::document::check_id(id)?;
     let tenant = kv.tenant(E::SCOPE);
     let body = json!({
         "size": 1,
@@ -593,7 +577,7 @@ async fn delete_by_query<E: SearchEntity>(
 
 /// Deletes the document; [`Error::NotFound`] when the tenant has no document with this id.
 pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
-    check_id(id)?;
+    crate::document::check_id(id)?;
     let tenant = kv.tenant(E::SCOPE);
     async {
         // Both indices a promotion moves the tenant between, whichever the alias points at:

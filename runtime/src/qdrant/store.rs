@@ -270,6 +270,7 @@ pub fn is_tenant_index(info: Option<&pb::PayloadSchemaInfo>) -> bool {
 
 /// Inserts or replaces the entity's point in the caller's tenant.
 pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f32]) -> Result<()> {
+    crate::document::check_id(&entity.id_text())?;
     check_vector::<E>(vector)?;
     let tenant = kv.tenant(E::SCOPE);
     check_own(kv, entity)?;
@@ -352,6 +353,7 @@ pub async fn search<E: EmbeddingEntity>(
 
 /// The tenant's entity with this id, or `None` (also when it is another tenant's).
 pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+    crate::document::check_id(id)?;
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
         timeout: kv.client().server_timeout(),
@@ -596,6 +598,7 @@ async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> R
 /// `Error::NotFound` when the tenant has none. Qdrant does not report how many points a delete
 /// removed, so the point is counted first: two concurrent deletes of one point may both succeed.
 pub async fn delete<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+    crate::document::check_id(id)?;
     async {
         if count_filter::<E>(kv, one_point::<E>(kv, id)).await? == 0 {
             return Err(Error::NotFound);

@@ -133,7 +133,7 @@ pub async fn set<E: ValkeyEntity>(
     let session = entity.session();
     let keys = Keys::new::<E>(kv, session)?;
     let id = entity.id_text();
-    check_part("item id", &id)?;
+    crate::document::check_id(&id)?;
     let weight = entity.weight();
     if !weight.is_finite() || weight < 0.0 {
         return Err(Error::InvalidInput(format!(
@@ -163,7 +163,7 @@ pub async fn set<E: ValkeyEntity>(
 /// The item, or `None` when it is missing, expired, or not the caller's.
 pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> Result<Option<E>> {
     let keys = Keys::new::<E>(kv, session)?;
-    check_part("item id", id)?;
+    crate::document::check_id(id)?;
     async {
         let json: Option<String> = kv
             .client()
@@ -487,7 +487,7 @@ static DELETE: LazyLock<Script> = LazyLock::new(|| {
 /// Deletes the item; [`Error::NotFound`] when it is missing or expired.
 pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> Result<()> {
     let keys = Keys::new::<E>(kv, session)?;
-    check_part("item id", id)?;
+    crate::document::check_id(id)?;
     async {
         let mut inv = DELETE.prepare_invoke();
         inv.key(keys.item(id))
