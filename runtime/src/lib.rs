@@ -124,7 +124,8 @@
 //!   to the struct name in snake case; entities may share a prefix);
 //!   `ttl = seconds` (default time to live; none means items do not expire).
 //! - opensearch: `index = "name"` (the shared index; defaults to the struct name in snake case;
-//!   tenant aliases are `<index>_<entity>_tenant_<tenant>`; entities may share an index).
+//!   tenant aliases are `<index>.<entity>.t.<tenant>`, the entity's name with each upper-case
+//!   letter written `-` and its lower case; entities may share an index).
 //! - neo4j: `label = "CODE_SYMBOL"` (the node label, upper case; defaults to the struct name in
 //!   upper snake case).
 //! - qdrant: `model = "name"` (required; the collection is `embeddings_{model}`), `dims = N`

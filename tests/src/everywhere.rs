@@ -195,7 +195,11 @@ pub async fn scan(who: &Principal) -> Vec<(String, u64)> {
     found.push(("opensearch documents".into(), n));
     let aliases = http_json(
         "GET",
-        &format!("{}/_alias/search_searchdoc_tenant_{org}", opensearch_url()),
+        &format!(
+            "{}/_alias/{}",
+            opensearch_url(),
+            tenant_store::opensearch::alias_name::<SearchDoc>(org)
+        ),
         None,
     );
     let alias_left = aliases

@@ -1230,7 +1230,7 @@ async fn an_opensearch_mapping_evolves_while_a_searcher_always_sees_every_docume
     assert!(searches.load(Ordering::SeqCst) > 0);
     assert!(!written.is_empty());
     assert!(
-        matches!(&evolution.shared, IndexChange::Reindexed { index, .. } if index == "evolving_notes_v2"),
+        matches!(&evolution.shared, IndexChange::Reindexed { index, .. } if index == "evolving_notes.v2"),
         "{evolution:?}"
     );
     assert_eq!(evolution.dedicated.len(), 1, "{evolution:?}");

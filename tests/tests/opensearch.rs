@@ -572,3 +572,85 @@ async fn one_tenants_slow_deletes_open_no_other_tenants_breaker() {
     assert_eq!(store.delete_tenant(&kb).await.unwrap(), 1);
     provisioned(&client, &c).await;
 }
+
+/// Two entities whose names differ only in case, sharing one index (issue #30, item 6).
+#[tenant_store::tenant_store(backend = "opensearch", scope = "org_id", index = "case_clash")]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FileName {
+    #[tenant_store(id)]
+    pub id: String,
+    pub org_id: uuid::Uuid,
+    pub path: String,
+}
+
+/// See [`FileName`].
+#[tenant_store::tenant_store(backend = "opensearch", scope = "org_id", index = "case_clash")]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Filename {
+    #[tenant_store(id)]
+    pub id: String,
+    pub org_id: uuid::Uuid,
+    pub path: String,
+}
+
+/// Alias and dedicated-index names lower-cased the entity, so `FileName` and `Filename` shared
+/// both: `Filename`'s offboarding deleted the dedicated index holding `FileName`'s documents.
+/// The names are now an encoding (`-file-name`, `-filename`), and a destructive call checks
+/// what an index holds before it deletes it.
+#[tokio::test]
+async fn entities_whose_names_differ_in_case_share_no_alias_and_no_index() {
+    use tenant_store::opensearch::{alias_name, dedicated_index_name};
+    let client = search_client().await;
+    let who = tenant();
+    let t = who.org_id();
+    assert_ne!(alias_name::<FileName>(t), alias_name::<Filename>(t));
+    assert_ne!(
+        dedicated_index_name::<FileName>(t),
+        dedicated_index_name::<Filename>(t)
+    );
+    FileName::store().ensure_index(&client).await.unwrap();
+    Filename::store().ensure_index(&client).await.unwrap();
+    let kv = client.scoped(&who);
+    FileName::store().create_tenant_alias(&kv).await.unwrap();
+    Filename::store().create_tenant_alias(&kv).await.unwrap();
+    for (id, path) in [("f1", "a.rs"), ("f2", "b.rs")] {
+        let new = NewFileName {
+            id: Some(id.into()),
+            path: path.into(),
+        };
+        FileName::store().index(&kv, new).await.unwrap();
+    }
+    FileName::store().promote_tenant(&kv).await.unwrap();
+    // The other entity's offboarding of the same tenant leaves them alone.
+    assert_eq!(Filename::store().delete_tenant(&kv).await.unwrap(), 0);
+    assert_eq!(
+        FileName::store()
+            .count(&kv, Default::default())
+            .await
+            .unwrap(),
+        2
+    );
+    // An index under Filename's dedicated name that holds FileName's documents (made by hand)
+    // is refused, not deleted.
+    let other = tenant();
+    let planted = dedicated_index_name::<Filename>(other.org_id());
+    let base = opensearch_url();
+    http_json("PUT", &format!("{base}/{planted}"), None);
+    let doc = serde_json::json!({ "__tenant_store_entity": "FileName", "org_id": other.org_id(), "id": "x", "path": "p" });
+    http_json(
+        "PUT",
+        &format!("{base}/{planted}/_doc/x?refresh=true"),
+        Some(doc),
+    );
+    let err = Filename::store()
+        .delete_tenant(&client.scoped(&other))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("another entity or tenant"),
+        "{err:?}"
+    );
+    let there = http_json("GET", &format!("{base}/{planted}/_count"), None);
+    assert_eq!(there["count"], 1, "{there}");
+    FileName::store().delete_tenant(&kv).await.unwrap();
+}

@@ -6,7 +6,7 @@
 //! - **New fields** (or a field an index does not map yet): one `PUT _mapping`. Nothing moves.
 //! - **A field whose type changed** (OpenSearch cannot change a mapped type in place): the index
 //!   is rebuilt under a new version, with no window where a tenant sees nothing:
-//!   1. create `<name>_v<N+1>` with the old mapping (other entities may share the index) and the
+//!   1. create `<name>.v<N+1>` with the old mapping (other entities may share the index) and the
 //!      entity's fields over it;
 //!   2. block writes on the old index: a write in the window fails with
 //!      [`Error::Unavailable`] (retry it), it is never lost;
@@ -95,14 +95,9 @@ pub async fn evolve_index<E: SearchEntity>(client: &Client) -> Result<Evolution>
     };
     // Promoted tenants: every tenant alias of the entity whose index is not the shared one.
     let shared_now = concrete(client, E::INDEX).await?;
-    let prefix = format!("{}_{}_", E::INDEX, E::ENTITY.to_ascii_lowercase());
+    let prefix = format!("{}.{}.", E::INDEX, super::store::entity_part::<E>());
     let (status, body) = client
-        .call(
-            None,
-            Method::Get,
-            &format!("/_alias/{prefix}tenant_*"),
-            None,
-        )
+        .call(None, Method::Get, &format!("/_alias/{prefix}t.*"), None)
         .await?;
     let body = if status.as_u16() == 404 {
         Value::Null
@@ -120,10 +115,10 @@ pub async fn evolve_index<E: SearchEntity>(client: &Client) -> Result<Evolution>
             .flatten()
             .map(|(a, _)| a)
         {
-            let Some(tenant) = alias.strip_prefix(&format!("{prefix}tenant_")) else {
+            let Some(tenant) = alias.strip_prefix(&format!("{prefix}t.")) else {
                 continue;
             };
-            let name = format!("{prefix}org_{tenant}");
+            let name = format!("{prefix}d.{tenant}");
             let change = evolve_one(client, &name, index, &wanted).await?;
             dedicated.push((name, change));
         }
@@ -183,10 +178,11 @@ async fn rebuild(
 ) -> Result<IndexChange> {
     let version = old
         .strip_prefix(name)
-        .and_then(|rest| rest.strip_prefix("_v"))
+        .and_then(|rest| rest.strip_prefix(".v"))
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(1);
-    let new = format!("{name}_v{}", version + 1);
+    // `.v<n>`: no name a user or another entity can have ends so (index names hold no `.`).
+    let new = format!("{name}.v{}", version + 1);
     properties.extend(wanted.clone());
     create_index_with(
         client,

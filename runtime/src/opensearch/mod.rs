@@ -5,10 +5,17 @@
 //! For an entity `SearchDoc` with `index = "search"` and tenant `T` (the principal's `org_id` or
 //! `user_id`):
 //! - `search` is the shared index, created from the entity's mapping;
-//! - `search_searchdoc_tenant_T` is the tenant's alias for the entity: a filter on the scope
+//! - `search.-search-doc.t.T` is the tenant's alias for the entity: a filter on the scope
 //!   field and the entity field, and routing `T`;
-//! - `search_searchdoc_org_T` is the tenant's dedicated index once promoted
-//!   ([`Store::promote_tenant`]); the alias then points at it alone.
+//! - `search.-search-doc.d.T` is the tenant's dedicated index once promoted
+//!   ([`Store::promote_tenant`]); the alias then points at it alone;
+//! - a mapping change rebuilds an index as `<name>.v2`, `.v3`, ... ([`evolve`]).
+//!
+//! The names are an encoding, not a convention: fields joined by `.`, which no `index` key may
+//! hold, and the entity's name with each upper-case letter written `-` and its lower case, which
+//! no Rust identifier holds. So two (index, entity, tenant) triples never share a name, and no
+//! generated name is an index name a user can choose. A call that deletes an index also checks
+//! that it holds only its entity's documents of its tenant.
 //!
 //! Every document carries `__tenant_store_entity: "SearchDoc"`, and its `_id` is
 //! `SearchDoc:T:<id>`: a write through one tenant's alias can never overwrite another tenant's

@@ -58,23 +58,53 @@ pub struct Promotion {
     pub removed_from_shared: u64,
 }
 
-/// The tenant's alias for the entity: `<index>_<entity>_tenant_<tenant>` (the entity's name in
-/// lower case). Per entity, because entities may share an index and a tenant id.
-pub fn alias_name<E: SearchEntity>(tenant: Uuid) -> String {
-    format!(
-        "{}_{}_tenant_{tenant}",
-        E::INDEX,
-        E::ENTITY.to_ascii_lowercase()
-    )
+/// `E`'s name as it appears in index and alias names, which OpenSearch wants in lower case:
+/// each upper-case letter is written `-` and its lower case (`FileName` is `-file-name`,
+/// `Filename` is `-filename`). One-to-one, because a Rust identifier holds no `-`.
+pub(crate) fn entity_part<E: SearchEntity>() -> String {
+    let mut out = String::with_capacity(E::ENTITY.len() + 4);
+    for c in E::ENTITY.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
-/// The tenant's dedicated index for the entity: `<index>_<entity>_org_<tenant>`.
+/// The tenant's alias for the entity: `<index>.<entity>.t.<tenant>` ([`entity_part`] for the
+/// entity). The `index` key admits no `.`, so the fields read back one way: names of different
+/// (index, entity, tenant) never meet, and none meets an index name a user can choose. Per
+/// entity, because entities may share an index and a tenant id.
+pub fn alias_name<E: SearchEntity>(tenant: Uuid) -> String {
+    format!("{}.{}.t.{tenant}", E::INDEX, entity_part::<E>())
+}
+
+/// The tenant's dedicated index for the entity: `<index>.<entity>.d.<tenant>` (see
+/// [`alias_name`]).
 pub fn dedicated_index_name<E: SearchEntity>(tenant: Uuid) -> String {
-    format!(
-        "{}_{}_org_{tenant}",
-        E::INDEX,
-        E::ENTITY.to_ascii_lowercase()
-    )
+    format!("{}.{}.d.{tenant}", E::INDEX, entity_part::<E>())
+}
+
+/// Refuses to delete `index` unless every document in it is `E`'s of `tenant`: a destructive
+/// call checks what it destroys, whatever the names say.
+async fn holds_only<E: SearchEntity>(client: &Client, index: &str, tenant: Uuid) -> Result<()> {
+    let body = json!({ "query": { "bool": { "must_not": [tenant_filter::<E>(tenant)] } } });
+    let body = ok(client
+        .call(None, Method::Post, &format!("/{index}/_count"), Some(body))
+        .await?)?;
+    match body.get("count").and_then(Value::as_u64) {
+        Some(0) => Ok(()),
+        Some(n) => Err(Error::Backend(
+            format!(
+                "index `{index}` holds {n} documents of another entity or tenant than {} {tenant}; \
+                 it was not deleted",
+                E::ENTITY
+            )
+            .into(),
+        )),
+        None => Err(Error::Backend("count answer without a count".into())),
+    }
 }
 
 /// Longest page a search returns.
@@ -618,6 +648,7 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
             deleted += count_in::<E>(client, &dedicated, tenant).await?;
             // The dedicated index, or the one a mapping change rebuilt it as.
             for index in super::evolve::concrete(client, &dedicated).await? {
+                holds_only::<E>(client, &index, tenant).await?;
                 ok(client
                     .call(None, Method::Delete, &format!("/{index}"), None)
                     .await?)?;
@@ -643,7 +674,7 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
 }
 
 /// Moves the tenant to a dedicated index:
-/// 1. create `<index>_org_<tenant>` with the mapping;
+/// 1. create the dedicated index ([`dedicated_index_name`]) with the mapping;
 /// 2. `_reindex` the tenant's documents from the shared index into it;
 /// 3. verify the dedicated count equals the shared count (a mismatch aborts: the alias still
 ///    points at the shared index, which still holds everything);
@@ -683,6 +714,7 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
             let (shared, copied) = (count_in::<E>(client, E::INDEX, tenant).await?, count_in::<E>(client, &dedicated, tenant).await?);
             if shared != copied {
                 // Not aliased yet, so nobody reads it: dropped, a re-run starts afresh.
+                holds_only::<E>(client, &dedicated, tenant).await?;
                 ok(client.call(None, Method::Delete, &format!("/{dedicated}"), None).await?)?;
                 return Err(Error::Backend(format!(
                     "promotion aborted: {copied} of {shared} documents copied; the alias still points at the shared index"
