@@ -654,3 +654,99 @@ async fn entities_whose_names_differ_in_case_share_no_alias_and_no_index() {
     assert_eq!(there["count"], 1, "{there}");
     FileName::store().delete_tenant(&kv).await.unwrap();
 }
+
+/// An org-scoped entity that creates the index `map_share` first.
+#[tenant_store::tenant_store(backend = "opensearch", scope = "org_id", index = "map_share")]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OrgNote {
+    #[tenant_store(id)]
+    pub id: String,
+    pub org_id: uuid::Uuid,
+    pub path: String,
+}
+
+/// A user-scoped entity on the same index: its scope field is not in the first one's mapping.
+#[tenant_store::tenant_store(backend = "opensearch", scope = "user_id", index = "map_share")]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UserNote {
+    #[tenant_store(id)]
+    pub id: String,
+    pub user_id: uuid::Uuid,
+    #[tenant_store(filter)]
+    pub rank: i64,
+}
+
+/// The same index with `path` as a number, where `OrgNote` maps it as a keyword.
+#[tenant_store::tenant_store(backend = "opensearch", scope = "org_id", index = "map_share")]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PathNumber {
+    #[tenant_store(id)]
+    pub id: String,
+    pub org_id: uuid::Uuid,
+    pub path: i64,
+}
+
+/// Issue #30, item 5: a second entity's `ensure_index` on an index another entity created
+/// mapped only the entity field, so its scope field went to dynamic mapping as `text`, it found
+/// none of its own documents and its offboarding left them behind. Now every field of its
+/// mapping is added, from both entities' sides, and a field mapped with another type is
+/// refused by name.
+#[tokio::test]
+async fn a_second_entity_on_an_existing_index_gets_every_field_mapped() {
+    let client = search_client().await;
+    OrgNote::store().ensure_index(&client).await.unwrap();
+    UserNote::store().ensure_index(&client).await.unwrap();
+    let (a, b) = (tenant(), tenant());
+    for who in [&a, &b] {
+        let kv = client.scoped(who);
+        OrgNote::store().create_tenant_alias(&kv).await.unwrap();
+        UserNote::store().create_tenant_alias(&kv).await.unwrap();
+        let note = NewUserNote {
+            id: Some("u1".into()),
+            rank: 3,
+        };
+        UserNote::store().index(&kv, note).await.unwrap();
+        let org = NewOrgNote {
+            id: Some("o1".into()),
+            path: "a.rs".into(),
+        };
+        OrgNote::store().index(&kv, org).await.unwrap();
+    }
+    for who in [&a, &b] {
+        let kv = client.scoped(who);
+        let found = UserNote::store()
+            .get(&kv, &"u1".to_string())
+            .await
+            .unwrap()
+            .expect("its own document");
+        assert_eq!(found.user_id, who.user_id());
+        let ranked = UserNoteFilter::new().rank(3);
+        assert_eq!(UserNote::store().count(&kv, ranked).await.unwrap(), 1);
+        assert_eq!(
+            OrgNote::store()
+                .count(&kv, Default::default())
+                .await
+                .unwrap(),
+            1
+        );
+    }
+    assert_eq!(
+        UserNote::store()
+            .delete_tenant(&client.scoped(&a))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        UserNote::store()
+            .delete_tenant(&client.scoped(&b))
+            .await
+            .unwrap(),
+        1
+    );
+    let err = PathNumber::store().ensure_index(&client).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("`path` is mapped as \"keyword\"") && m.contains("map_share")),
+        "{err:?}"
+    );
+}

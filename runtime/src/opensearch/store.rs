@@ -168,21 +168,52 @@ async fn shared_index<E: SearchEntity>(client: &Client) -> Result<String> {
         .unwrap_or_else(|| E::INDEX.to_owned()))
 }
 
-/// Creates the shared index with the entity's mapping unless it exists, and makes sure an
-/// existing one maps the entity field as a `keyword` (a term filter on it must match exactly; an
-/// index that maps it otherwise is an error naming it). Infrastructure, not tenant data: it
-/// takes the client, not a tenant handle.
+/// Creates the shared index with the entity's mapping unless it exists; on an index that exists
+/// (another entity's, or this one's from an earlier release) adds every field of the entity's
+/// mapping that is missing, so no field the store filters on is left to dynamic mapping (a
+/// scope field mapped as `text` matches no term filter: the entity would find none of its
+/// documents). A field mapped with another type is an error naming the field and the index.
+/// Infrastructure, not tenant data: it takes the client, not a tenant handle.
 pub async fn ensure_index<E: SearchEntity>(client: &Client) -> Result<()> {
     create_index::<E>(client, E::INDEX).await?;
-    let body = json!({ "properties": { ENTITY_FIELD: { "type": "keyword" } } });
-    let path = format!("/{}/_mapping", E::INDEX);
-    match ok(client.call(None, Method::Put, &path, Some(body)).await?) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::InvalidInput(format!(
-            "index `{}` must map `{ENTITY_FIELD}` as a keyword: {e}",
-            E::INDEX
-        ))),
+    let index = shared_index::<E>(client).await?;
+    let current = {
+        let body = ok(client
+            .call(None, Method::Get, &format!("/{index}/_mapping"), None)
+            .await?)?;
+        properties_of(&body[index.as_str()])
+    };
+    let mut missing = serde_json::Map::new();
+    let mut clashes = Vec::new();
+    for (field, def) in properties_of(&mapping::<E>()) {
+        match current.get(&field) {
+            None => {
+                missing.insert(field, def);
+            }
+            Some(old) if old.get("type") != def.get("type") => clashes.push(format!(
+                "`{field}` is mapped as {}, {} needs {}",
+                old.get("type").unwrap_or(&Value::Null),
+                E::ENTITY,
+                def.get("type").unwrap_or(&Value::Null)
+            )),
+            Some(_) => {}
+        }
     }
+    if !clashes.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "index `{index}` cannot hold entity `{}` as it is mapped: {}; give the entity an index \
+             of its own (`index = \"...\"`), or run `evolve_index` if its own mapping changed",
+            E::ENTITY,
+            clashes.join("; ")
+        )));
+    }
+    if !missing.is_empty() {
+        let body = json!({ "properties": missing });
+        ok(client
+            .call(None, Method::Put, &format!("/{index}/_mapping"), Some(body))
+            .await?)?;
+    }
+    Ok(())
 }
 
 async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()> {
