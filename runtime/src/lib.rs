@@ -245,8 +245,9 @@
 //!   The entity is known by its struct name: two structs of the same name sharing a namespace
 //!   are one entity to the store.
 //! - Neo4j: relationships a hand-written query creates between two of the tenant's nodes are
-//!   the tenant's; a partial `move_tenant` (one label of several) leaves edges across tenants,
-//!   which only the guarded variable-length paths and fixed patterns (every node checked) walk.
+//!   the tenant's; a partial `move_tenant` (one label of several) deletes, in its statement,
+//!   every relationship between a moved node and a node left outside the new tenant, so no
+//!   edge crosses tenants (they are the tenant's relationships to nodes it no longer shares).
 //! - Hand-written entity trait impls (`GraphEntity`, `SearchEntity`, ...) instead of the macro's:
 //!   they are the application's own code, which is trusted. They cannot smuggle a query (the
 //!   traits hold identifiers, checked before use, and `cypher!`'s `Entities` is sealed), but one

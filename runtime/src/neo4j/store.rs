@@ -33,7 +33,8 @@ pub trait GraphEntity: DocumentEntity + Document {
 
 /// The Cypher of an entity's store. Every query but `move_tenant` passes the `cypher!` check
 /// (`create` also writes the runtime's own nonce property); `move_tenant` is the one query that
-/// writes the scope, to `$to`.
+/// writes the scope, to `$to` (its first half passes the check with that permission; its second
+/// half cuts the relationships the move would leave across tenants: see `move_cut`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queries {
     /// `MERGE` on (scope, id), stamping a new node with the caller's nonce.
@@ -43,7 +44,8 @@ pub struct Queries {
 
     /// `SET n += $props` by (scope, id), re-asserting the scope; returns the count.
     pub update: String,
-    /// Sets the scope of every node of the tenant to `$to`; returns the count.
+    /// Sets the scope of every node of the tenant to `$to` and deletes the relationships that
+    /// would then cross tenants; returns the count of nodes (`moved`) and relationships (`cut`).
     pub move_tenant: String,
     /// `DETACH DELETE` by (scope, id); returns the count.
     pub delete: String,
@@ -127,12 +129,31 @@ pub fn queries<E: GraphEntity>() -> Result<Queries> {
         ),
         get: format!("MATCH {node} RETURN n"),
         update: format!("MATCH {node} SET n += $props, n.{s} = ${s} RETURN count(n) AS updated"),
-        move_tenant: format!("MATCH {all} SET n.{s} = $to RETURN count(n) AS moved"),
+        move_tenant: format!("{}{}", move_set(l, s), move_cut(s)),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
         delete_tenant: format!(
             "MATCH {all} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"
         ),
     })
+}
+
+/// The move's first half: every node of the label and tenant gets the scope `$to`. It passes
+/// the check with the one permission the move needs (writing the scope, to `$to`).
+fn move_set(label: &str, scope: &str) -> String {
+    format!("MATCH (n:{label} {{{scope}: ${scope}}}) SET n.{scope} = $to WITH collect(n) AS moved ")
+}
+
+/// The move's second half, in the same statement: a relationship from a moved node to a node
+/// that is not `$to`'s (one of the tenant it left, or of another scope) would now cross
+/// tenants, so it is deleted; relationships among moved nodes, and to `$to`'s nodes, stay.
+/// It is outside the checked subset by design (it must see the far node whatever its label and
+/// tenant, to find the crossing), is fixed text with no caller input, deletes only
+/// relationships of moved nodes, and returns two counts.
+fn move_cut(scope: &str) -> String {
+    format!(
+        "UNWIND moved AS n OPTIONAL MATCH (n)-[r]-(m) WHERE m.{scope} IS NULL OR m.{scope} <> $to \
+         DELETE r WITH moved, count(r) AS cut RETURN size(moved) AS moved, cut"
+    )
 }
 
 fn scope_param<E: GraphEntity>() -> &'static str {
@@ -508,9 +529,12 @@ pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
     .await
 }
 
-/// Moves every node of this label from `from`'s tenant to `to`'s, in one statement: atomic, and
-/// relationships between moved nodes stay. A node id both tenants hold violates the uniqueness
-/// constraint on (scope, id) and the statement moves nothing. Re-running moves what is left (0).
+/// Moves every node of this label from `from`'s tenant to `to`'s, in one statement: atomic.
+/// Relationships between moved nodes, and to `to`'s nodes, stay; every relationship between a
+/// moved node and a node outside `to`'s tenant (one of another label that stayed behind) is
+/// deleted in the same statement, so no relationship crosses tenants afterwards. A node id both
+/// tenants hold violates the uniqueness constraint on (scope, id) and the statement moves
+/// nothing. Re-running moves what is left (0).
 pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
     let q = neo4rs::query(&queries::<E>()?.move_tenant)
         .param(scope_param::<E>(), from.tenant(E::SCOPE).to_string())
@@ -853,12 +877,25 @@ mod tests {
                 tenant_store_cypher::check(&m.text).unwrap_or_else(|e| panic!("{}: {e:?}", m.text));
             assert_eq!(checked.scope, "org_id");
         }
-        // The move writes the scope: refused as hand-written Cypher, accepted only for `$to`.
-        assert!(tenant_store_cypher::check(&q.move_tenant).is_err());
+        // The move writes the scope: refused as hand-written Cypher, its first half accepted
+        // only for `$to`; the second half is the fixed text `move_cut` documents.
+        let set = format!(
+            "{}RETURN size(moved) AS moved",
+            move_set("CODE_SYMBOL", "org_id")
+        );
+        assert!(tenant_store_cypher::check(&set).is_err());
         let moving = tenant_store_cypher::Options {
             scope_write_param: Some("to"),
             ..Default::default()
         };
-        assert!(tenant_store_cypher::check_with(&q.move_tenant, moving).is_ok());
+        assert!(tenant_store_cypher::check_with(&set, moving).is_ok());
+        assert_eq!(
+            q.move_tenant,
+            format!(
+                "{}{}",
+                move_set("CODE_SYMBOL", "org_id"),
+                move_cut("org_id")
+            )
+        );
     }
 }
