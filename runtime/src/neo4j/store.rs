@@ -47,6 +47,8 @@ pub struct Queries {
     /// Sets the scope of every node of the tenant to `$to` and deletes the relationships that
     /// would then cross tenants; returns the count of nodes (`moved`) and relationships (`cut`).
     pub move_tenant: String,
+    /// Counts the nodes of the tenant whose id the tenant `$to` holds too (a move would clash).
+    pub move_clashes: String,
     /// `DETACH DELETE` by (scope, id); returns the count.
     pub delete: String,
     /// `DETACH DELETE` every node of the tenant; returns the count.
@@ -130,6 +132,9 @@ pub fn queries<E: GraphEntity>() -> Result<Queries> {
         get: format!("MATCH {node} RETURN n"),
         update: format!("MATCH {node} SET n += $props, n.{s} = ${s} RETURN count(n) AS updated"),
         move_tenant: format!("{}{}", move_set(l, s), move_cut(s)),
+        move_clashes: format!(
+            "MATCH {all} MATCH (c:{l} {{{s}: $to}}) WHERE c.{id} = n.{id} RETURN count(c) AS n"
+        ),
         delete: format!("MATCH {node} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"),
         delete_tenant: format!(
             "MATCH {all} WITH n, 1 AS one DETACH DELETE n RETURN sum(one) AS deleted"
@@ -533,13 +538,36 @@ pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// Relationships between moved nodes, and to `to`'s nodes, stay; every relationship between a
 /// moved node and a node outside `to`'s tenant (one of another label that stayed behind) is
 /// deleted in the same statement, so no relationship crosses tenants afterwards. A node id both
-/// tenants hold violates the uniqueness constraint on (scope, id) and the statement moves
-/// nothing. Re-running moves what is left (0).
+/// tenants hold is [`Error::Duplicate`] before anything moves (a query counts the clashes
+/// first; one made between the two is refused by the uniqueness constraint on (scope, id)).
+/// Re-running moves what is left (0).
 pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    let q = neo4rs::query(&queries::<E>()?.move_tenant)
-        .param(scope_param::<E>(), from.tenant(E::SCOPE).to_string())
-        .param("to", to.tenant(E::SCOPE).to_string());
+    let queries = queries::<E>()?;
+    let (tenant, dest) = (
+        from.tenant(E::SCOPE).to_string(),
+        to.tenant(E::SCOPE).to_string(),
+    );
+    let q = neo4rs::query(&queries.move_tenant)
+        .param(scope_param::<E>(), tenant.as_str())
+        .param("to", dest.as_str());
+    let clashes = neo4rs::query(&queries.move_clashes)
+        .param(scope_param::<E>(), tenant.as_str())
+        .param("to", dest.as_str());
     async {
+        // An id both tenants hold: refused before anything moves. The uniqueness constraint
+        // still refuses a clash made between this and the move.
+        let rows = from
+            .client()
+            .rows(from.breaker_key(E::SCOPE), clashes)
+            .await?;
+        if rows
+            .first()
+            .and_then(|r| r.get::<i64>("n").ok())
+            .unwrap_or(0)
+            > 0
+        {
+            return Err(Error::Duplicate);
+        }
         let rows = from.client().rows(from.breaker_key(E::SCOPE), q).await?;
         Ok(rows
             .first()
