@@ -231,6 +231,21 @@ impl RoundTripCounter {
     }
 }
 
+/// A raw Bolt driver for the Neo4j server, past tenant-store and its checker: for attacks and
+/// for scans the checked subset refuses (unlabelled patterns).
+pub fn neo4j_driver() -> neo4rs::Graph {
+    let c = neo4j_config();
+    let config = neo4rs::ConfigBuilder::default()
+        .uri(c.uri.as_str())
+        .user(c.user.as_str())
+        .password(c.password.as_str())
+        .db(c.database.as_deref().unwrap_or("graph"))
+        .build()
+        .expect("config");
+    neo4rs::Graph::connect(config)
+        .unwrap_or_else(|e| panic!("cannot reach Neo4j at {}: {e}; {START}", c.uri))
+}
+
 /// A TCP proxy to `target` that holds back, for `delay`, every chunk a client sends that contains
 /// `marker`: requests that name one tenant become slow, everyone else's pass at once. For
 /// breaker tests against a real server.

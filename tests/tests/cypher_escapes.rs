@@ -8,22 +8,12 @@ use neo4rs::{BoltType, Graph, query};
 use tenant_store::Error;
 use tenant_store::neo4j::CheckedCypher;
 use tenant_store_examples::code_graph::{Repo, Symbol};
-use tenant_store_tests::{START, neo4j_config};
 use uuid::Uuid;
 
 include!("../../cypher/tests/escapes/catalogue.rs");
 
 async fn driver() -> Graph {
-    let c = neo4j_config();
-    let config = neo4rs::ConfigBuilder::default()
-        .uri(c.uri.as_str())
-        .user(c.user.as_str())
-        .password(c.password.as_str())
-        .db(c.database.as_deref().unwrap_or("graph"))
-        .build()
-        .expect("config");
-    Graph::connect(config)
-        .unwrap_or_else(|e| panic!("cannot reach Neo4j at {}: {e}; {START}", c.uri))
+    tenant_store_tests::neo4j_driver()
 }
 
 async fn run(g: &Graph, q: neo4rs::Query) -> Result<Vec<String>, neo4rs::Error> {

@@ -643,15 +643,7 @@ async fn a_move_of_one_label_leaves_no_relationship_across_tenants() {
     );
     // Raw, past the checker (which refuses the unlabelled patterns a scan needs): relationships
     // between the two tenants, within the destination, and of the repo left behind.
-    let c = tenant_store_tests::neo4j_config();
-    let config = neo4rs::ConfigBuilder::default()
-        .uri(c.uri.as_str())
-        .user(c.user.as_str())
-        .password(c.password.as_str())
-        .db(c.database.as_deref().unwrap_or("graph"))
-        .build()
-        .unwrap();
-    let raw = neo4rs::Graph::connect(config).unwrap();
+    let raw = tenant_store_tests::neo4j_driver();
     let count = |q: &'static str| {
         let raw = raw.clone();
         let (f, t) = (from.org_id().to_string(), to.org_id().to_string());
