@@ -71,11 +71,13 @@ pub const FUNCTIONS: &[&str] = &[
     "date",
     "datetime",
     "duration",
+    "elementid",
     "endnode",
     "exp",
     "floor",
     "head",
     "id",
+    "isempty",
     "keys",
     "labels",
     "last",
@@ -89,6 +91,7 @@ pub const FUNCTIONS: &[&str] = &[
     "min",
     "nodes",
     "properties",
+    "randomuuid",
     "range",
     "relationships",
     "replace",
@@ -110,11 +113,23 @@ pub const FUNCTIONS: &[&str] = &[
     "tointeger",
     "tolower",
     "tostring",
+    "tostringornull",
     "toupper",
     "trim",
     "type",
     "upper",
 ];
+
+/// The allowed function nearest to `name` by edit distance, if one is near enough to be a typo.
+fn closest_function(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    FUNCTIONS
+        .iter()
+        .map(|f| (strsim::levenshtein(&lower, f), *f))
+        .filter(|(d, _)| *d <= 2.max(lower.len() / 4))
+        .min()
+        .map(|(_, f)| f)
+}
 
 /// A query that passed the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -476,10 +491,14 @@ impl Checker<'_> {
                 operator,
                 right,
             } if operator.kind == open_cypher::ast::BinaryOperator::Equal => {
-                matches!(&left.kind, ExprKind::Property { expression, key }
-                    if key.kind.text == self.scope
-                        && matches!(&expression.kind, ExprKind::Variable(v) if v.kind.text == var))
-                    && is_param(right, self.scope)
+                // `x.s = $s`, or the same written `$s = x.s`.
+                let scope_of = |e: &Expr| {
+                    matches!(&e.kind, ExprKind::Property { expression, key }
+                        if key.kind.text == self.scope
+                            && matches!(&expression.kind, ExprKind::Variable(v) if v.kind.text == var))
+                };
+                (scope_of(left) && is_param(right, self.scope))
+                    || (is_param(left, self.scope) && scope_of(right))
             }
             _ => false,
         }
@@ -582,12 +601,17 @@ impl Checker<'_> {
                 );
                 self.fail(span.into(), message);
             }
-            Some(k)
-                if k == self.scope
-                    || (k.starts_with(RESERVED_PREFIX) && !self.options.reserved_writes) =>
-            {
+            Some(k) if k == self.scope => {
                 let message = format!(
                     "{what} of `{}` writes the tenant property `{k}`; the tenant of a node never changes",
+                    self.snippet(span)
+                );
+                self.fail(span.into(), message);
+            }
+            Some(k) if k.starts_with(RESERVED_PREFIX) && !self.options.reserved_writes => {
+                let message = format!(
+                    "{what} of `{}` writes `{k}`, a property tenant-store keeps for itself \
+                     (`{RESERVED_PREFIX}*`)",
                     self.snippet(span)
                 );
                 self.fail(span.into(), message);
@@ -661,10 +685,16 @@ impl Checker<'_> {
                     .collect::<Vec<_>>()
                     .join(".");
                 if !FUNCTIONS.contains(&name.to_ascii_lowercase().as_str()) {
-                    let message = format!(
-                        "function `{name}` is not allowed in checked Cypher; allowed: {}",
-                        FUNCTIONS.join(", ")
-                    );
+                    let message = match closest_function(&name) {
+                        Some(near) => format!(
+                            "function `{name}` is not allowed in checked Cypher; did you mean `{near}`? \
+                             (the allowed functions: `tenant_store::neo4j::CYPHER_FUNCTIONS`)"
+                        ),
+                        None => format!(
+                            "function `{name}` is not allowed in checked Cypher (pure functions only: \
+                             the allowed ones: `tenant_store::neo4j::CYPHER_FUNCTIONS`)"
+                        ),
+                    };
                     self.fail(f.name.span.into(), message);
                 }
                 f.arguments.iter().for_each(|a| self.expr(a, env));

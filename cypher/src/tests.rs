@@ -285,3 +285,31 @@ fn work_is_bounded_at_the_limits_and_refused_past_them() {
         .join()
         .expect("checked within a 2 MiB stack");
 }
+
+/// Issue #30, item 4: what a user met that was not an escape.
+#[test]
+fn ordinary_forms_pass_and_messages_name_what_is_wrong() {
+    for q in [
+        // The path guard written the other way round.
+        "MATCH p = (a:X {org_id: $org_id})-[:R*1..3]->(b:X {org_id: $org_id}) \
+         WHERE all(n IN nodes(p) WHERE $org_id = n.org_id) RETURN b",
+        // Pure functions users reach for.
+        "MATCH (n:X {org_id: $org_id}) RETURN elementId(n) AS e, randomUUID() AS u, \
+         isEmpty(n.tags) AS t, toStringOrNull(n.size) AS s",
+    ] {
+        assert!(check(q).is_ok(), "{q}: {:?}", check(q));
+    }
+    let nonce = first_error("MATCH (n:X {org_id: $org_id}) SET n.__tenant_store_nonce = $x");
+    assert!(
+        nonce.contains("a property tenant-store keeps for itself")
+            && !nonce.contains("tenant property"),
+        "{nonce}"
+    );
+    let typo = first_error("MATCH (n:X {org_id: $org_id}) RETURN toUpperr(n.name) AS u");
+    assert!(typo.contains("did you mean `toupper`"), "{typo}");
+    let far = first_error("MATCH (n:X {org_id: $org_id}) RETURN gds.pageRank(n) AS r");
+    assert!(
+        !far.contains("did you mean") && !far.contains("abs, avg"),
+        "{far}"
+    );
+}

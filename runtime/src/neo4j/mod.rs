@@ -32,6 +32,9 @@ use crate::resilience::{Guard, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
 pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
+/// The functions checked Cypher may call: pure functions of their arguments (anything that can
+/// reach the graph by itself, procedures, `apoc.*` or user-defined functions, is left out).
+pub use tenant_store_cypher::FUNCTIONS as CYPHER_FUNCTIONS;
 
 crate::document::guarded_client!();
 
