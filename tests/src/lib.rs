@@ -127,6 +127,15 @@ pub async fn db_with(max: u32) -> Db {
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}; {START}"))
 }
 
+/// The backend pid of the connection `db.raw()` hands out next (with a pool of one, the pool's).
+pub async fn raw_pid(db: &Db) -> i32 {
+    let mut raw = db.raw().await.expect("a pooled connection");
+    sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *raw)
+        .await
+        .expect("its pid")
+}
+
 /// A `Db` of one connection through `proxy`, so its round trips are counted.
 pub async fn db_through(proxy: &RoundTripCounter) -> Db {
     migrate().await;

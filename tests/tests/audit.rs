@@ -558,13 +558,7 @@ async fn the_application_role_signals_no_backend_and_makes_no_large_object() {
     let _serial = SERIAL.lock().await;
     migrate().await;
     let db = Db::connect(&app_url(), key()).await.unwrap();
-    let pid: i32 = {
-        let mut raw = db.raw().await.unwrap();
-        sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut *raw)
-            .await
-            .unwrap()
-    };
+    let pid = tenant_store_tests::raw_pid(&db).await;
     let app = raw_pool(&app_url(), 1).await;
     // Steering: ending the pool's other connections until one's next transaction lands where
     // a copied context verifies. Persistent shared state: a large object.

@@ -199,13 +199,7 @@ async fn every_path_hands_its_connection_back_clean() {
 #[tokio::test]
 async fn db_raw_replaces_a_connection_the_server_ended_while_pooled() {
     let db = db_with(1).await;
-    let pid: i32 = {
-        let mut raw = db.raw().await.unwrap();
-        sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut *raw)
-            .await
-            .unwrap()
-    };
+    let pid = tenant_store_tests::raw_pid(&db).await;
     let su = tenant_store_tests::raw_pool(&tenant_store_tests::super_url(), 1).await;
     let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
         .bind(pid)

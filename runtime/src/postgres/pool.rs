@@ -95,12 +95,11 @@ async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Resul
     Ok(alone && by_sql == 0 && by_protocol == cached)
 }
 
-/// [`end_and_check`] within [`CLEANUP_TIMEOUT`]; `false` when it failed or took too long.
-async fn cleaned(conn: &mut PgConnection, end: &str, dirty: bool) -> bool {
-    matches!(
-        tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(conn, end, dirty)).await,
-        Ok(Ok(true))
-    )
+/// [`end_and_check`] within [`CLEANUP_TIMEOUT`] ([`Error::Timeout`] past it).
+async fn end_in_time(conn: &mut PgConnection, end: &str, dirty: bool) -> Result<bool> {
+    tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(conn, end, dirty))
+        .await
+        .unwrap_or(Err(Error::Timeout))
 }
 
 /// One pooled connection and what we learned about it when it was opened.
@@ -333,10 +332,7 @@ impl Lease {
     /// end statement's.
     pub(crate) async fn finish(mut self, end: &str) -> Result<()> {
         let dirty = self.dirty;
-        let ended = tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(self.conn(), end, dirty))
-            .await
-            .unwrap_or(Err(Error::Timeout));
-        match ended {
+        match end_in_time(self.conn(), end, dirty).await {
             Ok(clean) => {
                 self.in_tx = false;
                 self.dirty = false;
@@ -369,7 +365,7 @@ impl Drop for Lease {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if !cleaned(&mut obj.conn, end, dirty).await {
+                    if !matches!(end_in_time(&mut obj.conn, end, dirty).await, Ok(true)) {
                         drop(Object::take(obj));
                     }
                 });
