@@ -18,7 +18,7 @@ use tenant_store_examples::search::{NewSearchDoc, SearchDoc};
 use uuid::Uuid;
 
 use crate::{
-    db, graph, kv, neo4j_config, opensearch_url, qdrant_client, qdrant_url, raw_pool,
+    Held, db, graph, kv, neo4j_config, opensearch_url, qdrant_client, qdrant_url, raw_pool,
     search_client, super_url, valkey_url,
 };
 
@@ -36,15 +36,22 @@ pub fn accepted_event(user: Uuid) -> NewFeedbackEvent {
     }
 }
 
-/// A connection to every backend, with the index and collection the stores need.
-pub async fn backends() -> Backends {
-    let b = Backends {
-        db: db().await,
-        kv: kv().await,
-        search: search_client().await,
-        graph: graph().await,
-        vectors: qdrant_client().await,
-    };
+/// A connection to every backend, with the index and collection the stores need, and the
+/// test's turn on the graph (see [`graph`]).
+pub async fn backends() -> Held<Backends> {
+    let (db, kv, search, vectors) = (
+        db().await,
+        kv().await,
+        search_client().await,
+        qdrant_client().await,
+    );
+    let b = graph().await.map(|graph| Backends {
+        db,
+        kv,
+        search,
+        graph,
+        vectors,
+    });
     SearchDoc::store().ensure_index(&b.search).await.unwrap();
     Embedding::store()
         .ensure_collection(&b.vectors)

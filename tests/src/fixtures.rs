@@ -7,6 +7,8 @@
 use tenant_store::contract::TenantStore;
 use uuid::Uuid;
 
+use crate::Held;
+
 use tenant_store_examples::code_graph::{NewSymbol, Symbol, SymbolStore};
 use tenant_store_examples::embedding::{Embedding, EmbeddingStore, NewEmbedding, unit_vector};
 use tenant_store_examples::episodic::{Episode, EpisodeStore, NewEpisode};
@@ -17,8 +19,9 @@ use tenant_store_examples::search::{NewSearchDoc, SearchDoc, SearchDocStore};
 pub trait Fixture {
     /// The store under test.
     type S: TenantStore<Entity: std::fmt::Debug>;
-    /// Connects (and prepares the index or collection the store needs).
-    fn conn() -> impl Future<Output = <Self::S as TenantStore>::Conn>;
+    /// Connects (and prepares the index or collection the store needs); a server the tests take
+    /// turns on is held until the connection is dropped.
+    fn conn() -> impl Future<Output = Held<<Self::S as TenantStore>::Conn>>;
     /// The store.
     fn store() -> Self::S;
     /// A fresh id no test uses.
@@ -45,8 +48,8 @@ pub struct Pg;
 
 impl Fixture for Pg {
     type S = MemoryStore;
-    async fn conn() -> tenant_store::postgres::Db {
-        crate::db().await
+    async fn conn() -> Held<tenant_store::postgres::Db> {
+        Held::shared(crate::db().await)
     }
     fn store() -> MemoryStore {
         Memory::store()
@@ -78,8 +81,8 @@ pub struct Valkey;
 
 impl Fixture for Valkey {
     type S = EpisodeStore;
-    async fn conn() -> tenant_store::valkey::Client {
-        crate::kv().await
+    async fn conn() -> Held<tenant_store::valkey::Client> {
+        Held::shared(crate::kv().await)
     }
     fn store() -> EpisodeStore {
         Episode::store()
@@ -117,10 +120,10 @@ pub struct OpenSearch;
 
 impl Fixture for OpenSearch {
     type S = SearchDocStore;
-    async fn conn() -> tenant_store::opensearch::Client {
+    async fn conn() -> Held<tenant_store::opensearch::Client> {
         let client = crate::search_client().await;
         SearchDoc::store().ensure_index(&client).await.unwrap();
-        client
+        Held::shared(client)
     }
     fn store() -> SearchDocStore {
         SearchDoc::store()
@@ -155,7 +158,7 @@ pub struct Neo4j;
 
 impl Fixture for Neo4j {
     type S = SymbolStore;
-    async fn conn() -> tenant_store::neo4j::Client {
+    async fn conn() -> Held<tenant_store::neo4j::Client> {
         crate::graph().await
     }
     fn store() -> SymbolStore {
@@ -190,10 +193,10 @@ pub struct Qdrant;
 
 impl Fixture for Qdrant {
     type S = EmbeddingStore;
-    async fn conn() -> tenant_store::qdrant::Client {
+    async fn conn() -> Held<tenant_store::qdrant::Client> {
         let client = crate::qdrant_client().await;
         Embedding::store().ensure_collection(&client).await.unwrap();
-        client
+        Held::shared(client)
     }
     fn store() -> EmbeddingStore {
         Embedding::store()

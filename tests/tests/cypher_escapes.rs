@@ -106,6 +106,7 @@ fn attack(text: &str, o: &Orgs, secret: &str) -> neo4rs::Query {
 
 #[tokio::test]
 async fn every_escape_does_harm_unchecked_and_is_refused_checked() {
+    let _turn = tenant_store_tests::graph_turn().await;
     let g = driver().await;
     let mut table = Vec::new();
     let mut wrong = Vec::new();
