@@ -331,6 +331,53 @@ async fn the_tenant_parameter_cannot_be_rebound() {
 }
 
 #[tokio::test]
+async fn a_map_parameter_cannot_write_the_runtimes_own_properties() {
+    let g = graph().await;
+    let a = tenant();
+    let s = g.scoped(&a);
+    Symbol::store()
+        .create(&s, sym("m", "before"))
+        .await
+        .unwrap();
+    let nonce = async || {
+        let raw = tenant_store_tests::neo4j_driver();
+        let mut rows = raw
+            .execute(
+                neo4rs::query(
+                    "MATCH (n:CODE_SYMBOL {org_id: $o, id: 'm'}) RETURN n.__tenant_store_nonce AS x, n.name AS name",
+                )
+                .param("o", a.org_id().to_string()),
+            )
+            .await
+            .unwrap();
+        let row = rows.next().await.unwrap().expect("the node");
+        (
+            row.get::<String>("x").unwrap(),
+            row.get::<String>("name").unwrap(),
+        )
+    };
+    let before = nonce().await;
+    for props in [
+        serde_json::json!({"name": "after", "__tenant_store_nonce": "forged"}),
+        serde_json::json!({"name": "after", "tags": [{"__tenant_store_x": 1}]}),
+    ] {
+        let err = s
+            .query(cypher!(Symbol;
+                "MATCH (n:CODE_SYMBOL {org_id: $org_id, id: $id}) SET n += $props, n.org_id = $org_id RETURN n"))
+            .param("id", "m")
+            .param("props", tenant_store::neo4j::to_bolt(&props).unwrap())
+            .rows()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.contains("__tenant_store_")),
+            "{props}: {err:?}"
+        );
+        assert_eq!(nonce().await, before, "{props}: nothing was written");
+    }
+}
+
+#[tokio::test]
 async fn register_a_repo_and_find_it_by_url() {
     let g = graph().await;
     let (a, b) = (tenant(), tenant());

@@ -400,6 +400,21 @@ fn check<L: Entities>(text: &str) -> std::result::Result<Scope, String> {
     Ok(scope)
 }
 
+/// The first `__tenant_store_*` key in a map of `value`, at any depth (a list of maps
+/// included): the runtime's own properties, which no parameter may write.
+fn reserved_key(value: &BoltType) -> Option<String> {
+    match value {
+        BoltType::Map(m) => m.value.iter().find_map(|(k, v)| {
+            k.value
+                .starts_with(tenant_store_cypher::RESERVED_PREFIX)
+                .then(|| k.value.clone())
+                .or_else(|| reserved_key(v))
+        }),
+        BoltType::List(l) => l.value.iter().find_map(reserved_key),
+        _ => None,
+    }
+}
+
 /// A checked query with its parameters, bound to one tenant.
 pub struct TenantQuery<'c> {
     client: &'c Client,
@@ -420,6 +435,7 @@ impl TenantQuery<'_> {
             .next()
             .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let value = value.into();
         if tenant_store_cypher::SCOPES.contains(&key) {
             self.error = Some(Error::InvalidInput(format!(
                 "`${key}` is a tenant parameter: the tenant handle binds it"
@@ -427,6 +443,11 @@ impl TenantQuery<'_> {
         } else if !plain {
             self.error = Some(Error::InvalidInput(format!(
                 "parameter name {key:?} is not a plain name (`A-Z a-z 0-9 _`, not starting with a digit)"
+            )));
+        } else if let Some(reserved) = reserved_key(&value) {
+            self.error = Some(Error::InvalidInput(format!(
+                "parameter `${key}` holds the key `{reserved}`: `__tenant_store_*` properties are \
+                 the runtime's own, and a map parameter (`SET n += ${key}`) must not write them"
             )));
         } else {
             self.query = self.query.param(key, value);
