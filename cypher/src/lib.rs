@@ -184,6 +184,7 @@ pub fn check_with(text: &str, options: Options<'_>) -> Result<Checked, Vec<Viola
         scope,
         options,
         labels: BTreeSet::new(),
+        seen: BTreeSet::new(),
         errors: Vec::new(),
     };
     match parsed.program.statements.as_slice() {
@@ -246,6 +247,9 @@ struct Checker<'t> {
     scope: &'static str,
     options: Options<'t>,
     labels: BTreeSet<String>,
+    /// Every node variable bound anywhere so far: a re-use where it is not bound is named as
+    /// such, not as a new node.
+    seen: BTreeSet<String>,
     errors: Vec<Violation>,
 }
 
@@ -413,24 +417,48 @@ impl Checker<'_> {
             }
         }
         if !bound {
-            if n.labels.is_none() {
+            let (labelled, guarded) = (
+                n.labels.is_some(),
+                self.has_tenant_entry(n.properties.as_deref()),
+            );
+            // A variable bound earlier, written bare where it is no longer bound: one message
+            // saying so, instead of two about a new node.
+            let dropped = n
+                .variable
+                .as_ref()
+                .filter(|v| self.seen.contains(&v.kind.text) && !(labelled && guarded));
+            if let Some(v) = dropped {
                 let message = format!(
-                    "node pattern `{}` introduces a node without a label; name the entity's label",
-                    self.snippet(span)
-                );
-                self.fail(span.into(), message);
-            }
-            if !self.has_tenant_entry(n.properties.as_deref()) {
-                let message = format!(
-                    "node pattern `{}` lacks the tenant predicate `{s}: ${s}` (or re-uses a variable that is not bound here)",
+                    "`{v}` in node pattern `{}` is not bound here: a `WITH`, a `UNION` or a \
+                     subquery boundary before it did not carry it; carry it (`WITH {v}, ...`) or \
+                     match the node again with its label and `{s}: ${s}`",
                     self.snippet(span),
+                    v = v.kind.text,
                     s = self.scope
                 );
                 self.fail(span.into(), message);
+            } else {
+                if !labelled {
+                    let message = format!(
+                        "node pattern `{}` introduces a node without a label; name the entity's label",
+                        self.snippet(span)
+                    );
+                    self.fail(span.into(), message);
+                }
+                if !guarded {
+                    let message = format!(
+                        "node pattern `{}` lacks the tenant predicate `{s}: ${s}` in its property \
+                         map (a `WHERE` condition does not count)",
+                        self.snippet(span),
+                        s = self.scope
+                    );
+                    self.fail(span.into(), message);
+                }
             }
         }
         if let Some(v) = &n.variable {
             env.insert(v.kind.text.clone());
+            self.seen.insert(v.kind.text.clone());
         }
         for e in n.properties.iter().chain(&n.where_clause) {
             self.expr(e, env);

@@ -79,11 +79,19 @@ fn each_rule_names_its_construct() {
     let cases = [
         (
             "MATCH (n:X {org_id: $org_id}) RETURN n UNION MATCH (n) RETURN n",
-            "lacks the tenant predicate",
+            "`n` in node pattern `(n)` is not bound here",
         ),
         (
             "MATCH (n:X {org_id: $org_id}) WITH 1 AS x MATCH (n) RETURN n",
-            "lacks the tenant predicate",
+            "carry it (`WITH n, ...`)",
+        ),
+        (
+            "MATCH (n:X {org_id: $org_id}) WITH 1 AS x MATCH (n:X) RETURN n",
+            "is not bound here",
+        ),
+        (
+            "MATCH (n:X) WHERE n.org_id = $org_id RETURN n",
+            "in its property map (a `WHERE` condition does not count)",
         ),
         ("MATCH (n {org_id: $org_id}) RETURN n", "without a label"),
         (
