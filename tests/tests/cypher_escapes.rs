@@ -186,3 +186,156 @@ async fn a_caller_cannot_bind_a_tenant_parameter_in_any_spelling() {
         assert!(matches!(r, Err(Error::InvalidInput(_))), "{key:?}: {r:?}");
     }
 }
+
+/// Accepted queries over both labels, each using parameters [`attack`] binds.
+const BASES: &[&str] = &[
+    "MATCH (n:CODE_SYMBOL {org_id: $org_id}) RETURN n.id AS id, n.name AS name",
+    "MATCH (n:CODE_SYMBOL {org_id: $org_id, id: $mine}) SET n.name = $secret RETURN n.name AS name",
+    "MATCH (a:CODE_SYMBOL {org_id: $org_id})-[:CODE_DEPENDS_ON]->(b:CODE_SYMBOL {org_id: $org_id}) RETURN b.name AS name",
+    "MATCH (a:CODE_SYMBOL {org_id: $org_id}) WHERE EXISTS { MATCH (a)-->(:CODE_SYMBOL {org_id: $org_id}) } RETURN a.id AS id",
+    "MATCH (r:CODE_REPO {org_id: $org_id}) RETURN r.url AS url UNION MATCH (r:CODE_REPO {org_id: $org_id}) RETURN r.url AS url",
+    "CREATE (n:CODE_SYMBOL {org_id: $org_id, id: $fresh, name: $secret, kind: $key, file: $key}) RETURN n.id AS id",
+    "MATCH (n:CODE_SYMBOL {org_id: $org_id}) WITH n MATCH (n)-[r]->(m:CODE_SYMBOL {org_id: $org_id}) RETURN count(r) AS c",
+];
+
+/// Lexemes two Cypher readers may disagree on (comments, escapes, quotes, Unicode spaces and
+/// line breaks, backquoted names and parameters), and pieces of real attacks.
+const FRAGMENTS: &[&str] = &[
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\u{a0}",
+    "\u{2028}",
+    "\u{feff}",
+    "/* */",
+    "/* /* */",
+    "*/",
+    "//",
+    "// x\n",
+    "`",
+    "\\`",
+    "\\u0060",
+    "\\u005f",
+    "'",
+    "\"",
+    "\\",
+    "$",
+    "`org_id`",
+    "$`org_id`",
+    "$org\\u005fid",
+    "$other",
+    " OR true",
+    ")",
+    "(",
+    "}",
+    "{",
+    "-->(m)",
+    " UNION MATCH (m) RETURN m",
+    "org_id: $other, ",
+    ";",
+    "\u{0}",
+    " OR $org_id = $other",
+    ", (m:CODE_SYMBOL)",
+    "-[:CODE_DEPENDS_ON]->(m:CODE_SYMBOL {org_id: $other})",
+    " WITH *",
+    "OPTIONAL ",
+    "DETACH ",
+    // The three lexemes of the catalogue's last group, as pieces that fit many places.
+    " /* /* */ MATCH (m:CODE_SYMBOL) WITH m AS n // */\n",
+    "`\\u006e`",
+    "$`org\\u005fid`",
+    " WITH n MATCH (`\\u006e`) ",
+];
+
+/// The differential test behind the checker's lexical gate: accepted queries with the lexemes
+/// above inserted at random places. Whatever `CheckedCypher::new` (the entry point every
+/// `cypher!` query also passes) accepts is run on the Bolt server as the attacker and must not
+/// read, change or create anything of the victim's org. The checker and the server read the
+/// same text; an accepted mutant the server read differently would show here as a leak.
+#[test]
+fn what_the_checker_accepts_the_server_keeps_in_the_org() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    const CASES: u32 = 20_000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _turn = rt.block_on(tenant_store_tests::graph_turn());
+    let g = rt.block_on(driver());
+    let o = rt.block_on(seed(&g));
+    let accepted = std::cell::Cell::new(0u32);
+    let mut runner = TestRunner::new(Config {
+        cases: CASES,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let insertion = (
+        any::<prop::sample::Index>(),
+        prop::sample::select(FRAGMENTS),
+    );
+    let strategy = (
+        prop::sample::select(BASES),
+        prop::collection::vec(insertion, 1..=3),
+    );
+    let result = runner.run(&strategy, |(base, inserts)| {
+        let mut text = base.to_owned();
+        for (at, fragment) in inserts {
+            let bounds: Vec<usize> = (0..=text.len())
+                .filter(|i| text.is_char_boundary(*i))
+                .collect();
+            text.insert_str(bounds[at.index(bounds.len())], fragment);
+        }
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        if CheckedCypher::new::<(Symbol, Repo)>(text).is_err() {
+            return Ok(());
+        }
+        accepted.set(accepted.get() + 1);
+        rt.block_on(async {
+            // The victim's nodes: what the attacker's own writes (which may hold any value the
+            // attacker binds, the victim's org id included) never add to.
+            let victims = async || {
+                let q = query("MATCH (n) WHERE n.org_id = $v RETURN n")
+                    .param("v", o.victim.to_string());
+                let mut stream = g.execute(q).await.expect("the victim's nodes");
+                let mut nodes = Vec::new();
+                while let Some(row) = stream.next().await.expect("a victim node") {
+                    let n: neo4rs::Node = row.get("n").expect("a node");
+                    let mut props: Vec<String> = n
+                        .keys()
+                        .iter()
+                        .map(|k| format!("{k}={:?}", n.get::<BoltType>(k).ok()))
+                        .collect();
+                    props.sort();
+                    nodes.push(format!("{:?} {}", n.labels(), props.join(" ")));
+                }
+                nodes.sort();
+                nodes
+            };
+            let before = victims().await;
+            let rows = run(&g, attack(text, &o, "attacker-value")).await;
+            let victim_node = format!(
+                "BoltString {{ value: \"org_id\" }}: String(BoltString {{ value: \"{}\" }})",
+                o.victim
+            );
+            let leaked = rows.as_ref().is_ok_and(|rows| {
+                rows.iter()
+                    .any(|r| r.contains(&o.secret) || r.contains(&victim_node))
+            });
+            prop_assert!(!leaked, "{text:?} read the victim's data: {rows:?}");
+            prop_assert_eq!(victims().await, before, "{:?} changed the victim", text);
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // Whitespace at a token boundary is accepted: a run that accepted nothing proved nothing.
+    let accepted = accepted.get();
+    assert!(
+        accepted >= CASES / 100,
+        "only {accepted} of {CASES} mutants were accepted"
+    );
+    println!("{accepted} of {CASES} mutants accepted, each kept within the org on the server");
+}
