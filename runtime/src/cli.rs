@@ -15,7 +15,11 @@
 //!   fixes it;
 //! - `status` lists which files a database has applied, which are pending, and any applied file
 //!   that changed since;
-//! - `apply` applies the pending files as the tables' owner (after `check`).
+//! - `new-data-migration <name> --table <table>` writes a data migration to fill in, one that
+//!   sees every tenant's rows (see [`data_migration`]);
+//! - `apply` applies the pending files as the tables' owner (after `check`), and refuses a
+//!   pending hand-written file whose `UPDATE`, `DELETE` or `MERGE` of a tenant table would see
+//!   no row.
 //!
 //! The folder is `--dir` (default `migrations`, or `TENANT_STORE_MIGRATIONS`); the database is
 //! `--database-url` (or `DATABASE_URL`). With the `neo4j` feature, `generate` and `check` also
@@ -32,7 +36,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::postgres::context::DEFINER_ROLE;
-use crate::postgres::evolve;
+use crate::postgres::{data_migration, evolve};
 
 /// The entities a migration command serves.
 #[derive(Debug, Clone, Default)]
@@ -99,6 +103,15 @@ enum Command {
         /// The database, as its owner or any role that can read `_sqlx_migrations`.
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+    },
+    /// Write a data migration to fill in: a file that sees every tenant's rows of the named
+    /// tables (see `tenant_store::postgres::data_migration`).
+    NewDataMigration {
+        /// The file's name after its number (`a-z 0-9 _`).
+        name: String,
+        /// A table the migration changes (`table` or `schema.table`); once per table.
+        #[arg(long = "table", required = true)]
+        tables: Vec<String>,
     },
     /// Apply the pending migrations, as the role that owns the tables.
     Apply {
@@ -203,11 +216,17 @@ fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), S
             Ok(())
         }
         Command::Status { database_url } => block_on(status(dir, database_url)),
+        Command::NewDataMigration { name, tables } => {
+            let path = data_migration::write(dir, &entities.postgres, name, tables)
+                .map_err(|e| e.to_string())?;
+            println!("wrote {} (fill in your statements)", path.display());
+            Ok(())
+        }
         Command::Apply { database_url } => {
             evolve::check(dir, &entities.postgres, regenerate).map_err(|e| {
                 format!("not applying a folder that does not match the entities:\n{e}")
             })?;
-            block_on(apply(dir, database_url))
+            block_on(apply(dir, database_url, entities, regenerate))
         }
     }
 }
@@ -283,9 +302,50 @@ async fn status(dir: &Path, url: &str) -> Result<(), String> {
     }
 }
 
-async fn apply(dir: &Path, url: &str) -> Result<(), String> {
+/// The pending hand-written files that write a tenant table without lifting `FORCE`: such a
+/// statement changes no row (see [`data_migration`]).
+fn blind(
+    migrator: &Migrator,
+    applied: &[(i64, bool, Vec<u8>)],
+    entities: &Migrations,
+    program: &str,
+) -> Result<(), String> {
+    let problems: Vec<String> = migrator
+        .iter()
+        .filter(|m| !applied.iter().any(|(v, ..)| *v == m.version))
+        .filter_map(|m| {
+            let tables = data_migration::blind_writes(m.sql.as_str(), entities.postgres.tables());
+            (!tables.is_empty()).then(|| {
+                let name = m.description.replace(' ', "_");
+                format!(
+                    "{:04}_{name}.sql writes {} as the tables' owner, who is subject to their \
+                     row-level security and has no tenant context: its UPDATE, DELETE or MERGE \
+                     sees no row and succeeds. Move its statements into the file \
+                     `{program} new-data-migration {name} --table {}` writes, which lifts FORCE \
+                     inside the file's transaction",
+                    m.version,
+                    tables.join(", "),
+                    tables.join(" --table "),
+                )
+            })
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(format!("not applying:\n{}", problems.join("\n"))),
+    }
+}
+
+async fn apply(
+    dir: &Path,
+    url: &str,
+    entities: &Migrations,
+    regenerate: &str,
+) -> Result<(), String> {
     let migrator = migrator(dir).await?;
     let pool = connect(url).await?;
+    let program = regenerate.strip_suffix(" generate").unwrap_or(regenerate);
+    blind(&migrator, &applied(&pool).await?, entities, program)?;
     let owner: bool = sqlx::query_scalar("SELECT pg_has_role(current_user, $1, 'MEMBER')")
         .bind(DEFINER_ROLE)
         .fetch_one(&pool)

@@ -1474,3 +1474,161 @@ async fn qdrant_payload_indexes_follow_the_filter_fields() {
     }
     raw.delete_collection("embeddings_evolving").await.unwrap();
 }
+
+/// #31: a data migration copies values for every tenant. A hand-written `UPDATE` of a tenant
+/// table, applied as the owner, sees no row (the owner is subject to FORCE and has no tenant
+/// context) and still succeeds: `apply` refuses such a pending file, and the file
+/// `new-data-migration` writes sees every tenant's rows, each row keeping its tenant.
+#[test]
+fn a_data_migration_sees_every_tenants_rows_and_a_blind_one_is_refused() {
+    use std::process::ExitCode;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scratch = rt.block_on(Scratch::new());
+    let (a, b) = (tenant(), tenant());
+    let v2 = || Entities::new().entity::<v2::Gadget>().entity::<Shelf>();
+    rt.block_on(scratch.step(&v2()));
+    // Each tenant's rows, as the application writes them.
+    let colors = || {
+        rt.block_on(async {
+            let db = scratch.db().await;
+            let mut out = Vec::new();
+            for who in [&a, &b] {
+                let mut tx = db.begin(who).await.unwrap();
+                let mut rows: Vec<(String, Option<String>, String)> = v2::Gadget::store()
+                    .list(&mut tx, Default::default(), Page::first(100))
+                    .await
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|g| (g.name, g.color, g.notes))
+                    .collect();
+                rows.sort();
+                out.push(rows);
+            }
+            out
+        })
+    };
+    rt.block_on(async {
+        let db = scratch.db().await;
+        for (who, tag) in [(&a, "a"), (&b, "b")] {
+            let mut tx = db.begin(who).await.unwrap();
+            for n in 0..3 {
+                v2::Gadget::store()
+                    .create(
+                        &mut tx,
+                        v2::NewGadget {
+                            id: None,
+                            name: format!("{tag}{n}"),
+                            count: n,
+                            notes: "kept".into(),
+                            color: None,
+                            priority: 0,
+                        },
+                    )
+                    .await
+                    .unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    });
+    let untouched = colors();
+
+    // The hazard, with sqlx's migrator as any tool would apply it: 0 rows change, no error.
+    std::fs::write(
+        scratch.dir.join("0006_blind_by_hand.sql"),
+        "UPDATE gadgets SET notes = 'changed';\n",
+    )
+    .unwrap();
+    rt.block_on(async {
+        let owner = raw_pool(&scratch.owner_url(), 1).await;
+        sqlx::migrate::Migrator::new(scratch.dir.clone())
+            .await
+            .unwrap()
+            .run(&owner)
+            .await
+            .expect("the blind file applies without an error");
+        owner.close().await;
+    });
+    assert_eq!(colors(), untouched, "as the owner, the UPDATE saw no row");
+
+    // The migration command refuses a pending blind file, and applies nothing.
+    let migrations = tenant_store::cli::Migrations::postgres(v2());
+    let dir = scratch.dir.to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let argv = ["migrations", "--dir", &dir]
+            .into_iter()
+            .chain(args.iter().copied());
+        tenant_store::cli::run(argv.map(str::to_owned).collect::<Vec<_>>(), &migrations)
+    };
+    std::fs::write(
+        scratch.dir.join("0007_copy_names_by_hand.sql"),
+        "-- a comment\nUPDATE \"public\".\"gadgets\" SET color = name;\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["apply", "--database-url", &scratch.owner_url()]),
+        ExitCode::FAILURE
+    );
+    std::fs::remove_file(scratch.dir.join("0007_copy_names_by_hand.sql")).unwrap();
+    assert_eq!(colors(), untouched, "nothing was applied");
+
+    // The supported way: the template, filled in, applied by the command.
+    assert_eq!(
+        run(&["new-data-migration", "copy_names", "--table", "nosuch"]),
+        ExitCode::FAILURE,
+        "a table no entity has"
+    );
+    assert_eq!(
+        run(&["new-data-migration", "Copy names", "--table", "gadgets"]),
+        ExitCode::FAILURE,
+        "a name that is not a-z 0-9 _"
+    );
+    assert_eq!(
+        run(&["new-data-migration", "copy_names", "--table", "gadgets"]),
+        ExitCode::SUCCESS
+    );
+    let file = scratch.dir.join("0007_copy_names.sql");
+    let template = std::fs::read_to_string(&file).expect("the template is 0007_copy_names.sql");
+    std::fs::write(
+        &file,
+        template.replace(
+            "-- Your statements here.",
+            "UPDATE gadgets SET color = name;",
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["check"]),
+        ExitCode::SUCCESS,
+        "a user file beside the generated ones"
+    );
+    assert_eq!(
+        run(&["apply", "--database-url", &scratch.owner_url()]),
+        ExitCode::SUCCESS
+    );
+    let want: Vec<Vec<(String, Option<String>, String)>> = untouched
+        .iter()
+        .map(|rows| {
+            rows.iter()
+                .map(|(name, _, notes)| (name.clone(), Some(name.clone()), notes.clone()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        colors(),
+        want,
+        "both tenants' rows were copied, each within its own row and tenant"
+    );
+    // FORCE is back on: the owner again sees no row.
+    let owner_sees: i64 = rt.block_on(async {
+        let owner = raw_pool(&scratch.owner_url(), 1).await;
+        let n = sqlx::query_scalar("SELECT count(*) FROM gadgets")
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+        owner.close().await;
+        n
+    });
+    assert_eq!(owner_sees, 0);
+    rt.block_on(scratch.drop_database());
+}

@@ -835,9 +835,16 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
                 }
                 false => out.problems.push(format!(
                     "`{}.{c}` changed from `{}` to `{}`, and PostgreSQL cannot convert every `{}` \
-                     value to `{}`; add a field with the new type (copy the values in a migration of \
-                     your own) and drop the old one with `drop_column`",
-                    after.entity, old.sql_type, new.sql_type, old.sql_type, new.sql_type
+                     value to `{}`; add a field with the new type, copy the values in a data \
+                     migration (the migration command's `new-data-migration copy_{c} --table {}` \
+                     writes one that sees every tenant's rows; a plain UPDATE sees none), apply \
+                     it, and only then drop the old field with `drop_column`",
+                    after.entity,
+                    old.sql_type,
+                    new.sql_type,
+                    old.sql_type,
+                    new.sql_type,
+                    after.key()
                 )),
             }
         }

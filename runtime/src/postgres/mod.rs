@@ -53,6 +53,7 @@ mod admin;
 mod audit;
 mod column;
 pub mod context;
+pub mod data_migration;
 pub mod evolve;
 pub mod keys;
 pub mod migrate;
