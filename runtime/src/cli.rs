@@ -17,6 +17,8 @@
 //!   that changed since;
 //! - `new-data-migration <name> --table <table>` writes a data migration to fill in, one that
 //!   sees every tenant's rows (see [`data_migration`]);
+//! - `keys generate <id> | install | retire <id> | list` manages the keys that sign tenant
+//!   contexts, as the tables' owner (see [`keys`](crate::postgres::keys));
 //! - `apply` applies the pending files as the tables' owner (after `check`), and refuses a
 //!   pending hand-written file whose `UPDATE`, `DELETE` or `MERGE` of a tenant table would see
 //!   no row.
@@ -113,12 +115,42 @@ enum Command {
         #[arg(long = "table", required = true)]
         tables: Vec<String>,
     },
+    /// The keys that sign tenant contexts (see `tenant_store::postgres::keys`), as the tables'
+    /// owner.
+    Keys {
+        /// The database, as the tables' owner (a member of `tenant_store_definer`).
+        #[arg(long, env = "DATABASE_URL", global = true)]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Apply the pending migrations, as the role that owns the tables.
     Apply {
         /// The database, as the tables' owner (a member of `tenant_store_definer`).
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
     },
+}
+
+/// `keys ...`. Rotation: `generate new`, deploy the application with the printed key,
+/// `retire old`.
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new key, install it, and print the `TENANT_STORE_PG_KEY=...` line to give the
+    /// application (the only time the secret is shown).
+    Generate {
+        /// The key's id (`A-Z a-z 0-9 - _`).
+        id: String,
+    },
+    /// Install the key in `TENANT_STORE_PG_KEY` (one made elsewhere, or again).
+    Install,
+    /// End a key: contexts signed with it stop verifying.
+    Retire {
+        /// The key's id.
+        id: String,
+    },
+    /// The keys' ids and dates (never their secrets).
+    List,
 }
 
 /// Runs the command line of this process against every registered entity, and returns the
@@ -221,6 +253,15 @@ fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), S
                 .map_err(|e| e.to_string())?;
             println!("wrote {} (fill in your statements)", path.display());
             Ok(())
+        }
+        Command::Keys {
+            database_url,
+            command,
+        } => {
+            let url = database_url.as_deref().ok_or(
+                "no database: pass `--database-url` (the tables' owner) or set DATABASE_URL",
+            )?;
+            block_on(keys(url, command))
         }
         Command::Apply { database_url } => {
             evolve::check(dir, &entities.postgres, regenerate).map_err(|e| {
@@ -371,4 +412,52 @@ async fn apply(
         println!("nothing to apply");
     }
     Ok(())
+}
+
+async fn keys(url: &str, command: &KeysCommand) -> Result<(), String> {
+    use crate::postgres::{SigningKey, context, keys};
+    let pool = connect(url).await?;
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    let result = match command {
+        KeysCommand::Generate { id } => {
+            let key = SigningKey::generate(id.as_str()).map_err(|e| e.to_string())?;
+            keys::install(&mut conn, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("installed key `{id}`; give the application this secret:");
+            println!("{}={}", context::KEY_ENV, key.export());
+            Ok(())
+        }
+        KeysCommand::Install => {
+            let key = SigningKey::from_env().map_err(|e| e.to_string())?;
+            keys::install(&mut conn, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("installed key `{}`", key.id());
+            Ok(())
+        }
+        KeysCommand::Retire { id } => match keys::retire(&mut conn, id).await {
+            Ok(true) => {
+                println!("retired key `{id}`");
+                Ok(())
+            }
+            Ok(false) => Err(format!("no active key `{id}`")),
+            Err(e) => Err(e.to_string()),
+        },
+        KeysCommand::List => keys::list(&mut conn)
+            .await
+            .map(|all| {
+                for k in all {
+                    let state = match k.retired_at {
+                        Some(at) => format!("retired {at}"),
+                        None => "active".to_owned(),
+                    };
+                    println!("{}\tcreated {}\t{state}", k.id, k.created_at);
+                }
+            })
+            .map_err(|e| e.to_string()),
+    };
+    drop(conn);
+    pool.close().await;
+    result
 }

@@ -145,3 +145,48 @@ async fn the_application_role_can_neither_read_nor_add_keys() {
         );
     }
 }
+
+/// The application's migration command manages keys (`tenant_store::cli`, `keys ...`): as the
+/// owner it generates and installs, lists and retires; as the application role it is refused.
+#[test]
+fn the_migration_command_generates_lists_and_retires_keys() {
+    use std::process::ExitCode;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(migrate());
+    let migrations = tenant_store::cli::Migrations::postgres(Default::default());
+    let run = |url: &str, args: &[&str]| {
+        let argv = ["migrations", "keys", "--database-url", url]
+            .into_iter()
+            .chain(args.iter().copied());
+        tenant_store::cli::run(argv.map(str::to_owned).collect::<Vec<_>>(), &migrations)
+    };
+    let state = |id: &str| {
+        rt.block_on(async {
+            let mut conn = owner_conn().await;
+            let all = keys::list(&mut conn).await.unwrap();
+            all.into_iter()
+                .find(|k| k.id == id)
+                .map(|k| k.retired_at.is_some())
+        })
+    };
+    let id = fresh_id("cli");
+    let owner = owner_url();
+    assert_eq!(run(&app_url(), &["generate", &id]), ExitCode::FAILURE);
+    assert_eq!(state(&id), None, "the application role installed nothing");
+    assert_eq!(run(&owner, &["generate", &id]), ExitCode::SUCCESS);
+    assert_eq!(state(&id), Some(false), "installed and active");
+    assert_eq!(run(&owner, &["list"]), ExitCode::SUCCESS);
+    assert_eq!(
+        run(&owner, &["generate", &id]),
+        ExitCode::FAILURE,
+        "the id is taken"
+    );
+    assert_eq!(run(&owner, &["retire", &id]), ExitCode::SUCCESS);
+    assert_eq!(state(&id), Some(true), "retired");
+    assert_eq!(
+        run(&owner, &["retire", &id]),
+        ExitCode::FAILURE,
+        "already retired"
+    );
+    assert_eq!(run(&owner, &["generate", "no spaces"]), ExitCode::FAILURE);
+}
