@@ -158,10 +158,16 @@ impl<S: Snapshot> Folder<S> {
     /// or edited, a generated file the snapshot does not list.
     pub fn integrity(&self, regenerate: &str) -> Result<&S, Refused> {
         let Some(snapshot) = &self.snapshot else {
-            return Err(Refused::one(format!(
-                "{} has no {SNAPSHOT_FILE}: run `{regenerate}` and commit the result",
-                self.dir.display()
-            )));
+            return Err(Refused::one(match self.generated.is_empty() {
+                true => format!(
+                    "{} has no {SNAPSHOT_FILE}: run `{regenerate}` and commit the result",
+                    self.dir.display()
+                ),
+                false => format!(
+                    "{} has generated files but no {SNAPSHOT_FILE}: {LOST_SNAPSHOT}",
+                    self.dir.display()
+                ),
+            }));
         };
         let mut problems = Vec::new();
         for (name, hash) in snapshot.files() {
@@ -191,6 +197,12 @@ impl<S: Snapshot> Folder<S> {
         }
     }
 }
+
+/// What to do when a folder's generated files are there and its snapshot is not.
+pub(crate) const LOST_SNAPSHOT: &str = "restore it from version control (`git checkout -- \
+     <folder>/tenant_store.snapshot.json`, or from the commit that last had it); it records what \
+     the files made, which cannot be read back from them. Only a folder of tenant-store 0.1's \
+     create files alone is adopted without one, by running the generator";
 
 /// New files numbered after a folder's last version, and the problems that stop a plan.
 pub(crate) struct Writer {

@@ -1632,3 +1632,36 @@ fn a_data_migration_sees_every_tenants_rows_and_a_blind_one_is_refused() {
     assert_eq!(owner_sees, 0);
     rt.block_on(scratch.drop_database());
 }
+
+/// #31 item 4: `generate` refuses what `check` refuses (an applied file edited), and a lost
+/// snapshot is met with the way back (restore it), not with advice that cannot work once the
+/// folder has more than create files.
+#[test]
+fn generate_refuses_an_edited_file_and_a_lost_snapshot_says_to_restore_it() {
+    let dir = v1_folder();
+    let v2 = Entities::new().entity::<v2::Gadget>().entity::<Shelf>();
+    evolve::generate(&dir, &v2).unwrap();
+
+    let create = dir.join("0002_create_gadgets.sql");
+    let original = std::fs::read_to_string(&create).unwrap();
+    std::fs::write(&create, format!("{original}-- edited\n")).unwrap();
+    let err = refusal(&dir, &v2);
+    assert!(
+        err.contains("0002_create_gadgets.sql was edited after it was generated"),
+        "{err}"
+    );
+    let err = evolve::check(&dir, &v2, "generate")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("was edited after it was generated"), "{err}");
+    std::fs::write(&create, original).unwrap();
+
+    std::fs::remove_file(dir.join(evolve::SNAPSHOT_FILE)).unwrap();
+    let err = evolve::check(&dir, &v2, "generate")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("restore it from version control"), "{err}");
+    let err = refusal(&dir, &v2);
+    assert!(err.contains("restore it from version control"), "{err}");
+    assert!(!err.contains("put the entities back"), "{err}");
+}

@@ -284,9 +284,9 @@ fn adopt(
             }
             None => problems.push(format!(
                 "{name} in {} was generated, but not from the entities as they are now, and the \
-                 folder has no {SNAPSHOT_FILE}; put the entities back as they were, run the \
-                 generator once to write the snapshot, then change them",
-                folder.dir.display()
+                 folder has no {SNAPSHOT_FILE}: {}",
+                folder.dir.display(),
+                crate::migrations::LOST_SNAPSHOT
             )),
         }
         snapshot
@@ -301,7 +301,12 @@ fn adopt(
 
 /// Plans `dir` against `entities` and writes the new files and the snapshot.
 pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
-    let plan = plan(&Folder::read(dir, "cypher")?, entities)?;
+    let folder = Folder::read(dir, "cypher")?;
+    // An edited or missing recorded file: refused here as `check` refuses it.
+    if folder.snapshot.is_some() {
+        folder.integrity("generate")?;
+    }
+    let plan = plan(&folder, entities)?;
     if !plan.is_empty() {
         crate::migrations::write(dir, &plan.files, &plan.snapshot)?;
     }

@@ -55,7 +55,7 @@ use super::migrate::{
     APP_ROLE, FUNCTIONS, HEADER, MigrationFile, TableDef, base_sql, policy_expression,
 };
 use super::{PgEntity, audit_table_sql};
-use crate::migrations::{Folder, Writer, sha256};
+use crate::migrations::{Folder, LOST_SNAPSHOT, Writer, sha256};
 pub use crate::migrations::{Refused, SNAPSHOT_FILE};
 
 /// The first line sqlx reads to run a file outside a transaction.
@@ -682,8 +682,7 @@ fn adopt(
         if expected.as_deref() != Some(text.as_str()) {
             problems.push(format!(
                 "{name} in {} was generated, but not from the entities as they are now, and the \
-                 folder has no {SNAPSHOT_FILE} to say what it made; put the entities back as they \
-                 were when it was generated, run the generator once to write the snapshot, then change them",
+                 folder has no {SNAPSHOT_FILE} to say what it made: {LOST_SNAPSHOT}",
                 folder.dir.display()
             ));
         }
@@ -1118,7 +1117,12 @@ pub(crate) fn create_sql(t: &Table) -> String {
 /// Plans `dir` against `entities` and writes the new files and the snapshot. Returns the plan
 /// (its `files` are what was written).
 pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
-    let plan = plan(&Folder::read(dir, "sql")?, entities)?;
+    let folder = Folder::read(dir, "sql")?;
+    // An edited or missing recorded file: refused here as `check` refuses it.
+    if folder.snapshot.is_some() {
+        folder.integrity("generate")?;
+    }
+    let plan = plan(&folder, entities)?;
     if !plan.is_empty() {
         plan.write(dir)?;
     }
