@@ -525,6 +525,7 @@ async fn apply_migration_runs_schema_statements_only() {
 
 #[tokio::test]
 async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
+    let _turn = tenant_store_tests::graph_turn().await;
     let settings = Resilience {
         timeout: Duration::from_secs(1),
         failure_threshold: 2,
@@ -611,21 +612,10 @@ async fn a_list_over_the_cap_is_invalid_input() {
 
 #[tokio::test]
 async fn a_driver_the_application_built_serves_the_stores() {
-    use tenant_store::neo4j::neo4rs;
-    let config = tenant_store_tests::neo4j_config();
-    let built = neo4rs::ConfigBuilder::default()
-        .uri(config.uri.as_str())
-        .user(config.user.as_str())
-        .password(config.password.as_str())
-        .db(config.database.as_deref().unwrap_or("graph"))
-        .build()
+    let _turn = tenant_store_tests::graph_turn().await;
+    let g = Client::from_graph(tenant_store_tests::neo4j_driver(), Resilience::default())
+        .await
         .unwrap();
-    let g = Client::from_graph(
-        neo4rs::Graph::connect(built).unwrap(),
-        Resilience::default(),
-    )
-    .await
-    .unwrap();
     let (a, b) = (tenant(), tenant());
     Symbol::store()
         .create(&g.scoped(&a), sym("own", "own"))
