@@ -695,12 +695,10 @@ fn adopt(
     }
 }
 
-/// Plans the migration of one existing table from `before` to `declared`.
+/// Plans the migration of one existing table from `before` to `declared`, in the order of the
+/// module doc's steps: the `ALTER` file, the concurrent index files, the constrain file.
 fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
     let after = &declared.table;
-    let t = after.qualified();
-    let name = &after.table;
-    let problem_count = out.problems.len();
     if before.scope != after.scope {
         out.problems.push(format!(
             "`{}` ({}) changed its scope from `{}` to `{}`; a table keeps the scope it was created with: \
@@ -712,309 +710,384 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
         ));
         return;
     }
-    let mut alter = String::new();
-    let mut concurrent: Vec<(String, String)> = Vec::new();
-    let mut constrain = String::new();
-    let mut cur = before.clone();
-
-    // 1. Renames, and the names derived from the renamed column.
-    for (new, old) in &declared.renames {
-        if cur.column(new).is_some() || cur.column(old).is_none() {
-            continue; // renamed by an earlier migration
-        }
-        let _ = writeln!(
-            alter,
-            "ALTER TABLE {t} RENAME COLUMN \"{old}\" TO \"{new}\";"
-        );
-        let was = cur.clone();
-        cur.rename_column(old, new);
-        for (a, b) in was.indexes().iter().zip(cur.indexes()) {
-            if a.name != b.name {
-                let _ = writeln!(
-                    alter,
-                    "ALTER INDEX \"{}\".\"{}\" RENAME TO \"{}\";",
-                    cur.schema, a.name, b.name
-                );
-            }
-        }
-        for (a, b) in was.uniques.iter().zip(&cur.uniques) {
-            if a != b {
-                let _ = writeln!(
-                    alter,
-                    "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
-                    was.unique_name(a),
-                    cur.unique_name(b)
-                );
-            }
-        }
-        for (a, b) in was.references.iter().zip(&cur.references) {
-            if a.column != b.column {
-                let _ = writeln!(
-                    alter,
-                    "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
-                    was.reference_name(&a.column),
-                    cur.reference_name(&b.column)
-                );
-            }
-        }
-    }
-    if cur.id != after.id {
+    let mut change = Change::new(before, declared);
+    change.renames();
+    if change.cur.id != after.id {
         out.problems.push(format!(
             "`{}` ({}) changed its id column from `{}` to `{}`; write `renamed_from = \"{}\"` on the id field if it was renamed",
             after.entity,
             after.key(),
-            cur.id,
+            change.cur.id,
             after.id,
-            cur.id
+            change.cur.id
         ));
         return;
     }
-
-    // 2. Keys and references that go (those on dropped columns go with them).
-    let dropped: Vec<String> = cur
+    change.dropped = change
+        .cur
         .columns
         .iter()
         .filter(|c| after.column(&c.name).is_none())
         .map(|c| c.name.clone())
         .collect();
-    let survives = |cols: &[String]| cols.iter().all(|c| !dropped.contains(c));
-    for u in cur.uniques.iter().filter(|u| !after.uniques.contains(u)) {
-        if survives(u) {
-            let _ = writeln!(
-                alter,
-                "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
-                cur.unique_name(u)
-            );
-        }
-    }
-    for r in cur
-        .references
-        .iter()
-        .filter(|r| !after.references.contains(r))
-    {
-        if survives(std::slice::from_ref(&r.column)) {
-            let _ = writeln!(
-                alter,
-                "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
-                cur.reference_name(&r.column)
-            );
+    change.drop_keys();
+    change.drop_columns();
+    change.change_columns();
+    change.add_columns();
+    change.add_references();
+    change.grants_and_policy();
+    change.indexes();
+    change.write(out);
+}
+
+/// One table's change as it is planned: the table as the migrations leave it so far (`cur`,
+/// renamed), and the SQL of the three kinds of file.
+struct Change<'a> {
+    declared: &'a Declared,
+    after: &'a Table,
+    /// The table's qualified name.
+    t: String,
+    cur: Table,
+    /// Columns the migrations have and the entity does not.
+    dropped: Vec<String>,
+    alter: String,
+    /// `(description, statement)`: one `-- no-transaction` file each.
+    concurrent: Vec<(String, String)>,
+    constrain: String,
+    problems: Vec<String>,
+}
+
+impl<'a> Change<'a> {
+    fn new(before: &Table, declared: &'a Declared) -> Self {
+        Self {
+            declared,
+            after: &declared.table,
+            t: declared.table.qualified(),
+            cur: before.clone(),
+            dropped: Vec::new(),
+            alter: String::new(),
+            concurrent: Vec::new(),
+            constrain: String::new(),
+            problems: Vec::new(),
         }
     }
 
-    // 3. Dropped columns: only with the opt-in.
-    for c in &dropped {
-        if declared.drop_columns.contains(c) {
-            let _ = writeln!(alter, "ALTER TABLE {t} DROP COLUMN \"{c}\";");
-        } else {
-            out.problems.push(format!(
-                "column `{c}` of {} is in the migrations but `{}` has no field for it; to drop it \
-                 with its data, add `drop_column = \"{c}\"` to `#[tenant_store(...)]` on `{}`; if the \
-                 field was renamed, write `renamed_from = \"{c}\"` on it",
-                after.key(),
-                after.entity,
-                after.entity
-            ));
-        }
-    }
-
-    // 4. Columns on both sides: type, nullability, default.
-    for new in &after.columns {
-        let Some(old) = cur.column(&new.name) else {
-            continue;
-        };
-        let c = &new.name;
-        if old.sql_type != new.sql_type {
-            match convertible(&old.sql_type, &new.sql_type) {
-                true => {
+    /// 1. Renames, and the names derived from the renamed column.
+    fn renames(&mut self) {
+        let (t, declared) = (&self.t, self.declared);
+        for (new, old) in &declared.renames {
+            if self.cur.column(new).is_some() || self.cur.column(old).is_none() {
+                continue; // renamed by an earlier migration
+            }
+            let _ = writeln!(
+                self.alter,
+                "ALTER TABLE {t} RENAME COLUMN \"{old}\" TO \"{new}\";"
+            );
+            let was = self.cur.clone();
+            self.cur.rename_column(old, new);
+            for (a, b) in was.indexes().iter().zip(self.cur.indexes()) {
+                if a.name != b.name {
                     let _ = writeln!(
-                        alter,
-                        "ALTER TABLE {t} ALTER COLUMN \"{c}\" TYPE {ty} USING \"{c}\"::{ty};",
-                        ty = new.sql_type
+                        self.alter,
+                        "ALTER INDEX \"{}\".\"{}\" RENAME TO \"{}\";",
+                        self.cur.schema, a.name, b.name
                     );
                 }
-                false => out.problems.push(format!(
-                    "`{}.{c}` changed from `{}` to `{}`, and PostgreSQL cannot convert every `{}` \
-                     value to `{}`; add a field with the new type, copy the values in a data \
-                     migration (the migration command's `new-data-migration copy_{c} --table {}` \
-                     writes one that sees every tenant's rows; a plain UPDATE sees none), apply \
-                     it, and only then drop the old field with `drop_column`",
+            }
+            for (a, b) in was.uniques.iter().zip(&self.cur.uniques) {
+                if a != b {
+                    let _ = writeln!(
+                        self.alter,
+                        "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
+                        was.unique_name(a),
+                        self.cur.unique_name(b)
+                    );
+                }
+            }
+            for (a, b) in was.references.iter().zip(&self.cur.references) {
+                if a.column != b.column {
+                    let _ = writeln!(
+                        self.alter,
+                        "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
+                        was.reference_name(&a.column),
+                        self.cur.reference_name(&b.column)
+                    );
+                }
+            }
+        }
+    }
+
+    /// 2. Keys and references that go (those on dropped columns go with them).
+    fn drop_keys(&mut self) {
+        let (t, after, cur, dropped) = (&self.t, self.after, &self.cur, &self.dropped);
+        let survives = |cols: &[String]| cols.iter().all(|c| !dropped.contains(c));
+        for u in cur.uniques.iter().filter(|u| !after.uniques.contains(u)) {
+            if survives(u) {
+                let _ = writeln!(
+                    self.alter,
+                    "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
+                    cur.unique_name(u)
+                );
+            }
+        }
+        for r in cur
+            .references
+            .iter()
+            .filter(|r| !after.references.contains(r))
+        {
+            if survives(std::slice::from_ref(&r.column)) {
+                let _ = writeln!(
+                    self.alter,
+                    "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
+                    cur.reference_name(&r.column)
+                );
+            }
+        }
+    }
+
+    /// 3. Dropped columns: only with the opt-in.
+    fn drop_columns(&mut self) {
+        let (t, after, dropped) = (&self.t, self.after, &self.dropped);
+        for c in dropped {
+            if self.declared.drop_columns.contains(c) {
+                let _ = writeln!(self.alter, "ALTER TABLE {t} DROP COLUMN \"{c}\";");
+            } else {
+                self.problems.push(format!(
+                    "column `{c}` of {} is in the migrations but `{}` has no field for it; to drop it \
+                     with its data, add `drop_column = \"{c}\"` to `#[tenant_store(...)]` on `{}`; if the \
+                     field was renamed, write `renamed_from = \"{c}\"` on it",
+                    after.key(),
                     after.entity,
-                    old.sql_type,
-                    new.sql_type,
-                    old.sql_type,
-                    new.sql_type,
+                    after.entity
+                ));
+            }
+        }
+    }
+
+    /// 4. Columns on both sides: type, nullability, default.
+    fn change_columns(&mut self) {
+        let (t, after, cur) = (&self.t, self.after, &self.cur);
+        for new in &after.columns {
+            let Some(old) = cur.column(&new.name) else {
+                continue;
+            };
+            let c = &new.name;
+            if old.sql_type != new.sql_type {
+                match convertible(&old.sql_type, &new.sql_type) {
+                    true => {
+                        let _ = writeln!(self.alter,
+                            "ALTER TABLE {t} ALTER COLUMN \"{c}\" TYPE {ty} USING \"{c}\"::{ty};",
+                            ty = new.sql_type
+                        );
+                    }
+                    false => self.problems.push(format!(
+                        "`{}.{c}` changed from `{}` to `{}`, and PostgreSQL cannot convert every `{}` \
+                         value to `{}`; add a field with the new type, copy the values in a data \
+                         migration (the migration command's `new-data-migration copy_{c} --table {}` \
+                         writes one that sees every tenant's rows; a plain UPDATE sees none), apply \
+                         it, and only then drop the old field with `drop_column`",
+                        after.entity,
+                        old.sql_type,
+                        new.sql_type,
+                        old.sql_type,
+                        new.sql_type,
+                        after.key()
+                    )),
+                }
+            }
+            if old.default != new.default {
+                match &new.default {
+                    Some(d) => {
+                        let _ = writeln!(
+                            self.alter,
+                            "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET DEFAULT {d};"
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            self.alter,
+                            "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP DEFAULT;"
+                        );
+                    }
+                }
+            }
+            match (old.nullable, new.nullable) {
+                (false, true) => {
+                    let _ = writeln!(self.alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP NOT NULL;");
+                }
+                (true, false) => match &new.default {
+                    // The owner is subject to the policy (FORCE): lifted for this one statement,
+                    // inside the migration's transaction, so no session sees the table without it.
+                    Some(d) => {
+                        let _ = writeln!(self.alter, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
+                        let _ = writeln!(self.alter, "UPDATE {t} SET \"{c}\" = {d} WHERE \"{c}\" IS NULL;");
+                        let _ = writeln!(self.alter, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
+                        let _ = writeln!(self.alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET NOT NULL;");
+                    }
+                    None => self.problems.push(format!(
+                        "`{}.{c}` is no longer optional, and its rows may hold NULL; give the field \
+                         `default = \"...\"` (the value NULLs become)",
+                        after.entity
+                    )),
+                },
+                _ => {}
+            }
+        }
+    }
+
+    /// 5. Added columns.
+    fn add_columns(&mut self) {
+        let (t, after, cur) = (&self.t, self.after, &self.cur);
+        for new in after
+            .columns
+            .iter()
+            .filter(|c| cur.column(&c.name).is_none())
+        {
+            let c = &new.name;
+            match (&new.default, new.nullable) {
+                (Some(d), nullable) => {
+                    let null = if nullable { "" } else { " NOT NULL" };
+                    let _ = writeln!(self.alter,
+                        "ALTER TABLE {t} ADD COLUMN \"{c}\" {}{null} DEFAULT {d};",
+                        new.sql_type
+                    );
+                }
+                (None, true) => {
+                    let _ = writeln!(self.alter,
+                        "ALTER TABLE {t} ADD COLUMN \"{c}\" {};",
+                        new.sql_type
+                    );
+                }
+                (None, false) => self.problems.push(format!(
+                    "`{}.{c}` is new and required, and {} has rows without it; make it an `Option<_>` \
+                     or give it `default = \"...\"` (a SQL expression)",
+                    after.entity,
                     after.key()
                 )),
             }
         }
-        if old.default != new.default {
-            match &new.default {
-                Some(d) => {
-                    let _ = writeln!(
-                        alter,
-                        "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET DEFAULT {d};"
-                    );
-                }
-                None => {
-                    let _ = writeln!(alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP DEFAULT;");
-                }
-            }
+    }
+
+    /// 6. References that are new: added without a scan, validated in the constrain file.
+    fn add_references(&mut self) {
+        let (t, after, cur) = (&self.t, self.after, &self.cur);
+        for r in after
+            .references
+            .iter()
+            .filter(|r| !cur.references.contains(r))
+        {
+            let fk = after.reference_name(&r.column);
+            let s = &after.scope;
+            let _ = writeln!(
+                self.alter,
+                "ALTER TABLE {t} ADD CONSTRAINT \"{fk}\" FOREIGN KEY (\"{s}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{s}\", \"{}\") ON DELETE CASCADE NOT VALID;",
+                r.column, r.parent_schema, r.parent_table, r.parent_id
+            );
+            let _ = writeln!(
+                self.constrain,
+                "ALTER TABLE {t} VALIDATE CONSTRAINT \"{fk}\";"
+            );
         }
-        match (old.nullable, new.nullable) {
-            (false, true) => {
-                let _ = writeln!(alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP NOT NULL;");
-            }
-            (true, false) => match &new.default {
-                // The owner is subject to the policy (FORCE): lifted for this one statement,
-                // inside the migration's transaction, so no session sees the table without it.
-                Some(d) => {
-                    let _ = writeln!(alter, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
-                    let _ = writeln!(alter, "UPDATE {t} SET \"{c}\" = {d} WHERE \"{c}\" IS NULL;");
-                    let _ = writeln!(alter, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
-                    let _ = writeln!(alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET NOT NULL;");
-                }
-                None => out.problems.push(format!(
-                    "`{}.{c}` is no longer optional, and its rows may hold NULL; give the field \
-                     `default = \"...\"` (the value NULLs become)",
+    }
+
+    /// 7. Grants and the policy.
+    fn grants_and_policy(&mut self) {
+        let (t, after, cur) = (&self.t, self.after, &self.cur);
+        if cur.append_only != after.append_only {
+            let change = if after.append_only {
+                format!("REVOKE UPDATE ON {t} FROM {APP_ROLE};")
+            } else {
+                format!("GRANT UPDATE ON {t} TO {APP_ROLE};")
+            };
+            let _ = writeln!(self.alter, "{change}");
+        }
+        if cur.policy != after.policy {
+            let _ = writeln!(
+                self.alter,
+                "ALTER POLICY tenant_isolation ON {t}\n    USING {p}\n    WITH CHECK {p};",
+                p = after.policy
+            );
+        }
+    }
+
+    /// 8. Indexes, built and dropped concurrently; unique keys built as indexes, then attached.
+    fn indexes(&mut self) {
+        let (t, after, cur, dropped) = (&self.t, self.after, &self.cur, &self.dropped);
+        let (was, now) = (cur.indexes(), after.indexes());
+        // New indexes first: a query an old index served is served throughout the swap.
+        for i in now.iter().filter(|i| !was.contains(i)) {
+            self.concurrent.push((
+                format!("index_{}", i.name),
+                format!(
+                    "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{}\" ON {t} ({});\n",
+                    i.name,
+                    i.column_list()
+                ),
+            ));
+        }
+        for i in was
+            .iter()
+            .filter(|i| !now.contains(i) && !i.columns.iter().any(|c| dropped.contains(c)))
+        {
+            self.concurrent.push((
+                format!("drop_index_{}", i.name),
+                format!(
+                    "DROP INDEX CONCURRENTLY IF EXISTS \"{}\".\"{}\";\n",
+                    cur.schema, i.name
+                ),
+            ));
+        }
+        for u in after.uniques.iter().filter(|u| !cur.uniques.contains(u)) {
+            let key = after.unique_name(u);
+            let cols: Vec<String> = u.iter().map(|c| format!("\"{c}\"")).collect();
+            self.concurrent.push((
+                format!("index_{key}"),
+                format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"{key}\" ON {t} (\"{}\", {});\n",
+                    after.scope,
+                    cols.join(", ")
+                ),
+            ));
+            let _ = writeln!(
+                self.constrain,
+                "ALTER TABLE {t} ADD CONSTRAINT \"{key}\" UNIQUE USING INDEX \"{key}\";"
+            );
+        }
+    }
+
+    /// The files, unless a step found a problem (then only the problems).
+    fn write(self, out: &mut Writer) {
+        let (after, name) = (self.after, &self.after.table);
+        if !self.problems.is_empty() {
+            out.problems.extend(self.problems);
+            return;
+        }
+        let alter = self.alter;
+        let constrain = self.constrain;
+        let concurrent = self.concurrent;
+        if !alter.is_empty() {
+            out.file(
+                &format!("alter_{name}"),
+                format!(
+                    "{HEADER}-- Entity `{}`: changed fields.\n{alter}",
                     after.entity
-                )),
-            },
-            _ => {}
+                ),
+            );
         }
-    }
-
-    // 5. Added columns.
-    for new in after
-        .columns
-        .iter()
-        .filter(|c| cur.column(&c.name).is_none())
-    {
-        let c = &new.name;
-        match (&new.default, new.nullable) {
-            (Some(d), nullable) => {
-                let null = if nullable { "" } else { " NOT NULL" };
-                let _ = writeln!(
-                    alter,
-                    "ALTER TABLE {t} ADD COLUMN \"{c}\" {}{null} DEFAULT {d};",
-                    new.sql_type
-                );
-            }
-            (None, true) => {
-                let _ = writeln!(
-                    alter,
-                    "ALTER TABLE {t} ADD COLUMN \"{c}\" {};",
-                    new.sql_type
-                );
-            }
-            (None, false) => out.problems.push(format!(
-                "`{}.{c}` is new and required, and {} has rows without it; make it an `Option<_>` \
-                 or give it `default = \"...\"` (a SQL expression)",
-                after.entity,
-                after.key()
-            )),
+        for (description, sql) in concurrent {
+            // One statement per file, outside a transaction: CONCURRENTLY cannot run in one, nor
+            // share a query string with another statement.
+            out.file(&description, format!("{NO_TRANSACTION}{HEADER}{sql}"));
         }
-    }
-
-    // 6. References that are new: added without a scan, validated in the constrain file.
-    for r in after
-        .references
-        .iter()
-        .filter(|r| !cur.references.contains(r))
-    {
-        let fk = after.reference_name(&r.column);
-        let s = &after.scope;
-        let _ = writeln!(
-            alter,
-            "ALTER TABLE {t} ADD CONSTRAINT \"{fk}\" FOREIGN KEY (\"{s}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{s}\", \"{}\") ON DELETE CASCADE NOT VALID;",
-            r.column, r.parent_schema, r.parent_table, r.parent_id
-        );
-        let _ = writeln!(constrain, "ALTER TABLE {t} VALIDATE CONSTRAINT \"{fk}\";");
-    }
-
-    // 7. Grants and the policy.
-    if cur.append_only != after.append_only {
-        let change = if after.append_only {
-            format!("REVOKE UPDATE ON {t} FROM {APP_ROLE};")
-        } else {
-            format!("GRANT UPDATE ON {t} TO {APP_ROLE};")
-        };
-        let _ = writeln!(alter, "{change}");
-    }
-    if cur.policy != after.policy {
-        let _ = writeln!(
-            alter,
-            "ALTER POLICY tenant_isolation ON {t}\n    USING {p}\n    WITH CHECK {p};",
-            p = after.policy
-        );
-    }
-
-    // 8. Indexes, built and dropped concurrently; unique keys built as indexes, then attached.
-    let (was, now) = (cur.indexes(), after.indexes());
-    // New indexes first: a query an old index served is served throughout the swap.
-    for i in now.iter().filter(|i| !was.contains(i)) {
-        concurrent.push((
-            format!("index_{}", i.name),
-            format!(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"{}\" ON {t} ({});\n",
-                i.name,
-                i.column_list()
-            ),
-        ));
-    }
-    for i in was
-        .iter()
-        .filter(|i| !now.contains(i) && !i.columns.iter().any(|c| dropped.contains(c)))
-    {
-        concurrent.push((
-            format!("drop_index_{}", i.name),
-            format!(
-                "DROP INDEX CONCURRENTLY IF EXISTS \"{}\".\"{}\";\n",
-                cur.schema, i.name
-            ),
-        ));
-    }
-    for u in after.uniques.iter().filter(|u| !cur.uniques.contains(u)) {
-        let key = after.unique_name(u);
-        let cols: Vec<String> = u.iter().map(|c| format!("\"{c}\"")).collect();
-        concurrent.push((
-            format!("index_{key}"),
-            format!(
-                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"{key}\" ON {t} (\"{}\", {});\n",
-                after.scope,
-                cols.join(", ")
-            ),
-        ));
-        let _ = writeln!(
-            constrain,
-            "ALTER TABLE {t} ADD CONSTRAINT \"{key}\" UNIQUE USING INDEX \"{key}\";"
-        );
-    }
-
-    if out.problems.len() > problem_count {
-        return;
-    }
-    if !alter.is_empty() {
-        out.file(
-            &format!("alter_{name}"),
-            format!(
-                "{HEADER}-- Entity `{}`: changed fields.\n{alter}",
-                after.entity
-            ),
-        );
-    }
-    for (description, sql) in concurrent {
-        // One statement per file, outside a transaction: CONCURRENTLY cannot run in one, nor
-        // share a query string with another statement.
-        out.file(&description, format!("{NO_TRANSACTION}{HEADER}{sql}"));
-    }
-    if !constrain.is_empty() {
-        out.file(
-            &format!("constrain_{name}"),
-            format!(
-                "{HEADER}-- Entity `{}`: new keys and references.\n{constrain}",
-                after.entity
-            ),
-        );
+        if !constrain.is_empty() {
+            out.file(
+                &format!("constrain_{name}"),
+                format!(
+                    "{HEADER}-- Entity `{}`: new keys and references.\n{constrain}",
+                    after.entity
+                ),
+            );
+        }
     }
 }
 
