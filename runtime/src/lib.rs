@@ -201,7 +201,9 @@
 //!   functions whose owner may read the keys or owns a tenant table, a changed verifying
 //!   function, a key the database does not hold; and lists every finding with the statement
 //!   that removes it;
-//! - `Store::explain_list` as an oracle: it prints the plan without the planner's estimates;
+//! - `Store::explain_list` as an oracle: it prints the generic plan (made with the values
+//!   unknown; the estimates, and the shape they choose, would tell whether another tenant
+//!   holds a value), without estimates;
 //! - an admin who reads a tenant and rolls back to hide it: admin audit rows are signed and
 //!   committed on a connection of their own before the admin acts.
 //!

@@ -162,6 +162,97 @@ pub async fn leftover(db: &Db) -> (String, i64) {
     row
 }
 
+/// A database of its own in the test cluster, set up as `scripts/services.sh` sets up the
+/// shared one (owned by the tables' owner, the operator revokes applied), for a test whose
+/// outcome depends on what else a table holds (planner statistics, say) or that evolves a
+/// schema. Dropped by [`ScratchDb::drop`].
+pub struct ScratchDb {
+    pub name: String,
+}
+
+/// `url` with its database replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("a database URL ends with /<database>");
+    format!("{base}/{db}")
+}
+
+impl ScratchDb {
+    /// A new, empty database named `<prefix>_<random>`.
+    pub async fn new(prefix: &str) -> Self {
+        let name = format!("{prefix}_{}", Uuid::new_v4().simple());
+        let su = raw_pool(&super_url(), 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} OWNER ts_owner"
+        )))
+        .execute(&su)
+        .await
+        .unwrap();
+        su.close().await;
+        let su = raw_pool(&with_database(&super_url(), &name), 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;
+             REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC; {}",
+            tenant_store::postgres::migrate::operator_revokes()
+        )))
+        .execute(&su)
+        .await
+        .unwrap();
+        su.close().await;
+        Self { name }
+    }
+
+    /// The tables' owner's URL for this database.
+    pub fn owner_url(&self) -> String {
+        with_database(&owner_url(), &self.name)
+    }
+
+    /// The application role's URL for this database.
+    pub fn app_url(&self) -> String {
+        with_database(&app_url(), &self.name)
+    }
+
+    /// Applies the examples' committed migrations and installs [`key`], then connects as the
+    /// application role: the shared database's set-up, on rows of this test only.
+    pub async fn examples_db(&self, max: u32) -> Db {
+        let owner = raw_pool(&self.owner_url(), 1).await;
+        let migrator = sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
+            .await
+            .expect("migrations/ is readable");
+        migrator
+            .run(&owner)
+            .await
+            .unwrap_or_else(|e| panic!("applying migrations failed: {e}"));
+        let mut conn = owner.acquire().await.expect("an owner connection");
+        tenant_store::postgres::keys::install(&mut conn, &key())
+            .await
+            .unwrap_or_else(|e| panic!("installing the test key failed: {e}"));
+        drop(conn);
+        owner.close().await;
+        Db::connect_with(
+            &self.app_url(),
+            key(),
+            DbOptions::default().max_connections(max),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}"))
+    }
+
+    /// Drops the database, closing what is still connected to it.
+    pub async fn drop(self) {
+        let su = raw_pool(&super_url(), 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&su)
+        .await
+        .unwrap();
+        su.close().await;
+    }
+}
+
 /// Every file of `dir`, by name, with its bytes: what a migrations folder holds.
 pub fn folder_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)

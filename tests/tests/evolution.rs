@@ -18,7 +18,7 @@ use tenant_store::Principal;
 use tenant_store::postgres::evolve::{self, Entities};
 use tenant_store::postgres::{Db, DbOptions};
 use tenant_store::tenant_store;
-use tenant_store_tests::{folder_files, key, owner_url, raw_pool, super_url, tenant};
+use tenant_store_tests::{ScratchDb, folder_files, key, raw_pool, tenant};
 use uuid::Uuid;
 
 #[tenant_store(backend = "postgres", scope = "org_id", table = "shelves")]
@@ -187,52 +187,27 @@ fn v6_entities() -> Entities {
         .drop_table("public", "shelves")
 }
 
-/// A database of its own, set up as `scripts/services.sh` sets up the shared one, dropped on
+/// A database of its own and a migrations folder of its own, dropped on
 /// [`Scratch::drop_database`].
 struct Scratch {
-    name: String,
+    db: ScratchDb,
     dir: PathBuf,
-}
-
-fn with_database(url: &str, db: &str) -> String {
-    let (base, _) = url
-        .rsplit_once('/')
-        .expect("a database URL ends with /<database>");
-    format!("{base}/{db}")
 }
 
 impl Scratch {
     async fn new() -> Self {
-        let name = format!("ts_evolve_{}", Uuid::new_v4().simple());
-        let su = raw_pool(&super_url(), 1).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} OWNER ts_owner"
-        )))
-        .execute(&su)
-        .await
-        .unwrap();
-        su.close().await;
-        let su = raw_pool(&with_database(&super_url(), &name), 1).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO ts_owner;
-             REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC; {}",
-            tenant_store::postgres::migrate::operator_revokes()
-        )))
-        .execute(&su)
-        .await
-        .unwrap();
-        su.close().await;
-        let dir = std::env::temp_dir().join(&name);
+        let db = ScratchDb::new("ts_evolve").await;
+        let dir = std::env::temp_dir().join(&db.name);
         std::fs::create_dir_all(&dir).unwrap();
-        Self { name, dir }
+        Self { db, dir }
     }
 
     fn owner_url(&self) -> String {
-        with_database(&owner_url(), &self.name)
+        self.db.owner_url()
     }
 
     fn app_url(&self) -> String {
-        with_database(&tenant_store_tests::app_url(), &self.name)
+        self.db.app_url()
     }
 
     /// Generates, checks that only new files appeared (every earlier file byte for byte as it
@@ -285,15 +260,7 @@ impl Scratch {
     }
 
     async fn drop_database(self) {
-        let su = raw_pool(&super_url(), 1).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&su)
-        .await
-        .unwrap();
-        su.close().await;
+        self.db.drop().await;
         std::fs::remove_dir_all(&self.dir).unwrap();
     }
 }

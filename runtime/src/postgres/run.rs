@@ -339,6 +339,79 @@ impl Runner<'_> {
         }
     }
 
+    /// The text lines of the plan PostgreSQL makes for `st` with its values unknown:
+    /// `EXPLAIN (COSTS OFF) EXECUTE` of it prepared by SQL `PREPARE`, under
+    /// `plan_cache_mode = force_generic_plan`, in one transaction. Only the statement's text
+    /// is sent, never its values.
+    ///
+    /// Why the generic plan: the planner's statistics cover every tenant's rows (RLS does not
+    /// filter them), so a plan made for the caller's values would say whether another tenant
+    /// holds them: by its estimates, and by its shape, which the estimates choose (a bitmap
+    /// scan for a value another tenant holds 2,000 times, an index scan for one nobody holds).
+    /// The generic plan depends on the statement's text and the table's statistics as a
+    /// whole, never on a value. PostgreSQL 15 has no `EXPLAIN (GENERIC_PLAN)` (16 does).
+    ///
+    /// The statement is deallocated and the setting put back before the end; a failure on
+    /// the way marks the connection dirty, so a statement left prepared closes it
+    /// ([`pool`](super::pool)).
+    pub(crate) async fn explain_generic(&mut self, st: &Statement) -> Result<Vec<String>> {
+        const NAME: &str = "tenant_store_explain";
+        let plain = |sql: String| sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        // `EXECUTE`'s arguments cannot be bound parameters, and the generic plan does not read
+        // them: each is `NULL`, so the caller's values (and the context) never reach the server.
+        let nulls = vec!["NULL"; st.args.len() + 1].join(", ");
+        self.begin().await?;
+        self.lease().dirty = true;
+        let before = self
+            .plain(plain(
+                "SELECT pg_catalog.current_setting('plan_cache_mode'), \
+                 pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)"
+                    .to_owned(),
+            ))
+            .await?;
+        let before: String = sqlx::Row::try_get(&before.rows[0], 0)?;
+        self.plain(plain(format!("PREPARE {NAME} AS {}", st.sql.as_str())))
+            .await?;
+        let rows = self
+            .plain(plain(format!(
+                "EXPLAIN (COSTS OFF) EXECUTE {NAME}({nulls})"
+            )))
+            .await?
+            .rows;
+        self.plain(plain(format!("DEALLOCATE {NAME}"))).await?;
+        self.plain(
+            sqlx::query("SELECT pg_catalog.set_config('plan_cache_mode', $1, true)")
+                .bind(before)
+                .persistent(false),
+        )
+        .await?;
+        rows.iter()
+            .map(|row| sqlx::Row::try_get::<String, _>(row, 0).map_err(Error::from))
+            .collect()
+    }
+
+    /// Sends `q` as it is (no context) on the call's connection, after its first statement.
+    async fn plain(&mut self, q: PgQuery<'static>) -> Result<Answer> {
+        match &mut self.on {
+            On::Tx { lease, aborted, .. } => lease.send(q).await.map_err(|e| {
+                **aborted = true;
+                Error::from(e)
+            }),
+            On::Alone(a) => {
+                let lease = a.lease.as_mut().expect("the call has sent a statement");
+                Ok(lease.send(q).await?)
+            }
+        }
+    }
+
+    /// The connection of a call that has sent its first statement.
+    fn lease(&mut self) -> &mut Lease {
+        match &mut self.on {
+            On::Tx { lease, .. } => lease,
+            On::Alone(a) => a.lease.as_mut().expect("the call has sent a statement"),
+        }
+    }
+
     /// Makes the operation's next statements one transaction (on a [`TenantDb`]; a
     /// [`TenantTx`] is one already). End it with [`commit`](Self::commit).
     pub(crate) async fn begin(&mut self) -> Result<()> {

@@ -225,8 +225,10 @@ impl<E: PgCrud<Kind = K>, K: Kind> Store<E, K> {
 
     /// PostgreSQL's plan (`EXPLAIN (COSTS OFF)`, text lines) of the statement
     /// [`list`](Self::list) sends for this filter and page: to check that an order or a filter
-    /// is served by its index. Without estimates: they come from statistics over every tenant's
-    /// rows, so a row estimate would tell whether another tenant holds a filter value.
+    /// is served by its index. It is the *generic* plan (the values shown as `$1`, `$2`, ...),
+    /// the one PostgreSQL uses for a cached statement whatever its values, and it shows no
+    /// estimates: the planner's statistics cover every tenant's rows, so estimates, or a plan
+    /// chosen for the caller's values, would tell whether another tenant holds a value.
     pub fn explain_list<'t>(
         &self,
         on: &'t mut impl Guard,
@@ -418,7 +420,7 @@ pub fn list<'a, E: PgCrud + 'a>(
 ) -> Boxed<'a, Listing<E>> {
     let span = span::<E>(&r, "list");
     let tenant = r.tenant(E::SCOPE);
-    let built = list_statement::<E>("", tenant, r.cursor_key(), filter, &page);
+    let built = list_statement::<E>(tenant, r.cursor_key(), filter, &page);
     let key = r.cursor_key().clone();
     Box::pin(
         async move {
@@ -443,28 +445,20 @@ pub fn list<'a, E: PgCrud + 'a>(
 }
 
 /// PostgreSQL's plan of the statement [`list`] sends for this filter and page, as `EXPLAIN
-/// (COSTS OFF)`'s text lines: the plan's shape, without the planner's estimates.
+/// (COSTS OFF)`'s text lines: the plan's shape, made with the values unknown
+/// ([`Runner::explain_generic`] says why).
 pub fn explain_list<'a, E: PgCrud + 'a>(
     mut r: Runner<'a>,
     filter: E::Filter,
     page: Page,
 ) -> Boxed<'a, Vec<String>> {
     let tenant = r.tenant(E::SCOPE);
-    // No costs: the planner's estimates come from statistics over every tenant's rows (RLS does
-    // not filter them), so a row estimate would tell whether another tenant holds a value.
-    let built = list_statement::<E>(
-        "EXPLAIN (COSTS OFF) ",
-        tenant,
-        r.cursor_key(),
-        filter,
-        &page,
-    );
+    let built = list_statement::<E>(tenant, r.cursor_key(), filter, &page);
     Box::pin(async move {
         let (st, _) = built?;
-        let rows = r.all(&st).await?;
-        rows.iter()
-            .map(|row| sqlx::Row::try_get::<String, _>(row, 0).map_err(Error::from))
-            .collect()
+        let lines = r.explain_generic(&st).await?;
+        r.commit().await?;
+        Ok(lines)
     })
 }
 
@@ -488,19 +482,17 @@ impl<E: PgCrud> ListPlan<E> {
     }
 }
 
-/// `<prefix>SELECT ... WHERE <gate> [live] [filters] [after the cursor] ORDER BY [field,] id
+/// `SELECT ... WHERE <gate> [live] [filters] [after the cursor] ORDER BY [field,] id
 /// LIMIT page + 1`: one row more than the page tells whether there is a next one. `tenant`
 /// binds the cursor; the statement names no tenant (the policy does).
 fn list_statement<E: PgCrud>(
-    prefix: &str,
     tenant: Uuid,
     key: &query::CursorKey,
     filter: E::Filter,
     page: &Page,
 ) -> Result<(Statement, ListPlan<E>)> {
     let limit = page.checked_limit()?;
-    let mut qb = QueryBuilder::<Postgres>::new(prefix);
-    qb.push(E::LIST_HEAD);
+    let mut qb = QueryBuilder::<Postgres>::new(E::LIST_HEAD);
     push_gate(&mut qb);
     E::push_live(&mut qb);
     let sort = E::push_filter(&mut qb, filter);
