@@ -4,8 +4,8 @@ use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromField, FromMeta};
 
 use crate::validate::values::{
-    Backend, Dims, Distance, DropColumn, Index, Label, Model, Prefix, RenamedFrom, Schema, Scope,
-    SqlDefault, Table, Token, Ttl,
+    Backend, Dims, Distance, DropColumn, Index, Label, Model, OnDelete, Prefix, RenamedFrom,
+    Schema, Scope, SqlDefault, Table, Token, Ttl,
 };
 
 /// `#[tenant_store(...)]` on the struct. Which backend owns each key is in
@@ -66,6 +66,8 @@ pub struct FieldArgs {
     pub soft_delete: Option<syn::Expr>,
     /// postgres: the field holds the id of another entity of the same tenant.
     pub references: Option<syn::Path>,
+    /// postgres: what deleting the referenced row does to this one.
+    pub on_delete: Option<OnDelete>,
     /// postgres: the SQL value existing rows get when the column is added.
     pub default: Option<SqlDefault>,
     /// postgres: the column's name in earlier versions of the entity.

@@ -51,10 +51,20 @@ pub struct Postgres {
     pub append_only: bool,
     /// Unique keys, as indices into `fields` (the scope column is prepended in SQL).
     pub uniques: Vec<Vec<usize>>,
-    /// (field index, referenced entity type).
-    pub references: Vec<(usize, syn::Path)>,
+    pub references: Vec<Reference>,
     /// Columns of older versions the next migration drops (`drop_column`).
     pub drop_columns: Vec<String>,
+}
+
+/// A field that holds the id of another entity of the same tenant.
+#[derive(Clone)]
+pub struct Reference {
+    /// Index into `fields`.
+    pub field: usize,
+    /// The referenced entity type.
+    pub parent: syn::Path,
+    /// `on_delete = "..."`; `None`: the runtime's default for the field's type.
+    pub on_delete: Option<OnDelete>,
 }
 
 pub struct Valkey {
@@ -128,4 +138,5 @@ impl Model {
     }
 }
 
+use crate::validate::values::OnDelete;
 use syn::ext::IdentExt as _;

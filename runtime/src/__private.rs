@@ -75,7 +75,7 @@ pub use ::inventory;
 pub mod pg {
     //! PostgreSQL items named by generated code.
     pub use crate::postgres::evolve::{Registered, Registration};
-    pub use crate::postgres::migrate::{ColumnDef, ReferenceDef, TableDef};
+    pub use crate::postgres::migrate::{ColumnDef, OnDelete, ReferenceDef, TableDef};
     pub use crate::postgres::store::{default_sort, push_after, push_after_id, push_cond};
     pub use crate::postgres::{
         AppendOnly, Columns, Mutable, PgColumn, PgCrud, PgEntity, PgQuery, Store, Versioned,

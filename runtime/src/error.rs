@@ -16,6 +16,10 @@ pub enum Error {
     /// A unique key already holds an entity in this tenant.
     #[error("duplicate: an entity with this key already exists")]
     Duplicate,
+    /// The entity cannot be deleted: rows of the same tenant still reference it through a
+    /// reference declared `on_delete = "restrict"` (PostgreSQL). Delete or re-point those first.
+    #[error("still referenced: {0}")]
+    Referenced(String),
     /// The request was rejected before or by the backend because of its content.
     #[error("invalid input: {0}")]
     InvalidInput(String),

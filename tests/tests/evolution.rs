@@ -1632,3 +1632,241 @@ fn generate_refuses_an_edited_file_and_a_lost_snapshot_says_to_restore_it() {
     assert!(err.contains("restore it from version control"), "{err}");
     assert!(!err.contains("put the entities back"), "{err}");
 }
+
+/// References and what deleting their parent does (issue #31, item 2), on `Shelf`.
+mod refs {
+    use super::*;
+    /// An optional reference without a rule: deleting the shelf keeps the bin.
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "bins")]
+    pub struct Bin {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(references = Shelf)]
+        pub shelf: Option<Uuid>,
+    }
+    /// A shelf with a bracket cannot be deleted.
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "brackets")]
+    pub struct Bracket {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(references = Shelf, on_delete = "restrict")]
+        pub shelf: Uuid,
+    }
+    /// An optional reference that asks for the cascade.
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "tags")]
+    pub struct Tag {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(references = Shelf, on_delete = "cascade")]
+        pub shelf: Option<Uuid>,
+    }
+}
+
+/// `refs::Tag` of the next release: the rule removed, so the optional field's default.
+mod refs_v2 {
+    use super::*;
+    #[tenant_store(backend = "postgres", scope = "org_id", table = "tags")]
+    pub struct Tag {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(references = Shelf)]
+        pub shelf: Option<Uuid>,
+    }
+}
+
+/// One tenant's shelf and a row of each child entity on it.
+struct OnShelf {
+    shelf: Uuid,
+    bin: Uuid,
+    bracket: Uuid,
+    tag: Uuid,
+}
+
+impl OnShelf {
+    async fn new(db: &Db, who: &Principal) -> Self {
+        let mut tenant = db.tenant(who);
+        let new_shelf = NewShelf {
+            id: None,
+            label: "top".into(),
+        };
+        let shelf = Shelf::store()
+            .create(&mut tenant, new_shelf)
+            .await
+            .unwrap()
+            .id;
+        let bin = refs::NewBin {
+            id: None,
+            shelf: Some(shelf),
+        };
+        let bracket = refs::NewBracket { id: None, shelf };
+        let tag = refs::NewTag {
+            id: None,
+            shelf: Some(shelf),
+        };
+        Self {
+            shelf,
+            bin: refs::Bin::store()
+                .create(&mut tenant, bin)
+                .await
+                .unwrap()
+                .id,
+            bracket: refs::Bracket::store()
+                .create(&mut tenant, bracket)
+                .await
+                .unwrap()
+                .id,
+            tag: refs::Tag::store()
+                .create(&mut tenant, tag)
+                .await
+                .unwrap()
+                .id,
+        }
+    }
+
+    /// Every row is there, the references as they were made.
+    async fn intact(&self, db: &Db, who: &Principal) {
+        let mut tenant = db.tenant(who);
+        let shelf = Shelf::store().get(&mut tenant, self.shelf).await.unwrap();
+        assert!(shelf.is_some(), "the shelf");
+        let bin = refs::Bin::store().get(&mut tenant, self.bin).await.unwrap();
+        assert_eq!(bin.map(|b| b.shelf), Some(Some(self.shelf)), "the bin");
+        let bracket = refs::Bracket::store()
+            .get(&mut tenant, self.bracket)
+            .await
+            .unwrap();
+        assert_eq!(bracket.map(|b| b.shelf), Some(self.shelf), "the bracket");
+        let tag = refs::Tag::store().get(&mut tenant, self.tag).await.unwrap();
+        assert_eq!(tag.map(|t| t.shelf), Some(Some(self.shelf)), "the tag");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_parent_follows_each_references_rule_and_a_changed_rule_is_a_migration() {
+    use tenant_store::Error;
+    let scratch = Scratch::new().await;
+    let (a, b) = (tenant(), tenant());
+    let v1 = Entities::new()
+        .entity::<Shelf>()
+        .entity::<refs::Bin>()
+        .entity::<refs::Bracket>()
+        .entity::<refs::Tag>();
+    scratch.step(&v1).await;
+    let created = |table: &str| {
+        std::fs::read_to_string(
+            folder_files(&scratch.dir)
+                .keys()
+                .find(|n| n.ends_with(&format!("_create_{table}.sql")))
+                .map(|n| scratch.dir.join(n))
+                .unwrap_or_else(|| panic!("a create file for {table}")),
+        )
+        .unwrap()
+    };
+    assert!(created("bins").contains("ON DELETE SET NULL (\"shelf\")"));
+    assert!(created("brackets").contains("ON DELETE RESTRICT"));
+    assert!(created("tags").contains("ON DELETE CASCADE"));
+    let db = scratch.db().await;
+    for (me, other) in [(&a, &b), (&b, &a)] {
+        let mine = OnShelf::new(&db, me).await;
+        let theirs = OnShelf::new(&db, other).await;
+        // The other tenant cannot delete it: it is absent there.
+        let err = Shelf::store()
+            .delete(&mut db.tenant(other), mine.shelf)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound), "{err:?}");
+        // The bracket's `restrict` refuses, and nothing changes.
+        let err = Shelf::store()
+            .delete(&mut db.tenant(me), mine.shelf)
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Referenced(msg) => assert!(msg.contains("brackets"), "{msg}"),
+            other => panic!("expected Error::Referenced, got {other:?}"),
+        }
+        mine.intact(&db, me).await;
+        // The same refusal inside a transaction.
+        let mut tx = db.begin(me).await.unwrap();
+        let err = Shelf::store()
+            .delete(&mut tx, mine.shelf)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Referenced(_)), "{err:?}");
+        tx.rollback().await.unwrap();
+        mine.intact(&db, me).await;
+        // Without the bracket: the bin is kept with no shelf, the tag goes with the shelf.
+        let mut tenant = db.tenant(me);
+        refs::Bracket::store()
+            .delete(&mut tenant, mine.bracket)
+            .await
+            .unwrap();
+        Shelf::store()
+            .delete(&mut tenant, mine.shelf)
+            .await
+            .unwrap();
+        let bin = refs::Bin::store().get(&mut tenant, mine.bin).await.unwrap();
+        assert_eq!(bin.map(|b| b.shelf), Some(None), "the bin is kept");
+        let tag = refs::Tag::store().get(&mut tenant, mine.tag).await.unwrap();
+        assert!(tag.is_none(), "the tag asked for the cascade");
+        theirs.intact(&db, other).await;
+    }
+    drop(db);
+
+    // The next release drops the tag's rule: its default for an optional field, as a
+    // migration (the earlier files byte for byte as they were: `step` checks).
+    let v2 = Entities::new()
+        .entity::<Shelf>()
+        .entity::<refs::Bin>()
+        .entity::<refs::Bracket>()
+        .entity::<refs_v2::Tag>();
+    let new = scratch.step(&v2).await;
+    let text: String = new
+        .iter()
+        .map(|n| std::fs::read_to_string(scratch.dir.join(n)).unwrap())
+        .collect();
+    assert!(
+        text.contains("DROP CONSTRAINT \"tags_org_id_shelf_fkey\"")
+            && text.contains("ON DELETE SET NULL (\"shelf\") NOT VALID")
+            && text.contains("VALIDATE CONSTRAINT \"tags_org_id_shelf_fkey\""),
+        "{new:?}: {text}"
+    );
+    assert!(scratch.step(&v2).await.is_empty(), "one migration");
+    let db = scratch.db().await;
+    for (me, other) in [(&a, &b), (&b, &a)] {
+        let mut tenant = db.tenant(me);
+        let shelf = Shelf::store()
+            .create(
+                &mut tenant,
+                NewShelf {
+                    id: None,
+                    label: "low".into(),
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let tag = refs_v2::NewTag {
+            id: None,
+            shelf: Some(shelf),
+        };
+        let tag = refs_v2::Tag::store()
+            .create(&mut tenant, tag)
+            .await
+            .unwrap()
+            .id;
+        let theirs = OnShelf::new(&db, other).await;
+        Shelf::store().delete(&mut tenant, shelf).await.unwrap();
+        let kept = refs_v2::Tag::store().get(&mut tenant, tag).await.unwrap();
+        assert_eq!(kept.map(|t| t.shelf), Some(None), "the tag is kept now");
+        let their_tag = refs_v2::Tag::store()
+            .get(&mut db.tenant(other), theirs.tag)
+            .await
+            .unwrap();
+        assert_eq!(their_tag.map(|t| t.shelf), Some(Some(theirs.shelf)));
+    }
+    drop(db);
+    scratch.drop_database().await;
+}

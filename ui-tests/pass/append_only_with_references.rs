@@ -1,4 +1,5 @@
-// An append-only child entity with a unique key and a tenant-safe reference to its parent.
+// An append-only child entity with a unique key and tenant-safe references to its parent, each
+// with its rule for the parent's delete.
 use tenant_store::postgres::PgEntity;
 use tenant_store::tenant_store;
 use uuid::Uuid;
@@ -19,11 +20,17 @@ pub struct Entry {
     pub parent_id: Uuid,
     pub seq: i64,
     pub label: String,
+    #[tenant_store(references = Parent)]
+    pub previous_owner: Option<Uuid>,
+    #[tenant_store(references = Parent, on_delete = "restrict")]
+    pub auditor: Uuid,
 }
 
 fn main() {
     let sql = Entry::migration_sql();
-    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "parent_id") REFERENCES "public"."parents" ("org_id", "id")"#));
+    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "parent_id") REFERENCES "public"."parents" ("org_id", "id") ON DELETE CASCADE"#));
+    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "previous_owner") REFERENCES "public"."parents" ("org_id", "id") ON DELETE SET NULL ("previous_owner")"#));
+    assert!(sql.contains(r#"FOREIGN KEY ("org_id", "auditor") REFERENCES "public"."parents" ("org_id", "id") ON DELETE RESTRICT"#));
     assert!(sql.contains(r#"UNIQUE ("org_id", "parent_id", "seq")"#));
     assert!(sql.contains(r#"GRANT SELECT, INSERT, DELETE ON "public"."entry""#));
     let _ = EntryFilter::new().parent_id(Uuid::nil());

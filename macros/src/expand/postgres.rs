@@ -272,31 +272,54 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
         let names = u.iter().map(|i| Model::column_name(&m.fields[*i]));
         quote!(#(#names),*)
     });
-    let reference_defs = pg.references.iter().map(|(i, parent)| {
-        let column = Model::column_name(&m.fields[*i]);
+    let reference_defs = pg.references.iter().map(|r| {
+        let field = &m.fields[r.field];
+        let (column, ty) = (Model::column_name(field), &field.ty);
+        let parent = &r.parent;
+        let on_delete = match &r.on_delete {
+            Some(rule) => {
+                let variant = syn::Ident::new(rule.variant, rule.span);
+                quote!(#p::OnDelete::#variant)
+            }
+            None => quote!(#p::OnDelete::default_for(<#ty as #p::PgColumn>::NULLABLE)),
+        };
         quote! {
             #p::ReferenceDef {
                 column: #column,
                 parent_schema: <#parent as #p::PgEntity>::SCHEMA,
                 parent_table: <#parent as #p::PgEntity>::TABLE,
                 parent_id: <#parent as #p::PgEntity>::ID_COLUMN,
+                on_delete: #on_delete,
             }
         }
     });
-    let reference_asserts = pg.references.iter().map(|(i, parent)| {
-        let ty = &m.fields[*i].ty;
+    let reference_asserts = pg.references.iter().map(|r| {
+        let field = &m.fields[r.field];
+        let (ty, parent) = (&field.ty, &r.parent);
         let (span, ty_span) = (parent.span(), ty.span());
         let msg = format!(
             "`{}` references an entity with another scope; a reference must stay inside one tenant",
-            m.fields[*i].ident
+            field.ident
         );
         let id_assert = quote_spanned!(ty_span=> #ts::assert_reference::<#ty>(););
+        // `set_null` writes NULL into the column: only an optional field can hold it.
+        let set_null_assert = r.on_delete.as_ref().filter(|d| d.is_set_null()).map(|d| {
+            let msg = format!(
+                "`on_delete = \"set_null\"` needs an optional field: make `{}` an `Option<...>`, \
+                 or choose `\"cascade\"` or `\"restrict\"`",
+                field.ident
+            );
+            quote_spanned! {d.span=>
+                ::core::assert!(<#ty as #p::PgColumn>::NULLABLE, #msg);
+            }
+        });
         quote_spanned! {span=>
             #id_assert
             ::core::assert!(
                 #p::same_scope(<#parent as #p::PgEntity>::SCOPE, #scope_variant),
                 #msg
             );
+            #set_null_assert
         }
     });
     let new_doc = format!(

@@ -6,14 +6,14 @@
 use darling::util::Flag;
 
 use crate::attr::FieldArgs;
-use crate::model::{Field, Model, Role};
+use crate::model::{Field, Model, Reference, Role};
 
 /// What the field rules produce, as indices into `fields`.
 #[derive(Default)]
 pub struct Fields {
     pub fields: Vec<Field>,
     pub soft_delete: Option<(usize, syn::Expr)>,
-    pub references: Vec<(usize, syn::Path)>,
+    pub references: Vec<Reference>,
     pub text: Vec<usize>,
     pub indexed: Vec<usize>,
 }
@@ -112,12 +112,23 @@ pub fn check(
         if let (Some(_), false) = (&a.default, role == Role::Data) {
             errors.push(managed("`default` applies to data fields").with_span(&a.ident));
         }
-        if let Some(path) = &a.references {
-            if role == Role::Data {
-                out.references.push((i, path.clone()));
-            } else {
+        match (&a.references, &a.on_delete) {
+            (Some(path), _) if role != Role::Data => {
                 errors.push(managed("`references` applies to data fields").with_span(path));
             }
+            (Some(path), on_delete) => out.references.push(Reference {
+                field: i,
+                parent: path.clone(),
+                on_delete: on_delete.clone(),
+            }),
+            (None, Some(on_delete)) => errors.push(
+                darling::Error::custom(
+                    "`on_delete` says what deleting the referenced entity does; it goes with \
+                     `references = Entity` on the same field",
+                )
+                .with_span(&on_delete.span),
+            ),
+            (None, None) => {}
         }
         out.fields.push(Field {
             ident,

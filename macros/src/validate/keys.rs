@@ -126,6 +126,7 @@ pub const KEYS: &[Key] = &[
         "soft_delete = Enum::Deleted",
     ),
     key("references", Field, &[Postgres], "references = Entity"),
+    key("on_delete", Field, &[Postgres], "on_delete = \"set_null\""),
     key("default", Field, &[Postgres], "default = \"0\""),
     key(
         "renamed_from",
@@ -290,6 +291,7 @@ mod tests {
             updated_at: _,
             soft_delete: _,
             references: _,
+            on_delete: _,
             default: _,
             renamed_from: _,
             session: _,
@@ -306,6 +308,7 @@ mod tests {
             "updated_at",
             "soft_delete",
             "references",
+            "on_delete",
             "default",
             "renamed_from",
             "session",

@@ -238,6 +238,41 @@ impl FromMeta for SqlDefault {
     }
 }
 
+/// `on_delete = "cascade" | "set_null" | "restrict"`: the runtime's `OnDelete` variant's name.
+#[derive(Debug, Clone)]
+pub struct OnDelete {
+    pub variant: &'static str,
+    pub span: proc_macro2::Span,
+}
+
+impl OnDelete {
+    pub fn is_set_null(&self) -> bool {
+        self.variant == "SetNull"
+    }
+}
+
+impl FromMeta for OnDelete {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        const RULES: [(&str, &str); 3] = [
+            ("cascade", "Cascade"),
+            ("set_null", "SetNull"),
+            ("restrict", "Restrict"),
+        ];
+        let message = || {
+            "`on_delete` must be one of `\"cascade\"`, `\"set_null\"`, `\"restrict\"`".to_owned()
+        };
+        let name = string(expr, message)?;
+        RULES
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, variant)| OnDelete {
+                variant,
+                span: expr.span(),
+            })
+            .ok_or_else(|| at(expr, message()))
+    }
+}
+
 /// Qdrant's limit on a dense vector's size.
 pub const MAX_DIMS: u32 = 65_536;
 

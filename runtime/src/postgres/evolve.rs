@@ -29,7 +29,8 @@
 //!    and constraints derived from them), dropped keys and references, dropped columns (only
 //!    those named by `drop_column`), type conversions PostgreSQL can make for every value,
 //!    nullability and defaults, added columns (nullable, or with `default`), new references
-//!    (`NOT VALID`: no scan under the lock), grants (`append_only`), and the policy when the
+//!    (`NOT VALID`: no scan under the lock; a reference whose `on_delete` changed is dropped
+//!    and added again the same way), grants (`append_only`), and the policy when the
 //!    generated one changed.
 //! 2. One `-- no-transaction` file per index created or dropped: `CREATE INDEX CONCURRENTLY`
 //!    never blocks writes, and cannot run in a transaction (nor beside another statement).
@@ -52,7 +53,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::migrate::{
-    APP_ROLE, FUNCTIONS, HEADER, MigrationFile, TableDef, base_sql, policy_expression,
+    APP_ROLE, FUNCTIONS, HEADER, MigrationFile, OnDelete, TableDef, base_sql, policy_expression,
 };
 use super::{PgEntity, audit_table_sql};
 use crate::migrations::{Folder, LOST_SNAPSHOT, Writer, sha256};
@@ -87,6 +88,10 @@ pub struct Reference {
     pub parent_table: String,
     /// The parent's id column.
     pub parent_id: String,
+    /// What deleting the parent does to the row (absent: [`OnDelete::Cascade`], the only rule
+    /// before the key existed).
+    #[serde(default, skip_serializing_if = "OnDelete::is_cascade")]
+    pub on_delete: OnDelete,
 }
 
 /// One tenant table: what an entity declares, and what the snapshot says the migrations made.
@@ -156,6 +161,7 @@ impl Table {
                     parent_schema: r.parent_schema.to_owned(),
                     parent_table: r.parent_table.to_owned(),
                     parent_id: r.parent_id.to_owned(),
+                    on_delete: r.on_delete,
                 })
                 .collect(),
             append_only: def.append_only,
@@ -968,7 +974,8 @@ impl<'a> Change<'a> {
         }
     }
 
-    /// 6. References that are new: added without a scan, validated in the constrain file.
+    /// 6. References that are new, or have a new `on_delete`: added without a scan, validated in
+    ///    the constrain file.
     fn add_references(&mut self) {
         let (t, after, cur) = (&self.t, self.after, &self.cur);
         for r in after
@@ -980,8 +987,12 @@ impl<'a> Change<'a> {
             let s = &after.scope;
             let _ = writeln!(
                 self.alter,
-                "ALTER TABLE {t} ADD CONSTRAINT \"{fk}\" FOREIGN KEY (\"{s}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{s}\", \"{}\") ON DELETE CASCADE NOT VALID;",
-                r.column, r.parent_schema, r.parent_table, r.parent_id
+                "ALTER TABLE {t} ADD CONSTRAINT \"{fk}\" FOREIGN KEY (\"{s}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{s}\", \"{}\") {} NOT VALID;",
+                r.column,
+                r.parent_schema,
+                r.parent_table,
+                r.parent_id,
+                r.on_delete.clause(&r.column)
             );
             let _ = writeln!(
                 self.constrain,
@@ -1145,8 +1156,12 @@ pub(crate) fn create_sql(t: &Table) -> String {
     for r in &t.references {
         let _ = writeln!(
             w,
-            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{scope}\", \"{}\") ON DELETE CASCADE,",
-            r.column, r.parent_schema, r.parent_table, r.parent_id
+            "    FOREIGN KEY (\"{scope}\", \"{}\") REFERENCES \"{}\".\"{}\" (\"{scope}\", \"{}\") {},",
+            r.column,
+            r.parent_schema,
+            r.parent_table,
+            r.parent_id,
+            r.on_delete.clause(&r.column)
         );
     }
     // The key leads with the scope column: it is the index every tenant's lookups use, and the

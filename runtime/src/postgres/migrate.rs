@@ -268,6 +268,54 @@ pub struct ReferenceDef {
     pub parent_schema: &'static str,
     pub parent_table: &'static str,
     pub parent_id: &'static str,
+    pub on_delete: OnDelete,
+}
+
+/// What deleting a parent row does to the rows that reference it: the field's
+/// `#[tenant_store(references = Parent, on_delete = "...")]`. It acts when the parent's row is
+/// deleted (`delete`, `delete_tenant`); a soft delete only marks the parent and leaves its
+/// children as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    /// `"cascade"`: the referencing rows are deleted with the parent. The default of a required
+    /// reference (a child that cannot exist without its parent). Snapshots written before the
+    /// key existed hold only this rule, so it is also what a missing one reads as.
+    #[default]
+    Cascade,
+    /// `"set_null"`: the reference is set to `NULL` (`ON DELETE SET NULL (column)`, which
+    /// keeps the tenant column), the row kept. The default of an optional reference: deleting
+    /// a parent never deletes a row the caller did not delete. Only on an optional field.
+    SetNull,
+    /// `"restrict"`: the parent's delete is refused while rows reference it, with
+    /// [`Error::Referenced`](crate::Error::Referenced).
+    Restrict,
+}
+
+impl OnDelete {
+    /// The rule of a reference that names none: [`SetNull`](Self::SetNull) for an optional
+    /// field, [`Cascade`](Self::Cascade) for a required one.
+    #[doc(hidden)]
+    pub const fn default_for(nullable: bool) -> Self {
+        if nullable {
+            Self::SetNull
+        } else {
+            Self::Cascade
+        }
+    }
+
+    /// The `ON DELETE` clause of a foreign key on `column`.
+    pub(crate) fn clause(self, column: &str) -> String {
+        match self {
+            Self::Cascade => "ON DELETE CASCADE".to_owned(),
+            Self::SetNull => format!("ON DELETE SET NULL (\"{column}\")"),
+            Self::Restrict => "ON DELETE RESTRICT".to_owned(),
+        }
+    }
+
+    pub(crate) fn is_cascade(&self) -> bool {
+        *self == Self::Cascade
+    }
 }
 
 /// Everything [`table_sql`] renders, as the generated code describes it.
@@ -335,6 +383,7 @@ mod tests {
                 parent_schema: "core",
                 parent_table: "parents",
                 parent_id: "id",
+                on_delete: OnDelete::SetNull,
             }],
             append_only: false,
             drop_columns: &[],
@@ -345,7 +394,12 @@ mod tests {
             .filter(|(i, _)| !sql[..*i].ends_with("\"app\"."))
             .count();
         assert_eq!(unqualified, 0, "{sql}");
-        assert!(sql.contains("REFERENCES \"core\".\"parents\""), "{sql}");
+        assert!(
+            sql.contains(
+                "REFERENCES \"core\".\"parents\" (\"org_id\", \"id\") ON DELETE SET NULL (\"parent\")"
+            ),
+            "{sql}"
+        );
         assert!(
             sql.contains(
                 "USING (\"org_id\" = (SELECT tenant_store_private.current_tenant('org_id')))"

@@ -288,14 +288,18 @@ impl Db {
     /// the token verifies in this transaction only. Generated statements set it in their gate;
     /// hand-written SQL gets it set (bound) before its first statement.
     async fn begin_as(&self, principal: Option<&Principal>) -> Result<TenantTx<'_>> {
-        let (lease, answer) = Lease::first(&self.inner.pool, |lease| {
-            // From the BEGIN on, a lease given back unfinished is rolled back first.
-            lease.in_tx = true;
-            Ok(sqlx::raw_sql(AssertSqlSafe(format!(
-                "BEGIN; SELECT {}",
-                migrate::TRANSACTION_START_US
-            ))))
-        })
+        let (lease, answer) = Lease::first(
+            &self.inner.pool,
+            |lease| {
+                // From the BEGIN on, a lease given back unfinished is rolled back first.
+                lease.in_tx = true;
+                Ok(sqlx::raw_sql(AssertSqlSafe(format!(
+                    "BEGIN; SELECT {}",
+                    migrate::TRANSACTION_START_US
+                ))))
+            },
+            Error::from,
+        )
         .await?;
         let started_us = answer
             .rows
@@ -351,10 +355,14 @@ impl Db {
     /// reset, and closed instead of pooled when anything is left that a reset cannot clear (a
     /// transaction or savepoint still open, a `COPY` in progress, prepared statements).
     pub async fn raw(&self) -> Result<RawConn<'_>> {
-        let (lease, _) = Lease::first(&self.inner.pool, |lease| {
-            lease.dirty = true;
-            Ok(sqlx::raw_sql(AssertSqlSafe(";")))
-        })
+        let (lease, _) = Lease::first(
+            &self.inner.pool,
+            |lease| {
+                lease.dirty = true;
+                Ok(sqlx::raw_sql(AssertSqlSafe(";")))
+            },
+            Error::from,
+        )
         .await?;
         Ok(RawConn {
             lease,

@@ -240,9 +240,11 @@ impl Lease {
     /// unreachable: that error is returned). Only a first message is sent again: after an
     /// answer, the call's state (a transaction, say) died with the connection. What a second
     /// attempt of a write whose first outcome is unknown does: see [`run`](super::run).
+    /// `convert` says what the server's refusal means to the caller (usually `Error::from`).
     pub(crate) async fn first<'q, E>(
         pool: &Pool,
         mut make: impl FnMut(&mut Lease) -> Result<E>,
+        convert: fn(sqlx::Error) -> Error,
     ) -> Result<(Self, Answer)>
     where
         E: 'q + Execute<'q, Postgres>,
@@ -254,7 +256,7 @@ impl Lease {
                 Ok(answer) => return Ok((lease, answer)),
                 // Dropped, the lease closes the dead connection.
                 Err(e) if dead(&e) && lease.reused() => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(convert(e)),
             }
         }
     }

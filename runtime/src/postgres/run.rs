@@ -308,20 +308,37 @@ impl Runner<'_> {
 
     /// The statement's rows.
     pub(crate) async fn all(&mut self, st: &Statement) -> Result<Vec<PgRow>> {
-        Ok(self.run(st).await?.rows)
+        Ok(self.run(st, Error::from).await?.rows)
     }
 
     /// The statement's first row (generated statements return at most one here).
     pub(crate) async fn optional(&mut self, st: &Statement) -> Result<Option<PgRow>> {
-        Ok(self.run(st).await?.rows.into_iter().next())
+        Ok(self.run(st, Error::from).await?.rows.into_iter().next())
     }
 
     /// How many rows the statement affected.
     pub(crate) async fn affected(&mut self, st: &Statement) -> Result<u64> {
-        Ok(self.run(st).await?.affected)
+        Ok(self.run(st, Error::from).await?.affected)
     }
 
-    async fn run(&mut self, st: &Statement) -> Result<Answer> {
+    /// How many rows a `DELETE` of the entity's own rows deleted. A foreign key violation
+    /// here is a child's `on_delete = "restrict"` reference ([`Error::Referenced`]), not the
+    /// missing parent it means for an insert.
+    pub(crate) async fn deleted(&mut self, st: &Statement) -> Result<u64> {
+        fn deleting(e: sqlx::Error) -> Error {
+            match &e {
+                sqlx::Error::Database(db)
+                    if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+                {
+                    Error::Referenced(db.message().to_owned())
+                }
+                _ => Error::from(e),
+            }
+        }
+        Ok(self.run(st, deleting).await?.affected)
+    }
+
+    async fn run(&mut self, st: &Statement, convert: fn(sqlx::Error) -> Error) -> Result<Answer> {
         let (user_id, org_id) = (self.user_id, self.org_id);
         match &mut self.on {
             On::Tx {
@@ -332,10 +349,13 @@ impl Runner<'_> {
                 let q = st.query(token)?;
                 lease.send(q).await.map_err(|e| {
                     **aborted = true;
-                    Error::from(e)
+                    convert(e)
                 })
             }
-            On::Alone(a) => a.run(|token| st.query(token), user_id, org_id).await,
+            On::Alone(a) => {
+                a.run(|token| st.query(token), user_id, org_id, convert)
+                    .await
+            }
         }
     }
 
@@ -419,7 +439,8 @@ impl Runner<'_> {
         let On::Alone(a) = &mut self.on else {
             return Ok(());
         };
-        a.run(|_| Ok(sqlx::query("BEGIN")), user_id, org_id).await?;
+        a.run(|_| Ok(sqlx::query("BEGIN")), user_id, org_id, Error::from)
+            .await?;
         a.lease.as_mut().expect("BEGIN ran on it").in_tx = true;
         Ok(())
     }
@@ -444,14 +465,15 @@ impl Alone<'_> {
         make: impl Fn(&str) -> Result<PgQuery<'static>>,
         user_id: Uuid,
         org_id: Uuid,
+        convert: fn(sqlx::Error) -> Error,
     ) -> Result<Answer> {
         let db = self.db;
         let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
         match &mut self.lease {
-            Some(lease) => Ok(lease.send(make(&sign(lease))?).await?),
+            Some(lease) => lease.send(make(&sign(lease))?).await.map_err(convert),
             None => {
                 let (lease, answer) =
-                    Lease::first(&db.inner.pool, |lease| make(&sign(lease))).await?;
+                    Lease::first(&db.inner.pool, |lease| make(&sign(lease)), convert).await?;
                 self.lease = Some(lease);
                 Ok(answer)
             }

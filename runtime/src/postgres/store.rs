@@ -759,7 +759,7 @@ pub fn delete<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, ()> 
     let st = by_id::<E>(E::DELETE, id);
     Box::pin(
         async move {
-            match r.affected(&st?).await? {
+            match r.deleted(&st?).await? {
                 0 => Err(Error::NotFound),
                 _ => Ok(()),
             }
@@ -772,5 +772,5 @@ pub fn delete<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, ()> 
 pub fn delete_tenant<'a, E: PgCrud + 'a>(mut r: Runner<'a>) -> Boxed<'a, u64> {
     let span = span::<E>(&r, "delete_tenant");
     let st = Statement::fixed(sqlx::query(E::DELETE_TENANT));
-    Box::pin(async move { r.affected(&st?).await }.instrument(span))
+    Box::pin(async move { r.deleted(&st?).await }.instrument(span))
 }
