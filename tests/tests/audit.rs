@@ -3,7 +3,7 @@
 
 use tenant_store::Error;
 use tenant_store::postgres::Db;
-use tenant_store_tests::{app_url, key, migrate, owner_url, raw_pool, super_url, via};
+use tenant_store_tests::{ScratchDb, app_url, key, migrate, owner_url, raw_pool, super_url, via};
 
 /// These tests change roles and tables the audit inspects; they run one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -597,5 +597,31 @@ async fn the_application_role_signals_no_backend_and_makes_no_large_object() {
         let msg = audit_after(&super_url(), grant, &revoke).await;
         let msg = msg.unwrap_or_else(|| panic!("accepted after {grant}"));
         assert!(msg.contains(fix), "{grant}: {msg}");
+    }
+}
+
+/// The default entity set of `Db::connect` (issue #31, item 5): every registered entity whose
+/// table the database has. A column of one missing (a migration not applied, or dropped behind
+/// the build's back) refuses the connection, naming the entity and the column.
+#[tokio::test]
+async fn a_table_without_a_column_its_entity_uses_is_refused_at_connect() {
+    let scratch = ScratchDb::new("ts_behind").await;
+    drop(scratch.examples_db(1).await);
+    let owner = raw_pool(&scratch.owner_url(), 1).await;
+    sqlx::query("ALTER TABLE public.memories DROP COLUMN metadata")
+        .execute(&owner)
+        .await
+        .unwrap();
+    owner.close().await;
+    let res = Db::connect(&scratch.app_url(), key()).await;
+    scratch.drop().await;
+    match res {
+        Err(Error::Audit(msg)) => assert!(
+            msg.contains(
+                "entity `Memory` needs column `metadata` (jsonb) of public.memories, which the database lacks"
+            ) && msg.contains("apply the pending migrations"),
+            "{msg}"
+        ),
+        other => panic!("expected a refusal naming the column, got {other:?}"),
     }
 }

@@ -1870,3 +1870,58 @@ async fn deleting_a_parent_follows_each_references_rule_and_a_changed_rule_is_a_
     drop(db);
     scratch.drop_database().await;
 }
+
+/// A release started before its migrations (issue #31, item 5): `Db::connect` compares what the
+/// entities read and write with the live tables and refuses, naming each gap, instead of the
+/// first query failing with `column "..." does not exist`.
+#[tokio::test]
+async fn a_new_release_on_an_old_schema_is_refused_at_connect() {
+    let scratch = Scratch::new().await;
+    scratch.step(&Entities::new().entity::<v1::Gadget>()).await;
+    let url = scratch.app_url();
+    let connect = |entities: Entities| {
+        Db::connect_with(
+            &url,
+            key(),
+            DbOptions::default().max_connections(1).entities(entities),
+        )
+    };
+    // v2 adds two columns and the `shelves` table; v3 widens `count`.
+    for (release, gaps) in [
+        (
+            Entities::new().entity::<v2::Gadget>().entity::<Shelf>(),
+            &[
+                "entity `Gadget` needs column `color` (text) of public.gadgets, which the database lacks",
+                "entity `Gadget` needs column `priority` (integer) of public.gadgets",
+                "entity `Shelf` needs table public.shelves, which the database lacks",
+            ][..],
+        ),
+        (
+            Entities::new().entity::<v3::Gadget>(),
+            &[
+                "entity `Gadget` reads column `count` of public.gadgets as bigint, but it is integer",
+            ],
+        ),
+    ] {
+        match connect(release).await {
+            Err(tenant_store::Error::Audit(msg)) => {
+                for gap in gaps {
+                    assert!(msg.contains(gap), "{gap}: {msg}");
+                }
+                assert!(msg.contains("apply the pending migrations"), "{msg}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    // The release the database was migrated for connects; so does the default (every
+    // registered entity whose table this database has, each declared once).
+    connect(Entities::new().entity::<v1::Gadget>())
+        .await
+        .unwrap();
+    scratch.db().await;
+    // Once migrated, v2 connects too.
+    let v2 = Entities::new().entity::<v2::Gadget>().entity::<Shelf>();
+    scratch.step(&v2).await;
+    connect(v2).await.unwrap();
+    scratch.drop_database().await;
+}

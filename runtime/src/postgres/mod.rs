@@ -51,6 +51,7 @@
 
 mod admin;
 mod audit;
+mod behind;
 mod column;
 pub mod context;
 pub mod data_migration;
@@ -101,6 +102,7 @@ pub struct DbOptions {
     token_ttl: Duration,
     max_lifetime: Option<Duration>,
     idle_timeout: Option<Duration>,
+    entities: Option<evolve::Entities>,
 }
 
 impl Default for DbOptions {
@@ -114,6 +116,7 @@ impl Default for DbOptions {
             token_ttl: context::DEFAULT_TOKEN_TTL,
             max_lifetime: Some(Duration::from_secs(30 * 60)),
             idle_timeout: Some(Duration::from_secs(10 * 60)),
+            entities: None,
         }
     }
 }
@@ -150,6 +153,19 @@ impl DbOptions {
     /// error of the clock offset measured at connect.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
+        self
+    }
+
+    /// The entities this `Db` serves. [`Db::connect`] refuses a database whose tables lack a
+    /// column they use (or have it with another type or nullability), or lack the table,
+    /// naming each gap: a release started before its migrations.
+    ///
+    /// Without this: every registered entity ([`evolve::Entities::registered`]) whose table
+    /// the database has. A program may serve several databases, so a table this one lacks is
+    /// taken to be another's; a table two entities of the program declare (two versions of one
+    /// entity in a test binary) is skipped, since nothing says which this `Db` serves.
+    pub fn entities(mut self, entities: evolve::Entities) -> Self {
+        self.entities = Some(entities);
         self
     }
 }
@@ -211,8 +227,9 @@ impl Db {
         Self::connect(&url, SigningKey::from_env()?).await
     }
 
-    /// Connects with the given options, audits the role, and checks that the database accepts
-    /// a tenant context signed with `key`.
+    /// Connects with the given options, audits the role, checks that the tables have what the
+    /// entities use ([`DbOptions::entities`]), and that the database accepts a tenant context
+    /// signed with `key`.
     ///
     /// Both run on one direct connection first, so an unreachable server fails at once with
     /// [`Error::Unavailable`] instead of after the pool's acquire timeout.
@@ -238,6 +255,10 @@ impl Db {
     ) -> Result<Self> {
         let mut session = Session::open(&connect).await?;
         audit(&mut session.conn).await?;
+        let behind = behind::check(&mut session.conn, options.entities.as_ref()).await?;
+        if !behind.is_empty() {
+            return Err(Error::Audit(behind.join("; ")));
+        }
         let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
         check_key(&mut session, &key, ttl_ms).await?;
         // Closing politely is best effort; the checks are what matter.
