@@ -58,7 +58,7 @@ async fn postgres(alice: &Principal, bob: &Principal) -> Res {
     done(t, "applied migrations/ as the owner role");
     let t = Instant::now();
     // ...and install the key the application signs its tenant contexts with (in production:
-    // `tenant-store-keys generate <id>` once, the key handed to the application as a secret).
+    // the migration command's `keys generate <id>` once, the key handed to the application as a secret).
     // A key of its own for each run, retired at the end.
     let key = SigningKey::generate(format!("qs-{}", &Uuid::new_v4().simple().to_string()[..12]))?;
     keys::install(&mut *owner.acquire().await?, &key).await?;

@@ -9,8 +9,8 @@
 //! 2. deploy the application with the new key;
 //! 3. `retire` the old key (contexts signed with it stop verifying at once).
 //!
-//! These functions run on a connection of the owner role; the command
-//! `cargo run -p tenant-store-examples --bin tenant-store-keys` wraps them.
+//! These functions run on a connection of the owner role; the migration command
+//! ([`cli`](crate::cli): `keys generate | install | retire | list`) wraps them.
 
 use sqlx::PgConnection;
 
@@ -34,7 +34,7 @@ pub async fn install(conn: &mut PgConnection, key: &SigningKey) -> Result<()> {
         Some((s, false)) if s == key.secret() => Ok(()),
         Some((s, true)) if s == key.secret() => Err(Error::InvalidInput(format!(
             "key `{}` is retired and cannot be installed again; generate a key under a new id \
-             (`tenant-store-keys generate <id>`) and give it to the application",
+             (the migration command's `keys generate <id>`) and give it to the application",
             key.id()
         ))),
         _ => Err(Error::InvalidInput(format!(

@@ -24,7 +24,7 @@
 //!     pg_catalog.pg_cancel_backend(integer) FROM PUBLIC; -- no signals to other backends
 //! ```
 //! Then the owner applies the migrations and installs a signing key
-//! ([`keys`](super::keys), or the `tenant-store-keys` command). `pgcrypto` must be available
+//! ([`keys`](super::keys), or the migration command's `keys install`). `pgcrypto` must be available
 //! (Debian's PostgreSQL ships it) and not installed in another schema of the database: the
 //! base migration installs it into `tenant_store_private`. The start-up audit checks every
 //! step of this from the application's side.

@@ -448,10 +448,10 @@ async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Resu
         Ok(Some(Some(t))) if t == probe => Ok(()),
         Ok(_) => Err(Error::Audit(format!(
             "the database does not accept a tenant context signed with key `{id}`: it is not \
-             installed there, or it was retired (`tenant-store-keys list` shows which; the \
-             application role cannot read the keys). Install it with `tenant-store-keys install`; \
-             a retired key never verifies again, so generate one under a new id \
-             (`tenant-store-keys generate <id>`) and give the application that one. If the key \
+             installed there, or it was retired (the migration command's `keys list` shows which; \
+             the application role cannot read the keys). Install it with `keys install`; a \
+             retired key never verifies again, so generate one under a new id \
+             (`keys generate <id>`) and give the application that one. If the key \
              is installed and active, check that the server and this host agree on the time",
             id = key.id()
         ))),
