@@ -315,7 +315,15 @@ async fn status(dir: &Path, url: &str) -> Result<(), String> {
     let applied = applied(&pool).await?;
     let mut trouble = 0;
     for m in migrator.iter() {
+        let failed = match applied.iter().any(|(v, ..)| *v == m.version) {
+            false => failed_build(&pool, m.sql.as_str()).await?,
+            true => None,
+        };
         let state = match applied.iter().find(|(v, ..)| *v == m.version) {
+            None if failed.is_some() => {
+                trouble += 1;
+                "FAILED"
+            }
             None => "pending",
             Some((_, false, _)) => {
                 trouble += 1;
@@ -328,6 +336,13 @@ async fn status(dir: &Path, url: &str) -> Result<(), String> {
             Some(_) => "applied",
         };
         println!("{:>14}  {}  {state}", m.version, m.description);
+        if let Some(reason) = failed {
+            println!("{:>14}  {reason}", "");
+            println!(
+                "{:>14}  fix the cause, then `apply` again: it builds the index anew",
+                ""
+            );
+        }
     }
     for (v, ..) in applied
         .iter()
@@ -399,6 +414,19 @@ async fn apply(
         ));
     }
     let before: Vec<i64> = applied(&pool).await?.iter().map(|(v, ..)| *v).collect();
+    for m in migrator.iter().filter(|m| !before.contains(&m.version)) {
+        if let Some(build) = Build::of(m.sql.as_str())
+            && build.invalid(&pool).await?
+        {
+            println!(
+                "dropping the invalid index {} a failed run of {:04}_{} left, to build it again",
+                build.qualified(),
+                m.version,
+                m.description.replace(' ', "_")
+            );
+            build.drop(&pool).await?;
+        }
+    }
     let result = migrator.run(&pool).await;
     let after = applied(&pool).await?;
     for m in migrator.iter() {
@@ -406,12 +434,167 @@ async fn apply(
             println!("applied {:>14}  {}", m.version, m.description);
         }
     }
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(e) => Err(failure(&pool, &migrator, e).await),
+    };
     pool.close().await;
     result.map_err(|e| format!("applying {}: {e}", dir.display()))?;
     if after.len() == before.len() {
         println!("nothing to apply");
     }
     Ok(())
+}
+
+/// What went wrong applying a file: the server's message with its detail and hint (a unique
+/// key over duplicated rows names the key in the detail alone). A failed concurrent build
+/// keeps the reason on the INVALID index it left (`COMMENT ON INDEX`), where `status` reads it.
+async fn failure(
+    pool: &sqlx::PgPool,
+    migrator: &Migrator,
+    e: sqlx::migrate::MigrateError,
+) -> String {
+    let sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(db), version) = &e
+    else {
+        return e.to_string();
+    };
+    let mut reason = db.message().to_owned();
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        for extra in [pg.detail(), pg.hint()].into_iter().flatten() {
+            reason.push_str(": ");
+            reason.push_str(extra.trim_end_matches('.'));
+        }
+    }
+    let Some(m) = migrator.iter().find(|m| m.version == *version) else {
+        return reason;
+    };
+    let file = format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"));
+    let build = Build::of(m.sql.as_str());
+    if let Some(build) = build
+        .as_ref()
+        .filter(|b| b.unique && db.is_unique_violation())
+    {
+        reason.push_str(&format!(
+            "; rows of one tenant share a value of this key. To list them, run as the owner \
+             (it holds the table's lock while it reads): {}",
+            build.duplicates_query()
+        ));
+    }
+    if let Some(build) = build
+        && let Ok(true) = build.invalid(pool).await
+    {
+        let note = format!("the build of {file} failed: {reason}");
+        // Best effort: the error below says it all the same.
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "COMMENT ON INDEX {} IS {}",
+            build.qualified(),
+            quote_literal(&note)
+        )))
+        .execute(pool)
+        .await;
+    }
+    format!("{file} failed: {reason}")
+}
+
+/// `text` as a SQL string literal.
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Why a pending file is stuck: the reason kept on the INVALID index its failed build left.
+async fn failed_build(pool: &sqlx::PgPool, sql: &str) -> Result<Option<String>, String> {
+    let Some(build) = Build::of(sql) else {
+        return Ok(None);
+    };
+    if !build.invalid(pool).await? {
+        return Ok(None);
+    }
+    let comment: Option<String> = sqlx::query_scalar(
+        "SELECT pg_catalog.obj_description(pg_catalog.to_regclass($1), 'pg_class')",
+    )
+    .bind(build.qualified())
+    .fetch_one(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(Some(comment.unwrap_or_else(|| {
+        format!(
+            "a concurrent build left the index {} INVALID",
+            build.qualified()
+        )
+    })))
+}
+
+/// The index a generated `-- no-transaction` file builds (`CREATE [UNIQUE] INDEX CONCURRENTLY
+/// IF NOT EXISTS "name" ON "schema"."table" ...`). A failed build leaves it INVALID, and the
+/// file's `IF NOT EXISTS` would skip it on the next run while the constraint that needs it
+/// fails: `apply` drops it first, so a re-run builds it anew. Hand-written files are not
+/// touched.
+struct Build {
+    schema: String,
+    table: String,
+    name: String,
+    /// The key's columns as the file writes them (`"org_id", "name"`).
+    columns: String,
+    unique: bool,
+}
+
+impl Build {
+    fn of(sql: &str) -> Option<Self> {
+        if !crate::migrations::is_generated(sql) {
+            return None;
+        }
+        let between = |s: &str, after: &str, end: char| -> Option<String> {
+            let rest = &s[s.find(after)? + after.len()..];
+            Some(rest[..rest.find(end)?].to_owned())
+        };
+        let name = between(sql, "INDEX CONCURRENTLY IF NOT EXISTS \"", '"')?;
+        let on = &sql[sql.find(" ON \"")?..];
+        Some(Self {
+            schema: between(on, " ON \"", '"')?,
+            table: between(on, "\".\"", '"')?,
+            columns: between(on, " (", ')')?,
+            unique: sql.contains("CREATE UNIQUE INDEX"),
+            name,
+        })
+    }
+
+    /// For a unique key over duplicated rows: how to list them. The server leaves the values
+    /// out of its error (the owner is under the table's row-level security), and the owner sees
+    /// no row without lifting `FORCE`, which takes the table's lock for the transaction.
+    fn duplicates_query(&self) -> String {
+        let t = format!("\"{}\".\"{}\"", self.schema, self.table);
+        format!(
+            "BEGIN; ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY; SELECT {c}, count(*) FROM {t} \
+             GROUP BY {c} HAVING count(*) > 1; ROLLBACK;",
+            c = self.columns
+        )
+    }
+
+    fn qualified(&self) -> String {
+        format!("\"{}\".\"{}\"", self.schema, self.name)
+    }
+
+    async fn invalid(&self, pool: &sqlx::PgPool) -> Result<bool, String> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_index
+                            WHERE indexrelid = pg_catalog.to_regclass($1) AND NOT indisvalid)",
+        )
+        .bind(self.qualified())
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    async fn drop(&self, pool: &sqlx::PgPool) -> Result<(), String> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}",
+            self.qualified()
+        )))
+        .execute(pool)
+        .await
+        .map(drop)
+        .map_err(|e| format!("dropping the invalid index {}: {e}", self.qualified()))
+    }
 }
 
 async fn keys(url: &str, command: &KeysCommand) -> Result<(), String> {

@@ -1925,3 +1925,169 @@ async fn a_new_release_on_an_old_schema_is_refused_at_connect() {
     connect(v2).await.unwrap();
     scratch.drop_database().await;
 }
+
+/// v1 with a unique key on `name`.
+mod unique_name {
+    use super::*;
+    #[tenant_store(
+        backend = "postgres",
+        scope = "org_id",
+        table = "gadgets",
+        unique(name)
+    )]
+    pub struct Gadget {
+        #[tenant_store(id)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        #[tenant_store(filter)]
+        pub name: String,
+        pub count: i32,
+        pub notes: String,
+    }
+}
+
+/// A unique key over duplicated rows (issue #31, item 3): the concurrent build fails and leaves
+/// an INVALID index. `apply` says which key is duplicated, `status` shows the failed file with
+/// that reason, and once the rows are fixed a plain re-run completes.
+#[test]
+fn a_failed_unique_build_says_why_and_a_rerun_completes_once_the_rows_are_fixed() {
+    use std::process::ExitCode;
+    use tenant_store::cli::{Migrations, run};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scratch = rt.block_on(Scratch::new());
+    let dir = scratch.dir.to_str().unwrap().to_owned();
+    let owner = scratch.owner_url();
+    let command = |migrations: &Migrations, args: &[&str]| {
+        let database = match args[0] {
+            "generate" => &[][..],
+            _ => &["--database-url", owner.as_str()][..],
+        };
+        let argv = ["migrations", "--dir", &dir]
+            .into_iter()
+            .chain(args.iter().copied())
+            .chain(database.iter().copied());
+        run(argv.map(str::to_owned).collect::<Vec<_>>(), migrations)
+    };
+    let v1 = Migrations::postgres(Entities::new().entity::<v1::Gadget>());
+    let unique = Migrations::postgres(Entities::new().entity::<unique_name::Gadget>());
+    assert_eq!(command(&v1, &["generate"]), ExitCode::SUCCESS);
+    assert_eq!(command(&v1, &["apply"]), ExitCode::SUCCESS);
+    rt.block_on(async {
+        let pool = raw_pool(&owner, 1).await;
+        let mut conn = pool.acquire().await.unwrap();
+        tenant_store::postgres::keys::install(&mut conn, &key())
+            .await
+            .unwrap();
+    });
+    let (a, b) = (tenant(), tenant());
+    let db = rt.block_on(scratch.db());
+    let create = |who: &Principal, name: &str| {
+        rt.block_on(v1::Gadget::store().create(
+            &mut db.tenant(who),
+            v1::NewGadget {
+                id: None,
+                name: name.into(),
+                count: 1,
+                notes: String::new(),
+            },
+        ))
+        .unwrap()
+    };
+    // Tenant a holds "bolt" twice; b holds it once (a key is per tenant).
+    let first = create(&a, "bolt");
+    create(&a, "bolt");
+    create(&b, "bolt");
+    drop(db);
+
+    assert_eq!(command(&unique, &["generate"]), ExitCode::SUCCESS);
+    let index = "\"public\".\"gadgets_org_id_name_key\"";
+    let left = || {
+        rt.block_on(async {
+            let pool = raw_pool(&owner, 1).await;
+            let row: Option<(bool, Option<String>)> = sqlx::query_as(
+                "SELECT i.indisvalid, obj_description(i.indexrelid, 'pg_class')
+                 FROM pg_index i WHERE i.indexrelid = to_regclass($1)",
+            )
+            .bind(index)
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            row
+        })
+    };
+    for _ in 0..2 {
+        assert_eq!(command(&unique, &["apply"]), ExitCode::FAILURE);
+        let (valid, reason) = left().expect("the failed build leaves its index");
+        assert!(!valid);
+        let reason = reason.expect("the reason is kept on the index");
+        assert!(
+            reason.contains("could not create unique index \"gadgets_org_id_name_key\"")
+                && reason.contains("Duplicate keys exist"),
+            "{reason}"
+        );
+        // The server leaves the values out (the owner is under RLS); the reason gives the
+        // query that lists them, and it finds tenant a's.
+        let query = reason
+            .split("(it holds the table's lock while it reads): ")
+            .nth(1);
+        let query = query.expect("the query that lists the duplicates");
+        let found: Vec<(Uuid, String, i64)> = rt.block_on(async {
+            let pool = raw_pool(&owner, 1).await;
+            let mut conn = pool.acquire().await.unwrap();
+            let mut found = Vec::new();
+            for statement in query.split_inclusive(';') {
+                if statement.trim_start().starts_with("SELECT") {
+                    found = sqlx::query_as(sqlx::AssertSqlSafe(statement.to_owned()))
+                        .fetch_all(&mut *conn)
+                        .await
+                        .unwrap();
+                } else {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap();
+                }
+            }
+            found
+        });
+        assert_eq!(found, [(a.org_id(), "bolt".to_owned(), 2)]);
+        assert_eq!(command(&unique, &["status"]), ExitCode::FAILURE);
+    }
+
+    // The rows fixed by their tenant, a plain re-run completes.
+    let db = rt.block_on(scratch.db());
+    rt.block_on(v1::Gadget::store().update(
+        &mut db.tenant(&a),
+        first.id,
+        v1::GadgetPatch {
+            name: Some("nut".into()),
+            ..Default::default()
+        },
+    ))
+    .unwrap();
+    drop(db);
+    assert_eq!(command(&unique, &["apply"]), ExitCode::SUCCESS);
+    assert_eq!(left().map(|(valid, _)| valid), Some(true));
+    assert_eq!(command(&unique, &["status"]), ExitCode::SUCCESS);
+    // The key holds on both sides: a's second "bolt" is refused, b may still have its own.
+    let db = rt.block_on(scratch.db());
+    for who in [&a, &b] {
+        let again = rt.block_on(unique_name::Gadget::store().create(
+            &mut db.tenant(who),
+            unique_name::NewGadget {
+                id: None,
+                name: "bolt".into(),
+                count: 1,
+                notes: String::new(),
+            },
+        ));
+        assert!(
+            matches!(again, Err(tenant_store::Error::Duplicate)),
+            "{:?}",
+            again.map(|g| g.id)
+        );
+    }
+    drop(db);
+    rt.block_on(scratch.drop_database());
+}
