@@ -13,8 +13,9 @@
 //!   rewriting one) and the snapshot beside them;
 //! - `check` is the drift check for CI: a non-zero exit, every problem, and the command that
 //!   fixes it;
-//! - `status` lists which files a database has applied, which are pending, and any applied file
-//!   that changed since;
+//! - `status` lists which files a database has applied, which are pending (with what each
+//!   pending `ALTER` file locks, and for how long), which failed, and any applied file that
+//!   changed since;
 //! - `new-data-migration <name> --table <table>` writes a data migration to fill in, one that
 //!   sees every tenant's rows (see [`data_migration`]);
 //! - `keys generate <id> | install | retire <id> | list` manages the keys that sign tenant
@@ -336,6 +337,16 @@ async fn status(dir: &Path, url: &str) -> Result<(), String> {
             Some(_) => "applied",
         };
         println!("{:>14}  {}  {state}", m.version, m.description);
+        if state == "pending" {
+            for lock in m
+                .sql
+                .as_str()
+                .lines()
+                .filter_map(|l| l.strip_prefix(evolve::LOCKS))
+            {
+                println!("{:>14}  locks: {lock}", "");
+            }
+        }
         if let Some(reason) = failed {
             println!("{:>14}  {reason}", "");
             println!(

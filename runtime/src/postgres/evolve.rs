@@ -761,7 +761,13 @@ struct Change<'a> {
     concurrent: Vec<(String, String)>,
     constrain: String,
     problems: Vec<String>,
+    /// What in the `ALTER` file holds the table's lock for longer than a catalog change: each
+    /// a `-- Locks:` line of its header, which `status` shows before it is applied.
+    locks: Vec<String>,
 }
+
+/// The header line that says a file holds a table's lock for long; `status` prints these.
+pub const LOCKS: &str = "-- Locks: ";
 
 impl<'a> Change<'a> {
     fn new(before: &Table, declared: &'a Declared) -> Self {
@@ -775,6 +781,7 @@ impl<'a> Change<'a> {
             concurrent: Vec::new(),
             constrain: String::new(),
             problems: Vec::new(),
+            locks: Vec::new(),
         }
     }
 
@@ -885,6 +892,11 @@ impl<'a> Change<'a> {
                             "ALTER TABLE {t} ALTER COLUMN \"{c}\" TYPE {ty} USING \"{c}\"::{ty};",
                             ty = new.sql_type
                         );
+                        self.locks.push(format!(
+                            "`{c}` {} to {} rewrites the whole table and its indexes under an \
+                             ACCESS EXCLUSIVE lock: every read and write of {t} waits until it ends",
+                            old.sql_type, new.sql_type
+                        ));
                     }
                     false => self.problems.push(format!(
                         "`{}.{c}` changed from `{}` to `{}`, and PostgreSQL cannot convert every `{}` \
@@ -925,6 +937,11 @@ impl<'a> Change<'a> {
                     // The owner is subject to the policy (FORCE): lifted for this one statement,
                     // inside the migration's transaction, so no session sees the table without it.
                     Some(d) => {
+                        self.locks.push(format!(
+                            "`{c}` made required updates its NULL rows and scans the whole table \
+                             under an ACCESS EXCLUSIVE lock: every read and write of {t} waits \
+                             until it ends"
+                        ));
                         let _ = writeln!(self.alter, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
                         let _ = writeln!(self.alter, "UPDATE {t} SET \"{c}\" = {d} WHERE \"{c}\" IS NULL;");
                         let _ = writeln!(self.alter, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
@@ -957,6 +974,11 @@ impl<'a> Change<'a> {
                         "ALTER TABLE {t} ADD COLUMN \"{c}\" {}{null} DEFAULT {d};",
                         new.sql_type
                     );
+                    self.locks.push(format!(
+                        "`{c}` added with DEFAULT {d}: a constant or `now()` is stored once in the \
+                         catalog (a brief lock); a volatile default (`random()`, \
+                         `gen_random_uuid()`) rewrites the whole table under an ACCESS EXCLUSIVE lock"
+                    ));
                 }
                 (None, true) => {
                     let _ = writeln!(self.alter,
@@ -1077,10 +1099,17 @@ impl<'a> Change<'a> {
         let constrain = self.constrain;
         let concurrent = self.concurrent;
         if !alter.is_empty() {
+            let locks: String = match self.locks.is_empty() {
+                true => format!(
+                    "{LOCKS}none held for long: each statement changes the catalog under a brief \
+                     lock of the table\n"
+                ),
+                false => self.locks.iter().map(|l| format!("{LOCKS}{l}\n")).collect(),
+            };
             out.file(
                 &format!("alter_{name}"),
                 format!(
-                    "{HEADER}-- Entity `{}`: changed fields.\n{alter}",
+                    "{HEADER}-- Entity `{}`: changed fields.\n{locks}{alter}",
                     after.entity
                 ),
             );
