@@ -3,9 +3,10 @@
 use darling::util::{Flag, PathList, SpannedValue};
 use darling::{FromField, FromMeta};
 
+use crate::model::OnDelete;
 use crate::validate::values::{
-    Backend, Dims, Distance, DropColumn, Index, Label, Model, OnDelete, Prefix, RenamedFrom,
-    Schema, Scope, SqlDefault, Table, Token, Ttl,
+    Backend, Dims, Distance, DropColumn, Index, Label, Model, Prefix, RenamedFrom, Schema, Scope,
+    SqlDefault, Table, Token, Ttl,
 };
 
 /// `#[tenant_store(...)]` on the struct. Which backend owns each key is in

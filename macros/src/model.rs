@@ -56,6 +56,20 @@ pub struct Postgres {
     pub drop_columns: Vec<String>,
 }
 
+/// `on_delete = "..."` of a reference: the runtime's `OnDelete` variant it names, spanned at
+/// the value.
+#[derive(Debug, Clone)]
+pub struct OnDelete {
+    pub variant: &'static str,
+    pub span: proc_macro2::Span,
+}
+
+impl OnDelete {
+    pub fn is_set_null(&self) -> bool {
+        self.variant == "SetNull"
+    }
+}
+
 /// A field that holds the id of another entity of the same tenant.
 #[derive(Clone)]
 pub struct Reference {
@@ -138,5 +152,4 @@ impl Model {
     }
 }
 
-use crate::validate::values::OnDelete;
 use syn::ext::IdentExt as _;

@@ -5,7 +5,7 @@ use darling::FromMeta;
 use syn::spanned::Spanned;
 
 use super::keys::BackendKind;
-use crate::model::ScopeKind;
+use crate::model::{OnDelete, ScopeKind};
 
 /// An error at `expr`.
 fn at(expr: &syn::Expr, message: String) -> darling::Error {
@@ -238,19 +238,8 @@ impl FromMeta for SqlDefault {
     }
 }
 
-/// `on_delete = "cascade" | "set_null" | "restrict"`: the runtime's `OnDelete` variant's name.
-#[derive(Debug, Clone)]
-pub struct OnDelete {
-    pub variant: &'static str,
-    pub span: proc_macro2::Span,
-}
-
-impl OnDelete {
-    pub fn is_set_null(&self) -> bool {
-        self.variant == "SetNull"
-    }
-}
-
+/// `on_delete = "cascade" | "set_null" | "restrict"`, as the runtime's `OnDelete` variant's
+/// name.
 impl FromMeta for OnDelete {
     fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
         const RULES: [(&str, &str); 3] = [
