@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops the servers the tests and the demo use: private instances on 127.0.0.1, data
-# under target/services/, stopped by the pid they were started with.
+# under target/services/ (PostgreSQL's under /var/tmp: see pg_home), stopped by the pid they were
+# started with.
 #
 #   scripts/services.sh up [SERVICE...]  install what is missing, start (all, or pg valkey
 #                                        opensearch neo4j qdrant), print nothing but progress
@@ -21,9 +22,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state="$root/target/services"
 pg_port="${TENANT_STORE_PG_PORT:-54329}"
-pg_data="$state/pg/data"
-pg_sock="$state/pg/sock"
-pg_log="$state/pg/server.log"
+# PostgreSQL's files live outside the checkout: the server runs as the `postgres` user, which
+# must reach its data directory, and a checkout in a private home (root's is mode 700) is out of
+# its reach; the home stays as it is. One directory per checkout (a hash of its path), so two
+# checkouts never share a cluster; `reset` removes it with the rest.
+pg_home="${TENANT_STORE_PG_HOME:-/var/tmp/tenant-store-pg-$(printf '%s' "$root" | sha256sum | cut -c1-12)}"
+pg_data="$pg_home/data"
+pg_sock="$pg_home/sock"
+pg_log="$pg_home/server.log"
 # Test-only passwords for a loopback-only private cluster.
 pg_super_pw="ts_super_pw"
 pg_owner_pw="ts_owner_pw"
@@ -123,7 +129,8 @@ install_pg() {
   fi
 }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+# From `/`: the postgres user may not be able to enter the checkout (a private home).
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 pg_running() {
   [ -f "$pg_data/postmaster.pid" ] && kill -0 "$(head -n 1 "$pg_data/postmaster.pid")" 2>/dev/null
@@ -132,17 +139,16 @@ pg_running() {
 pg_up() {
   install_pg
   local bin; bin=$(pg_bin)
-  mkdir -p "$state/pg" "$pg_sock"
-  chown -R postgres: "$state/pg"
-  # The postgres user must be able to reach the data directory through the checkout.
-  chmod o+x "$root" "$root/target" "$state" 2>/dev/null || true
+  mkdir -p "$pg_home" "$pg_sock"
+  chown -R postgres: "$pg_home"
+  chmod 700 "$pg_home"
   if [ ! -f "$pg_data/PG_VERSION" ]; then
     log "initdb into $pg_data"
-    printf '%s\n' "$pg_super_pw" > "$state/pg/pwfile"
-    chown postgres: "$state/pg/pwfile"
+    printf '%s\n' "$pg_super_pw" > "$pg_home/pwfile"
+    chown postgres: "$pg_home/pwfile"
     as_postgres "$bin/initdb" -D "$pg_data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
-      --pwfile="$state/pg/pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null
-    rm -f "$state/pg/pwfile"
+      --pwfile="$pg_home/pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pg_home/pwfile"
   fi
   if pg_running; then
     log "PostgreSQL already running on 127.0.0.1:$pg_port"
@@ -387,6 +393,6 @@ case "${1:-}" in
     done
     rm -f "$session" ;;
   env) env_lines ;;
-  reset) down_all; log "removing $state"; rm -rf "$state" ;;
+  reset) down_all; log "removing $state and $pg_home"; rm -rf "$state" "$pg_home" ;;
   *) echo "usage: $0 up [${all[*]}]|down|env|reset" >&2; exit 2 ;;
 esac

@@ -116,7 +116,7 @@ async fn enable_tls(pki: &Pki) -> TlsOn {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("PostgreSQL did not accept TLS after the reload; see its log under target/services/pg");
+    panic!("PostgreSQL did not accept TLS after the reload; see its server.log beside its data directory (`scripts/services.sh` names it)");
 }
 
 /// Turns TLS off again when dropped, also when the test fails: the other tests count round
