@@ -116,7 +116,9 @@ async fn enable_tls(pki: &Pki) -> TlsOn {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("PostgreSQL did not accept TLS after the reload; see its server.log beside its data directory (`scripts/services.sh` names it)");
+    panic!(
+        "PostgreSQL did not accept TLS after the reload; see its server.log beside its data directory (`scripts/services.sh` names it)"
+    );
 }
 
 /// Turns TLS off again when dropped, also when the test fails: the other tests count round
