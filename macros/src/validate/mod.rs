@@ -49,44 +49,14 @@ pub fn validate(
     let parsed = StructArgs::from_list(&metas);
     let args = errors.handle(parsed);
     let named = check_shape(&item, &mut errors);
-    let field_args: Vec<FieldArgs> = if named {
-        item.fields
-            .iter()
-            .filter_map(|f| {
-                let parsed = screened_field(f, backend, &mut errors);
-                errors.handle(parsed)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    // Our field attributes must not reach the compiler: nothing else registers them.
-    for f in item.fields.iter_mut() {
-        f.attrs.retain(|a| !a.path().is_ident("tenant_store"));
-    }
+    let field_args = field_args(&mut item, named, backend, &mut errors);
     let scope_name = scope_kind.map(|k| match k {
         ScopeKind::UserId => "user_id",
         ScopeKind::OrgId => "org_id",
     });
     let f = fields::check(&item, &field_args, scope_name, &mut errors);
     let scope = match scope_name {
-        Some(name) if named => match f.position(Role::Scope) {
-            Some(i) => Some(i),
-            None => {
-                let at = args
-                    .as_ref()
-                    .and_then(|a| a.scope.as_ref())
-                    .map_or_else(Span::call_site, |s| s.span());
-                errors.push(
-                    darling::Error::custom(format!(
-                        "scope `{name}` names no field of `{}`; add `pub {name}: Uuid`",
-                        item.ident
-                    ))
-                    .with_span(&at),
-                );
-                None
-            }
-        },
+        Some(name) if named => scope_field(&item, &f, name, args.as_ref(), &mut errors),
         _ => None,
     };
     let id = f.position(Role::Id);
@@ -104,90 +74,19 @@ pub fn validate(
             Some(Box::new(item)),
         ));
     };
-    if args.backend.is_none() {
-        errors.push(missing(format!(
-            "missing `backend`; expected `backend = \"postgres\"` (one of {})",
-            BackendKind::listed()
-        )));
-    }
-    if args.scope.is_none() {
-        errors.push(missing(
-            "missing `scope`; expected `scope = \"user_id\"` or `scope = \"org_id\"`".into(),
-        ));
-    }
-
+    required_keys(&args, &mut errors);
     if backend.is_some_and(BackendKind::is_document) {
         let roles: Vec<Role> = f.fields.iter().map(|f| f.role).collect();
         serde_attrs::check_document(&item, &roles, &mut errors);
     }
     let (version, updated_at) = (f.position(Role::Version), f.position(Role::UpdatedAt));
-    let default_name = snake_case(&item.ident.to_string());
-    let backend = match backend {
-        Some(BackendKind::Postgres) => {
-            check_append_only(&args, &field_args, &f, &mut errors);
-            let uniques = uniques(&args, &item, &f.fields, &mut errors);
-            let drop_columns = drop_columns(&args, &f.fields, &mut errors);
-            Some(Backend::Postgres(Postgres {
-                schema: args.schema.map_or_else(|| "public".to_owned(), |s| s.0),
-                table: args.table.map_or(default_name, |t| t.0),
-                append_only: args.append_only.is_present(),
-                uniques,
-                references: f.references.clone(),
-                drop_columns,
-            }))
-        }
-        Some(BackendKind::Valkey) => {
-            let session = f.position(Role::Session);
-            if session.is_none() {
-                errors.push(
-                    darling::Error::custom(
-                        "no `session` field; a valkey entity marks its session id with `#[tenant_store(session)]`",
-                    )
-                    .with_span(&item.ident),
-                );
-            }
-            session.map(|session| {
-                Backend::Valkey(Valkey {
-                    prefix: args.prefix.map_or(default_name, |p| p.0),
-                    ttl: args.ttl.map(|t| t.0),
-                    session,
-                    weight: f.position(Role::Weight),
-                })
-            })
-        }
-        Some(BackendKind::OpenSearch) => Some(Backend::OpenSearch(OpenSearch {
-            index: args.index.map_or(default_name, |i| i.0),
-            text: f.text.clone(),
-        })),
-        Some(BackendKind::Neo4j) => Some(Backend::Neo4j(Neo4j {
-            label: args
-                .label
-                .map_or_else(|| default_name.to_ascii_uppercase(), |l| l.0),
-            indexed: f.indexed.clone(),
-        })),
-        Some(BackendKind::Qdrant) => {
-            if args.model.is_none() {
-                errors.push(missing(
-                    "missing `model`; a qdrant entity names its embedding model, e.g. `model = \"minilm\"` (collection `embeddings_minilm`)".into(),
-                ));
-            }
-            if args.dims.is_none() {
-                errors.push(missing(
-                    "missing `dims`; a qdrant entity gives its vector size, e.g. `dims = 384`"
-                        .into(),
-                ));
-            }
-            match (args.model, args.dims) {
-                (Some(model), Some(dims)) => Some(Backend::Qdrant(Qdrant {
-                    model: model.0,
-                    dims: dims.0,
-                    distance: args.distance.map_or("Cosine", |d| d.0),
-                })),
-                _ => None,
-            }
-        }
-        None => None,
-    };
+    let new_derive = args
+        .new_derive
+        .as_ref()
+        .map(|p| p.to_vec())
+        .unwrap_or_default();
+    let backend =
+        backend.and_then(|kind| backend_model(kind, args, &item, &field_args, &f, &mut errors));
 
     let result = errors.finish();
     match (result, scope, scope_kind, id, backend) {
@@ -200,7 +99,7 @@ pub fn validate(
             version,
             soft_delete: f.soft_delete,
             updated_at,
-            new_derive: args.new_derive.map(|p| p.to_vec()).unwrap_or_default(),
+            new_derive,
             backend,
         }),
         (Err(e), ..) => Err((e, Some(Box::new(item)))),
@@ -209,6 +108,166 @@ pub fn validate(
             darling::Error::custom("invalid `tenant_store` attribute"),
             Some(Box::new(item)),
         )),
+    }
+}
+
+/// Each field's keys, screened and parsed (none when the struct has no named fields); our
+/// field attributes are then removed from the item: nothing else registers them, so they must
+/// not reach the compiler.
+fn field_args(
+    item: &mut syn::ItemStruct,
+    named: bool,
+    backend: Option<BackendKind>,
+    errors: &mut darling::error::Accumulator,
+) -> Vec<FieldArgs> {
+    let parsed = match named {
+        true => item
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let parsed = screened_field(f, backend, errors);
+                errors.handle(parsed)
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    for f in item.fields.iter_mut() {
+        f.attrs.retain(|a| !a.path().is_ident("tenant_store"));
+    }
+    parsed
+}
+
+/// The field the scope names (`user_id` or `org_id`), or an error at the `scope` key.
+fn scope_field(
+    item: &syn::ItemStruct,
+    f: &fields::Fields,
+    name: &str,
+    args: Option<&StructArgs>,
+    errors: &mut darling::error::Accumulator,
+) -> Option<usize> {
+    let found = f.position(Role::Scope);
+    if found.is_none() {
+        let at = args
+            .and_then(|a| a.scope.as_ref())
+            .map_or_else(Span::call_site, |s| s.span());
+        errors.push(
+            darling::Error::custom(format!(
+                "scope `{name}` names no field of `{}`; add `pub {name}: Uuid`",
+                item.ident
+            ))
+            .with_span(&at),
+        );
+    }
+    found
+}
+
+/// `backend` and `scope`, which every entity needs.
+fn required_keys(args: &StructArgs, errors: &mut darling::error::Accumulator) {
+    if args.backend.is_none() {
+        errors.push(missing(format!(
+            "missing `backend`; expected `backend = \"postgres\"` (one of {})",
+            BackendKind::listed()
+        )));
+    }
+    if args.scope.is_none() {
+        errors.push(missing(
+            "missing `scope`; expected `scope = \"user_id\"` or `scope = \"org_id\"`".into(),
+        ));
+    }
+}
+
+/// The backend's part of the model, with the keys it requires; `None` after an error.
+fn backend_model(
+    kind: BackendKind,
+    args: StructArgs,
+    item: &syn::ItemStruct,
+    field_args: &[FieldArgs],
+    f: &fields::Fields,
+    errors: &mut darling::error::Accumulator,
+) -> Option<Backend> {
+    let default_name = snake_case(&item.ident.to_string());
+    match kind {
+        BackendKind::Postgres => Some(postgres(args, item, field_args, f, default_name, errors)),
+        BackendKind::Valkey => valkey(args, item, f, default_name, errors),
+        BackendKind::OpenSearch => Some(Backend::OpenSearch(OpenSearch {
+            index: args.index.map_or(default_name, |i| i.0),
+            text: f.text.clone(),
+        })),
+        BackendKind::Neo4j => Some(Backend::Neo4j(Neo4j {
+            label: args
+                .label
+                .map_or_else(|| default_name.to_ascii_uppercase(), |l| l.0),
+            indexed: f.indexed.clone(),
+        })),
+        BackendKind::Qdrant => qdrant(args, errors),
+    }
+}
+
+fn postgres(
+    args: StructArgs,
+    item: &syn::ItemStruct,
+    field_args: &[FieldArgs],
+    f: &fields::Fields,
+    default_name: String,
+    errors: &mut darling::error::Accumulator,
+) -> Backend {
+    check_append_only(&args, field_args, f, errors);
+    let uniques = uniques(&args, item, &f.fields, errors);
+    let drop_columns = drop_columns(&args, &f.fields, errors);
+    Backend::Postgres(Postgres {
+        schema: args.schema.map_or_else(|| "public".to_owned(), |s| s.0),
+        table: args.table.map_or(default_name, |t| t.0),
+        append_only: args.append_only.is_present(),
+        uniques,
+        references: f.references.clone(),
+        drop_columns,
+    })
+}
+
+fn valkey(
+    args: StructArgs,
+    item: &syn::ItemStruct,
+    f: &fields::Fields,
+    default_name: String,
+    errors: &mut darling::error::Accumulator,
+) -> Option<Backend> {
+    let session = f.position(Role::Session);
+    if session.is_none() {
+        errors.push(
+            darling::Error::custom(
+                "no `session` field; a valkey entity marks its session id with `#[tenant_store(session)]`",
+            )
+            .with_span(&item.ident),
+        );
+    }
+    session.map(|session| {
+        Backend::Valkey(Valkey {
+            prefix: args.prefix.map_or(default_name, |p| p.0),
+            ttl: args.ttl.map(|t| t.0),
+            session,
+            weight: f.position(Role::Weight),
+        })
+    })
+}
+
+fn qdrant(args: StructArgs, errors: &mut darling::error::Accumulator) -> Option<Backend> {
+    if args.model.is_none() {
+        errors.push(missing(
+            "missing `model`; a qdrant entity names its embedding model, e.g. `model = \"minilm\"` (collection `embeddings_minilm`)".into(),
+        ));
+    }
+    if args.dims.is_none() {
+        errors.push(missing(
+            "missing `dims`; a qdrant entity gives its vector size, e.g. `dims = 384`".into(),
+        ));
+    }
+    match (args.model, args.dims) {
+        (Some(model), Some(dims)) => Some(Backend::Qdrant(Qdrant {
+            model: model.0,
+            dims: dims.0,
+            distance: args.distance.map_or("Cosine", |d| d.0),
+        })),
+        _ => None,
     }
 }
 
