@@ -84,13 +84,26 @@ pub async fn migrate() {
 }
 
 async fn migrate_now() {
-    let owner = raw_pool(&owner_url(), 2).await;
+    migrate_examples(&owner_url()).await;
+}
+
+/// Applies the examples' committed migrations to the database at `owner_url` (the tables'
+/// owner's URL) with sqlx's migrator, and installs [`key`] there.
+async fn migrate_examples(owner_url: &str) {
+    let owner = raw_pool(owner_url, 2).await;
     let migrator = sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
         .await
         .expect("migrations/ is readable");
     migrator.run(&owner).await.unwrap_or_else(|e| {
         panic!("applying migrations failed: {e}; if the schema changed, reset the test cluster with `scripts/services.sh reset`")
     });
+    owner.close().await;
+    install_key(owner_url).await;
+}
+
+/// Installs [`key`] in the database at `owner_url` (the tables' owner's URL).
+pub async fn install_key(owner_url: &str) {
+    let owner = raw_pool(owner_url, 1).await;
     let mut conn = owner.acquire().await.expect("an owner connection");
     tenant_store::postgres::keys::install(&mut conn, &key())
         .await
@@ -216,20 +229,7 @@ impl ScratchDb {
     /// Applies the examples' committed migrations and installs [`key`], then connects as the
     /// application role: the shared database's set-up, on rows of this test only.
     pub async fn examples_db(&self, max: u32) -> Db {
-        let owner = raw_pool(&self.owner_url(), 1).await;
-        let migrator = sqlx::migrate::Migrator::new(tenant_store_examples::migrations_dir())
-            .await
-            .expect("migrations/ is readable");
-        migrator
-            .run(&owner)
-            .await
-            .unwrap_or_else(|e| panic!("applying migrations failed: {e}"));
-        let mut conn = owner.acquire().await.expect("an owner connection");
-        tenant_store::postgres::keys::install(&mut conn, &key())
-            .await
-            .unwrap_or_else(|e| panic!("installing the test key failed: {e}"));
-        drop(conn);
-        owner.close().await;
+        migrate_examples(&self.owner_url()).await;
         Db::connect_with(
             &self.app_url(),
             key(),
