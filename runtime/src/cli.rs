@@ -457,9 +457,10 @@ async fn apply(
     Ok(())
 }
 
-/// What went wrong applying a file: the server's message with its detail and hint (a unique
-/// key over duplicated rows names the key in the detail alone). A failed concurrent build
-/// keeps the reason on the INVALID index it left (`COMMENT ON INDEX`), where `status` reads it.
+/// What went wrong applying a file: the server's message with its detail and hint, and for a
+/// unique key over duplicated rows the query that lists them. A failed concurrent build keeps
+/// the message and the way forward (not the detail: see below) on the INVALID index it left
+/// (`COMMENT ON INDEX`), where `status` reads it.
 async fn failure(
     pool: &sqlx::PgPool,
     migrator: &Migrator,
@@ -469,32 +470,34 @@ async fn failure(
     else {
         return e.to_string();
     };
-    let mut reason = db.message().to_owned();
+    // The detail and hint go to the operator's terminal only. The catalog comment below is
+    // readable by every role, and a detail may name a row's values (PostgreSQL leaves them out
+    // of an index build's, which runs as the table's owner under FORCE, but nothing here relies
+    // on that).
+    let mut detail = String::new();
     if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
         for extra in [pg.detail(), pg.hint()].into_iter().flatten() {
-            reason.push_str(": ");
-            reason.push_str(extra.trim_end_matches('.'));
+            detail.push_str(": ");
+            detail.push_str(extra.trim_end_matches('.'));
         }
     }
     let Some(m) = migrator.iter().find(|m| m.version == *version) else {
-        return reason;
+        return format!("{}{detail}", db.message());
     };
     let file = format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"));
     let build = Build::of(m.sql.as_str());
-    if let Some(build) = build
-        .as_ref()
-        .filter(|b| b.unique && db.is_unique_violation())
-    {
-        reason.push_str(&format!(
+    let way_forward = match build.as_ref() {
+        Some(b) if b.unique && db.is_unique_violation() => format!(
             "; rows of one tenant share a value of this key. To list them, run as the owner \
              (it holds the table's lock while it reads): {}",
-            build.duplicates_query()
-        ));
-    }
+            b.duplicates_query()
+        ),
+        _ => String::new(),
+    };
     if let Some(build) = build
         && let Ok(true) = build.invalid(pool).await
     {
-        let note = format!("the build of {file} failed: {reason}");
+        let note = format!("the build of {file} failed: {}{way_forward}", db.message());
         // Best effort: the error below says it all the same.
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
             "COMMENT ON INDEX {} IS {}",
@@ -504,6 +507,7 @@ async fn failure(
         .execute(pool)
         .await;
     }
+    let reason = format!("{}{detail}{way_forward}", db.message());
     format!("{file} failed: {reason}")
 }
 

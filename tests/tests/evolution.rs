@@ -18,7 +18,9 @@ use tenant_store::Principal;
 use tenant_store::postgres::evolve::{self, Entities};
 use tenant_store::postgres::{Db, DbOptions};
 use tenant_store::tenant_store;
-use tenant_store_tests::{ScratchDb, folder_files, key, raw_pool, tenant};
+use tenant_store_tests::{
+    ScratchDb, folder_files, install_key, key, raw_pool, tenant, with_database,
+};
 use uuid::Uuid;
 
 #[tenant_store(backend = "postgres", scope = "org_id", table = "shelves")]
@@ -239,12 +241,8 @@ impl Scratch {
             .run(&owner)
             .await
             .unwrap_or_else(|e| panic!("applying {new:?}: {e}"));
-        let mut conn = owner.acquire().await.unwrap();
-        tenant_store::postgres::keys::install(&mut conn, &key())
-            .await
-            .unwrap();
-        drop(conn);
         owner.close().await;
+        install_key(&self.owner_url()).await;
         new
     }
 
@@ -1972,13 +1970,7 @@ fn a_failed_unique_build_says_why_and_a_rerun_completes_once_the_rows_are_fixed(
     let unique = Migrations::postgres(Entities::new().entity::<unique_name::Gadget>());
     assert_eq!(command(&v1, &["generate"]), ExitCode::SUCCESS);
     assert_eq!(command(&v1, &["apply"]), ExitCode::SUCCESS);
-    rt.block_on(async {
-        let pool = raw_pool(&owner, 1).await;
-        let mut conn = pool.acquire().await.unwrap();
-        tenant_store::postgres::keys::install(&mut conn, &key())
-            .await
-            .unwrap();
-    });
+    rt.block_on(install_key(&owner));
     let (a, b) = (tenant(), tenant());
     let db = rt.block_on(scratch.db());
     let create = |who: &Principal, name: &str| {
@@ -2021,9 +2013,12 @@ fn a_failed_unique_build_says_why_and_a_rerun_completes_once_the_rows_are_fixed(
         let (valid, reason) = left().expect("the failed build leaves its index");
         assert!(!valid);
         let reason = reason.expect("the reason is kept on the index");
+        // The server's message and the way forward; its detail goes only to the terminal
+        // (the catalog is readable by every role).
         assert!(
             reason.contains("could not create unique index \"gadgets_org_id_name_key\"")
-                && reason.contains("Duplicate keys exist"),
+                && reason.contains("rows of one tenant share a value of this key")
+                && !reason.contains("Duplicate keys exist"),
             "{reason}"
         );
         // The server leaves the values out (the owner is under RLS); the reason gives the
@@ -2088,6 +2083,69 @@ fn a_failed_unique_build_says_why_and_a_rerun_completes_once_the_rows_are_fixed(
             again.map(|g| g.id)
         );
     }
+    drop(db);
+    rt.block_on(scratch.drop_database());
+}
+
+/// The reason a failed build leaves on its index is in the catalog, which every role reads.
+/// Applied by a role that bypasses RLS (a superuser, which `apply` accepts), the server's detail
+/// names the duplicated key's values: another tenant reading `obj_description` must not see
+/// them.
+#[test]
+fn a_failed_builds_reason_in_the_catalog_names_no_tenants_value() {
+    use std::process::ExitCode;
+    use tenant_store::cli::{Migrations, run};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scratch = rt.block_on(Scratch::new());
+    let dir = scratch.dir.to_str().unwrap().to_owned();
+    let superuser = with_database(&tenant_store_tests::super_url(), &scratch.db.name);
+    let command = |migrations: &Migrations, args: &[&str]| {
+        let argv = ["migrations", "--dir", &dir]
+            .into_iter()
+            .chain(args.iter().copied());
+        run(argv.map(str::to_owned).collect::<Vec<_>>(), migrations)
+    };
+    let v1 = Migrations::postgres(Entities::new().entity::<v1::Gadget>());
+    let unique = Migrations::postgres(Entities::new().entity::<unique_name::Gadget>());
+    assert_eq!(command(&v1, &["generate"]), ExitCode::SUCCESS);
+    let owner = scratch.owner_url();
+    let apply = ["apply", "--database-url", owner.as_str()];
+    assert_eq!(command(&v1, &apply), ExitCode::SUCCESS);
+    rt.block_on(install_key(&owner));
+    let (a, b) = (tenant(), tenant());
+    let db = rt.block_on(scratch.db());
+    for _ in 0..2 {
+        rt.block_on(v1::Gadget::store().create(
+            &mut db.tenant(&a),
+            v1::NewGadget {
+                id: None,
+                name: "secret-of-a".into(),
+                count: 1,
+                notes: String::new(),
+            },
+        ))
+        .unwrap();
+    }
+    assert_eq!(command(&unique, &["generate"]), ExitCode::SUCCESS);
+    let apply = ["apply", "--database-url", superuser.as_str()];
+    assert_eq!(command(&unique, &apply), ExitCode::FAILURE);
+    // Tenant b's hand-written SQL reads the catalog.
+    let seen: Option<String> = rt.block_on(async {
+        let mut raw = db.raw().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT obj_description(to_regclass('public.gadgets_org_id_name_key'), 'pg_class')",
+        )
+        .fetch_one(&mut *raw)
+        .await
+        .unwrap()
+    });
+    let seen = seen.expect("the reason is kept on the index");
+    assert!(seen.contains("could not create unique index"), "{seen}");
+    assert!(
+        !seen.contains("secret-of-a") && !seen.contains(&a.org_id().to_string()),
+        "{seen}"
+    );
+    let _ = b;
     drop(db);
     rt.block_on(scratch.drop_database());
 }
