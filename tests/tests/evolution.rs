@@ -1776,6 +1776,18 @@ async fn deleting_a_parent_follows_each_references_rule_and_a_changed_rule_is_a_
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotFound), "{err:?}");
+        // Nor pin it with a `restrict` child of its own: the reference carries the tenant
+        // column, so my shelf is absent there too.
+        let pin = refs::NewBracket {
+            id: None,
+            shelf: mine.shelf,
+        };
+        let err = refs::Bracket::store()
+            .create(&mut db.tenant(other), pin)
+            .await
+            .map(|b| b.id)
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound), "{err:?}");
         // The bracket's `restrict` refuses, and nothing changes.
         let err = Shelf::store()
             .delete(&mut db.tenant(me), mine.shelf)
