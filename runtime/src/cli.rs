@@ -10,7 +10,9 @@
 //! ```
 //!
 //! - `generate` writes the new files the entities need into the migrations folder (never
-//!   rewriting one) and the snapshot beside them;
+//!   rewriting one) and the snapshot beside them; `generate --contract` first drops what
+//!   earlier files kept for the release before them (see [`evolve`]'s "Two releases side by
+//!   side");
 //! - `check` is the drift check for CI: a non-zero exit, every problem, and the command that
 //!   fixes it;
 //! - `status` lists which files a database has applied, which are pending (with what each
@@ -98,7 +100,12 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Write the migrations the entities need: new files only, and the snapshot.
-    Generate,
+    Generate {
+        /// First drop what earlier files kept for the release before them (the old column of
+        /// a rename, a `drop_column`): only once no instance of that release runs.
+        #[arg(long)]
+        contract: bool,
+    },
     /// Fail when the committed migrations do not match the entities (for CI).
     Check,
     /// Show which migrations a database has applied.
@@ -211,10 +218,14 @@ fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), S
     #[cfg(feature = "neo4j")]
     let neo4j = in_use(!entities.neo4j.is_empty(), &neo4j_dir, "cypher");
     match &args.command {
-        Command::Generate => {
+        Command::Generate { contract } => {
             let mut written = Vec::new();
             if postgres {
-                let plan = evolve::generate(dir, &entities.postgres).map_err(|e| e.to_string())?;
+                let generate = match contract {
+                    true => evolve::generate_contract,
+                    false => evolve::generate,
+                };
+                let plan = generate(dir, &entities.postgres).map_err(|e| e.to_string())?;
                 written.extend(plan.files.iter().map(|f| dir.join(&f.file_name)));
             }
             #[cfg(feature = "neo4j")]
@@ -361,6 +372,13 @@ async fn status(dir: &Path, url: &str) -> Result<(), String> {
     {
         trouble += 1;
         println!("{v:>14}  (no file)  applied, but not in {}", dir.display());
+    }
+    let waiting = evolve::waiting_for_contract(dir).map_err(|e| e.to_string())?;
+    if !waiting.is_empty() {
+        println!(
+            "kept for the release before, until `generate --contract` (once none of it runs): {}",
+            waiting.join(", ")
+        );
     }
     pool.close().await;
     match trouble {

@@ -117,9 +117,9 @@
 //!   (the table's schema, `public` by default; every statement names it); `append_only` (no
 //!   `update`/`delete` generated, no UPDATE grant: rows are inserted, read, and purged by
 //!   hand-written deletes); `unique(field, ...)`, repeatable: a unique key, led by the scope column;
-//!   `drop_column = "name"`, repeatable: the next migration drops this column of an older
-//!   version, with its data (without it the generator refuses; see
-//!   [`postgres::evolve`]).
+//!   `drop_column = "name"`, repeatable: this column of an older version is retired by the
+//!   next migration and dropped, with its data, by a later `generate --contract` (without it
+//!   the generator refuses; see [`postgres::evolve`]).
 //! - valkey: `prefix = "name"` (first key segment, then `{tenant}` and the struct name; defaults
 //!   to the struct name in snake case; entities may share a prefix);
 //!   `ttl = seconds` (default time to live; none means items do not expire).
@@ -146,7 +146,8 @@
 //!   (scope, field), so a row can never point into another tenant; an `Option<Uuid>` field is an
 //!   optional reference); `default = "SQL expression"` (the value rows that exist get when the
 //!   column is added, or made required); `renamed_from = "old"` (the column's earlier name: the
-//!   next migration renames it, values and indexes included).
+//!   next migration adds the new column with the old one's values and keeps the two equal
+//!   while the release before still runs; a later `generate --contract` drops the old one).
 //! - valkey: `session` (the session id, a `String`, exactly one); `weight` (the item's initial
 //!   recency weight, an `f64`; 1.0 when absent).
 //! - opensearch: `text` (a full-text field, a `String`; other fields map to `keyword`, numbers,

@@ -420,7 +420,7 @@ struct Drift {
     fix: &'static str,
 }
 
-const DRIFTS: [Drift; 4] = [
+const DRIFTS: [Drift; 5] = [
     Drift {
         name: "an owner-owned SECURITY DEFINER function over the key table",
         setup: "CREATE FUNCTION public.key_peek() RETURNS text LANGUAGE sql SECURITY DEFINER
@@ -460,6 +460,23 @@ const DRIFTS: [Drift; 4] = [
         teardown: "DROP TRIGGER copy_out ON public.memories; DROP FUNCTION public.copy_row();
                    DROP TABLE public.trigger_copies;",
         fix: "DROP TRIGGER copy_out ON public.memories;",
+    },
+    Drift {
+        name: "a trigger that calls a function named like the rename's, with another body",
+        setup: "CREATE TABLE public.sync_copies (content text);
+                GRANT SELECT, INSERT ON public.sync_copies TO tenant_store_app;
+                SET ROLE tenant_store_definer;
+                CREATE FUNCTION tenant_store_private.sync_renamed() RETURNS trigger
+                    LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+                    AS $$BEGIN INSERT INTO public.sync_copies VALUES (NEW.content); RETURN NEW; END$$;
+                RESET ROLE;
+                CREATE TRIGGER tenant_store_content_sync BEFORE INSERT ON public.memories
+                    FOR EACH ROW EXECUTE FUNCTION tenant_store_private.sync_renamed('content', 'x');",
+        read: "SELECT content FROM public.sync_copies",
+        teardown: "DROP TRIGGER tenant_store_content_sync ON public.memories;
+                   SET ROLE tenant_store_definer; DROP FUNCTION tenant_store_private.sync_renamed();
+                   RESET ROLE; DROP TABLE public.sync_copies;",
+        fix: "DROP TRIGGER tenant_store_content_sync ON public.memories;",
     },
 ];
 

@@ -215,8 +215,21 @@ impl Scratch {
     /// Generates, checks that only new files appeared (every earlier file byte for byte as it
     /// was), applies with sqlx's migrator, and returns the new files' names.
     async fn step(&self, entities: &Entities) -> Vec<String> {
+        self.step_with(entities, evolve::generate).await
+    }
+
+    /// [`Scratch::step`] with the contract step first ([`evolve::generate_contract`]).
+    async fn step_contract(&self, entities: &Entities) -> Vec<String> {
+        self.step_with(entities, evolve::generate_contract).await
+    }
+
+    async fn step_with(
+        &self,
+        entities: &Entities,
+        generate: fn(&Path, &Entities) -> Result<evolve::Plan, evolve::Refused>,
+    ) -> Vec<String> {
         let before = folder_files(&self.dir);
-        let plan = evolve::generate(&self.dir, entities).unwrap_or_else(|e| panic!("{e}"));
+        let plan = generate(&self.dir, entities).unwrap_or_else(|e| panic!("{e}"));
         let after = folder_files(&self.dir);
         for (name, text) in &before {
             if name != evolve::SNAPSHOT_FILE {
@@ -406,9 +419,16 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
         .await;
     drop(db);
 
-    // v3: `name` renamed to `title` (values and index follow), `count` widened to bigint.
+    // v3: `name` renamed to `title` (values copied, a trigger keeps `name` equal to it for
+    // the release before), `count` widened to bigint.
     let v3 = Entities::new().entity::<v3::Gadget>().entity::<Shelf>();
-    assert_eq!(scratch.step(&v3).await, ["0006_alter_gadgets.sql"]);
+    assert_eq!(
+        scratch.step(&v3).await,
+        [
+            "0006_alter_gadgets.sql",
+            "0007_index_gadgets_org_id_title_idx.sql"
+        ]
+    );
     let db = scratch.db().await;
     for (who, n) in [(&a, 5), (&b, 6)] {
         let mut tx = db.begin(who).await.unwrap();
@@ -452,20 +472,22 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
     drop(tx);
     drop(db);
 
-    // v4: `notes` dropped (opted in), `color` filtered, `title` unique, `shelf` referenced.
+    // v4, after v2 stopped: the contract drops `name`; `notes` retired (opted in), `color`
+    // filtered, `title` unique, `shelf` referenced.
     let v4 = Entities::new().entity::<v4::Gadget>().entity::<Shelf>();
     assert_eq!(
-        scratch.step(&v4).await,
+        scratch.step_contract(&v4).await,
         [
-            "0007_alter_gadgets.sql",
-            "0008_index_gadgets_org_id_color_idx.sql",
-            "0009_index_gadgets_org_id_shelf_idx.sql",
-            "0010_index_gadgets_org_id_title_key.sql",
-            "0011_constrain_gadgets.sql",
+            "0008_contract_gadgets.sql",
+            "0009_alter_gadgets.sql",
+            "0010_index_gadgets_org_id_color_idx.sql",
+            "0011_index_gadgets_org_id_shelf_idx.sql",
+            "0012_index_gadgets_org_id_title_key.sql",
+            "0013_constrain_gadgets.sql",
         ]
     );
     let index =
-        std::fs::read_to_string(scratch.dir.join("0008_index_gadgets_org_id_color_idx.sql"))
+        std::fs::read_to_string(scratch.dir.join("0010_index_gadgets_org_id_color_idx.sql"))
             .unwrap();
     assert!(index.starts_with("-- no-transaction\n"), "{index}");
     assert!(index.contains("CREATE INDEX CONCURRENTLY"), "{index}");
@@ -548,14 +570,16 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
     drop(tx);
     drop(db);
 
-    // v5: the title's filter, the unique key and the reference removed.
+    // v5, after v3 stopped: the contract drops `notes`; the title's filter, the unique key and
+    // the reference removed.
     let v5 = Entities::new().entity::<v5::Gadget>().entity::<Shelf>();
     assert_eq!(
-        scratch.step(&v5).await,
+        scratch.step_contract(&v5).await,
         [
-            "0012_alter_gadgets.sql",
-            "0013_drop_index_gadgets_org_id_title_idx.sql",
-            "0014_drop_index_gadgets_org_id_shelf_idx.sql",
+            "0014_contract_gadgets.sql",
+            "0015_alter_gadgets.sql",
+            "0016_drop_index_gadgets_org_id_title_idx.sql",
+            "0017_drop_index_gadgets_org_id_shelf_idx.sql",
         ]
     );
     let db = scratch.db().await;
@@ -589,7 +613,7 @@ async fn one_entity_through_six_versions_keeps_every_row_of_both_tenants() {
     // v6: `color` required (NULLs become the default), `Shelf` dropped with the opt-in.
     assert_eq!(
         scratch.step(&v6_entities()).await,
-        ["0015_alter_gadgets.sql", "0016_drop_shelves.sql"]
+        ["0018_alter_gadgets.sql", "0019_drop_shelves.sql"]
     );
     let db = scratch.db().await;
     for who in [&a, &b] {
@@ -826,6 +850,34 @@ fn the_migration_command_generates_checks_applies_and_reports() {
         run(&["status", "--database-url", &scratch.owner_url()]),
         ExitCode::SUCCESS
     );
+    // A rename keeps the old column for the release before, until `generate --contract`.
+    let renamed = tenant_store::cli::Migrations::postgres(Entities::new().entity::<v3::Gadget>());
+    let run_renamed = |args: &[&str]| {
+        let argv = ["migrations", "--dir", &dir]
+            .into_iter()
+            .chain(args.iter().copied());
+        tenant_store::cli::run(argv.map(str::to_owned).collect::<Vec<_>>(), &renamed)
+    };
+    assert_eq!(run_renamed(&["generate"]), ExitCode::SUCCESS);
+    assert_eq!(
+        evolve::waiting_for_contract(&scratch.dir).unwrap(),
+        ["public.gadgets.name (renamed to title)"]
+    );
+    assert_eq!(run_renamed(&["generate", "--contract"]), ExitCode::SUCCESS);
+    assert!(
+        evolve::waiting_for_contract(&scratch.dir)
+            .unwrap()
+            .is_empty()
+    );
+    let contract = folder_files(&scratch.dir)
+        .into_iter()
+        .find(|(name, _)| name.ends_with("_contract_gadgets.sql"))
+        .map(|(_, sql)| String::from_utf8(sql).unwrap())
+        .expect("a contract file");
+    assert!(
+        contract.contains("DROP COLUMN IF EXISTS \"name\""),
+        "{contract}"
+    );
     // An applied file edited afterwards: status and check both fail.
     let create = scratch.dir.join("0002_create_gadgets.sql");
     let mut text = std::fs::read_to_string(&create).unwrap();
@@ -835,7 +887,7 @@ fn the_migration_command_generates_checks_applies_and_reports() {
         run(&["status", "--database-url", &scratch.owner_url()]),
         ExitCode::FAILURE
     );
-    assert_eq!(run(&["check"]), ExitCode::FAILURE);
+    assert_eq!(run_renamed(&["check"]), ExitCode::FAILURE);
     assert_eq!(run(&["bogus"]), ExitCode::from(2));
     rt.block_on(scratch.drop_database());
 }

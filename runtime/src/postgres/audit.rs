@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use super::context::{DEFINER_ROLE, PRIVATE_SCHEMA};
 use super::migrate::{
     ADMIN_AUDIT_BODY, APP_ROLE, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, OPERATOR_REVOKED,
-    RESET_SESSION_BODY,
+    RESET_SESSION_BODY, SYNC_RENAMED_BODY,
 };
 use crate::{Error, Result};
 
@@ -427,8 +427,31 @@ async fn audit_views_and_definers(
 ///   the definer role, as the migrating owner is) or owns a tenant table (and could lift its
 ///   RLS from inside the function).
 ///
+/// The one trigger the migrations create is the one that keeps a renamed column equal to its
+/// old name while two releases run ([`SYNC_RENAMED`](super::migrate::SYNC_RENAMED)): accepted
+/// when its function is exactly that one (it only rewrites the row being written).
+///
 /// Each finding carries the statement that removes the object.
 async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let sync: Option<(String, bool, Option<Vec<String>>, String)> = sqlx::query_as(
+        "SELECT pg_catalog.pg_get_userbyid(p.proowner)::text, p.prosecdef, p.proconfig, p.prosrc
+         FROM pg_catalog.pg_proc p
+         WHERE p.oid = pg_catalog.to_regprocedure('tenant_store_private.sync_renamed()')",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let sync_is_ours = sync.as_ref().is_some_and(|(owner, secdef, config, src)| {
+        owner == DEFINER_ROLE
+            && !secdef
+            && config.as_deref() == Some(&["search_path=pg_catalog, pg_temp".to_owned()][..])
+            && src == SYNC_RENAMED_BODY
+    });
+    if sync.is_some() && !sync_is_ours {
+        findings.push(format!(
+            "function {PRIVATE_SCHEMA}.sync_renamed differs from the one the migrations create \
+             (owner `{DEFINER_ROLE}`, SECURITY INVOKER, its own body)"
+        ));
+    }
     let on_tables: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH t AS (
              SELECT tt.oid, format('%I.%I', n.nspname, c.relname) AS name
@@ -443,8 +466,10 @@ async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Res
          SELECT 'trigger', quote_ident(tg.tgname), t.name
          FROM pg_catalog.pg_trigger tg JOIN t ON t.oid = tg.tgrelid
          WHERE NOT tg.tgisinternal
+           AND NOT ($1 AND tg.tgfoid = pg_catalog.to_regprocedure('tenant_store_private.sync_renamed()'))
          ORDER BY 1, 3, 2"
     )))
+    .bind(sync_is_ours)
     .fetch_all(&mut *conn)
     .await?;
     for (kind, name, table) in on_tables {

@@ -257,6 +257,7 @@ mod tests {
             references: Vec::new(),
             append_only: false,
             policy: String::new(),
+            retired: Vec::new(),
         }
     }
 

@@ -45,6 +45,26 @@
 //! migration (the signed-context check behind every policy, say) is replaced in a
 //! `NNNN_tenant_store_functions.sql`. RLS, `FORCE`, the grants, the comment and the audit's
 //! table registry stay as the create file made them at every step.
+//!
+//! ## Two releases side by side
+//! During a rolling deploy the release before (N) keeps serving while the migrations of the
+//! next (N+1) apply and while N+1 starts. So the files of one `generate` never take away what
+//! N reads or writes; what would is split in two (expand, then contract):
+//!
+//! | change | N+1's files (expand) | N keeps working because | contract |
+//! | --- | --- | --- | --- |
+//! | new table, nullable or defaulted column, index, unique key, reference, `on_delete`, policy | as above | it never names them | none |
+//! | `drop_column = "c"` | `c` stays; a required `c` without a default gets its type's zero as default; its keys and references go | N+1's rows have a value for `c` | `DROP COLUMN` |
+//! | `renamed_from = "old"` | a new column, filled from `old`, and a trigger ([`SYNC_RENAMED`](super::migrate::SYNC_RENAMED)) that keeps both equal on every write; new keys and indexes built beside the old ones | `old` is there, and each release's writes reach the other's column | the trigger and `old` dropped, the new column's default set |
+//!
+//! The contract is a later `generate --contract` ([`generate_contract`]), shipped once no
+//! instance of N is left; the snapshot lists what waits for it (`Table::retired`). Whatever N+1
+//! does not name is left to the contract, so N+1 works before and after it. Other changes are
+//! not expand-only and say so in the README's deploy order: a type changed in place (N reads
+//! the old type: rename the field to change its type side by side), a field made required or
+//! optional (N writes NULL, or reads it), `append_only` (N's updates are refused), and an
+//! entity removed with `drop_table!` (ship it in the release after the one that stopped
+//! calling the entity).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -53,7 +73,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::migrate::{
-    APP_ROLE, FUNCTIONS, HEADER, MigrationFile, OnDelete, TableDef, base_sql, policy_expression,
+    APP_ROLE, FUNCTIONS, HEADER, MigrationFile, OnDelete, SYNC_RENAMED, TableDef, base_sql,
+    policy_expression,
 };
 use super::{PgEntity, audit_table_sql};
 use crate::migrations::{Folder, LOST_SNAPSHOT, Writer, sha256};
@@ -123,6 +144,22 @@ pub struct Table {
     pub append_only: bool,
     /// The RLS policy's `USING` and `WITH CHECK` expression.
     pub policy: String,
+    /// Columns the entity no longer uses, which the previous release may still read and write:
+    /// kept until [`generate_contract`] drops them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<Retired>,
+}
+
+/// A column the entity stopped using (`drop_column`, or the old name of a `renamed_from`),
+/// left in place for the release before, until the contract step drops it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retired {
+    /// The column.
+    pub column: String,
+    /// The column that took its place (`renamed_from`), kept equal to it by a trigger until the
+    /// contract step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<String>,
 }
 
 impl Table {
@@ -165,6 +202,7 @@ impl Table {
                 })
                 .collect(),
             append_only: def.append_only,
+            retired: Vec::new(),
         }
     }
 
@@ -220,24 +258,6 @@ impl Table {
             .chain(cols.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join("_")
-    }
-
-    fn rename_column(&mut self, from: &str, to: &str) {
-        let rename = |c: &mut String| {
-            if c == from {
-                *c = to.to_owned();
-            }
-        };
-        rename(&mut self.id);
-        for c in &mut self.columns {
-            rename(&mut c.name);
-        }
-        self.filters.iter_mut().for_each(rename);
-        self.orders.iter_mut().for_each(rename);
-        self.uniques.iter_mut().flatten().for_each(rename);
-        self.references
-            .iter_mut()
-            .for_each(|r| rename(&mut r.column));
     }
 }
 
@@ -532,7 +552,7 @@ impl Plan {
 /// Compares the entities with the folder and plans the new files. Refuses (listing every
 /// problem) when a change would lose data without the user's opt-in, or cannot be made for
 /// every row.
-fn plan(folder: &Folder<Snapshot>, entities: &Entities) -> Result<Plan, Refused> {
+fn plan(folder: &Folder<Snapshot>, entities: &Entities, contract: bool) -> Result<Plan, Refused> {
     let ordered = entities.ordered().map_err(Refused::one)?;
     let (old, adopted) = match &folder.snapshot {
         Some(s) => (s.clone(), false),
@@ -590,7 +610,10 @@ fn plan(folder: &Folder<Snapshot>, entities: &Entities) -> Result<Plan, Refused>
     }
     for d in &ordered {
         if let Some(before) = old.tables.get(&d.table.key()) {
-            evolve(before, d, &mut out);
+            let retired = evolve(before, d, contract, &mut out);
+            if let Some(t) = next.tables.get_mut(&d.table.key()) {
+                t.retired = retired;
+            }
         }
     }
 
@@ -702,9 +725,20 @@ fn adopt(
 }
 
 /// Plans the migration of one existing table from `before` to `declared`, in the order of the
-/// module doc's steps: the `ALTER` file, the concurrent index files, the constrain file.
-fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
+/// module doc's steps: the contract file (with `contract`), the `ALTER` file, the concurrent
+/// index files, the constrain file. Returns the columns that wait for a contract step.
+fn evolve(before: &Table, declared: &Declared, contract: bool, out: &mut Writer) -> Vec<Retired> {
     let after = &declared.table;
+    if contract && !before.retired.is_empty() {
+        out.file(
+            &format!("contract_{}", after.table),
+            contract_sql(before, after),
+        );
+    }
+    let pending = match contract {
+        true => Vec::new(),
+        false => before.retired.clone(),
+    };
     if before.scope != after.scope {
         out.problems.push(format!(
             "`{}` ({}) changed its scope from `{}` to `{}`; a table keeps the scope it was created with: \
@@ -714,20 +748,23 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
             before.scope,
             after.scope
         ));
-        return;
+        return pending;
     }
-    let mut change = Change::new(before, declared);
+    let mut change = Change::new(before, declared, pending);
     change.renames();
+    if change.cur.id != after.id && !change.problems.is_empty() {
+        return change.write(out);
+    }
     if change.cur.id != after.id {
         out.problems.push(format!(
-            "`{}` ({}) changed its id column from `{}` to `{}`; write `renamed_from = \"{}\"` on the id field if it was renamed",
+            "`{}` ({}) changed its id column from `{}` to `{}`; a table keeps its id column \
+             (every statement of every release names it): declare a new entity and move the rows",
             after.entity,
             after.key(),
             change.cur.id,
-            after.id,
-            change.cur.id
+            after.id
         ));
-        return;
+        return change.retired;
     }
     change.dropped = change
         .cur
@@ -743,7 +780,61 @@ fn evolve(before: &Table, declared: &Declared, out: &mut Writer) {
     change.add_references();
     change.grants_and_policy();
     change.indexes();
-    change.write(out);
+    change.write(out)
+}
+
+/// The contract step of one table: what `before.retired` kept for the release before, dropped
+/// now that it has stopped; a renamed column gets its default (none while the trigger needed
+/// to see which side a statement left out).
+fn contract_sql(before: &Table, after: &Table) -> String {
+    let t = after.qualified();
+    let mut sql = format!(
+        "{HEADER}-- Entity `{}`: what the release before the last one still used, dropped now that \
+         it has stopped.\n{LOCKS}none held for long: each statement changes the catalog under a \
+         brief lock of the table\n",
+        after.entity
+    );
+    for r in &before.retired {
+        if let Some(new) = &r.renamed_to {
+            let _ = writeln!(
+                sql,
+                "DROP TRIGGER IF EXISTS \"{}\" ON {t};",
+                sync_trigger(new)
+            );
+            if let Some(d) = after.column(new).and_then(|c| c.default.as_ref()) {
+                let _ = writeln!(
+                    sql,
+                    "ALTER TABLE {t} ALTER COLUMN \"{new}\" SET DEFAULT {d};"
+                );
+            }
+        }
+        let _ = writeln!(
+            sql,
+            "ALTER TABLE {t} DROP COLUMN IF EXISTS \"{}\";",
+            r.column
+        );
+    }
+    sql
+}
+
+/// The name of the trigger that keeps the renamed column `new` equal to its old name.
+fn sync_trigger(new: &str) -> String {
+    pg_object_name("tenant_store", new, "sync")
+}
+
+/// A value of `sql_type` that every release can read, for a retired required column without a
+/// default: the rows the next release writes get it.
+fn zero(sql_type: &str) -> Option<&'static str> {
+    Some(match sql_type {
+        "boolean" => "false",
+        "smallint" | "integer" | "bigint" | "real" | "double precision" => "0",
+        "text" => "''",
+        "bytea" => "''::bytea",
+        "uuid" => "'00000000-0000-0000-0000-000000000000'",
+        "jsonb" => "'null'",
+        "timestamptz" | "timestamp" | "date" => "'epoch'",
+        _ => return None,
+    })
 }
 
 /// One table's change as it is planned: the table as the migrations leave it so far (`cur`,
@@ -764,13 +855,15 @@ struct Change<'a> {
     /// What in the `ALTER` file holds the table's lock for longer than a catalog change: each
     /// a `-- Locks:` line of its header, which `status` shows before it is applied.
     locks: Vec<String>,
+    /// Columns that wait for a contract step: those of earlier steps, then this one's.
+    retired: Vec<Retired>,
 }
 
 /// The header line that says a file holds a table's lock for long; `status` prints these.
 pub const LOCKS: &str = "-- Locks: ";
 
 impl<'a> Change<'a> {
-    fn new(before: &Table, declared: &'a Declared) -> Self {
+    fn new(before: &Table, declared: &'a Declared, retired: Vec<Retired>) -> Self {
         Self {
             declared,
             after: &declared.table,
@@ -782,88 +875,158 @@ impl<'a> Change<'a> {
             constrain: String::new(),
             problems: Vec::new(),
             locks: Vec::new(),
+            retired,
         }
     }
 
-    /// 1. Renames, and the names derived from the renamed column.
+    /// Whether `column` is retired, or took a retired column's place, and so waits for the
+    /// contract step before it can change again.
+    fn waits_for_contract(&self, column: &str) -> bool {
+        self.retired
+            .iter()
+            .any(|r| r.column == column || r.renamed_to.as_deref() == Some(column))
+    }
+
+    fn wait_for_contract(&mut self, column: &str, change: &str) {
+        self.problems.push(format!(
+            "`{}.{column}` {change}, but the release before still uses it (an earlier step \
+             retired or renamed it); once no instance of that release runs, `generate \
+             --contract` drops what it kept, and this change can follow",
+            self.after.entity
+        ));
+    }
+
+    /// 1. Renames, side by side: the new column is added, filled from the old one and kept
+    ///    equal to it by a trigger; the old column retires (its keys and indexes stay with it
+    ///    until the contract step; the new column's are built like any new key's).
     fn renames(&mut self) {
-        let (t, declared) = (&self.t, self.declared);
-        for (new, old) in &declared.renames {
-            if self.cur.column(new).is_some() || self.cur.column(old).is_none() {
+        let t = self.t.clone();
+        for (new, old) in &self.declared.renames {
+            let Some(was) = self.cur.column(old).cloned() else {
                 continue; // renamed by an earlier migration
+            };
+            let Some(now) = self.after.column(new).cloned() else {
+                continue;
+            };
+            if self.cur.column(new).is_some() {
+                continue;
             }
+            if *old == self.cur.id || *old == self.cur.scope {
+                self.problems.push(format!(
+                    "`{}.{new}` renames the id or scope column `{old}`; those keep their names \
+                     (every statement and policy of both releases names them)",
+                    self.after.entity
+                ));
+                continue;
+            }
+            if self.waits_for_contract(old) {
+                self.wait_for_contract(old, "is renamed");
+                continue;
+            }
+            let ty = &now.sql_type;
+            if was.sql_type != *ty && !convertible(&was.sql_type, ty) {
+                self.problems.push(format!(
+                    "`{}.{new}` renames `{old}` and changes its type from `{}` to `{ty}`, which \
+                     PostgreSQL cannot convert for every value; keep the type",
+                    self.after.entity, was.sql_type
+                ));
+                continue;
+            }
+            let a = &mut self.alter;
+            if was.default.is_some() {
+                let _ = writeln!(a, "ALTER TABLE {t} ALTER COLUMN \"{old}\" DROP DEFAULT;");
+            }
+            let _ = writeln!(a, "ALTER TABLE {t} ADD COLUMN \"{new}\" {ty};");
+            let _ = writeln!(a, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
+            let _ = writeln!(a, "UPDATE {t} SET \"{new}\" = \"{old}\"::{ty};");
+            let _ = writeln!(a, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
+            if !now.nullable {
+                let _ = writeln!(a, "ALTER TABLE {t} ALTER COLUMN \"{new}\" SET NOT NULL;");
+            }
+            let _ = write!(
+                a,
+                "SET LOCAL ROLE tenant_store_definer;\n{}RESET ROLE;\n\
+                 CREATE TRIGGER \"{}\" BEFORE INSERT OR UPDATE ON {t} FOR EACH ROW \
+                 EXECUTE FUNCTION tenant_store_private.sync_renamed('{old}', '{new}');\n",
+                SYNC_RENAMED
+                    .create()
+                    .replacen("CREATE", "CREATE OR REPLACE", 1),
+                sync_trigger(new)
+            );
+            self.locks.push(format!(
+                "`{new}` is filled from `{old}`, which rewrites every row under an ACCESS EXCLUSIVE \
+                 lock: every read and write of {t} waits until it ends"
+            ));
+            let cur = &mut self.cur;
+            cur.columns.retain(|c| c.name != *old);
+            cur.columns.push(now);
+            cur.filters.retain(|c| c != old);
+            cur.orders.retain(|c| c != old);
+            cur.uniques.retain(|u| !u.contains(old));
+            cur.references.retain(|r| r.column != *old);
+            self.retired.push(Retired {
+                column: old.clone(),
+                renamed_to: Some(new.clone()),
+            });
+        }
+    }
+
+    /// 2. Keys and references that go, those on retiring columns too: the rows the next
+    ///    release writes hold the column's default, which neither may constrain.
+    fn drop_keys(&mut self) {
+        let (t, after, cur) = (&self.t, self.after, &self.cur);
+        for u in cur.uniques.iter().filter(|u| !after.uniques.contains(u)) {
             let _ = writeln!(
                 self.alter,
-                "ALTER TABLE {t} RENAME COLUMN \"{old}\" TO \"{new}\";"
+                "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
+                cur.unique_name(u)
             );
-            let was = self.cur.clone();
-            self.cur.rename_column(old, new);
-            for (a, b) in was.indexes().iter().zip(self.cur.indexes()) {
-                if a.name != b.name {
-                    let _ = writeln!(
-                        self.alter,
-                        "ALTER INDEX \"{}\".\"{}\" RENAME TO \"{}\";",
-                        self.cur.schema, a.name, b.name
-                    );
-                }
-            }
-            for (a, b) in was.uniques.iter().zip(&self.cur.uniques) {
-                if a != b {
-                    let _ = writeln!(
-                        self.alter,
-                        "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
-                        was.unique_name(a),
-                        self.cur.unique_name(b)
-                    );
-                }
-            }
-            for (a, b) in was.references.iter().zip(&self.cur.references) {
-                if a.column != b.column {
-                    let _ = writeln!(
-                        self.alter,
-                        "ALTER TABLE {t} RENAME CONSTRAINT \"{}\" TO \"{}\";",
-                        was.reference_name(&a.column),
-                        self.cur.reference_name(&b.column)
-                    );
-                }
-            }
-        }
-    }
-
-    /// 2. Keys and references that go (those on dropped columns go with them).
-    fn drop_keys(&mut self) {
-        let (t, after, cur, dropped) = (&self.t, self.after, &self.cur, &self.dropped);
-        let survives = |cols: &[String]| cols.iter().all(|c| !dropped.contains(c));
-        for u in cur.uniques.iter().filter(|u| !after.uniques.contains(u)) {
-            if survives(u) {
-                let _ = writeln!(
-                    self.alter,
-                    "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
-                    cur.unique_name(u)
-                );
-            }
         }
         for r in cur
             .references
             .iter()
             .filter(|r| !after.references.contains(r))
         {
-            if survives(std::slice::from_ref(&r.column)) {
-                let _ = writeln!(
-                    self.alter,
-                    "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
-                    cur.reference_name(&r.column)
-                );
-            }
+            let _ = writeln!(
+                self.alter,
+                "ALTER TABLE {t} DROP CONSTRAINT \"{}\";",
+                cur.reference_name(&r.column)
+            );
         }
     }
 
-    /// 3. Dropped columns: only with the opt-in.
+    /// 3. Dropped columns: only with the opt-in, and only retired (the contract step drops
+    ///    them); a required one without a default gets its type's zero, so the rows the next
+    ///    release writes without it stay readable by the release before.
     fn drop_columns(&mut self) {
-        let (t, after, dropped) = (&self.t, self.after, &self.dropped);
-        for c in dropped {
-            if self.declared.drop_columns.contains(c) {
-                let _ = writeln!(self.alter, "ALTER TABLE {t} DROP COLUMN \"{c}\";");
+        let (t, after) = (self.t.clone(), self.after);
+        for c in self.dropped.clone() {
+            let column = self.cur.column(&c).cloned();
+            if self.waits_for_contract(&c) {
+                self.wait_for_contract(&c, "is dropped");
+            } else if self.declared.drop_columns.contains(&c) {
+                let Some(column) = column else { continue };
+                if !column.nullable && column.default.is_none() {
+                    match zero(&column.sql_type) {
+                        Some(z) => {
+                            let _ = writeln!(
+                                self.alter,
+                                "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET DEFAULT {z};"
+                            );
+                        }
+                        None => self.problems.push(format!(
+                            "column `{c}` of {} is required, has no default, and tenant-store \
+                             knows no value of `{}` the release before can read; before dropping \
+                             it, ship a release whose field `{c}` has `default = \"...\"`",
+                            after.key(),
+                            column.sql_type
+                        )),
+                    }
+                }
+                self.retired.push(Retired {
+                    column: c,
+                    renamed_to: None,
+                });
             } else {
                 self.problems.push(format!(
                     "column `{c}` of {} is in the migrations but `{}` has no field for it; to drop it \
@@ -960,13 +1123,18 @@ impl<'a> Change<'a> {
 
     /// 5. Added columns.
     fn add_columns(&mut self) {
-        let (t, after, cur) = (&self.t, self.after, &self.cur);
-        for new in after
+        let (t, after) = (self.t.clone(), self.after);
+        let new_columns: Vec<&Column> = after
             .columns
             .iter()
-            .filter(|c| cur.column(&c.name).is_none())
-        {
+            .filter(|c| self.cur.column(&c.name).is_none())
+            .collect();
+        for new in new_columns {
             let c = &new.name;
+            if self.retired.iter().any(|r| r.column == *c) {
+                self.wait_for_contract(c, "is added again");
+                continue;
+            }
             match (&new.default, new.nullable) {
                 (Some(d), nullable) => {
                     let null = if nullable { "" } else { " NOT NULL" };
@@ -1088,12 +1256,13 @@ impl<'a> Change<'a> {
         }
     }
 
-    /// The files, unless a step found a problem (then only the problems).
-    fn write(self, out: &mut Writer) {
+    /// The files, unless a step found a problem (then only the problems); returns what waits
+    /// for the contract step.
+    fn write(self, out: &mut Writer) -> Vec<Retired> {
         let (after, name) = (self.after, &self.after.table);
         if !self.problems.is_empty() {
             out.problems.extend(self.problems);
-            return;
+            return self.retired;
         }
         let alter = self.alter;
         let constrain = self.constrain;
@@ -1128,6 +1297,7 @@ impl<'a> Change<'a> {
                 ),
             );
         }
+        self.retired
     }
 }
 
@@ -1234,12 +1404,39 @@ pub(crate) fn create_sql(t: &Table) -> String {
 /// Plans `dir` against `entities` and writes the new files and the snapshot. Returns the plan
 /// (its `files` are what was written).
 pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
+    write_plan(dir, entities, false)
+}
+
+/// [`generate`], with the contract step first: every column an earlier step retired (see "Two
+/// releases side by side") is dropped, with the triggers of the renames. Ship its files only
+/// once no instance of the release that still used those columns runs.
+pub fn generate_contract(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
+    write_plan(dir, entities, true)
+}
+
+/// What the folder's files keep for the release before them, waiting for
+/// [`generate_contract`]: `schema.table.column`, and what a renamed one became.
+pub fn waiting_for_contract(dir: &Path) -> Result<Vec<String>, Refused> {
+    let folder = Folder::<Snapshot>::read(dir, "sql")?;
+    let tables = folder.snapshot.map(|s| s.tables).unwrap_or_default();
+    Ok(tables
+        .values()
+        .flat_map(|t| {
+            t.retired.iter().map(move |r| match &r.renamed_to {
+                Some(new) => format!("{}.{} (renamed to {new})", t.key(), r.column),
+                None => format!("{}.{} (dropped)", t.key(), r.column),
+            })
+        })
+        .collect())
+}
+
+fn write_plan(dir: &Path, entities: &Entities, contract: bool) -> Result<Plan, Refused> {
     let folder = Folder::read(dir, "sql")?;
     // An edited or missing recorded file: refused here as `check` refuses it.
     if folder.snapshot.is_some() {
         folder.integrity("generate")?;
     }
-    let plan = plan(&folder, entities)?;
+    let plan = plan(&folder, entities, contract)?;
     if !plan.is_empty() {
         plan.write(dir)?;
     }
@@ -1252,7 +1449,7 @@ pub fn generate(dir: &Path, entities: &Entities) -> Result<Plan, Refused> {
 pub fn check(dir: &Path, entities: &Entities, regenerate: &str) -> Result<(), Refused> {
     let folder = Folder::read(dir, "sql")?;
     folder.integrity(regenerate)?;
-    let p = plan(&folder, entities)?;
+    let p = plan(&folder, entities, false)?;
     if p.is_empty() {
         return Ok(());
     }
@@ -1339,11 +1536,115 @@ mod tests {
         }
     }
 
+    /// `id`, `org_id` and these columns of `items`.
+    fn items(columns: &'static [ColumnDef], drop_columns: &'static [&'static str]) -> Entities {
+        let all: &'static [ColumnDef] = Box::leak(
+            [col("id"), col("org_id")]
+                .iter()
+                .chain(columns)
+                .copied()
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        entities(&[TableDef {
+            columns: all,
+            drop_columns,
+            ..table("items", false)
+        }])
+    }
+
+    fn problems(folder: &Folder<Snapshot>, e: &Entities) -> String {
+        plan(folder, e, false).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn what_waits_for_the_contract_step_cannot_change_before_it() {
+        const NOTE: ColumnDef = col("note");
+        const TITLE: ColumnDef = ColumnDef {
+            renamed_from: Some("note"),
+            ..col("title")
+        };
+        const LABEL: ColumnDef = ColumnDef {
+            renamed_from: Some("title"),
+            ..col("label")
+        };
+        let v1 = plan(&empty(), &items(&[NOTE], &[]), false).unwrap();
+        let f1 = after(&v1, &empty());
+        let v2 = plan(&f1, &items(&[TITLE], &[]), false).unwrap();
+        let f2 = after(&v2, &f1);
+        let retired = &v2.snapshot.tables["public.items"].retired;
+        assert_eq!(retired.len(), 1);
+        assert_eq!(
+            (retired[0].column.as_str(), retired[0].renamed_to.as_deref()),
+            ("note", Some("title"))
+        );
+        // The renamed column cannot be renamed or dropped again, nor its old name reused.
+        for e in [
+            items(&[LABEL], &[]),
+            items(&[], &["title"]),
+            items(&[TITLE, NOTE], &[]),
+        ] {
+            assert!(problems(&f2, &e).contains("generate --contract"), "{e:?}");
+        }
+        // After the contract step, each is an ordinary change.
+        let contract = plan(&f2, &items(&[LABEL], &[]), true).unwrap();
+        assert!(contract.files[0].file_name.ends_with("_contract_items.sql"));
+        assert!(
+            contract.files[0]
+                .sql
+                .contains("DROP TRIGGER IF EXISTS \"tenant_store_title_sync\"")
+        );
+        assert!(
+            contract.files[0]
+                .sql
+                .contains("DROP COLUMN IF EXISTS \"note\"")
+        );
+        assert!(
+            contract.files[1]
+                .sql
+                .contains("sync_renamed('title', 'label')")
+        );
+    }
+
+    #[test]
+    fn a_dropped_required_column_keeps_a_value_the_release_before_can_read() {
+        const NOTE: ColumnDef = col("note");
+        const ODD: ColumnDef = ColumnDef {
+            sql_type: "inet",
+            ..col("odd")
+        };
+        let v1 = plan(&empty(), &items(&[NOTE, ODD], &[]), false).unwrap();
+        let f1 = after(&v1, &empty());
+        let v2 = plan(&f1, &items(&[ODD], &["note"]), false).unwrap();
+        let alter = &v2.files[0].sql;
+        assert!(
+            alter.contains(
+                "ALTER COLUMN \"note\" SET DEFAULT '00000000-0000-0000-0000-000000000000';"
+            ),
+            "{alter}"
+        );
+        assert!(!alter.contains("DROP COLUMN"), "{alter}");
+        let refused = problems(&f1, &items(&[NOTE], &["odd"]));
+        assert!(refused.contains("knows no value of `inet`"), "{refused}");
+        // The id column keeps its name.
+        const KEY: ColumnDef = ColumnDef {
+            renamed_from: Some("id"),
+            ..col("key")
+        };
+        const RENAMED_ID: &[ColumnDef] = &[KEY, col("org_id"), NOTE, ODD];
+        let e = entities(&[TableDef {
+            id: "key",
+            columns: RENAMED_ID,
+            ..table("items", false)
+        }]);
+        assert!(problems(&f1, &e).contains("keep their names"));
+    }
+
     #[test]
     fn append_only_changes_reach_the_grants_both_ways() {
-        let v1 = plan(&empty(), &entities(&[table("items", false)])).unwrap();
+        let v1 = plan(&empty(), &entities(&[table("items", false)]), false).unwrap();
         let folder = after(&v1, &empty());
-        let v2 = plan(&folder, &entities(&[table("items", true)])).unwrap();
+        let v2 = plan(&folder, &entities(&[table("items", true)]), false).unwrap();
         assert_eq!(v2.files.len(), 1);
         assert!(
             v2.files[0]
@@ -1352,7 +1653,12 @@ mod tests {
             "{}",
             v2.files[0].sql
         );
-        let v3 = plan(&after(&v2, &folder), &entities(&[table("items", false)])).unwrap();
+        let v3 = plan(
+            &after(&v2, &folder),
+            &entities(&[table("items", false)]),
+            false,
+        )
+        .unwrap();
         assert!(
             v3.files[0]
                 .sql
@@ -1363,8 +1669,8 @@ mod tests {
     #[test]
     fn the_order_of_declaration_does_not_change_the_files() {
         let (a, b) = (table("alpha", false), table("beta", false));
-        let one = plan(&empty(), &entities(&[a, b])).unwrap();
-        let other = plan(&empty(), &entities(&[b, a])).unwrap();
+        let one = plan(&empty(), &entities(&[a, b]), false).unwrap();
+        let other = plan(&empty(), &entities(&[b, a]), false).unwrap();
         assert_eq!(one.files, other.files);
         assert_eq!(one.snapshot, other.snapshot);
         let names: Vec<&str> = one.files.iter().map(|f| f.file_name.as_str()).collect();
@@ -1381,8 +1687,8 @@ mod tests {
     #[test]
     fn a_generated_file_is_never_planned_again_and_an_up_to_date_folder_plans_nothing() {
         let e = entities(&[table("items", false)]);
-        let v1 = plan(&empty(), &e).unwrap();
-        let again = plan(&after(&v1, &empty()), &e).unwrap();
+        let v1 = plan(&empty(), &e, false).unwrap();
+        let again = plan(&after(&v1, &empty()), &e, false).unwrap();
         assert!(again.is_empty(), "{:?}", again.files);
     }
 
