@@ -57,6 +57,8 @@ venv="$state/venv"
 # The emulators, pinned: a new release cannot change what the tests run against.
 osmem_pin="osmem-server==0.1.6"
 arcadedb_pin="arcadedb-embedded==26.10.2.post1"
+# Neo4j's own Python driver: `up` returns once a Bolt handshake and a query succeed.
+bolt_driver_pin="neo4j==5.28.2"
 session="${TENANT_STORE_SERVICES_SESSION:-$state/started}"
 
 log() { printf 'services: %s\n' "$*" >&2; }
@@ -94,6 +96,28 @@ pip_install() { # package==version
 
 # True when something listens on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Readiness is a real request answered, not an open port: a server can accept connections
+# long before it serves them (a JVM loading, an index being opened).
+# True when an HTTP GET of URL succeeds.
+answers_http() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
+# True when Qdrant's gRPC health check on 127.0.0.1:PORT answers with status 0.
+answers_grpc_health() {
+  printf '\0\0\0\0\0' | curl -s --http2-prior-knowledge --max-time 2 -o /dev/null -D - \
+    -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- \
+    "http://127.0.0.1:$1/qdrant.Qdrant/HealthCheck" 2>/dev/null | grep -q '^grpc-status: 0'
+}
+# True when a Bolt handshake, the login and `RETURN 1` on 127.0.0.1:PORT succeed.
+answers_bolt() {
+  "$(venv_python)" - "$1" "$neo_pw" <<'PY' 2>/dev/null
+import sys
+from neo4j import GraphDatabase
+uri = f"bolt://127.0.0.1:{sys.argv[1]}"
+with GraphDatabase.driver(uri, auth=("root", sys.argv[2]), connection_timeout=2) as driver:
+    records, _, _ = driver.execute_query("RETURN 1 AS one", database_="graph")
+    assert records[0]["one"] == 1
+PY
+}
 
 # True when the pid recorded in FILE is a live process.
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -285,10 +309,10 @@ os_up() {
   "$(os_bin)" -addr "127.0.0.1:$os_port" -no-stdin-watch -no-ja </dev/null >"$os_dir/server.log" 2>&1 &
   echo $! > "$os_dir/pid"
   for _ in $(seq 100); do
-    port_open "$os_port" && return 0
+    answers_http "http://127.0.0.1:$os_port/" && return 0
     sleep 0.1
   done
-  log "the OpenSearch emulator did not start; see $os_dir/server.log"; exit 1
+  log "the OpenSearch emulator did not answer; see $os_dir/server.log"; exit 1
 }
 
 os_down() { stop_pid "$os_dir/pid" "the OpenSearch emulator"; }
@@ -302,6 +326,7 @@ neo_up() {
   # its PyPI wheel ships the server jars and a Java runtime. TENANT_STORE_NEO4J_URL can point the
   # tests at a real Neo4j instead.
   pip_install "$arcadedb_pin"
+  pip_install "$bolt_driver_pin"
   mkdir -p "$neo_dir"
   if pid_alive "$neo_dir/pid"; then return 0; fi
   started neo4j
@@ -321,11 +346,11 @@ neo_up() {
     -Darcadedb.command.timeout=2000 \
     com.arcadedb.server.ArcadeDBServer </dev/null >"$neo_dir/server.log" 2>&1) &
   echo $! > "$neo_dir/pid"
-  for _ in $(seq 240); do
-    port_open "$neo_bolt_port" && grep -q "Server started" "$neo_dir/server.log" && return 0
-    sleep 0.25
+  for _ in $(seq 120); do
+    port_open "$neo_bolt_port" && answers_bolt "$neo_bolt_port" && return 0
+    sleep 0.5
   done
-  log "ArcadeDB did not start; see $neo_dir/server.log"; exit 1
+  log "ArcadeDB did not answer a Bolt query; see $neo_dir/server.log"; exit 1
 }
 
 neo_down() { stop_pid "$neo_dir/pid" ArcadeDB; }
@@ -343,10 +368,10 @@ qd_up() {
   "$qd_bin" --listen "127.0.0.1:$qd_port" --data "$qd_dir/data" </dev/null >"$qd_dir/server.log" 2>&1 &
   echo $! > "$qd_dir/pid"
   for _ in $(seq 100); do
-    port_open "$qd_port" && return 0
+    answers_grpc_health "$qd_port" && return 0
     sleep 0.1
   done
-  log "the Qdrant test server did not start; see $qd_dir/server.log"; exit 1
+  log "the Qdrant test server did not answer its health check; see $qd_dir/server.log"; exit 1
 }
 
 qd_down() { stop_pid "$qd_dir/pid" "the Qdrant test server"; }

@@ -82,7 +82,7 @@ impl IntoResponse for ApiError {
         let status = match &self.0 {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::InvalidInput(_) | Error::Duplicate | Error::Conflict => StatusCode::BAD_REQUEST,
-            Error::Unavailable(_) | Error::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, self.0.to_string()).into_response()

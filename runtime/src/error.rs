@@ -29,9 +29,10 @@ pub enum Error {
     /// The backend could not be reached, or the connection broke.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
-    /// The backend did not answer within the configured time.
-    #[error("backend timed out")]
-    Timeout,
+    /// The backend did not answer within the configured time. The message names the backend
+    /// and its address, and what timed out.
+    #[error("backend timed out: {0}")]
+    Timeout(String),
     /// Start-up audit refused the connection: it could bypass tenant isolation.
     #[error("refusing to run: {0}")]
     Audit(String),
@@ -49,7 +50,9 @@ impl From<sqlx::Error> for Error {
         use sqlx::error::ErrorKind;
         match err {
             sqlx::Error::RowNotFound => Error::NotFound,
-            sqlx::Error::PoolTimedOut => Error::Timeout,
+            sqlx::Error::PoolTimedOut => {
+                Error::Timeout("postgresql: no connection came free in time".into())
+            }
             sqlx::Error::Io(e) => Error::Unavailable(e.to_string()),
             sqlx::Error::Tls(e) => Error::Unavailable(format!("TLS handshake failed: {e}")),
             sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
@@ -68,7 +71,7 @@ impl From<sqlx::Error> for Error {
                     // serialization_failure, deadlock_detected
                     (_, "40001" | "40P01") => Error::Conflict,
                     // query_canceled (statement_timeout)
-                    (_, "57014") => Error::Timeout,
+                    (_, "57014") => Error::Timeout(format!("postgresql: {}", db.message())),
                     // invalid_authorization_specification, invalid_password
                     (_, "28000" | "28P01") => Error::Credentials(db.message().to_owned()),
                     // admin_shutdown, crash_shutdown, cannot_connect_now

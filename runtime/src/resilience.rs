@@ -1,7 +1,10 @@
 //! The resilience layer every network backend shares: a per-call timeout and a circuit breaker.
 //!
 //! Each call runs under `tokio::time::timeout`; a call that does not finish in time yields
-//! [`Error::Timeout`], so no call hangs. After `failure_threshold` consecutive failures a breaker
+//! [`Error::Timeout`], so no call hangs. Connecting, and the client's own set-up calls
+//! (migrations, index and collection set-up), get [`Resilience::connect_timeout`] instead: a
+//! loaded machine may take longer to open a connection than to answer a query on it. Every
+//! timeout and every unreachable-server error names the backend and its address. After `failure_threshold` consecutive failures a breaker
 //! opens: calls fail at once with `Error::Unavailable` without touching the network. After
 //! `open_for` it lets one probe through (half-open); a probe that succeeds closes it, one that
 //! fails opens it again.
@@ -45,8 +48,11 @@ pub(crate) type Tenant = Option<(Scope, Uuid)>;
 /// Timeout and circuit-breaker settings of one backend client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resilience {
-    /// The longest one call may take, connecting included.
+    /// The longest one call may take.
     pub timeout: Duration,
+    /// The longest connecting may take, and each of the client's own set-up calls (the check
+    /// that the server answers, migrations, index and collection set-up).
+    pub connect_timeout: Duration,
     /// Consecutive failures (unavailable or timed out) that open the breaker.
     pub failure_threshold: u32,
     /// How long the breaker stays open before it lets a probe through.
@@ -54,10 +60,11 @@ pub struct Resilience {
 }
 
 impl Default for Resilience {
-    /// 1 s per call, open after 5 consecutive failures, probe again after 2 s.
+    /// 1 s per call, 30 s to connect, open after 5 consecutive failures, probe again after 2 s.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(30),
             failure_threshold: 5,
             open_for: Duration::from_secs(2),
         }
@@ -91,6 +98,9 @@ pub(crate) struct Guard {
     tenants: Arc<Mutex<HashMap<Tenant, Breaker>>>,
     /// Seals the cursors of this client's listings (random unless the application sets one).
     cursor_key: crate::query::CursorKey,
+    /// The backend and its address, which every timeout and unreachable-server error names:
+    /// `neo4j at bolt://127.0.0.1:7687`.
+    endpoint: Arc<str>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -102,13 +112,15 @@ impl std::fmt::Debug for Guard {
 }
 
 impl Guard {
-    pub(crate) fn new(settings: Resilience) -> Result<Self> {
+    /// A guard for calls to `endpoint` (the backend and its address, for messages).
+    pub(crate) fn new(settings: Resilience, endpoint: String) -> Result<Self> {
         if settings.timeout.is_zero()
+            || settings.connect_timeout.is_zero()
             || settings.failure_threshold == 0
             || settings.open_for.is_zero()
         {
             return Err(Error::InvalidInput(
-                "resilience settings need a non-zero timeout, failure threshold and open time"
+                "resilience settings need non-zero timeouts, failure threshold and open time"
                     .into(),
             ));
         }
@@ -117,7 +129,30 @@ impl Guard {
             breaker: Self::breaker(settings),
             tenants: Arc::default(),
             cursor_key: crate::query::CursorKey::random(),
+            endpoint: endpoint.into(),
         })
+    }
+
+    /// `e` with the endpoint named, for a timeout or an unreachable server; other errors as
+    /// they are (the server answered).
+    pub(crate) fn name_endpoint(&self, e: Error) -> Error {
+        let at = &self.endpoint;
+        match e {
+            Error::Timeout(m) if m.starts_with(&**at) => Error::Timeout(m),
+            Error::Timeout(m) => Error::Timeout(format!("{at}: {m}")),
+            Error::Unavailable(m) if m.starts_with(&**at) => Error::Unavailable(m),
+            Error::Unavailable(m) => Error::Unavailable(format!("{at}: {m}")),
+            other => other,
+        }
+    }
+
+    /// How long one call of `tenant` may take: the call timeout, or the connect timeout for the
+    /// client's own calls (`None`).
+    pub(crate) fn timeout_for(&self, tenant: Tenant) -> Duration {
+        match tenant {
+            Some(_) => self.settings.timeout,
+            None => self.settings.connect_timeout,
+        }
     }
 
     /// The key listings seal their cursors with.
@@ -178,26 +213,35 @@ impl Guard {
     where
         F: Future<Output = Result<T>>,
     {
-        let timeout = self.settings.timeout;
+        let timeout = self.timeout_for(tenant);
         let timed = async move {
             tokio::time::timeout(timeout, call)
                 .await
-                .unwrap_or(Err(Error::Timeout))
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout(format!(
+                        "no answer within {} ms",
+                        timeout.as_millis()
+                    )))
+                })
+                .map_err(|e| self.name_endpoint(e))
         };
         let shared = self
             .breaker
             .call_with(|e: &Error| matches!(e, Error::Unavailable(_)), timed);
-        let per_tenant = self
-            .tenant_breaker(tenant)
-            .call_with(|e: &Error| matches!(e, Error::Timeout), async {
+        let per_tenant = self.tenant_breaker(tenant).call_with(
+            |e: &Error| matches!(e, Error::Timeout(_)),
+            async {
                 match shared.await {
                     Ok(v) => Ok(v),
                     Err(failsafe::Error::Inner(e)) => Err(e),
-                    Err(failsafe::Error::Rejected) => Err(Error::Unavailable(
-                        "circuit breaker open after repeated connection failures; calls fail fast until a probe succeeds".into(),
-                    )),
+                    Err(failsafe::Error::Rejected) => Err(Error::Unavailable(format!(
+                        "{}: circuit breaker open after repeated connection failures; calls \
+                         fail fast until a probe succeeds",
+                        self.endpoint
+                    ))),
                 }
-            });
+            },
+        );
         // Boxed: two nested breakers make the future deep enough to overflow the compiler's
         // layout recursion in callers' async fns; one allocation per network call is noise.
         match Box::pin(per_tenant).await {
@@ -205,13 +249,16 @@ impl Guard {
             Err(failsafe::Error::Inner(e)) => Err(e),
             Err(failsafe::Error::Rejected) => Err(Error::Unavailable(match tenant {
                 Some((scope, id)) => format!(
-                    "circuit breaker open for tenant {} {id} after repeated timeouts; its calls \
-                     fail fast until a probe succeeds (other tenants are unaffected)",
+                    "{}: circuit breaker open for tenant {} {id} after repeated timeouts; its \
+                     calls fail fast until a probe succeeds (other tenants are unaffected)",
+                    self.endpoint,
                     scope.as_str()
                 ),
-                None => "circuit breaker open for this client's own calls after repeated \
-                         timeouts; they fail fast until a probe succeeds"
-                    .into(),
+                None => format!(
+                    "{}: circuit breaker open for this client's own calls after repeated \
+                     timeouts; they fail fast until a probe succeeds",
+                    self.endpoint
+                ),
             })),
         }
     }
@@ -224,31 +271,64 @@ mod tests {
     fn settings() -> Resilience {
         Resilience {
             timeout: Duration::from_millis(50),
+            connect_timeout: Duration::from_millis(80),
             failure_threshold: 2,
             open_for: Duration::from_millis(100),
         }
     }
 
-    #[tokio::test]
-    async fn a_slow_call_times_out() {
-        let g = Guard::new(settings()).unwrap();
-        let r: Result<()> = g
-            .run(None, async {
+    fn guard() -> Guard {
+        Guard::new(settings(), "valkey at 127.0.0.1:1".into()).unwrap()
+    }
+
+    /// How long a call that never ends takes to fail, and with what.
+    async fn never(g: &Guard, tenant: Tenant) -> (Duration, Result<()>) {
+        let start = std::time::Instant::now();
+        let r = g
+            .run(tenant, async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             })
             .await;
-        assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+        (start.elapsed(), r)
+    }
+
+    #[tokio::test]
+    async fn a_slow_call_times_out_naming_the_backend_and_address() {
+        let g = guard();
+        let (took, r) = never(&g, Some((Scope::OrgId, Uuid::new_v4()))).await;
+        assert!(
+            matches!(&r, Err(Error::Timeout(m)) if m == "valkey at 127.0.0.1:1: no answer within 50 ms"),
+            "{r:?}"
+        );
+        assert!(took < Duration::from_millis(80), "{took:?}");
+        // The client's own calls (connecting, set-up) have the connect timeout.
+        let (took, r) = never(&g, None).await;
+        assert!(
+            matches!(&r, Err(Error::Timeout(m)) if m.ends_with("no answer within 80 ms")),
+            "{r:?}"
+        );
+        assert!(took >= Duration::from_millis(80), "{took:?}");
+        // An unreachable server is named too, once.
+        let r: Result<()> = g
+            .run(None, async {
+                Err(Error::Unavailable("connection refused".into()))
+            })
+            .await;
+        assert!(
+            matches!(&r, Err(Error::Unavailable(m)) if m == "valkey at 127.0.0.1:1: connection refused"),
+            "{r:?}"
+        );
     }
 
     #[tokio::test]
     async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_good_probe() {
-        let g = Guard::new(settings()).unwrap();
+        let g = guard();
         for _ in 0..2 {
             let r: Result<()> = g
                 .run(None, async { Err(Error::Unavailable("down".into())) })
                 .await;
-            assert!(matches!(r, Err(Error::Unavailable(m)) if m == "down"));
+            assert!(matches!(r, Err(Error::Unavailable(m)) if m.ends_with(": down")));
         }
         assert!(g.is_open());
         // Open: rejected without running the call.
@@ -266,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_from_a_live_server_do_not_open_the_breaker() {
-        let g = Guard::new(settings()).unwrap();
+        let g = guard();
         for _ in 0..5 {
             let r: Result<()> = g
                 .run(None, async { Err(Error::InvalidInput("bad".into())) })
@@ -278,7 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_tenants_timeouts_open_only_its_own_breaker() {
-        let g = Guard::new(settings()).unwrap();
+        let g = guard();
         let (slow, other) = (Uuid::new_v4(), Uuid::new_v4());
         for _ in 0..3 {
             let r: Result<()> = g
@@ -313,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn connection_faults_open_the_backends_breaker_for_everyone() {
-        let g = Guard::new(settings()).unwrap();
+        let g = guard();
         for _ in 0..2 {
             let _: Result<()> = g
                 .run(Some((Scope::OrgId, Uuid::new_v4())), async {
@@ -333,7 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_tenant_map_stays_bounded() {
-        let g = Guard::new(settings()).unwrap();
+        let g = guard();
         for _ in 0..MAX_TENANT_BREAKERS + 10 {
             g.run(Some((Scope::OrgId, Uuid::new_v4())), async { Ok(()) })
                 .await
@@ -348,6 +428,9 @@ mod tests {
             timeout: Duration::ZERO,
             ..Resilience::default()
         };
-        assert!(matches!(Guard::new(bad), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            Guard::new(bad, String::new()),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

@@ -452,15 +452,19 @@ async fn an_unreachable_server_is_unavailable_within_the_timeout() {
     };
     let quick = Resilience {
         timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_millis(500),
         failure_threshold: 3,
         open_for: Duration::from_secs(1),
     };
     let started = Instant::now();
     let err = Client::connect(&config, quick).await.unwrap_err();
     assert!(
-        matches!(err, Error::Unavailable(_) | Error::Timeout),
+        matches!(err, Error::Unavailable(_) | Error::Timeout(_)),
         "{err:?}"
     );
+    // The message names the backend and the address.
+    let named = format!("neo4j at {}", config.uri);
+    assert!(err.to_string().contains(&named), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -528,6 +532,7 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
     let _turn = tenant_store_tests::graph_turn().await;
     let settings = Resilience {
         timeout: Duration::from_secs(1),
+        connect_timeout: Duration::from_secs(1),
         failure_threshold: 2,
         open_for: Duration::from_secs(30),
     };
@@ -564,7 +569,7 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
             .param("n", 5_000_000_i64)
             .rows()
             .await;
-        assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
         // The other tenant's plain get keeps succeeding on the same client.
         assert_eq!(
             Symbol::store()

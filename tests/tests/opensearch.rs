@@ -396,17 +396,20 @@ async fn delete_tenant_removes_its_documents_and_alias_only() {
 async fn an_unreachable_server_is_unavailable_within_the_timeout() {
     let quick = Resilience {
         timeout: Duration::from_millis(300),
+        connect_timeout: Duration::from_millis(300),
         failure_threshold: 3,
         open_for: Duration::from_secs(1),
     };
     let started = Instant::now();
-    let err = Client::connect(&format!("http://127.0.0.1:{}", free_port()), quick)
-        .await
-        .unwrap_err();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let err = Client::connect(&url, quick).await.unwrap_err();
     assert!(
-        matches!(err, Error::Unavailable(_) | Error::Timeout),
+        matches!(err, Error::Unavailable(_) | Error::Timeout(_)),
         "{err:?}"
     );
+    // The message names the backend and the address.
+    let named = format!("opensearch at {url}/");
+    assert!(err.to_string().contains(&named), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -544,6 +547,7 @@ async fn one_tenants_slow_deletes_open_no_other_tenants_breaker() {
     // Generous for everyone else's calls on a loaded machine; A's stall is four times longer.
     let quick = Resilience {
         timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
         failure_threshold: 3,
         open_for: Duration::from_secs(60),
     };
@@ -558,7 +562,7 @@ async fn one_tenants_slow_deletes_open_no_other_tenants_breaker() {
     let ka = client.scoped(&a);
     for _ in 0..3 {
         let r = store.delete(&ka, &"x".to_string()).await;
-        assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
     }
     let r = store.delete(&ka, &"x".to_string()).await;
     let whose = format!("for tenant org_id {}", a.org_id());

@@ -41,6 +41,7 @@ fn texts(hits: &[tenant_store::qdrant::Scored<Embedding>]) -> Vec<&str> {
 fn quick() -> Resilience {
     Resilience {
         timeout: Duration::from_millis(300),
+        connect_timeout: Duration::from_millis(300),
         failure_threshold: 3,
         open_for: Duration::from_millis(500),
     }
@@ -350,13 +351,15 @@ async fn delete_tenant_removes_only_that_tenants_points_and_counts_them() {
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable_within_the_timeout() {
     let started = Instant::now();
-    let err = Client::connect(&format!("http://127.0.0.1:{}", free_port()), quick())
-        .await
-        .unwrap_err();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let err = Client::connect(&url, quick()).await.unwrap_err();
     assert!(
-        matches!(err, Error::Unavailable(_) | Error::Timeout),
+        matches!(err, Error::Unavailable(_) | Error::Timeout(_)),
         "{err:?}"
     );
+    // The message names the backend and the address.
+    let named = format!("qdrant at {url}");
+    assert!(err.to_string().contains(&named), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -380,7 +383,7 @@ async fn a_server_that_goes_down_fails_fast_opens_the_breaker_and_recovers_when_
         let started = Instant::now();
         let err = store.get(&ka, &id).await.unwrap_err();
         assert!(
-            matches!(err, Error::Unavailable(_) | Error::Timeout),
+            matches!(err, Error::Unavailable(_) | Error::Timeout(_)),
             "{err:?}"
         );
         assert!(

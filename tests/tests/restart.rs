@@ -95,7 +95,10 @@ async fn serves_again(db: &Db, who: &Principal) {
         {
             Ok(_) => return,
             Err(e) if start.elapsed() < Duration::from_secs(30) => {
-                assert!(matches!(e, Error::Unavailable(_) | Error::Timeout), "{e}");
+                assert!(
+                    matches!(e, Error::Unavailable(_) | Error::Timeout(_)),
+                    "{e}"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("the pool did not serve again: {e}"),

@@ -375,6 +375,7 @@ async fn scan_finds_every_key_of_a_tenant_under_its_prefix_and_no_other() {
 fn quick() -> Resilience {
     Resilience {
         timeout: Duration::from_millis(300),
+        connect_timeout: Duration::from_millis(300),
         failure_threshold: 3,
         open_for: Duration::from_millis(500),
     }
@@ -383,10 +384,14 @@ fn quick() -> Resilience {
 #[tokio::test]
 async fn a_refused_connection_is_unavailable_within_the_timeout() {
     let started = Instant::now();
-    let err = Client::connect(&format!("redis://127.0.0.1:{}", free_port()), quick())
+    let port = free_port();
+    let err = Client::connect(&format!("redis://127.0.0.1:{port}"), quick())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    // The message names the backend and the address.
+    let named = format!("valkey at 127.0.0.1:{port}");
+    assert!(err.to_string().contains(&named), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "no hang: {:?}",
@@ -411,7 +416,7 @@ async fn a_server_stopped_mid_run_opens_the_breaker_and_its_return_closes_it() {
         let started = Instant::now();
         let err = store.get(&s, "s", &"before".to_string()).await.unwrap_err();
         assert!(
-            matches!(err, Error::Unavailable(_) | Error::Timeout),
+            matches!(err, Error::Unavailable(_) | Error::Timeout(_)),
             "call {i}: {err:?}"
         );
         assert!(

@@ -162,14 +162,19 @@ impl Client {
                 .map_err(|e| Error::InvalidInput(e.to_string()))?,
         )
         .map_err(Error::from)?;
-        Self::from_graph(graph, resilience).await
+        Self::from_graph_at(graph, resilience, format!("neo4j at {}", config.uri)).await
     }
 
     /// Connects through a driver the application built itself ([`neo4rs`] is this crate's),
     /// and checks that the server answers (`RETURN 1`).
     pub async fn from_graph(graph: Graph, resilience: Resilience) -> Result<Self> {
+        let endpoint = "neo4j (through the application's driver)".to_owned();
+        Self::from_graph_at(graph, resilience, endpoint).await
+    }
+
+    async fn from_graph_at(graph: Graph, resilience: Resilience, endpoint: String) -> Result<Self> {
         crate::install_tls_provider();
-        let guard = Guard::new(resilience)?;
+        let guard = Guard::new(resilience, endpoint)?;
         let client = Self { graph, guard };
         client.rows(None, neo4rs::query("RETURN 1 AS one")).await?;
         Ok(client)

@@ -176,9 +176,10 @@ impl Client {
         if let Some(name) = &config.username {
             user = Some((name.clone(), config.password.clone().unwrap_or_default()));
         }
+        let endpoint = format!("opensearch at {url}");
         let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
             .disable_proxy()
-            .timeout(resilience.timeout);
+            .timeout(resilience.connect_timeout);
         if let Some((name, password)) = user {
             builder = builder.auth(Credentials::Basic(name, password));
         }
@@ -190,13 +191,22 @@ impl Client {
         let transport = builder
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
-        Self::from_transport(transport, resilience).await
+        Self::from_transport_at(transport, resilience, endpoint).await
     }
 
     /// Connects through a transport the application built itself ([`opensearch`] is this
     /// crate's), and checks that the server answers.
     pub async fn from_transport(transport: Transport, resilience: Resilience) -> Result<Self> {
-        let guard = Guard::new(resilience)?;
+        let endpoint = "opensearch (through the application's transport)".to_owned();
+        Self::from_transport_at(transport, resilience, endpoint).await
+    }
+
+    async fn from_transport_at(
+        transport: Transport,
+        resilience: Resilience,
+        endpoint: String,
+    ) -> Result<Self> {
+        let guard = Guard::new(resilience, endpoint)?;
         let client = Self {
             transport,
             guard,
@@ -207,6 +217,11 @@ impl Client {
             .await
             .and_then(ok)?;
         Ok(client)
+    }
+
+    /// `e` naming this client's server, when it is a timeout or an unreachable server.
+    pub(crate) fn name_endpoint(&self, e: Error) -> Error {
+        self.guard.name_endpoint(e)
     }
 
     /// The per-call timeout of the resilience settings.
@@ -233,9 +248,10 @@ impl Client {
         body: Option<Value>,
     ) -> Result<(StatusCode, Value)> {
         let transport = self.transport.clone();
-        let timeout: Duration = self.guard.settings().timeout;
+        let tenant = tenant.or(self.tenant);
+        let timeout: Duration = self.guard.timeout_for(tenant);
         self.guard
-            .run(tenant.or(self.tenant), async move {
+            .run(tenant, async move {
                 let response = transport
                     .send(
                         method,
@@ -248,7 +264,7 @@ impl Client {
                     .await
                     .map_err(|e| {
                         if e.is_timeout() {
-                            Error::Timeout
+                            Error::Timeout(with_causes(&e))
                         } else {
                             Error::Unavailable(with_causes(&e))
                         }

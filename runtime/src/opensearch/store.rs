@@ -368,17 +368,20 @@ async fn search_raw<E: SearchEntity>(
 ) -> Result<Vec<(Value, Value)>> {
     let path = format!("/{}/_search", alias_name::<E>(kv.tenant(E::SCOPE)));
     body["timeout"] = json!(format!("{}ms", kv.client().call_timeout().as_millis()));
-    hits_of(ok(kv
-        .client()
+    let client = kv.client();
+    hits_of(ok(client
         .call(kv.breaker_key(E::SCOPE), Method::Post, &path, Some(body))
         .await?)?)
+    .map_err(|e| client.name_endpoint(e))
 }
 
 /// The (`_source`, hit) pairs of a search answer; [`Error::Timeout`] when the server says it
 /// timed out (its hits would be partial).
 fn hits_of(mut body: Value) -> Result<Vec<(Value, Value)>> {
     if body.get("timed_out").and_then(Value::as_bool) == Some(true) {
-        return Err(Error::Timeout);
+        return Err(Error::Timeout(
+            "the search timed out on the server (its hits would be partial)".into(),
+        ));
     }
     let hits = match body.pointer_mut("/hits/hits").map(Value::take) {
         Some(Value::Array(hits)) => hits,
@@ -1025,7 +1028,7 @@ mod tests {
     fn a_search_the_server_timed_out_is_a_timeout_not_a_short_page() {
         let partial =
             json!({ "timed_out": true, "hits": { "hits": [ { "_source": { "a": 1 } } ] } });
-        assert!(matches!(hits_of(partial), Err(Error::Timeout)));
+        assert!(matches!(hits_of(partial), Err(Error::Timeout(_))));
         let whole =
             json!({ "timed_out": false, "hits": { "hits": [ { "_source": { "a": 1 } } ] } });
         assert_eq!(hits_of(whole).unwrap()[0].0, json!({ "a": 1 }));

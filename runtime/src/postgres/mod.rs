@@ -99,6 +99,7 @@ use pool::{Lease, Session};
 pub struct DbOptions {
     max_connections: u32,
     acquire_timeout: Duration,
+    connect_timeout: Duration,
     token_ttl: Duration,
     max_lifetime: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -106,13 +107,14 @@ pub struct DbOptions {
 }
 
 impl Default for DbOptions {
-    /// 10 connections, a 5 s acquire timeout, tokens accepted for
+    /// 10 connections, a 5 s acquire timeout, 30 s for [`Db::connect`], tokens accepted for
     /// [`DEFAULT_TOKEN_TTL`](context::DEFAULT_TOKEN_TTL), connections retired after 30 minutes
     /// or 10 minutes unused (sqlx's defaults).
     fn default() -> Self {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(30),
             token_ttl: context::DEFAULT_TOKEN_TTL,
             max_lifetime: Some(Duration::from_secs(30 * 60)),
             idle_timeout: Some(Duration::from_secs(10 * 60)),
@@ -131,6 +133,14 @@ impl DbOptions {
     /// How long [`Db::begin`] waits for a connection before [`Error::Timeout`].
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
+        self
+    }
+
+    /// How long [`Db::connect`] may take: the first connection and the start-up checks on it
+    /// (a loaded machine may take longer to open a connection than to answer a query). Past
+    /// it, [`Error::Timeout`] naming the server.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -253,17 +263,32 @@ impl Db {
         key: SigningKey,
         options: DbOptions,
     ) -> Result<Self> {
-        let mut session = Session::open(&connect).await?;
-        audit(&mut session.conn).await?;
-        let behind = behind::check(&mut session.conn, options.entities.as_ref()).await?;
-        if !behind.is_empty() {
-            return Err(Error::Audit(behind.join("; ")));
-        }
+        let endpoint = pool::endpoint(&connect);
         let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
-        check_key(&mut session, &key, ttl_ms).await?;
-        // Closing politely is best effort; the checks are what matter.
-        let _ = sqlx::Connection::close(session.conn).await;
+        let checks = async {
+            let mut session = Session::open(&connect).await?;
+            audit(&mut session.conn).await?;
+            let behind = behind::check(&mut session.conn, options.entities.as_ref()).await?;
+            if !behind.is_empty() {
+                return Err(Error::Audit(behind.join("; ")));
+            }
+            check_key(&mut session, &key, ttl_ms).await?;
+            // Closing politely is best effort; the checks are what matter.
+            let _ = sqlx::Connection::close(session.conn).await;
+            Ok(())
+        };
+        match tokio::time::timeout(options.connect_timeout, checks).await {
+            Ok(done) => done.map_err(|e| pool::name_endpoint(&endpoint, e))?,
+            Err(_) => {
+                return Err(Error::Timeout(format!(
+                    "{endpoint}: connecting and the start-up checks took longer than {} ms \
+                     (`DbOptions::connect_timeout`)",
+                    options.connect_timeout.as_millis()
+                )));
+            }
+        }
         let manager = pool::Manager {
+            endpoint,
             options: connect.clone(),
             max_lifetime: options.max_lifetime,
             idle_timeout: options.idle_timeout,

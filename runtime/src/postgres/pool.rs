@@ -99,7 +99,12 @@ async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Resul
 async fn end_in_time(conn: &mut PgConnection, end: &str, dirty: bool) -> Result<bool> {
     tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(conn, end, dirty))
         .await
-        .unwrap_or(Err(Error::Timeout))
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout(format!(
+                "postgresql: the cleanup of a connection took longer than {} s",
+                CLEANUP_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 /// One pooled connection and what we learned about it when it was opened.
@@ -148,6 +153,8 @@ impl Session {
 #[derive(Debug)]
 pub(crate) struct Manager {
     pub(crate) options: PgConnectOptions,
+    /// `postgresql at host:port/database`, for messages.
+    pub(crate) endpoint: String,
     /// A connection older than this is closed instead of handed out.
     pub(crate) max_lifetime: Option<Duration>,
     /// A connection not handed out for this long is closed instead of handed out.
@@ -224,7 +231,10 @@ pub(crate) struct Lease {
 
 impl Lease {
     pub(crate) async fn acquire(pool: &Pool) -> Result<Self> {
-        let obj = pool.get().await.map_err(pool_error)?;
+        let obj = pool
+            .get()
+            .await
+            .map_err(|e| pool_error(e, &pool.manager().endpoint))?;
         Ok(Self {
             obj: Some(obj),
             dirty: false,
@@ -256,7 +266,7 @@ impl Lease {
                 Ok(answer) => return Ok((lease, answer)),
                 // Dropped, the lease closes the dead connection.
                 Err(e) if dead(&e) && lease.reused() => {}
-                Err(e) => return Err(convert(e)),
+                Err(e) => return Err(name_endpoint(&pool.manager().endpoint, convert(e))),
             }
         }
     }
@@ -379,11 +389,35 @@ impl Drop for Lease {
     }
 }
 
-fn pool_error(e: PoolError<sqlx::Error>) -> Error {
+fn pool_error(e: PoolError<sqlx::Error>, endpoint: &str) -> Error {
     match e {
-        PoolError::Timeout(_) => Error::Timeout,
-        PoolError::Backend(e) => e.into(),
-        PoolError::Closed => Error::Unavailable("the connection pool is closed".into()),
+        PoolError::Timeout(_) => Error::Timeout(format!(
+            "{endpoint}: no connection within the acquire timeout (every connection busy, or \
+             the server does not answer)"
+        )),
+        PoolError::Backend(e) => name_endpoint(endpoint, e.into()),
+        PoolError::Closed => {
+            Error::Unavailable(format!("{endpoint}: the connection pool is closed"))
+        }
         other => Error::Backend(other.to_string().into()),
+    }
+}
+
+/// `postgresql at host:port/database`: the server messages name.
+pub(crate) fn endpoint(options: &PgConnectOptions) -> String {
+    format!(
+        "postgresql at {}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
+/// `e` naming the server when it is a timeout or an unreachable server.
+pub(crate) fn name_endpoint(endpoint: &str, e: Error) -> Error {
+    match e {
+        Error::Timeout(m) => Error::Timeout(format!("{endpoint}: {m}")),
+        Error::Unavailable(m) => Error::Unavailable(format!("{endpoint}: {m}")),
+        other => other,
     }
 }

@@ -114,7 +114,7 @@ impl Client {
     pub async fn connect_with(config: &QdrantConfig, resilience: Resilience) -> Result<Self> {
         let mut builder = Qdrant::from_url(&config.url)
             .timeout(resilience.timeout)
-            .connect_timeout(resilience.timeout)
+            .connect_timeout(resilience.connect_timeout)
             // The client's own check runs a blocking health check on a thread of its own and
             // only prints its verdict; `connect` checks the server below instead.
             .skip_compatibility_check();
@@ -130,7 +130,8 @@ impl Client {
     /// Connects through a client the application built itself ([`qdrant_client`] is this
     /// crate's); checks that the server answers, with the client's credentials.
     pub async fn from_client(qdrant: Qdrant, resilience: Resilience) -> Result<Self> {
-        let guard = Guard::new(resilience)?;
+        let endpoint = format!("qdrant at {}", qdrant.config.uri);
+        let guard = Guard::new(resilience, endpoint)?;
         let client = Self { qdrant, guard };
         let version = client
             .call(None, |q| async move { q.health_check().await })
@@ -187,7 +188,7 @@ fn map_error(err: QdrantError) -> Error {
         Code::Unauthenticated | Code::PermissionDenied => Error::Credentials(message),
         Code::AlreadyExists => Error::Duplicate,
         Code::Aborted => Error::Conflict,
-        Code::DeadlineExceeded => Error::Timeout,
+        Code::DeadlineExceeded => Error::Timeout(status.message().to_owned()),
         // qdrant-client reports a refused or failed connection as INTERNAL with this message.
         Code::Internal if message.starts_with("Failed to connect") => Error::Unavailable(message),
         Code::Unavailable | Code::Unknown | Code::Cancelled => {

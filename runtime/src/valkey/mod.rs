@@ -79,7 +79,7 @@ pub use redis;
 impl From<RedisError> for Error {
     fn from(e: RedisError) -> Self {
         if e.is_timeout() {
-            Error::Timeout
+            Error::Timeout(e.to_string())
         } else if e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
             Error::Unavailable(e.to_string())
         } else {
@@ -99,7 +99,8 @@ impl Client {
     /// build the client with `redis::Client::build_with_tls` and use
     /// [`from_client`](Self::from_client)). Credentials go in the URL
     /// (`rediss://user:password@host:port`). A refused or silent server fails within the
-    /// resilience timeout with [`Error::Unavailable`] or [`Error::Timeout`].
+    /// resilience connect timeout with [`Error::Unavailable`] or [`Error::Timeout`], naming the
+    /// address.
     pub async fn connect(url: &str, resilience: Resilience) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|e| Error::InvalidInput(e.to_string()))?;
         Self::from_client(client, resilience).await
@@ -119,9 +120,10 @@ impl Client {
     /// client certificate, say). [`redis`] is this crate's, so the versions match.
     pub async fn from_client(client: redis::Client, resilience: Resilience) -> Result<Self> {
         crate::install_tls_provider();
-        let guard = Guard::new(resilience)?;
+        let at = client.get_connection_info().addr().to_string();
+        let guard = Guard::new(resilience, format!("valkey at {at}"))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(resilience.timeout))
+            .set_connection_timeout(Some(resilience.connect_timeout))
             .set_response_timeout(Some(resilience.timeout))
             .set_number_of_retries(1);
         let conn = guard
@@ -138,9 +140,9 @@ impl Client {
     /// Connects to a cluster through any of its nodes (`redis://` or `rediss://` URLs).
     pub async fn connect_cluster(urls: &[&str], resilience: Resilience) -> Result<Self> {
         crate::install_tls_provider();
-        let guard = Guard::new(resilience)?;
+        let guard = Guard::new(resilience, format!("valkey cluster at {}", urls.join(", ")))?;
         let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
-            .connection_timeout(resilience.timeout)
+            .connection_timeout(resilience.connect_timeout)
             .response_timeout(resilience.timeout)
             .retries(1)
             .build()
