@@ -51,7 +51,9 @@ neo_pw="arcadedb_pw"
 qd_port="${TENANT_STORE_QDRANT_PORT:-56334}"
 qd_dir="$state/qdrant"
 qd_src="$root/tools/qdrant-test-server"
-qd_bin="$qd_src/target/debug/qdrant-test-server"
+# Built into the workspace's target directory: one directory to find and to clean, and the
+# dependencies both builds resolve alike are built once.
+qd_bin="$root/target/debug/qdrant-test-server"
 
 venv="$state/venv"
 # The emulators, pinned: a new release cannot change what the tests run against.
@@ -360,7 +362,7 @@ qd_up() {
   # qdrant-edge (Qdrant's engine as a library). Built once (a few minutes), then reused.
   # TENANT_STORE_QDRANT_URL can point the tests at a real Qdrant instead.
   log "building the Qdrant test server (tools/qdrant-test-server)"
-  cargo build --quiet --locked --manifest-path "$qd_src/Cargo.toml"
+  cargo build --quiet --locked --manifest-path "$qd_src/Cargo.toml" --target-dir "$root/target"
   mkdir -p "$qd_dir"
   if pid_alive "$qd_dir/pid"; then return 0; fi
   started qdrant

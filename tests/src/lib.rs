@@ -555,7 +555,7 @@ pub fn qdrant_test_server_bin() -> std::path::PathBuf {
     match std::env::var_os("TENANT_STORE_QDRANT_SERVER_BIN") {
         Some(p) => p.into(),
         None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tools/qdrant-test-server/target/debug/qdrant-test-server"),
+            .join("../target/debug/qdrant-test-server"),
     }
 }
 
