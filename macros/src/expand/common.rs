@@ -75,6 +75,7 @@ pub fn order_enum(m: &Model) -> TokenStream {
             #( #[doc = #docs] #variants, )*
         }
 
+        #[automatically_derived]
         impl #ts::OrderField for #order_ty {
             fn name(self) -> ::core::option::Option<&'static str> {
                 match self {

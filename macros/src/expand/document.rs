@@ -90,6 +90,7 @@ pub fn expand(m: &Model, b: Backend<'_>) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl ::core::convert::From<#filter_ty> for #ts::DocQuery {
             fn from(filter: #filter_ty) -> Self {
                 filter.0
