@@ -265,20 +265,3 @@ pub(crate) fn write<S: Snapshot>(
     }
     std::fs::write(dir.join(SNAPSHOT_FILE), snapshot.to_json()).map_err(io)
 }
-
-#[cfg(all(test, feature = "postgres"))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_generated_sql_file_carries_the_marker() {
-        assert!(is_generated(crate::postgres::migrate::HEADER));
-        assert!(is_generated(&format!(
-            "-- no-transaction\n{}",
-            crate::postgres::migrate::HEADER
-        )));
-        assert!(!is_generated(
-            "-- no-transaction\nCREATE INDEX x ON t (a);\n"
-        ));
-    }
-}

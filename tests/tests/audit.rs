@@ -136,7 +136,8 @@ async fn audit_after(setup_url: &str, setup: &str, teardown: &str) -> Option<Str
 
 /// A tenant table made exactly as the migrations make one.
 fn probe_sql() -> String {
-    use tenant_store::postgres::migrate::{ColumnDef, TableDef, table_sql};
+    use tenant_store::postgres::evolve::table_sql;
+    use tenant_store::postgres::migrate::{ColumnDef, TableDef};
     let col = |name| ColumnDef {
         name,
         sql_type: "uuid",

@@ -29,7 +29,7 @@
 use opensearch::http::Method;
 use serde_json::{Map, Value, json};
 
-use super::store::{alias_targets, create_index_with, mapping, properties_of};
+use super::store::{concrete, create_index_with, mapping, properties_of};
 use super::{Client, SearchEntity, ok};
 use crate::{Error, Result};
 
@@ -60,21 +60,13 @@ pub struct Evolution {
     pub dedicated: Vec<(String, IndexChange)>,
 }
 
-/// The physical indices behind `name`: the alias's targets, or `name` itself when it is an
-/// index (empty when neither exists).
-pub(crate) async fn concrete(client: &Client, name: &str) -> Result<Vec<String>> {
-    let targets = alias_targets(client, name).await?;
-    if !targets.is_empty() {
-        return Ok(targets);
+impl<E: SearchEntity> super::Store<E> {
+    /// Brings the shared index and every promoted tenant's index to this entity's mapping:
+    /// new fields by a mapping update, changed types by a rebuild and an atomic alias swap
+    /// (see [`evolve`](super::evolve)). Run it at deploy, before the new code writes.
+    pub async fn evolve_index(&self, client: &Client) -> Result<Evolution> {
+        evolve_index::<E>(client).await
     }
-    let (status, _) = client
-        .call(None, Method::Head, &format!("/{name}"), None)
-        .await?;
-    Ok(if status.is_success() {
-        vec![name.to_owned()]
-    } else {
-        Vec::new()
-    })
 }
 
 /// Brings the shared index and every dedicated index of `E` to `E`'s mapping (see the module

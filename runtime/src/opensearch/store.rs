@@ -72,7 +72,7 @@ pub(crate) fn entity_part<E: SearchEntity>() -> String {
     out
 }
 
-/// The tenant's alias for the entity: `<index>.<entity>.t.<tenant>` ([`entity_part`] for the
+/// The tenant's alias for the entity: `<index>.<entity>.t.<tenant>` (`entity_part` for the
 /// entity). The `index` key admits no `.`, so the fields read back one way: names of different
 /// (index, entity, tenant) never meet, and none meets an index name a user can choose. Per
 /// entity, because entities may share an index and a tenant id.
@@ -161,7 +161,7 @@ pub(super) fn properties_of(mapping: &Value) -> serde_json::Map<String, Value> {
 /// The physical shared index: `E::INDEX` itself, or the index it names once a mapping change
 /// rebuilt it (see [`evolve`](super::evolve)). Alias actions need the physical one.
 async fn shared_index<E: SearchEntity>(client: &Client) -> Result<String> {
-    Ok(super::evolve::concrete(client, E::INDEX)
+    Ok(concrete(client, E::INDEX)
         .await?
         .into_iter()
         .next()
@@ -235,6 +235,23 @@ pub(super) async fn create_index_with(client: &Client, name: &str, body: Value) 
     } else {
         ok((status, body)).map(drop)
     }
+}
+
+/// The physical indices behind `name`: the alias's targets, or `name` itself when it is an
+/// index (empty when neither exists).
+pub(super) async fn concrete(client: &Client, name: &str) -> Result<Vec<String>> {
+    let targets = alias_targets(client, name).await?;
+    if !targets.is_empty() {
+        return Ok(targets);
+    }
+    let (status, _) = client
+        .call(None, Method::Head, &format!("/{name}"), None)
+        .await?;
+    Ok(if status.is_success() {
+        vec![name.to_owned()]
+    } else {
+        Vec::new()
+    })
 }
 
 /// The indices the tenant's alias points at (empty when it has no alias).
@@ -681,7 +698,7 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
         if status.is_success() {
             deleted += count_in::<E>(client, &dedicated, tenant).await?;
             // The dedicated index, or the one a mapping change rebuilt it as.
-            for index in super::evolve::concrete(client, &dedicated).await? {
+            for index in concrete(client, &dedicated).await? {
                 holds_only::<E>(client, &index, tenant).await?;
                 ok(client
                     .call(None, Method::Delete, &format!("/{index}"), None)
@@ -740,7 +757,7 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
         if targets.is_empty() {
             return Err(Error::NotFound);
         }
-        let promoted = super::evolve::concrete(client, &dedicated).await?;
+        let promoted = concrete(client, &dedicated).await?;
         if !targets.iter().any(|t| promoted.contains(t)) {
             create_index::<E>(client, &dedicated).await?;
             ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
@@ -816,13 +833,6 @@ impl<E: SearchEntity> Store<E> {
     /// Creates the shared index with this entity's mapping unless it exists.
     pub async fn ensure_index(&self, client: &Client) -> Result<()> {
         ensure_index::<E>(client).await
-    }
-
-    /// Brings the shared index and every promoted tenant's index to this entity's mapping:
-    /// new fields by a mapping update, changed types by a rebuild and an atomic alias swap
-    /// (see [`evolve`](super::evolve)). Run it at deploy, before the new code writes.
-    pub async fn evolve_index(&self, client: &Client) -> Result<super::evolve::Evolution> {
-        super::evolve::evolve_index::<E>(client).await
     }
 
     /// Creates the tenant's filtered, routed alias (idempotent).

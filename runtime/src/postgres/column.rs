@@ -84,7 +84,7 @@ pub trait PgEntity {
     }
     /// The entity's create migration (table, indexes, RLS, policy, grants), deterministic.
     fn migration_sql() -> String {
-        super::migrate::table_sql(&Self::DEF)
+        super::evolve::table_sql(&Self::DEF)
     }
     /// Decodes a row holding every column in declaration order (`SELECT <all fields> ...`), for
     /// hand-written queries run through `TenantTx`.

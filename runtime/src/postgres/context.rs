@@ -16,7 +16,7 @@
 //!   is rotated (see [`keys`](super::keys)).
 //! - The backend pid binds it to one connection: a token copied from another session does not
 //!   verify in the session that copied it.
-//! - The bound ([`Bound`]) says which transactions on that backend it speaks in:
+//! - The bound (`Bound`) says which transactions on that backend it speaks in:
 //!   - `t<µs>`: only the transaction that started at that microsecond (the server's
 //!     `transaction_timestamp()`, which [`Db::begin`](super::Db::begin) reads back in the
 //!     message that sends `BEGIN`). A [`TenantTx`](super::TenantTx)'s token, and an admin

@@ -395,7 +395,7 @@ impl Db {
     /// metrics). Its queries see no tenant rows; whatever they leave on the session is reset
     /// before the connection is pooled again.
     ///
-    /// It is handed out like every other connection ([`Lease::first`](pool::Lease::first)): an
+    /// It is handed out like every other connection (`pool::Lease::first`): an
     /// empty statement goes first, so a connection the server ended while it sat in the pool is
     /// replaced instead of failing the caller's first query. Given back, the connection is
     /// reset, and closed instead of pooled when anything is left that a reset cannot clear (a
