@@ -395,7 +395,7 @@ impl<C> std::fmt::Debug for Scoped<'_, C> {
 }
 
 /// The part of a document backend's `Client` every backend shares: the breaker's state and the
-/// settings. The client has a `guard: Guard`. (`scoped` stays in each backend's module, written
+/// settings. The client has a `policy: CallPolicy`. (`scoped` stays in each backend's module, written
 /// out: it is the method a user meets in the guard's compile errors, which should show its
 /// signature, not a macro.)
 macro_rules! guarded_client {
@@ -404,7 +404,7 @@ macro_rules! guarded_client {
             /// Whether the backend's circuit breaker (connection failures) currently rejects
             /// calls.
             pub fn circuit_open(&self) -> bool {
-                self.guard.is_open()
+                self.policy.is_open()
             }
 
             /// Whether the breaker of `principal`'s tenant for entities of `scope` (its queries
@@ -415,24 +415,24 @@ macro_rules! guarded_client {
                 scope: crate::Scope,
             ) -> bool {
                 let tenant = scope.pick(principal.user_id(), principal.org_id());
-                self.guard.is_open_for((scope, tenant))
+                self.policy.is_open_for((scope, tenant))
             }
 
             /// The resilience settings in force.
             pub fn resilience(&self) -> crate::Resilience {
-                self.guard.settings()
+                self.policy.settings()
             }
 
             /// Seals this client's listing cursors with `key` instead of a random key of its
             /// own: give every instance of the application the same key (say
             /// `CursorKey::derive` of a configured secret) and each accepts the others' cursors.
             pub fn with_cursor_key(mut self, key: crate::query::CursorKey) -> Self {
-                self.guard.set_cursor_key(key);
+                self.policy.set_cursor_key(key);
                 self
             }
 
             pub(crate) fn cursor_key(&self) -> &crate::query::CursorKey {
-                self.guard.cursor_key()
+                self.policy.cursor_key()
             }
         }
     };

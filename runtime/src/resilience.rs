@@ -90,7 +90,7 @@ pub const MAX_TENANT_BREAKERS: usize = 10_000;
 
 /// Runs calls under the timeout and the breakers. Cheap to clone; clones share the breakers.
 #[derive(Clone)]
-pub(crate) struct Guard {
+pub(crate) struct CallPolicy {
     settings: Resilience,
     /// The backend's breaker: connection faults only.
     breaker: Breaker,
@@ -103,16 +103,16 @@ pub(crate) struct Guard {
     endpoint: Arc<str>,
 }
 
-impl std::fmt::Debug for Guard {
+impl std::fmt::Debug for CallPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guard")
+        f.debug_struct("CallPolicy")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
-impl Guard {
-    /// A guard for calls to `endpoint` (the backend and its address, for messages).
+impl CallPolicy {
+    /// A policy for calls to `endpoint` (the backend and its address, for messages).
     pub(crate) fn new(settings: Resilience, endpoint: String) -> Result<Self> {
         if settings.timeout.is_zero()
             || settings.connect_timeout.is_zero()
@@ -277,12 +277,12 @@ mod tests {
         }
     }
 
-    fn guard() -> Guard {
-        Guard::new(settings(), "valkey at 127.0.0.1:1".into()).unwrap()
+    fn policy() -> CallPolicy {
+        CallPolicy::new(settings(), "valkey at 127.0.0.1:1".into()).unwrap()
     }
 
     /// How long a call that never ends takes to fail, and with what.
-    async fn never(g: &Guard, tenant: Tenant) -> (Duration, Result<()>) {
+    async fn never(g: &CallPolicy, tenant: Tenant) -> (Duration, Result<()>) {
         let start = std::time::Instant::now();
         let r = g
             .run(tenant, async {
@@ -295,7 +295,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_call_times_out_naming_the_backend_and_address() {
-        let g = guard();
+        let g = policy();
         let (took, r) = never(&g, Some((Scope::OrgId, Uuid::new_v4()))).await;
         assert!(
             matches!(&r, Err(Error::Timeout(m)) if m == "valkey at 127.0.0.1:1: no answer within 50 ms"),
@@ -323,7 +323,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_good_probe() {
-        let g = guard();
+        let g = policy();
         for _ in 0..2 {
             let r: Result<()> = g
                 .run(None, async { Err(Error::Unavailable("down".into())) })
@@ -346,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_from_a_live_server_do_not_open_the_breaker() {
-        let g = guard();
+        let g = policy();
         for _ in 0..5 {
             let r: Result<()> = g
                 .run(None, async { Err(Error::InvalidInput("bad".into())) })
@@ -358,7 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_tenants_timeouts_open_only_its_own_breaker() {
-        let g = guard();
+        let g = policy();
         let (slow, other) = (Uuid::new_v4(), Uuid::new_v4());
         for _ in 0..3 {
             let r: Result<()> = g
@@ -393,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn connection_faults_open_the_backends_breaker_for_everyone() {
-        let g = guard();
+        let g = policy();
         for _ in 0..2 {
             let _: Result<()> = g
                 .run(Some((Scope::OrgId, Uuid::new_v4())), async {
@@ -413,7 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_tenant_map_stays_bounded() {
-        let g = guard();
+        let g = policy();
         for _ in 0..MAX_TENANT_BREAKERS + 10 {
             g.run(Some((Scope::OrgId, Uuid::new_v4())), async { Ok(()) })
                 .await
@@ -429,7 +429,7 @@ mod tests {
             ..Resilience::default()
         };
         assert!(matches!(
-            Guard::new(bad, String::new()),
+            CallPolicy::new(bad, String::new()),
             Err(Error::InvalidInput(_))
         ));
     }

@@ -28,7 +28,7 @@ mod store;
 
 use neo4rs::{BoltType, ConfigBuilder, Graph, Query, Row};
 
-use crate::resilience::{Guard, Resilience};
+use crate::resilience::{CallPolicy, Resilience};
 use crate::{Error, Principal, Result, Scope};
 
 pub use store::{GraphEntity, MAX_LIMIT, Queries, Store, queries};
@@ -98,13 +98,13 @@ impl std::fmt::Debug for Neo4jConfig {
 #[derive(Clone)]
 pub struct Client {
     graph: Graph,
-    guard: Guard,
+    policy: CallPolicy,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("guard", &self.guard)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -174,8 +174,8 @@ impl Client {
 
     async fn from_graph_at(graph: Graph, resilience: Resilience, endpoint: String) -> Result<Self> {
         crate::install_tls_provider();
-        let guard = Guard::new(resilience, endpoint)?;
-        let client = Self { graph, guard };
+        let policy = CallPolicy::new(resilience, endpoint)?;
+        let client = Self { graph, policy };
         client.rows(None, neo4rs::query("RETURN 1 AS one")).await?;
         Ok(client)
     }
@@ -222,7 +222,7 @@ impl Client {
         q: Query,
     ) -> Result<Vec<Row>> {
         let graph = self.graph.clone();
-        self.guard
+        self.policy
             .run(tenant, async move {
                 let mut stream = graph.execute(q).await?;
                 let mut out = Vec::new();

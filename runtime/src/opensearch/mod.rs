@@ -42,7 +42,7 @@ use opensearch::http::{Method, StatusCode, Url, headers::HeaderMap};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::resilience::{Guard, Resilience};
+use crate::resilience::{CallPolicy, Resilience};
 use crate::{Error, Principal, Result};
 
 pub use store::{
@@ -131,7 +131,7 @@ fn percent_decode(s: &str) -> String {
 #[derive(Clone)]
 pub struct Client {
     transport: Transport,
-    guard: Guard,
+    policy: CallPolicy,
     /// Whose breaker a call that names none counts against: `None` (the client's own) unless
     /// this is a tenant's copy from [`for_tenant`](Self::for_tenant).
     tenant: crate::resilience::Tenant,
@@ -140,7 +140,7 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("guard", &self.guard)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -206,10 +206,10 @@ impl Client {
         resilience: Resilience,
         endpoint: String,
     ) -> Result<Self> {
-        let guard = Guard::new(resilience, endpoint)?;
+        let policy = CallPolicy::new(resilience, endpoint)?;
         let client = Self {
             transport,
-            guard,
+            policy,
             tenant: None,
         };
         client
@@ -221,12 +221,12 @@ impl Client {
 
     /// `e` naming this client's server, when it is a timeout or an unreachable server.
     pub(crate) fn name_endpoint(&self, e: Error) -> Error {
-        self.guard.name_endpoint(e)
+        self.policy.name_endpoint(e)
     }
 
     /// The per-call timeout of the resilience settings.
     pub(crate) fn call_timeout(&self) -> Duration {
-        self.guard.settings().timeout
+        self.policy.settings().timeout
     }
 
     /// This client for one tenant's multi-step work (offboarding, a promotion, an alias): every
@@ -249,8 +249,8 @@ impl Client {
     ) -> Result<(StatusCode, Value)> {
         let transport = self.transport.clone();
         let tenant = tenant.or(self.tenant);
-        let timeout: Duration = self.guard.timeout_for(tenant);
-        self.guard
+        let timeout: Duration = self.policy.timeout_for(tenant);
+        self.policy
             .run(tenant, async move {
                 let response = transport
                     .send(

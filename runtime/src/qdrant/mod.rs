@@ -27,7 +27,7 @@ use std::future::Future;
 
 use qdrant_client::{Qdrant, QdrantError};
 
-use crate::resilience::{Guard, Resilience};
+use crate::resilience::{CallPolicy, Resilience};
 use crate::{Error, Principal, Result};
 
 pub use qdrant_client::qdrant::{Condition, Distance, FieldType, Filter};
@@ -85,14 +85,14 @@ impl std::fmt::Debug for QdrantConfig {
 #[derive(Clone)]
 pub struct Client {
     qdrant: Qdrant,
-    guard: Guard,
+    policy: CallPolicy,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("uri", &self.qdrant.config.uri)
-            .field("guard", &self.guard)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -131,8 +131,8 @@ impl Client {
     /// crate's); checks that the server answers, with the client's credentials.
     pub async fn from_client(qdrant: Qdrant, resilience: Resilience) -> Result<Self> {
         let endpoint = format!("qdrant at {}", qdrant.config.uri);
-        let guard = Guard::new(resilience, endpoint)?;
-        let client = Self { qdrant, guard };
+        let policy = CallPolicy::new(resilience, endpoint)?;
+        let client = Self { qdrant, policy };
         let version = client
             .call(None, |q| async move { q.health_check().await })
             .await?;
@@ -147,7 +147,7 @@ impl Client {
 
     /// The per-request server timeout (seconds) every request carries.
     pub(crate) fn server_timeout(&self) -> Option<u64> {
-        Some(self.guard.server_timeout_secs())
+        Some(self.policy.server_timeout_secs())
     }
 
     /// Runs one request under the timeout and the breaker, mapping gRPC statuses to [`Error`].
@@ -161,7 +161,7 @@ impl Client {
         Fut: Future<Output = std::result::Result<T, QdrantError>>,
     {
         let fut = request(self.qdrant.clone());
-        self.guard
+        self.policy
             .run(tenant, async move { fut.await.map_err(map_error) })
             .await
     }

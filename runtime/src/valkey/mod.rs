@@ -38,7 +38,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{FromRedisValue, RedisError};
 
-use crate::resilience::{Guard, Resilience};
+use crate::resilience::{CallPolicy, Resilience};
 use crate::{Error, Principal, Result};
 
 pub use crate::document::Document;
@@ -57,7 +57,7 @@ enum Conn {
 #[derive(Clone)]
 pub struct Client {
     conn: Conn,
-    guard: Guard,
+    policy: CallPolicy,
 }
 
 impl std::fmt::Debug for Client {
@@ -68,7 +68,7 @@ impl std::fmt::Debug for Client {
         };
         f.debug_struct("Client")
             .field("kind", &kind)
-            .field("guard", &self.guard)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -121,38 +121,38 @@ impl Client {
     pub async fn from_client(client: redis::Client, resilience: Resilience) -> Result<Self> {
         crate::install_tls_provider();
         let at = client.get_connection_info().addr().to_string();
-        let guard = Guard::new(resilience, format!("valkey at {at}"))?;
+        let policy = CallPolicy::new(resilience, format!("valkey at {at}"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(resilience.connect_timeout))
             .set_response_timeout(Some(resilience.timeout))
             .set_number_of_retries(1);
-        let conn = guard
+        let conn = policy
             .run(None, async {
                 Ok(ConnectionManager::new_with_config(client, config).await?)
             })
             .await?;
         Ok(Self {
             conn: Conn::Single(conn),
-            guard,
+            policy,
         })
     }
 
     /// Connects to a cluster through any of its nodes (`redis://` or `rediss://` URLs).
     pub async fn connect_cluster(urls: &[&str], resilience: Resilience) -> Result<Self> {
         crate::install_tls_provider();
-        let guard = Guard::new(resilience, format!("valkey cluster at {}", urls.join(", ")))?;
+        let policy = CallPolicy::new(resilience, format!("valkey cluster at {}", urls.join(", ")))?;
         let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(resilience.connect_timeout)
             .response_timeout(resilience.timeout)
             .retries(1)
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let conn = guard
+        let conn = policy
             .run(None, async { Ok(client.get_async_connection().await?) })
             .await?;
         Ok(Self {
             conn: Conn::Cluster(conn),
-            guard,
+            policy,
         })
     }
 
@@ -163,7 +163,7 @@ impl Client {
         cmd: &redis::Cmd,
     ) -> Result<T> {
         let conn = self.conn.clone();
-        self.guard
+        self.policy
             .run(tenant, async move {
                 Ok(match conn {
                     Conn::Single(mut c) => cmd.query_async(&mut c).await?,
@@ -180,7 +180,7 @@ impl Client {
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T> {
         let conn = self.conn.clone();
-        self.guard
+        self.policy
             .run(tenant, async move {
                 Ok(match conn {
                     Conn::Single(mut c) => inv.invoke_async(&mut c).await?,
