@@ -75,8 +75,11 @@ pub trait DocumentEntity: Send + Sync + 'static {
 }
 
 /// The span every document store operation runs in.
-pub(crate) fn span<E: DocumentEntity, C>(kv: &Scoped<'_, C>, op: &'static str) -> tracing::Span {
-    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %kv.tenant(E::SCOPE))
+pub(crate) fn span<E: DocumentEntity, C>(
+    scoped: &Scoped<'_, C>,
+    op: &'static str,
+) -> tracing::Span {
+    tracing::info_span!("tenant_store", entity = E::ENTITY, op, tenant = %scoped.tenant(E::SCOPE))
 }
 
 /// Paging of a document listing: the cursor holds the last item's sort value (as JSON; `null`
@@ -103,7 +106,7 @@ impl<'k> DocPages<'k> {
     pub(crate) fn start<E: DocumentEntity, C>(
         backend: &'static str,
         key: &'k crate::query::CursorKey,
-        kv: &Scoped<'_, C>,
+        scoped: &Scoped<'_, C>,
         filter: E::Filter,
         page: &crate::Page,
     ) -> Result<(
@@ -120,7 +123,7 @@ impl<'k> DocPages<'k> {
             context: crate::query::Context {
                 backend,
                 entity: E::ENTITY,
-                tenant: kv.tenant(E::SCOPE),
+                tenant: scoped.tenant(E::SCOPE),
                 order: sort.field,
                 direction: sort.direction,
             },
@@ -191,8 +194,8 @@ impl<'k> DocPages<'k> {
 }
 
 /// Refuses to write an entity whose scope field is not the caller's tenant.
-pub(crate) fn check_own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: &E) -> Result<()> {
-    if entity.tenant_of() == kv.tenant(E::SCOPE) {
+pub(crate) fn check_own<E: DocumentEntity, C>(scoped: &Scoped<'_, C>, entity: &E) -> Result<()> {
+    if entity.tenant_of() == scoped.tenant(E::SCOPE) {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
@@ -204,8 +207,8 @@ pub(crate) fn check_own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: &E) ->
 
 /// Defence in depth on reads: an entity found under the caller's tenant that names another
 /// tenant is treated as absent rather than returned.
-pub(crate) fn own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: E) -> Option<E> {
-    (entity.tenant_of() == kv.tenant(E::SCOPE)).then_some(entity)
+pub(crate) fn own<E: DocumentEntity, C>(scoped: &Scoped<'_, C>, entity: E) -> Option<E> {
+    (entity.tenant_of() == scoped.tenant(E::SCOPE)).then_some(entity)
 }
 
 /// Decodes a record read back from a store whose records carry [`ENTITY_FIELD`] (OpenSearch,
@@ -213,14 +216,14 @@ pub(crate) fn own<E: DocumentEntity, C>(kv: &Scoped<'_, C>, entity: E) -> Option
 /// index or collection, or naming another tenant, is treated as absent.
 #[cfg_attr(not(any(feature = "opensearch", feature = "qdrant")), allow(dead_code))]
 pub(crate) fn decode_stored<E: DocumentEntity + Document, C>(
-    kv: &Scoped<'_, C>,
+    scoped: &Scoped<'_, C>,
     mut record: serde_json::Value,
 ) -> Result<Option<E>> {
     let entity = record.as_object_mut().and_then(|m| m.remove(ENTITY_FIELD));
     if entity.as_ref().and_then(serde_json::Value::as_str) != Some(E::ENTITY) {
         return Ok(None);
     }
-    Ok(own(kv, E::from_json(&record.to_string())?))
+    Ok(own(scoped, E::from_json(&record.to_string())?))
 }
 
 /// The write half of every document backend's `move_tenant`, given everything `from` holds (each

@@ -100,9 +100,9 @@
 //! }
 //! ```
 //!
-//! The document backends take the same `{Entity}Filter` and `Page`: `list(kv, filter, page)`
-//! and `count(kv, filter)` on Neo4j, OpenSearch and Qdrant, `list_tenant(kv, filter, page)` on
-//! Valkey; for instance `Symbol::store().list(&kv, SymbolFilter::new().kind("fn")
+//! The document backends take the same `{Entity}Filter` and `Page`: `list(scoped, filter, page)`
+//! and `count(scoped, filter)` on Neo4j, OpenSearch and Qdrant, `list_tenant(scoped, filter, page)` on
+//! Valkey; for instance `Symbol::store().list(&scoped, SymbolFilter::new().kind("fn")
 //! .order_by(SymbolOrder::Line, Direction::Asc), Page::first(20))` (the examples' code graph).
 //! [`query`] says what each backend cannot do.
 //!

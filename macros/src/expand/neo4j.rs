@@ -80,11 +80,11 @@ pub fn expand(m: &Model, neo: &Neo4j) -> TokenStream {
                 let sig = quote! {
                     fn #method(
                         &self,
-                        kv: &#g::Scoped<'_>,
+                        scoped: &#g::Scoped<'_>,
                         value: #ty,
                     ) -> impl ::core::future::Future<Output = #ts::Result<::std::vec::Vec<#entity>>> + ::core::marker::Send
                 };
-                let body = quote!(async move { self.find(kv, #name, #to_bolt?).await });
+                let body = quote!(async move { self.find(scoped, #name, #to_bolt?).await });
                 (quote!(#[doc = #doc] #sig;), quote!(#sig { #body }))
             })
             .unzip();

@@ -230,17 +230,20 @@ pub(crate) fn row_is_tenants(row: &Row, scope: &str, tenant: &str) -> bool {
 }
 
 /// Creates the node; [`Error::Duplicate`] when the tenant already has one with this id.
-pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+pub async fn create<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()> {
     crate::document::check_id(&node.id_text())?;
-    check_own(kv, node)?;
-    let tenant = kv.tenant(E::SCOPE);
+    check_own(scoped, node)?;
+    let tenant = scoped.tenant(E::SCOPE);
     let q = neo4rs::query(&queries::<E>()?.create)
         .param(scope_param::<E>(), tenant.to_string())
         .param("id", node.id_text())
         .param("props", props(node)?)
         .param("nonce", Uuid::new_v4().to_string());
     async {
-        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
+        let rows = scoped
+            .client()
+            .rows(scoped.breaker_key(E::SCOPE), q)
+            .await?;
         let created = rows
             .first()
             .and_then(|r| r.get::<Option<bool>>("created").ok())
@@ -251,37 +254,40 @@ pub async fn create<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
             Err(Error::Duplicate)
         }
     }
-    .instrument(span::<E, _>(kv, "create"))
+    .instrument(span::<E, _>(scoped, "create"))
     .await
 }
 
 /// The node with this id in the tenant, or `None`.
-pub async fn get<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+pub async fn get<E: GraphEntity>(scoped: &Scoped<'_>, id: &str) -> Result<Option<E>> {
     crate::document::check_id(id)?;
-    let tenant = kv.tenant(E::SCOPE).to_string();
+    let tenant = scoped.tenant(E::SCOPE).to_string();
     let q = neo4rs::query(&queries::<E>()?.get)
         .param(scope_param::<E>(), tenant.as_str())
         .param("id", id);
     async {
-        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
+        let rows = scoped
+            .client()
+            .rows(scoped.breaker_key(E::SCOPE), q)
+            .await?;
         match rows.first() {
             Some(r) => decode_node::<E>(r, "n", &tenant),
             None => Ok(None),
         }
     }
-    .instrument(span::<E, _>(kv, "get"))
+    .instrument(span::<E, _>(scoped, "get"))
     .await
 }
 
 /// One page of the tenant's nodes matching `filter`, in its order (the id by default).
 pub async fn list<E: GraphEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
     let (query, pages, limit, after) =
-        DocPages::start::<E, _>("neo4j", kv.client().cursor_key(), kv, filter, &page)?;
-    let tenant = kv.tenant(E::SCOPE).to_string();
+        DocPages::start::<E, _>("neo4j", scoped.client().cursor_key(), scoped, filter, &page)?;
+    let tenant = scoped.tenant(E::SCOPE).to_string();
     let after = after.as_ref().map(|(value, id)| (value, id.as_str()));
     let q = Matching::list::<E>(&query, pages.sort(), after)?
         .bind()
@@ -289,32 +295,38 @@ pub async fn list<E: GraphEntity>(
         .param("limit", i64::from(limit) + 1);
     async {
         let items = decode_all::<E>(
-            kv.client().rows(kv.breaker_key(E::SCOPE), q).await?,
+            scoped
+                .client()
+                .rows(scoped.breaker_key(E::SCOPE), q)
+                .await?,
             &tenant,
         )?;
         pages.listing(items, limit)
     }
-    .instrument(span::<E, _>(kv, "list"))
+    .instrument(span::<E, _>(scoped, "list"))
     .await
 }
 
 /// The number of the tenant's nodes matching `filter`.
-pub async fn count<E: GraphEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+pub async fn count<E: GraphEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
     let query: DocQuery = filter.into();
     query.check()?;
-    let tenant = kv.tenant(E::SCOPE).to_string();
+    let tenant = scoped.tenant(E::SCOPE).to_string();
     let q = Matching::count::<E>(&query)?
         .bind()
         .param(scope_param::<E>(), tenant.as_str());
     async {
-        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
+        let rows = scoped
+            .client()
+            .rows(scoped.breaker_key(E::SCOPE), q)
+            .await?;
         let n = rows
             .first()
             .and_then(|r| r.get::<i64>("count").ok())
             .ok_or_else(|| Error::Backend("a count without a number".into()))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
-    .instrument(span::<E, _>(kv, "count"))
+    .instrument(span::<E, _>(scoped, "count"))
     .await
 }
 
@@ -457,29 +469,32 @@ impl Matching {
 
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
 /// tenant has no node with its id.
-pub async fn update<E: GraphEntity>(kv: &Scoped<'_>, node: &E) -> Result<()> {
+pub async fn update<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()> {
     crate::document::check_id(&node.id_text())?;
-    check_own(kv, node)?;
-    let tenant = kv.tenant(E::SCOPE);
+    check_own(scoped, node)?;
+    let tenant = scoped.tenant(E::SCOPE);
     let q = neo4rs::query(&queries::<E>()?.update)
         .param(scope_param::<E>(), tenant.to_string())
         .param("id", node.id_text())
         .param("props", props_with_nulls(node, true)?);
     async {
-        let rows = kv.client().rows(kv.breaker_key(E::SCOPE), q).await?;
+        let rows = scoped
+            .client()
+            .rows(scoped.breaker_key(E::SCOPE), q)
+            .await?;
         match rows.first().and_then(|r| r.get::<i64>("updated").ok()) {
             Some(n) if n > 0 => Ok(()),
             _ => Err(Error::NotFound),
         }
     }
-    .instrument(span::<E, _>(kv, "update"))
+    .instrument(span::<E, _>(scoped, "update"))
     .await
 }
 
 /// The tenant's nodes whose `property` equals `value`, in id order (the generated
 /// `find_by_*`).
 pub async fn find<E: GraphEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     property: &'static str,
     value: BoltType,
 ) -> Result<Vec<E>> {
@@ -489,7 +504,7 @@ pub async fn find<E: GraphEntity>(
         identifier(property)?,
         identifier(E::ID_FIELD)?,
     );
-    let tenant = kv.tenant(E::SCOPE).to_string();
+    let tenant = scoped.tenant(E::SCOPE).to_string();
     let q = neo4rs::query(&format!(
         "MATCH (n:{l} {{{s}: ${s}, {p}: $value}}) RETURN n ORDER BY n.{id}"
     ))
@@ -497,40 +512,51 @@ pub async fn find<E: GraphEntity>(
     .param("value", value);
     async {
         decode_all::<E>(
-            kv.client().rows(kv.breaker_key(E::SCOPE), q).await?,
+            scoped
+                .client()
+                .rows(scoped.breaker_key(E::SCOPE), q)
+                .await?,
             &tenant,
         )
     }
-    .instrument(span::<E, _>(kv, "find"))
+    .instrument(span::<E, _>(scoped, "find"))
     .await
 }
 
 /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
-pub async fn delete<E: GraphEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+pub async fn delete<E: GraphEntity>(scoped: &Scoped<'_>, id: &str) -> Result<()> {
     crate::document::check_id(id)?;
     let q = neo4rs::query(&queries::<E>()?.delete)
-        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string())
+        .param(scope_param::<E>(), scoped.tenant(E::SCOPE).to_string())
         .param("id", id);
     async {
-        match deleted(kv.client().rows(kv.breaker_key(E::SCOPE), q).await?) {
+        match deleted(
+            scoped
+                .client()
+                .rows(scoped.breaker_key(E::SCOPE), q)
+                .await?,
+        ) {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
     }
-    .instrument(span::<E, _>(kv, "delete"))
+    .instrument(span::<E, _>(scoped, "delete"))
     .await
 }
 
 /// Deletes every node of this label in the tenant; returns how many.
-pub async fn delete_tenant<E: GraphEntity>(kv: &Scoped<'_>) -> Result<u64> {
+pub async fn delete_tenant<E: GraphEntity>(scoped: &Scoped<'_>) -> Result<u64> {
     let q = neo4rs::query(&queries::<E>()?.delete_tenant)
-        .param(scope_param::<E>(), kv.tenant(E::SCOPE).to_string());
+        .param(scope_param::<E>(), scoped.tenant(E::SCOPE).to_string());
     async {
         Ok(deleted(
-            kv.client().rows(kv.breaker_key(E::SCOPE), q).await?,
+            scoped
+                .client()
+                .rows(scoped.breaker_key(E::SCOPE), q)
+                .await?,
         ))
     }
-    .instrument(span::<E, _>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(scoped, "delete_tenant"))
     .await
 }
 
@@ -590,35 +616,40 @@ impl<E: GraphEntity> Store<E> {
 
     /// Creates the node built from `new` (MERGE on (scope, id)); [`Error::Duplicate`] when the
     /// tenant has one with this id.
-    pub async fn create(&self, kv: &Scoped<'_>, new: E::New) -> Result<E> {
-        let node = E::from_new(new, None, kv.tenant(E::SCOPE));
-        create(kv, &node).await?;
+    pub async fn create(&self, scoped: &Scoped<'_>, new: E::New) -> Result<E> {
+        let node = E::from_new(new, None, scoped.tenant(E::SCOPE));
+        create(scoped, &node).await?;
         Ok(node)
     }
 
     /// The node with this id, or `None` (also when it is another tenant's).
-    pub async fn get(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
-        get(kv, &id.to_id()).await
+    pub async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        get(scoped, &id.to_id()).await
     }
 
     /// One page of the tenant's nodes matching `filter`, in its order (the id ascending by
     /// default; [`Store`]'s `order_by` fields otherwise, the id breaking ties); the listing
     /// holds the next page's request when there are more. A cursor another listing made is
     /// [`Error::InvalidInput`].
-    pub async fn list(&self, kv: &Scoped<'_>, filter: E::Filter, page: Page) -> Result<Listing<E>> {
-        list(kv, filter, page).await
+    pub async fn list(
+        &self,
+        scoped: &Scoped<'_>,
+        filter: E::Filter,
+        page: Page,
+    ) -> Result<Listing<E>> {
+        list(scoped, filter, page).await
     }
 
     /// The number of the tenant's nodes matching `filter` (as many as its listing holds).
-    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count::<E>(kv, filter).await
+    pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count::<E>(scoped, filter).await
     }
 
     /// Replaces the properties of the tenant's node `id` with those of `new`;
     /// [`Error::NotFound`] when the tenant has no such node.
-    pub async fn update(&self, kv: &Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
-        let node = E::from_new(new, Some(id.clone()), kv.tenant(E::SCOPE));
-        update(kv, &node).await?;
+    pub async fn update(&self, scoped: &Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
+        let node = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
+        update(scoped, &node).await?;
         Ok(node)
     }
 
@@ -626,16 +657,16 @@ impl<E: GraphEntity> Store<E> {
     /// `find_by_<field>` methods call, with the field's name.
     pub async fn find(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         property: &'static str,
         value: BoltType,
     ) -> Result<Vec<E>> {
-        find(kv, property, value).await
+        find(scoped, property, value).await
     }
 
     /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
-    pub async fn delete(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<()> {
-        delete::<E>(kv, &id.to_id()).await
+    pub async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
+        delete::<E>(scoped, &id.to_id()).await
     }
 
     /// Moves every node of this label from `from`'s tenant to `to`'s in one statement (atomic;
@@ -645,8 +676,8 @@ impl<E: GraphEntity> Store<E> {
     }
 
     /// Deletes every node of this label in the tenant; returns how many.
-    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(kv).await
+    pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(scoped).await
     }
 }
 

@@ -114,10 +114,10 @@ pub const MAX_PAGE: usize = 1_000;
 /// 10,000).
 pub const MAX_REGEX_STATES: u32 = 2_000;
 
-/// The client for `kv`'s tenant of `E`: every request it sends counts against that tenant's
+/// The client for `scoped`'s tenant of `E`: every request it sends counts against that tenant's
 /// breaker, whichever helper sends it.
-fn tenant_client<E: SearchEntity>(kv: &Scoped<'_>) -> Client {
-    kv.client().for_tenant(kv.breaker_key(E::SCOPE))
+fn tenant_client<E: SearchEntity>(scoped: &Scoped<'_>) -> Client {
+    scoped.client().for_tenant(scoped.breaker_key(E::SCOPE))
 }
 
 /// The stored `_id`: `<Entity>:<tenant>:<id>`, so ids of different tenants, or of entities
@@ -280,9 +280,9 @@ fn alias_action<E: SearchEntity>(op: &str, index: &str, tenant: Uuid) -> Value {
 
 /// Creates the tenant's filtered, routed alias on the shared index (idempotent: an existing
 /// alias, on the shared or a dedicated index, is left as it is).
-pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()> {
-    let tenant = kv.tenant(E::SCOPE);
-    let client = &tenant_client::<E>(kv);
+pub async fn create_tenant_alias<E: SearchEntity>(scoped: &Scoped<'_>) -> Result<()> {
+    let tenant = scoped.tenant(E::SCOPE);
+    let client = &tenant_client::<E>(scoped);
     async {
         if !alias_targets(client, &alias_name::<E>(tenant))
             .await?
@@ -297,13 +297,13 @@ pub async fn create_tenant_alias<E: SearchEntity>(kv: &Scoped<'_>) -> Result<()>
             .await?)
         .map(drop)
     }
-    .instrument(span::<E, _>(kv, "create_tenant_alias"))
+    .instrument(span::<E, _>(scoped, "create_tenant_alias"))
     .await
 }
 
-fn body_of<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<(String, Value)> {
-    check_own(kv, doc)?;
-    let tenant = kv.tenant(E::SCOPE);
+fn body_of<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<(String, Value)> {
+    check_own(scoped, doc)?;
+    let tenant = scoped.tenant(E::SCOPE);
     let id = doc.id_text();
     crate::document::check_id(&id)?;
     let mut json: Value =
@@ -315,37 +315,37 @@ fn body_of<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<(String, Value)>
 }
 
 async fn write<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     doc: &E,
     endpoint: &str,
     extra: &str,
 ) -> Result<Value> {
-    let (key, body) = body_of(kv, doc)?;
-    let tenant = kv.tenant(E::SCOPE);
+    let (key, body) = body_of(scoped, doc)?;
+    let tenant = scoped.tenant(E::SCOPE);
     // `require_alias`: before the tenant's alias exists a write is NotFound, instead of
     // creating a real index under the alias's name (which would then block the alias).
     let path = format!(
         "/{}/{endpoint}/{key}?routing={tenant}&refresh=wait_for&require_alias=true{extra}",
         alias_name::<E>(tenant)
     );
-    ok(kv
+    ok(scoped
         .client()
-        .call(kv.breaker_key(E::SCOPE), Method::Put, &path, Some(body))
+        .call(scoped.breaker_key(E::SCOPE), Method::Put, &path, Some(body))
         .await?)
 }
 
 /// Indexes (inserts or replaces) a document through the tenant's alias.
-pub async fn index<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
-    write(kv, doc, "_doc", "")
-        .instrument(span::<E, _>(kv, "index"))
+pub async fn index<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> {
+    write(scoped, doc, "_doc", "")
+        .instrument(span::<E, _>(scoped, "index"))
         .await
         .map(drop)
 }
 
 /// Inserts a document; [`Error::Duplicate`] when the tenant already has one with this id.
-pub async fn create<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
-    match write(kv, doc, "_create", "")
-        .instrument(span::<E, _>(kv, "create"))
+pub async fn create<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> {
+    match write(scoped, doc, "_create", "")
+        .instrument(span::<E, _>(scoped, "create"))
         .await
     {
         Err(Error::Conflict) => Err(Error::Duplicate),
@@ -355,7 +355,7 @@ pub async fn create<E: SearchEntity>(kv: &Scoped<'_>, doc: &E) -> Result<()> {
 
 /// Replaces a document only if it is still at `version`; [`Error::Conflict`] otherwise.
 pub async fn update<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     doc: &E,
     version: DocVersion,
 ) -> Result<DocVersion> {
@@ -363,8 +363,8 @@ pub async fn update<E: SearchEntity>(
         "&if_seq_no={}&if_primary_term={}",
         version.seq_no, version.primary_term
     );
-    let body = write(kv, doc, "_doc", &extra)
-        .instrument(span::<E, _>(kv, "update"))
+    let body = write(scoped, doc, "_doc", &extra)
+        .instrument(span::<E, _>(scoped, "update"))
         .await?;
     version_of(&body).ok_or_else(|| Error::Backend("the update answer carries no version".into()))
 }
@@ -380,14 +380,19 @@ fn version_of(v: &Value) -> Option<DocVersion> {
 /// stops searching when the client stops waiting; an answer that timed out there (partial
 /// hits) is [`Error::Timeout`], never a silently short page.
 async fn search_raw<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     mut body: Value,
 ) -> Result<Vec<(Value, Value)>> {
-    let path = format!("/{}/_search", alias_name::<E>(kv.tenant(E::SCOPE)));
-    body["timeout"] = json!(format!("{}ms", kv.client().call_timeout().as_millis()));
-    let client = kv.client();
+    let path = format!("/{}/_search", alias_name::<E>(scoped.tenant(E::SCOPE)));
+    body["timeout"] = json!(format!("{}ms", scoped.client().call_timeout().as_millis()));
+    let client = scoped.client();
     hits_of(ok(client
-        .call(kv.breaker_key(E::SCOPE), Method::Post, &path, Some(body))
+        .call(
+            scoped.breaker_key(E::SCOPE),
+            Method::Post,
+            &path,
+            Some(body),
+        )
         .await?)?)
     .map_err(|e| client.name_endpoint(e))
 }
@@ -418,35 +423,35 @@ fn hits_of(mut body: Value) -> Result<Vec<(Value, Value)>> {
 /// The document with this id and its version, or `None`. A search (ids + tenant filter), since
 /// alias filters do not apply to get-by-id. [`Error::NotFound`] when the tenant has no alias.
 pub async fn get_versioned<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     id: &str,
 ) -> Result<Option<(E, DocVersion)>> {
     crate::document::check_id(id)?;
-    let tenant = kv.tenant(E::SCOPE);
+    let tenant = scoped.tenant(E::SCOPE);
     let body = json!({
         "size": 1,
         "seq_no_primary_term": true,
         "query": { "bool": { "filter": [ { "ids": { "values": [doc_key::<E>(tenant, id)] } }, tenant_filter::<E>(tenant) ] } },
     });
     async {
-        let Some((source, hit)) = search_raw::<E>(kv, body).await?.into_iter().next() else {
+        let Some((source, hit)) = search_raw::<E>(scoped, body).await?.into_iter().next() else {
             return Ok(None);
         };
         let version =
             version_of(&hit).ok_or_else(|| Error::Backend("the hit carries no version".into()))?;
-        Ok(decode_stored::<E, _>(kv, source)?.map(|d| (d, version)))
+        Ok(decode_stored::<E, _>(scoped, source)?.map(|d| (d, version)))
     }
-    .instrument(span::<E, _>(kv, "get"))
+    .instrument(span::<E, _>(scoped, "get"))
     .await
 }
 
 /// The document with this id, or `None`.
-pub async fn get<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
-    Ok(get_versioned::<E>(kv, id).await?.map(|(d, _)| d))
+pub async fn get<E: SearchEntity>(scoped: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+    Ok(get_versioned::<E>(scoped, id).await?.map(|(d, _)| d))
 }
 
 async fn paged<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     query: Value,
     size: usize,
     after: Option<SearchCursor>,
@@ -456,7 +461,7 @@ async fn paged<E: SearchEntity>(
             "page size {size} is outside 1..={MAX_PAGE}"
         )));
     }
-    let tenant = kv.tenant(E::SCOPE);
+    let tenant = scoped.tenant(E::SCOPE);
     let mut body = json!({
         "size": size,
         "query": { "bool": { "must": [query], "filter": [tenant_filter::<E>(tenant)] } },
@@ -465,7 +470,7 @@ async fn paged<E: SearchEntity>(
     if let Some(SearchCursor(after)) = after {
         body["search_after"] = after;
     }
-    let hits = search_raw::<E>(kv, body).await?;
+    let hits = search_raw::<E>(scoped, body).await?;
     let next = if hits.len() == size {
         hits.last()
             .and_then(|(_, h)| h.get("sort"))
@@ -476,7 +481,7 @@ async fn paged<E: SearchEntity>(
     };
     let mut docs = Vec::with_capacity(hits.len());
     for (source, _) in &hits {
-        docs.extend(decode_stored::<E, _>(kv, source.clone())?);
+        docs.extend(decode_stored::<E, _>(scoped, source.clone())?);
     }
     Ok(SearchPage { hits: docs, next })
 }
@@ -485,15 +490,20 @@ async fn paged<E: SearchEntity>(
 /// the tenant filter: `search_after` on the sort values of the last hit (kept in the cursor as
 /// OpenSearch returned them).
 pub async fn list<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
-    let (query, pages, limit, after) =
-        DocPages::start::<E, _>("opensearch", kv.client().cursor_key(), kv, filter, &page)?;
+    let (query, pages, limit, after) = DocPages::start::<E, _>(
+        "opensearch",
+        scoped.client().cursor_key(),
+        scoped,
+        filter,
+        &page,
+    )?;
     let sort = pages.sort();
     crate::resilience::check_cap("limit", limit as usize, MAX_PAGE)?;
-    let tenant = kv.tenant(E::SCOPE);
+    let tenant = scoped.tenant(E::SCOPE);
     let dir = match sort.direction {
         Direction::Asc => "asc",
         Direction::Desc => "desc",
@@ -515,7 +525,7 @@ pub async fn list<E: SearchEntity>(
         body["search_after"] = values;
     }
     async {
-        let hits = match search_raw::<E>(kv, body).await {
+        let hits = match search_raw::<E>(scoped, body).await {
             Err(Error::NotFound) => Vec::new(),
             other => other?,
         };
@@ -527,7 +537,7 @@ pub async fn list<E: SearchEntity>(
                 break;
             }
             last_sort = hit.get("sort").cloned().unwrap_or_default();
-            items.extend(decode_stored::<E, _>(kv, source)?);
+            items.extend(decode_stored::<E, _>(scoped, source)?);
         }
         let more = more && !last_sort.is_null();
         let next = match (more, items.last()) {
@@ -536,7 +546,7 @@ pub async fn list<E: SearchEntity>(
         };
         Ok(Listing { items, next })
     }
-    .instrument(span::<E, _>(kv, "list"))
+    .instrument(span::<E, _>(scoped, "list"))
     .await
 }
 
@@ -574,29 +584,34 @@ fn clauses<E: SearchEntity>(query: &DocQuery, tenant: Uuid) -> Vec<Value> {
 }
 
 /// The number of the tenant's documents matching `filter`.
-async fn count_matching<E: SearchEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+async fn count_matching<E: SearchEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
     let query: DocQuery = filter.into();
     query.check()?;
-    let tenant = kv.tenant(E::SCOPE);
+    let tenant = scoped.tenant(E::SCOPE);
     let body = json!({ "query": { "bool": { "filter": clauses::<E>(&query, tenant) } } });
     let path = format!("/{}/_count", alias_name::<E>(tenant));
     async {
-        let body = ok(kv
+        let body = ok(scoped
             .client()
-            .call(kv.breaker_key(E::SCOPE), Method::Post, &path, Some(body))
+            .call(
+                scoped.breaker_key(E::SCOPE),
+                Method::Post,
+                &path,
+                Some(body),
+            )
             .await?)?;
         body.get("count")
             .and_then(Value::as_u64)
             .ok_or_else(|| Error::Backend("count answer without a count".into()))
     }
-    .instrument(span::<E, _>(kv, "count"))
+    .instrument(span::<E, _>(scoped, "count"))
     .await
 }
 
 /// Full-text search of `text` over the entity's text fields (every document when `text` is
 /// empty), through the tenant's alias plus an explicit tenant filter, paged with `search_after`.
 pub async fn search<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     text: &str,
     size: usize,
     after: Option<SearchCursor>,
@@ -606,15 +621,15 @@ pub async fn search<E: SearchEntity>(
     } else {
         json!({ "multi_match": { "query": text, "fields": E::TEXT_FIELDS } })
     };
-    paged(kv, query, size, after)
-        .instrument(span::<E, _>(kv, "search"))
+    paged(scoped, query, size, after)
+        .instrument(span::<E, _>(scoped, "search"))
         .await
 }
 
 /// Search with a Lucene `query_string` (a malformed one is [`Error::InvalidInput`]), under the
 /// same alias and tenant filter.
 pub async fn search_query_string<E: SearchEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     query: &str,
     size: usize,
     after: Option<SearchCursor>,
@@ -627,8 +642,8 @@ pub async fn search_query_string<E: SearchEntity>(
         "allow_leading_wildcard": false,
         "max_determinized_states": MAX_REGEX_STATES,
     } });
-    paged(kv, query, size, after)
-        .instrument(span::<E, _>(kv, "search_query_string"))
+    paged(scoped, query, size, after)
+        .instrument(span::<E, _>(scoped, "search_query_string"))
         .await
 }
 
@@ -657,20 +672,20 @@ async fn delete_by_query<E: SearchEntity>(
 }
 
 /// Deletes the document; [`Error::NotFound`] when the tenant has no document with this id.
-pub async fn delete<E: SearchEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+pub async fn delete<E: SearchEntity>(scoped: &Scoped<'_>, id: &str) -> Result<()> {
     crate::document::check_id(id)?;
-    let tenant = kv.tenant(E::SCOPE);
+    let tenant = scoped.tenant(E::SCOPE);
     async {
         // Both indices a promotion moves the tenant between, whichever the alias points at:
         // a delete landing mid-promotion must not leave a copy that the promotion's next step
         // brings back (see `promote`).
         let both = format!("{},{}", E::INDEX, dedicated_index_name::<E>(tenant));
-        match delete_by_query::<E>(&tenant_client::<E>(kv), &both, tenant, Some(id)).await? {
+        match delete_by_query::<E>(&tenant_client::<E>(scoped), &both, tenant, Some(id)).await? {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
     }
-    .instrument(span::<E, _>(kv, "delete"))
+    .instrument(span::<E, _>(scoped, "delete"))
     .await
 }
 
@@ -686,9 +701,9 @@ async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) 
 
 /// Deletes every document of the tenant (shared and dedicated index) and its alias. Returns how
 /// many documents were deleted. Safe to re-run.
-pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
-    let tenant = kv.tenant(E::SCOPE);
-    let client = &tenant_client::<E>(kv);
+pub async fn delete_tenant<E: SearchEntity>(scoped: &Scoped<'_>) -> Result<u64> {
+    let tenant = scoped.tenant(E::SCOPE);
+    let client = &tenant_client::<E>(scoped);
     async {
         let mut deleted = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
         let dedicated = dedicated_index_name::<E>(tenant);
@@ -720,7 +735,7 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
         }
         Ok(deleted)
     }
-    .instrument(span::<E, _>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(scoped, "delete_tenant"))
     .await
 }
 
@@ -741,9 +756,9 @@ pub async fn delete_tenant<E: SearchEntity>(kv: &Scoped<'_>) -> Result<u64> {
 /// earlier copy in the dedicated index; promote a tenant while its writes are quiet, or re-index
 /// its recent changes afterwards. Re-running after a crash is safe: an alias already on the
 /// dedicated index skips to steps 5 and 6.
-pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
-    let tenant = kv.tenant(E::SCOPE);
-    let client = &tenant_client::<E>(kv);
+pub async fn promote<E: SearchEntity>(scoped: &Scoped<'_>) -> Result<Promotion> {
+    let tenant = scoped.tenant(E::SCOPE);
+    let client = &tenant_client::<E>(scoped);
     let (alias, dedicated) = (alias_name::<E>(tenant), dedicated_index_name::<E>(tenant));
     let reindex = |op_type: &'static str| {
         json!({
@@ -783,7 +798,7 @@ pub async fn promote<E: SearchEntity>(kv: &Scoped<'_>) -> Result<Promotion> {
         let documents = count_in::<E>(client, &dedicated, tenant).await?;
         Ok(Promotion { documents, removed_from_shared: removed })
     }
-    .instrument(span::<E, _>(kv, "promote"))
+    .instrument(span::<E, _>(scoped, "promote"))
     .await
 }
 
@@ -836,80 +851,80 @@ impl<E: SearchEntity> Store<E> {
     }
 
     /// Creates the tenant's filtered, routed alias (idempotent).
-    pub async fn create_tenant_alias(&self, kv: &Scoped<'_>) -> Result<()> {
-        create_tenant_alias::<E>(kv).await
+    pub async fn create_tenant_alias(&self, scoped: &Scoped<'_>) -> Result<()> {
+        create_tenant_alias::<E>(scoped).await
     }
 
     /// Indexes (inserts or replaces) the document built from `new` in the caller's tenant and
     /// returns it.
-    pub async fn index(&self, kv: &Scoped<'_>, new: E::New) -> Result<E> {
-        let doc = E::from_new(new, None, kv.tenant(E::SCOPE));
-        index(kv, &doc).await?;
+    pub async fn index(&self, scoped: &Scoped<'_>, new: E::New) -> Result<E> {
+        let doc = E::from_new(new, None, scoped.tenant(E::SCOPE));
+        index(scoped, &doc).await?;
         Ok(doc)
     }
 
     /// Inserts the document built from `new`; [`Error::Duplicate`] when the tenant has one with
     /// this id.
-    pub async fn create(&self, kv: &Scoped<'_>, new: E::New) -> Result<E> {
-        let doc = E::from_new(new, None, kv.tenant(E::SCOPE));
-        create(kv, &doc).await?;
+    pub async fn create(&self, scoped: &Scoped<'_>, new: E::New) -> Result<E> {
+        let doc = E::from_new(new, None, scoped.tenant(E::SCOPE));
+        create(scoped, &doc).await?;
         Ok(doc)
     }
 
     /// Replaces a document only if it is still at `version`; [`Error::Conflict`] otherwise.
     pub async fn update(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         doc: &E,
         version: DocVersion,
     ) -> Result<DocVersion> {
-        update(kv, doc, version).await
+        update(scoped, doc, version).await
     }
 
     /// The document with this id, or `None` (also when it is another tenant's).
-    pub async fn get(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
-        get(kv, &id.to_id()).await
+    pub async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        get(scoped, &id.to_id()).await
     }
 
     /// The document with this id and its version, for [`Store::update`].
     pub async fn get_versioned(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         id: &E::Id,
     ) -> Result<Option<(E, DocVersion)>> {
-        get_versioned(kv, &id.to_id()).await
+        get_versioned(scoped, &id.to_id()).await
     }
 
     /// Full-text search over the text fields, a page at a time.
     pub async fn search(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         text: &str,
         size: usize,
         after: Option<SearchCursor>,
     ) -> Result<SearchPage<E>> {
-        search(kv, text, size, after).await
+        search(scoped, text, size, after).await
     }
 
     /// Search with a Lucene query string; a malformed one is [`Error::InvalidInput`].
     pub async fn search_query_string(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         query: &str,
         size: usize,
         after: Option<SearchCursor>,
     ) -> Result<SearchPage<E>> {
-        search_query_string(kv, query, size, after).await
+        search_query_string(scoped, query, size, after).await
     }
 
     /// Deletes the document; [`Error::NotFound`] when the tenant has none with this id.
-    pub async fn delete(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<()> {
-        delete::<E>(kv, &id.to_id()).await
+    pub async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
+        delete::<E>(scoped, &id.to_id()).await
     }
 
     /// The number of the tenant's documents matching `filter` (as many as its listing holds).
-    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count_matching::<E>(kv, filter).await
+    pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count_matching::<E>(scoped, filter).await
     }
 
     /// One page of the tenant's documents matching `filter`, in its order (the id ascending by
@@ -917,8 +932,13 @@ impl<E: SearchEntity> Store<E> {
     /// listing holds the next page's request when there are more. A tenant that never wrote
     /// has an empty listing. [`Error::InvalidInput`] over [`MAX_PAGE`], and for a cursor
     /// another listing made.
-    pub async fn list(&self, kv: &Scoped<'_>, filter: E::Filter, page: Page) -> Result<Listing<E>> {
-        list::<E>(kv, filter, page).await
+    pub async fn list(
+        &self,
+        scoped: &Scoped<'_>,
+        filter: E::Filter,
+        page: Page,
+    ) -> Result<Listing<E>> {
+        list::<E>(scoped, filter, page).await
     }
 
     /// Moves every one of `from`'s tenant's documents to `to`'s tenant (merging into what `to`
@@ -931,13 +951,13 @@ impl<E: SearchEntity> Store<E> {
     }
 
     /// Deletes all of the tenant's documents and its alias; returns how many were deleted.
-    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(kv).await
+    pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(scoped).await
     }
 
     /// Moves the tenant to a dedicated index with one atomic alias swap.
-    pub async fn promote_tenant(&self, kv: &Scoped<'_>) -> Result<Promotion> {
-        promote::<E>(kv).await
+    pub async fn promote_tenant(&self, scoped: &Scoped<'_>) -> Result<Promotion> {
+        promote::<E>(scoped).await
     }
 }
 
@@ -956,9 +976,9 @@ impl<E: SearchEntity> TenantStore for Store<E> {
 
     fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
         Box::pin(async move {
-            let kv = conn.scoped(who);
-            self.create_tenant_alias(&kv).await?;
-            self.create(&kv, new).await
+            let scoped = conn.scoped(who);
+            self.create_tenant_alias(&scoped).await?;
+            self.create(&scoped, new).await
         })
     }
 
@@ -1006,12 +1026,12 @@ impl<E: SearchEntity> TenantStore for Store<E> {
         new: E::New,
     ) -> Boxed<'a, E> {
         Box::pin(async move {
-            let kv = conn.scoped(who);
-            let Some((_, version)) = self.get_versioned(&kv, id).await? else {
+            let scoped = conn.scoped(who);
+            let Some((_, version)) = self.get_versioned(&scoped, id).await? else {
                 return Err(Error::NotFound);
             };
-            let doc = E::from_new(new, Some(id.clone()), kv.tenant(E::SCOPE));
-            update(&kv, &doc, version).await?;
+            let doc = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
+            update(&scoped, &doc, version).await?;
             Ok(doc)
         })
     }

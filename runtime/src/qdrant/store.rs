@@ -63,21 +63,21 @@ pub fn point_id<E: EmbeddingEntity>(tenant: Uuid, id: &str) -> Uuid {
 }
 
 /// What every request matches: the tenant and the entity (see [`ENTITY_FIELD`]).
-fn tenant_conditions<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Vec<Condition> {
+fn tenant_conditions<E: EmbeddingEntity>(scoped: &Scoped<'_>) -> Vec<Condition> {
     vec![
-        Condition::matches(E::SCOPE.as_str(), kv.tenant(E::SCOPE).to_string()),
+        Condition::matches(E::SCOPE.as_str(), scoped.tenant(E::SCOPE).to_string()),
         Condition::matches(ENTITY_FIELD, E::ENTITY.to_owned()),
     ]
 }
 
-fn tenant_filter<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Filter {
-    Filter::must(tenant_conditions::<E>(kv))
+fn tenant_filter<E: EmbeddingEntity>(scoped: &Scoped<'_>) -> Filter {
+    Filter::must(tenant_conditions::<E>(scoped))
 }
 
 /// The filter that selects exactly one of the tenant's points.
-fn one_point<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Filter {
-    let pid = point_id::<E>(kv.tenant(E::SCOPE), id).to_string();
-    let mut must = tenant_conditions::<E>(kv);
+fn one_point<E: EmbeddingEntity>(scoped: &Scoped<'_>, id: &str) -> Filter {
+    let pid = point_id::<E>(scoped.tenant(E::SCOPE), id).to_string();
+    let mut must = tenant_conditions::<E>(scoped);
     must.push(Condition::has_id([pid]));
     Filter::must(must)
 }
@@ -104,7 +104,7 @@ fn check_vector<E: EmbeddingEntity>(vector: &[f32]) -> Result<()> {
 /// The entity a point's payload holds, or `None` when it is another entity's or tenant's
 /// (see [`decode_stored`]).
 fn decode<E: EmbeddingEntity, C>(
-    kv: &crate::document::Scoped<'_, C>,
+    scoped: &crate::document::Scoped<'_, C>,
     payload: HashMap<String, pb::Value>,
 ) -> Result<Option<E>> {
     let record = Value::Object(
@@ -113,7 +113,7 @@ fn decode<E: EmbeddingEntity, C>(
             .map(|(k, v)| (k, Value::from(v)))
             .collect(),
     );
-    decode_stored(kv, record)
+    decode_stored(scoped, record)
 }
 
 /// Creates the model's collection (size, distance), its tenant index and a payload index per
@@ -269,11 +269,15 @@ pub fn is_tenant_index(info: Option<&pb::PayloadSchemaInfo>) -> bool {
 }
 
 /// Inserts or replaces the entity's point in the caller's tenant.
-pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f32]) -> Result<()> {
+pub async fn upsert<E: EmbeddingEntity>(
+    scoped: &Scoped<'_>,
+    entity: &E,
+    vector: &[f32],
+) -> Result<()> {
     crate::document::check_id(&entity.id_text())?;
     check_vector::<E>(vector)?;
-    let tenant = kv.tenant(E::SCOPE);
-    check_own(kv, entity)?;
+    let tenant = scoped.tenant(E::SCOPE);
+    check_own(scoped, entity)?;
     let mut payload: Value =
         serde_json::from_str(&entity.to_json()?).map_err(|e| Error::InvalidInput(e.to_string()))?;
     if let Value::Object(map) = &mut payload {
@@ -288,16 +292,17 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
     );
     let request = UpsertPoints {
         collection_name: collection_name::<E>(),
-        timeout: kv.client().server_timeout(),
+        timeout: scoped.client().server_timeout(),
         wait: Some(true),
         points: vec![point],
         ..Default::default()
     };
-    kv.client()
-        .call(kv.breaker_key(E::SCOPE), |q| async move {
+    scoped
+        .client()
+        .call(scoped.breaker_key(E::SCOPE), |q| async move {
             q.upsert_points(request).await
         })
-        .instrument(span::<E, _>(kv, "upsert"))
+        .instrument(span::<E, _>(scoped, "upsert"))
         .await
         .map(drop)
 }
@@ -305,7 +310,7 @@ pub async fn upsert<E: EmbeddingEntity>(kv: &Scoped<'_>, entity: &E, vector: &[f
 /// The `limit` nearest points of the caller's tenant, optionally narrowed by `filter`;
 /// [`Error::InvalidInput`] over [`MAX_LIMIT`].
 pub async fn search<E: EmbeddingEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     vector: &[f32],
     limit: u64,
     filter: Option<Filter>,
@@ -320,28 +325,28 @@ pub async fn search<E: EmbeddingEntity>(
         return Ok(Vec::new());
     }
     // The caller's filter is nested under the tenant condition: it can only narrow.
-    let mut must = tenant_conditions::<E>(kv);
+    let mut must = tenant_conditions::<E>(scoped);
     must.extend(filter.map(Condition::from));
     let request = QueryPoints {
         collection_name: collection_name::<E>(),
-        timeout: kv.client().server_timeout(),
+        timeout: scoped.client().server_timeout(),
         query: Some(pb::Query::new_nearest(vector.to_vec())),
         filter: Some(Filter::must(must)),
         limit: Some(limit),
         with_payload: Some(true.into()),
         ..Default::default()
     };
-    let points = kv
+    let points = scoped
         .client()
-        .call(kv.breaker_key(E::SCOPE), |q| async move {
+        .call(scoped.breaker_key(E::SCOPE), |q| async move {
             q.query(request).await
         })
-        .instrument(span::<E, _>(kv, "search"))
+        .instrument(span::<E, _>(scoped, "search"))
         .await?
         .result;
     let mut hits = Vec::with_capacity(points.len());
     for p in points {
-        if let Some(entity) = decode(kv, p.payload)? {
+        if let Some(entity) = decode(scoped, p.payload)? {
             hits.push(Scored {
                 score: p.score,
                 entity,
@@ -352,26 +357,26 @@ pub async fn search<E: EmbeddingEntity>(
 }
 
 /// The tenant's entity with this id, or `None` (also when it is another tenant's).
-pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option<E>> {
+pub async fn get<E: EmbeddingEntity>(scoped: &Scoped<'_>, id: &str) -> Result<Option<E>> {
     crate::document::check_id(id)?;
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
-        timeout: kv.client().server_timeout(),
-        filter: Some(one_point::<E>(kv, id)),
+        timeout: scoped.client().server_timeout(),
+        filter: Some(one_point::<E>(scoped, id)),
         limit: Some(1),
         with_payload: Some(true.into()),
         ..Default::default()
     };
-    let points = kv
+    let points = scoped
         .client()
-        .call(kv.breaker_key(E::SCOPE), |q| async move {
+        .call(scoped.breaker_key(E::SCOPE), |q| async move {
             q.scroll(request).await
         })
-        .instrument(span::<E, _>(kv, "get"))
+        .instrument(span::<E, _>(scoped, "get"))
         .await?
         .result;
     match points.into_iter().next() {
-        Some(p) => decode(kv, p.payload),
+        Some(p) => decode(scoped, p.payload),
         None => Ok(None),
     }
 }
@@ -381,12 +386,17 @@ pub async fn get<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<Option
 /// [`Error::InvalidInput`] over [`MAX_LIMIT`], and for an order other than the id ascending
 /// (a scroll has no other).
 pub async fn list<E: EmbeddingEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
-    let (query, pages, limit, at) =
-        DocPages::start::<E, _>("qdrant", kv.client().cursor_key(), kv, filter, &page)?;
+    let (query, pages, limit, at) = DocPages::start::<E, _>(
+        "qdrant",
+        scoped.client().cursor_key(),
+        scoped,
+        filter,
+        &page,
+    )?;
     let sort = pages.sort();
     if !sort.is_id || sort.direction != Direction::Asc {
         return Err(Error::InvalidInput(
@@ -408,27 +418,27 @@ pub async fn list<E: EmbeddingEntity>(
         )),
         None => None,
     };
-    let mut must = tenant_conditions::<E>(kv);
+    let mut must = tenant_conditions::<E>(scoped);
     must.extend(conditions);
     let request = ScrollPoints {
         collection_name: collection_name::<E>(),
-        timeout: kv.client().server_timeout(),
+        timeout: scoped.client().server_timeout(),
         filter: Some(Filter::must(must)),
         offset,
         limit: Some(limit),
         with_payload: Some(true.into()),
         ..Default::default()
     };
-    let answer = kv
+    let answer = scoped
         .client()
-        .call(kv.breaker_key(E::SCOPE), |q| async move {
+        .call(scoped.breaker_key(E::SCOPE), |q| async move {
             q.scroll(request).await
         })
-        .instrument(span::<E, _>(kv, "list"))
+        .instrument(span::<E, _>(scoped, "list"))
         .await?;
     let mut items = Vec::with_capacity(answer.result.len());
     for p in answer.result {
-        items.extend(decode(kv, p.payload)?);
+        items.extend(decode(scoped, p.payload)?);
     }
     let next = answer
         .next_page_offset
@@ -558,17 +568,17 @@ fn not_a(field: &str, what: &str) -> Error {
     Error::InvalidInput(format!("`{field}`: a bound that is not a {what}"))
 }
 
-async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<u64> {
+async fn count_filter<E: EmbeddingEntity>(scoped: &Scoped<'_>, filter: Filter) -> Result<u64> {
     let request = CountPoints {
         collection_name: collection_name::<E>(),
-        timeout: kv.client().server_timeout(),
+        timeout: scoped.client().server_timeout(),
         filter: Some(filter),
         exact: Some(true),
         ..Default::default()
     };
-    Ok(kv
+    Ok(scoped
         .client()
-        .call(kv.breaker_key(E::SCOPE), |q| async move {
+        .call(scoped.breaker_key(E::SCOPE), |q| async move {
             q.count(request).await
         })
         .await?
@@ -576,18 +586,19 @@ async fn count_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Re
         .map_or(0, |r| r.count))
 }
 
-async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> Result<()> {
+async fn delete_filter<E: EmbeddingEntity>(scoped: &Scoped<'_>, filter: Filter) -> Result<()> {
     let request = DeletePoints {
         collection_name: collection_name::<E>(),
-        timeout: kv.client().server_timeout(),
+        timeout: scoped.client().server_timeout(),
         wait: Some(true),
         points: Some(PointsSelector {
             points_selector_one_of: Some(pb::points_selector::PointsSelectorOneOf::Filter(filter)),
         }),
         ..Default::default()
     };
-    kv.client()
-        .call(kv.breaker_key(E::SCOPE), |q| async move {
+    scoped
+        .client()
+        .call(scoped.breaker_key(E::SCOPE), |q| async move {
             q.delete_points(request).await
         })
         .await
@@ -597,41 +608,41 @@ async fn delete_filter<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: Filter) -> R
 /// Deletes the tenant's point with this id (by a filter on the point id AND the tenant);
 /// `Error::NotFound` when the tenant has none. Qdrant does not report how many points a delete
 /// removed, so the point is counted first: two concurrent deletes of one point may both succeed.
-pub async fn delete<E: EmbeddingEntity>(kv: &Scoped<'_>, id: &str) -> Result<()> {
+pub async fn delete<E: EmbeddingEntity>(scoped: &Scoped<'_>, id: &str) -> Result<()> {
     crate::document::check_id(id)?;
     async {
-        if count_filter::<E>(kv, one_point::<E>(kv, id)).await? == 0 {
+        if count_filter::<E>(scoped, one_point::<E>(scoped, id)).await? == 0 {
             return Err(Error::NotFound);
         }
-        delete_filter::<E>(kv, one_point::<E>(kv, id)).await
+        delete_filter::<E>(scoped, one_point::<E>(scoped, id)).await
     }
-    .instrument(span::<E, _>(kv, "delete"))
+    .instrument(span::<E, _>(scoped, "delete"))
     .await
 }
 
 /// The number of the tenant's points.
-pub async fn count<E: EmbeddingEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+pub async fn count<E: EmbeddingEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
     let query: DocQuery = filter.into();
     query.check()?;
     let Some(conditions) = conditions(&query)? else {
         return Ok(0);
     };
-    let mut must = tenant_conditions::<E>(kv);
+    let mut must = tenant_conditions::<E>(scoped);
     must.extend(conditions);
-    count_filter::<E>(kv, Filter::must(must))
-        .instrument(span::<E, _>(kv, "count"))
+    count_filter::<E>(scoped, Filter::must(must))
+        .instrument(span::<E, _>(scoped, "count"))
         .await
 }
 
 /// Deletes every point of the tenant; returns how many there were.
-pub async fn delete_tenant<E: EmbeddingEntity>(kv: &Scoped<'_>) -> Result<u64> {
+pub async fn delete_tenant<E: EmbeddingEntity>(scoped: &Scoped<'_>) -> Result<u64> {
     async {
-        let tenant = tenant_filter::<E>(kv);
-        let n = count_filter::<E>(kv, tenant.clone()).await?;
-        delete_filter::<E>(kv, tenant).await?;
+        let tenant = tenant_filter::<E>(scoped);
+        let n = count_filter::<E>(scoped, tenant.clone()).await?;
+        delete_filter::<E>(scoped, tenant).await?;
         Ok(n)
     }
-    .instrument(span::<E, _>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(scoped, "delete_tenant"))
     .await
 }
 
@@ -718,42 +729,47 @@ impl<E: EmbeddingEntity> Store<E> {
 
     /// Inserts or replaces the point `new.id` (generated when `None`) of the caller's tenant. A
     /// vector of the wrong size is [`Error::InvalidInput`], before any request.
-    pub async fn upsert(&self, kv: &Scoped<'_>, new: E::New, vector: &[f32]) -> Result<E> {
-        let entity = E::from_new(new, None, kv.tenant(E::SCOPE));
-        upsert(kv, &entity, vector).await?;
+    pub async fn upsert(&self, scoped: &Scoped<'_>, new: E::New, vector: &[f32]) -> Result<E> {
+        let entity = E::from_new(new, None, scoped.tenant(E::SCOPE));
+        upsert(scoped, &entity, vector).await?;
         Ok(entity)
     }
 
     /// The `limit` nearest points of the caller's tenant; `filter` can only narrow them.
     pub async fn search(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         vector: &[f32],
         limit: u64,
         filter: Option<Filter>,
     ) -> Result<Vec<Scored<E>>> {
-        search(kv, vector, limit, filter).await
+        search(scoped, vector, limit, filter).await
     }
 
     /// The point with this id, or `None` (also when it is another tenant's).
-    pub async fn get(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
-        get(kv, &id.to_id()).await
+    pub async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        get(scoped, &id.to_id()).await
     }
 
     /// Deletes the point; [`Error::NotFound`] when the tenant has none with this id.
-    pub async fn delete(&self, kv: &Scoped<'_>, id: &E::Id) -> Result<()> {
-        delete::<E>(kv, &id.to_id()).await
+    pub async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
+        delete::<E>(scoped, &id.to_id()).await
     }
 
     /// One page of the tenant's points, in point-id order (a scroll); the listing holds the
     /// next page's request when there are more. [`Error::InvalidInput`] over [`MAX_LIMIT`].
-    pub async fn list(&self, kv: &Scoped<'_>, filter: E::Filter, page: Page) -> Result<Listing<E>> {
-        list(kv, filter, page).await
+    pub async fn list(
+        &self,
+        scoped: &Scoped<'_>,
+        filter: E::Filter,
+        page: Page,
+    ) -> Result<Listing<E>> {
+        list(scoped, filter, page).await
     }
 
     /// The number of the tenant's points matching `filter` (as many as its listing holds).
-    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count::<E>(kv, filter).await
+    pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count::<E>(scoped, filter).await
     }
 
     /// Moves every one of `from`'s tenant's points (payload and vector) to `to`'s tenant, where
@@ -765,8 +781,8 @@ impl<E: EmbeddingEntity> Store<E> {
     }
 
     /// Deletes all of the tenant's points; returns how many there were.
-    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(kv).await
+    pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(scoped).await
     }
 }
 
@@ -820,13 +836,13 @@ impl<E: EmbeddingEntity> TenantStore for Store<E> {
         new: Self::New,
     ) -> Boxed<'a, E> {
         Box::pin(async move {
-            let kv = conn.scoped(who);
-            if self.get(&kv, id).await?.is_none() {
+            let scoped = conn.scoped(who);
+            if self.get(&scoped, id).await?.is_none() {
                 return Err(Error::NotFound);
             }
             let (new, vector) = new;
-            let entity = E::from_new(new, Some(id.clone()), kv.tenant(E::SCOPE));
-            upsert(&kv, &entity, &vector).await?;
+            let entity = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
+            upsert(&scoped, &entity, &vector).await?;
             Ok(entity)
         })
     }
@@ -895,12 +911,12 @@ mod tests {
     #[test]
     fn a_payload_of_another_tenant_or_entity_is_never_decoded() {
         let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
-        let kv = crate::document::Scoped::new(&(), &who);
-        let mine = decode::<Chunk, ()>(&kv, payload("Chunk", who.org_id())).unwrap();
+        let scoped = crate::document::Scoped::new(&(), &who);
+        let mine = decode::<Chunk, ()>(&scoped, payload("Chunk", who.org_id())).unwrap();
         assert!(mine.is_some_and(|c| c.org_id == who.org_id()));
-        let theirs = decode::<Chunk, ()>(&kv, payload("Chunk", Uuid::new_v4())).unwrap();
+        let theirs = decode::<Chunk, ()>(&scoped, payload("Chunk", Uuid::new_v4())).unwrap();
         assert!(theirs.is_none());
-        let other_entity = decode::<Chunk, ()>(&kv, payload("Note", who.org_id())).unwrap();
+        let other_entity = decode::<Chunk, ()>(&scoped, payload("Note", who.org_id())).unwrap();
         assert!(other_entity.is_none());
     }
 }

@@ -45,22 +45,27 @@ struct Keys {
 /// `prefix:{tenant}:Entity:`: where every key of the entity's tenant starts. The hash tag keeps
 /// a tenant's keys in one cluster slot; the entity name keeps two entities that share a prefix
 /// (and a tenant id) from ever reading or replacing each other's keys.
-fn tenant_base<E: ValkeyEntity>(kv: &Scoped<'_>) -> String {
-    format!("{}:{{{}}}:{}:", E::PREFIX, kv.tenant(E::SCOPE), E::ENTITY)
+fn tenant_base<E: ValkeyEntity>(scoped: &Scoped<'_>) -> String {
+    format!(
+        "{}:{{{}}}:{}:",
+        E::PREFIX,
+        scoped.tenant(E::SCOPE),
+        E::ENTITY
+    )
 }
 
 /// `prefix:{tenant}:Entity:~sessions`: the set of the tenant's session ids (a session id never
 /// starts with `~`, so this cannot collide with a session's keys).
-fn sessions_key<E: ValkeyEntity>(kv: &Scoped<'_>) -> String {
-    format!("{}~sessions", tenant_base::<E>(kv))
+fn sessions_key<E: ValkeyEntity>(scoped: &Scoped<'_>) -> String {
+    format!("{}~sessions", tenant_base::<E>(scoped))
 }
 
 impl Keys {
-    fn new<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str) -> Result<Self> {
+    fn new<E: ValkeyEntity>(scoped: &Scoped<'_>, session: &str) -> Result<Self> {
         check_part("session id", session)?;
         Ok(Self {
-            base: format!("{}{session}:", tenant_base::<E>(kv)),
-            sessions: sessions_key::<E>(kv),
+            base: format!("{}{session}:", tenant_base::<E>(scoped)),
+            sessions: sessions_key::<E>(scoped),
         })
     }
     fn item(&self, id: &str) -> String {
@@ -86,10 +91,10 @@ fn check_limit(limit: usize) -> Result<isize> {
     Ok(limit as isize)
 }
 
-fn decode<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, json: &str) -> Result<Option<E>> {
+fn decode<E: ValkeyEntity>(scoped: &Scoped<'_>, session: &str, json: &str) -> Result<Option<E>> {
     // Defence in depth: a value under this tenant's key that names another tenant or session is
     // treated as absent rather than returned.
-    Ok(own(kv, E::from_json(json)?).filter(|e| e.session() == session))
+    Ok(own(scoped, E::from_json(json)?).filter(|e| e.session() == session))
 }
 
 // KEYS: item, recent, weight, seq, sessions. ARGV: json, ttl ms (0 = none), item id, weight,
@@ -126,12 +131,12 @@ static SET: LazyLock<Script> = LazyLock::new(|| {
 
 /// Stores `entity` under its session with `ttl` (or the entity's default), newest in the session.
 pub async fn set<E: ValkeyEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     entity: &E,
     ttl: Option<Duration>,
 ) -> Result<()> {
     let session = entity.session();
-    let keys = Keys::new::<E>(kv, session)?;
+    let keys = Keys::new::<E>(scoped, session)?;
     let id = entity.id_text();
     crate::document::check_id(&id)?;
     let weight = entity.weight();
@@ -140,7 +145,7 @@ pub async fn set<E: ValkeyEntity>(
             "weight {weight} must be a finite number >= 0"
         )));
     }
-    check_own(kv, entity)?;
+    check_own(scoped, entity)?;
     let ttl = ttl_millis(ttl.or(E::DEFAULT_TTL))?.unwrap_or(0);
     let json = entity.to_json()?;
     async {
@@ -151,40 +156,45 @@ pub async fn set<E: ValkeyEntity>(
             .key(keys.seq())
             .key(&keys.sessions);
         inv.arg(json).arg(ttl).arg(&id).arg(weight).arg(session);
-        kv.client()
-            .script::<i64>(kv.breaker_key(E::SCOPE), inv)
+        scoped
+            .client()
+            .script::<i64>(scoped.breaker_key(E::SCOPE), inv)
             .await
             .map(drop)
     }
-    .instrument(span::<E, _>(kv, "set"))
+    .instrument(span::<E, _>(scoped, "set"))
     .await
 }
 
 /// The item, or `None` when it is missing, expired, or not the caller's.
-pub async fn get<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> Result<Option<E>> {
-    let keys = Keys::new::<E>(kv, session)?;
+pub async fn get<E: ValkeyEntity>(
+    scoped: &Scoped<'_>,
+    session: &str,
+    id: &str,
+) -> Result<Option<E>> {
+    let keys = Keys::new::<E>(scoped, session)?;
     crate::document::check_id(id)?;
     async {
-        let json: Option<String> = kv
+        let json: Option<String> = scoped
             .client()
             .query(
-                kv.breaker_key(E::SCOPE),
+                scoped.breaker_key(E::SCOPE),
                 redis::cmd("GET").arg(keys.item(id)),
             )
             .await?;
         match json {
-            Some(j) => decode(kv, session, &j),
+            Some(j) => decode(scoped, session, &j),
             None => Ok(None),
         }
     }
-    .instrument(span::<E, _>(kv, "get"))
+    .instrument(span::<E, _>(scoped, "get"))
     .await
 }
 
 /// Reads up to `limit` live items of `index`, highest score first (below `below` when given),
 /// dropping the ids of expired items from both indexes on the way.
 async fn walk<E: ValkeyEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     session: &str,
     keys: &Keys,
     index: String,
@@ -199,10 +209,10 @@ async fn walk<E: ValkeyEntity>(
     let mut start = 0isize;
     while (out.len() as isize) < limit {
         let want = limit - out.len() as isize;
-        let ids: Vec<(String, f64)> = kv
+        let ids: Vec<(String, f64)> = scoped
             .client()
             .query(
-                kv.breaker_key(E::SCOPE),
+                scoped.breaker_key(E::SCOPE),
                 redis::cmd("ZRANGE")
                     .arg(&index)
                     .arg(&max)
@@ -223,8 +233,10 @@ async fn walk<E: ValkeyEntity>(
         for (id, _) in &ids {
             mget.arg(keys.item(id));
         }
-        let values: Vec<Option<String>> =
-            kv.client().query(kv.breaker_key(E::SCOPE), &mget).await?;
+        let values: Vec<Option<String>> = scoped
+            .client()
+            .query(scoped.breaker_key(E::SCOPE), &mget)
+            .await?;
         for ((id, score), value) in ids.into_iter().zip(values) {
             if let (Some(j), Some(q)) = (&value, filter)
                 && !matches(j, q)
@@ -232,7 +244,7 @@ async fn walk<E: ValkeyEntity>(
                 continue;
             }
             match value
-                .map(|j| decode::<E>(kv, session, &j))
+                .map(|j| decode::<E>(scoped, session, &j))
                 .transpose()?
                 .flatten()
             {
@@ -243,9 +255,10 @@ async fn walk<E: ValkeyEntity>(
     }
     if !expired.is_empty() {
         for index in [keys.recent(), keys.weight()] {
-            kv.client()
+            scoped
+                .client()
                 .query::<i64>(
-                    kv.breaker_key(E::SCOPE),
+                    scoped.breaker_key(E::SCOPE),
                     redis::cmd("ZREM").arg(index).arg(&expired),
                 )
                 .await?;
@@ -257,22 +270,30 @@ async fn walk<E: ValkeyEntity>(
 /// One page of the session's live items, most recently set first (an update makes an item the
 /// most recent, so an item set between two pages can appear on both or neither).
 pub async fn list_session<E: ValkeyEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     session: &str,
     page: Page,
 ) -> Result<Listing<E>> {
-    let pages = Recency::new::<E>(kv, Some(session));
+    let pages = Recency::new::<E>(scoped, Some(session));
     let (limit, after) = pages.open(&page)?;
     let below = match after {
         Some((s, score)) if s == session => Some(score),
         Some(_) => return Err(crate::query::bad_cursor()),
         None => None,
     };
-    let keys = Keys::new::<E>(kv, session)?;
+    let keys = Keys::new::<E>(scoped, session)?;
     let recent = keys.recent();
-    let items = walk::<E>(kv, session, &keys, recent, limit as usize + 1, below, None)
-        .instrument(span::<E, _>(kv, "list_session"))
-        .await?;
+    let items = walk::<E>(
+        scoped,
+        session,
+        &keys,
+        recent,
+        limit as usize + 1,
+        below,
+        None,
+    )
+    .instrument(span::<E, _>(scoped, "list_session"))
+    .await?;
     Ok(pages.listing(items, limit, |_| session.to_owned()))
 }
 
@@ -343,13 +364,13 @@ struct Recency<'k> {
 }
 
 impl<'k> Recency<'k> {
-    fn new<E: ValkeyEntity>(kv: &Scoped<'k>, session: Option<&str>) -> Self {
+    fn new<E: ValkeyEntity>(scoped: &Scoped<'k>, session: Option<&str>) -> Self {
         Self {
-            key: kv.client().cursor_key(),
+            key: scoped.client().cursor_key(),
             context: Context {
                 backend: "valkey",
                 entity: E::ENTITY,
-                tenant: kv.tenant(E::SCOPE),
+                tenant: scoped.tenant(E::SCOPE),
                 // A session's listing and the tenant's are different orders.
                 order: if session.is_some() {
                     "session recency"
@@ -400,14 +421,14 @@ impl<'k> Recency<'k> {
 
 /// Up to `limit` live items of the session with their current weights, heaviest first.
 pub async fn ranked<E: ValkeyEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     session: &str,
     limit: usize,
 ) -> Result<Vec<(E, f64)>> {
-    let keys = Keys::new::<E>(kv, session)?;
+    let keys = Keys::new::<E>(scoped, session)?;
     let weight = keys.weight();
-    walk::<E>(kv, session, &keys, weight, limit, None, None)
-        .instrument(span::<E, _>(kv, "ranked"))
+    walk::<E>(scoped, session, &keys, weight, limit, None, None)
+        .instrument(span::<E, _>(scoped, "ranked"))
         .await
 }
 
@@ -433,7 +454,7 @@ static DECAY: LazyLock<Script> = LazyLock::new(|| {
 /// Multiplies every item's weight in the session by `factor` (in `(0, 1]`) and deletes the items
 /// whose weight falls below `floor`. Returns how many were dropped.
 pub async fn decay<E: ValkeyEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     session: &str,
     factor: f64,
     floor: f64,
@@ -448,27 +469,31 @@ pub async fn decay<E: ValkeyEntity>(
             "decay floor {floor} must be a finite number >= 0"
         )));
     }
-    let keys = Keys::new::<E>(kv, session)?;
+    let keys = Keys::new::<E>(scoped, session)?;
     async {
         let mut inv = DECAY.prepare_invoke();
         inv.key(keys.weight())
             .key(keys.recent())
             .arg(factor)
             .arg(floor);
-        let gone: Vec<String> = kv.client().script(kv.breaker_key(E::SCOPE), inv).await?;
+        let gone: Vec<String> = scoped
+            .client()
+            .script(scoped.breaker_key(E::SCOPE), inv)
+            .await?;
         // The indexes no longer name these items; delete their values (same slot, one DEL per chunk).
         for chunk in gone.chunks(500) {
             let mut del = redis::cmd("DEL");
             for id in chunk {
                 del.arg(keys.item(id));
             }
-            kv.client()
-                .query::<i64>(kv.breaker_key(E::SCOPE), &del)
+            scoped
+                .client()
+                .query::<i64>(scoped.breaker_key(E::SCOPE), &del)
                 .await?;
         }
         Ok(gone.len() as u64)
     }
-    .instrument(span::<E, _>(kv, "decay"))
+    .instrument(span::<E, _>(scoped, "decay"))
     .await
 }
 
@@ -485,8 +510,8 @@ static DELETE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Deletes the item; [`Error::NotFound`] when it is missing or expired.
-pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -> Result<()> {
-    let keys = Keys::new::<E>(kv, session)?;
+pub async fn delete<E: ValkeyEntity>(scoped: &Scoped<'_>, session: &str, id: &str) -> Result<()> {
+    let keys = Keys::new::<E>(scoped, session)?;
     crate::document::check_id(id)?;
     async {
         let mut inv = DELETE.prepare_invoke();
@@ -494,26 +519,26 @@ pub async fn delete<E: ValkeyEntity>(kv: &Scoped<'_>, session: &str, id: &str) -
             .key(keys.recent())
             .key(keys.weight())
             .arg(id);
-        match kv
+        match scoped
             .client()
-            .script::<i64>(kv.breaker_key(E::SCOPE), inv)
+            .script::<i64>(scoped.breaker_key(E::SCOPE), inv)
             .await?
         {
             0 => Err(Error::NotFound),
             _ => Ok(()),
         }
     }
-    .instrument(span::<E, _>(kv, "delete"))
+    .instrument(span::<E, _>(scoped, "delete"))
     .await
 }
 
 /// The tenant's session ids, sorted.
-async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
-    let mut ids: Vec<String> = kv
+async fn sessions<E: ValkeyEntity>(scoped: &Scoped<'_>) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = scoped
         .client()
         .query(
-            kv.breaker_key(E::SCOPE),
-            redis::cmd("SMEMBERS").arg(sessions_key::<E>(kv)),
+            scoped.breaker_key(E::SCOPE),
+            redis::cmd("SMEMBERS").arg(sessions_key::<E>(scoped)),
         )
         .await?;
     ids.sort();
@@ -525,17 +550,17 @@ async fn sessions<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<Vec<String>> {
 /// Valkey having no secondary index). Sessions whose items have all expired are dropped from
 /// the session set. An `order_by` is [`Error::InvalidInput`]: the order is recency.
 pub async fn list_tenant<E: ValkeyEntity>(
-    kv: &Scoped<'_>,
+    scoped: &Scoped<'_>,
     filter: E::Filter,
     page: Page,
 ) -> Result<Listing<E>> {
     let query = recency_query::<E>(filter)?;
-    let pages = Recency::new::<E>(kv, None);
+    let pages = Recency::new::<E>(scoped, None);
     let (limit, after) = pages.open(&page)?;
     let want = limit as usize + 1;
     async {
         let mut out = Vec::new();
-        for session in sessions::<E>(kv).await? {
+        for session in sessions::<E>(scoped).await? {
             if out.len() == want {
                 break;
             }
@@ -544,10 +569,10 @@ pub async fn list_tenant<E: ValkeyEntity>(
                 Some((s, score)) if session == *s => Some(*score),
                 _ => None,
             };
-            let keys = Keys::new::<E>(kv, &session)?;
+            let keys = Keys::new::<E>(scoped, &session)?;
             let recent = keys.recent();
             let live = walk::<E>(
-                kv,
+                scoped,
                 &session,
                 &keys,
                 recent,
@@ -557,9 +582,10 @@ pub async fn list_tenant<E: ValkeyEntity>(
             )
             .await?;
             if live.is_empty() && below.is_none() && query.conds.is_empty() {
-                kv.client()
+                scoped
+                    .client()
                     .query::<i64>(
-                        kv.breaker_key(E::SCOPE),
+                        scoped.breaker_key(E::SCOPE),
                         redis::cmd("SREM").arg(&keys.sessions).arg(&session),
                     )
                     .await?;
@@ -568,25 +594,25 @@ pub async fn list_tenant<E: ValkeyEntity>(
         }
         Ok(pages.listing(out, limit, |e: &E| e.session().to_owned()))
     }
-    .instrument(span::<E, _>(kv, "list_tenant"))
+    .instrument(span::<E, _>(scoped, "list_tenant"))
     .await
 }
 
 /// The number of the tenant's live items matching `filter`: per session, the indexed ids whose
 /// item still exists (an expired item leaves its id in the index until a listing prunes it)
 /// and, with conditions, whose item meets them.
-pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+pub async fn count<E: ValkeyEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
     let query = recency_query::<E>(filter)?;
     async {
         let mut n = 0u64;
-        for session in sessions::<E>(kv).await? {
-            let keys = Keys::new::<E>(kv, &session)?;
+        for session in sessions::<E>(scoped).await? {
+            let keys = Keys::new::<E>(scoped, &session)?;
             let mut start = 0isize;
             loop {
-                let ids: Vec<String> = kv
+                let ids: Vec<String> = scoped
                     .client()
                     .query(
-                        kv.breaker_key(E::SCOPE),
+                        scoped.breaker_key(E::SCOPE),
                         redis::cmd("ZRANGE")
                             .arg(keys.recent())
                             .arg(start)
@@ -602,17 +628,22 @@ pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Resul
                     for id in &ids {
                         exists.arg(keys.item(id));
                     }
-                    let live: u64 = kv.client().query(kv.breaker_key(E::SCOPE), &exists).await?;
+                    let live: u64 = scoped
+                        .client()
+                        .query(scoped.breaker_key(E::SCOPE), &exists)
+                        .await?;
                     n += live;
                 } else {
                     let mut mget = redis::cmd("MGET");
                     for id in &ids {
                         mget.arg(keys.item(id));
                     }
-                    let values: Vec<Option<String>> =
-                        kv.client().query(kv.breaker_key(E::SCOPE), &mget).await?;
+                    let values: Vec<Option<String>> = scoped
+                        .client()
+                        .query(scoped.breaker_key(E::SCOPE), &mget)
+                        .await?;
                     for j in values.iter().flatten() {
-                        if matches(j, &query) && decode::<E>(kv, &session, j)?.is_some() {
+                        if matches(j, &query) && decode::<E>(scoped, &session, j)?.is_some() {
                             n += 1;
                         }
                     }
@@ -621,29 +652,29 @@ pub async fn count<E: ValkeyEntity>(kv: &Scoped<'_>, filter: E::Filter) -> Resul
         }
         Ok(n)
     }
-    .instrument(span::<E, _>(kv, "count"))
+    .instrument(span::<E, _>(scoped, "count"))
     .await
 }
 
 /// Deletes every item of the tenant, its indexes and its session set; returns how many items
 /// were deleted. Session by session: items first, then the session's indexes, then its entry
 /// in the session set, so a run cut short leaves the rest findable and a re-run finishes it.
-pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
+pub async fn delete_tenant<E: ValkeyEntity>(scoped: &Scoped<'_>) -> Result<u64> {
     async {
         let mut deleted = 0u64;
-        for session in sessions::<E>(kv).await? {
-            let keys = Keys::new::<E>(kv, &session)?;
-            let mut ids: Vec<String> = kv
+        for session in sessions::<E>(scoped).await? {
+            let keys = Keys::new::<E>(scoped, &session)?;
+            let mut ids: Vec<String> = scoped
                 .client()
                 .query(
-                    kv.breaker_key(E::SCOPE),
+                    scoped.breaker_key(E::SCOPE),
                     redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
                 )
                 .await?;
-            let weighted: Vec<String> = kv
+            let weighted: Vec<String> = scoped
                 .client()
                 .query(
-                    kv.breaker_key(E::SCOPE),
+                    scoped.breaker_key(E::SCOPE),
                     redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1),
                 )
                 .await?;
@@ -655,36 +686,39 @@ pub async fn delete_tenant<E: ValkeyEntity>(kv: &Scoped<'_>) -> Result<u64> {
                 for id in chunk {
                     del.arg(keys.item(id));
                 }
-                deleted += kv
+                deleted += scoped
                     .client()
-                    .query::<u64>(kv.breaker_key(E::SCOPE), &del)
+                    .query::<u64>(scoped.breaker_key(E::SCOPE), &del)
                     .await?;
             }
-            kv.client()
+            scoped
+                .client()
                 .query::<i64>(
-                    kv.breaker_key(E::SCOPE),
+                    scoped.breaker_key(E::SCOPE),
                     redis::cmd("DEL")
                         .arg(keys.recent())
                         .arg(keys.weight())
                         .arg(keys.seq()),
                 )
                 .await?;
-            kv.client()
+            scoped
+                .client()
                 .query::<i64>(
-                    kv.breaker_key(E::SCOPE),
+                    scoped.breaker_key(E::SCOPE),
                     redis::cmd("SREM").arg(&keys.sessions).arg(&session),
                 )
                 .await?;
         }
-        kv.client()
+        scoped
+            .client()
             .query::<i64>(
-                kv.breaker_key(E::SCOPE),
-                redis::cmd("DEL").arg(sessions_key::<E>(kv)),
+                scoped.breaker_key(E::SCOPE),
+                redis::cmd("DEL").arg(sessions_key::<E>(scoped)),
             )
             .await?;
         Ok(deleted)
     }
-    .instrument(span::<E, _>(kv, "delete_tenant"))
+    .instrument(span::<E, _>(scoped, "delete_tenant"))
     .await
 }
 
@@ -752,69 +786,69 @@ crate::document::store_type!("Valkey", ValkeyEntity);
 impl<E: ValkeyEntity> Store<E> {
     /// Stores an item built from `new` in the caller's tenant, newest in its session, and
     /// returns it. `ttl` overrides the entity's default time to live.
-    pub async fn set(&self, kv: &Scoped<'_>, new: E::New, ttl: Option<Duration>) -> Result<E> {
-        let entity = E::from_new(new, None, kv.tenant(E::SCOPE));
-        set(kv, &entity, ttl).await?;
+    pub async fn set(&self, scoped: &Scoped<'_>, new: E::New, ttl: Option<Duration>) -> Result<E> {
+        let entity = E::from_new(new, None, scoped.tenant(E::SCOPE));
+        set(scoped, &entity, ttl).await?;
         Ok(entity)
     }
 
     /// The item, or `None` when it is missing, expired, or another tenant's.
-    pub async fn get(&self, kv: &Scoped<'_>, session: &str, id: &E::Id) -> Result<Option<E>> {
-        get(kv, session, &id.to_id()).await
+    pub async fn get(&self, scoped: &Scoped<'_>, session: &str, id: &E::Id) -> Result<Option<E>> {
+        get(scoped, session, &id.to_id()).await
     }
 
     /// One page of the session's live items, most recently set first; the listing holds the
     /// next page's request when there are more.
     pub async fn list_session(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         session: &str,
         page: Page,
     ) -> Result<Listing<E>> {
-        list_session(kv, session, page).await
+        list_session(scoped, session, page).await
     }
 
     /// One page of the tenant's live items matching `filter`, across its sessions (sessions
     /// in id order, each most recently set first).
     pub async fn list_tenant(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         filter: E::Filter,
         page: Page,
     ) -> Result<Listing<E>> {
-        list_tenant(kv, filter, page).await
+        list_tenant(scoped, filter, page).await
     }
 
     /// The number of the tenant's live items matching `filter`, across its sessions.
-    pub async fn count(&self, kv: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count::<E>(kv, filter).await
+    pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
+        count::<E>(scoped, filter).await
     }
 
     /// Up to `limit` live items of the session with their current weights, heaviest first.
     pub async fn ranked(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         session: &str,
         limit: usize,
     ) -> Result<Vec<(E, f64)>> {
-        ranked(kv, session, limit).await
+        ranked(scoped, session, limit).await
     }
 
     /// Multiplies every weight in the session by `factor` (in `(0, 1]`) and deletes the items
     /// that fall below `floor`; returns how many were deleted.
     pub async fn decay(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         session: &str,
         factor: f64,
         floor: f64,
     ) -> Result<u64> {
-        decay::<E>(kv, session, factor, floor).await
+        decay::<E>(scoped, session, factor, floor).await
     }
 
     /// Deletes the item; `Error::NotFound` when it is missing, expired, or another tenant's.
-    pub async fn delete(&self, kv: &Scoped<'_>, session: &str, id: &E::Id) -> Result<()> {
-        delete::<E>(kv, session, &id.to_id()).await
+    pub async fn delete(&self, scoped: &Scoped<'_>, session: &str, id: &E::Id) -> Result<()> {
+        delete::<E>(scoped, session, &id.to_id()).await
     }
 
     /// Moves every one of `from`'s tenant's items to `to`'s tenant and returns how many, each
@@ -827,8 +861,8 @@ impl<E: ValkeyEntity> Store<E> {
     }
 
     /// Deletes every item of the tenant and its indexes; returns how many items there were.
-    pub async fn delete_tenant(&self, kv: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(kv).await
+    pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
+        delete_tenant::<E>(scoped).await
     }
 }
 
@@ -882,17 +916,17 @@ impl<E: ValkeyEntity> TenantStore for Store<E> {
         new: E::New,
     ) -> Boxed<'a, E> {
         Box::pin(async move {
-            let kv = conn.scoped(who);
-            if self.get(&kv, &id.0, &id.1).await?.is_none() {
+            let scoped = conn.scoped(who);
+            if self.get(&scoped, &id.0, &id.1).await?.is_none() {
                 return Err(Error::NotFound);
             }
-            let entity = E::from_new(new, Some(id.1.clone()), kv.tenant(E::SCOPE));
+            let entity = E::from_new(new, Some(id.1.clone()), scoped.tenant(E::SCOPE));
             if entity.session() != id.0 {
                 return Err(Error::InvalidInput(
                     "an update cannot move an item to another session".into(),
                 ));
             }
-            set(&kv, &entity, None).await?;
+            set(&scoped, &entity, None).await?;
             Ok(entity)
         })
     }
