@@ -101,6 +101,15 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Readiness is a real request answered, not an open port: a server can accept connections
 # long before it serves them (a JVM loading, an index being opened).
+# curl sends the readiness requests below (HTTP/2 for gRPC: Debian's curl has it).
+install_curl() {
+  if ! command -v curl >/dev/null; then
+    log "installing curl from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq curl >/dev/null
+  fi
+}
 # True when an HTTP GET of URL succeeds.
 answers_http() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 # True when Qdrant's gRPC health check on 127.0.0.1:PORT answers with status 0.
@@ -304,6 +313,7 @@ os_up() {
   # No OpenSearch distribution is reachable here: osmem-server is an OpenSearch REST emulator
   # (one static binary, from PyPI). TENANT_STORE_OPENSEARCH_URL can point the tests at a real cluster.
   pip_install "$osmem_pin"
+  install_curl
   mkdir -p "$os_dir"
   if pid_alive "$os_dir/pid"; then return 0; fi
   started opensearch
@@ -361,6 +371,7 @@ qd_up() {
   # No Qdrant server is reachable here: tools/qdrant-test-server serves Qdrant's gRPC API over
   # qdrant-edge (Qdrant's engine as a library). Built once (a few minutes), then reused.
   # TENANT_STORE_QDRANT_URL can point the tests at a real Qdrant instead.
+  install_curl
   log "building the Qdrant test server (tools/qdrant-test-server)"
   cargo build --quiet --locked --manifest-path "$qd_src/Cargo.toml" --target-dir "$root/target"
   mkdir -p "$qd_dir"
