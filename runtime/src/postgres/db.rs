@@ -1,0 +1,342 @@
+//! [`Db`]: the pool, the signing key, and the ways in (a tenant, a transaction, the admin scope,
+//! a raw connection); [`Db::connect`]'s start-up checks.
+
+use std::marker::PhantomData;
+
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use uuid::Uuid;
+
+use super::pool::{self, Lease, Session};
+use super::{
+    AdminTx, DbOptions, SigningKey, TenantDb, TenantTx, audit, behind, context, migrate, run,
+};
+use crate::query::CursorKey;
+use crate::{Error, Principal, Result};
+
+/// The state of a [`Db`]'s pool ([`Db::pool_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStatus {
+    /// The most connections the pool opens.
+    pub max_size: usize,
+    /// Connections open now, handed out or not.
+    pub size: usize,
+    /// Connections open and idle in the pool.
+    pub available: usize,
+    /// Calls waiting for a connection.
+    pub waiting: usize,
+}
+
+/// An audited PostgreSQL connection pool that signs tenant contexts. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pub(super) inner: std::sync::Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) pool: pool::Pool,
+    pub(super) options: PgConnectOptions,
+    pub(super) key: SigningKey,
+    /// Seals the listings' cursors; derived from the signing key, so every instance of the
+    /// application accepts the others' cursors.
+    pub(super) cursor_key: CursorKey,
+    pub(super) ttl_ms: i64,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("key", &self.inner.key)
+            .field("status", &self.inner.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Connects with [`DbOptions::default`], audits the role and checks the key.
+    pub async fn connect(url: &str, key: SigningKey) -> Result<Self> {
+        Self::connect_with(url, key, DbOptions::default()).await
+    }
+
+    /// [`connect`](Self::connect) to `TENANT_STORE_PG_URL` (the application role's URL, TLS
+    /// parameters included) with the key in `TENANT_STORE_PG_KEY` ([`SigningKey::from_env`]).
+    pub async fn connect_from_env() -> Result<Self> {
+        let url = std::env::var("TENANT_STORE_PG_URL").map_err(|_| {
+            Error::InvalidInput(
+                "TENANT_STORE_PG_URL is not set (e.g. postgres://app@host/db?sslmode=verify-full)"
+                    .into(),
+            )
+        })?;
+        Self::connect(&url, SigningKey::from_env()?).await
+    }
+
+    /// Connects with the given options, audits the role, checks that the tables have what the
+    /// entities use ([`DbOptions::entities`]), and that the database accepts a tenant context
+    /// signed with `key`.
+    ///
+    /// Both run on one direct connection first, so an unreachable server fails at once with
+    /// [`Error::Unavailable`] instead of after the pool's acquire timeout.
+    ///
+    /// The URL takes libpq's parameters, TLS included: `sslmode=verify-full` with
+    /// `sslrootcert=/path/ca.pem` checks the server's certificate and host name (the public web
+    /// roots are trusted too); `sslmode=require` encrypts without checking. The password may be
+    /// in the URL or in `PGPASSWORD`.
+    pub async fn connect_with(url: &str, key: SigningKey, options: DbOptions) -> Result<Self> {
+        let connect: PgConnectOptions = url
+            .parse()
+            .map_err(|e| Error::InvalidInput(format!("invalid PostgreSQL URL: {e}")))?;
+        Self::connect_with_options(connect, key, options).await
+    }
+
+    /// Like [`connect_with`](Self::connect_with), from connect options the application built
+    /// itself (credentials from a secret store, TLS files, an application name, ...). The
+    /// start-up audit runs all the same.
+    pub async fn connect_with_options(
+        connect: PgConnectOptions,
+        key: SigningKey,
+        options: DbOptions,
+    ) -> Result<Self> {
+        let endpoint = pool::endpoint(&connect);
+        let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
+        let checks = async {
+            let mut session = Session::open(&connect).await?;
+            audit(&mut session.conn).await?;
+            let behind = behind::check(&mut session.conn, options.entities.as_ref()).await?;
+            if !behind.is_empty() {
+                return Err(Error::Audit(behind.join("; ")));
+            }
+            check_key(&mut session, &key, ttl_ms).await?;
+            // Closing politely is best effort; the checks are what matter.
+            let _ = sqlx::Connection::close(session.conn).await;
+            Ok(())
+        };
+        match tokio::time::timeout(options.connect_timeout, checks).await {
+            Ok(done) => done.map_err(|e| pool::name_endpoint(&endpoint, e))?,
+            Err(_) => {
+                return Err(Error::Timeout(format!(
+                    "{endpoint}: connecting and the start-up checks took longer than {} ms \
+                     (`DbOptions::connect_timeout`)",
+                    options.connect_timeout.as_millis()
+                )));
+            }
+        }
+        let manager = pool::Manager {
+            endpoint,
+            options: connect.clone(),
+            max_lifetime: options.max_lifetime,
+            idle_timeout: options.idle_timeout,
+        };
+        let pool = pool::build(
+            manager,
+            options.max_connections as usize,
+            options.acquire_timeout,
+        )?;
+        Ok(Self {
+            inner: std::sync::Arc::new(Inner {
+                pool,
+                options: connect,
+                cursor_key: CursorKey::derive(key.secret()),
+                key,
+                ttl_ms,
+            }),
+        })
+    }
+
+    /// Opens a transaction for `principal`'s tenant in one round trip.
+    pub async fn begin(&self, principal: &Principal) -> Result<TenantTx<'_>> {
+        self.begin_as(Some(principal)).await
+    }
+
+    /// `principal`'s tenant, for single operations: each generated store call on the
+    /// [`TenantDb`] is one statement, one round trip, committed on its own. Sends nothing.
+    pub fn tenant(&self, principal: &Principal) -> TenantDb<'_> {
+        TenantDb::new(self, principal)
+    }
+
+    /// Opens an audited admin transaction: `actor` may [`enter`](AdminTx::enter) any tenant
+    /// for `reason` (required, non-blank). It starts in no tenant; the opening audit row is
+    /// committed before this returns. See [`AdminTx`].
+    pub async fn admin(&self, actor: &Principal, reason: &str) -> Result<AdminTx<'_>> {
+        AdminTx::open(self, actor, reason).await
+    }
+
+    /// A transaction for `principal`'s tenant, or for no tenant at all (it sees no tenant rows).
+    ///
+    /// One message opens it and reads back its start, which the tenant's token is then bound
+    /// to ([`context::Bound::Transaction`]): no token and no tenant id travels in SQL text, and
+    /// the token verifies in this transaction only. Generated statements set it in their gate;
+    /// hand-written SQL gets it set (bound) before its first statement.
+    pub(super) async fn begin_as(&self, principal: Option<&Principal>) -> Result<TenantTx<'_>> {
+        let (lease, answer) = Lease::first(
+            &self.inner.pool,
+            |lease| {
+                // From the BEGIN on, a lease given back unfinished is rolled back first.
+                lease.in_tx = true;
+                Ok(sqlx::raw_sql(AssertSqlSafe(format!(
+                    "BEGIN; SELECT {}",
+                    migrate::TRANSACTION_START_US
+                ))))
+            },
+            Error::from,
+        )
+        .await?;
+        let started_us = answer
+            .rows
+            .first()
+            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+            .transpose()?
+            .ok_or_else(|| Error::Backend("BEGIN returned no transaction start".into()))?;
+        let (user_id, org_id) =
+            principal.map_or((Uuid::nil(), Uuid::nil()), |p| (p.user_id(), p.org_id()));
+        // No principal: an empty context, which verifies for no tenant.
+        let token = match principal {
+            Some(_) => self.transaction_token(lease.session(), started_us, user_id, org_id),
+            None => String::new(),
+        };
+        Ok(TenantTx {
+            lease: Some(lease),
+            user_id,
+            org_id,
+            token,
+            started_us,
+            context_set: principal.is_none(),
+            aborted: false,
+            cursor_key: &self.inner.cursor_key,
+        })
+    }
+
+    /// The signed context for one statement on `session` that runs in a transaction of its
+    /// own, speaking for (`user_id`, `org_id`): accepted for the configured
+    /// [`token_ttl`](DbOptions::token_ttl).
+    pub(super) fn statement_token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
+        statement_token(&self.inner.key, self.inner.ttl_ms, session, user_id, org_id)
+    }
+
+    /// The signed context for the transaction on `session` that started at `started_us`.
+    pub(super) fn transaction_token(
+        &self,
+        session: &Session,
+        started_us: i64,
+        user_id: Uuid,
+        org_id: Uuid,
+    ) -> String {
+        let bound = context::Bound::Transaction(started_us);
+        self.inner.key.token(session.pid, bound, user_id, org_id)
+    }
+
+    /// A pooled connection outside any tenant, for infrastructure work (health checks,
+    /// metrics). Its queries see no tenant rows; whatever they leave on the session is reset
+    /// before the connection is pooled again.
+    ///
+    /// It is handed out like every other connection (`pool::Lease::first`): an
+    /// empty statement goes first, so a connection the server ended while it sat in the pool is
+    /// replaced instead of failing the caller's first query. Given back, the connection is
+    /// reset, and closed instead of pooled when anything is left that a reset cannot clear (a
+    /// transaction or savepoint still open, a `COPY` in progress, prepared statements).
+    pub async fn raw(&self) -> Result<RawConn<'_>> {
+        let (lease, _) = Lease::first(
+            &self.inner.pool,
+            |lease| {
+                lease.dirty = true;
+                Ok(sqlx::raw_sql(AssertSqlSafe(";")))
+            },
+            Error::from,
+        )
+        .await?;
+        Ok(RawConn {
+            lease,
+            _db: PhantomData,
+        })
+    }
+
+    /// The pool's state now: for metrics and health checks.
+    pub fn pool_status(&self) -> PoolStatus {
+        let s = self.inner.pool.status();
+        PoolStatus {
+            max_size: s.max_size,
+            size: s.size,
+            available: s.available,
+            waiting: s.waiting,
+        }
+    }
+
+    /// Opens a connection outside the pool (the admin scope writes its audit rows on one).
+    pub(super) async fn open_session(&self) -> Result<Session> {
+        Ok(Session::open(&self.inner.options).await?)
+    }
+
+    pub(super) fn key(&self) -> &SigningKey {
+        &self.inner.key
+    }
+}
+
+/// The context `key` signs for one statement on `session` speaking for (`user_id`, `org_id`),
+/// accepted in transactions that start within `ttl_ms` from now on the server's clock.
+fn statement_token(
+    key: &SigningKey,
+    ttl_ms: i64,
+    session: &Session,
+    user_id: Uuid,
+    org_id: Uuid,
+) -> String {
+    let expires = session.server_now_ms().saturating_add(ttl_ms);
+    key.token(
+        session.pid,
+        context::Bound::Expires(expires),
+        user_id,
+        org_id,
+    )
+}
+
+/// Checks that the database verifies a context signed with `key` on `session`: the gate every
+/// generated statement opens with, and what the policy reads under it.
+async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Result<()> {
+    let probe = Uuid::new_v4();
+    let token = statement_token(key, ttl_ms, session, probe, probe);
+    let sql = format!(
+        "SELECT tenant_store_private.current_tenant('user_id') WHERE {}",
+        run::gate(1)
+    );
+    let seen: Result<Option<Option<Uuid>>> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(token)
+        .fetch_optional(&mut session.conn)
+        .await
+        .map_err(Error::from);
+    match seen {
+        Ok(Some(Some(t))) if t == probe => Ok(()),
+        Ok(_) => Err(Error::Audit(format!(
+            "the database does not accept a tenant context signed with key `{id}`: it is not \
+             installed there, or it was retired (the migration command's `keys list` shows which; \
+             the application role cannot read the keys). Install it with `keys install`; a \
+             retired key never verifies again, so generate one under a new id \
+             (`keys generate <id>`) and give the application that one. If the key \
+             is installed and active, check that the server and this host agree on the time",
+            id = key.id()
+        ))),
+        Err(e) => Err(Error::Audit(format!(
+            "the tenant context cannot be verified ({e}); apply the migrations (the base one creates \
+             tenant_store_private.current_tenant)"
+        ))),
+    }
+}
+
+/// A pooled connection outside any tenant, from [`Db::raw`]. Derefs to sqlx's `PgConnection`.
+#[derive(Debug)]
+pub struct RawConn<'db> {
+    lease: Lease,
+    _db: PhantomData<&'db Db>,
+}
+
+impl std::ops::Deref for RawConn<'_> {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.lease.session().conn
+    }
+}
+
+impl std::ops::DerefMut for RawConn<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.lease.conn()
+    }
+}

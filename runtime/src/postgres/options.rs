@@ -1,0 +1,91 @@
+//! [`DbOptions`]: the pool and guard settings of a [`Db`](super::Db).
+
+use std::time::Duration;
+
+use super::{context, evolve};
+
+/// Pool and guard settings for [`Db::connect_with`](super::Db::connect_with).
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub(super) max_connections: u32,
+    pub(super) acquire_timeout: Duration,
+    pub(super) connect_timeout: Duration,
+    pub(super) token_ttl: Duration,
+    pub(super) max_lifetime: Option<Duration>,
+    pub(super) idle_timeout: Option<Duration>,
+    pub(super) entities: Option<evolve::Entities>,
+}
+
+impl Default for DbOptions {
+    /// 10 connections, a 5 s acquire timeout, 30 s for [`Db::connect`](super::Db::connect), tokens accepted for
+    /// [`DEFAULT_TOKEN_TTL`](context::DEFAULT_TOKEN_TTL), connections retired after 30 minutes
+    /// or 10 minutes unused (sqlx's defaults).
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(30),
+            token_ttl: context::DEFAULT_TOKEN_TTL,
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            entities: None,
+        }
+    }
+}
+
+impl DbOptions {
+    /// The most connections the pool opens (at least 1).
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long [`Db::begin`](super::Db::begin) waits for a connection before [`Error::Timeout`](crate::Error::Timeout).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// How long [`Db::connect`](super::Db::connect) may take: the first connection and the start-up checks on it
+    /// (a loaded machine may take longer to open a connection than to answer a query). Past
+    /// it, [`Error::Timeout`](crate::Error::Timeout) naming the server.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Closes a connection this old instead of handing it out (`None`: never), so server-side
+    /// memory and a failover's stale routes do not live forever.
+    pub fn max_lifetime(mut self, max: Option<Duration>) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    /// Closes a connection not handed out for this long instead of handing it out (`None`:
+    /// never). Checked when the pool would hand it out.
+    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// How long after it is made a tenant context still opens a transaction. Short, so a token
+    /// seen by hostile SQL is useless soon after; long enough for one network hop plus the
+    /// error of the clock offset measured at connect.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// The entities this `Db` serves. [`Db::connect`](super::Db::connect) refuses a database whose tables lack a
+    /// column they use (or have it with another type or nullability), or lack the table,
+    /// naming each gap: a release started before its migrations.
+    ///
+    /// Without this: every registered entity ([`evolve::Entities::registered`]) whose table
+    /// the database has. A program may serve several databases, so a table this one lacks is
+    /// taken to be another's; a table two entities of the program declare (two versions of one
+    /// entity in a test binary) is skipped, since nothing says which this `Db` serves.
+    pub fn entities(mut self, entities: evolve::Entities) -> Self {
+        self.entities = Some(entities);
+        self
+    }
+}
