@@ -22,6 +22,10 @@
 //!   sees every tenant's rows (see [`data_migration`]);
 //! - `keys generate <id> | install | retire <id> | list` manages the keys that sign tenant
 //!   contexts, as the tables' owner (see [`keys`](crate::postgres::keys));
+//! - `audit --database-url <the application's URL> [--json]` runs the start-up audit
+//!   ([`audit_report`](crate::postgres::audit_report)) without starting the application: every
+//!   finding with what fixes it (and, with `TENANT_STORE_PG_KEY` set, whether the database
+//!   verifies that key), exiting non-zero on any;
 //! - `apply` applies the pending files as the tables' owner (after `check`), and refuses a
 //!   pending hand-written file whose `UPDATE`, `DELETE` or `MERGE` of a tenant table would see
 //!   no row.
@@ -131,6 +135,16 @@ enum Command {
         database_url: Option<String>,
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Run the start-up audit against a database without starting the application: every
+    /// finding with what fixes it, and a non-zero exit on any (for CI).
+    Audit {
+        /// The database, as the application's role (the audit checks that role).
+        #[arg(long, env = "TENANT_STORE_PG_URL")]
+        database_url: String,
+        /// Print `{"database": ..., "findings": [...]}` instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Apply the pending migrations, as the role that owns the tables.
     Apply {
@@ -260,6 +274,9 @@ fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), S
             Ok(())
         }
         Command::Status { database_url } => block_on(status(dir, database_url)),
+        Command::Audit { database_url, json } => {
+            block_on(audit(database_url, &entities.postgres, *json))
+        }
         Command::NewDataMigration { name, tables } => {
             let path = data_migration::write(dir, &entities.postgres, name, tables)
                 .map_err(|e| e.to_string())?;
@@ -281,6 +298,38 @@ fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), S
             })?;
             block_on(apply(dir, database_url, entities, regenerate))
         }
+    }
+}
+
+/// `audit`: the findings of [`audit_report`](crate::postgres::audit_report) for the program's
+/// entities, as lines or JSON; an error (a non-zero exit) when there is any.
+async fn audit(url: &str, entities: &evolve::Entities, json: bool) -> Result<(), String> {
+    use std::str::FromStr as _;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| format!("bad database URL: {e}"))?;
+    let key = match std::env::var_os(crate::postgres::context::KEY_ENV) {
+        Some(_) => Some(crate::postgres::SigningKey::from_env().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let entities = (entities.tables().next().is_some()).then_some(entities);
+    let findings = crate::postgres::audit_report(&options, key.as_ref(), entities)
+        .await
+        .map_err(|e| e.to_string())?;
+    let database = crate::postgres::pool_endpoint(&options);
+    if json {
+        let report = serde_json::json!({ "database": database, "findings": findings });
+        println!("{report}");
+    } else if findings.is_empty() {
+        println!("{database}: no finding");
+    }
+    if !json {
+        for f in &findings {
+            println!("- {f}");
+        }
+    }
+    match findings.len() {
+        0 => Ok(()),
+        n => Err(format!("{n} finding(s) on {database}")),
     }
 }
 

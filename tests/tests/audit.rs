@@ -643,3 +643,90 @@ async fn a_table_without_a_column_its_entity_uses_is_refused_at_connect() {
         other => panic!("expected a refusal naming the column, got {other:?}"),
     }
 }
+
+/// The migration command's `audit`: on the generated schema, no finding and exit 0; each drift
+/// is reported with the SQL that fixes it (and that SQL does fix it), a database behind the
+/// entities and a retired key are findings too, and any finding is a non-zero exit.
+#[tokio::test]
+async fn the_audit_command_names_each_finding_with_the_sql_that_fixes_it() {
+    use std::process::ExitCode;
+    use tenant_store::postgres::audit_report;
+    use tenant_store::postgres::sqlx::postgres::PgConnectOptions;
+
+    // Other tests here change the application role, which every database shares.
+    let _serial = SERIAL.lock().await;
+    let scratch = ScratchDb::new("ts_audit_command").await;
+    drop(scratch.examples_db(1).await);
+    let app: PgConnectOptions = scratch.app_url().parse().unwrap();
+    let entities = tenant_store_examples::entities();
+    let key = key();
+    let report = || audit_report(&app, Some(&key), Some(&entities));
+    let command = |url: String| {
+        tokio::task::spawn_blocking(move || {
+            let migrations =
+                tenant_store::cli::Migrations::postgres(tenant_store_examples::entities());
+            let args = ["migrations", "audit", "--json", "--database-url", &url];
+            tenant_store::cli::run(args.map(str::to_owned).to_vec(), &migrations)
+        })
+    };
+    assert_eq!(report().await.unwrap(), Vec::<String>::new());
+    assert_eq!(command(scratch.app_url()).await.unwrap(), ExitCode::SUCCESS);
+
+    let owner = raw_pool(&scratch.owner_url(), 1).await;
+    sqlx::raw_sql(
+        "ALTER TABLE public.memories NO FORCE ROW LEVEL SECURITY;
+         CREATE POLICY everyone ON public.memories FOR SELECT USING (true);",
+    )
+    .execute(&owner)
+    .await
+    .unwrap();
+    let findings = report().await.unwrap();
+    let fixes: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.split_once("; fix: ").map(|(_, sql)| sql))
+        .collect();
+    let expected = [
+        "ALTER TABLE public.memories FORCE ROW LEVEL SECURITY;",
+        "DROP POLICY \"everyone\" ON public.memories;",
+    ];
+    for fix in expected {
+        assert!(
+            fixes.iter().any(|f| f.starts_with(fix)),
+            "{fix} in {findings:#?}"
+        );
+    }
+    assert_eq!(command(scratch.app_url()).await.unwrap(), ExitCode::FAILURE);
+    // The fixes, as printed, fix it.
+    for fix in expected {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(fix))
+            .execute(&owner)
+            .await
+            .unwrap();
+    }
+    assert_eq!(report().await.unwrap(), Vec::<String>::new());
+
+    // A database behind the entities, and a retired key.
+    sqlx::raw_sql("ALTER TABLE public.memories DROP COLUMN metadata")
+        .execute(&owner)
+        .await
+        .unwrap();
+    let mut conn = owner.acquire().await.unwrap();
+    assert!(
+        tenant_store::postgres::keys::retire(&mut conn, key.id())
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    let findings = report().await.unwrap().join("\n");
+    assert!(
+        findings.contains("needs column `metadata` (jsonb) of public.memories"),
+        "{findings}"
+    );
+    assert!(
+        findings.contains("does not accept a tenant context signed with key `tests`"),
+        "{findings}"
+    );
+    assert_eq!(command(scratch.app_url()).await.unwrap(), ExitCode::FAILURE);
+    owner.close().await;
+    scratch.drop().await;
+}

@@ -37,6 +37,16 @@ use crate::{Error, Result};
 ///   (the same for `reset_session`, which runs as its caller);
 ///   the definer role can log in or bypasses RLS; the role can read the key table.
 pub async fn audit(conn: &mut PgConnection) -> Result<()> {
+    let findings = findings(conn).await?;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Audit(findings.join("; ")))
+    }
+}
+
+/// Every finding of [`audit`], each with what fixes it; empty when there is none.
+pub async fn findings(conn: &mut PgConnection) -> Result<Vec<String>> {
     let mut findings = Vec::new();
     let role = audit_role(conn, &mut findings).await?;
     let base_applied: bool =
@@ -55,11 +65,12 @@ pub async fn audit(conn: &mut PgConnection) -> Result<()> {
                 .to_owned(),
         );
     }
-    if findings.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Audit(findings.join("; ")))
-    }
+    Ok(findings)
+}
+
+/// `name` as a quoted SQL identifier, for the statements a finding proposes.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Returns the role's name.
@@ -73,19 +84,29 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
         .fetch_one(&mut *conn)
         .await?;
     if is_super {
-        findings.push(format!("role `{role}` is a superuser, which bypasses RLS"));
+        findings.push(format!(
+            "role `{role}` is a superuser, which bypasses RLS; fix: ALTER ROLE {} NOSUPERUSER;",
+            ident(&role)
+        ));
     }
     if bypass {
-        findings.push(format!("role `{role}` has BYPASSRLS"));
+        findings.push(format!(
+            "role `{role}` has BYPASSRLS; fix: ALTER ROLE {} NOBYPASSRLS;",
+            ident(&role)
+        ));
     }
     if createrole {
         findings.push(format!(
-            "role `{role}` has CREATEROLE (it could grant itself a role that bypasses RLS)"
+            "role `{role}` has CREATEROLE (it could grant itself a role that bypasses RLS); fix: \
+             ALTER ROLE {} NOCREATEROLE;",
+            ident(&role)
         ));
     }
     if temp {
         findings.push(format!(
-            "role `{role}` may create temporary objects in this database; revoke TEMPORARY (from PUBLIC too)"
+            "role `{role}` may create temporary objects in this database; fix: REVOKE TEMPORARY ON \
+             DATABASE <this database> FROM PUBLIC, {};",
+            ident(&role)
         ));
     }
 
@@ -105,7 +126,11 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
     .fetch_all(&mut *conn)
     .await?;
     for (p, what) in privileged {
-        findings.push(format!("role `{role}` is a member of `{p}` ({what})"));
+        findings.push(format!(
+            "role `{role}` is a member of `{p}` ({what}); fix: REVOKE {} FROM {};",
+            ident(&p),
+            ident(&role)
+        ));
     }
 
     let creatable: Vec<String> = sqlx::query_scalar(
@@ -118,7 +143,10 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
     .await?;
     for schema in creatable {
         findings.push(format!(
-            "role `{role}` may create objects in schema `{schema}` (it could shadow a table)"
+            "role `{role}` may create objects in schema `{schema}` (it could shadow a table); fix: \
+             REVOKE CREATE ON SCHEMA {} FROM PUBLIC, {};",
+            ident(&schema),
+            ident(&role)
         ));
     }
 
@@ -211,15 +239,23 @@ async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) ->
         )),
         Some((login, bypasses, reads_keys)) => {
             if login {
-                findings.push(format!("role `{DEFINER_ROLE}` can log in"));
+                findings.push(format!(
+                    "role `{DEFINER_ROLE}` can log in; fix: ALTER ROLE {DEFINER_ROLE} NOLOGIN;"
+                ));
             }
             if bypasses {
                 findings.push(format!(
-                    "role `{DEFINER_ROLE}` is a superuser or has BYPASSRLS"
+                    "role `{DEFINER_ROLE}` is a superuser or has BYPASSRLS; fix: ALTER ROLE \
+                     {DEFINER_ROLE} NOSUPERUSER NOBYPASSRLS;"
                 ));
             }
             if reads_keys {
-                findings.push("this role can read tenant_store_private.keys".to_owned());
+                findings.push(
+                    "this role can read tenant_store_private.keys; fix: REVOKE ALL ON \
+                     tenant_store_private.keys FROM PUBLIC, <this role and each role it is a \
+                     member of>;"
+                        .to_owned(),
+                );
             }
         }
     }
@@ -285,11 +321,15 @@ async fn audit_tables(
         }
         if !enabled {
             findings.push(format!(
-                "table {table} does not have row level security enabled"
+                "table {table} does not have row level security enabled; fix: ALTER TABLE {table} \
+                 ENABLE ROW LEVEL SECURITY;"
             ));
         }
         if !forced {
-            findings.push(format!("table {table} does not force row level security"));
+            findings.push(format!(
+                "table {table} does not force row level security; fix: ALTER TABLE {table} FORCE \
+                 ROW LEVEL SECURITY;"
+            ));
         }
         let Some(scope) = scope else {
             findings.push(format!("table {table} has no known scope column"));
@@ -338,8 +378,11 @@ async fn audit_policies(
             }
         } else if permissive {
             findings.push(format!(
-                "table {table}: permissive policy `{name}` (USING {}) is ORed with `tenant_isolation` and could widen access; drop it or make it AS RESTRICTIVE",
-                using.unwrap_or_else(|| "none".into())
+                "table {table}: permissive policy `{name}` (USING {}) is ORed with `tenant_isolation` \
+                 and could widen access; fix: DROP POLICY {} ON {table}; (or re-create it AS \
+                 RESTRICTIVE)",
+                using.unwrap_or_else(|| "none".into()),
+                ident(&name)
             ));
         }
     }
@@ -390,11 +433,14 @@ async fn audit_views_and_definers(
     for (view, kind, owner, owner_bypasses, invoker) in views {
         if kind == "m" {
             findings.push(format!(
-                "materialized view {view} reaches a tenant table and is readable by this role: it stores rows without RLS"
+                "materialized view {view} reaches a tenant table and is readable by this role: it \
+                 stores rows without RLS; fix: DROP MATERIALIZED VIEW {view};"
             ));
         } else if owner_bypasses && !invoker {
             findings.push(format!(
-                "view {view} reaches a tenant table, is readable by this role and runs as `{owner}`, which bypasses RLS"
+                "view {view} reaches a tenant table, is readable by this role and runs as `{owner}`, \
+                 which bypasses RLS; fix: ALTER VIEW {view} SET (security_invoker = true); (or \
+                 DROP VIEW {view};)"
             ));
         }
     }
@@ -413,7 +459,9 @@ async fn audit_views_and_definers(
     .await?;
     for (function, owner) in definers {
         findings.push(format!(
-            "SECURITY DEFINER function {function} is executable by this role and runs as `{owner}`, which bypasses RLS"
+            "SECURITY DEFINER function {function} is executable by this role and runs as \
+             `{owner}`, which bypasses RLS; fix: DROP FUNCTION {function}; (or REVOKE EXECUTE ON \
+             FUNCTION {function} FROM PUBLIC, <this role>;)"
         ));
     }
     Ok(())

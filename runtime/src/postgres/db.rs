@@ -289,6 +289,33 @@ fn statement_token(
     )
 }
 
+/// Everything [`Db::connect`] checks, as a list of findings instead of a refusal: the start-up
+/// audit ([`audit::findings`](super::audit::findings)), whether the database is behind the
+/// `entities` (the registered ones when `None`), and, given a key, whether the database
+/// verifies contexts signed with it. Runs on one connection of its own, as the role of
+/// `connect` (the application's). What the migration command's `audit` prints.
+pub async fn audit_report(
+    connect: &PgConnectOptions,
+    key: Option<&SigningKey>,
+    entities: Option<&super::evolve::Entities>,
+) -> Result<Vec<String>> {
+    let endpoint = pool::endpoint(connect);
+    let mut session = Session::open(connect)
+        .await
+        .map_err(|e| pool::name_endpoint(&endpoint, e.into()))?;
+    let mut findings = super::audit::findings(&mut session.conn).await?;
+    findings.extend(behind::check(&mut session.conn, entities).await?);
+    if let Some(key) = key {
+        let ttl_ms = i64::try_from(context::DEFAULT_TOKEN_TTL.as_millis()).unwrap_or(i64::MAX);
+        match check_key(&mut session, key, ttl_ms).await {
+            Err(Error::Audit(finding)) => findings.push(finding),
+            other => other?,
+        }
+    }
+    let _ = sqlx::Connection::close(session.conn).await;
+    Ok(findings)
+}
+
 /// Checks that the database verifies a context signed with `key` on `session`: the gate every
 /// generated statement opens with, and what the policy reads under it.
 async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Result<()> {

@@ -95,8 +95,10 @@ pub use store::Columns;
 pub use store::PgCrud;
 pub use store::{AppendOnly, CHUNK, Kind, Mutable, Store, Updatable, Versioned};
 
-pub use db::{Db, PoolStatus, RawConn};
+pub use db::{Db, PoolStatus, RawConn, audit_report};
 pub use options::DbOptions;
+#[cfg(feature = "cli")]
+pub(crate) use pool::endpoint as pool_endpoint;
 pub use tx::TenantTx;
 
 /// A plain sqlx query with arguments, as the generated code builds them.
