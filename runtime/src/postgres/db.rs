@@ -290,7 +290,7 @@ fn statement_token(
 }
 
 /// Everything [`Db::connect`] checks, as a list of findings instead of a refusal: the start-up
-/// audit ([`audit::findings`](super::audit::findings)), whether the database is behind the
+/// audit ([`audit`](super::audit), its findings listed instead of joined), whether the database is behind the
 /// `entities` (the registered ones when `None`), and, given a key, whether the database
 /// verifies contexts signed with it. Runs on one connection of its own, as the role of
 /// `connect` (the application's). What the migration command's `audit` prints.
