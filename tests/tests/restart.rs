@@ -99,6 +99,8 @@ async fn serves_again(db: &Db, who: &Principal) {
                     matches!(e, Error::Unavailable(_) | Error::Timeout(_)),
                     "{e}"
                 );
+                // The error names the server it could not reach.
+                assert!(e.to_string().contains("postgresql at "), "{e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("the pool did not serve again: {e}"),
@@ -135,6 +137,12 @@ async fn a_create_many_cut_by_a_restart_is_whole_or_absent() {
         assert!(
             result.is_err(),
             "{mode}: a batch cut by the restart reported {result:?}"
+        );
+        // Cut after its first message: the error still names the server.
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Unavailable(m) if m.contains("postgresql at ")),
+            "{mode}: {err:?}"
         );
         assert_eq!(
             ids_of(&who).await.len(),

@@ -309,6 +309,18 @@ impl Lease {
         }
     }
 
+    /// `e` as the caller sees it (`convert`), naming the server when it is a timeout or an
+    /// unreachable server: for the messages after a call's first, which [`Lease::first`] names.
+    pub(crate) fn error(&self, e: sqlx::Error, convert: fn(sqlx::Error) -> Error) -> Error {
+        let e = convert(e);
+        match (&e, self.obj.as_ref().and_then(Object::pool)) {
+            (Error::Timeout(_) | Error::Unavailable(_), Some(pool)) => {
+                name_endpoint(&pool.manager().endpoint, e)
+            }
+            _ => e,
+        }
+    }
+
     /// Whether the pool had handed this connection out before: one that sat in the pool can
     /// have died there; a new one failing means the server is unreachable.
     fn reused(&self) -> bool {

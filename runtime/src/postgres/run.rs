@@ -347,10 +347,13 @@ impl Runner<'_> {
                 aborted,
             } => {
                 let q = st.query(token)?;
-                lease.send(q).await.map_err(|e| {
-                    **aborted = true;
-                    convert(e)
-                })
+                match lease.send(q).await {
+                    Ok(answer) => Ok(answer),
+                    Err(e) => {
+                        **aborted = true;
+                        Err(lease.error(e, convert))
+                    }
+                }
             }
             On::Alone(a) => {
                 a.run(|token| st.query(token), user_id, org_id, convert)
@@ -413,13 +416,19 @@ impl Runner<'_> {
     /// Sends `q` as it is (no context) on the call's connection, after its first statement.
     async fn plain(&mut self, q: PgQuery<'static>) -> Result<Answer> {
         match &mut self.on {
-            On::Tx { lease, aborted, .. } => lease.send(q).await.map_err(|e| {
-                **aborted = true;
-                Error::from(e)
-            }),
+            On::Tx { lease, aborted, .. } => match lease.send(q).await {
+                Ok(answer) => Ok(answer),
+                Err(e) => {
+                    **aborted = true;
+                    Err(lease.error(e, Error::from))
+                }
+            },
             On::Alone(a) => {
                 let lease = a.lease.as_mut().expect("the call has sent a statement");
-                Ok(lease.send(q).await?)
+                match lease.send(q).await {
+                    Ok(answer) => Ok(answer),
+                    Err(e) => Err(lease.error(e, Error::from)),
+                }
             }
         }
     }
@@ -470,7 +479,13 @@ impl Alone<'_> {
         let db = self.db;
         let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
         match &mut self.lease {
-            Some(lease) => lease.send(make(&sign(lease))?).await.map_err(convert),
+            Some(lease) => {
+                let q = make(&sign(lease))?;
+                match lease.send(q).await {
+                    Ok(answer) => Ok(answer),
+                    Err(e) => Err(lease.error(e, convert)),
+                }
+            }
             None => {
                 let (lease, answer) =
                     Lease::first(&db.inner.pool, |lease| make(&sign(lease)), convert).await?;
