@@ -41,6 +41,23 @@ pub enum Error {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
+impl Error {
+    /// This error naming `endpoint` (the backend and its address, `neo4j at bolt://...`) when it
+    /// is a timeout or an unreachable server, and does not name it already; other errors (the
+    /// server answered) as they are.
+    pub(crate) fn at(self, endpoint: &str) -> Self {
+        match self {
+            Error::Timeout(m) if !m.starts_with(endpoint) => {
+                Error::Timeout(format!("{endpoint}: {m}"))
+            }
+            Error::Unavailable(m) if !m.starts_with(endpoint) => {
+                Error::Unavailable(format!("{endpoint}: {m}"))
+            }
+            other => other,
+        }
+    }
+}
+
 /// `Result` with the store [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

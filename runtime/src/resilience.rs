@@ -133,17 +133,10 @@ impl CallPolicy {
         })
     }
 
-    /// `e` with the endpoint named, for a timeout or an unreachable server; other errors as
-    /// they are (the server answered).
-    pub(crate) fn name_endpoint(&self, e: Error) -> Error {
-        let at = &self.endpoint;
-        match e {
-            Error::Timeout(m) if m.starts_with(&**at) => Error::Timeout(m),
-            Error::Timeout(m) => Error::Timeout(format!("{at}: {m}")),
-            Error::Unavailable(m) if m.starts_with(&**at) => Error::Unavailable(m),
-            Error::Unavailable(m) => Error::Unavailable(format!("{at}: {m}")),
-            other => other,
-        }
+    /// The backend and its address, as messages name them.
+    #[cfg_attr(not(feature = "opensearch"), allow(dead_code))]
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// How long one call of `tenant` may take: the call timeout, or the connect timeout for the
@@ -223,7 +216,7 @@ impl CallPolicy {
                         timeout.as_millis()
                     )))
                 })
-                .map_err(|e| self.name_endpoint(e))
+                .map_err(|e| e.at(&self.endpoint))
         };
         let shared = self
             .breaker

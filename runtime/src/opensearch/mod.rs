@@ -219,9 +219,9 @@ impl Client {
         Ok(client)
     }
 
-    /// `e` naming this client's server, when it is a timeout or an unreachable server.
-    pub(crate) fn name_endpoint(&self, e: Error) -> Error {
-        self.policy.name_endpoint(e)
+    /// The server's name in messages (`opensearch at <url>`).
+    pub(crate) fn endpoint(&self) -> &str {
+        self.policy.endpoint()
     }
 
     /// The per-call timeout of the resilience settings.

@@ -394,7 +394,7 @@ async fn search_raw<E: SearchEntity>(
             Some(body),
         )
         .await?)?)
-    .map_err(|e| client.name_endpoint(e))
+    .map_err(|e| e.at(client.endpoint()))
 }
 
 /// The (`_source`, hit) pairs of a search answer; [`Error::Timeout`] when the server says it

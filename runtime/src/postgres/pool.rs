@@ -266,7 +266,7 @@ impl Lease {
                 Ok(answer) => return Ok((lease, answer)),
                 // Dropped, the lease closes the dead connection.
                 Err(e) if dead(&e) && lease.reused() => {}
-                Err(e) => return Err(name_endpoint(&pool.manager().endpoint, convert(e))),
+                Err(e) => return Err(convert(e).at(&pool.manager().endpoint)),
             }
         }
     }
@@ -315,7 +315,7 @@ impl Lease {
         let e = convert(e);
         match (&e, self.obj.as_ref().and_then(Object::pool)) {
             (Error::Timeout(_) | Error::Unavailable(_), Some(pool)) => {
-                name_endpoint(&pool.manager().endpoint, e)
+                e.at(&pool.manager().endpoint)
             }
             _ => e,
         }
@@ -407,7 +407,7 @@ fn pool_error(e: PoolError<sqlx::Error>, endpoint: &str) -> Error {
             "{endpoint}: no connection within the acquire timeout (every connection busy, or \
              the server does not answer)"
         )),
-        PoolError::Backend(e) => name_endpoint(endpoint, e.into()),
+        PoolError::Backend(e) => Error::from(e).at(endpoint),
         PoolError::Closed => {
             Error::Unavailable(format!("{endpoint}: the connection pool is closed"))
         }
@@ -423,13 +423,4 @@ pub(crate) fn endpoint(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_database().unwrap_or_default()
     )
-}
-
-/// `e` naming the server when it is a timeout or an unreachable server.
-pub(crate) fn name_endpoint(endpoint: &str, e: Error) -> Error {
-    match e {
-        Error::Timeout(m) => Error::Timeout(format!("{endpoint}: {m}")),
-        Error::Unavailable(m) => Error::Unavailable(format!("{endpoint}: {m}")),
-        other => other,
-    }
 }
