@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::pool::{self, Lease, Session};
 use super::{
-    AdminTx, DbOptions, SigningKey, TenantDb, TenantTx, audit, behind, context, migrate, run,
+    AdminTx, DbOptions, SigningKey, TenantDb, TenantTx, audit_findings, behind, context, migrate,
+    run,
 };
 use crate::query::CursorKey;
 use crate::{Error, Principal, Result};
@@ -99,20 +100,11 @@ impl Db {
     ) -> Result<Self> {
         let endpoint = pool::endpoint(&connect);
         let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
-        let checks = async {
-            let mut session = Session::open(&connect).await?;
-            audit(&mut session.conn).await?;
-            let behind = behind::check(&mut session.conn, options.entities.as_ref()).await?;
-            if !behind.is_empty() {
-                return Err(Error::Audit(behind.join("; ")));
-            }
-            check_key(&mut session, &key, ttl_ms).await?;
-            // Closing politely is best effort; the checks are what matter.
-            let _ = sqlx::Connection::close(session.conn).await;
-            Ok(())
-        };
+        let checks = start_up_findings(&connect, Some((&key, ttl_ms)), options.entities.as_ref());
         match tokio::time::timeout(options.connect_timeout, checks).await {
-            Ok(done) => done.map_err(|e| pool::name_endpoint(&endpoint, e))?,
+            Ok(Ok(findings)) if findings.is_empty() => {}
+            Ok(Ok(findings)) => return Err(Error::Audit(findings.join("; "))),
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 return Err(Error::Timeout(format!(
                     "{endpoint}: connecting and the start-up checks took longer than {} ms \
@@ -299,21 +291,34 @@ pub async fn audit_report(
     key: Option<&SigningKey>,
     entities: Option<&super::evolve::Entities>,
 ) -> Result<Vec<String>> {
-    let endpoint = pool::endpoint(connect);
-    let mut session = Session::open(connect)
-        .await
-        .map_err(|e| pool::name_endpoint(&endpoint, e.into()))?;
-    let mut findings = super::audit::findings(&mut session.conn).await?;
-    findings.extend(behind::check(&mut session.conn, entities).await?);
-    if let Some(key) = key {
-        let ttl_ms = i64::try_from(context::DEFAULT_TOKEN_TTL.as_millis()).unwrap_or(i64::MAX);
-        match check_key(&mut session, key, ttl_ms).await {
-            Err(Error::Audit(finding)) => findings.push(finding),
-            other => other?,
+    let ttl_ms = i64::try_from(context::DEFAULT_TOKEN_TTL.as_millis()).unwrap_or(i64::MAX);
+    start_up_findings(connect, key.map(|k| (k, ttl_ms)), entities).await
+}
+
+/// The checks of [`Db::connect`] and [`audit_report`], on one connection of their own: the
+/// audit's findings, the schema's, and the key's (with its token lifetime) when given.
+async fn start_up_findings(
+    connect: &PgConnectOptions,
+    key: Option<(&SigningKey, i64)>,
+    entities: Option<&super::evolve::Entities>,
+) -> Result<Vec<String>> {
+    let checks = async {
+        let mut session = Session::open(connect).await?;
+        let mut findings = audit_findings(&mut session.conn).await?;
+        findings.extend(behind::check(&mut session.conn, entities).await?);
+        if let Some((key, ttl_ms)) = key {
+            match check_key(&mut session, key, ttl_ms).await {
+                Err(Error::Audit(finding)) => findings.push(finding),
+                other => other?,
+            }
         }
-    }
-    let _ = sqlx::Connection::close(session.conn).await;
-    Ok(findings)
+        // Closing politely is best effort; the checks are what matter.
+        let _ = sqlx::Connection::close(session.conn).await;
+        Ok(findings)
+    };
+    checks
+        .await
+        .map_err(|e: Error| e.at(&pool::endpoint(connect)))
 }
 
 /// Checks that the database verifies a context signed with `key` on `session`: the gate every

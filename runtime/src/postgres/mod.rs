@@ -83,6 +83,7 @@ pub use crate::__pg_admin_audit as admin_audit;
 pub use crate::__pg_drop_table as drop_table;
 pub use admin::{AdminTx, MoveTable, Moved, audit_table_sql, move_tenant};
 pub use audit::audit;
+use audit::findings as audit_findings;
 pub use column::{PgColumn, PgEntity};
 pub use context::SigningKey;
 pub use run::{Guard, TenantDb};
