@@ -109,6 +109,16 @@ fn contract_sql(before: &Table, after: &Table) -> String {
     sql
 }
 
+/// `UPDATE {t} {set}` over every tenant's rows: the owner that applies the migrations is
+/// subject to the policy (`FORCE`) and has no tenant context, so a plain `UPDATE` would see no
+/// row. `FORCE` is lifted for this one statement, inside the file's transaction, so no session
+/// sees the table without it.
+fn every_row(t: &str, set: &str) -> String {
+    format!(
+        "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;\nUPDATE {t} {set};\nALTER TABLE {t} FORCE ROW LEVEL SECURITY;\n"
+    )
+}
+
 /// The name of the trigger that keeps the renamed column `new` equal to its old name.
 fn sync_trigger(new: &str) -> String {
     pg_object_name("tenant_store", new, "sync")
@@ -229,9 +239,7 @@ impl<'a> Change<'a> {
                 let _ = writeln!(a, "ALTER TABLE {t} ALTER COLUMN \"{old}\" DROP DEFAULT;");
             }
             let _ = writeln!(a, "ALTER TABLE {t} ADD COLUMN \"{new}\" {ty};");
-            let _ = writeln!(a, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
-            let _ = writeln!(a, "UPDATE {t} SET \"{new}\" = \"{old}\"::{ty};");
-            let _ = writeln!(a, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
+            a.push_str(&every_row(&t, &format!("SET \"{new}\" = \"{old}\"::{ty}")));
             if !now.nullable {
                 let _ = writeln!(a, "ALTER TABLE {t} ALTER COLUMN \"{new}\" SET NOT NULL;");
             }
@@ -389,17 +397,13 @@ impl<'a> Change<'a> {
                     let _ = writeln!(self.alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" DROP NOT NULL;");
                 }
                 (true, false) => match &new.default {
-                    // The owner is subject to the policy (FORCE): lifted for this one statement,
-                    // inside the migration's transaction, so no session sees the table without it.
                     Some(d) => {
                         self.locks.push(format!(
                             "`{c}` made required updates its NULL rows and scans the whole table \
                              under an ACCESS EXCLUSIVE lock: every read and write of {t} waits \
                              until it ends"
                         ));
-                        let _ = writeln!(self.alter, "ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;");
-                        let _ = writeln!(self.alter, "UPDATE {t} SET \"{c}\" = {d} WHERE \"{c}\" IS NULL;");
-                        let _ = writeln!(self.alter, "ALTER TABLE {t} FORCE ROW LEVEL SECURITY;");
+                        self.alter.push_str(&every_row(t, &format!("SET \"{c}\" = {d} WHERE \"{c}\" IS NULL")));
                         let _ = writeln!(self.alter, "ALTER TABLE {t} ALTER COLUMN \"{c}\" SET NOT NULL;");
                     }
                     None => self.problems.push(format!(
