@@ -321,11 +321,8 @@ async fn audit(url: &str, entities: &evolve::Entities, json: bool) -> Result<(),
         println!("{report}");
     } else if findings.is_empty() {
         println!("{database}: no finding");
-    }
-    if !json {
-        for f in &findings {
-            println!("- {f}");
-        }
+    } else {
+        findings.iter().for_each(|f| println!("- {f}"));
     }
     match findings.len() {
         0 => Ok(()),

@@ -101,6 +101,19 @@ async fn migrate_examples(owner_url: &str) {
     install_key(owner_url).await;
 }
 
+/// Applies the pending migrations of `dir` with sqlx's migrator, as the tables' owner at
+/// `owner_url`; panics naming the folder and the error.
+pub async fn apply_folder(owner_url: &str, dir: &std::path::Path) {
+    let owner = raw_pool(owner_url, 1).await;
+    sqlx::migrate::Migrator::new(dir.to_path_buf())
+        .await
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .run(&owner)
+        .await
+        .unwrap_or_else(|e| panic!("applying the migrations of {}: {e}", dir.display()));
+    owner.close().await;
+}
+
 /// Installs [`key`] in the database at `owner_url` (the tables' owner's URL).
 pub async fn install_key(owner_url: &str) {
     let owner = raw_pool(owner_url, 1).await;

@@ -19,7 +19,7 @@ use tenant_store::postgres::evolve::{self, Entities};
 use tenant_store::postgres::{Db, DbOptions};
 use tenant_store::tenant_store;
 use tenant_store_tests::{
-    ScratchDb, folder_files, install_key, key, raw_pool, tenant, with_database,
+    ScratchDb, apply_folder, folder_files, install_key, key, raw_pool, tenant, with_database,
 };
 use uuid::Uuid;
 
@@ -246,15 +246,7 @@ impl Scratch {
         assert_eq!(new, planned);
         evolve::check(&self.dir, entities, "generate").unwrap_or_else(|e| panic!("{e}"));
 
-        let owner = raw_pool(&self.owner_url(), 1).await;
-        let migrator = sqlx::migrate::Migrator::new(self.dir.clone())
-            .await
-            .unwrap();
-        migrator
-            .run(&owner)
-            .await
-            .unwrap_or_else(|e| panic!("applying {new:?}: {e}"));
-        owner.close().await;
+        apply_folder(&self.owner_url(), &self.dir).await;
         install_key(&self.owner_url()).await;
         new
     }
@@ -1556,16 +1548,8 @@ fn a_data_migration_sees_every_tenants_rows_and_a_blind_one_is_refused() {
         "UPDATE gadgets SET notes = 'changed';\n",
     )
     .unwrap();
-    rt.block_on(async {
-        let owner = raw_pool(&scratch.owner_url(), 1).await;
-        sqlx::migrate::Migrator::new(scratch.dir.clone())
-            .await
-            .unwrap()
-            .run(&owner)
-            .await
-            .expect("the blind file applies without an error");
-        owner.close().await;
-    });
+    // The blind file applies without an error.
+    rt.block_on(apply_folder(&scratch.owner_url(), &scratch.dir));
     assert_eq!(colors(), untouched, "as the owner, the UPDATE saw no row");
 
     // The migration command refuses a pending blind file, and applies nothing.

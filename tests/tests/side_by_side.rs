@@ -25,7 +25,7 @@ use tenant_store::Principal;
 use tenant_store::postgres::evolve::{self, Entities};
 use tenant_store::postgres::{Db, DbOptions};
 use tenant_store::tenant_store;
-use tenant_store_tests::{ScratchDb, install_key, key, raw_pool, tenant};
+use tenant_store_tests::{ScratchDb, apply_folder, install_key, key, tenant};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -291,14 +291,7 @@ async fn deploy(
     generate: fn(&Path, &Entities) -> Result<evolve::Plan, evolve::Refused>,
 ) -> Vec<String> {
     let plan = generate(dir, entities).unwrap_or_else(|e| panic!("{e}"));
-    let owner = raw_pool(&scratch.owner_url(), 1).await;
-    sqlx::migrate::Migrator::new(dir.to_path_buf())
-        .await
-        .unwrap()
-        .run(&owner)
-        .await
-        .unwrap_or_else(|e| panic!("applying {:?}: {e}", plan.files));
-    owner.close().await;
+    apply_folder(&scratch.owner_url(), dir).await;
     plan.files.into_iter().map(|f| f.file_name).collect()
 }
 
