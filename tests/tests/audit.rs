@@ -730,3 +730,66 @@ async fn the_audit_command_names_each_finding_with_the_sql_that_fixes_it() {
     owner.close().await;
     scratch.drop().await;
 }
+
+/// The one trigger the audit accepts calls the rename's sync function, which copies a value
+/// between two columns of the row being written. Pointed by a hostile owner at the scope
+/// column, it cannot move a row into another tenant: the policy's `WITH CHECK` judges the row
+/// after every `BEFORE` trigger, so the tenant's update fails and the other tenant sees nothing.
+#[tokio::test]
+async fn the_accepted_sync_trigger_cannot_move_a_row_into_another_tenant() {
+    use tenant_store_examples::memory::{Memory, MemoryPatch, NewMemory};
+
+    let _serial = SERIAL.lock().await;
+    let scratch = ScratchDb::new("ts_sync_scope").await;
+    let db = scratch.examples_db(2).await;
+    let owner = raw_pool(&scratch.owner_url(), 1).await;
+    let body = tenant_store::postgres::migrate::SYNC_RENAMED_BODY;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET ROLE tenant_store_definer;
+         CREATE FUNCTION tenant_store_private.sync_renamed() RETURNS trigger
+             LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+             SET search_path = pg_catalog, pg_temp
+             AS $${body}$$;
+         RESET ROLE;
+         CREATE TRIGGER tenant_store_user_id_sync BEFORE INSERT OR UPDATE ON public.memories
+             FOR EACH ROW EXECUTE FUNCTION tenant_store_private.sync_renamed('content', 'user_id');"
+    )))
+    .execute(&owner)
+    .await
+    .unwrap();
+    // The audit accepts it: it is the generated function.
+    let db = {
+        drop(db);
+        Db::connect(&scratch.app_url(), key())
+            .await
+            .expect("the audit accepts the generated sync function")
+    };
+    let (a, b) = (tenant_store_tests::tenant(), tenant_store_tests::tenant());
+    for (me, other) in [(&a, &b), (&b, &a)] {
+        let m = Memory::store()
+            .create(&mut db.tenant(me), NewMemory::default())
+            .await
+            .unwrap();
+        // Writing the other tenant's id where the trigger copies it into the scope column.
+        let patch = MemoryPatch {
+            content: Some(other.user_id().to_string()),
+            ..Default::default()
+        };
+        let moved = Memory::store()
+            .update(&mut db.tenant(me), m.id, m.version, patch)
+            .await;
+        // Refused by the policy's WITH CHECK (the trigger did rewrite the scope column).
+        let refused = moved.map(|m| m.user_id).unwrap_err().to_string();
+        assert!(refused.contains("row-level security"), "{refused}");
+        let seen = Memory::store()
+            .get(&mut db.tenant(other), m.id)
+            .await
+            .unwrap();
+        assert!(seen.is_none(), "the other tenant reads the row");
+        let still = Memory::store().get(&mut db.tenant(me), m.id).await.unwrap();
+        assert_eq!(still.map(|s| s.user_id), Some(me.user_id()));
+    }
+    drop(db);
+    owner.close().await;
+    scratch.drop().await;
+}
