@@ -16,7 +16,7 @@ pub mod fixtures;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tenant_store::Principal;
-use tenant_store::postgres::{Db, DbOptions, SigningKey};
+use tenant_store::postgres::{Db, DbOptions, Pooler, SigningKey};
 use uuid::Uuid;
 
 /// How to start the test servers; every "cannot reach" panic names it.
@@ -140,6 +140,17 @@ pub fn sign_context(pid: i32, bound: &str, user_id: Uuid, org_id: Uuid) -> Strin
     format!("{body}.{}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The `Db` options every test starts from: [`Pooler::Transaction`] when
+/// `TENANT_STORE_PG_POOLER=transaction`, which `scripts/test.sh` sets for its second run of the
+/// PostgreSQL suites, with `TENANT_STORE_PG_URL` pointing at PgBouncer in transaction mode.
+pub fn options() -> DbOptions {
+    match std::env::var("TENANT_STORE_PG_POOLER").as_deref() {
+        Ok("transaction") => DbOptions::default().pooler(Pooler::Transaction),
+        Ok("") | Err(_) => DbOptions::default(),
+        Ok(other) => panic!("TENANT_STORE_PG_POOLER={other}: expected `transaction` or nothing"),
+    }
+}
+
 /// Migrates, then connects as the application role through the audited [`Db`].
 pub async fn db() -> Db {
     db_with(10).await
@@ -148,7 +159,7 @@ pub async fn db() -> Db {
 /// Like [`db`] with a pool of at most `max` connections.
 pub async fn db_with(max: u32) -> Db {
     migrate().await;
-    Db::connect_with(&app_url(), key(), DbOptions::default().max_connections(max))
+    Db::connect_with(&app_url(), key(), options().max_connections(max))
         .await
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}; {START}"))
 }
@@ -168,7 +179,7 @@ pub async fn db_through(proxy: &RoundTripCounter) -> Db {
     Db::connect_with(
         &via(&app_url(), proxy.addr),
         key(),
-        DbOptions::default().max_connections(1),
+        options().max_connections(1),
     )
     .await
     .unwrap_or_else(|e| panic!("connecting through the proxy failed: {e}; {START}"))
@@ -246,7 +257,7 @@ impl ScratchDb {
         Db::connect_with(
             &self.app_url(),
             key(),
-            DbOptions::default().max_connections(max),
+            options().max_connections(max),
         )
         .await
         .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}"))

@@ -35,7 +35,7 @@
 
 use std::collections::HashSet;
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Executor as _};
 use uuid::Uuid;
 
 use super::context::{self, AuditRow};
@@ -137,9 +137,9 @@ impl<'db> AdminTx<'db> {
             self.entered.insert(ids);
         }
         let started_us = self.tx.started_us;
-        self.tx.token =
-            self.db
-                .transaction_token(self.tx.lease().session(), started_us, ids.0, ids.1);
+        self.tx.token = self
+            .db
+            .transaction_token(self.tx.pid, started_us, ids.0, ids.1);
         self.tx.user_id = ids.0;
         self.tx.org_id = ids.1;
         self.tx.set_context().await?;
@@ -175,18 +175,29 @@ async fn write_audit(
         reason,
     };
     let signature = context::audit_signature(db.key(), &row);
-    sqlx::query("SELECT tenant_store_private.admin_audit($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind(row.session)
-        .bind(row.actor_user)
-        .bind(row.actor_org)
-        .bind(row.reason)
-        .bind(tenant.map(|t| t.0))
-        .bind(tenant.map(|t| t.1))
-        .bind(row.issued_ms)
-        .bind(db.key().id())
-        .bind(signature)
-        .execute(&mut conn.conn)
-        .await?;
+    let write =
+        sqlx::query("SELECT tenant_store_private.admin_audit($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(row.session)
+            .bind(row.actor_user)
+            .bind(row.actor_org)
+            .bind(row.reason)
+            .bind(tenant.map(|t| t.0))
+            .bind(tenant.map(|t| t.1))
+            .bind(row.issued_ms)
+            .bind(db.key().id())
+            .bind(signature)
+            .persistent(false);
+    // In a transaction of its own: behind a transaction pooler, the unnamed statement's Parse
+    // and Bind must meet the same server session.
+    let conn = &mut conn.conn;
+    conn.execute(sqlx::raw_sql("BEGIN")).await?;
+    match conn.execute(write).await {
+        Ok(_) => conn.execute(sqlx::raw_sql("COMMIT")).await?,
+        Err(e) => {
+            conn.execute(sqlx::raw_sql("ROLLBACK")).await?;
+            return Err(e.into());
+        }
+    };
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub async fn findings(conn: &mut PgConnection) -> Result<Vec<String>> {
     let role = audit_role(conn, &mut findings).await?;
     let base_applied: bool =
         sqlx::query_scalar("SELECT to_regclass('tenant_store_private.tenant_tables') IS NOT NULL")
+            .persistent(false)
             .fetch_one(&mut *conn)
             .await?;
     if base_applied {
@@ -81,6 +82,7 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
                     has_database_privilege(current_user, current_database(), 'TEMPORARY')
              FROM pg_catalog.pg_roles WHERE rolname = current_user",
         )
+        .persistent(false)
         .fetch_one(&mut *conn)
         .await?;
     if is_super {
@@ -123,6 +125,7 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
          ORDER BY 1",
     )
     .bind(DEFINER_ROLE)
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for (p, what) in privileged {
@@ -139,6 +142,7 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
            AND has_schema_privilege(current_user, oid, 'CREATE')
          ORDER BY 1",
     )
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for schema in creatable {
@@ -157,6 +161,7 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
          WHERE has_function_privilege(current_user, f, 'EXECUTE') ORDER BY 1",
     )
     .bind(&OPERATOR_REVOKED[..])
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for f in callable {
@@ -167,6 +172,7 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
     let signals: bool = sqlx::query_scalar(
         "SELECT pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE')",
     )
+    .persistent(false)
     .fetch_one(&mut *conn)
     .await?;
     if signals {
@@ -193,6 +199,7 @@ async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) ->
         )
         .bind(PRIVATE_SCHEMA)
         .bind(name)
+        .persistent(false)
         .fetch_optional(&mut *conn)
         .await?;
         let f = format!("{PRIVATE_SCHEMA}.{name}");
@@ -230,6 +237,7 @@ async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) ->
          FROM pg_catalog.pg_roles WHERE rolname = $1",
     )
     .bind(DEFINER_ROLE)
+    .persistent(false)
     .fetch_optional(&mut *conn)
     .await
     .unwrap_or(None);
@@ -289,6 +297,7 @@ async fn audit_tables(
         "SELECT format('%I.%I', t.table_schema, t.table_name) FROM tenant_store_private.tenant_tables t
          WHERE to_regclass(format('%I.%I', t.table_schema, t.table_name)) IS NULL ORDER BY 1",
     )
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for table in missing {
@@ -306,6 +315,7 @@ async fn audit_tables(
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          ORDER BY 1"
     )))
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     if tables.is_empty() {
@@ -356,6 +366,7 @@ async fn audit_policies(
              FROM pg_catalog.pg_policy WHERE polrelid = $1::regclass ORDER BY 1",
         )
         .bind(table)
+        .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
     let expected = printed_policy(scope);
@@ -428,6 +439,7 @@ async fn audit_views_and_definers(
              WHERE has_table_privilege(current_user, v.oid, 'SELECT')
              ORDER BY 1"
         )))
+        .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
     for (view, kind, owner, owner_bypasses, invoker) in views {
@@ -455,6 +467,7 @@ async fn audit_views_and_definers(
            AND has_function_privilege(current_user, p.oid, 'EXECUTE')
          ORDER BY 1",
     )
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for (function, owner) in definers {
@@ -486,6 +499,7 @@ async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Res
          FROM pg_catalog.pg_proc p
          WHERE p.oid = pg_catalog.to_regprocedure('tenant_store_private.sync_renamed()')",
     )
+    .persistent(false)
     .fetch_optional(&mut *conn)
     .await?;
     let sync_is_ours = sync.as_ref().is_some_and(|(owner, secdef, config, src)| {
@@ -518,6 +532,7 @@ async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Res
          ORDER BY 1, 3, 2"
     )))
     .bind(sync_is_ours)
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for (kind, name, table) in on_tables {
@@ -539,6 +554,7 @@ async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Res
          ORDER BY 1",
     )
     .bind(PRIVATE_SCHEMA)
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for view in views {
@@ -567,6 +583,7 @@ async fn audit_drift(conn: &mut PgConnection, findings: &mut Vec<String>) -> Res
     )))
     .bind(PRIVATE_SCHEMA)
     .bind(DEFINER_ROLE)
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     for (function, owner) in definers {

@@ -33,6 +33,7 @@ async fn live_columns(
     )
     .bind(&table.schema)
     .bind(&table.table)
+    .persistent(false)
     .fetch_one(&mut *conn)
     .await?;
     if !exists {
@@ -62,6 +63,7 @@ async fn live_columns(
             .map(|c| c.sql_type.clone())
             .collect::<Vec<_>>(),
     )
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
     Ok(Some(

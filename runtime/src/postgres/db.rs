@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::pool::{self, Lease, Session};
 use super::{
-    AdminTx, DbOptions, SigningKey, TenantDb, TenantTx, audit_findings, behind, context, migrate,
-    run,
+    AdminTx, DbOptions, Pooler, SigningKey, TenantDb, TenantTx, audit_findings, behind, context,
+    migrate, run,
 };
 use crate::query::CursorKey;
 use crate::{Error, Principal, Result};
@@ -43,6 +43,7 @@ pub(super) struct Inner {
     /// application accepts the others' cursors.
     pub(super) cursor_key: CursorKey,
     pub(super) ttl_ms: i64,
+    pub(super) pooler: Pooler,
 }
 
 impl std::fmt::Debug for Db {
@@ -100,7 +101,13 @@ impl Db {
     ) -> Result<Self> {
         let endpoint = pool::endpoint(&connect);
         let ttl_ms = i64::try_from(options.token_ttl.as_millis()).unwrap_or(i64::MAX);
-        let checks = start_up_findings(&connect, Some((&key, ttl_ms)), options.entities.as_ref());
+        let probe = options.pooler == Pooler::None;
+        let checks = start_up_findings(
+            &connect,
+            Some((&key, ttl_ms)),
+            options.entities.as_ref(),
+            probe,
+        );
         match tokio::time::timeout(options.connect_timeout, checks).await {
             Ok(Ok(findings)) if findings.is_empty() => {}
             Ok(Ok(findings)) => return Err(Error::Audit(findings.join("; "))),
@@ -118,6 +125,7 @@ impl Db {
             options: connect.clone(),
             max_lifetime: options.max_lifetime,
             idle_timeout: options.idle_timeout,
+            pooler: options.pooler,
         };
         let pool = pool::build(
             manager,
@@ -131,6 +139,7 @@ impl Db {
                 cursor_key: CursorKey::derive(key.secret()),
                 key,
                 ttl_ms,
+                pooler: options.pooler,
             }),
         })
     }
@@ -160,30 +169,12 @@ impl Db {
     /// the token verifies in this transaction only. Generated statements set it in their gate;
     /// hand-written SQL gets it set (bound) before its first statement.
     pub(super) async fn begin_as(&self, principal: Option<&Principal>) -> Result<TenantTx<'_>> {
-        let (lease, answer) = Lease::first(
-            &self.inner.pool,
-            |lease| {
-                // From the BEGIN on, a lease given back unfinished is rolled back first.
-                lease.in_tx = true;
-                Ok(sqlx::raw_sql(AssertSqlSafe(format!(
-                    "BEGIN; SELECT {}",
-                    migrate::TRANSACTION_START_US
-                ))))
-            },
-            Error::from,
-        )
-        .await?;
-        let started_us = answer
-            .rows
-            .first()
-            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
-            .transpose()?
-            .ok_or_else(|| Error::Backend("BEGIN returned no transaction start".into()))?;
+        let (lease, pid, started_us) = self.open_transaction().await?;
         let (user_id, org_id) =
             principal.map_or((Uuid::nil(), Uuid::nil()), |p| (p.user_id(), p.org_id()));
         // No principal: an empty context, which verifies for no tenant.
         let token = match principal {
-            Some(_) => self.transaction_token(lease.session(), started_us, user_id, org_id),
+            Some(_) => self.transaction_token(pid, started_us, user_id, org_id),
             None => String::new(),
         };
         Ok(TenantTx {
@@ -192,6 +183,7 @@ impl Db {
             org_id,
             token,
             started_us,
+            pid,
             context_set: principal.is_none(),
             aborted: false,
             cursor_key: &self.inner.cursor_key,
@@ -205,16 +197,54 @@ impl Db {
         statement_token(&self.inner.key, self.inner.ttl_ms, session, user_id, org_id)
     }
 
-    /// The signed context for the transaction on `session` that started at `started_us`.
+    /// The signed context for the transaction on backend `pid` that started at `started_us`.
     pub(super) fn transaction_token(
         &self,
-        session: &Session,
+        pid: i32,
         started_us: i64,
         user_id: Uuid,
         org_id: Uuid,
     ) -> String {
         let bound = context::Bound::Transaction(started_us);
-        self.inner.key.token(session.pid, bound, user_id, org_id)
+        self.inner.key.token(pid, bound, user_id, org_id)
+    }
+
+    /// Takes a connection and opens a transaction on it, in one message that also reads the
+    /// pid of the backend the transaction runs on and the transaction's start: what its token
+    /// is bound to. The transaction pins its backend behind a transaction pooler too.
+    ///
+    /// With [`Pooler::None`], a pid other than the one the connection read when it opened means
+    /// a pooler moved the connection to another server session: refused ([`Error::Audit`]),
+    /// naming the option, rather than run on a token that could not verify (zero rows).
+    pub(super) async fn open_transaction(&self) -> Result<(Lease, i32, i64)> {
+        let (lease, answer) = Lease::first(
+            &self.inner.pool,
+            |lease| {
+                // From the BEGIN on, a lease given back unfinished is rolled back first.
+                lease.in_tx = true;
+                Ok(sqlx::raw_sql(AssertSqlSafe(format!(
+                    "BEGIN; SELECT pg_catalog.pg_backend_pid(), {}",
+                    migrate::TRANSACTION_START_US
+                ))))
+            },
+            Error::from,
+        )
+        .await?;
+        let row = answer
+            .rows
+            .first()
+            .ok_or_else(|| Error::Backend("BEGIN returned no transaction start".into()))?;
+        let (pid, started_us): (i32, i64) =
+            (sqlx::Row::try_get(row, 0)?, sqlx::Row::try_get(row, 1)?);
+        if self.inner.pooler == Pooler::None && pid != lease.session().pid {
+            return Err(Error::Audit(moved_session(lease.session().pid, pid)));
+        }
+        Ok((lease, pid, started_us))
+    }
+
+    /// What stands between this `Db` and the server.
+    pub(super) fn pooler(&self) -> Pooler {
+        self.inner.pooler
     }
 
     /// A pooled connection outside any tenant, for infrastructure work (health checks,
@@ -292,19 +322,34 @@ pub async fn audit_report(
     entities: Option<&super::evolve::Entities>,
 ) -> Result<Vec<String>> {
     let ttl_ms = i64::try_from(context::DEFAULT_TOKEN_TTL.as_millis()).unwrap_or(i64::MAX);
-    start_up_findings(connect, key.map(|k| (k, ttl_ms)), entities).await
+    start_up_findings(connect, key.map(|k| (k, ttl_ms)), entities, false).await
 }
 
 /// The checks of [`Db::connect`] and [`audit_report`], on one connection of their own: the
-/// audit's findings, the schema's, and the key's (with its token lifetime) when given.
+/// audit's findings, the schema's, and the key's (with its token lifetime) when given; with
+/// `probe`, first whether the connections are sessions of their own ([`probe_sessions`]).
+///
+/// The checks run in one transaction, which pins one server session behind a transaction
+/// pooler, and send only unnamed statements.
 async fn start_up_findings(
     connect: &PgConnectOptions,
     key: Option<(&SigningKey, i64)>,
     entities: Option<&super::evolve::Entities>,
+    probe: bool,
 ) -> Result<Vec<String>> {
+    use sqlx::{Executor as _, Row as _};
     let checks = async {
         let mut session = Session::open(connect).await?;
-        let mut findings = audit_findings(&mut session.conn).await?;
+        let mut findings = Vec::new();
+        if probe {
+            findings.extend(probe_sessions(connect, &mut session).await?);
+        }
+        let pinned = session
+            .conn
+            .fetch_one(sqlx::raw_sql("BEGIN; SELECT pg_catalog.pg_backend_pid()"))
+            .await?;
+        session.pid = pinned.try_get(0)?;
+        findings.extend(audit_findings(&mut session.conn).await?);
         findings.extend(behind::check(&mut session.conn, entities).await?);
         if let Some((key, ttl_ms)) = key {
             match check_key(&mut session, key, ttl_ms).await {
@@ -312,13 +357,55 @@ async fn start_up_findings(
                 other => other?,
             }
         }
-        // Closing politely is best effort; the checks are what matter.
+        // Closing politely is best effort (it rolls the checks' transaction back); the checks
+        // are what matter.
         let _ = sqlx::Connection::close(session.conn).await;
         Ok(findings)
     };
     checks
         .await
         .map_err(|e: Error| e.at(&pool::endpoint(connect)))
+}
+
+/// Whether the connections to `connect` are server sessions of their own, as
+/// [`Pooler::None`] needs: `first` has read its pid; a second connection opens a transaction
+/// (pinning a server session) and reads its pid, and `first` reads its pid again. A pooler in
+/// transaction mode shows either way: it lends the second connection the session `first` just
+/// released (PgBouncer lends the session released last first), or, with that session held,
+/// lends `first` another one.
+async fn probe_sessions(connect: &PgConnectOptions, first: &mut Session) -> Result<Option<String>> {
+    use sqlx::{Executor as _, Row as _};
+    let mut second = Session::open(connect).await?;
+    let held: i32 = second
+        .conn
+        .fetch_one(sqlx::raw_sql("BEGIN; SELECT pg_catalog.pg_backend_pid()"))
+        .await?
+        .try_get(0)?;
+    let again: i32 = first
+        .conn
+        .fetch_one(sqlx::raw_sql("SELECT pg_catalog.pg_backend_pid()"))
+        .await?
+        .try_get(0)?;
+    let _ = sqlx::Connection::close(second.conn).await;
+    Ok(if held == first.pid {
+        Some(format!(
+            "two connections were served by one server session (backend {held}): {POOLED}"
+        ))
+    } else if again != first.pid {
+        Some(moved_session(first.pid, again))
+    } else {
+        None
+    })
+}
+
+/// What a transaction pooler in front of a `Db` made for [`Pooler::None`] means, and the fix.
+const POOLED: &str = "a pooler in transaction mode (PgBouncer's `pool_mode = transaction`, a \
+    managed platform's pooled port) stands between this client and PostgreSQL; connect with \
+    `DbOptions::pooler(Pooler::Transaction)`, or through session pooling or directly";
+
+/// The refusal when a connection opened on backend `then` runs on backend `now`.
+fn moved_session(then: i32, now: i32) -> String {
+    format!("a connection opened on backend {then} now runs on backend {now}: {POOLED}")
 }
 
 /// Checks that the database verifies a context signed with `key` on `session`: the gate every
@@ -332,6 +419,7 @@ async fn check_key(session: &mut Session, key: &SigningKey, ttl_ms: i64) -> Resu
     );
     let seen: Result<Option<Option<Uuid>>> = sqlx::query_scalar(AssertSqlSafe(sql))
         .bind(token)
+        .persistent(false)
         .fetch_optional(&mut session.conn)
         .await
         .map_err(Error::from);

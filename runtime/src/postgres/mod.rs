@@ -97,7 +97,7 @@ pub use store::PgCrud;
 pub use store::{AppendOnly, CHUNK, Kind, Mutable, Store, Updatable, Versioned};
 
 pub use db::{Db, PoolStatus, RawConn, audit_report};
-pub use options::DbOptions;
+pub use options::{DbOptions, Pooler};
 #[cfg(feature = "cli")]
 pub(crate) use pool::endpoint as pool_endpoint;
 pub use tx::TenantTx;

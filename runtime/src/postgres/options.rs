@@ -14,6 +14,27 @@ pub struct DbOptions {
     pub(super) max_lifetime: Option<Duration>,
     pub(super) idle_timeout: Option<Duration>,
     pub(super) entities: Option<evolve::Entities>,
+    pub(super) pooler: Pooler,
+}
+
+/// What stands between the application and PostgreSQL ([`DbOptions::pooler`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Pooler {
+    /// Each connection is one server session for its whole life: PostgreSQL itself, or a pooler
+    /// in session mode (PgBouncer's `pool_mode = session`). A [`TenantDb`](super::TenantDb) call
+    /// is one statement, one round trip.
+    #[default]
+    None,
+    /// A pooler that hands a connection a server session per transaction (PgBouncer's
+    /// `pool_mode = transaction`, the poolers of managed platforms on their pooled port). Every
+    /// call runs in a transaction of its own, which pins one server session, and every statement
+    /// is unnamed: a [`TenantDb`](super::TenantDb) call costs four round trips instead of one.
+    /// Hand-written queries on a [`RawConn`](super::RawConn) need `.persistent(false)` and an
+    /// explicit transaction around each parameterised statement, as with any sqlx client behind
+    /// such a pooler; a [`TenantTx`](super::TenantTx) does both for its own. Migrations and the
+    /// migration command need a direct connection (they hold a session-level lock).
+    Transaction,
 }
 
 impl Default for DbOptions {
@@ -29,6 +50,7 @@ impl Default for DbOptions {
             max_lifetime: Some(Duration::from_secs(30 * 60)),
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             entities: None,
+            pooler: Pooler::None,
         }
     }
 }
@@ -86,6 +108,15 @@ impl DbOptions {
     /// entity in a test binary) is skipped, since nothing says which this `Db` serves.
     pub fn entities(mut self, entities: evolve::Entities) -> Self {
         self.entities = Some(entities);
+        self
+    }
+
+    /// What stands between the application and PostgreSQL (default [`Pooler::None`]). Behind a
+    /// pooler in transaction mode, [`Pooler::Transaction`] is required: without it,
+    /// [`Db::connect`](super::Db::connect) refuses when it sees two of its connections served by
+    /// one server session, or one connection moved between two.
+    pub fn pooler(mut self, pooler: Pooler) -> Self {
+        self.pooler = pooler;
         self
     }
 }

@@ -46,6 +46,41 @@
 //! state) and cost nothing extra. A lease dropped without an end is cleaned the same way by a
 //! spawned task before the connection is pooled again; when that is impossible (no runtime) or
 //! fails, the connection is closed instead of pooled.
+//!
+//! ## Behind a transaction pooler
+//! A pooler in transaction mode (PgBouncer's `pool_mode = transaction`) lends a server session
+//! to a client connection for one transaction, and to another client's for the next. Three
+//! things above rest on a connection being one session, and [`Pooler::Transaction`] replaces
+//! each:
+//! - *The pid.* A token names the backend it verifies on. Here no connection has one, so
+//!   every call opens a transaction and reads the pid in the message that sends `BEGIN`
+//!   (`BEGIN; SELECT pg_backend_pid(), <start>`): the transaction pins its server session,
+//!   and the token is bound to that pid and that transaction's start
+//!   ([`Bound::Transaction`](super::context::Bound)), exactly as a [`TenantTx`](super::TenantTx)'s
+//!   always is. A token seen by SQL in one transaction verifies in no other, on any session;
+//!   no token with a lifetime (`e<ms>`) is made at all. A [`TenantDb`](super::TenantDb) call
+//!   is then `BEGIN` and the pid, the statement (sqlx's Parse/Describe/Sync, then
+//!   Bind/Execute/Sync), and `COMMIT`: four round trips instead of one.
+//! - *Prepared statements.* sqlx names its statements per connection (`sqlx_s_1`, ...), and
+//!   a server session serves many connections, so a name collides (42P05) or is missing
+//!   (26000). Debian's PgBouncer 1.18 cannot track them. Every statement a [`Lease`] sends is
+//!   unnamed (`Unnamed`), and an unnamed statement's Parse and its Bind are two messages, so
+//!   they must be in one transaction: every path here sends them inside one.
+//! - *The reset.* The message that ends a dirty transaction resets the session it ran on (the
+//!   same message, so the same server session), and prepared statements by SQL still close the
+//!   connection. What hand-written SQL leaves in the session between transactions (a
+//!   [`RawConn`](super::RawConn)'s autocommit statements) stays on a server session the pooler
+//!   hands to others; none of it carries a tenant, since a context verifies only in the
+//!   transaction it was made for. PgBouncer's `server_reset_query_always = 1` clears it too.
+//!
+//! [`Db::connect`](super::Db::connect) with [`Pooler::None`] checks that its connections are
+//! sessions of their own (`probe_sessions`): one connection reads its pid, a second one opens a
+//! transaction and reads its own, and the first reads its pid again. Two connections served by
+//! one backend, or one connection moved between two, is a transaction pooler: the connect is
+//! refused, naming the option. PgBouncer hands out the session released last first, so the
+//! second connection meets the first one's session; a pooler that does not can pass this check,
+//! and then [`Db::begin`](super::Db::begin), which compares the pid `BEGIN` reads with the one
+//! read at connect, refuses the transaction instead of running it on a token that cannot verify.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,6 +88,7 @@ use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleR
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Connection as _, Execute, Executor as _, Postgres};
 
+use super::Pooler;
 use crate::{Error, Result};
 
 /// Resets the session, counts its prepared statements (by SQL `PREPARE`, by the protocol: see
@@ -126,15 +162,18 @@ fn now_ms() -> i64 {
 }
 
 impl Session {
-    /// Opens a connection and reads its pid and its server's clock.
+    /// Opens a connection and reads its pid and its server's clock, in a simple query (no
+    /// prepared statement, so nothing a transaction pooler's next client can meet).
     pub(crate) async fn open(options: &PgConnectOptions) -> std::result::Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
         let mut conn = PgConnection::connect_with(options).await?;
         let before = now_ms();
-        let (pid, server_ms): (i32, i64) = sqlx::query_as(
-            "SELECT pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-        )
-        .fetch_one(&mut conn)
-        .await?;
+        let row = conn
+            .fetch_one(sqlx::raw_sql(
+                "SELECT pg_backend_pid(), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+            ))
+            .await?;
+        let (pid, server_ms): (i32, i64) = (row.try_get(0)?, row.try_get(1)?);
         let after = now_ms();
         Ok(Self {
             conn,
@@ -159,6 +198,7 @@ pub(crate) struct Manager {
     pub(crate) max_lifetime: Option<Duration>,
     /// A connection not handed out for this long is closed instead of handed out.
     pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) pooler: Pooler,
 }
 
 impl managed::Manager for Manager {
@@ -227,6 +267,29 @@ pub(crate) struct Lease {
     pub(crate) in_tx: bool,
     /// A message is in flight, or the connection died: close it instead of pooling it.
     broken: bool,
+    /// Behind a transaction pooler: every statement is sent unnamed ([`Unnamed`]).
+    pub(crate) pooler: Pooler,
+}
+
+/// A statement sent unnamed whatever its author asked for: a named prepared statement outlives
+/// the transaction on a server session that a transaction pooler hands to other clients.
+struct Unnamed<E>(E);
+
+impl<'q, E: Execute<'q, Postgres>> Execute<'q, Postgres> for Unnamed<E> {
+    fn sql(self) -> sqlx::SqlStr {
+        self.0.sql()
+    }
+    fn statement(&self) -> Option<&<Postgres as sqlx::Database>::Statement> {
+        self.0.statement()
+    }
+    fn take_arguments(
+        &mut self,
+    ) -> std::result::Result<Option<sqlx::postgres::PgArguments>, sqlx::error::BoxDynError> {
+        self.0.take_arguments()
+    }
+    fn persistent(&self) -> bool {
+        false
+    }
 }
 
 impl Lease {
@@ -240,6 +303,7 @@ impl Lease {
             dirty: false,
             in_tx: false,
             broken: false,
+            pooler: pool.manager().pooler,
         })
     }
 
@@ -274,8 +338,19 @@ impl Lease {
     /// Sends `q` and reads its whole answer, up to the server's ReadyForQuery (so a write is
     /// committed, or has failed, when this returns). A lease dropped while this is in flight,
     /// or after it found the connection dead, is closed instead of pooled: the answer would be
-    /// waiting for the next user.
+    /// waiting for the next user. Behind a transaction pooler, `q` goes unnamed.
     pub(crate) async fn send<'q, E>(&mut self, q: E) -> sqlx::Result<Answer>
+    where
+        E: 'q + Execute<'q, Postgres>,
+    {
+        if self.pooler == Pooler::Transaction {
+            self.send_as_is(Unnamed(q)).await
+        } else {
+            self.send_as_is(q).await
+        }
+    }
+
+    async fn send_as_is<'q, E>(&mut self, q: E) -> sqlx::Result<Answer>
     where
         E: 'q + Execute<'q, Postgres>,
     {

@@ -90,7 +90,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::pool::{Answer, Lease};
-use super::{Db, PgQuery, TenantTx};
+use super::{Db, PgQuery, Pooler, TenantTx};
 use crate::query::CursorKey;
 use crate::{Error, Principal, Result, Scope};
 
@@ -253,6 +253,8 @@ impl<'db> TenantDb<'db> {
             on: On::Alone(Alone {
                 db: self.db,
                 lease: None,
+                token: None,
+                open: false,
             }),
         }
     }
@@ -293,6 +295,13 @@ enum On<'t> {
 struct Alone<'t> {
     db: &'t Db,
     lease: Option<Lease>,
+    /// Behind a transaction pooler ([`Pooler::Transaction`]): the context signed for the
+    /// transaction the statements run in, once it is open.
+    token: Option<String>,
+    /// [`Runner::begin`] opened the transaction: statements join it until
+    /// [`Runner::commit`]. Otherwise, behind a transaction pooler, each statement gets a
+    /// transaction of its own.
+    open: bool,
 }
 
 impl Runner<'_> {
@@ -448,6 +457,11 @@ impl Runner<'_> {
         let On::Alone(a) = &mut self.on else {
             return Ok(());
         };
+        if a.db.pooler() == Pooler::Transaction {
+            a.open_transaction(user_id, org_id).await?;
+            a.open = true;
+            return Ok(());
+        }
         a.run(|_| Ok(sqlx::query("BEGIN")), user_id, org_id, Error::from)
             .await?;
         a.lease.as_mut().expect("BEGIN ran on it").in_tx = true;
@@ -477,6 +491,9 @@ impl Alone<'_> {
         convert: fn(sqlx::Error) -> Error,
     ) -> Result<Answer> {
         let db = self.db;
+        if db.pooler() == Pooler::Transaction {
+            return self.run_pooled(make, user_id, org_id, convert).await;
+        }
         let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
         match &mut self.lease {
             Some(lease) => {
@@ -493,6 +510,49 @@ impl Alone<'_> {
                 Ok(answer)
             }
         }
+    }
+
+    /// [`run`](Self::run) behind a transaction pooler: in the call's open transaction, or in one
+    /// of the statement's own (`BEGIN` and the pid, the statement, `COMMIT`).
+    async fn run_pooled(
+        &mut self,
+        make: impl Fn(&str) -> Result<PgQuery<'static>>,
+        user_id: Uuid,
+        org_id: Uuid,
+        convert: fn(sqlx::Error) -> Error,
+    ) -> Result<Answer> {
+        if self.lease.is_none() {
+            self.open_transaction(user_id, org_id).await?;
+        }
+        let (Some(lease), Some(token)) = (self.lease.as_mut(), self.token.as_deref()) else {
+            unreachable!("a transaction is open");
+        };
+        let answer = match lease.send(make(token)?).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                let e = lease.error(e, convert);
+                if !self.open {
+                    // Dropped, the lease rolls the transaction back before it is pooled again.
+                    self.lease = None;
+                    self.token = None;
+                }
+                return Err(e);
+            }
+        };
+        if !self.open {
+            self.token = None;
+            let lease = self.lease.take().expect("the statement ran on it");
+            lease.finish("COMMIT").await?;
+        }
+        Ok(answer)
+    }
+
+    /// Opens the call's transaction and signs the context for it.
+    async fn open_transaction(&mut self, user_id: Uuid, org_id: Uuid) -> Result<()> {
+        let (lease, pid, started_us) = self.db.open_transaction().await?;
+        self.token = Some(self.db.transaction_token(pid, started_us, user_id, org_id));
+        self.lease = Some(lease);
+        Ok(())
     }
 }
 

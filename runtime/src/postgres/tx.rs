@@ -1,11 +1,11 @@
 //! [`TenantTx`]: one tenant's transaction, and hand-written SQL inside it.
 
 use sqlx::postgres::PgRow;
-use sqlx::{Execute, Executor, Postgres};
+use sqlx::{Execute, Postgres};
 use uuid::Uuid;
 
 use super::context;
-use super::pool::Lease;
+use super::pool::{Answer, Lease};
 use crate::query::CursorKey;
 use crate::{Error, Result, Scope};
 
@@ -22,8 +22,10 @@ pub struct TenantTx<'db> {
     /// The signed context, bound to this transaction; every generated statement sets it in its
     /// gate.
     pub(super) token: String,
-    /// The transaction's start on the server, in microseconds (what `token` is bound to).
+    /// The transaction's start on the server, in microseconds, and the pid of the backend it
+    /// runs on, both read in the message that sent `BEGIN` (what `token` is bound to).
     pub(super) started_us: i64,
+    pub(super) pid: i32,
     /// Whether the context is set in the transaction for hand-written SQL.
     pub(super) context_set: bool,
     pub(super) aborted: bool,
@@ -183,8 +185,7 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let res = self.lease().conn().fetch_all(query).await;
-        self.track(res)
+        Ok(self.send(query).await?.rows)
     }
 
     /// Like [`run_all`](Self::run_all), at most one row.
@@ -192,8 +193,7 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let res = self.lease().conn().fetch_optional(query).await;
-        self.track(res)
+        Ok(self.send(query).await?.rows.into_iter().next())
     }
 
     /// Like [`run_all`](Self::run_all), the affected row count.
@@ -201,19 +201,22 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let res = self
-            .lease()
-            .conn()
-            .execute(query)
-            .await
-            .map(|r| r.rows_affected());
-        self.track(res)
+        Ok(self.send(query).await?.affected)
     }
 
-    fn track<T>(&mut self, res: std::result::Result<T, sqlx::Error>) -> Result<T> {
-        res.map_err(|e| {
-            self.aborted = true;
-            Error::from(e)
-        })
+    /// Sends `query` on the transaction's connection; a failure aborts the transaction.
+    async fn send<'q, E>(&mut self, query: E) -> Result<Answer>
+    where
+        E: Execute<'q, Postgres> + 'q,
+    {
+        let lease = self.lease();
+        match lease.send(query).await {
+            Ok(answer) => Ok(answer),
+            Err(e) => {
+                let e = lease.error(e, Error::from);
+                self.aborted = true;
+                Err(e)
+            }
+        }
     }
 }
