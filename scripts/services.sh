@@ -3,8 +3,9 @@
 # under target/services/ (PostgreSQL's under /var/tmp: see pg_home), stopped by the pid they were
 # started with.
 #
-#   scripts/services.sh up [SERVICE...]  install what is missing, start (all, or pg valkey
-#                                        opensearch neo4j qdrant), print nothing but progress
+#   scripts/services.sh up [SERVICE...]  install what is missing, start (all, or pg pgbouncer
+#                                        valkey opensearch neo4j qdrant), print nothing but
+#                                        progress
 #   scripts/services.sh env              print `export VAR=...` lines for the servers
 #   scripts/services.sh down             stop what `up` started, and nothing else
 #   scripts/services.sh reset            stop every server of ours and delete the data
@@ -34,6 +35,11 @@ pg_log="$pg_home/server.log"
 pg_super_pw="ts_super_pw"
 pg_owner_pw="ts_owner_pw"
 pg_app_pw="ts_app_pw"
+
+# PgBouncer from Debian's packages, in transaction mode, in front of that cluster: the pooler
+# users of managed platforms reach PostgreSQL through. Its files live beside the cluster's.
+pgb_port="${TENANT_STORE_PGBOUNCER_PORT:-56432}"
+pgb_dir="$pg_home/pgbouncer"
 
 vk_port="${TENANT_STORE_VALKEY_PORT:-56379}"
 # Cluster bus ports are these plus 10000, so they must stay at or below 55535.
@@ -236,6 +242,69 @@ pg_down() {
   fi
 }
 
+install_pgbouncer() {
+  if ! command -v pgbouncer >/dev/null; then
+    log "installing PgBouncer from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package would start a system-wide PgBouncer on 6432; only ours may run. A
+    # policy-rc.d that refuses every start is the standard way to say so (kept if present).
+    local policy=/usr/sbin/policy-rc.d own_policy=
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; own_policy=1
+    fi
+    apt-get update -qq
+    apt-get install -y -qq pgbouncer >/dev/null
+    [ -n "$own_policy" ] && rm -f "$policy"
+  fi
+}
+
+# True when the application role's `SELECT 1` through PgBouncer answers.
+answers_pgbouncer() {
+  PGPASSWORD="$pg_app_pw" PGCONNECT_TIMEOUT=2 psql -qtA -h 127.0.0.1 -p "$pgb_port" -U ts_app \
+    -d tenant_store -c 'SELECT 1' 2>/dev/null | grep -qx 1
+}
+
+pgb_up() {
+  pg_running || { log "PgBouncer needs PostgreSQL: start pg first"; exit 1; }
+  install_pgbouncer
+  mkdir -p "$pgb_dir"
+  # Every database of the cluster (the tests' scratch databases too), pooled per transaction;
+  # plain passwords in the user list let PgBouncer answer SCRAM itself.
+  cat > "$pgb_dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pgb_port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $pgb_dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+; sqlx sends it at start-up; PgBouncer 1.18 refuses start-up parameters it does not track.
+ignore_startup_parameters = extra_float_digits
+logfile = $pgb_dir/pgbouncer.log
+pidfile = $pgb_dir/pid
+INI
+  printf '"ts_app" "%s"\n"ts_owner" "%s"\n"postgres" "%s"\n' \
+    "$pg_app_pw" "$pg_owner_pw" "$pg_super_pw" > "$pgb_dir/userlist.txt"
+  chown -R postgres: "$pgb_dir"
+  chmod 600 "$pgb_dir/userlist.txt"
+  if pid_alive "$pgb_dir/pid"; then
+    log "PgBouncer already running on 127.0.0.1:$pgb_port"
+  else
+    log "starting PgBouncer (transaction mode) on 127.0.0.1:$pgb_port"
+    started pgbouncer
+    as_postgres pgbouncer -d "$pgb_dir/pgbouncer.ini"
+  fi
+  for _ in $(seq 100); do answers_pgbouncer && return 0; sleep 0.1; done
+  log "PgBouncer did not answer on 127.0.0.1:$pgb_port; see $pgb_dir/pgbouncer.log"; exit 1
+}
+
+pgb_down() { stop_pid "$pgb_dir/pid" PgBouncer; }
+
 install_valkey() {
   if ! command -v valkey-server >/dev/null || ! command -v valkey-cli >/dev/null; then
     log "installing Valkey from Debian's bookworm-backports"
@@ -394,6 +463,7 @@ env_lines() {
 export TENANT_STORE_PG_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_PG_OWNER_URL=postgres://ts_owner:$pg_owner_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_PG_SUPER_URL=postgres://postgres:$pg_super_pw@127.0.0.1:$pg_port/tenant_store
+export TENANT_STORE_PG_POOLER_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pgb_port/tenant_store
 export TENANT_STORE_VALKEY_URL=redis://127.0.0.1:$vk_port
 export TENANT_STORE_VALKEY_CLUSTER_URLS=redis://127.0.0.1:${vk_cluster_ports[0]},redis://127.0.0.1:${vk_cluster_ports[1]},redis://127.0.0.1:${vk_cluster_ports[2]}
 export TENANT_STORE_OPENSEARCH_URL=http://127.0.0.1:$os_port
@@ -405,16 +475,17 @@ export TENANT_STORE_QDRANT_URL=http://127.0.0.1:$qd_port
 ENV
 }
 
-all=(pg valkey opensearch neo4j qdrant)
+all=(pg pgbouncer valkey opensearch neo4j qdrant)
 
 up_one() {
   case "$1" in
-    pg) pg_up ;; valkey) vk_up ;; opensearch) os_up ;; neo4j) neo_up ;; qdrant) qd_up ;;
+    pg) pg_up ;; pgbouncer) pgb_up ;; valkey) vk_up ;; opensearch) os_up ;; neo4j) neo_up ;;
+    qdrant) qd_up ;;
     *) echo "unknown service: $1 (one of ${all[*]})" >&2; exit 2 ;;
   esac
 }
 
-down_all() { qd_down; neo_down; os_down; vk_down; pg_down; }
+down_all() { qd_down; neo_down; os_down; vk_down; pgb_down; pg_down; }
 
 case "${1:-}" in
   up)
@@ -422,10 +493,10 @@ case "${1:-}" in
     for svc in "${@:-${all[@]}}"; do up_one "$svc"; done ;;
   down)
     # Only what this session's `up` started, in the reverse order.
-    for svc in qdrant neo4j opensearch valkey pg; do
+    for svc in qdrant neo4j opensearch valkey pgbouncer pg; do
       if ours "$svc"; then
         case "$svc" in
-          pg) pg_down ;; valkey) vk_down ;; opensearch) os_down ;; neo4j) neo_down ;; qdrant) qd_down ;;
+          pg) pg_down ;; pgbouncer) pgb_down ;; valkey) vk_down ;; opensearch) os_down ;; neo4j) neo_down ;; qdrant) qd_down ;;
         esac
       fi
     done

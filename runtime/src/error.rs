@@ -91,6 +91,16 @@ impl From<sqlx::Error> for Error {
                     (_, "57014") => Error::Timeout(format!("postgresql: {}", db.message())),
                     // invalid_authorization_specification, invalid_password
                     (_, "28000" | "28P01") => Error::Credentials(db.message().to_owned()),
+                    // A genuine tenant context on another backend: see `current_tenant`.
+                    (_, crate::postgres::migrate::WRONG_BACKEND) => Error::Audit(
+                        match db
+                            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                            .and_then(|pg| pg.hint())
+                        {
+                            Some(hint) => format!("{}; {hint}", db.message()),
+                            None => db.message().to_owned(),
+                        },
+                    ),
                     // admin_shutdown, crash_shutdown, cannot_connect_now
                     (_, "57P01" | "57P02" | "57P03") => Error::Unavailable(db.message().to_owned()),
                     _ => Error::Backend(Box::new(sqlx::Error::Database(db))),

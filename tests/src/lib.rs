@@ -151,6 +151,11 @@ pub fn options() -> DbOptions {
     }
 }
 
+/// Whether this run reaches PostgreSQL through a transaction pooler ([`options`]).
+pub fn pooled() -> bool {
+    std::env::var("TENANT_STORE_PG_POOLER").as_deref() == Ok("transaction")
+}
+
 /// Migrates, then connects as the application role through the audited [`Db`].
 pub async fn db() -> Db {
     db_with(10).await
@@ -165,12 +170,14 @@ pub async fn db_with(max: u32) -> Db {
 }
 
 /// The backend pid of the connection `db.raw()` hands out next (with a pool of one, the pool's).
+/// Simple queries here and below: behind a transaction pooler, sqlx's named statements collide.
 pub async fn raw_pid(db: &Db) -> i32 {
+    use sqlx::{Executor as _, Row as _};
     let mut raw = db.raw().await.expect("a pooled connection");
-    sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *raw)
+    raw.fetch_one(sqlx::raw_sql("SELECT pg_backend_pid()"))
         .await
         .expect("its pid")
+        .get(0)
 }
 
 /// A `Db` of one connection through `proxy`, so its round trips are counted.
@@ -188,15 +195,16 @@ pub async fn db_through(proxy: &RoundTripCounter) -> Db {
 /// What a pooled connection of `db` holds outside any tenant: the context setting (empty when
 /// none) and how many memories it sees. With one connection, the one every call used.
 pub async fn leftover(db: &Db) -> (String, i64) {
+    use sqlx::{Executor as _, Row as _};
     let mut raw = db.raw().await.expect("a pooled connection");
-    let row: (String, i64) = sqlx::query_as(
-        "SELECT coalesce(current_setting('tenant_store.ctx', true), ''),
-                (SELECT count(*) FROM public.memories)",
-    )
-    .fetch_one(&mut *raw)
-    .await
-    .expect("the leftover query");
-    row
+    let row = raw
+        .fetch_one(sqlx::raw_sql(
+            "SELECT coalesce(current_setting('tenant_store.ctx', true), ''),
+                    (SELECT count(*) FROM public.memories)",
+        ))
+        .await
+        .expect("the leftover query");
+    (row.get(0), row.get(1))
 }
 
 /// A database of its own in the test cluster, set up as `scripts/services.sh` sets up the
@@ -254,13 +262,9 @@ impl ScratchDb {
     /// application role: the shared database's set-up, on rows of this test only.
     pub async fn examples_db(&self, max: u32) -> Db {
         migrate_examples(&self.owner_url()).await;
-        Db::connect_with(
-            &self.app_url(),
-            key(),
-            options().max_connections(max),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}"))
+        Db::connect_with(&self.app_url(), key(), options().max_connections(max))
+            .await
+            .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}"))
     }
 
     /// Drops the database, closing what is still connected to it.

@@ -335,7 +335,7 @@ async fn refuses_a_changed_or_reowned_context_function() {
              RESET ROLE;"
         )
     };
-    let loosened = body.replace("OR p[3] <> pg_backend_pid()::text", "");
+    let loosened = body.replace("IF p[3] <> pg_backend_pid()::text", "IF false");
     assert_ne!(loosened, body);
     let msg = audit_after(&owner_url(), &define(&loosened), &define(body))
         .await

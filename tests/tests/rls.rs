@@ -70,10 +70,14 @@ async fn visible_with_setting(prep: &str) -> i64 {
             .await
             .unwrap();
     }
-    sqlx::query_scalar("SELECT count(*) FROM memories")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
+    // A simple query: through a transaction pooler, sqlx's named statements collide.
+    sqlx::Row::get(
+        &sqlx::raw_sql("SELECT count(*) FROM memories")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
+        0,
+    )
 }
 
 #[tokio::test]
@@ -281,7 +285,7 @@ async fn a_pooled_connection_reused_after_a_tenant_transaction_sees_nothing() {
 
 async fn app_attempt(sql: &str) -> Result<(), String> {
     let pool = raw_pool(&app_url(), 1).await;
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(&pool)
         .await
         .map(|_| ())

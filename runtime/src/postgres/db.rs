@@ -369,32 +369,40 @@ async fn start_up_findings(
 
 /// Whether the connections to `connect` are server sessions of their own, as
 /// [`Pooler::None`] needs: `first` has read its pid; a second connection opens a transaction
-/// (pinning a server session) and reads its pid, and `first` reads its pid again. A pooler in
-/// transaction mode shows either way: it lends the second connection the session `first` just
-/// released (PgBouncer lends the session released last first), or, with that session held,
-/// lends `first` another one.
+/// (pinning a server session) and reads its pid, and `first` reads its pid again, a few times.
+/// A pooler in transaction mode shows either way: it lends the second connection the session
+/// `first` just released (PgBouncer lends the session released last first), or, with that
+/// session held, lends `first` another one. A busy pooler can hand `first` its old session
+/// every time; the check is then passed, and `current_tenant` refuses the first statement that
+/// reaches another backend ([`WRONG_BACKEND`](super::migrate::WRONG_BACKEND)).
 async fn probe_sessions(connect: &PgConnectOptions, first: &mut Session) -> Result<Option<String>> {
     use sqlx::{Executor as _, Row as _};
+    const READS: usize = 3;
     let mut second = Session::open(connect).await?;
     let held: i32 = second
         .conn
         .fetch_one(sqlx::raw_sql("BEGIN; SELECT pg_catalog.pg_backend_pid()"))
         .await?
         .try_get(0)?;
-    let again: i32 = first
-        .conn
-        .fetch_one(sqlx::raw_sql("SELECT pg_catalog.pg_backend_pid()"))
-        .await?
-        .try_get(0)?;
+    let mut moved = None;
+    for _ in 0..READS {
+        let again: i32 = first
+            .conn
+            .fetch_one(sqlx::raw_sql("SELECT pg_catalog.pg_backend_pid()"))
+            .await?
+            .try_get(0)?;
+        if again != first.pid {
+            moved = Some(again);
+            break;
+        }
+    }
     let _ = sqlx::Connection::close(second.conn).await;
     Ok(if held == first.pid {
         Some(format!(
             "two connections were served by one server session (backend {held}): {POOLED}"
         ))
-    } else if again != first.pid {
-        Some(moved_session(first.pid, again))
     } else {
-        None
+        moved.map(|now| moved_session(first.pid, now))
     })
 }
 

@@ -63,11 +63,17 @@ pub const APP_ROLE: &str = "tenant_store_app";
 ///
 /// It verifies the signed context ([`context`](super::context)) and returns the tenant of
 /// `scope`, or NULL (so: no rows, no error) for a context that is unset, empty, malformed,
-/// made for another backend pid, signed with an unknown or retired key, forged, or bound to
-/// other transactions (another transaction's start, or expired before this one started).
-/// Nothing is cast before the MAC is checked, so no input can raise an error; the fields of a
-/// verified context are well-formed because we wrote them. The start-up audit compares the
-/// installed body with this one.
+/// signed with an unknown or retired key, forged, or bound to other transactions (another
+/// transaction's start, or expired before this one started). Nothing is cast before the MAC
+/// is checked, so no input can raise an error; the fields of a verified context are
+/// well-formed because we wrote them.
+///
+/// A *genuine* context made for another backend pid raises [`WRONG_BACKEND`] instead: the
+/// client signed for one server session and its statement reached another, which is what a
+/// pooler in transaction mode does to a `Db` without [`Pooler::Transaction`](super::Pooler)
+/// (or a context copied into another session). Either way it claims nothing, and the first
+/// would otherwise read as an empty tenant. The check comes after the MAC, so only a context
+/// our key signed can raise it. The start-up audit compares the installed body with this one.
 pub const CURRENT_TENANT_BODY: &str = "
 DECLARE
     v text := current_setting('tenant_store.ctx', true);
@@ -79,7 +85,7 @@ BEGIN
         RETURN NULL;
     END IF;
     p := string_to_array(v, '.');
-    IF cardinality(p) <> 7 OR p[1] <> 'v2' OR p[3] <> pg_backend_pid()::text THEN
+    IF cardinality(p) <> 7 OR p[1] <> 'v2' THEN
         RETURN NULL;
     END IF;
     SELECT secret INTO k FROM tenant_store_private.keys WHERE id = p[2] AND retired_at IS NULL;
@@ -87,6 +93,11 @@ BEGIN
         OR encode(hmac(convert_to(left(v, length(v) - length(p[7]) - 1), 'UTF8'), k, 'sha256'), 'hex') <> p[7]
     THEN
         RETURN NULL;
+    END IF;
+    IF p[3] <> pg_backend_pid()::text THEN
+        RAISE EXCEPTION 'a tenant context signed for backend % reached backend %', p[3], pg_backend_pid()
+            USING ERRCODE = 'TS001',
+            HINT = 'behind a pooler in transaction mode, connect with DbOptions::pooler(Pooler::Transaction)';
     END IF;
     started_us := (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint;
     IF (left(p[4], 1) = 't' AND substr(p[4], 2)::bigint = started_us)
@@ -97,6 +108,10 @@ BEGIN
     RETURN NULL;
 END
 ";
+
+/// The SQLSTATE `current_tenant` raises for a genuine context on another backend; the client
+/// reads it as [`Error::Audit`](crate::Error::Audit), with the server's hint.
+pub const WRONG_BACKEND: &str = "TS001";
 
 /// The expression `current_tenant` compares a transaction-bound token with (`Bound::Transaction`
 /// in [`context`](super::context)); [`Db::begin`](super::Db::begin) reads it back in the

@@ -109,17 +109,30 @@ const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs `end` (the end of the transaction, or nothing) and, on a dirty session, the reset and
 /// the checks, in one message. `Ok(true)`: the connection is idle, outside any transaction, with
 /// no state left that the next user could meet, and may be pooled.
-async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Result<bool> {
+///
+/// Behind a transaction pooler no statement of ours is named, so every prepared statement on
+/// the server session is left by hand-written SQL: the same message deallocates them all
+/// before the pooler lends the session to anyone (closing our connection would not close it).
+async fn end_and_check(
+    conn: &mut PgConnection,
+    end: &str,
+    dirty: bool,
+    pooler: Pooler,
+) -> Result<bool> {
     use sqlx::Row as _;
     if !dirty {
         conn.execute(sqlx::raw_sql(AssertSqlSafe(end.to_owned())))
             .await?;
         return Ok(true);
     }
+    let reset = match pooler {
+        Pooler::Transaction => format!("DEALLOCATE ALL; {RESET_SESSION}"),
+        _ => RESET_SESSION.to_owned(),
+    };
     let sql = if end.is_empty() {
-        RESET_SESSION.to_owned()
+        reset
     } else {
-        format!("{end}; {RESET_SESSION}")
+        format!("{end}; {reset}")
     };
     let rows = conn.fetch_all(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
     let Some(last) = rows.last() else {
@@ -132,8 +145,13 @@ async fn end_and_check(conn: &mut PgConnection, end: &str, dirty: bool) -> Resul
 }
 
 /// [`end_and_check`] within [`CLEANUP_TIMEOUT`] ([`Error::Timeout`] past it).
-async fn end_in_time(conn: &mut PgConnection, end: &str, dirty: bool) -> Result<bool> {
-    tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(conn, end, dirty))
+async fn end_in_time(
+    conn: &mut PgConnection,
+    end: &str,
+    dirty: bool,
+    pooler: Pooler,
+) -> Result<bool> {
+    tokio::time::timeout(CLEANUP_TIMEOUT, end_and_check(conn, end, dirty, pooler))
         .await
         .unwrap_or_else(|_| {
             Err(Error::Timeout(format!(
@@ -431,7 +449,8 @@ impl Lease {
     /// end statement's.
     pub(crate) async fn finish(mut self, end: &str) -> Result<()> {
         let dirty = self.dirty;
-        match end_in_time(self.conn(), end, dirty).await {
+        let pooler = self.pooler;
+        match end_in_time(self.conn(), end, dirty, pooler).await {
             Ok(clean) => {
                 self.in_tx = false;
                 self.dirty = false;
@@ -460,11 +479,16 @@ impl Drop for Lease {
         if !self.in_tx && !self.dirty {
             return; // clean: back to the pool as it is
         }
-        let (end, dirty) = (if self.in_tx { "ROLLBACK" } else { "" }, self.dirty);
+        let (end, dirty, pooler) = (
+            if self.in_tx { "ROLLBACK" } else { "" },
+            self.dirty,
+            self.pooler,
+        );
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if !matches!(end_in_time(&mut obj.conn, end, dirty).await, Ok(true)) {
+                    let ended = end_in_time(&mut obj.conn, end, dirty, pooler).await;
+                    if !matches!(ended, Ok(true)) {
                         drop(Object::take(obj));
                     }
                 });
