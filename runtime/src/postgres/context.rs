@@ -14,14 +14,17 @@
 //! `v2.<key id>.<backend pid>.<bound>.<user id>.<org id>.<hex HMAC-SHA256 of all before it>`
 //! - The key id selects one of the keys the database holds, so two keys are valid while a key
 //!   is rotated (see [`keys`](super::keys)).
-//! - The backend pid binds it to one connection: a token copied from another session does not
-//!   verify in the session that copied it.
+//! - The backend pid binds it to one server session: a token copied into another session
+//!   does not verify there (the policy raises an error rather than reading as no rows: see
+//!   [`WRONG_BACKEND`](super::migrate::WRONG_BACKEND)). Behind a transaction pooler, the pid is
+//!   read in the message that opens the transaction ([`Pooler`](super::Pooler)), which pins the
+//!   session.
 //! - The bound (`Bound`) says which transactions on that backend it speaks in:
 //!   - `t<µs>`: only the transaction that started at that microsecond (the server's
 //!     `transaction_timestamp()`, which [`Db::begin`](super::Db::begin) reads back in the
 //!     message that sends `BEGIN`). A [`TenantTx`](super::TenantTx)'s token, and an admin
 //!     scope's, verify in their own transaction and in no later one, however long it runs.
-//!   - `e<ms>`: transactions that start before that time (server clock, milliseconds since the
+//!   - `e<ms>` (never made behind a transaction pooler): transactions that start before that time (server clock, milliseconds since the
 //!     epoch; the client corrects for the clock offset it measured when it opened the
 //!     connection). A [`TenantDb`](super::TenantDb) statement runs in its own implicit
 //!     transaction, whose start the client cannot know in advance, so its token carries a

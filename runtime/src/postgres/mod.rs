@@ -40,6 +40,10 @@
 //! connection (`pool::Lease::first`). A connection comes back idle and outside any transaction
 //! or is closed (`pool`).
 //!
+//! Behind a pooler in transaction mode ([`Pooler::Transaction`]) a connection is not a session:
+//! every call opens a transaction that reads its backend pid, and every statement is unnamed
+//! (`pool`, "Behind a transaction pooler").
+//!
 //! What hand-written SQL can leave on a session and how it is handled, in the same message
 //! that ends the transaction (no extra round trip): settings (`set_config(.., false)`, `SET`,
 //! `SET ROLE`), `WITH HOLD` cursors, `LISTEN`, advisory locks and temporary objects are reset;
