@@ -106,7 +106,7 @@ fn main() {
         .build()
         .expect("runtime");
     let mut report = Report::new(quick);
-    // `--only <group>` runs one group (pg, rls, bulk, valkey, compile), for a quick look;
+    // `--only <group>` runs one group (pg, pgbouncer, rls, bulk, valkey, compile), for a quick look;
     // BENCHMARKS.md is written from full runs.
     let only = args
         .iter()
@@ -116,6 +116,9 @@ fn main() {
     rt.block_on(async {
         if run("pg") {
             pg::crud(&scale, &mut report).await;
+        }
+        if run("pgbouncer") {
+            pg::pooled(&scale, &mut report).await;
         }
         if run("rls") {
             pg::rls_at_scale(&scale, &mut report).await;

@@ -38,6 +38,10 @@ enum Variant {
     /// The same query on a table without RLS on a connection held for the whole run: one round
     /// trip, the true floor.
     Held,
+    /// The same query on a table without RLS as sqlx must send it through a transaction
+    /// pooler: unnamed, in a transaction (`BEGIN`, Parse/Describe/Sync, Bind/Execute/Sync,
+    /// `COMMIT`), through sqlx's pool.
+    PooledFloor,
 }
 
 struct Ctx {
@@ -55,8 +59,8 @@ fn pool_options(max: u32) -> sqlx::postgres::PgPoolOptions {
         .test_before_acquire(false)
 }
 
-async fn db(max: u32, url: &str) -> Db {
-    Db::connect_with(url, key(), DbOptions::default().max_connections(max))
+async fn db(max: u32, url: &str, options: DbOptions) -> Db {
+    Db::connect_with(url, key(), options.max_connections(max))
         .await
         .expect("db")
 }
@@ -119,7 +123,11 @@ async fn drop_floor() {
 }
 
 async fn ctx(max: u32, url: &str) -> Ctx {
-    let db = db(max, url).await;
+    ctx_with(max, url, DbOptions::default()).await
+}
+
+async fn ctx_with(max: u32, url: &str, options: DbOptions) -> Ctx {
+    let db = db(max, url, options).await;
     let pool = pool_options(max).connect(url).await.expect("pool");
     let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).expect("principal");
     let mut tx = db.begin(&who).await.expect("begin");
@@ -214,35 +222,44 @@ async fn once(c: &Ctx, v: Variant, op: Op, k: usize, versions: &mut [i64]) {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            run_sql(&mut tx, "bench_unsigned_memories", op, uid, id, k, versions).await;
+            run_sql(&mut tx, v, op, uid, id, k, versions).await;
             tx.commit().await.unwrap();
         }
         (Variant::Floor, _) => {
             let mut conn = c.pool.acquire().await.unwrap();
-            run_sql(&mut conn, "bench_floor_memories", op, uid, id, k, versions).await;
+            run_sql(&mut conn, v, op, uid, id, k, versions).await;
         }
         (Variant::Held, _) => {
             let mut conn = c.held.lock().await;
-            run_sql(&mut conn, "bench_floor_memories", op, uid, id, k, versions).await;
+            run_sql(&mut conn, v, op, uid, id, k, versions).await;
+        }
+        (Variant::PooledFloor, _) => {
+            let mut tx = c.pool.begin().await.unwrap();
+            run_sql(&mut tx, v, op, uid, id, k, versions).await;
+            tx.commit().await.unwrap();
         }
     }
 }
 
+/// `op` as hand-written sqlx on `v`'s table; named (sqlx's statement cache) except for
+/// [`Variant::PooledFloor`].
 async fn run_sql(
     conn: &mut sqlx::PgConnection,
-    table: &str,
+    v: Variant,
     op: Op,
     uid: Uuid,
     id: Uuid,
     k: usize,
     versions: &mut [i64],
 ) {
+    let (table, named) = (table_of(v), v != Variant::PooledFloor);
     match op {
         Op::Get => {
             let sql = format!(
                 "SELECT {COLS} FROM {table} WHERE user_id = $1 AND id = $2 AND state <> $3"
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
+                .persistent(named)
                 .bind(uid)
                 .bind(id)
                 .bind(MemoryState::Deleted)
@@ -255,6 +272,7 @@ async fn run_sql(
                 "SELECT {COLS} FROM {table} WHERE user_id = $1 AND state <> $2 AND state = $3 ORDER BY id LIMIT $4"
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .persistent(named)
                 .bind(uid)
                 .bind(MemoryState::Deleted)
                 .bind(MemoryState::Active)
@@ -272,6 +290,7 @@ async fn run_sql(
                  VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING {COLS}"
             );
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .persistent(named)
                 .bind(Uuid::new_v4())
                 .bind(uid)
                 .bind(Uuid::nil())
@@ -290,6 +309,7 @@ async fn run_sql(
                  WHERE user_id = $2 AND id = $3 AND version = $4 AND state <> $5 RETURNING {COLS}"
             );
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .persistent(named)
                 .bind("upd")
                 .bind(uid)
                 .bind(id)
@@ -589,61 +609,109 @@ fn ops(v: f64) -> String {
     format!("{v:.0}/s")
 }
 
+/// Operations per second of each of `variants` doing `op` from `tasks` tasks at once on `c`,
+/// the variants interleaved for the scale's rounds, medians in `variants` order. Each task
+/// updates rows of its own, so versions never collide.
+async fn interleaved(
+    scale: &Scale,
+    c: &std::sync::Arc<Ctx>,
+    variants: &[Variant],
+    op: Op,
+    tasks: usize,
+) -> Vec<f64> {
+    let mut results = vec![Vec::new(); variants.len()];
+    for _ in 0..scale.rounds {
+        for (vi, v) in variants.iter().enumerate() {
+            let base_versions = versions_of(c, *v).await;
+            let start = Instant::now();
+            let mut running = Vec::new();
+            for t in 0..tasks {
+                let (c, v, slice) = (c.clone(), *v, scale.slice);
+                let mut versions = base_versions.clone();
+                running.push(tokio::spawn(async move {
+                    let mut n = 0u64;
+                    // Task t owns rows t, t + tasks, t + 2 * tasks, ...
+                    let per_task = c.ids.len() / tasks;
+                    while start.elapsed() < slice {
+                        let k = t + tasks * (n as usize % per_task);
+                        once(&c, v, op, k, &mut versions).await;
+                        n += 1;
+                    }
+                    n
+                }));
+            }
+            let mut total = 0;
+            for t in running {
+                total += t.await.unwrap();
+            }
+            results[vi].push(total as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    results.into_iter().map(median).collect()
+}
+
 async fn saturation(scale: &Scale, report: &mut Report) {
-    // 8 tasks on a pool of 4. Each task updates rows of its own so versions never collide.
+    // 8 tasks on a pool of 4.
     let c = std::sync::Arc::new(ctx(4, &app_url()).await);
     for op in OPS {
-        let mut results: [Vec<f64>; 2] = Default::default();
-        for _ in 0..scale.rounds {
-            for (vi, v) in [Variant::Generated, Variant::Guarded].iter().enumerate() {
-                let base_versions = versions_of(&c, *v).await;
-                let start = Instant::now();
-                let mut tasks = Vec::new();
-                for t in 0..8usize {
-                    let c = c.clone();
-                    let v = *v;
-                    let slice = scale.slice;
-                    let mut versions = base_versions.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let mut n = 0u64;
-                        // Task t owns rows t, t + 8, t + 16, ... below a multiple of 8, so
-                        // no two tasks update the same row.
-                        let per_task = c.ids.len() / 8;
-                        while start.elapsed() < slice {
-                            let k = t + 8 * (n as usize % per_task);
-                            once(&c, v, op, k, &mut versions).await;
-                            n += 1;
-                        }
-                        n
-                    }));
-                }
-                let mut total = 0;
-                for t in tasks {
-                    total += t.await.unwrap();
-                }
-                results[vi].push(total as f64 / start.elapsed().as_secs_f64());
-            }
-        }
-        let [g, a] = results.map(median);
+        let m = interleaved(scale, &c, &[Variant::Generated, Variant::Guarded], op, 8).await;
         let name = format!("{op:?}").to_lowercase();
         report.row(R {
             group: "pg 8 on 4",
             what: format!("generated {name} vs hand-written guard"),
-            value: ops(g),
-            baseline: ops(a),
-            ratio: g / a,
+            value: ops(m[0]),
+            baseline: ops(m[1]),
+            ratio: m[0] / m[1],
             target: Some((">=", 1.3)),
         });
     }
 }
 
-/// The current versions of the context's rows, in `ids` order, in the variant's table.
-async fn versions_of(c: &Ctx, v: Variant) -> Vec<i64> {
-    let table = match v {
-        Variant::Floor | Variant::Held => "bench_floor_memories",
+/// Through PgBouncer in transaction mode (`Pooler::Transaction`): each generated operation on
+/// one connection and from 8 tasks on 4, against the unguarded statement through the same
+/// pooler as sqlx must send it there ([`Variant::PooledFloor`]). Both make four round trips.
+pub async fn pooled(scale: &Scale, report: &mut Report) {
+    migrate().await;
+    setup_floor().await;
+    let url = std::env::var("TENANT_STORE_PG_POOLER_URL")
+        .expect("TENANT_STORE_PG_POOLER_URL (scripts/services.sh env) names PgBouncer");
+    let options = DbOptions::default().pooler(tenant_store::postgres::Pooler::Transaction);
+    for (conns, tasks, group) in [(1, 1, "pgbouncer 1 conn"), (4, 8, "pgbouncer 8 on 4")] {
+        let c = std::sync::Arc::new(ctx_with(conns, &url, options.clone()).await);
+        for op in OPS {
+            let variants = [Variant::Generated, Variant::PooledFloor];
+            let m = interleaved(scale, &c, &variants, op, tasks).await;
+            let name = format!("{op:?}").to_lowercase();
+            report.row(R {
+                group,
+                what: format!("generated {name} vs unguarded floor through the same pooler"),
+                value: ops(m[0]),
+                baseline: ops(m[1]),
+                ratio: m[0] / m[1],
+                target: None,
+            });
+        }
+    }
+    report.note(
+        "pgbouncer: PgBouncer 1.18 in transaction mode; both variants make four round trips \
+         per operation (BEGIN, Parse/Describe/Sync, Bind/Execute/Sync, COMMIT), the generated \
+         one reading its backend pid in BEGIN's message and verifying the signed context",
+    );
+    drop_floor().await;
+}
+
+/// The table `v` reads and writes.
+fn table_of(v: Variant) -> &'static str {
+    match v {
+        Variant::Floor | Variant::Held | Variant::PooledFloor => "bench_floor_memories",
         Variant::Guarded => "bench_unsigned_memories",
         Variant::Generated => "memories",
-    };
+    }
+}
+
+/// The current versions of the context's rows, in `ids` order, in the variant's table.
+async fn versions_of(c: &Ctx, v: Variant) -> Vec<i64> {
+    let table = table_of(v);
     let su = raw_pool(&super_url(), 1).await;
     let sql = format!("SELECT id, version FROM {table} WHERE user_id = $1");
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -726,7 +794,7 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
 
     let tenant = Uuid::parse_str("00000000-0000-4000-8000-00000000002a").unwrap();
     let who = Principal::new(tenant, Uuid::new_v4()).unwrap();
-    let db = db(1, &app_url()).await;
+    let db = db(1, &app_url(), DbOptions::default()).await;
     let sql = format!("SELECT {COLS} FROM memories WHERE user_id = $1 ORDER BY id LIMIT 100");
     let guarded = || async {
         let mut tx = db.begin(&who).await.unwrap();
@@ -862,7 +930,7 @@ async fn newest_50(scale: &Scale, report: &mut Report, db: &Db, who: &Principal,
 pub async fn bulk(scale: &Scale, report: &mut Report) {
     migrate().await;
     setup_floor().await;
-    let db = db(1, &app_url()).await;
+    let db = db(1, &app_url(), DbOptions::default()).await;
     let owner = raw_pool(&owner_url(), 1).await;
     let n = scale.bulk_rows;
     let (mut g, mut f) = (Vec::new(), Vec::new());
@@ -954,7 +1022,7 @@ pub async fn bulk(scale: &Scale, report: &mut Report) {
 
 /// Child process: insert `n` rows lazily, return peak RSS (VmHWM) in kB.
 pub async fn rss_child(n: usize) -> u64 {
-    let db = db(1, &app_url()).await;
+    let db = db(1, &app_url(), DbOptions::default()).await;
     let who = Principal::new(Uuid::new_v4(), Uuid::new_v4()).unwrap();
     let mut tx = db.begin(&who).await.unwrap();
     let rows = (0..n).map(|i| NewMemory {
