@@ -3,9 +3,9 @@
 # under target/services/ (PostgreSQL's under /var/tmp: see pg_home), stopped by the pid they were
 # started with.
 #
-#   scripts/services.sh up [SERVICE...]  install what is missing, start (all, or pg pgbouncer
-#                                        valkey opensearch neo4j qdrant), print nothing but
-#                                        progress
+#   scripts/services.sh up [SERVICE...]  install what is missing, start (all, or pg pg_replica
+#                                        pgbouncer valkey opensearch neo4j qdrant), print
+#                                        nothing but progress
 #   scripts/services.sh env              print `export VAR=...` lines for the servers
 #   scripts/services.sh down             stop what `up` started, and nothing else
 #   scripts/services.sh reset            stop every server of ours and delete the data
@@ -35,6 +35,11 @@ pg_log="$pg_home/server.log"
 pg_super_pw="ts_super_pw"
 pg_owner_pw="ts_owner_pw"
 pg_app_pw="ts_app_pw"
+
+# A streaming-replication hot standby of that cluster (`pg_basebackup`), beside it.
+pgr_port="${TENANT_STORE_PG_REPLICA_PORT:-54330}"
+pgr_data="$pg_home/replica"
+pgr_log="$pg_home/replica.log"
 
 # PgBouncer from Debian's packages, in transaction mode, in front of that cluster: the pooler
 # users of managed platforms reach PostgreSQL through. Its files live beside the cluster's.
@@ -239,6 +244,45 @@ pg_down() {
     local pid; pid=$(head -n 1 "$pg_data/postmaster.pid")
     log "stopping PostgreSQL (pid $pid)"
     as_postgres "$(pg_bin)/pg_ctl" -D "$pg_data" -m fast -w stop >/dev/null
+  fi
+}
+
+pgr_running() {
+  [ -f "$pgr_data/postmaster.pid" ] && kill -0 "$(head -n 1 "$pgr_data/postmaster.pid")" 2>/dev/null
+}
+
+# True when the standby answers a query and says it is one.
+answers_as_standby() {
+  PGPASSWORD="$pg_app_pw" PGCONNECT_TIMEOUT=2 psql -qtA -h 127.0.0.1 -p "$pgr_port" -U ts_app \
+    -d tenant_store -c 'SELECT pg_is_in_recovery()' 2>/dev/null | grep -qx t
+}
+
+pgr_up() {
+  pg_running || { log "the replica needs PostgreSQL: start pg first"; exit 1; }
+  local bin; bin=$(pg_bin)
+  if [ ! -f "$pgr_data/PG_VERSION" ]; then
+    log "pg_basebackup of the primary into $pgr_data"
+    # -R: standby.signal and the primary's address (with the password) for streaming.
+    as_postgres env PGPASSWORD="$pg_super_pw" "$bin/pg_basebackup" -h 127.0.0.1 -p "$pg_port" \
+      -U postgres -D "$pgr_data" -R -X stream -c fast
+  fi
+  if pgr_running; then
+    log "the PostgreSQL replica already running on 127.0.0.1:$pgr_port"
+  else
+    log "starting the PostgreSQL replica (hot standby) on 127.0.0.1:$pgr_port"
+    started pg_replica
+    as_postgres "$bin/pg_ctl" -D "$pgr_data" -l "$pgr_log" -w -t 60 start \
+      -o "-c listen_addresses=127.0.0.1 -p $pgr_port -k $pg_sock -c max_connections=200 -c fsync=off -c hot_standby=on" >/dev/null
+  fi
+  for _ in $(seq 100); do answers_as_standby && return 0; sleep 0.1; done
+  log "the replica did not answer as a standby on 127.0.0.1:$pgr_port; see $pgr_log"; exit 1
+}
+
+pgr_down() {
+  if pgr_running; then
+    local pid; pid=$(head -n 1 "$pgr_data/postmaster.pid")
+    log "stopping the PostgreSQL replica (pid $pid)"
+    as_postgres "$(pg_bin)/pg_ctl" -D "$pgr_data" -m fast -w stop >/dev/null
   fi
 }
 
@@ -464,6 +508,7 @@ export TENANT_STORE_PG_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pg_port/tenan
 export TENANT_STORE_PG_OWNER_URL=postgres://ts_owner:$pg_owner_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_PG_SUPER_URL=postgres://postgres:$pg_super_pw@127.0.0.1:$pg_port/tenant_store
 export TENANT_STORE_PG_POOLER_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pgb_port/tenant_store
+export TENANT_STORE_PG_REPLICA_URL=postgres://ts_app:$pg_app_pw@127.0.0.1:$pgr_port/tenant_store
 export TENANT_STORE_VALKEY_URL=redis://127.0.0.1:$vk_port
 export TENANT_STORE_VALKEY_CLUSTER_URLS=redis://127.0.0.1:${vk_cluster_ports[0]},redis://127.0.0.1:${vk_cluster_ports[1]},redis://127.0.0.1:${vk_cluster_ports[2]}
 export TENANT_STORE_OPENSEARCH_URL=http://127.0.0.1:$os_port
@@ -475,17 +520,17 @@ export TENANT_STORE_QDRANT_URL=http://127.0.0.1:$qd_port
 ENV
 }
 
-all=(pg pgbouncer valkey opensearch neo4j qdrant)
+all=(pg pg_replica pgbouncer valkey opensearch neo4j qdrant)
 
 up_one() {
   case "$1" in
-    pg) pg_up ;; pgbouncer) pgb_up ;; valkey) vk_up ;; opensearch) os_up ;; neo4j) neo_up ;;
-    qdrant) qd_up ;;
+    pg) pg_up ;; pg_replica) pgr_up ;; pgbouncer) pgb_up ;; valkey) vk_up ;;
+    opensearch) os_up ;; neo4j) neo_up ;; qdrant) qd_up ;;
     *) echo "unknown service: $1 (one of ${all[*]})" >&2; exit 2 ;;
   esac
 }
 
-down_all() { qd_down; neo_down; os_down; vk_down; pgb_down; pg_down; }
+down_all() { qd_down; neo_down; os_down; vk_down; pgb_down; pgr_down; pg_down; }
 
 case "${1:-}" in
   up)
@@ -493,10 +538,10 @@ case "${1:-}" in
     for svc in "${@:-${all[@]}}"; do up_one "$svc"; done ;;
   down)
     # Only what this session's `up` started, in the reverse order.
-    for svc in qdrant neo4j opensearch valkey pgbouncer pg; do
+    for svc in qdrant neo4j opensearch valkey pgbouncer pg_replica pg; do
       if ours "$svc"; then
         case "$svc" in
-          pg) pg_down ;; pgbouncer) pgb_down ;; valkey) vk_down ;; opensearch) os_down ;; neo4j) neo_down ;; qdrant) qd_down ;;
+          pg) pg_down ;; pg_replica) pgr_down ;; pgbouncer) pgb_down ;; valkey) vk_down ;; opensearch) os_down ;; neo4j) neo_down ;; qdrant) qd_down ;;
         esac
       fi
     done

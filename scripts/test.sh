@@ -38,19 +38,26 @@ cargo test --workspace --all-features "$@"
 #   which behind PgBouncer is PgBouncer's server connection, not ours;
 # - connections_past_their_lifetime_...: it tells our connections apart by backend pid.
 # A filter that matches nothing passes in cargo: a pass that runs no test fails here.
-through_pooler() {
+# `again VAR=value... -- <cargo test arguments>` runs one such pass.
+again() { # VAR=value... -- cargo test arguments
   local out; out=$(mktemp)
-  TENANT_STORE_PG_URL="$TENANT_STORE_PG_POOLER_URL" TENANT_STORE_PG_POOLER=transaction \
-    cargo test --all-features -p tenant-store-tests "$@" 2>&1 | tee "$out"
+  local vars=(); while [ "$1" != "--" ]; do vars+=("$1"); shift; done; shift
+  env "${vars[@]}" cargo test --all-features -p tenant-store-tests "$@" 2>&1 | tee "$out"
   if grep -q '^running 0 tests' "$out"; then
-    echo "test.sh: a pass through PgBouncer ran no test: $*" >&2; rm -f "$out"; exit 1
+    echo "test.sh: a pass with ${vars[*]} ran no test: $*" >&2; rm -f "$out"; exit 1
   fi
   rm -f "$out"
 }
-through_pooler --test contract --test isolation postgres
-through_pooler --test rls --test round_trips --test hostile_sql -- \
+pooled=(TENANT_STORE_PG_URL="$TENANT_STORE_PG_POOLER_URL" TENANT_STORE_PG_POOLER=transaction)
+again "${pooled[@]}" -- --test contract --test isolation postgres
+again "${pooled[@]}" -- --test rls --test round_trips --test hostile_sql -- \
   --skip the_gate_sets_the_context --skip a_connection_the_server_closed \
   --skip connections_past_their_lifetime
+
+# And with every `TenantDb` read on the streaming replica, reading its own writes
+# (`DbOptions::read_replica`): the PostgreSQL tests of contract and isolation.
+again TENANT_STORE_PG_READS=replica -- --test contract --test isolation postgres
+
 # The published crates build from their packaged sources alone (license files, README,
 # metadata; each verified against the others through cargo's temporary registry).
 cargo package --locked --allow-dirty -p tenant-store-cypher -p tenant-store-macros -p tenant-store

@@ -16,7 +16,7 @@ pub mod fixtures;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tenant_store::Principal;
-use tenant_store::postgres::{Db, DbOptions, Pooler, SigningKey};
+use tenant_store::postgres::{Db, DbOptions, Pooler, ReadConsistency, SigningKey};
 use uuid::Uuid;
 
 /// How to start the test servers; every "cannot reach" panic names it.
@@ -140,14 +140,27 @@ pub fn sign_context(pid: i32, bound: &str, user_id: Uuid, org_id: Uuid) -> Strin
     format!("{body}.{}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The `Db` options every test starts from: [`Pooler::Transaction`] when
-/// `TENANT_STORE_PG_POOLER=transaction`, which `scripts/test.sh` sets for its second run of the
-/// PostgreSQL suites, with `TENANT_STORE_PG_URL` pointing at PgBouncer in transaction mode.
+/// The `Db` options every test starts from, as `scripts/test.sh` sets them for its further
+/// runs of the PostgreSQL suites:
+/// - [`Pooler::Transaction`] when `TENANT_STORE_PG_POOLER=transaction` (with
+///   `TENANT_STORE_PG_URL` pointing at PgBouncer in transaction mode);
+/// - every `TenantDb` read on the standby `TENANT_STORE_PG_REPLICA_URL`, reading its own
+///   writes, when `TENANT_STORE_PG_READS=replica`.
 pub fn options() -> DbOptions {
-    match std::env::var("TENANT_STORE_PG_POOLER").as_deref() {
+    let options = match std::env::var("TENANT_STORE_PG_POOLER").as_deref() {
         Ok("transaction") => DbOptions::default().pooler(Pooler::Transaction),
         Ok("") | Err(_) => DbOptions::default(),
         Ok(other) => panic!("TENANT_STORE_PG_POOLER={other}: expected `transaction` or nothing"),
+    };
+    match std::env::var("TENANT_STORE_PG_READS").as_deref() {
+        Ok("replica") => options
+            .read_replica(url(
+                "TENANT_STORE_PG_REPLICA_URL",
+                "postgres://ts_app:ts_app_pw@127.0.0.1:54330/tenant_store",
+            ))
+            .read_consistency(ReadConsistency::ReadYourWrites),
+        Ok("") | Err(_) => options,
+        Ok(other) => panic!("TENANT_STORE_PG_READS={other}: expected `replica` or nothing"),
     }
 }
 

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use uuid::Uuid;
 
 use super::pool::{self, Lease, Session};
+use super::replica::{self, Replica};
 use super::{
     AdminTx, DbOptions, Pooler, SigningKey, TenantDb, TenantTx, audit_findings, behind, context,
     migrate, run,
@@ -44,6 +45,7 @@ pub(super) struct Inner {
     pub(super) cursor_key: CursorKey,
     pub(super) ttl_ms: i64,
     pub(super) pooler: Pooler,
+    pub(super) replica: Option<Replica>,
 }
 
 impl std::fmt::Debug for Db {
@@ -120,18 +122,21 @@ impl Db {
                 )));
             }
         }
-        let manager = pool::Manager {
-            endpoint,
-            options: connect.clone(),
-            max_lifetime: options.max_lifetime,
-            idle_timeout: options.idle_timeout,
-            pooler: options.pooler,
-        };
         let pool = pool::build(
-            manager,
+            pool::Manager {
+                endpoint,
+                options: connect.clone(),
+                max_lifetime: options.max_lifetime,
+                idle_timeout: options.idle_timeout,
+                pooler: options.pooler,
+            },
             options.max_connections as usize,
             options.acquire_timeout,
         )?;
+        let replica = match &options.replica.url {
+            Some(url) => Some(connect_replica(url, &key, ttl_ms, &options).await?),
+            None => None,
+        };
         Ok(Self {
             inner: std::sync::Arc::new(Inner {
                 pool,
@@ -140,6 +145,7 @@ impl Db {
                 key,
                 ttl_ms,
                 pooler: options.pooler,
+                replica,
             }),
         })
     }
@@ -217,13 +223,25 @@ impl Db {
     /// a pooler moved the connection to another server session: refused ([`Error::Audit`]),
     /// naming the option, rather than run on a token that could not verify (zero rows).
     pub(super) async fn open_transaction(&self) -> Result<(Lease, i32, i64)> {
+        let (lease, pid, started_us, _) = self.open_on(&self.inner.pool, "").await?;
+        Ok((lease, pid, started_us))
+    }
+
+    /// [`open_transaction`](Self::open_transaction) on `pool` (the primary's or the
+    /// replica's), the message's one row also holding the columns `more` (`, expr, ...`)
+    /// lists after the pid and the start.
+    pub(super) async fn open_on(
+        &self,
+        pool: &pool::Pool,
+        more: &str,
+    ) -> Result<(Lease, i32, i64, sqlx::postgres::PgRow)> {
         let (lease, answer) = Lease::first(
-            &self.inner.pool,
+            pool,
             |lease| {
                 // From the BEGIN on, a lease given back unfinished is rolled back first.
                 lease.in_tx = true;
                 Ok(sqlx::raw_sql(AssertSqlSafe(format!(
-                    "BEGIN; SELECT pg_catalog.pg_backend_pid(), {}",
+                    "BEGIN; SELECT pg_catalog.pg_backend_pid(), {}{more}",
                     migrate::TRANSACTION_START_US
                 ))))
             },
@@ -232,14 +250,35 @@ impl Db {
         .await?;
         let row = answer
             .rows
-            .first()
+            .into_iter()
+            .next()
             .ok_or_else(|| Error::Backend("BEGIN returned no transaction start".into()))?;
         let (pid, started_us): (i32, i64) =
-            (sqlx::Row::try_get(row, 0)?, sqlx::Row::try_get(row, 1)?);
+            (sqlx::Row::try_get(&row, 0)?, sqlx::Row::try_get(&row, 1)?);
         if self.inner.pooler == Pooler::None && pid != lease.session().pid {
             return Err(Error::Audit(moved_session(lease.session().pid, pid)));
         }
-        Ok((lease, pid, started_us))
+        Ok((lease, pid, started_us, row))
+    }
+
+    /// The primary's WAL flush position, in bytes ([`replica`](super::replica)).
+    pub(super) async fn flushed(&self) -> Result<i64> {
+        let (_, answer) = Lease::first(
+            &self.inner.pool,
+            |_| Ok(sqlx::raw_sql(replica::FLUSHED)),
+            Error::from,
+        )
+        .await?;
+        let row = answer
+            .rows
+            .first()
+            .ok_or_else(|| Error::Backend("no WAL position".into()))?;
+        Ok(sqlx::Row::try_get(row, 0)?)
+    }
+
+    /// The read replica, when [`DbOptions::read_replica`] names one.
+    pub(super) fn replica(&self) -> Option<&Replica> {
+        self.inner.replica.as_ref()
     }
 
     /// What stands between this `Db` and the server.
@@ -309,6 +348,68 @@ fn statement_token(
         user_id,
         org_id,
     )
+}
+
+/// The read replica's pool, after the start-up checks ran on the standby as on the primary,
+/// and a check that it is one (a second primary would serve reads of another database). A
+/// standby that cannot be reached is not a refusal: reads go to the primary until it answers.
+async fn connect_replica(
+    url: &str,
+    key: &SigningKey,
+    ttl_ms: i64,
+    options: &DbOptions,
+) -> Result<Replica> {
+    use sqlx::{Executor as _, Row as _};
+    let connect: PgConnectOptions = url
+        .parse()
+        .map_err(|e| Error::InvalidInput(format!("invalid PostgreSQL URL of the replica: {e}")))?;
+    let endpoint = pool::endpoint(&connect);
+    let checks = async {
+        let probe = options.pooler == Pooler::None;
+        let mut findings = start_up_findings(
+            &connect,
+            Some((key, ttl_ms)),
+            options.entities.as_ref(),
+            probe,
+        )
+        .await?;
+        let mut session = Session::open(&connect).await?;
+        let standby: bool = session
+            .conn
+            .fetch_one(sqlx::raw_sql("SELECT pg_catalog.pg_is_in_recovery()"))
+            .await?
+            .try_get(0)?;
+        let _ = sqlx::Connection::close(session.conn).await;
+        if !standby {
+            findings.push(format!(
+                "the read replica {endpoint} is not a standby (pg_is_in_recovery() is false): \
+                 name a streaming replica of this primary in `DbOptions::read_replica`"
+            ));
+        }
+        Ok::<_, Error>(findings)
+    };
+    match tokio::time::timeout(options.connect_timeout, checks).await {
+        Ok(Ok(findings)) if findings.is_empty() => {}
+        Ok(Ok(findings)) => {
+            return Err(Error::Audit(format!("replica: {}", findings.join("; "))));
+        }
+        Ok(Err(Error::Unavailable(_) | Error::Timeout(_))) | Err(_) => {
+            tracing::warn!(%endpoint, "the read replica cannot be reached; reads go to the primary until it answers");
+        }
+        Ok(Err(e)) => return Err(e),
+    }
+    let pool = pool::build(
+        pool::Manager {
+            endpoint,
+            options: connect,
+            max_lifetime: options.max_lifetime,
+            idle_timeout: options.idle_timeout,
+            pooler: options.pooler,
+        },
+        options.max_connections as usize,
+        options.acquire_timeout,
+    )?;
+    Ok(Replica::new(pool, &options.replica))
 }
 
 /// Everything [`Db::connect`] checks, as a list of findings instead of a refusal: the start-up

@@ -72,6 +72,7 @@ pub mod keys;
 pub mod migrate;
 mod options;
 mod pool;
+mod replica;
 pub mod run;
 pub(crate) mod store;
 mod tx;
@@ -101,7 +102,7 @@ pub use store::PgCrud;
 pub use store::{AppendOnly, CHUNK, Kind, Mutable, Store, Updatable, Versioned};
 
 pub use db::{Db, PoolStatus, RawConn, audit_report};
-pub use options::{DbOptions, Pooler};
+pub use options::{DbOptions, Pooler, ReadConsistency};
 #[cfg(feature = "cli")]
 pub(crate) use pool::endpoint as pool_endpoint;
 pub use tx::TenantTx;

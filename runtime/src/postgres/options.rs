@@ -15,6 +15,33 @@ pub struct DbOptions {
     pub(super) idle_timeout: Option<Duration>,
     pub(super) entities: Option<evolve::Entities>,
     pub(super) pooler: Pooler,
+    pub(super) replica: ReplicaOptions,
+}
+
+/// Where [`TenantDb`](super::TenantDb) reads go when [`DbOptions::read_replica`] names a
+/// streaming-replication hot standby, and what they see there.
+#[derive(Debug, Clone)]
+pub(super) struct ReplicaOptions {
+    pub(super) url: Option<String>,
+    pub(super) consistency: ReadConsistency,
+    pub(super) max_lag: Duration,
+    pub(super) wait: Duration,
+}
+
+/// What a read sent to the replica sees of writes committed on the primary
+/// ([`DbOptions::read_consistency`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReadConsistency {
+    /// What the replica has replayed, no further behind than
+    /// [`replica_max_lag`](DbOptions::replica_max_lag): a write committed a moment ago may be
+    /// missing from a read that follows it. One round trip fewer than `ReadYourWrites`.
+    #[default]
+    Eventual,
+    /// Everything the primary had committed when the read began, the caller's own writes
+    /// included: the read asks the primary for its WAL position and waits (up to
+    /// [`replica_wait`](DbOptions::replica_wait)) until the replica has replayed that far.
+    ReadYourWrites,
 }
 
 /// What stands between the application and PostgreSQL ([`DbOptions::pooler`]).
@@ -51,6 +78,12 @@ impl Default for DbOptions {
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             entities: None,
             pooler: Pooler::None,
+            replica: ReplicaOptions {
+                url: None,
+                consistency: ReadConsistency::default(),
+                max_lag: Duration::from_secs(5),
+                wait: Duration::from_secs(1),
+            },
         }
     }
 }
@@ -117,6 +150,44 @@ impl DbOptions {
     /// one server session, or one connection moved between two.
     pub fn pooler(mut self, pooler: Pooler) -> Self {
         self.pooler = pooler;
+        self
+    }
+
+    /// Sends the `get`, `list` and `count` of every [`TenantDb`](super::TenantDb) to this
+    /// streaming-replication hot standby (the application role's URL there), each in a
+    /// transaction of its own whose signed context the standby verifies (the keys replicate
+    /// with everything else). Writes, and everything in a [`TenantTx`](super::TenantTx), stay
+    /// on the primary. [`Db::connect`](super::Db::connect) runs its start-up checks on the
+    /// standby too.
+    ///
+    /// A read falls back to the primary when the standby cannot be reached, is further behind
+    /// than [`replica_max_lag`](Self::replica_max_lag), or (with
+    /// [`ReadConsistency::ReadYourWrites`]) has not replayed the primary's position within
+    /// [`replica_wait`](Self::replica_wait). What a read sees of recent writes:
+    /// [`read_consistency`](Self::read_consistency).
+    pub fn read_replica(mut self, url: impl Into<String>) -> Self {
+        self.replica.url = Some(url.into());
+        self
+    }
+
+    /// What a read on the replica sees of recent writes (default
+    /// [`ReadConsistency::Eventual`]).
+    pub fn read_consistency(mut self, consistency: ReadConsistency) -> Self {
+        self.replica.consistency = consistency;
+        self
+    }
+
+    /// How far behind the primary (the age of the last transaction it replayed, while it has
+    /// WAL left to replay) the replica may be and still serve a read (default 5 s).
+    pub fn replica_max_lag(mut self, lag: Duration) -> Self {
+        self.replica.max_lag = lag;
+        self
+    }
+
+    /// How long a [`ReadConsistency::ReadYourWrites`] read waits for the replica before it
+    /// reads from the primary (default 1 s).
+    pub fn replica_wait(mut self, wait: Duration) -> Self {
+        self.replica.wait = wait;
         self
     }
 }

@@ -255,6 +255,7 @@ impl<'db> TenantDb<'db> {
                 lease: None,
                 token: None,
                 open: false,
+                read: false,
             }),
         }
     }
@@ -302,9 +303,20 @@ struct Alone<'t> {
     /// [`Runner::commit`]. Otherwise, behind a transaction pooler, each statement gets a
     /// transaction of its own.
     open: bool,
+    /// The call only reads (`get`, `list`, `count`): with a read replica, it goes there
+    /// ([`replica`](super::replica)).
+    read: bool,
 }
 
 impl Runner<'_> {
+    /// This call only reads: on a [`TenantDb`] of a `Db` with a read replica, it runs there.
+    pub(crate) fn reading(mut self) -> Self {
+        if let On::Alone(a) = &mut self.on {
+            a.read = true;
+        }
+        self
+    }
+
     /// The tenant id for entities of `scope`.
     pub(crate) fn tenant(&self, scope: Scope) -> Uuid {
         scope.pick(self.user_id, self.org_id)
@@ -491,8 +503,10 @@ impl Alone<'_> {
         convert: fn(sqlx::Error) -> Error,
     ) -> Result<Answer> {
         let db = self.db;
-        if db.pooler() == Pooler::Transaction {
-            return self.run_pooled(make, user_id, org_id, convert).await;
+        if db.pooler() == Pooler::Transaction || (self.read && db.replica().is_some()) {
+            return self
+                .run_in_transaction(make, user_id, org_id, convert)
+                .await;
         }
         let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
         match &mut self.lease {
@@ -512,9 +526,10 @@ impl Alone<'_> {
         }
     }
 
-    /// [`run`](Self::run) behind a transaction pooler: in the call's open transaction, or in one
-    /// of the statement's own (`BEGIN` and the pid, the statement, `COMMIT`).
-    async fn run_pooled(
+    /// [`run`](Self::run) behind a transaction pooler, or of a read for the replica: in the
+    /// call's open transaction, or in one of the statement's own (`BEGIN` and the pid, the
+    /// statement, `COMMIT`).
+    async fn run_in_transaction(
         &mut self,
         make: impl Fn(&str) -> Result<PgQuery<'static>>,
         user_id: Uuid,
@@ -547,9 +562,17 @@ impl Alone<'_> {
         Ok(answer)
     }
 
-    /// Opens the call's transaction and signs the context for it.
+    /// Opens the call's transaction (on the replica for a read, when it can serve it) and signs
+    /// the context for it.
     async fn open_transaction(&mut self, user_id: Uuid, org_id: Uuid) -> Result<()> {
-        let (lease, pid, started_us) = self.db.open_transaction().await?;
+        let on_replica = match (self.read, self.db.replica()) {
+            (true, Some(replica)) => replica.open(self.db).await?,
+            _ => None,
+        };
+        let (lease, pid, started_us) = match on_replica {
+            Some(opened) => opened,
+            None => self.db.open_transaction().await?,
+        };
         self.token = Some(self.db.transaction_token(pid, started_us, user_id, org_id));
         self.lease = Some(lease);
         Ok(())

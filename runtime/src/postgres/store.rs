@@ -404,7 +404,8 @@ fn by_id<E: PgCrud>(sql: &'static str, id: Uuid) -> Result<Statement> {
 }
 
 /// The entity with this id in the caller's tenant, or `None`.
-pub fn get<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, Option<E>> {
+pub fn get<'a, E: PgCrud + 'a>(r: Runner<'a>, id: Uuid) -> Boxed<'a, Option<E>> {
+    let mut r = r.reading();
     let span = span::<E>(&r, "get");
     let st = by_id::<E>(E::GET, id);
     Box::pin(
@@ -414,10 +415,11 @@ pub fn get<'a, E: PgCrud + 'a>(mut r: Runner<'a>, id: Uuid) -> Boxed<'a, Option<
 
 /// Live entities of the caller's tenant matching `filter`, in its order, one page.
 pub fn list<'a, E: PgCrud + 'a>(
-    mut r: Runner<'a>,
+    r: Runner<'a>,
     filter: E::Filter,
     page: Page,
 ) -> Boxed<'a, Listing<E>> {
+    let mut r = r.reading();
     let span = span::<E>(&r, "list");
     let tenant = r.tenant(E::SCOPE);
     let built = list_statement::<E>(tenant, r.cursor_key(), filter, &page);
@@ -631,7 +633,8 @@ pub fn default_sort<O: OrderField>(id: O, sort: Option<Sort<O>>) -> Sort<O> {
 }
 
 /// The number of live entities of the caller's tenant matching `filter`.
-pub fn count<'a, E: PgCrud + 'a>(mut r: Runner<'a>, filter: E::Filter) -> Boxed<'a, u64> {
+pub fn count<'a, E: PgCrud + 'a>(r: Runner<'a>, filter: E::Filter) -> Boxed<'a, u64> {
+    let mut r = r.reading();
     let span = span::<E>(&r, "count");
     let mut qb = QueryBuilder::<Postgres>::new(E::COUNT_HEAD);
     push_gate(&mut qb);
