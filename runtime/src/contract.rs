@@ -95,6 +95,135 @@ pub trait TenantStore: Sync {
     fn delete_tenant<'a>(&'a self, conn: &'a Self::Conn, who: &'a Principal) -> Boxed<'a, u64>;
 }
 
+/// A document backend's generic store as [`TenantStore`] uses it: each operation on the
+/// backend's handle scoped to one tenant. A backend implements this, one line per method, and
+/// the contract comes with it: the one `impl<S: DocumentStore> TenantStore for S` makes the
+/// scoped handle from the principal for every call. (PostgreSQL implements [`TenantStore`]
+/// itself: its calls run in a transaction or a gated statement, not on a scoped handle.)
+pub trait DocumentStore: Sync {
+    /// The backend's client.
+    type Client: Sync;
+    /// The client scoped to one tenant.
+    type Scoped<'c>: Send + Sync;
+    /// The entity.
+    type Entity: Send;
+    /// What `insert` and `update` take.
+    type New: Send;
+    /// How an entity is addressed in its tenant.
+    type Id: Send + Sync + Clone;
+    /// The backend's name, for reports.
+    const BACKEND: &'static str;
+    /// Whether `insert` of an existing id replaces the entity ([`TenantStore::UPSERTS`]).
+    const UPSERTS: bool;
+
+    /// `client` scoped to `who`'s tenant.
+    fn scoped<'c>(client: &'c Self::Client, who: &Principal) -> Self::Scoped<'c>;
+    /// The id of an entity.
+    fn id_of(entity: &Self::Entity) -> Self::Id;
+    /// [`TenantStore::insert`] on a scoped handle.
+    fn insert(
+        &self,
+        scoped: &Self::Scoped<'_>,
+        new: Self::New,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send;
+    /// [`TenantStore::get`] on a scoped handle.
+    fn get(
+        &self,
+        scoped: &Self::Scoped<'_>,
+        id: &Self::Id,
+    ) -> impl Future<Output = Result<Option<Self::Entity>>> + Send;
+    /// [`TenantStore::list`] on a scoped handle.
+    fn list(
+        &self,
+        scoped: &Self::Scoped<'_>,
+        page: Page,
+    ) -> impl Future<Output = Result<Listing<Self::Entity>>> + Send;
+    /// [`TenantStore::count`] on a scoped handle.
+    fn count(&self, scoped: &Self::Scoped<'_>) -> impl Future<Output = Result<u64>> + Send;
+    /// [`TenantStore::update`] on a scoped handle.
+    fn update(
+        &self,
+        scoped: &Self::Scoped<'_>,
+        id: &Self::Id,
+        new: Self::New,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send;
+    /// [`TenantStore::delete`] on a scoped handle.
+    fn delete(
+        &self,
+        scoped: &Self::Scoped<'_>,
+        id: &Self::Id,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// [`TenantStore::delete_tenant`] on a scoped handle.
+    fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> impl Future<Output = Result<u64>> + Send;
+}
+
+impl<S: DocumentStore> TenantStore for S {
+    type Conn = S::Client;
+    type Entity = S::Entity;
+    type New = S::New;
+    type Id = S::Id;
+    const BACKEND: &'static str = S::BACKEND;
+    const UPSERTS: bool = S::UPSERTS;
+
+    fn id_of(entity: &S::Entity) -> S::Id {
+        S::id_of(entity)
+    }
+
+    fn insert<'a>(
+        &'a self,
+        conn: &'a S::Client,
+        who: &'a Principal,
+        new: S::New,
+    ) -> Boxed<'a, S::Entity> {
+        Box::pin(async move { DocumentStore::insert(self, &S::scoped(conn, who), new).await })
+    }
+
+    fn get<'a>(
+        &'a self,
+        conn: &'a S::Client,
+        who: &'a Principal,
+        id: &'a S::Id,
+    ) -> Boxed<'a, Option<S::Entity>> {
+        Box::pin(async move { DocumentStore::get(self, &S::scoped(conn, who), id).await })
+    }
+
+    fn list<'a>(
+        &'a self,
+        conn: &'a S::Client,
+        who: &'a Principal,
+        page: Page,
+    ) -> Boxed<'a, Listing<S::Entity>> {
+        Box::pin(async move { DocumentStore::list(self, &S::scoped(conn, who), page).await })
+    }
+
+    fn count<'a>(&'a self, conn: &'a S::Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { DocumentStore::count(self, &S::scoped(conn, who)).await })
+    }
+
+    fn update<'a>(
+        &'a self,
+        conn: &'a S::Client,
+        who: &'a Principal,
+        id: &'a S::Id,
+        new: S::New,
+    ) -> Boxed<'a, S::Entity> {
+        Box::pin(async move { DocumentStore::update(self, &S::scoped(conn, who), id, new).await })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        conn: &'a S::Client,
+        who: &'a Principal,
+        id: &'a S::Id,
+    ) -> Boxed<'a, ()> {
+        Box::pin(async move { DocumentStore::delete(self, &S::scoped(conn, who), id).await })
+    }
+
+    fn delete_tenant<'a>(&'a self, conn: &'a S::Client, who: &'a Principal) -> Boxed<'a, u64> {
+        Box::pin(async move { DocumentStore::delete_tenant(self, &S::scoped(conn, who)).await })
+    }
+}
+
 /// The future a [`TenantStore`] method returns: boxed and `Send`, so generic code can spawn it,
 /// and so its `Send`-ness is proven once in the runtime rather than once per generated entity
 /// (which made check time grow with the entity count). One allocation per call, next to at

@@ -8,7 +8,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped};
-use crate::contract::{Boxed, TenantStore};
+use crate::contract::DocumentStore;
 use std::ops::Bound;
 
 use crate::document::{DocPages, Document, DocumentEntity, DocumentId as _, check_own, span};
@@ -681,63 +681,49 @@ impl<E: GraphEntity> Store<E> {
     }
 }
 
-impl<E: GraphEntity> TenantStore for Store<E> {
-    type Conn = Client;
+impl<E: GraphEntity> DocumentStore for Store<E> {
+    type Client = Client;
+    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = E::New;
     type Id = E::Id;
     const BACKEND: &'static str = "neo4j";
     const UPSERTS: bool = false;
 
+    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
+        client.scoped(who)
+    }
+
     fn id_of(entity: &E) -> E::Id {
         entity.id().clone()
     }
 
-    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
-        Box::pin(async move { self.create(&conn.scoped(who), new).await })
+    async fn insert(&self, scoped: &Self::Scoped<'_>, new: E::New) -> Result<E> {
+        self.create(scoped, new).await
     }
 
-    fn get<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a E::Id,
-    ) -> Boxed<'a, Option<E>> {
-        Box::pin(async move { self.get(&conn.scoped(who), id).await })
+    async fn get(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        self.get(scoped, id).await
     }
 
-    fn list<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        page: Page,
-    ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move {
-            self.list(&conn.scoped(who), E::Filter::default(), page)
-                .await
-        })
+    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        self.list(scoped, E::Filter::default(), page).await
     }
 
-    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.count(&conn.scoped(who), E::Filter::default()).await })
+    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        self.count(scoped, E::Filter::default()).await
     }
 
-    fn update<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a E::Id,
-        new: E::New,
-    ) -> Boxed<'a, E> {
-        Box::pin(async move { self.update(&conn.scoped(who), id, new).await })
+    async fn update(&self, scoped: &Self::Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
+        self.update(scoped, id, new).await
     }
 
-    fn delete<'a>(&'a self, conn: &'a Client, who: &'a Principal, id: &'a E::Id) -> Boxed<'a, ()> {
-        Box::pin(async move { self.delete(&conn.scoped(who), id).await })
+    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<()> {
+        self.delete(scoped, id).await
     }
 
-    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        self.delete_tenant(scoped).await
     }
 }
 

@@ -6,7 +6,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped, ok};
-use crate::contract::{Boxed, TenantStore};
+use crate::contract::DocumentStore;
 use crate::document::{
     DocPages, Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored,
     span,
@@ -962,91 +962,64 @@ impl<E: SearchEntity> Store<E> {
 }
 
 /// The tenant's alias is made on its first write; before it, the tenant has nothing.
-impl<E: SearchEntity> TenantStore for Store<E> {
-    type Conn = Client;
+impl<E: SearchEntity> DocumentStore for Store<E> {
+    type Client = Client;
+    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = E::New;
     type Id = E::Id;
     const BACKEND: &'static str = "opensearch";
     const UPSERTS: bool = false;
 
+    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
+        client.scoped(who)
+    }
+
     fn id_of(entity: &E) -> E::Id {
         entity.id().clone()
     }
 
-    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
-        Box::pin(async move {
-            let scoped = conn.scoped(who);
-            self.create_tenant_alias(&scoped).await?;
-            self.create(&scoped, new).await
-        })
+    async fn insert(&self, scoped: &Self::Scoped<'_>, new: E::New) -> Result<E> {
+        self.create_tenant_alias(scoped).await?;
+        self.create(scoped, new).await
     }
 
-    fn get<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a E::Id,
-    ) -> Boxed<'a, Option<E>> {
-        Box::pin(async move {
-            match self.get(&conn.scoped(who), id).await {
-                Err(Error::NotFound) => Ok(None),
-                other => other,
-            }
-        })
+    async fn get(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        none_if_no_alias(self.get(scoped, id).await, None)
     }
 
-    fn list<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        page: Page,
-    ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move {
-            self.list(&conn.scoped(who), E::Filter::default(), page)
-                .await
-        })
+    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        self.list(scoped, E::Filter::default(), page).await
     }
 
-    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move {
-            match self.count(&conn.scoped(who), E::Filter::default()).await {
-                // A tenant that never wrote has no alias yet: it has nothing.
-                Err(Error::NotFound) => Ok(0),
-                other => other,
-            }
-        })
+    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        none_if_no_alias(self.count(scoped, E::Filter::default()).await, 0)
     }
 
-    fn update<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a E::Id,
-        new: E::New,
-    ) -> Boxed<'a, E> {
-        Box::pin(async move {
-            let scoped = conn.scoped(who);
-            let Some((_, version)) = self.get_versioned(&scoped, id).await? else {
-                return Err(Error::NotFound);
-            };
-            let doc = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
-            update(&scoped, &doc, version).await?;
-            Ok(doc)
-        })
+    async fn update(&self, scoped: &Self::Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
+        let Some((_, version)) = self.get_versioned(scoped, id).await? else {
+            return Err(Error::NotFound);
+        };
+        let doc = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
+        update(scoped, &doc, version).await?;
+        Ok(doc)
     }
 
-    fn delete<'a>(&'a self, conn: &'a Client, who: &'a Principal, id: &'a E::Id) -> Boxed<'a, ()> {
-        Box::pin(async move { self.delete(&conn.scoped(who), id).await })
+    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<()> {
+        self.delete(scoped, id).await
     }
 
-    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move {
-            match self.delete_tenant(&conn.scoped(who)).await {
-                Err(Error::NotFound) => Ok(0),
-                other => other,
-            }
-        })
+    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        none_if_no_alias(self.delete_tenant(scoped).await, 0)
+    }
+}
+
+/// `NotFound` from a read of a tenant that never wrote (no alias yet) means it has nothing:
+/// `nothing`.
+fn none_if_no_alias<T>(result: Result<T>, nothing: T) -> Result<T> {
+    match result {
+        Err(Error::NotFound) => Ok(nothing),
+        other => other,
     }
 }
 

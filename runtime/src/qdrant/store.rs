@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Client, Scoped};
-use crate::contract::{Boxed, TenantStore};
+use crate::contract::DocumentStore;
 use crate::document::{
     DocPages, Document, DocumentEntity, DocumentId as _, ENTITY_FIELD, check_own, decode_stored,
     span,
@@ -787,72 +787,59 @@ impl<E: EmbeddingEntity> Store<E> {
 }
 
 /// Qdrant writes are upserts; `insert` and `update` take the payload and its vector.
-impl<E: EmbeddingEntity> TenantStore for Store<E> {
-    type Conn = Client;
+impl<E: EmbeddingEntity> DocumentStore for Store<E> {
+    type Client = Client;
+    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = (E::New, Vec<f32>);
     type Id = E::Id;
     const BACKEND: &'static str = "qdrant";
     const UPSERTS: bool = true;
 
+    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
+        client.scoped(who)
+    }
+
     fn id_of(entity: &E) -> E::Id {
         entity.id().clone()
     }
 
-    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: Self::New) -> Boxed<'a, E> {
-        Box::pin(async move { self.upsert(&conn.scoped(who), new.0, &new.1).await })
+    async fn insert(&self, scoped: &Self::Scoped<'_>, (new, vector): Self::New) -> Result<E> {
+        self.upsert(scoped, new, &vector).await
     }
 
-    fn get<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a E::Id,
-    ) -> Boxed<'a, Option<E>> {
-        Box::pin(async move { self.get(&conn.scoped(who), id).await })
+    async fn get(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+        self.get(scoped, id).await
     }
 
-    fn list<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        page: Page,
-    ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move {
-            self.list(&conn.scoped(who), E::Filter::default(), page)
-                .await
-        })
+    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        self.list(scoped, E::Filter::default(), page).await
     }
 
-    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.count(&conn.scoped(who), E::Filter::default()).await })
+    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        self.count(scoped, E::Filter::default()).await
     }
 
-    fn update<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a E::Id,
-        new: Self::New,
-    ) -> Boxed<'a, E> {
-        Box::pin(async move {
-            let scoped = conn.scoped(who);
-            if self.get(&scoped, id).await?.is_none() {
-                return Err(Error::NotFound);
-            }
-            let (new, vector) = new;
-            let entity = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
-            upsert(&scoped, &entity, &vector).await?;
-            Ok(entity)
-        })
+    async fn update(
+        &self,
+        scoped: &Self::Scoped<'_>,
+        id: &E::Id,
+        (new, vector): Self::New,
+    ) -> Result<E> {
+        if self.get(scoped, id).await?.is_none() {
+            return Err(Error::NotFound);
+        }
+        let entity = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
+        upsert(scoped, &entity, &vector).await?;
+        Ok(entity)
     }
 
-    fn delete<'a>(&'a self, conn: &'a Client, who: &'a Principal, id: &'a E::Id) -> Boxed<'a, ()> {
-        Box::pin(async move { self.delete(&conn.scoped(who), id).await })
+    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<()> {
+        self.delete(scoped, id).await
     }
 
-    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        self.delete_tenant(scoped).await
     }
 }
 

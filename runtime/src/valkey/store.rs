@@ -10,7 +10,7 @@ use redis::Script;
 use tracing::Instrument as _;
 
 use super::{Client, Scoped, check_part, ttl_millis};
-use crate::contract::{Boxed, TenantStore};
+use crate::contract::DocumentStore;
 use crate::document::DocumentId as _;
 use crate::document::{Document, DocumentEntity, check_own, own, span};
 use std::cmp::Ordering;
@@ -867,80 +867,58 @@ impl<E: ValkeyEntity> Store<E> {
 }
 
 /// Valkey writes are upserts; an item is addressed by `(session, id)`.
-impl<E: ValkeyEntity> TenantStore for Store<E> {
-    type Conn = Client;
+impl<E: ValkeyEntity> DocumentStore for Store<E> {
+    type Client = Client;
+    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = E::New;
     type Id = (String, E::Id);
     const BACKEND: &'static str = "valkey";
     const UPSERTS: bool = true;
 
+    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
+        client.scoped(who)
+    }
+
     fn id_of(entity: &E) -> Self::Id {
         (entity.session().to_owned(), entity.id().clone())
     }
 
-    fn insert<'a>(&'a self, conn: &'a Client, who: &'a Principal, new: E::New) -> Boxed<'a, E> {
-        Box::pin(async move { self.set(&conn.scoped(who), new, None).await })
+    async fn insert(&self, scoped: &Self::Scoped<'_>, new: E::New) -> Result<E> {
+        self.set(scoped, new, None).await
     }
 
-    fn get<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a Self::Id,
-    ) -> Boxed<'a, Option<E>> {
-        Box::pin(async move { self.get(&conn.scoped(who), &id.0, &id.1).await })
+    async fn get(&self, scoped: &Self::Scoped<'_>, id: &Self::Id) -> Result<Option<E>> {
+        self.get(scoped, &id.0, &id.1).await
     }
 
-    fn list<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        page: Page,
-    ) -> Boxed<'a, Listing<E>> {
-        Box::pin(async move {
-            self.list_tenant(&conn.scoped(who), E::Filter::default(), page)
-                .await
-        })
+    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+        self.list_tenant(scoped, E::Filter::default(), page).await
     }
 
-    fn count<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.count(&conn.scoped(who), E::Filter::default()).await })
+    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        self.count(scoped, E::Filter::default()).await
     }
 
-    fn update<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a Self::Id,
-        new: E::New,
-    ) -> Boxed<'a, E> {
-        Box::pin(async move {
-            let scoped = conn.scoped(who);
-            if self.get(&scoped, &id.0, &id.1).await?.is_none() {
-                return Err(Error::NotFound);
-            }
-            let entity = E::from_new(new, Some(id.1.clone()), scoped.tenant(E::SCOPE));
-            if entity.session() != id.0 {
-                return Err(Error::InvalidInput(
-                    "an update cannot move an item to another session".into(),
-                ));
-            }
-            set(&scoped, &entity, None).await?;
-            Ok(entity)
-        })
+    async fn update(&self, scoped: &Self::Scoped<'_>, id: &Self::Id, new: E::New) -> Result<E> {
+        if self.get(scoped, &id.0, &id.1).await?.is_none() {
+            return Err(Error::NotFound);
+        }
+        let entity = E::from_new(new, Some(id.1.clone()), scoped.tenant(E::SCOPE));
+        if entity.session() != id.0 {
+            return Err(Error::InvalidInput(
+                "an update cannot move an item to another session".into(),
+            ));
+        }
+        set(scoped, &entity, None).await?;
+        Ok(entity)
     }
 
-    fn delete<'a>(
-        &'a self,
-        conn: &'a Client,
-        who: &'a Principal,
-        id: &'a Self::Id,
-    ) -> Boxed<'a, ()> {
-        Box::pin(async move { self.delete(&conn.scoped(who), &id.0, &id.1).await })
+    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &Self::Id) -> Result<()> {
+        self.delete(scoped, &id.0, &id.1).await
     }
 
-    fn delete_tenant<'a>(&'a self, conn: &'a Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { self.delete_tenant(&conn.scoped(who)).await })
+    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+        self.delete_tenant(scoped).await
     }
 }
