@@ -257,14 +257,30 @@ answers_as_standby() {
     -d tenant_store -c 'SELECT pg_is_in_recovery()' 2>/dev/null | grep -qx t
 }
 
+# The primary keeps the WAL the standby has not received in this slot, so a standby that was
+# stopped while the primary ran on catches up when it starts again.
+pgr_slot=tenant_store_replica
+primary_sql() { as_postgres psql -qtA -h "$pg_sock" -p "$pg_port" -U postgres -d postgres -c "$1"; }
+
 pgr_up() {
   pg_running || { log "the replica needs PostgreSQL: start pg first"; exit 1; }
   local bin; bin=$(pg_bin)
+  local has_slot
+  has_slot=$(primary_sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$pgr_slot'")
+  if [ -f "$pgr_data/PG_VERSION" ] && [ "$has_slot" = 0 ]; then
+    # Made before the slot, or the primary is new: the WAL it needs may be gone.
+    log "the replica has no replication slot on the primary: taking a fresh base backup"
+    pgr_down
+    rm -rf "$pgr_data"
+  fi
   if [ ! -f "$pgr_data/PG_VERSION" ]; then
     log "pg_basebackup of the primary into $pgr_data"
-    # -R: standby.signal and the primary's address (with the password) for streaming.
+    primary_sql "SELECT pg_drop_replication_slot('$pgr_slot') FROM pg_replication_slots
+                 WHERE slot_name = '$pgr_slot'" >/dev/null
+    # -R: standby.signal and the primary's address (with the password) for streaming;
+    # -C -S: the slot, created with the backup.
     as_postgres env PGPASSWORD="$pg_super_pw" "$bin/pg_basebackup" -h 127.0.0.1 -p "$pg_port" \
-      -U postgres -D "$pgr_data" -R -X stream -c fast
+      -U postgres -D "$pgr_data" -R -X stream -c fast -C -S "$pgr_slot"
   fi
   if pgr_running; then
     log "the PostgreSQL replica already running on 127.0.0.1:$pgr_port"
