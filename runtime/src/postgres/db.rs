@@ -122,17 +122,7 @@ impl Db {
                 )));
             }
         }
-        let pool = pool::build(
-            pool::Manager {
-                endpoint,
-                options: connect.clone(),
-                max_lifetime: options.max_lifetime,
-                idle_timeout: options.idle_timeout,
-                pooler: options.pooler,
-            },
-            options.max_connections as usize,
-            options.acquire_timeout,
-        )?;
+        let pool = pool_for(connect.clone(), &options)?;
         let replica = match &options.replica.url {
             Some(url) => Some(connect_replica(url, &key, ttl_ms, &options).await?),
             None => None,
@@ -398,9 +388,14 @@ async fn connect_replica(
         }
         Ok(Err(e)) => return Err(e),
     }
-    let pool = pool::build(
+    Ok(Replica::new(pool_for(connect, options)?, &options.replica))
+}
+
+/// A pool of connections to `connect` with `options`' limits.
+fn pool_for(connect: PgConnectOptions, options: &DbOptions) -> Result<pool::Pool> {
+    pool::build(
         pool::Manager {
-            endpoint,
+            endpoint: pool::endpoint(&connect),
             options: connect,
             max_lifetime: options.max_lifetime,
             idle_timeout: options.idle_timeout,
@@ -408,8 +403,7 @@ async fn connect_replica(
         },
         options.max_connections as usize,
         options.acquire_timeout,
-    )?;
-    Ok(Replica::new(pool, &options.replica))
+    )
 }
 
 /// Everything [`Db::connect`] checks, as a list of findings instead of a refusal: the start-up
