@@ -230,7 +230,7 @@ pub(crate) fn row_is_tenants(row: &Row, scope: &str, tenant: &str) -> bool {
 }
 
 /// Creates the node; [`Error::Duplicate`] when the tenant already has one with this id.
-pub async fn create<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()> {
+pub(super) async fn create<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()> {
     crate::document::check_id(&node.id_text())?;
     check_own(scoped, node)?;
     let tenant = scoped.tenant(E::SCOPE);
@@ -255,78 +255,6 @@ pub async fn create<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()>
         }
     }
     .instrument(span::<E, _>(scoped, "create"))
-    .await
-}
-
-/// The node with this id in the tenant, or `None`.
-pub async fn get<E: GraphEntity>(scoped: &Scoped<'_>, id: &str) -> Result<Option<E>> {
-    crate::document::check_id(id)?;
-    let tenant = scoped.tenant(E::SCOPE).to_string();
-    let q = neo4rs::query(&queries::<E>()?.get)
-        .param(scope_param::<E>(), tenant.as_str())
-        .param("id", id);
-    async {
-        let rows = scoped
-            .client()
-            .rows(scoped.breaker_key(E::SCOPE), q)
-            .await?;
-        match rows.first() {
-            Some(r) => decode_node::<E>(r, "n", &tenant),
-            None => Ok(None),
-        }
-    }
-    .instrument(span::<E, _>(scoped, "get"))
-    .await
-}
-
-/// One page of the tenant's nodes matching `filter`, in its order (the id by default).
-pub async fn list<E: GraphEntity>(
-    scoped: &Scoped<'_>,
-    filter: E::Filter,
-    page: Page,
-) -> Result<Listing<E>> {
-    let (query, pages, limit, after) =
-        DocPages::start::<E, _>("neo4j", scoped.client().cursor_key(), scoped, filter, &page)?;
-    let tenant = scoped.tenant(E::SCOPE).to_string();
-    let after = after.as_ref().map(|(value, id)| (value, id.as_str()));
-    let q = Matching::list::<E>(&query, pages.sort(), after)?
-        .bind()
-        .param(scope_param::<E>(), tenant.as_str())
-        .param("limit", i64::from(limit) + 1);
-    async {
-        let items = decode_all::<E>(
-            scoped
-                .client()
-                .rows(scoped.breaker_key(E::SCOPE), q)
-                .await?,
-            &tenant,
-        )?;
-        pages.listing(items, limit)
-    }
-    .instrument(span::<E, _>(scoped, "list"))
-    .await
-}
-
-/// The number of the tenant's nodes matching `filter`.
-pub async fn count<E: GraphEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-    let query: DocQuery = filter.into();
-    query.check()?;
-    let tenant = scoped.tenant(E::SCOPE).to_string();
-    let q = Matching::count::<E>(&query)?
-        .bind()
-        .param(scope_param::<E>(), tenant.as_str());
-    async {
-        let rows = scoped
-            .client()
-            .rows(scoped.breaker_key(E::SCOPE), q)
-            .await?;
-        let n = rows
-            .first()
-            .and_then(|r| r.get::<i64>("count").ok())
-            .ok_or_else(|| Error::Backend("a count without a number".into()))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-    .instrument(span::<E, _>(scoped, "count"))
     .await
 }
 
@@ -469,7 +397,7 @@ impl Matching {
 
 /// Replaces the properties of the tenant's node with `node`'s; [`Error::NotFound`] when the
 /// tenant has no node with its id.
-pub async fn update<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()> {
+pub(super) async fn update<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()> {
     crate::document::check_id(&node.id_text())?;
     check_own(scoped, node)?;
     let tenant = scoped.tenant(E::SCOPE);
@@ -488,120 +416,6 @@ pub async fn update<E: GraphEntity>(scoped: &Scoped<'_>, node: &E) -> Result<()>
         }
     }
     .instrument(span::<E, _>(scoped, "update"))
-    .await
-}
-
-/// The tenant's nodes whose `property` equals `value`, in id order (the generated
-/// `find_by_*`).
-pub async fn find<E: GraphEntity>(
-    scoped: &Scoped<'_>,
-    property: &'static str,
-    value: BoltType,
-) -> Result<Vec<E>> {
-    let (l, s, p, id) = (
-        identifier(E::LABEL)?,
-        E::SCOPE.as_str(),
-        identifier(property)?,
-        identifier(E::ID_FIELD)?,
-    );
-    let tenant = scoped.tenant(E::SCOPE).to_string();
-    let q = neo4rs::query(&format!(
-        "MATCH (n:{l} {{{s}: ${s}, {p}: $value}}) RETURN n ORDER BY n.{id}"
-    ))
-    .param(s, tenant.as_str())
-    .param("value", value);
-    async {
-        decode_all::<E>(
-            scoped
-                .client()
-                .rows(scoped.breaker_key(E::SCOPE), q)
-                .await?,
-            &tenant,
-        )
-    }
-    .instrument(span::<E, _>(scoped, "find"))
-    .await
-}
-
-/// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
-pub async fn delete<E: GraphEntity>(scoped: &Scoped<'_>, id: &str) -> Result<()> {
-    crate::document::check_id(id)?;
-    let q = neo4rs::query(&queries::<E>()?.delete)
-        .param(scope_param::<E>(), scoped.tenant(E::SCOPE).to_string())
-        .param("id", id);
-    async {
-        match deleted(
-            scoped
-                .client()
-                .rows(scoped.breaker_key(E::SCOPE), q)
-                .await?,
-        ) {
-            0 => Err(Error::NotFound),
-            _ => Ok(()),
-        }
-    }
-    .instrument(span::<E, _>(scoped, "delete"))
-    .await
-}
-
-/// Deletes every node of this label in the tenant; returns how many.
-pub async fn delete_tenant<E: GraphEntity>(scoped: &Scoped<'_>) -> Result<u64> {
-    let q = neo4rs::query(&queries::<E>()?.delete_tenant)
-        .param(scope_param::<E>(), scoped.tenant(E::SCOPE).to_string());
-    async {
-        Ok(deleted(
-            scoped
-                .client()
-                .rows(scoped.breaker_key(E::SCOPE), q)
-                .await?,
-        ))
-    }
-    .instrument(span::<E, _>(scoped, "delete_tenant"))
-    .await
-}
-
-/// Moves every node of this label from `from`'s tenant to `to`'s, in one statement: atomic.
-/// Relationships between moved nodes, and to `to`'s nodes, stay; every relationship between a
-/// moved node and a node outside `to`'s tenant (one of another label that stayed behind) is
-/// deleted in the same statement, so no relationship crosses tenants afterwards. A node id both
-/// tenants hold is [`Error::Duplicate`] before anything moves (a query counts the clashes
-/// first; one made between the two is refused by the uniqueness constraint on (scope, id)).
-/// Re-running moves what is left (0).
-pub async fn move_tenant<E: GraphEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    let queries = queries::<E>()?;
-    let (tenant, dest) = (
-        from.tenant(E::SCOPE).to_string(),
-        to.tenant(E::SCOPE).to_string(),
-    );
-    let q = neo4rs::query(&queries.move_tenant)
-        .param(scope_param::<E>(), tenant.as_str())
-        .param("to", dest.as_str());
-    let clashes = neo4rs::query(&queries.move_clashes)
-        .param(scope_param::<E>(), tenant.as_str())
-        .param("to", dest.as_str());
-    async {
-        // An id both tenants hold: refused before anything moves. The uniqueness constraint
-        // still refuses a clash made between this and the move.
-        let rows = from
-            .client()
-            .rows(from.breaker_key(E::SCOPE), clashes)
-            .await?;
-        if rows
-            .first()
-            .and_then(|r| r.get::<i64>("n").ok())
-            .unwrap_or(0)
-            > 0
-        {
-            return Err(Error::Duplicate);
-        }
-        let rows = from.client().rows(from.breaker_key(E::SCOPE), q).await?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.get::<i64>("moved").ok())
-            .unwrap_or(0)
-            .max(0) as u64)
-    }
-    .instrument(span::<E, _>(from, "move_tenant"))
     .await
 }
 
@@ -624,7 +438,24 @@ impl<E: GraphEntity> Store<E> {
 
     /// The node with this id, or `None` (also when it is another tenant's).
     pub async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
-        get(scoped, &id.to_id()).await
+        let id: &str = &id.to_id();
+        crate::document::check_id(id)?;
+        let tenant = scoped.tenant(E::SCOPE).to_string();
+        let q = neo4rs::query(&queries::<E>()?.get)
+            .param(scope_param::<E>(), tenant.as_str())
+            .param("id", id);
+        async {
+            let rows = scoped
+                .client()
+                .rows(scoped.breaker_key(E::SCOPE), q)
+                .await?;
+            match rows.first() {
+                Some(r) => decode_node::<E>(r, "n", &tenant),
+                None => Ok(None),
+            }
+        }
+        .instrument(span::<E, _>(scoped, "get"))
+        .await
     }
 
     /// One page of the tenant's nodes matching `filter`, in its order (the id ascending by
@@ -637,12 +468,49 @@ impl<E: GraphEntity> Store<E> {
         filter: E::Filter,
         page: Page,
     ) -> Result<Listing<E>> {
-        list(scoped, filter, page).await
+        let (query, pages, limit, after) =
+            DocPages::start::<E, _>("neo4j", scoped.client().cursor_key(), scoped, filter, &page)?;
+        let tenant = scoped.tenant(E::SCOPE).to_string();
+        let after = after.as_ref().map(|(value, id)| (value, id.as_str()));
+        let q = Matching::list::<E>(&query, pages.sort(), after)?
+            .bind()
+            .param(scope_param::<E>(), tenant.as_str())
+            .param("limit", i64::from(limit) + 1);
+        async {
+            let items = decode_all::<E>(
+                scoped
+                    .client()
+                    .rows(scoped.breaker_key(E::SCOPE), q)
+                    .await?,
+                &tenant,
+            )?;
+            pages.listing(items, limit)
+        }
+        .instrument(span::<E, _>(scoped, "list"))
+        .await
     }
 
     /// The number of the tenant's nodes matching `filter` (as many as its listing holds).
     pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count::<E>(scoped, filter).await
+        let query: DocQuery = filter.into();
+        query.check()?;
+        let tenant = scoped.tenant(E::SCOPE).to_string();
+        let q = Matching::count::<E>(&query)?
+            .bind()
+            .param(scope_param::<E>(), tenant.as_str());
+        async {
+            let rows = scoped
+                .client()
+                .rows(scoped.breaker_key(E::SCOPE), q)
+                .await?;
+            let n = rows
+                .first()
+                .and_then(|r| r.get::<i64>("count").ok())
+                .ok_or_else(|| Error::Backend("a count without a number".into()))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+        .instrument(span::<E, _>(scoped, "count"))
+        .await
     }
 
     /// Replaces the properties of the tenant's node `id` with those of `new`;
@@ -661,23 +529,112 @@ impl<E: GraphEntity> Store<E> {
         property: &'static str,
         value: BoltType,
     ) -> Result<Vec<E>> {
-        find(scoped, property, value).await
+        let (l, s, p, id) = (
+            identifier(E::LABEL)?,
+            E::SCOPE.as_str(),
+            identifier(property)?,
+            identifier(E::ID_FIELD)?,
+        );
+        let tenant = scoped.tenant(E::SCOPE).to_string();
+        let q = neo4rs::query(&format!(
+            "MATCH (n:{l} {{{s}: ${s}, {p}: $value}}) RETURN n ORDER BY n.{id}"
+        ))
+        .param(s, tenant.as_str())
+        .param("value", value);
+        async {
+            decode_all::<E>(
+                scoped
+                    .client()
+                    .rows(scoped.breaker_key(E::SCOPE), q)
+                    .await?,
+                &tenant,
+            )
+        }
+        .instrument(span::<E, _>(scoped, "find"))
+        .await
     }
 
     /// Deletes the node and its relationships; [`Error::NotFound`] when the tenant has none.
     pub async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
-        delete::<E>(scoped, &id.to_id()).await
+        let id: &str = &id.to_id();
+        crate::document::check_id(id)?;
+        let q = neo4rs::query(&queries::<E>()?.delete)
+            .param(scope_param::<E>(), scoped.tenant(E::SCOPE).to_string())
+            .param("id", id);
+        async {
+            match deleted(
+                scoped
+                    .client()
+                    .rows(scoped.breaker_key(E::SCOPE), q)
+                    .await?,
+            ) {
+                0 => Err(Error::NotFound),
+                _ => Ok(()),
+            }
+        }
+        .instrument(span::<E, _>(scoped, "delete"))
+        .await
     }
 
-    /// Moves every node of this label from `from`'s tenant to `to`'s in one statement (atomic;
-    /// relationships stay); returns how many. Move every label of a tenant.
+    /// Moves every node of this label from `from`'s tenant to `to`'s, in one statement: atomic.
+    /// Relationships between moved nodes, and to `to`'s nodes, stay; every relationship between a
+    /// moved node and a node outside `to`'s tenant (one of another label that stayed behind) is
+    /// deleted in the same statement, so no relationship crosses tenants afterwards. A node id both
+    /// tenants hold is [`Error::Duplicate`] before anything moves (a query counts the clashes
+    /// first; one made between the two is refused by the uniqueness constraint on (scope, id)).
+    /// Re-running moves what is left (0).
     pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-        move_tenant::<E>(from, to).await
+        let queries = queries::<E>()?;
+        let (tenant, dest) = (
+            from.tenant(E::SCOPE).to_string(),
+            to.tenant(E::SCOPE).to_string(),
+        );
+        let q = neo4rs::query(&queries.move_tenant)
+            .param(scope_param::<E>(), tenant.as_str())
+            .param("to", dest.as_str());
+        let clashes = neo4rs::query(&queries.move_clashes)
+            .param(scope_param::<E>(), tenant.as_str())
+            .param("to", dest.as_str());
+        async {
+            // An id both tenants hold: refused before anything moves. The uniqueness constraint
+            // still refuses a clash made between this and the move.
+            let rows = from
+                .client()
+                .rows(from.breaker_key(E::SCOPE), clashes)
+                .await?;
+            if rows
+                .first()
+                .and_then(|r| r.get::<i64>("n").ok())
+                .unwrap_or(0)
+                > 0
+            {
+                return Err(Error::Duplicate);
+            }
+            let rows = from.client().rows(from.breaker_key(E::SCOPE), q).await?;
+            Ok(rows
+                .first()
+                .and_then(|r| r.get::<i64>("moved").ok())
+                .unwrap_or(0)
+                .max(0) as u64)
+        }
+        .instrument(span::<E, _>(from, "move_tenant"))
+        .await
     }
 
     /// Deletes every node of this label in the tenant; returns how many.
     pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(scoped).await
+        let q = neo4rs::query(&queries::<E>()?.delete_tenant)
+            .param(scope_param::<E>(), scoped.tenant(E::SCOPE).to_string());
+        async {
+            Ok(deleted(
+                scoped
+                    .client()
+                    .rows(scoped.breaker_key(E::SCOPE), q)
+                    .await?,
+            ))
+        }
+        .instrument(span::<E, _>(scoped, "delete_tenant"))
+        .await
     }
 }
 

@@ -75,7 +75,7 @@ pub async fn evolve_index<E: SearchEntity>(client: &Client) -> Result<Evolution>
     let wanted = properties_of(&mapping::<E>());
     let shared = match concrete(client, E::INDEX).await?.as_slice() {
         [] => {
-            super::store::ensure_index::<E>(client).await?;
+            super::Store::<E>::new().ensure_index(client).await?;
             IndexChange::Created
         }
         [index] => evolve_one(client, E::INDEX, index, &wanted).await?,

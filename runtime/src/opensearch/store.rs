@@ -168,54 +168,6 @@ async fn shared_index<E: SearchEntity>(client: &Client) -> Result<String> {
         .unwrap_or_else(|| E::INDEX.to_owned()))
 }
 
-/// Creates the shared index with the entity's mapping unless it exists; on an index that exists
-/// (another entity's, or this one's from an earlier release) adds every field of the entity's
-/// mapping that is missing, so no field the store filters on is left to dynamic mapping (a
-/// scope field mapped as `text` matches no term filter: the entity would find none of its
-/// documents). A field mapped with another type is an error naming the field and the index.
-/// Infrastructure, not tenant data: it takes the client, not a tenant handle.
-pub async fn ensure_index<E: SearchEntity>(client: &Client) -> Result<()> {
-    create_index::<E>(client, E::INDEX).await?;
-    let index = shared_index::<E>(client).await?;
-    let current = {
-        let body = ok(client
-            .call(None, Method::Get, &format!("/{index}/_mapping"), None)
-            .await?)?;
-        properties_of(&body[index.as_str()])
-    };
-    let mut missing = serde_json::Map::new();
-    let mut clashes = Vec::new();
-    for (field, def) in properties_of(&mapping::<E>()) {
-        match current.get(&field) {
-            None => {
-                missing.insert(field, def);
-            }
-            Some(old) if old.get("type") != def.get("type") => clashes.push(format!(
-                "`{field}` is mapped as {}, {} needs {}",
-                old.get("type").unwrap_or(&Value::Null),
-                E::ENTITY,
-                def.get("type").unwrap_or(&Value::Null)
-            )),
-            Some(_) => {}
-        }
-    }
-    if !clashes.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "index `{index}` cannot hold entity `{}` as it is mapped: {}; give the entity an index \
-             of its own (`index = \"...\"`), or run `evolve_index` if its own mapping changed",
-            E::ENTITY,
-            clashes.join("; ")
-        )));
-    }
-    if !missing.is_empty() {
-        let body = json!({ "properties": missing });
-        ok(client
-            .call(None, Method::Put, &format!("/{index}/_mapping"), Some(body))
-            .await?)?;
-    }
-    Ok(())
-}
-
 async fn create_index<E: SearchEntity>(client: &Client, name: &str) -> Result<()> {
     create_index_with(client, name, mapping::<E>()).await
 }
@@ -278,29 +230,6 @@ fn alias_action<E: SearchEntity>(op: &str, index: &str, tenant: Uuid) -> Value {
     }})
 }
 
-/// Creates the tenant's filtered, routed alias on the shared index (idempotent: an existing
-/// alias, on the shared or a dedicated index, is left as it is).
-pub async fn create_tenant_alias<E: SearchEntity>(scoped: &Scoped<'_>) -> Result<()> {
-    let tenant = scoped.tenant(E::SCOPE);
-    let client = &tenant_client::<E>(scoped);
-    async {
-        if !alias_targets(client, &alias_name::<E>(tenant))
-            .await?
-            .is_empty()
-        {
-            return Ok(());
-        }
-        let shared = shared_index::<E>(client).await?;
-        let actions = json!({ "actions": [alias_action::<E>("add", &shared, tenant)] });
-        ok(client
-            .call(None, Method::Post, "/_aliases", Some(actions))
-            .await?)
-        .map(drop)
-    }
-    .instrument(span::<E, _>(scoped, "create_tenant_alias"))
-    .await
-}
-
 fn body_of<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<(String, Value)> {
     check_own(scoped, doc)?;
     let tenant = scoped.tenant(E::SCOPE);
@@ -335,7 +264,7 @@ async fn write<E: SearchEntity>(
 }
 
 /// Indexes (inserts or replaces) a document through the tenant's alias.
-pub async fn index<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> {
+pub(super) async fn index<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> {
     write(scoped, doc, "_doc", "")
         .instrument(span::<E, _>(scoped, "index"))
         .await
@@ -343,7 +272,7 @@ pub async fn index<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> 
 }
 
 /// Inserts a document; [`Error::Duplicate`] when the tenant already has one with this id.
-pub async fn create<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> {
+pub(super) async fn create<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()> {
     match write(scoped, doc, "_create", "")
         .instrument(span::<E, _>(scoped, "create"))
         .await
@@ -351,22 +280,6 @@ pub async fn create<E: SearchEntity>(scoped: &Scoped<'_>, doc: &E) -> Result<()>
         Err(Error::Conflict) => Err(Error::Duplicate),
         other => other.map(drop),
     }
-}
-
-/// Replaces a document only if it is still at `version`; [`Error::Conflict`] otherwise.
-pub async fn update<E: SearchEntity>(
-    scoped: &Scoped<'_>,
-    doc: &E,
-    version: DocVersion,
-) -> Result<DocVersion> {
-    let extra = format!(
-        "&if_seq_no={}&if_primary_term={}",
-        version.seq_no, version.primary_term
-    );
-    let body = write(scoped, doc, "_doc", &extra)
-        .instrument(span::<E, _>(scoped, "update"))
-        .await?;
-    version_of(&body).ok_or_else(|| Error::Backend("the update answer carries no version".into()))
 }
 
 fn version_of(v: &Value) -> Option<DocVersion> {
@@ -420,36 +333,6 @@ fn hits_of(mut body: Value) -> Result<Vec<(Value, Value)>> {
         .collect())
 }
 
-/// The document with this id and its version, or `None`. A search (ids + tenant filter), since
-/// alias filters do not apply to get-by-id. [`Error::NotFound`] when the tenant has no alias.
-pub async fn get_versioned<E: SearchEntity>(
-    scoped: &Scoped<'_>,
-    id: &str,
-) -> Result<Option<(E, DocVersion)>> {
-    crate::document::check_id(id)?;
-    let tenant = scoped.tenant(E::SCOPE);
-    let body = json!({
-        "size": 1,
-        "seq_no_primary_term": true,
-        "query": { "bool": { "filter": [ { "ids": { "values": [doc_key::<E>(tenant, id)] } }, tenant_filter::<E>(tenant) ] } },
-    });
-    async {
-        let Some((source, hit)) = search_raw::<E>(scoped, body).await?.into_iter().next() else {
-            return Ok(None);
-        };
-        let version =
-            version_of(&hit).ok_or_else(|| Error::Backend("the hit carries no version".into()))?;
-        Ok(decode_stored::<E, _>(scoped, source)?.map(|d| (d, version)))
-    }
-    .instrument(span::<E, _>(scoped, "get"))
-    .await
-}
-
-/// The document with this id, or `None`.
-pub async fn get<E: SearchEntity>(scoped: &Scoped<'_>, id: &str) -> Result<Option<E>> {
-    Ok(get_versioned::<E>(scoped, id).await?.map(|(d, _)| d))
-}
-
 async fn paged<E: SearchEntity>(
     scoped: &Scoped<'_>,
     query: Value,
@@ -484,70 +367,6 @@ async fn paged<E: SearchEntity>(
         docs.extend(decode_stored::<E, _>(scoped, source.clone())?);
     }
     Ok(SearchPage { hits: docs, next })
-}
-
-/// One page of the tenant's documents matching `filter`, in its order, through its alias and
-/// the tenant filter: `search_after` on the sort values of the last hit (kept in the cursor as
-/// OpenSearch returned them).
-pub async fn list<E: SearchEntity>(
-    scoped: &Scoped<'_>,
-    filter: E::Filter,
-    page: Page,
-) -> Result<Listing<E>> {
-    let (query, pages, limit, after) = DocPages::start::<E, _>(
-        "opensearch",
-        scoped.client().cursor_key(),
-        scoped,
-        filter,
-        &page,
-    )?;
-    let sort = pages.sort();
-    crate::resilience::check_cap("limit", limit as usize, MAX_PAGE)?;
-    let tenant = scoped.tenant(E::SCOPE);
-    let dir = match sort.direction {
-        Direction::Asc => "asc",
-        Direction::Desc => "desc",
-    };
-    let mut order = Vec::new();
-    if !sort.is_id {
-        order.push(json!({ sort.field: dir }));
-    }
-    order.push(json!({ E::ID_FIELD: dir }));
-    let mut body = json!({
-        "size": limit + 1,
-        "query": { "bool": { "filter": clauses::<E>(&query, tenant) } },
-        "sort": order,
-    });
-    if let Some((values, _)) = after {
-        if !values.is_array() {
-            return Err(crate::query::bad_cursor());
-        }
-        body["search_after"] = values;
-    }
-    async {
-        let hits = match search_raw::<E>(scoped, body).await {
-            Err(Error::NotFound) => Vec::new(),
-            other => other?,
-        };
-        let more = hits.len() > limit as usize;
-        let mut items = Vec::with_capacity(hits.len());
-        let mut last_sort = Value::Null;
-        for (i, (source, hit)) in hits.into_iter().enumerate() {
-            if i == limit as usize {
-                break;
-            }
-            last_sort = hit.get("sort").cloned().unwrap_or_default();
-            items.extend(decode_stored::<E, _>(scoped, source)?);
-        }
-        let more = more && !last_sort.is_null();
-        let next = match (more, items.last()) {
-            (true, Some(last)) => Some(pages.next(limit, &last_sort, &last.id_text())),
-            _ => None,
-        };
-        Ok(Listing { items, next })
-    }
-    .instrument(span::<E, _>(scoped, "list"))
-    .await
 }
 
 /// The tenant's filter and a [`DocQuery`]'s conditions as query DSL clauses (every value a
@@ -608,45 +427,6 @@ async fn count_matching<E: SearchEntity>(scoped: &Scoped<'_>, filter: E::Filter)
     .await
 }
 
-/// Full-text search of `text` over the entity's text fields (every document when `text` is
-/// empty), through the tenant's alias plus an explicit tenant filter, paged with `search_after`.
-pub async fn search<E: SearchEntity>(
-    scoped: &Scoped<'_>,
-    text: &str,
-    size: usize,
-    after: Option<SearchCursor>,
-) -> Result<SearchPage<E>> {
-    let query = if text.trim().is_empty() {
-        json!({ "match_all": {} })
-    } else {
-        json!({ "multi_match": { "query": text, "fields": E::TEXT_FIELDS } })
-    };
-    paged(scoped, query, size, after)
-        .instrument(span::<E, _>(scoped, "search"))
-        .await
-}
-
-/// Search with a Lucene `query_string` (a malformed one is [`Error::InvalidInput`]), under the
-/// same alias and tenant filter.
-pub async fn search_query_string<E: SearchEntity>(
-    scoped: &Scoped<'_>,
-    query: &str,
-    size: usize,
-    after: Option<SearchCursor>,
-) -> Result<SearchPage<E>> {
-    // A leading wildcard scans every term of the index; a regex compiles to an automaton
-    // whose size the query decides: both are costs one tenant would impose on all.
-    let query = json!({ "query_string": {
-        "query": query,
-        "default_field": "*",
-        "allow_leading_wildcard": false,
-        "max_determinized_states": MAX_REGEX_STATES,
-    } });
-    paged(scoped, query, size, after)
-        .instrument(span::<E, _>(scoped, "search_query_string"))
-        .await
-}
-
 async fn delete_by_query<E: SearchEntity>(
     client: &Client,
     target: &str,
@@ -671,24 +451,6 @@ async fn delete_by_query<E: SearchEntity>(
     Ok(body.get("deleted").and_then(Value::as_u64).unwrap_or(0))
 }
 
-/// Deletes the document; [`Error::NotFound`] when the tenant has no document with this id.
-pub async fn delete<E: SearchEntity>(scoped: &Scoped<'_>, id: &str) -> Result<()> {
-    crate::document::check_id(id)?;
-    let tenant = scoped.tenant(E::SCOPE);
-    async {
-        // Both indices a promotion moves the tenant between, whichever the alias points at:
-        // a delete landing mid-promotion must not leave a copy that the promotion's next step
-        // brings back (see `promote`).
-        let both = format!("{},{}", E::INDEX, dedicated_index_name::<E>(tenant));
-        match delete_by_query::<E>(&tenant_client::<E>(scoped), &both, tenant, Some(id)).await? {
-            0 => Err(Error::NotFound),
-            _ => Ok(()),
-        }
-    }
-    .instrument(span::<E, _>(scoped, "delete"))
-    .await
-}
-
 async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) -> Result<u64> {
     let body = json!({ "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } } });
     let body = ok(client
@@ -699,160 +461,77 @@ async fn count_in<E: SearchEntity>(client: &Client, target: &str, tenant: Uuid) 
         .ok_or_else(|| Error::Backend("count answer without a count".into()))
 }
 
-/// Deletes every document of the tenant (shared and dedicated index) and its alias. Returns how
-/// many documents were deleted. Safe to re-run.
-pub async fn delete_tenant<E: SearchEntity>(scoped: &Scoped<'_>) -> Result<u64> {
-    let tenant = scoped.tenant(E::SCOPE);
-    let client = &tenant_client::<E>(scoped);
-    async {
-        let mut deleted = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
-        let dedicated = dedicated_index_name::<E>(tenant);
-        let (status, body) = client
-            .call(None, Method::Head, &format!("/{dedicated}"), None)
-            .await?;
-        if status.is_success() {
-            deleted += count_in::<E>(client, &dedicated, tenant).await?;
-            // The dedicated index, or the one a mapping change rebuilt it as.
-            for index in concrete(client, &dedicated).await? {
-                holds_only::<E>(client, &index, tenant).await?;
-                ok(client
-                    .call(None, Method::Delete, &format!("/{index}"), None)
-                    .await?)?;
-            }
-        } else if status.as_u16() != 404 {
-            ok((status, body))?;
-        }
-        let alias = alias_name::<E>(tenant);
-        for index in alias_targets(client, &alias).await? {
-            ok(client
-                .call(
-                    None,
-                    Method::Delete,
-                    &format!("/{index}/_alias/{alias}"),
-                    None,
-                )
-                .await?)?;
-        }
-        Ok(deleted)
-    }
-    .instrument(span::<E, _>(scoped, "delete_tenant"))
-    .await
-}
-
-/// Moves the tenant to a dedicated index:
-/// 1. create the dedicated index ([`dedicated_index_name`]) with the mapping;
-/// 2. `_reindex` the tenant's documents from the shared index into it;
-/// 3. verify the dedicated count equals the shared count (a mismatch aborts: the alias still
-///    points at the shared index, which still holds everything);
-/// 4. swap the alias in one atomic `_aliases` call (remove from shared, add to dedicated);
-/// 5. copy, create-only, any document written to the shared index between step 2 and the swap;
-/// 6. delete the tenant's documents from the shared index.
-///
-/// At every step the alias points at an index holding all of the tenant's documents, so
-/// searches keep answering. A `delete` deletes from both indices whatever the alias points at,
-/// so a document deleted during the promotion stays deleted (step 5 finds nothing to bring
-/// back); one deleted while step 2 runs makes the counts differ, which aborts the promotion and
-/// drops the unaliased dedicated index, so a re-run starts afresh. A document *updated* (not created) between steps 2 and 4 keeps its
-/// earlier copy in the dedicated index; promote a tenant while its writes are quiet, or re-index
-/// its recent changes afterwards. Re-running after a crash is safe: an alias already on the
-/// dedicated index skips to steps 5 and 6.
-pub async fn promote<E: SearchEntity>(scoped: &Scoped<'_>) -> Result<Promotion> {
-    let tenant = scoped.tenant(E::SCOPE);
-    let client = &tenant_client::<E>(scoped);
-    let (alias, dedicated) = (alias_name::<E>(tenant), dedicated_index_name::<E>(tenant));
-    let reindex = |op_type: &'static str| {
-        json!({
-            "conflicts": "proceed",
-            "source": { "index": E::INDEX, "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } } },
-            "dest": { "index": dedicated, "op_type": op_type },
-        })
-    };
-    async {
-        let targets = alias_targets(client, &alias).await?;
-        if targets.is_empty() {
-            return Err(Error::NotFound);
-        }
-        let promoted = concrete(client, &dedicated).await?;
-        if !targets.iter().any(|t| promoted.contains(t)) {
-            create_index::<E>(client, &dedicated).await?;
-            ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
-            ok(client.call(None, Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
-            let (shared, copied) = (count_in::<E>(client, E::INDEX, tenant).await?, count_in::<E>(client, &dedicated, tenant).await?);
-            if shared != copied {
-                // Not aliased yet, so nobody reads it: dropped, a re-run starts afresh.
-                holds_only::<E>(client, &dedicated, tenant).await?;
-                ok(client.call(None, Method::Delete, &format!("/{dedicated}"), None).await?)?;
-                return Err(Error::Backend(format!(
-                    "promotion aborted: {copied} of {shared} documents copied; the alias still points at the shared index"
-                ).into()));
-            }
-            let shared = shared_index::<E>(client).await?;
-            let swap = json!({ "actions": [
-                json!({ "remove": { "index": shared, "alias": alias } }),
-                alias_action::<E>("add", &dedicated, tenant),
-            ]});
-            ok(client.call(None, Method::Post, "/_aliases", Some(swap)).await?)?;
-        }
-        ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("create"))).await?)?;
-        let removed = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
-        let documents = count_in::<E>(client, &dedicated, tenant).await?;
-        Ok(Promotion { documents, removed_from_shared: removed })
-    }
-    .instrument(span::<E, _>(scoped, "promote"))
-    .await
-}
-
-/// Moves every document of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
-/// returns how many were moved.
-///
-/// Not atomic (OpenSearch has no multi-document transactions); ordered so that re-running after
-/// a crash finishes the job: (1) make `to`'s alias; (2) read every document of `from`; (3) refuse
-/// with [`Error::Duplicate`], before writing anything, if `to` holds a *different* document with
-/// the same id (an identical one is a copy a cut-short run made); (4) index each document under
-/// `to` (a replace, so repeating it is harmless); (5) delete `from`'s documents and alias with
-/// [`delete_tenant`].
-pub async fn move_tenant<E: SearchEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    async {
-        create_tenant_alias::<E>(to).await?;
-        let mut read = Vec::new();
-        let mut after = None;
-        loop {
-            let page = match search::<E>(from, "", MAX_PAGE, after).await {
-                Ok(page) => page,
-                // `from` never wrote anything: it has no alias.
-                Err(Error::NotFound) => break,
-                Err(e) => return Err(e),
-            };
-            read.extend(page.hits.into_iter().map(|doc| (doc, ())));
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        crate::document::move_documents(
-            read,
-            to.tenant(E::SCOPE),
-            async |doc: &E| get::<E>(to, &doc.id_text()).await,
-            async |doc: &E, _: &()| index(to, doc).await,
-            delete_tenant::<E>(from),
-        )
-        .await
-    }
-    .instrument(span::<E, _>(from, "move_tenant"))
-    .await
-}
-
 crate::document::store_type!("OpenSearch", SearchEntity);
 
 impl<E: SearchEntity> Store<E> {
-    /// Creates the shared index with this entity's mapping unless it exists.
+    /// Creates the shared index with the entity's mapping unless it exists; on an index that exists
+    /// (another entity's, or this one's from an earlier release) adds every field of the entity's
+    /// mapping that is missing, so no field the store filters on is left to dynamic mapping (a
+    /// scope field mapped as `text` matches no term filter: the entity would find none of its
+    /// documents). A field mapped with another type is an error naming the field and the index.
+    /// Infrastructure, not tenant data: it takes the client, not a tenant handle.
     pub async fn ensure_index(&self, client: &Client) -> Result<()> {
-        ensure_index::<E>(client).await
+        create_index::<E>(client, E::INDEX).await?;
+        let index = shared_index::<E>(client).await?;
+        let current = {
+            let body = ok(client
+                .call(None, Method::Get, &format!("/{index}/_mapping"), None)
+                .await?)?;
+            properties_of(&body[index.as_str()])
+        };
+        let mut missing = serde_json::Map::new();
+        let mut clashes = Vec::new();
+        for (field, def) in properties_of(&mapping::<E>()) {
+            match current.get(&field) {
+                None => {
+                    missing.insert(field, def);
+                }
+                Some(old) if old.get("type") != def.get("type") => clashes.push(format!(
+                    "`{field}` is mapped as {}, {} needs {}",
+                    old.get("type").unwrap_or(&Value::Null),
+                    E::ENTITY,
+                    def.get("type").unwrap_or(&Value::Null)
+                )),
+                Some(_) => {}
+            }
+        }
+        if !clashes.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "index `{index}` cannot hold entity `{}` as it is mapped: {}; give the entity an index \
+                 of its own (`index = \"...\"`), or run `evolve_index` if its own mapping changed",
+                E::ENTITY,
+                clashes.join("; ")
+            )));
+        }
+        if !missing.is_empty() {
+            let body = json!({ "properties": missing });
+            ok(client
+                .call(None, Method::Put, &format!("/{index}/_mapping"), Some(body))
+                .await?)?;
+        }
+        Ok(())
     }
 
     /// Creates the tenant's filtered, routed alias (idempotent).
     pub async fn create_tenant_alias(&self, scoped: &Scoped<'_>) -> Result<()> {
-        create_tenant_alias::<E>(scoped).await
+        let tenant = scoped.tenant(E::SCOPE);
+        let client = &tenant_client::<E>(scoped);
+        async {
+            if !alias_targets(client, &alias_name::<E>(tenant))
+                .await?
+                .is_empty()
+            {
+                return Ok(());
+            }
+            let shared = shared_index::<E>(client).await?;
+            let actions = json!({ "actions": [alias_action::<E>("add", &shared, tenant)] });
+            ok(client
+                .call(None, Method::Post, "/_aliases", Some(actions))
+                .await?)
+            .map(drop)
+        }
+        .instrument(span::<E, _>(scoped, "create_tenant_alias"))
+        .await
     }
 
     /// Indexes (inserts or replaces) the document built from `new` in the caller's tenant and
@@ -878,12 +557,20 @@ impl<E: SearchEntity> Store<E> {
         doc: &E,
         version: DocVersion,
     ) -> Result<DocVersion> {
-        update(scoped, doc, version).await
+        let extra = format!(
+            "&if_seq_no={}&if_primary_term={}",
+            version.seq_no, version.primary_term
+        );
+        let body = write(scoped, doc, "_doc", &extra)
+            .instrument(span::<E, _>(scoped, "update"))
+            .await?;
+        version_of(&body)
+            .ok_or_else(|| Error::Backend("the update answer carries no version".into()))
     }
 
     /// The document with this id, or `None` (also when it is another tenant's).
     pub async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
-        get(scoped, &id.to_id()).await
+        Ok(self.get_versioned(scoped, id).await?.map(|(d, _)| d))
     }
 
     /// The document with this id and its version, for [`Store::update`].
@@ -892,7 +579,25 @@ impl<E: SearchEntity> Store<E> {
         scoped: &Scoped<'_>,
         id: &E::Id,
     ) -> Result<Option<(E, DocVersion)>> {
-        get_versioned(scoped, &id.to_id()).await
+        let id: &str = &id.to_id();
+        crate::document::check_id(id)?;
+        let tenant = scoped.tenant(E::SCOPE);
+        let body = json!({
+            "size": 1,
+            "seq_no_primary_term": true,
+            "query": { "bool": { "filter": [ { "ids": { "values": [doc_key::<E>(tenant, id)] } }, tenant_filter::<E>(tenant) ] } },
+        });
+        async {
+            let Some((source, hit)) = search_raw::<E>(scoped, body).await?.into_iter().next()
+            else {
+                return Ok(None);
+            };
+            let version = version_of(&hit)
+                .ok_or_else(|| Error::Backend("the hit carries no version".into()))?;
+            Ok(decode_stored::<E, _>(scoped, source)?.map(|d| (d, version)))
+        }
+        .instrument(span::<E, _>(scoped, "get"))
+        .await
     }
 
     /// Full-text search over the text fields, a page at a time.
@@ -903,7 +608,14 @@ impl<E: SearchEntity> Store<E> {
         size: usize,
         after: Option<SearchCursor>,
     ) -> Result<SearchPage<E>> {
-        search(scoped, text, size, after).await
+        let query = if text.trim().is_empty() {
+            json!({ "match_all": {} })
+        } else {
+            json!({ "multi_match": { "query": text, "fields": E::TEXT_FIELDS } })
+        };
+        paged(scoped, query, size, after)
+            .instrument(span::<E, _>(scoped, "search"))
+            .await
     }
 
     /// Search with a Lucene query string; a malformed one is [`Error::InvalidInput`].
@@ -914,12 +626,37 @@ impl<E: SearchEntity> Store<E> {
         size: usize,
         after: Option<SearchCursor>,
     ) -> Result<SearchPage<E>> {
-        search_query_string(scoped, query, size, after).await
+        // A leading wildcard scans every term of the index; a regex compiles to an automaton
+        // whose size the query decides: both are costs one tenant would impose on all.
+        let query = json!({ "query_string": {
+            "query": query,
+            "default_field": "*",
+            "allow_leading_wildcard": false,
+            "max_determinized_states": MAX_REGEX_STATES,
+        } });
+        paged(scoped, query, size, after)
+            .instrument(span::<E, _>(scoped, "search_query_string"))
+            .await
     }
 
     /// Deletes the document; [`Error::NotFound`] when the tenant has none with this id.
     pub async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
-        delete::<E>(scoped, &id.to_id()).await
+        let id: &str = &id.to_id();
+        crate::document::check_id(id)?;
+        let tenant = scoped.tenant(E::SCOPE);
+        async {
+            // Both indices a promotion moves the tenant between, whichever the alias points at:
+            // a delete landing mid-promotion must not leave a copy that the promotion's next step
+            // brings back (see `promote`).
+            let both = format!("{},{}", E::INDEX, dedicated_index_name::<E>(tenant));
+            match delete_by_query::<E>(&tenant_client::<E>(scoped), &both, tenant, Some(id)).await?
+            {
+                0 => Err(Error::NotFound),
+                _ => Ok(()),
+            }
+        }
+        .instrument(span::<E, _>(scoped, "delete"))
+        .await
     }
 
     /// The number of the tenant's documents matching `filter` (as many as its listing holds).
@@ -938,26 +675,202 @@ impl<E: SearchEntity> Store<E> {
         filter: E::Filter,
         page: Page,
     ) -> Result<Listing<E>> {
-        list::<E>(scoped, filter, page).await
+        let (query, pages, limit, after) = DocPages::start::<E, _>(
+            "opensearch",
+            scoped.client().cursor_key(),
+            scoped,
+            filter,
+            &page,
+        )?;
+        let sort = pages.sort();
+        crate::resilience::check_cap("limit", limit as usize, MAX_PAGE)?;
+        let tenant = scoped.tenant(E::SCOPE);
+        let dir = match sort.direction {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        };
+        let mut order = Vec::new();
+        if !sort.is_id {
+            order.push(json!({ sort.field: dir }));
+        }
+        order.push(json!({ E::ID_FIELD: dir }));
+        let mut body = json!({
+            "size": limit + 1,
+            "query": { "bool": { "filter": clauses::<E>(&query, tenant) } },
+            "sort": order,
+        });
+        if let Some((values, _)) = after {
+            if !values.is_array() {
+                return Err(crate::query::bad_cursor());
+            }
+            body["search_after"] = values;
+        }
+        async {
+            let hits = match search_raw::<E>(scoped, body).await {
+                Err(Error::NotFound) => Vec::new(),
+                other => other?,
+            };
+            let more = hits.len() > limit as usize;
+            let mut items = Vec::with_capacity(hits.len());
+            let mut last_sort = Value::Null;
+            for (i, (source, hit)) in hits.into_iter().enumerate() {
+                if i == limit as usize {
+                    break;
+                }
+                last_sort = hit.get("sort").cloned().unwrap_or_default();
+                items.extend(decode_stored::<E, _>(scoped, source)?);
+            }
+            let more = more && !last_sort.is_null();
+            let next = match (more, items.last()) {
+                (true, Some(last)) => Some(pages.next(limit, &last_sort, &last.id_text())),
+                _ => None,
+            };
+            Ok(Listing { items, next })
+        }
+        .instrument(span::<E, _>(scoped, "list"))
+        .await
     }
 
-    /// Moves every one of `from`'s tenant's documents to `to`'s tenant (merging into what `to`
-    /// has) and returns how many. Not atomic (OpenSearch has no multi-document transactions);
-    /// safe to re-run after a crash: `to`'s alias is made, everything is read and checked against
-    /// `to` (a *different* document with the same id is [`Error::Duplicate`], before any write),
-    /// then indexed under `to`, then `from`'s documents and alias are deleted.
+    /// Moves every document of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
+    /// returns how many were moved.
+    ///
+    /// Not atomic (OpenSearch has no multi-document transactions); ordered so that re-running after
+    /// a crash finishes the job: (1) make `to`'s alias; (2) read every document of `from`; (3) refuse
+    /// with [`Error::Duplicate`], before writing anything, if `to` holds a *different* document with
+    /// the same id (an identical one is a copy a cut-short run made); (4) index each document under
+    /// `to` (a replace, so repeating it is harmless); (5) delete `from`'s documents and alias with
+    /// [`delete_tenant`](Self::delete_tenant).
     pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-        move_tenant::<E>(from, to).await
+        async {
+            self.create_tenant_alias(to).await?;
+            let mut read = Vec::new();
+            let mut after = None;
+            loop {
+                let page = match self.search(from, "", MAX_PAGE, after).await {
+                    Ok(page) => page,
+                    // `from` never wrote anything: it has no alias.
+                    Err(Error::NotFound) => break,
+                    Err(e) => return Err(e),
+                };
+                read.extend(page.hits.into_iter().map(|doc| (doc, ())));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            crate::document::move_documents(
+                read,
+                to.tenant(E::SCOPE),
+                async |doc: &E| self.get(to, doc.id()).await,
+                async |doc: &E, _: &()| index(to, doc).await,
+                self.delete_tenant(from),
+            )
+            .await
+        }
+        .instrument(span::<E, _>(from, "move_tenant"))
+        .await
     }
 
     /// Deletes all of the tenant's documents and its alias; returns how many were deleted.
     pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(scoped).await
+        let tenant = scoped.tenant(E::SCOPE);
+        let client = &tenant_client::<E>(scoped);
+        async {
+            let mut deleted = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
+            let dedicated = dedicated_index_name::<E>(tenant);
+            let (status, body) = client
+                .call(None, Method::Head, &format!("/{dedicated}"), None)
+                .await?;
+            if status.is_success() {
+                deleted += count_in::<E>(client, &dedicated, tenant).await?;
+                // The dedicated index, or the one a mapping change rebuilt it as.
+                for index in concrete(client, &dedicated).await? {
+                    holds_only::<E>(client, &index, tenant).await?;
+                    ok(client
+                        .call(None, Method::Delete, &format!("/{index}"), None)
+                        .await?)?;
+                }
+            } else if status.as_u16() != 404 {
+                ok((status, body))?;
+            }
+            let alias = alias_name::<E>(tenant);
+            for index in alias_targets(client, &alias).await? {
+                ok(client
+                    .call(
+                        None,
+                        Method::Delete,
+                        &format!("/{index}/_alias/{alias}"),
+                        None,
+                    )
+                    .await?)?;
+            }
+            Ok(deleted)
+        }
+        .instrument(span::<E, _>(scoped, "delete_tenant"))
+        .await
     }
 
-    /// Moves the tenant to a dedicated index with one atomic alias swap.
+    /// Moves the tenant to a dedicated index:
+    /// 1. create the dedicated index ([`dedicated_index_name`]) with the mapping;
+    /// 2. `_reindex` the tenant's documents from the shared index into it;
+    /// 3. verify the dedicated count equals the shared count (a mismatch aborts: the alias still
+    ///    points at the shared index, which still holds everything);
+    /// 4. swap the alias in one atomic `_aliases` call (remove from shared, add to dedicated);
+    /// 5. copy, create-only, any document written to the shared index between step 2 and the swap;
+    /// 6. delete the tenant's documents from the shared index.
+    ///
+    /// At every step the alias points at an index holding all of the tenant's documents, so
+    /// searches keep answering. A `delete` deletes from both indices whatever the alias points at,
+    /// so a document deleted during the promotion stays deleted (step 5 finds nothing to bring
+    /// back); one deleted while step 2 runs makes the counts differ, which aborts the promotion and
+    /// drops the unaliased dedicated index, so a re-run starts afresh. A document *updated* (not created) between steps 2 and 4 keeps its
+    /// earlier copy in the dedicated index; promote a tenant while its writes are quiet, or re-index
+    /// its recent changes afterwards. Re-running after a crash is safe: an alias already on the
+    /// dedicated index skips to steps 5 and 6.
     pub async fn promote_tenant(&self, scoped: &Scoped<'_>) -> Result<Promotion> {
-        promote::<E>(scoped).await
+        let tenant = scoped.tenant(E::SCOPE);
+        let client = &tenant_client::<E>(scoped);
+        let (alias, dedicated) = (alias_name::<E>(tenant), dedicated_index_name::<E>(tenant));
+        let reindex = |op_type: &'static str| {
+            json!({
+                "conflicts": "proceed",
+                "source": { "index": E::INDEX, "query": { "bool": { "filter": [tenant_filter::<E>(tenant)] } } },
+                "dest": { "index": dedicated, "op_type": op_type },
+            })
+        };
+        async {
+            let targets = alias_targets(client, &alias).await?;
+            if targets.is_empty() {
+                return Err(Error::NotFound);
+            }
+            let promoted = concrete(client, &dedicated).await?;
+            if !targets.iter().any(|t| promoted.contains(t)) {
+                create_index::<E>(client, &dedicated).await?;
+                ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("index"))).await?)?;
+                ok(client.call(None, Method::Post, &format!("/{dedicated}/_refresh"), None).await?)?;
+                let (shared, copied) = (count_in::<E>(client, E::INDEX, tenant).await?, count_in::<E>(client, &dedicated, tenant).await?);
+                if shared != copied {
+                    // Not aliased yet, so nobody reads it: dropped, a re-run starts afresh.
+                    holds_only::<E>(client, &dedicated, tenant).await?;
+                    ok(client.call(None, Method::Delete, &format!("/{dedicated}"), None).await?)?;
+                    return Err(Error::Backend(format!(
+                        "promotion aborted: {copied} of {shared} documents copied; the alias still points at the shared index"
+                    ).into()));
+                }
+                let shared = shared_index::<E>(client).await?;
+                let swap = json!({ "actions": [
+                    json!({ "remove": { "index": shared, "alias": alias } }),
+                    alias_action::<E>("add", &dedicated, tenant),
+                ]});
+                ok(client.call(None, Method::Post, "/_aliases", Some(swap)).await?)?;
+            }
+            ok(client.call(None, Method::Post, "/_reindex?refresh=true", Some(reindex("create"))).await?)?;
+            let removed = delete_by_query::<E>(client, E::INDEX, tenant, None).await?;
+            let documents = count_in::<E>(client, &dedicated, tenant).await?;
+            Ok(Promotion { documents, removed_from_shared: removed })
+        }
+        .instrument(span::<E, _>(scoped, "promote"))
+        .await
     }
 }
 
@@ -1001,7 +914,7 @@ impl<E: SearchEntity> DocumentStore for Store<E> {
             return Err(Error::NotFound);
         };
         let doc = E::from_new(new, Some(id.clone()), scoped.tenant(E::SCOPE));
-        update(scoped, &doc, version).await?;
+        self.update(scoped, &doc, version).await?;
         Ok(doc)
     }
 

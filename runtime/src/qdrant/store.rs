@@ -116,130 +116,6 @@ fn decode<E: EmbeddingEntity, C>(
     decode_stored(scoped, record)
 }
 
-/// Creates the model's collection (size, distance), its tenant index and a payload index per
-/// `filter` field unless they exist; run again after the entity changes, it adds the indexes of
-/// new `filter` fields and rebuilds those whose type changed. An existing collection with
-/// another size or distance is `Error::InvalidInput`.
-pub async fn ensure_collection<E: EmbeddingEntity>(client: &Client) -> Result<()> {
-    let name = collection_name::<E>();
-    let exists = {
-        let name = name.clone();
-        client
-            .call(None, |q| async move { q.collection_exists(name).await })
-            .await?
-    };
-    if !exists {
-        let request = CreateCollection {
-            collection_name: name.clone(),
-            vectors_config: Some(VectorsConfig {
-                config: Some(pb::vectors_config::Config::Params(VectorParams {
-                    size: E::DIMS as u64,
-                    distance: E::DISTANCE as i32,
-                    ..Default::default()
-                })),
-            }),
-            ..Default::default()
-        };
-        match client
-            .call(None, |q| async move { q.create_collection(request).await })
-            .await
-        {
-            // Created concurrently by another process: checked below like any existing one.
-            Ok(_) | Err(Error::InvalidInput(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let info = {
-        let name = name.clone();
-        client
-            .call(None, |q| async move { q.collection_info(name).await })
-            .await?
-            .result
-            .ok_or_else(|| Error::Backend("collection info without a result".into()))?
-    };
-    let params = info
-        .config
-        .and_then(|c| c.params)
-        .and_then(|p| p.vectors_config)
-        .and_then(|v| v.config);
-    match params {
-        Some(pb::vectors_config::Config::Params(p))
-            if p.size == E::DIMS as u64 && p.distance == E::DISTANCE as i32 => {}
-        other => {
-            return Err(Error::InvalidInput(format!(
-                "collection `{name}` exists with vectors {other:?}; {} needs {} dimensions, {:?} distance",
-                E::ENTITY,
-                E::DIMS,
-                E::DISTANCE
-            )));
-        }
-    }
-    if !info.payload_schema.contains_key(ENTITY_FIELD) {
-        let request = CreateFieldIndexCollection {
-            collection_name: name.clone(),
-            wait: Some(true),
-            field_name: ENTITY_FIELD.to_owned(),
-            field_type: Some(FieldType::Keyword as i32),
-            ..Default::default()
-        };
-        client
-            .call(None, |q| async move { q.create_field_index(request).await })
-            .await?;
-    }
-    // A payload index per `filter` field: added for a field that is new, rebuilt for one whose
-    // type changed (a field index cannot change type in place). Indexes of fields the entity no
-    // longer filters stay: another entity of the model may use them.
-    for (field, kind) in E::FILTERS {
-        let schema_type = payload_schema_type(*kind);
-        let existing = info.payload_schema.get(*field).map(|i| i.data_type);
-        if existing == Some(schema_type as i32) {
-            continue;
-        }
-        if existing.is_some() {
-            let request = pb::DeleteFieldIndexCollection {
-                collection_name: name.clone(),
-                wait: Some(true),
-                field_name: (*field).to_owned(),
-                ..Default::default()
-            };
-            client
-                .call(None, |q| async move { q.delete_field_index(request).await })
-                .await?;
-        }
-        let request = CreateFieldIndexCollection {
-            collection_name: name.clone(),
-            wait: Some(true),
-            field_name: (*field).to_owned(),
-            field_type: Some(*kind as i32),
-            ..Default::default()
-        };
-        client
-            .call(None, |q| async move { q.create_field_index(request).await })
-            .await?;
-    }
-    if !is_tenant_index(info.payload_schema.get(E::SCOPE.as_str())) {
-        let request = CreateFieldIndexCollection {
-            collection_name: name,
-            wait: Some(true),
-            field_name: E::SCOPE.as_str().to_owned(),
-            field_type: Some(FieldType::Keyword as i32),
-            field_index_params: Some(PayloadIndexParams {
-                index_params: Some(pb::payload_index_params::IndexParams::KeywordIndexParams(
-                    KeywordIndexParams {
-                        is_tenant: Some(true),
-                        ..Default::default()
-                    },
-                )),
-            }),
-            ..Default::default()
-        };
-        client
-            .call(None, |q| async move { q.create_field_index(request).await })
-            .await?;
-    }
-    Ok(())
-}
-
 /// The schema type Qdrant reports for an index created with `kind` (the two enums number
 /// their variants differently).
 fn payload_schema_type(kind: pb::FieldType) -> pb::PayloadSchemaType {
@@ -269,7 +145,7 @@ pub fn is_tenant_index(info: Option<&pb::PayloadSchemaInfo>) -> bool {
 }
 
 /// Inserts or replaces the entity's point in the caller's tenant.
-pub async fn upsert<E: EmbeddingEntity>(
+pub(super) async fn upsert<E: EmbeddingEntity>(
     scoped: &Scoped<'_>,
     entity: &E,
     vector: &[f32],
@@ -305,153 +181,6 @@ pub async fn upsert<E: EmbeddingEntity>(
         .instrument(span::<E, _>(scoped, "upsert"))
         .await
         .map(drop)
-}
-
-/// The `limit` nearest points of the caller's tenant, optionally narrowed by `filter`;
-/// [`Error::InvalidInput`] over [`MAX_LIMIT`].
-pub async fn search<E: EmbeddingEntity>(
-    scoped: &Scoped<'_>,
-    vector: &[f32],
-    limit: u64,
-    filter: Option<Filter>,
-) -> Result<Vec<Scored<E>>> {
-    check_vector::<E>(vector)?;
-    check_cap(
-        "limit",
-        usize::try_from(limit).unwrap_or(usize::MAX),
-        MAX_LIMIT,
-    )?;
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    // The caller's filter is nested under the tenant condition: it can only narrow.
-    let mut must = tenant_conditions::<E>(scoped);
-    must.extend(filter.map(Condition::from));
-    let request = QueryPoints {
-        collection_name: collection_name::<E>(),
-        timeout: scoped.client().server_timeout(),
-        query: Some(pb::Query::new_nearest(vector.to_vec())),
-        filter: Some(Filter::must(must)),
-        limit: Some(limit),
-        with_payload: Some(true.into()),
-        ..Default::default()
-    };
-    let points = scoped
-        .client()
-        .call(scoped.breaker_key(E::SCOPE), |q| async move {
-            q.query(request).await
-        })
-        .instrument(span::<E, _>(scoped, "search"))
-        .await?
-        .result;
-    let mut hits = Vec::with_capacity(points.len());
-    for p in points {
-        if let Some(entity) = decode(scoped, p.payload)? {
-            hits.push(Scored {
-                score: p.score,
-                entity,
-            });
-        }
-    }
-    Ok(hits)
-}
-
-/// The tenant's entity with this id, or `None` (also when it is another tenant's).
-pub async fn get<E: EmbeddingEntity>(scoped: &Scoped<'_>, id: &str) -> Result<Option<E>> {
-    crate::document::check_id(id)?;
-    let request = ScrollPoints {
-        collection_name: collection_name::<E>(),
-        timeout: scoped.client().server_timeout(),
-        filter: Some(one_point::<E>(scoped, id)),
-        limit: Some(1),
-        with_payload: Some(true.into()),
-        ..Default::default()
-    };
-    let points = scoped
-        .client()
-        .call(scoped.breaker_key(E::SCOPE), |q| async move {
-            q.scroll(request).await
-        })
-        .instrument(span::<E, _>(scoped, "get"))
-        .await?
-        .result;
-    match points.into_iter().next() {
-        Some(p) => decode(scoped, p.payload),
-        None => Ok(None),
-    }
-}
-
-/// One page of the tenant's entities matching `filter`, in point-id order: a scroll, whose
-/// cursor holds the point the next page starts at (Qdrant's `next_page_offset`).
-/// [`Error::InvalidInput`] over [`MAX_LIMIT`], and for an order other than the id ascending
-/// (a scroll has no other).
-pub async fn list<E: EmbeddingEntity>(
-    scoped: &Scoped<'_>,
-    filter: E::Filter,
-    page: Page,
-) -> Result<Listing<E>> {
-    let (query, pages, limit, at) = DocPages::start::<E, _>(
-        "qdrant",
-        scoped.client().cursor_key(),
-        scoped,
-        filter,
-        &page,
-    )?;
-    let sort = pages.sort();
-    if !sort.is_id || sort.direction != Direction::Asc {
-        return Err(Error::InvalidInput(
-            "Qdrant lists in point-id order only (a scroll); order by the id ascending".into(),
-        ));
-    }
-    check_cap("limit", limit as usize, MAX_LIMIT)?;
-    let Some(conditions) = conditions(&query)? else {
-        return Ok(Listing {
-            items: Vec::new(),
-            next: None,
-        });
-    };
-    let offset = match at {
-        Some((_, id)) => Some(pb::PointId::from(
-            Uuid::parse_str(&id)
-                .map_err(|_| crate::query::bad_cursor())?
-                .to_string(),
-        )),
-        None => None,
-    };
-    let mut must = tenant_conditions::<E>(scoped);
-    must.extend(conditions);
-    let request = ScrollPoints {
-        collection_name: collection_name::<E>(),
-        timeout: scoped.client().server_timeout(),
-        filter: Some(Filter::must(must)),
-        offset,
-        limit: Some(limit),
-        with_payload: Some(true.into()),
-        ..Default::default()
-    };
-    let answer = scoped
-        .client()
-        .call(scoped.breaker_key(E::SCOPE), |q| async move {
-            q.scroll(request).await
-        })
-        .instrument(span::<E, _>(scoped, "list"))
-        .await?;
-    let mut items = Vec::with_capacity(answer.result.len());
-    for p in answer.result {
-        items.extend(decode(scoped, p.payload)?);
-    }
-    let next = answer
-        .next_page_offset
-        .and_then(|p| match p.point_id_options {
-            Some(pb::point_id::PointIdOptions::Uuid(u)) => {
-                Some(pages.next(limit, &Value::Null, &u))
-            }
-            Some(pb::point_id::PointIdOptions::Num(n)) => {
-                Some(pages.next(limit, &Value::Null, &n.to_string()))
-            }
-            None => None,
-        });
-    Ok(Listing { items, next })
 }
 
 /// A filter's conditions as Qdrant payload conditions (each value typed, never text), or `None`
@@ -605,47 +334,6 @@ async fn delete_filter<E: EmbeddingEntity>(scoped: &Scoped<'_>, filter: Filter) 
         .map(drop)
 }
 
-/// Deletes the tenant's point with this id (by a filter on the point id AND the tenant);
-/// `Error::NotFound` when the tenant has none. Qdrant does not report how many points a delete
-/// removed, so the point is counted first: two concurrent deletes of one point may both succeed.
-pub async fn delete<E: EmbeddingEntity>(scoped: &Scoped<'_>, id: &str) -> Result<()> {
-    crate::document::check_id(id)?;
-    async {
-        if count_filter::<E>(scoped, one_point::<E>(scoped, id)).await? == 0 {
-            return Err(Error::NotFound);
-        }
-        delete_filter::<E>(scoped, one_point::<E>(scoped, id)).await
-    }
-    .instrument(span::<E, _>(scoped, "delete"))
-    .await
-}
-
-/// The number of the tenant's points.
-pub async fn count<E: EmbeddingEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-    let query: DocQuery = filter.into();
-    query.check()?;
-    let Some(conditions) = conditions(&query)? else {
-        return Ok(0);
-    };
-    let mut must = tenant_conditions::<E>(scoped);
-    must.extend(conditions);
-    count_filter::<E>(scoped, Filter::must(must))
-        .instrument(span::<E, _>(scoped, "count"))
-        .await
-}
-
-/// Deletes every point of the tenant; returns how many there were.
-pub async fn delete_tenant<E: EmbeddingEntity>(scoped: &Scoped<'_>) -> Result<u64> {
-    async {
-        let tenant = tenant_filter::<E>(scoped);
-        let n = count_filter::<E>(scoped, tenant.clone()).await?;
-        delete_filter::<E>(scoped, tenant).await?;
-        Ok(n)
-    }
-    .instrument(span::<E, _>(scoped, "delete_tenant"))
-    .await
-}
-
 /// The dense vector of a point read back (`with_vectors`), in either of the client's encodings.
 fn dense_of(vectors: Option<pb::VectorsOutput>) -> Result<Vec<f32>> {
     match vectors.and_then(|v| v.vectors_options) {
@@ -662,69 +350,134 @@ fn dense_of(vectors: Option<pb::VectorsOutput>) -> Result<Vec<f32>> {
     }
 }
 
-/// Moves every point of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
-/// returns how many were moved. Point ids are derived from the tenant, so each point gets its
-/// new id in `to`; payloads and vectors are kept.
-///
-/// Not atomic; ordered so that re-running after a crash finishes the job: (1) read every point
-/// of `from` with its vector; (2) refuse with [`Error::Duplicate`], before writing anything, if
-/// `to` holds a *different* entity with the same id (an identical one is a copy a cut-short run
-/// made); (3) upsert each point under `to` (repeating it is harmless); (4) delete `from`'s
-/// points with [`delete_tenant`].
-pub async fn move_tenant<E: EmbeddingEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    async {
-        let mut read: Vec<(E, Vec<f32>)> = Vec::new();
-        let mut offset = None;
-        loop {
-            let request = ScrollPoints {
-                collection_name: collection_name::<E>(),
-                timeout: from.client().server_timeout(),
-                filter: Some(tenant_filter::<E>(from)),
-                offset,
-                limit: Some(256),
-                with_payload: Some(true.into()),
-                with_vectors: Some(true.into()),
-                ..Default::default()
-            };
-            let page = from
-                .client()
-                .call(from.breaker_key(E::SCOPE), |q| async move {
-                    q.scroll(request).await
-                })
-                .await?;
-            for p in page.result {
-                if let Some(entity) = decode(from, p.payload)? {
-                    read.push((entity, dense_of(p.vectors)?));
-                }
-            }
-            match page.next_page_offset {
-                Some(next) => offset = Some(next),
-                None => break,
-            }
-        }
-        crate::document::move_documents(
-            read,
-            to.tenant(E::SCOPE),
-            async |e: &E| get::<E>(to, &e.id_text()).await,
-            async |e: &E, vector: &Vec<f32>| upsert(to, e, vector).await,
-            delete_tenant::<E>(from),
-        )
-        .await
-    }
-    .instrument(span::<E, _>(from, "move_tenant"))
-    .await
-}
-
 crate::document::store_type!("Qdrant", EmbeddingEntity);
 
 impl<E: EmbeddingEntity> Store<E> {
     /// The vector size of this entity's model.
     pub const DIMS: usize = E::DIMS;
 
-    /// Creates the collection `embeddings_<model>` (size, distance) and the tenant payload index
-    /// unless they exist; an existing collection of another size is an error.
+    /// Creates the model's collection (size, distance), its tenant index and a payload index per
+    /// `filter` field unless they exist; run again after the entity changes, it adds the indexes of
+    /// new `filter` fields and rebuilds those whose type changed. An existing collection with
+    /// another size or distance is `Error::InvalidInput`.
     pub async fn ensure_collection(&self, client: &Client) -> Result<()> {
-        ensure_collection::<E>(client).await
+        let name = collection_name::<E>();
+        let exists = {
+            let name = name.clone();
+            client
+                .call(None, |q| async move { q.collection_exists(name).await })
+                .await?
+        };
+        if !exists {
+            let request = CreateCollection {
+                collection_name: name.clone(),
+                vectors_config: Some(VectorsConfig {
+                    config: Some(pb::vectors_config::Config::Params(VectorParams {
+                        size: E::DIMS as u64,
+                        distance: E::DISTANCE as i32,
+                        ..Default::default()
+                    })),
+                }),
+                ..Default::default()
+            };
+            match client
+                .call(None, |q| async move { q.create_collection(request).await })
+                .await
+            {
+                // Created concurrently by another process: checked below like any existing one.
+                Ok(_) | Err(Error::InvalidInput(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let info = {
+            let name = name.clone();
+            client
+                .call(None, |q| async move { q.collection_info(name).await })
+                .await?
+                .result
+                .ok_or_else(|| Error::Backend("collection info without a result".into()))?
+        };
+        let params = info
+            .config
+            .and_then(|c| c.params)
+            .and_then(|p| p.vectors_config)
+            .and_then(|v| v.config);
+        match params {
+            Some(pb::vectors_config::Config::Params(p))
+                if p.size == E::DIMS as u64 && p.distance == E::DISTANCE as i32 => {}
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "collection `{name}` exists with vectors {other:?}; {} needs {} dimensions, {:?} distance",
+                    E::ENTITY,
+                    E::DIMS,
+                    E::DISTANCE
+                )));
+            }
+        }
+        if !info.payload_schema.contains_key(ENTITY_FIELD) {
+            let request = CreateFieldIndexCollection {
+                collection_name: name.clone(),
+                wait: Some(true),
+                field_name: ENTITY_FIELD.to_owned(),
+                field_type: Some(FieldType::Keyword as i32),
+                ..Default::default()
+            };
+            client
+                .call(None, |q| async move { q.create_field_index(request).await })
+                .await?;
+        }
+        // A payload index per `filter` field: added for a field that is new, rebuilt for one whose
+        // type changed (a field index cannot change type in place). Indexes of fields the entity no
+        // longer filters stay: another entity of the model may use them.
+        for (field, kind) in E::FILTERS {
+            let schema_type = payload_schema_type(*kind);
+            let existing = info.payload_schema.get(*field).map(|i| i.data_type);
+            if existing == Some(schema_type as i32) {
+                continue;
+            }
+            if existing.is_some() {
+                let request = pb::DeleteFieldIndexCollection {
+                    collection_name: name.clone(),
+                    wait: Some(true),
+                    field_name: (*field).to_owned(),
+                    ..Default::default()
+                };
+                client
+                    .call(None, |q| async move { q.delete_field_index(request).await })
+                    .await?;
+            }
+            let request = CreateFieldIndexCollection {
+                collection_name: name.clone(),
+                wait: Some(true),
+                field_name: (*field).to_owned(),
+                field_type: Some(*kind as i32),
+                ..Default::default()
+            };
+            client
+                .call(None, |q| async move { q.create_field_index(request).await })
+                .await?;
+        }
+        if !is_tenant_index(info.payload_schema.get(E::SCOPE.as_str())) {
+            let request = CreateFieldIndexCollection {
+                collection_name: name,
+                wait: Some(true),
+                field_name: E::SCOPE.as_str().to_owned(),
+                field_type: Some(FieldType::Keyword as i32),
+                field_index_params: Some(PayloadIndexParams {
+                    index_params: Some(pb::payload_index_params::IndexParams::KeywordIndexParams(
+                        KeywordIndexParams {
+                            is_tenant: Some(true),
+                            ..Default::default()
+                        },
+                    )),
+                }),
+                ..Default::default()
+            };
+            client
+                .call(None, |q| async move { q.create_field_index(request).await })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Inserts or replaces the point `new.id` (generated when `None`) of the caller's tenant. A
@@ -743,46 +496,240 @@ impl<E: EmbeddingEntity> Store<E> {
         limit: u64,
         filter: Option<Filter>,
     ) -> Result<Vec<Scored<E>>> {
-        search(scoped, vector, limit, filter).await
+        check_vector::<E>(vector)?;
+        check_cap(
+            "limit",
+            usize::try_from(limit).unwrap_or(usize::MAX),
+            MAX_LIMIT,
+        )?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // The caller's filter is nested under the tenant condition: it can only narrow.
+        let mut must = tenant_conditions::<E>(scoped);
+        must.extend(filter.map(Condition::from));
+        let request = QueryPoints {
+            collection_name: collection_name::<E>(),
+            timeout: scoped.client().server_timeout(),
+            query: Some(pb::Query::new_nearest(vector.to_vec())),
+            filter: Some(Filter::must(must)),
+            limit: Some(limit),
+            with_payload: Some(true.into()),
+            ..Default::default()
+        };
+        let points = scoped
+            .client()
+            .call(scoped.breaker_key(E::SCOPE), |q| async move {
+                q.query(request).await
+            })
+            .instrument(span::<E, _>(scoped, "search"))
+            .await?
+            .result;
+        let mut hits = Vec::with_capacity(points.len());
+        for p in points {
+            if let Some(entity) = decode(scoped, p.payload)? {
+                hits.push(Scored {
+                    score: p.score,
+                    entity,
+                });
+            }
+        }
+        Ok(hits)
     }
 
     /// The point with this id, or `None` (also when it is another tenant's).
     pub async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
-        get(scoped, &id.to_id()).await
+        let id: &str = &id.to_id();
+        crate::document::check_id(id)?;
+        let request = ScrollPoints {
+            collection_name: collection_name::<E>(),
+            timeout: scoped.client().server_timeout(),
+            filter: Some(one_point::<E>(scoped, id)),
+            limit: Some(1),
+            with_payload: Some(true.into()),
+            ..Default::default()
+        };
+        let points = scoped
+            .client()
+            .call(scoped.breaker_key(E::SCOPE), |q| async move {
+                q.scroll(request).await
+            })
+            .instrument(span::<E, _>(scoped, "get"))
+            .await?
+            .result;
+        match points.into_iter().next() {
+            Some(p) => decode(scoped, p.payload),
+            None => Ok(None),
+        }
     }
 
-    /// Deletes the point; [`Error::NotFound`] when the tenant has none with this id.
+    /// Deletes the tenant's point with this id (by a filter on the point id AND the tenant);
+    /// `Error::NotFound` when the tenant has none. Qdrant does not report how many points a delete
+    /// removed, so the point is counted first: two concurrent deletes of one point may both succeed.
     pub async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
-        delete::<E>(scoped, &id.to_id()).await
+        let id: &str = &id.to_id();
+        crate::document::check_id(id)?;
+        async {
+            if count_filter::<E>(scoped, one_point::<E>(scoped, id)).await? == 0 {
+                return Err(Error::NotFound);
+            }
+            delete_filter::<E>(scoped, one_point::<E>(scoped, id)).await
+        }
+        .instrument(span::<E, _>(scoped, "delete"))
+        .await
     }
 
-    /// One page of the tenant's points, in point-id order (a scroll); the listing holds the
-    /// next page's request when there are more. [`Error::InvalidInput`] over [`MAX_LIMIT`].
+    /// One page of the tenant's entities matching `filter`, in point-id order: a scroll, whose
+    /// cursor holds the point the next page starts at (Qdrant's `next_page_offset`).
+    /// [`Error::InvalidInput`] over [`MAX_LIMIT`], and for an order other than the id ascending
+    /// (a scroll has no other).
     pub async fn list(
         &self,
         scoped: &Scoped<'_>,
         filter: E::Filter,
         page: Page,
     ) -> Result<Listing<E>> {
-        list(scoped, filter, page).await
+        let (query, pages, limit, at) = DocPages::start::<E, _>(
+            "qdrant",
+            scoped.client().cursor_key(),
+            scoped,
+            filter,
+            &page,
+        )?;
+        let sort = pages.sort();
+        if !sort.is_id || sort.direction != Direction::Asc {
+            return Err(Error::InvalidInput(
+                "Qdrant lists in point-id order only (a scroll); order by the id ascending".into(),
+            ));
+        }
+        check_cap("limit", limit as usize, MAX_LIMIT)?;
+        let Some(conditions) = conditions(&query)? else {
+            return Ok(Listing {
+                items: Vec::new(),
+                next: None,
+            });
+        };
+        let offset = match at {
+            Some((_, id)) => Some(pb::PointId::from(
+                Uuid::parse_str(&id)
+                    .map_err(|_| crate::query::bad_cursor())?
+                    .to_string(),
+            )),
+            None => None,
+        };
+        let mut must = tenant_conditions::<E>(scoped);
+        must.extend(conditions);
+        let request = ScrollPoints {
+            collection_name: collection_name::<E>(),
+            timeout: scoped.client().server_timeout(),
+            filter: Some(Filter::must(must)),
+            offset,
+            limit: Some(limit),
+            with_payload: Some(true.into()),
+            ..Default::default()
+        };
+        let answer = scoped
+            .client()
+            .call(scoped.breaker_key(E::SCOPE), |q| async move {
+                q.scroll(request).await
+            })
+            .instrument(span::<E, _>(scoped, "list"))
+            .await?;
+        let mut items = Vec::with_capacity(answer.result.len());
+        for p in answer.result {
+            items.extend(decode(scoped, p.payload)?);
+        }
+        let next = answer
+            .next_page_offset
+            .and_then(|p| match p.point_id_options {
+                Some(pb::point_id::PointIdOptions::Uuid(u)) => {
+                    Some(pages.next(limit, &Value::Null, &u))
+                }
+                Some(pb::point_id::PointIdOptions::Num(n)) => {
+                    Some(pages.next(limit, &Value::Null, &n.to_string()))
+                }
+                None => None,
+            });
+        Ok(Listing { items, next })
     }
 
     /// The number of the tenant's points matching `filter` (as many as its listing holds).
     pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count::<E>(scoped, filter).await
+        let query: DocQuery = filter.into();
+        query.check()?;
+        let Some(conditions) = conditions(&query)? else {
+            return Ok(0);
+        };
+        let mut must = tenant_conditions::<E>(scoped);
+        must.extend(conditions);
+        count_filter::<E>(scoped, Filter::must(must))
+            .instrument(span::<E, _>(scoped, "count"))
+            .await
     }
 
-    /// Moves every one of `from`'s tenant's points (payload and vector) to `to`'s tenant, where
-    /// each gets its new point id, and returns how many. Not atomic; safe to re-run after a
-    /// crash: everything is read and checked against `to` (a *different* entity with the same
-    /// id is [`Error::Duplicate`], before any write), then written, then deleted from `from`.
+    /// Moves every point of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
+    /// returns how many were moved. Point ids are derived from the tenant, so each point gets its
+    /// new id in `to`; payloads and vectors are kept.
+    ///
+    /// Not atomic; ordered so that re-running after a crash finishes the job: (1) read every point
+    /// of `from` with its vector; (2) refuse with [`Error::Duplicate`], before writing anything, if
+    /// `to` holds a *different* entity with the same id (an identical one is a copy a cut-short run
+    /// made); (3) upsert each point under `to` (repeating it is harmless); (4) delete `from`'s
+    /// points with [`delete_tenant`](Self::delete_tenant).
     pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-        move_tenant::<E>(from, to).await
+        async {
+            let mut read: Vec<(E, Vec<f32>)> = Vec::new();
+            let mut offset = None;
+            loop {
+                let request = ScrollPoints {
+                    collection_name: collection_name::<E>(),
+                    timeout: from.client().server_timeout(),
+                    filter: Some(tenant_filter::<E>(from)),
+                    offset,
+                    limit: Some(256),
+                    with_payload: Some(true.into()),
+                    with_vectors: Some(true.into()),
+                    ..Default::default()
+                };
+                let page = from
+                    .client()
+                    .call(from.breaker_key(E::SCOPE), |q| async move {
+                        q.scroll(request).await
+                    })
+                    .await?;
+                for p in page.result {
+                    if let Some(entity) = decode(from, p.payload)? {
+                        read.push((entity, dense_of(p.vectors)?));
+                    }
+                }
+                match page.next_page_offset {
+                    Some(next) => offset = Some(next),
+                    None => break,
+                }
+            }
+            crate::document::move_documents(
+                read,
+                to.tenant(E::SCOPE),
+                async |e: &E| self.get(to, e.id()).await,
+                async |e: &E, vector: &Vec<f32>| upsert(to, e, vector).await,
+                self.delete_tenant(from),
+            )
+            .await
+        }
+        .instrument(span::<E, _>(from, "move_tenant"))
+        .await
     }
 
     /// Deletes all of the tenant's points; returns how many there were.
     pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(scoped).await
+        async {
+            let tenant = tenant_filter::<E>(scoped);
+            let n = count_filter::<E>(scoped, tenant.clone()).await?;
+            delete_filter::<E>(scoped, tenant).await?;
+            Ok(n)
+        }
+        .instrument(span::<E, _>(scoped, "delete_tenant"))
+        .await
     }
 }
 

@@ -130,7 +130,7 @@ static SET: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Stores `entity` under its session with `ttl` (or the entity's default), newest in the session.
-pub async fn set<E: ValkeyEntity>(
+pub(super) async fn set<E: ValkeyEntity>(
     scoped: &Scoped<'_>,
     entity: &E,
     ttl: Option<Duration>,
@@ -163,31 +163,6 @@ pub async fn set<E: ValkeyEntity>(
             .map(drop)
     }
     .instrument(span::<E, _>(scoped, "set"))
-    .await
-}
-
-/// The item, or `None` when it is missing, expired, or not the caller's.
-pub async fn get<E: ValkeyEntity>(
-    scoped: &Scoped<'_>,
-    session: &str,
-    id: &str,
-) -> Result<Option<E>> {
-    let keys = Keys::new::<E>(scoped, session)?;
-    crate::document::check_id(id)?;
-    async {
-        let json: Option<String> = scoped
-            .client()
-            .query(
-                scoped.breaker_key(E::SCOPE),
-                redis::cmd("GET").arg(keys.item(id)),
-            )
-            .await?;
-        match json {
-            Some(j) => decode(scoped, session, &j),
-            None => Ok(None),
-        }
-    }
-    .instrument(span::<E, _>(scoped, "get"))
     .await
 }
 
@@ -265,36 +240,6 @@ async fn walk<E: ValkeyEntity>(
         }
     }
     Ok(out)
-}
-
-/// One page of the session's live items, most recently set first (an update makes an item the
-/// most recent, so an item set between two pages can appear on both or neither).
-pub async fn list_session<E: ValkeyEntity>(
-    scoped: &Scoped<'_>,
-    session: &str,
-    page: Page,
-) -> Result<Listing<E>> {
-    let pages = Recency::new::<E>(scoped, Some(session));
-    let (limit, after) = pages.open(&page)?;
-    let below = match after {
-        Some((s, score)) if s == session => Some(score),
-        Some(_) => return Err(crate::query::bad_cursor()),
-        None => None,
-    };
-    let keys = Keys::new::<E>(scoped, session)?;
-    let recent = keys.recent();
-    let items = walk::<E>(
-        scoped,
-        session,
-        &keys,
-        recent,
-        limit as usize + 1,
-        below,
-        None,
-    )
-    .instrument(span::<E, _>(scoped, "list_session"))
-    .await?;
-    Ok(pages.listing(items, limit, |_| session.to_owned()))
 }
 
 /// A filter for a listing by recency: conditions only.
@@ -419,19 +364,6 @@ impl<'k> Recency<'k> {
     }
 }
 
-/// Up to `limit` live items of the session with their current weights, heaviest first.
-pub async fn ranked<E: ValkeyEntity>(
-    scoped: &Scoped<'_>,
-    session: &str,
-    limit: usize,
-) -> Result<Vec<(E, f64)>> {
-    let keys = Keys::new::<E>(scoped, session)?;
-    let weight = keys.weight();
-    walk::<E>(scoped, session, &keys, weight, limit, None, None)
-        .instrument(span::<E, _>(scoped, "ranked"))
-        .await
-}
-
 // KEYS: weight, recent. ARGV: factor, floor. Returns the ids that fell below the floor.
 static DECAY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -451,52 +383,6 @@ static DECAY: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Multiplies every item's weight in the session by `factor` (in `(0, 1]`) and deletes the items
-/// whose weight falls below `floor`. Returns how many were dropped.
-pub async fn decay<E: ValkeyEntity>(
-    scoped: &Scoped<'_>,
-    session: &str,
-    factor: f64,
-    floor: f64,
-) -> Result<u64> {
-    if !(factor > 0.0 && factor <= 1.0) {
-        return Err(Error::InvalidInput(format!(
-            "decay factor {factor} is outside (0, 1]"
-        )));
-    }
-    if !(floor.is_finite() && floor >= 0.0) {
-        return Err(Error::InvalidInput(format!(
-            "decay floor {floor} must be a finite number >= 0"
-        )));
-    }
-    let keys = Keys::new::<E>(scoped, session)?;
-    async {
-        let mut inv = DECAY.prepare_invoke();
-        inv.key(keys.weight())
-            .key(keys.recent())
-            .arg(factor)
-            .arg(floor);
-        let gone: Vec<String> = scoped
-            .client()
-            .script(scoped.breaker_key(E::SCOPE), inv)
-            .await?;
-        // The indexes no longer name these items; delete their values (same slot, one DEL per chunk).
-        for chunk in gone.chunks(500) {
-            let mut del = redis::cmd("DEL");
-            for id in chunk {
-                del.arg(keys.item(id));
-            }
-            scoped
-                .client()
-                .query::<i64>(scoped.breaker_key(E::SCOPE), &del)
-                .await?;
-        }
-        Ok(gone.len() as u64)
-    }
-    .instrument(span::<E, _>(scoped, "decay"))
-    .await
-}
-
 // KEYS: item, recent, weight. ARGV: id. Returns 1 when the item existed.
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -509,29 +395,6 @@ static DELETE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Deletes the item; [`Error::NotFound`] when it is missing or expired.
-pub async fn delete<E: ValkeyEntity>(scoped: &Scoped<'_>, session: &str, id: &str) -> Result<()> {
-    let keys = Keys::new::<E>(scoped, session)?;
-    crate::document::check_id(id)?;
-    async {
-        let mut inv = DELETE.prepare_invoke();
-        inv.key(keys.item(id))
-            .key(keys.recent())
-            .key(keys.weight())
-            .arg(id);
-        match scoped
-            .client()
-            .script::<i64>(scoped.breaker_key(E::SCOPE), inv)
-            .await?
-        {
-            0 => Err(Error::NotFound),
-            _ => Ok(()),
-        }
-    }
-    .instrument(span::<E, _>(scoped, "delete"))
-    .await
-}
-
 /// The tenant's session ids, sorted.
 async fn sessions<E: ValkeyEntity>(scoped: &Scoped<'_>) -> Result<Vec<String>> {
     let mut ids: Vec<String> = scoped
@@ -543,242 +406,6 @@ async fn sessions<E: ValkeyEntity>(scoped: &Scoped<'_>) -> Result<Vec<String>> {
         .await?;
     ids.sort();
     Ok(ids)
-}
-
-/// One page of the tenant's live items matching `filter`, across its sessions (sessions in id
-/// order, each most recently set first; the filter's conditions are checked on each item read,
-/// Valkey having no secondary index). Sessions whose items have all expired are dropped from
-/// the session set. An `order_by` is [`Error::InvalidInput`]: the order is recency.
-pub async fn list_tenant<E: ValkeyEntity>(
-    scoped: &Scoped<'_>,
-    filter: E::Filter,
-    page: Page,
-) -> Result<Listing<E>> {
-    let query = recency_query::<E>(filter)?;
-    let pages = Recency::new::<E>(scoped, None);
-    let (limit, after) = pages.open(&page)?;
-    let want = limit as usize + 1;
-    async {
-        let mut out = Vec::new();
-        for session in sessions::<E>(scoped).await? {
-            if out.len() == want {
-                break;
-            }
-            let below = match &after {
-                Some((s, _)) if session < *s => continue,
-                Some((s, score)) if session == *s => Some(*score),
-                _ => None,
-            };
-            let keys = Keys::new::<E>(scoped, &session)?;
-            let recent = keys.recent();
-            let live = walk::<E>(
-                scoped,
-                &session,
-                &keys,
-                recent,
-                want - out.len(),
-                below,
-                Some(&query),
-            )
-            .await?;
-            if live.is_empty() && below.is_none() && query.conds.is_empty() {
-                scoped
-                    .client()
-                    .query::<i64>(
-                        scoped.breaker_key(E::SCOPE),
-                        redis::cmd("SREM").arg(&keys.sessions).arg(&session),
-                    )
-                    .await?;
-            }
-            out.extend(live);
-        }
-        Ok(pages.listing(out, limit, |e: &E| e.session().to_owned()))
-    }
-    .instrument(span::<E, _>(scoped, "list_tenant"))
-    .await
-}
-
-/// The number of the tenant's live items matching `filter`: per session, the indexed ids whose
-/// item still exists (an expired item leaves its id in the index until a listing prunes it)
-/// and, with conditions, whose item meets them.
-pub async fn count<E: ValkeyEntity>(scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-    let query = recency_query::<E>(filter)?;
-    async {
-        let mut n = 0u64;
-        for session in sessions::<E>(scoped).await? {
-            let keys = Keys::new::<E>(scoped, &session)?;
-            let mut start = 0isize;
-            loop {
-                let ids: Vec<String> = scoped
-                    .client()
-                    .query(
-                        scoped.breaker_key(E::SCOPE),
-                        redis::cmd("ZRANGE")
-                            .arg(keys.recent())
-                            .arg(start)
-                            .arg(start + 999),
-                    )
-                    .await?;
-                if ids.is_empty() {
-                    break;
-                }
-                start += ids.len() as isize;
-                if query.conds.is_empty() {
-                    let mut exists = redis::cmd("EXISTS");
-                    for id in &ids {
-                        exists.arg(keys.item(id));
-                    }
-                    let live: u64 = scoped
-                        .client()
-                        .query(scoped.breaker_key(E::SCOPE), &exists)
-                        .await?;
-                    n += live;
-                } else {
-                    let mut mget = redis::cmd("MGET");
-                    for id in &ids {
-                        mget.arg(keys.item(id));
-                    }
-                    let values: Vec<Option<String>> = scoped
-                        .client()
-                        .query(scoped.breaker_key(E::SCOPE), &mget)
-                        .await?;
-                    for j in values.iter().flatten() {
-                        if matches(j, &query) && decode::<E>(scoped, &session, j)?.is_some() {
-                            n += 1;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(n)
-    }
-    .instrument(span::<E, _>(scoped, "count"))
-    .await
-}
-
-/// Deletes every item of the tenant, its indexes and its session set; returns how many items
-/// were deleted. Session by session: items first, then the session's indexes, then its entry
-/// in the session set, so a run cut short leaves the rest findable and a re-run finishes it.
-pub async fn delete_tenant<E: ValkeyEntity>(scoped: &Scoped<'_>) -> Result<u64> {
-    async {
-        let mut deleted = 0u64;
-        for session in sessions::<E>(scoped).await? {
-            let keys = Keys::new::<E>(scoped, &session)?;
-            let mut ids: Vec<String> = scoped
-                .client()
-                .query(
-                    scoped.breaker_key(E::SCOPE),
-                    redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
-                )
-                .await?;
-            let weighted: Vec<String> = scoped
-                .client()
-                .query(
-                    scoped.breaker_key(E::SCOPE),
-                    redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1),
-                )
-                .await?;
-            ids.extend(weighted);
-            ids.sort();
-            ids.dedup();
-            for chunk in ids.chunks(500) {
-                let mut del = redis::cmd("DEL");
-                for id in chunk {
-                    del.arg(keys.item(id));
-                }
-                deleted += scoped
-                    .client()
-                    .query::<u64>(scoped.breaker_key(E::SCOPE), &del)
-                    .await?;
-            }
-            scoped
-                .client()
-                .query::<i64>(
-                    scoped.breaker_key(E::SCOPE),
-                    redis::cmd("DEL")
-                        .arg(keys.recent())
-                        .arg(keys.weight())
-                        .arg(keys.seq()),
-                )
-                .await?;
-            scoped
-                .client()
-                .query::<i64>(
-                    scoped.breaker_key(E::SCOPE),
-                    redis::cmd("SREM").arg(&keys.sessions).arg(&session),
-                )
-                .await?;
-        }
-        scoped
-            .client()
-            .query::<i64>(
-                scoped.breaker_key(E::SCOPE),
-                redis::cmd("DEL").arg(sessions_key::<E>(scoped)),
-            )
-            .await?;
-        Ok(deleted)
-    }
-    .instrument(span::<E, _>(scoped, "delete_tenant"))
-    .await
-}
-
-/// Moves every live item of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
-/// returns how many items were moved.
-///
-/// Not atomic (the items live under two hash tags, so no single script can see both); ordered so
-/// that re-running after a crash finishes the job: (1) read every item of `from`; (2) refuse with
-/// [`Error::Duplicate`], before writing anything, if `to` holds a *different* item under the
-/// same session and id (an identical one is a copy a cut-short run made); (3) write each item
-/// under `to` with its remaining time to live (an item without expiry gets the entity's default
-/// TTL) and its stored weight (decay applied since it was set is not carried over); (4) delete
-/// `from`'s items with [`delete_tenant`].
-pub async fn move_tenant<E: ValkeyEntity>(from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-    async {
-        let mut read: Vec<(E, Option<Duration>)> = Vec::new();
-        for session in sessions::<E>(from).await? {
-            let keys = Keys::new::<E>(from, &session)?;
-            let ids: Vec<String> = from
-                .client()
-                .query(
-                    from.breaker_key(E::SCOPE),
-                    redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
-                )
-                .await?;
-            for id in ids {
-                let key = keys.item(&id);
-                let json: Option<String> = from
-                    .client()
-                    .query(from.breaker_key(E::SCOPE), redis::cmd("GET").arg(&key))
-                    .await?;
-                let Some(item) = json
-                    .map(|j| decode::<E>(from, &session, &j))
-                    .transpose()?
-                    .flatten()
-                else {
-                    continue; // expired since the index named it
-                };
-                let ttl: i64 = from
-                    .client()
-                    .query(from.breaker_key(E::SCOPE), redis::cmd("PTTL").arg(&key))
-                    .await?;
-                let ttl = u64::try_from(ttl)
-                    .ok()
-                    .filter(|ms| *ms > 0)
-                    .map(Duration::from_millis);
-                read.push((item, ttl));
-            }
-        }
-        crate::document::move_documents(
-            read,
-            to.tenant(E::SCOPE),
-            async |item: &E| get::<E>(to, item.session(), &item.id_text()).await,
-            async |item: &E, ttl: &Option<Duration>| set(to, item, *ttl).await,
-            delete_tenant::<E>(from),
-        )
-        .await
-    }
-    .instrument(span::<E, _>(from, "move_tenant"))
-    .await
 }
 
 crate::document::store_type!("Valkey", ValkeyEntity);
@@ -794,7 +421,24 @@ impl<E: ValkeyEntity> Store<E> {
 
     /// The item, or `None` when it is missing, expired, or another tenant's.
     pub async fn get(&self, scoped: &Scoped<'_>, session: &str, id: &E::Id) -> Result<Option<E>> {
-        get(scoped, session, &id.to_id()).await
+        let id: &str = &id.to_id();
+        let keys = Keys::new::<E>(scoped, session)?;
+        crate::document::check_id(id)?;
+        async {
+            let json: Option<String> = scoped
+                .client()
+                .query(
+                    scoped.breaker_key(E::SCOPE),
+                    redis::cmd("GET").arg(keys.item(id)),
+                )
+                .await?;
+            match json {
+                Some(j) => decode(scoped, session, &j),
+                None => Ok(None),
+            }
+        }
+        .instrument(span::<E, _>(scoped, "get"))
+        .await
     }
 
     /// One page of the session's live items, most recently set first; the listing holds the
@@ -805,23 +449,139 @@ impl<E: ValkeyEntity> Store<E> {
         session: &str,
         page: Page,
     ) -> Result<Listing<E>> {
-        list_session(scoped, session, page).await
+        let pages = Recency::new::<E>(scoped, Some(session));
+        let (limit, after) = pages.open(&page)?;
+        let below = match after {
+            Some((s, score)) if s == session => Some(score),
+            Some(_) => return Err(crate::query::bad_cursor()),
+            None => None,
+        };
+        let keys = Keys::new::<E>(scoped, session)?;
+        let recent = keys.recent();
+        let items = walk::<E>(
+            scoped,
+            session,
+            &keys,
+            recent,
+            limit as usize + 1,
+            below,
+            None,
+        )
+        .instrument(span::<E, _>(scoped, "list_session"))
+        .await?;
+        Ok(pages.listing(items, limit, |_| session.to_owned()))
     }
 
-    /// One page of the tenant's live items matching `filter`, across its sessions (sessions
-    /// in id order, each most recently set first).
+    /// One page of the tenant's live items matching `filter`, across its sessions (sessions in id
+    /// order, each most recently set first; the filter's conditions are checked on each item read,
+    /// Valkey having no secondary index). Sessions whose items have all expired are dropped from
+    /// the session set. An `order_by` is [`Error::InvalidInput`]: the order is recency.
     pub async fn list_tenant(
         &self,
         scoped: &Scoped<'_>,
         filter: E::Filter,
         page: Page,
     ) -> Result<Listing<E>> {
-        list_tenant(scoped, filter, page).await
+        let query = recency_query::<E>(filter)?;
+        let pages = Recency::new::<E>(scoped, None);
+        let (limit, after) = pages.open(&page)?;
+        let want = limit as usize + 1;
+        async {
+            let mut out = Vec::new();
+            for session in sessions::<E>(scoped).await? {
+                if out.len() == want {
+                    break;
+                }
+                let below = match &after {
+                    Some((s, _)) if session < *s => continue,
+                    Some((s, score)) if session == *s => Some(*score),
+                    _ => None,
+                };
+                let keys = Keys::new::<E>(scoped, &session)?;
+                let recent = keys.recent();
+                let live = walk::<E>(
+                    scoped,
+                    &session,
+                    &keys,
+                    recent,
+                    want - out.len(),
+                    below,
+                    Some(&query),
+                )
+                .await?;
+                if live.is_empty() && below.is_none() && query.conds.is_empty() {
+                    scoped
+                        .client()
+                        .query::<i64>(
+                            scoped.breaker_key(E::SCOPE),
+                            redis::cmd("SREM").arg(&keys.sessions).arg(&session),
+                        )
+                        .await?;
+                }
+                out.extend(live);
+            }
+            Ok(pages.listing(out, limit, |e: &E| e.session().to_owned()))
+        }
+        .instrument(span::<E, _>(scoped, "list_tenant"))
+        .await
     }
 
-    /// The number of the tenant's live items matching `filter`, across its sessions.
+    /// The number of the tenant's live items matching `filter`: per session, the indexed ids whose
+    /// item still exists (an expired item leaves its id in the index until a listing prunes it)
+    /// and, with conditions, whose item meets them.
     pub async fn count(&self, scoped: &Scoped<'_>, filter: E::Filter) -> Result<u64> {
-        count::<E>(scoped, filter).await
+        let query = recency_query::<E>(filter)?;
+        async {
+            let mut n = 0u64;
+            for session in sessions::<E>(scoped).await? {
+                let keys = Keys::new::<E>(scoped, &session)?;
+                let mut start = 0isize;
+                loop {
+                    let ids: Vec<String> = scoped
+                        .client()
+                        .query(
+                            scoped.breaker_key(E::SCOPE),
+                            redis::cmd("ZRANGE")
+                                .arg(keys.recent())
+                                .arg(start)
+                                .arg(start + 999),
+                        )
+                        .await?;
+                    if ids.is_empty() {
+                        break;
+                    }
+                    start += ids.len() as isize;
+                    if query.conds.is_empty() {
+                        let mut exists = redis::cmd("EXISTS");
+                        for id in &ids {
+                            exists.arg(keys.item(id));
+                        }
+                        let live: u64 = scoped
+                            .client()
+                            .query(scoped.breaker_key(E::SCOPE), &exists)
+                            .await?;
+                        n += live;
+                    } else {
+                        let mut mget = redis::cmd("MGET");
+                        for id in &ids {
+                            mget.arg(keys.item(id));
+                        }
+                        let values: Vec<Option<String>> = scoped
+                            .client()
+                            .query(scoped.breaker_key(E::SCOPE), &mget)
+                            .await?;
+                        for j in values.iter().flatten() {
+                            if matches(j, &query) && decode::<E>(scoped, &session, j)?.is_some() {
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(n)
+        }
+        .instrument(span::<E, _>(scoped, "count"))
+        .await
     }
 
     /// Up to `limit` live items of the session with their current weights, heaviest first.
@@ -831,7 +591,11 @@ impl<E: ValkeyEntity> Store<E> {
         session: &str,
         limit: usize,
     ) -> Result<Vec<(E, f64)>> {
-        ranked(scoped, session, limit).await
+        let keys = Keys::new::<E>(scoped, session)?;
+        let weight = keys.weight();
+        walk::<E>(scoped, session, &keys, weight, limit, None, None)
+            .instrument(span::<E, _>(scoped, "ranked"))
+            .await
     }
 
     /// Multiplies every weight in the session by `factor` (in `(0, 1]`) and deletes the items
@@ -843,26 +607,191 @@ impl<E: ValkeyEntity> Store<E> {
         factor: f64,
         floor: f64,
     ) -> Result<u64> {
-        decay::<E>(scoped, session, factor, floor).await
+        if !(factor > 0.0 && factor <= 1.0) {
+            return Err(Error::InvalidInput(format!(
+                "decay factor {factor} is outside (0, 1]"
+            )));
+        }
+        if !(floor.is_finite() && floor >= 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "decay floor {floor} must be a finite number >= 0"
+            )));
+        }
+        let keys = Keys::new::<E>(scoped, session)?;
+        async {
+            let mut inv = DECAY.prepare_invoke();
+            inv.key(keys.weight())
+                .key(keys.recent())
+                .arg(factor)
+                .arg(floor);
+            let gone: Vec<String> = scoped
+                .client()
+                .script(scoped.breaker_key(E::SCOPE), inv)
+                .await?;
+            // The indexes no longer name these items; delete their values (same slot, one DEL per chunk).
+            for chunk in gone.chunks(500) {
+                let mut del = redis::cmd("DEL");
+                for id in chunk {
+                    del.arg(keys.item(id));
+                }
+                scoped
+                    .client()
+                    .query::<i64>(scoped.breaker_key(E::SCOPE), &del)
+                    .await?;
+            }
+            Ok(gone.len() as u64)
+        }
+        .instrument(span::<E, _>(scoped, "decay"))
+        .await
     }
 
     /// Deletes the item; `Error::NotFound` when it is missing, expired, or another tenant's.
     pub async fn delete(&self, scoped: &Scoped<'_>, session: &str, id: &E::Id) -> Result<()> {
-        delete::<E>(scoped, session, &id.to_id()).await
+        let id: &str = &id.to_id();
+        let keys = Keys::new::<E>(scoped, session)?;
+        crate::document::check_id(id)?;
+        async {
+            let mut inv = DELETE.prepare_invoke();
+            inv.key(keys.item(id))
+                .key(keys.recent())
+                .key(keys.weight())
+                .arg(id);
+            match scoped
+                .client()
+                .script::<i64>(scoped.breaker_key(E::SCOPE), inv)
+                .await?
+            {
+                0 => Err(Error::NotFound),
+                _ => Ok(()),
+            }
+        }
+        .instrument(span::<E, _>(scoped, "delete"))
+        .await
     }
 
-    /// Moves every one of `from`'s tenant's items to `to`'s tenant and returns how many, each
-    /// with its remaining time to live and stored weight. Not atomic; safe to re-run after a
-    /// crash: everything is read and checked against `to` (a *different* item under the same
-    /// session and id is [`Error::Duplicate`], before any write), then written, then deleted
-    /// from `from`.
+    /// Moves every live item of `from`'s tenant to `to`'s tenant (merging into what `to` has) and
+    /// returns how many items were moved.
+    ///
+    /// Not atomic (the items live under two hash tags, so no single script can see both); ordered so
+    /// that re-running after a crash finishes the job: (1) read every item of `from`; (2) refuse with
+    /// [`Error::Duplicate`], before writing anything, if `to` holds a *different* item under the
+    /// same session and id (an identical one is a copy a cut-short run made); (3) write each item
+    /// under `to` with its remaining time to live (an item without expiry gets the entity's default
+    /// TTL) and its stored weight (decay applied since it was set is not carried over); (4) delete
+    /// `from`'s items with [`delete_tenant`](Self::delete_tenant).
     pub async fn move_tenant(&self, from: &Scoped<'_>, to: &Scoped<'_>) -> Result<u64> {
-        move_tenant::<E>(from, to).await
+        async {
+            let mut read: Vec<(E, Option<Duration>)> = Vec::new();
+            for session in sessions::<E>(from).await? {
+                let keys = Keys::new::<E>(from, &session)?;
+                let ids: Vec<String> = from
+                    .client()
+                    .query(
+                        from.breaker_key(E::SCOPE),
+                        redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
+                    )
+                    .await?;
+                for id in ids {
+                    let key = keys.item(&id);
+                    let json: Option<String> = from
+                        .client()
+                        .query(from.breaker_key(E::SCOPE), redis::cmd("GET").arg(&key))
+                        .await?;
+                    let Some(item) = json
+                        .map(|j| decode::<E>(from, &session, &j))
+                        .transpose()?
+                        .flatten()
+                    else {
+                        continue; // expired since the index named it
+                    };
+                    let ttl: i64 = from
+                        .client()
+                        .query(from.breaker_key(E::SCOPE), redis::cmd("PTTL").arg(&key))
+                        .await?;
+                    let ttl = u64::try_from(ttl)
+                        .ok()
+                        .filter(|ms| *ms > 0)
+                        .map(Duration::from_millis);
+                    read.push((item, ttl));
+                }
+            }
+            crate::document::move_documents(
+                read,
+                to.tenant(E::SCOPE),
+                async |item: &E| self.get(to, item.session(), item.id()).await,
+                async |item: &E, ttl: &Option<Duration>| set(to, item, *ttl).await,
+                self.delete_tenant(from),
+            )
+            .await
+        }
+        .instrument(span::<E, _>(from, "move_tenant"))
+        .await
     }
 
-    /// Deletes every item of the tenant and its indexes; returns how many items there were.
+    /// Deletes every item of the tenant, its indexes and its session set; returns how many items
+    /// were deleted. Session by session: items first, then the session's indexes, then its entry
+    /// in the session set, so a run cut short leaves the rest findable and a re-run finishes it.
     pub async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
-        delete_tenant::<E>(scoped).await
+        async {
+            let mut deleted = 0u64;
+            for session in sessions::<E>(scoped).await? {
+                let keys = Keys::new::<E>(scoped, &session)?;
+                let mut ids: Vec<String> = scoped
+                    .client()
+                    .query(
+                        scoped.breaker_key(E::SCOPE),
+                        redis::cmd("ZRANGE").arg(keys.recent()).arg(0).arg(-1),
+                    )
+                    .await?;
+                let weighted: Vec<String> = scoped
+                    .client()
+                    .query(
+                        scoped.breaker_key(E::SCOPE),
+                        redis::cmd("ZRANGE").arg(keys.weight()).arg(0).arg(-1),
+                    )
+                    .await?;
+                ids.extend(weighted);
+                ids.sort();
+                ids.dedup();
+                for chunk in ids.chunks(500) {
+                    let mut del = redis::cmd("DEL");
+                    for id in chunk {
+                        del.arg(keys.item(id));
+                    }
+                    deleted += scoped
+                        .client()
+                        .query::<u64>(scoped.breaker_key(E::SCOPE), &del)
+                        .await?;
+                }
+                scoped
+                    .client()
+                    .query::<i64>(
+                        scoped.breaker_key(E::SCOPE),
+                        redis::cmd("DEL")
+                            .arg(keys.recent())
+                            .arg(keys.weight())
+                            .arg(keys.seq()),
+                    )
+                    .await?;
+                scoped
+                    .client()
+                    .query::<i64>(
+                        scoped.breaker_key(E::SCOPE),
+                        redis::cmd("SREM").arg(&keys.sessions).arg(&session),
+                    )
+                    .await?;
+            }
+            scoped
+                .client()
+                .query::<i64>(
+                    scoped.breaker_key(E::SCOPE),
+                    redis::cmd("DEL").arg(sessions_key::<E>(scoped)),
+                )
+                .await?;
+            Ok(deleted)
+        }
+        .instrument(span::<E, _>(scoped, "delete_tenant"))
+        .await
     }
 }
 
