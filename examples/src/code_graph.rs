@@ -60,8 +60,8 @@ impl DependencyStore {
     /// Records that `from` depends on `to`. Both must be symbols of the caller's organisation;
     /// otherwise nothing is created and the result is `Error::NotFound` (another organisation's
     /// symbol looks absent). Idempotent.
-    pub async fn add_dependency(&self, kv: &Scoped<'_>, from: &str, to: &str) -> Result<()> {
-        let rows = kv
+    pub async fn add_dependency(&self, scoped: &Scoped<'_>, from: &str, to: &str) -> Result<()> {
+        let rows = scoped
             .query(cypher!(Symbol;
                 "MATCH (a:CODE_SYMBOL {org_id: $org_id, id: $from}), (b:CODE_SYMBOL {org_id: $org_id, id: $to}) \
                  MERGE (a)-[r:CODE_DEPENDS_ON]->(b) RETURN count(r) AS n"
@@ -78,7 +78,7 @@ impl DependencyStore {
     /// node of every path must be the caller's.
     pub async fn get_dependencies(
         &self,
-        kv: &Scoped<'_>,
+        scoped: &Scoped<'_>,
         id: &str,
         depth: i64,
     ) -> Result<Vec<Symbol>> {
@@ -87,7 +87,7 @@ impl DependencyStore {
                 "depth {depth} is outside 1..={MAX_DEPTH}"
             )));
         }
-        kv.query(cypher!(Symbol;
+        scoped.query(cypher!(Symbol;
             "MATCH p = (a:CODE_SYMBOL {org_id: $org_id, id: $id})-[:CODE_DEPENDS_ON*1..10]->(b:CODE_SYMBOL {org_id: $org_id}) \
              WHERE length(p) <= $depth AND all(n IN nodes(p) WHERE n.org_id = $org_id) \
              RETURN DISTINCT b ORDER BY b.id"

@@ -73,17 +73,17 @@ async fn opensearch_filters_orders_and_pages_within_the_tenant() {
     let (a, b) = (tenant(), tenant());
     let base = micros(Utc::now() - Duration::hours(1));
     for who in [&a, &b] {
-        let kv = client.scoped(who);
-        store.create_tenant_alias(&kv).await.unwrap();
+        let scoped = client.scoped(who);
+        store.create_tenant_alias(&scoped).await.unwrap();
         for i in 0..12usize {
-            store.create(&kv, doc(i, base)).await.unwrap();
+            store.create(&scoped, doc(i, base)).await.unwrap();
         }
     }
     let at = |m: i64| base + Duration::minutes(m);
     for (me, other) in [(&a, &b), (&b, &a)] {
-        let kv = client.scoped(me);
+        let scoped = client.scoped(me);
         let (all, _) = all_pages(Page::first(5), |p| {
-            store.list(&kv, SearchDocFilter::new(), p)
+            store.list(&scoped, SearchDocFilter::new(), p)
         })
         .await;
         assert_eq!(all.len(), 12);
@@ -152,19 +152,19 @@ async fn opensearch_filters_orders_and_pages_within_the_tenant() {
                 .filter(|d| keep(d))
                 .map(|d| d.id.clone())
                 .collect();
-            let (got, _) = all_pages(Page::first(4), |p| store.list(&kv, filter(), p)).await;
+            let (got, _) = all_pages(Page::first(4), |p| store.list(&scoped, filter(), p)).await;
             let mut got: Vec<String> = got.iter().map(|d| d.id.clone()).collect();
             got.sort();
             assert_eq!(got, want, "{name}");
             assert_eq!(
-                store.count(&kv, filter()).await.unwrap() as usize,
+                store.count(&scoped, filter()).await.unwrap() as usize,
                 want.len(),
                 "count {name}"
             );
         }
         // A time range: the bound is a time, compared as one.
         let window = || SearchDocFilter::new().published_at(Cond::range(at(3)..at(7)));
-        let (got, _) = all_pages(Page::first(3), |p| store.list(&kv, window(), p)).await;
+        let (got, _) = all_pages(Page::first(3), |p| store.list(&scoped, window(), p)).await;
         let ids: Vec<&str> = got.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["d03", "d04", "d05", "d06"]);
         // Orders, both directions, pages of 5 over 12 with ties.
@@ -195,7 +195,8 @@ async fn opensearch_filters_orders_and_pages_within_the_tenant() {
             (SearchDocOrder::Id, Direction::Desc, sorted(&|_| 0, true)),
         ] {
             let filter = || SearchDocFilter::new().order_by(field, direction);
-            let (got, sizes) = all_pages(Page::first(5), |p| store.list(&kv, filter(), p)).await;
+            let (got, sizes) =
+                all_pages(Page::first(5), |p| store.list(&scoped, filter(), p)).await;
             let got: Vec<String> = got.into_iter().map(|d| d.id).collect();
             assert_eq!(got, want, "{field:?} {direction:?}");
             assert_eq!(sizes, [5, 5, 2]);
@@ -203,7 +204,7 @@ async fn opensearch_filters_orders_and_pages_within_the_tenant() {
         // Cursors: another tenant, another order, edited: refused.
         let by_views = || SearchDocFilter::new().order_by(SearchDocOrder::Views, Direction::Desc);
         let next = store
-            .list(&kv, by_views(), Page::first(5))
+            .list(&scoped, by_views(), Page::first(5))
             .await
             .unwrap()
             .next
@@ -215,10 +216,15 @@ async fn opensearch_filters_orders_and_pages_within_the_tenant() {
             "another tenant",
         );
         refused(
-            store.list(&kv, SearchDocFilter::new(), next.clone()).await,
+            store
+                .list(&scoped, SearchDocFilter::new(), next.clone())
+                .await,
             "another order",
         );
-        refused(store.list(&kv, by_views(), edited(&next)).await, "edited");
+        refused(
+            store.list(&scoped, by_views(), edited(&next)).await,
+            "edited",
+        );
     }
 }
 
@@ -241,14 +247,17 @@ async fn neo4j_filters_orders_and_pages_within_the_tenant() {
     let store = Symbol::store();
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
-        let kv = g.scoped(who);
+        let scoped = g.scoped(who);
         for i in 0..12usize {
-            store.create(&kv, sym(i)).await.unwrap();
+            store.create(&scoped, sym(i)).await.unwrap();
         }
     }
     for (me, other) in [(&a, &b), (&b, &a)] {
-        let kv = g.scoped(me);
-        let (all, _) = all_pages(Page::first(5), |p| store.list(&kv, SymbolFilter::new(), p)).await;
+        let scoped = g.scoped(me);
+        let (all, _) = all_pages(Page::first(5), |p| {
+            store.list(&scoped, SymbolFilter::new(), p)
+        })
+        .await;
         assert_eq!(all.len(), 12);
         assert!(all.iter().all(|s| s.org_id == me.org_id()));
         type Case = (
@@ -307,11 +316,11 @@ async fn neo4j_filters_orders_and_pages_within_the_tenant() {
                 .filter(|s| keep(s))
                 .map(|s| s.id.clone())
                 .collect();
-            let (got, _) = all_pages(Page::first(4), |p| store.list(&kv, filter(), p)).await;
+            let (got, _) = all_pages(Page::first(4), |p| store.list(&scoped, filter(), p)).await;
             let got: Vec<String> = got.iter().map(|s| s.id.clone()).collect();
             assert_eq!(got, want, "{name}");
             assert_eq!(
-                store.count(&kv, filter()).await.unwrap() as usize,
+                store.count(&scoped, filter()).await.unwrap() as usize,
                 want.len(),
                 "count {name}"
             );
@@ -347,14 +356,15 @@ async fn neo4j_filters_orders_and_pages_within_the_tenant() {
             ),
         ] {
             let filter = || SymbolFilter::new().order_by(field, direction);
-            let (got, sizes) = all_pages(Page::first(5), |p| store.list(&kv, filter(), p)).await;
+            let (got, sizes) =
+                all_pages(Page::first(5), |p| store.list(&scoped, filter(), p)).await;
             let got: Vec<String> = got.into_iter().map(|s| s.id).collect();
             assert_eq!(got, want, "{field:?} {direction:?}");
             assert_eq!(sizes, [5, 5, 2]);
         }
         let by_line = || SymbolFilter::new().order_by(SymbolOrder::Line, Direction::Desc);
         let next = store
-            .list(&kv, by_line(), Page::first(5))
+            .list(&scoped, by_line(), Page::first(5))
             .await
             .unwrap()
             .next
@@ -364,20 +374,23 @@ async fn neo4j_filters_orders_and_pages_within_the_tenant() {
             "another tenant",
         );
         refused(
-            store.list(&kv, SymbolFilter::new(), next.clone()).await,
+            store.list(&scoped, SymbolFilter::new(), next.clone()).await,
             "another order",
         );
-        refused(store.list(&kv, by_line(), edited(&next)).await, "edited");
+        refused(
+            store.list(&scoped, by_line(), edited(&next)).await,
+            "edited",
+        );
         // A symbol cursor on repositories (both in id order): refused.
         let by_id = store
-            .list(&kv, SymbolFilter::new(), Page::first(5))
+            .list(&scoped, SymbolFilter::new(), Page::first(5))
             .await
             .unwrap()
             .next
             .unwrap();
         Repo::store()
             .create(
-                &kv,
+                &scoped,
                 NewRepo {
                     id: None,
                     url: "https://example.org/r".into(),
@@ -387,7 +400,7 @@ async fn neo4j_filters_orders_and_pages_within_the_tenant() {
             .await
             .unwrap();
         refused(
-            Repo::store().list(&kv, RepoFilter::new(), by_id).await,
+            Repo::store().list(&scoped, RepoFilter::new(), by_id).await,
             "another entity",
         );
     }
@@ -402,7 +415,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
     store.ensure_collection(&client).await.unwrap();
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
-        let kv = client.scoped(who);
+        let scoped = client.scoped(who);
         for i in 0..12usize {
             let new = NewEmbedding {
                 id: None,
@@ -411,13 +424,13 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
                 offset: (i * 100) as i64,
                 lang: (!i.is_multiple_of(3)).then(|| ["en", "fr"][i % 2].to_owned()),
             };
-            store.upsert(&kv, new, &unit_vector(i)).await.unwrap();
+            store.upsert(&scoped, new, &unit_vector(i)).await.unwrap();
         }
     }
     for (me, other) in [(&a, &b), (&b, &a)] {
-        let kv = client.scoped(me);
+        let scoped = client.scoped(me);
         let (all, sizes) = all_pages(Page::first(5), |p| {
-            store.list(&kv, EmbeddingFilter::new(), p)
+            store.list(&scoped, EmbeddingFilter::new(), p)
         })
         .await;
         assert_eq!((all.len(), sizes), (12, vec![5, 5, 2]));
@@ -474,13 +487,13 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
         ];
         for (name, filter, keep) in cases {
             let mut want: Vec<_> = all.iter().filter(|e| keep(e)).map(|e| e.id).collect();
-            let (got, _) = all_pages(Page::first(2), |p| store.list(&kv, filter(), p)).await;
+            let (got, _) = all_pages(Page::first(2), |p| store.list(&scoped, filter(), p)).await;
             let mut got: Vec<_> = got.iter().map(|e| e.id).collect();
             want.sort();
             got.sort();
             assert_eq!(got, want, "{name}");
             assert_eq!(
-                store.count(&kv, filter()).await.unwrap() as usize,
+                store.count(&scoped, filter()).await.unwrap() as usize,
                 want.len(),
                 "count {name}"
             );
@@ -489,7 +502,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
         refused(
             store
                 .list(
-                    &kv,
+                    &scoped,
                     EmbeddingFilter::new().source(Cond::starts_with("doc")),
                     Page::first(5),
                 )
@@ -499,7 +512,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
         refused(
             store
                 .list(
-                    &kv,
+                    &scoped,
                     EmbeddingFilter::new().source(Cond::gt("doc0".to_owned())),
                     Page::first(5),
                 )
@@ -509,7 +522,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
         refused(
             store
                 .list(
-                    &kv,
+                    &scoped,
                     EmbeddingFilter::new().order_by(
                         tenant_store_examples::embedding::EmbeddingOrder::Id,
                         Direction::Desc,
@@ -520,7 +533,7 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
             "descending scroll",
         );
         let next = store
-            .list(&kv, EmbeddingFilter::new(), Page::first(5))
+            .list(&scoped, EmbeddingFilter::new(), Page::first(5))
             .await
             .unwrap()
             .next
@@ -532,7 +545,9 @@ async fn qdrant_filters_and_pages_within_the_tenant_and_refuses_what_it_cannot_m
             "another tenant",
         );
         refused(
-            store.list(&kv, EmbeddingFilter::new(), edited(&next)).await,
+            store
+                .list(&scoped, EmbeddingFilter::new(), edited(&next))
+                .await,
             "edited",
         );
     }
@@ -546,7 +561,7 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
     let store = Episode::store();
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
-        let kv = client.scoped(who);
+        let scoped = client.scoped(who);
         for i in 0..12usize {
             let new = NewEpisode {
                 id: Some(format!("e{i:02}")),
@@ -556,13 +571,13 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
                 turn: i as i64,
                 tool: (!i.is_multiple_of(3)).then(|| "shell".to_owned()),
             };
-            store.set(&kv, new, None).await.unwrap();
+            store.set(&scoped, new, None).await.unwrap();
         }
     }
     for (me, other) in [(&a, &b), (&b, &a)] {
-        let kv = client.scoped(me);
+        let scoped = client.scoped(me);
         let (all, sizes) = all_pages(Page::first(5), |p| {
-            store.list_tenant(&kv, EpisodeFilter::new(), p)
+            store.list_tenant(&scoped, EpisodeFilter::new(), p)
         })
         .await;
         assert_eq!((all.len(), sizes), (12, vec![5, 5, 2]));
@@ -617,11 +632,12 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
                 .filter(|e| keep(e))
                 .map(|e| e.id.clone())
                 .collect();
-            let (got, _) = all_pages(Page::first(2), |p| store.list_tenant(&kv, filter(), p)).await;
+            let (got, _) =
+                all_pages(Page::first(2), |p| store.list_tenant(&scoped, filter(), p)).await;
             let got: Vec<String> = got.iter().map(|e| e.id.clone()).collect();
             assert_eq!(got, want, "{name}");
             assert_eq!(
-                store.count(&kv, filter()).await.unwrap() as usize,
+                store.count(&scoped, filter()).await.unwrap() as usize,
                 want.len(),
                 "count {name}"
             );
@@ -629,7 +645,7 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
         refused(
             store
                 .list_tenant(
-                    &kv,
+                    &scoped,
                     EpisodeFilter::new().order_by(
                         tenant_store_examples::episodic::EpisodeOrder::Id,
                         Direction::Asc,
@@ -640,7 +656,7 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
             "an order on Valkey",
         );
         let next = store
-            .list_tenant(&kv, EpisodeFilter::new(), Page::first(5))
+            .list_tenant(&scoped, EpisodeFilter::new(), Page::first(5))
             .await
             .unwrap()
             .next
@@ -652,12 +668,12 @@ async fn valkey_filters_items_read_by_recency_within_the_tenant() {
             "another tenant",
         );
         refused(
-            store.list_session(&kv, "s0", next.clone()).await,
+            store.list_session(&scoped, "s0", next.clone()).await,
             "a tenant cursor on a session",
         );
         refused(
             store
-                .list_tenant(&kv, EpisodeFilter::new(), edited(&next))
+                .list_tenant(&scoped, EpisodeFilter::new(), edited(&next))
                 .await,
             "edited",
         );

@@ -1005,9 +1005,9 @@ async fn a_neo4j_label_evolves_with_new_files_only_and_keeps_both_tenants_apart(
         ]
     );
     for (me, n, theirs) in [(&a, "a", "p-b"), (&b, "b", "p-a")] {
-        let kv = g.scoped(me);
+        let scoped = g.scoped(me);
         let found = graph::g2::Part::store()
-            .find_by_kind(&kv, "bolt".into())
+            .find_by_kind(&scoped, "bolt".into())
             .await
             .unwrap();
         assert_eq!(found.len(), 1, "only the tenant's own node");
@@ -1019,7 +1019,7 @@ async fn a_neo4j_label_evolves_with_new_files_only_and_keeps_both_tenants_apart(
         let theirs = theirs.to_owned();
         assert!(
             graph::g2::Part::store()
-                .get(&kv, &theirs)
+                .get(&scoped, &theirs)
                 .await
                 .unwrap()
                 .is_none()
@@ -1144,12 +1144,15 @@ async fn an_opensearch_mapping_evolves_while_a_searcher_always_sees_every_docume
         IndexChange::Created
     );
     for (who, n) in [(&a, 0), (&b, 10)] {
-        let kv = client.scoped(who);
-        o1::Note::store().create_tenant_alias(&kv).await.unwrap();
+        let scoped = client.scoped(who);
+        o1::Note::store()
+            .create_tenant_alias(&scoped)
+            .await
+            .unwrap();
         for i in n..n + 3 {
             o1::Note::store()
                 .create(
-                    &kv,
+                    &scoped,
                     o1::NewNote {
                         id: Some(format!("n{i}")),
                         title: format!("note {i}"),
@@ -1251,9 +1254,9 @@ async fn an_opensearch_mapping_evolves_while_a_searcher_always_sees_every_docume
 
     // Every document of both tenants is there, under the new mapping, and only its tenant's.
     for (me, own, theirs) in [(&a, "n0", "n10"), (&b, "n10", "n0")] {
-        let kv = client.scoped(me);
+        let scoped = client.scoped(me);
         let hits = o3::Note::store()
-            .search(&kv, "", 1000, None)
+            .search(&scoped, "", 1000, None)
             .await
             .unwrap()
             .hits;
@@ -1261,7 +1264,7 @@ async fn an_opensearch_mapping_evolves_while_a_searcher_always_sees_every_docume
         assert!(hits.iter().any(|h| h.id == own));
         assert!(
             o3::Note::store()
-                .get(&kv, &theirs.to_owned())
+                .get(&scoped, &theirs.to_owned())
                 .await
                 .unwrap()
                 .is_none()
@@ -1439,10 +1442,10 @@ async fn qdrant_payload_indexes_follow_the_filter_fields() {
     // Both tenants' points, old and new, are there; a filter on an indexed field narrows
     // within the tenant and never reaches the other one.
     for (me, mine, theirs) in [(&a, "a", "b"), (&b, "b", "a")] {
-        let kv = client.scoped(me);
+        let scoped = client.scoped(me);
         assert_eq!(
             q3::Chunk::store()
-                .count(&kv, Default::default())
+                .count(&scoped, Default::default())
                 .await
                 .unwrap(),
             2
@@ -1453,7 +1456,7 @@ async fn qdrant_payload_indexes_follow_the_filter_fields() {
         };
         let dated = q3::Chunk::store()
             .search(
-                &kv,
+                &scoped,
                 &v,
                 10,
                 Some(Filter::must([Condition::range("year", recent)])),
@@ -1468,13 +1471,13 @@ async fn qdrant_payload_indexes_follow_the_filter_fields() {
         assert_eq!(dated[0].entity.year, Some(2026.0));
         let by_source = |s: &str| Some(Filter::must([Condition::matches("source", s.to_owned())]));
         let own = q3::Chunk::store()
-            .search(&kv, &v, 10, by_source(mine))
+            .search(&scoped, &v, 10, by_source(mine))
             .await
             .unwrap();
         assert_eq!(own.len(), 2);
         assert!(own.iter().all(|h| h.entity.org_id == me.org_id()));
         let other = q3::Chunk::store()
-            .search(&kv, &v, 10, by_source(theirs))
+            .search(&scoped, &v, 10, by_source(theirs))
             .await
             .unwrap();
         assert!(other.is_empty(), "another tenant's points stay absent");

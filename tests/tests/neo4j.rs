@@ -26,19 +26,22 @@ fn sym(id: &str, name: &str) -> NewSymbol {
 async fn create_then_get_and_find_within_the_org() {
     let g = graph().await;
     let org = tenant();
-    let kv = g.scoped(&org);
+    let scoped = g.scoped(&org);
     let s = Symbol::store()
-        .create(&kv, sym("s1", "parse"))
+        .create(&scoped, sym("s1", "parse"))
         .await
         .unwrap();
     assert_eq!(s.org_id, org.org_id());
     assert_eq!(
-        Symbol::store().get(&kv, &"s1".to_string()).await.unwrap(),
+        Symbol::store()
+            .get(&scoped, &"s1".to_string())
+            .await
+            .unwrap(),
         Some(s.clone())
     );
     assert_eq!(
         Symbol::store()
-            .find_by_name(&kv, "parse".into())
+            .find_by_name(&scoped, "parse".into())
             .await
             .unwrap(),
         vec![s]
@@ -48,14 +51,17 @@ async fn create_then_get_and_find_within_the_org() {
 #[tokio::test]
 async fn get_and_find_of_missing_nodes_are_none_and_empty() {
     let g = graph().await;
-    let kv = g.scoped(&tenant());
+    let scoped = g.scoped(&tenant());
     assert_eq!(
-        Symbol::store().get(&kv, &"nope".to_string()).await.unwrap(),
+        Symbol::store()
+            .get(&scoped, &"nope".to_string())
+            .await
+            .unwrap(),
         None
     );
     assert!(
         Symbol::store()
-            .find_by_name(&kv, "nothing".into())
+            .find_by_name(&scoped, "nothing".into())
             .await
             .unwrap()
             .is_empty()
@@ -102,19 +108,19 @@ async fn another_org_finds_and_gets_nothing_from_both_sides() {
 #[tokio::test]
 async fn a_duplicate_id_in_the_org_is_duplicate() {
     let g = graph().await;
-    let kv = g.scoped(&tenant());
+    let scoped = g.scoped(&tenant());
     Symbol::store()
-        .create(&kv, sym("dup", "first"))
+        .create(&scoped, sym("dup", "first"))
         .await
         .unwrap();
     let err = Symbol::store()
-        .create(&kv, sym("dup", "second"))
+        .create(&scoped, sym("dup", "second"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Duplicate), "{err:?}");
     assert_eq!(
         Symbol::store()
-            .get(&kv, &"dup".to_string())
+            .get(&scoped, &"dup".to_string())
             .await
             .unwrap()
             .unwrap()
@@ -146,15 +152,15 @@ async fn concurrent_creates_of_one_id_make_one_node() {
         1,
         "{r1:?} {r2:?}"
     );
-    let kv = g.scoped(&org);
+    let scoped = g.scoped(&org);
     assert_eq!(
         Symbol::store()
-            .find_by_name(&kv, "a".into())
+            .find_by_name(&scoped, "a".into())
             .await
             .unwrap()
             .len()
             + Symbol::store()
-                .find_by_name(&kv, "b".into())
+                .find_by_name(&scoped, "b".into())
                 .await
                 .unwrap()
                 .len(),
@@ -189,30 +195,38 @@ async fn delete_is_org_scoped_and_a_second_delete_is_not_found() {
 #[tokio::test]
 async fn dependencies_within_the_org_are_walked_to_the_requested_depth() {
     let g = graph().await;
-    let kv = g.scoped(&tenant());
+    let scoped = g.scoped(&tenant());
     for (id, name) in [("a", "a"), ("b", "b"), ("c", "c")] {
-        Symbol::store().create(&kv, sym(id, name)).await.unwrap();
+        Symbol::store()
+            .create(&scoped, sym(id, name))
+            .await
+            .unwrap();
     }
     let deps = DependencyStore;
-    deps.add_dependency(&kv, "a", "b").await.unwrap();
-    deps.add_dependency(&kv, "b", "c").await.unwrap();
-    deps.add_dependency(&kv, "a", "b").await.unwrap(); // idempotent
+    deps.add_dependency(&scoped, "a", "b").await.unwrap();
+    deps.add_dependency(&scoped, "b", "c").await.unwrap();
+    deps.add_dependency(&scoped, "a", "b").await.unwrap(); // idempotent
     let ids = |v: Vec<Symbol>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(deps.get_dependencies(&kv, "a", 1).await.unwrap()),
+        ids(deps.get_dependencies(&scoped, "a", 1).await.unwrap()),
         vec!["b"]
     );
     assert_eq!(
-        ids(deps.get_dependencies(&kv, "a", 2).await.unwrap()),
+        ids(deps.get_dependencies(&scoped, "a", 2).await.unwrap()),
         vec!["b", "c"]
     );
-    assert!(deps.get_dependencies(&kv, "c", 3).await.unwrap().is_empty());
+    assert!(
+        deps.get_dependencies(&scoped, "c", 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
-        deps.get_dependencies(&kv, "a", 0).await,
+        deps.get_dependencies(&scoped, "a", 0).await,
         Err(Error::InvalidInput(_))
     ));
     assert!(matches!(
-        deps.get_dependencies(&kv, "a", 11).await,
+        deps.get_dependencies(&scoped, "a", 11).await,
         Err(Error::InvalidInput(_))
     ));
 }
@@ -475,10 +489,10 @@ async fn an_unreachable_server_is_unavailable_within_the_timeout() {
 #[tokio::test]
 async fn a_node_created_without_an_id_gets_a_generated_one() {
     let g = graph().await;
-    let kv = g.scoped(&tenant());
+    let scoped = g.scoped(&tenant());
     let s = Symbol::store()
         .create(
-            &kv,
+            &scoped,
             NewSymbol {
                 id: None,
                 ..sym("unused", "anon")
@@ -487,7 +501,7 @@ async fn a_node_created_without_an_id_gets_a_generated_one() {
         .await
         .unwrap();
     assert!(uuid::Uuid::parse_str(&s.id).is_ok(), "{}", s.id);
-    assert_eq!(Symbol::store().get(&kv, &s.id).await.unwrap(), Some(s));
+    assert_eq!(Symbol::store().get(&scoped, &s.id).await.unwrap(), Some(s));
 }
 
 #[tokio::test]
@@ -595,12 +609,12 @@ async fn one_tenants_slow_queries_do_not_open_the_breaker_for_another() {
 #[tokio::test]
 async fn a_list_over_the_cap_is_invalid_input() {
     let g = graph().await;
-    let kv = g.scoped(&tenant());
+    let scoped = g.scoped(&tenant());
     let max = tenant_store::Page::MAX_LIMIT;
     assert_eq!(tenant_store::neo4j::MAX_LIMIT, max as usize);
     for over in [0, max + 1] {
         let err = Symbol::store()
-            .list(&kv, Default::default(), tenant_store::Page::first(over))
+            .list(&scoped, Default::default(), tenant_store::Page::first(over))
             .await
             .unwrap_err();
         assert!(
@@ -609,7 +623,7 @@ async fn a_list_over_the_cap_is_invalid_input() {
         );
     }
     let all = Symbol::store()
-        .list(&kv, Default::default(), tenant_store::Page::first(max))
+        .list(&scoped, Default::default(), tenant_store::Page::first(max))
         .await
         .unwrap();
     assert!(all.items.is_empty() && all.next.is_none());

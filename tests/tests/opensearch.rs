@@ -24,9 +24,12 @@ fn doc(id: &str, title: &str) -> NewSearchDoc {
 
 async fn provisioned<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
     SearchDoc::store().ensure_index(client).await.unwrap();
-    let kv = client.scoped(who);
-    SearchDoc::store().create_tenant_alias(&kv).await.unwrap();
-    kv
+    let scoped = client.scoped(who);
+    SearchDoc::store()
+        .create_tenant_alias(&scoped)
+        .await
+        .unwrap();
+    scoped
 }
 
 fn ids(page: &[SearchDoc]) -> Vec<&str> {
@@ -86,14 +89,17 @@ async fn get_by_id_of_another_tenants_document_is_none_and_ids_never_collide() {
 #[tokio::test]
 async fn creating_an_existing_id_is_duplicate() {
     let client = search_client().await;
-    let kv = provisioned(&client, &tenant()).await;
+    let scoped = provisioned(&client, &tenant()).await;
     let store = SearchDoc::store();
-    store.create(&kv, doc("d1", "first")).await.unwrap();
-    let err = store.create(&kv, doc("d1", "second")).await.unwrap_err();
+    store.create(&scoped, doc("d1", "first")).await.unwrap();
+    let err = store
+        .create(&scoped, doc("d1", "second"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Duplicate), "{err:?}");
     assert_eq!(
         store
-            .get(&kv, &"d1".to_string())
+            .get(&scoped, &"d1".to_string())
             .await
             .unwrap()
             .unwrap()
@@ -105,23 +111,23 @@ async fn creating_an_existing_id_is_duplicate() {
 #[tokio::test]
 async fn an_update_at_a_stale_version_is_a_conflict() {
     let client = search_client().await;
-    let kv = provisioned(&client, &tenant()).await;
+    let scoped = provisioned(&client, &tenant()).await;
     let store = SearchDoc::store();
-    store.create(&kv, doc("v", "one")).await.unwrap();
+    store.create(&scoped, doc("v", "one")).await.unwrap();
     let (mut d, v1) = store
-        .get_versioned(&kv, &"v".to_string())
+        .get_versioned(&scoped, &"v".to_string())
         .await
         .unwrap()
         .unwrap();
     d.title = "two".into();
-    let v2 = store.update(&kv, &d, v1).await.unwrap();
+    let v2 = store.update(&scoped, &d, v1).await.unwrap();
     assert_ne!(v1, v2);
     d.title = "three".into();
-    let err = store.update(&kv, &d, v1).await.unwrap_err();
+    let err = store.update(&scoped, &d, v1).await.unwrap_err();
     assert!(matches!(err, Error::Conflict), "{err:?}");
     assert_eq!(
         store
-            .get(&kv, &"v".to_string())
+            .get(&scoped, &"v".to_string())
             .await
             .unwrap()
             .unwrap()
@@ -196,18 +202,18 @@ async fn delete_is_tenant_scoped_and_a_second_delete_is_not_found() {
 async fn a_tenant_without_an_alias_gets_a_typed_not_found() {
     let client = search_client().await;
     SearchDoc::store().ensure_index(&client).await.unwrap();
-    let kv = client.scoped(&tenant());
+    let scoped = client.scoped(&tenant());
     let store = SearchDoc::store();
     assert!(matches!(
-        store.search(&kv, "x", 10, None).await,
+        store.search(&scoped, "x", 10, None).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        store.get(&kv, &"x".to_string()).await,
+        store.get(&scoped, &"x".to_string()).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        store.promote_tenant(&kv).await,
+        store.promote_tenant(&scoped).await,
         Err(Error::NotFound)
     ));
 }
@@ -215,14 +221,14 @@ async fn a_tenant_without_an_alias_gets_a_typed_not_found() {
 #[tokio::test]
 async fn a_malformed_query_is_invalid_input() {
     let client = search_client().await;
-    let kv = provisioned(&client, &tenant()).await;
+    let scoped = provisioned(&client, &tenant()).await;
     let err = SearchDoc::store()
-        .search_query_string(&kv, "title:(rust AND", 10, None)
+        .search_query_string(&scoped, "title:(rust AND", 10, None)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
     let err = SearchDoc::store()
-        .index(&kv, doc("bad/id", "x"))
+        .index(&scoped, doc("bad/id", "x"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
@@ -231,17 +237,17 @@ async fn a_malformed_query_is_invalid_input() {
 #[tokio::test]
 async fn search_after_pages_through_every_hit_once() {
     let client = search_client().await;
-    let kv = provisioned(&client, &tenant()).await;
+    let scoped = provisioned(&client, &tenant()).await;
     let store = SearchDoc::store();
     for i in 0..12 {
         store
-            .index(&kv, doc(&format!("p{i:02}"), "paged"))
+            .index(&scoped, doc(&format!("p{i:02}"), "paged"))
             .await
             .unwrap();
     }
     let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
     loop {
-        let page = store.search(&kv, "", 5, after).await.unwrap();
+        let page = store.search(&scoped, "", 5, after).await.unwrap();
         pages += 1;
         seen.extend(page.hits.iter().map(|d| d.id.clone()));
         match page.next {
@@ -299,11 +305,11 @@ async fn promotion_keeps_every_document_and_searches_keep_answering() {
     let searcher = {
         let (client, a, done) = (client.clone(), a.clone(), done.clone());
         tokio::spawn(async move {
-            let kv = client.scoped(&a);
+            let scoped = client.scoped(&a);
             let mut answers = 0;
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 let page = SearchDoc::store()
-                    .search(&kv, "moving", 100, None)
+                    .search(&scoped, "moving", 100, None)
                     .await
                     .unwrap();
                 assert_eq!(
@@ -422,19 +428,19 @@ async fn a_query_string_with_a_leading_wildcard_is_refused() {
     // A leading wildcard makes the server walk every term of the shared index: a cost one
     // tenant would put on all. The emulator, like OpenSearch, honours `allow_leading_wildcard`.
     let client = search_client().await;
-    let kv = provisioned(&client, &tenant()).await;
+    let scoped = provisioned(&client, &tenant()).await;
     SearchDoc::store()
-        .index(&kv, doc("w", "wildcard"))
+        .index(&scoped, doc("w", "wildcard"))
         .await
         .unwrap();
     let err = SearchDoc::store()
-        .search_query_string(&kv, "*card", 10, None)
+        .search_query_string(&scoped, "*card", 10, None)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
     // A trailing wildcard still works.
     let page = SearchDoc::store()
-        .search_query_string(&kv, "wild*", 10, None)
+        .search_query_string(&scoped, "wild*", 10, None)
         .await
         .unwrap();
     assert_eq!(ids(&page.hits), vec!["w"]);
@@ -445,9 +451,9 @@ async fn a_write_before_the_alias_exists_creates_no_index_under_its_name() {
     let client = search_client().await;
     SearchDoc::store().ensure_index(&client).await.unwrap();
     let who = tenant();
-    let kv = client.scoped(&who);
+    let scoped = client.scoped(&who);
     let err = SearchDoc::store()
-        .index(&kv, doc("early", "x"))
+        .index(&scoped, doc("early", "x"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound), "{err:?}");
@@ -458,14 +464,17 @@ async fn a_write_before_the_alias_exists_creates_no_index_under_its_name() {
         "an index named {alias}: {there}"
     );
     // Once the alias exists the same write lands, in the shared index behind it.
-    SearchDoc::store().create_tenant_alias(&kv).await.unwrap();
     SearchDoc::store()
-        .index(&kv, doc("early", "x"))
+        .create_tenant_alias(&scoped)
+        .await
+        .unwrap();
+    SearchDoc::store()
+        .index(&scoped, doc("early", "x"))
         .await
         .unwrap();
     assert_eq!(
         SearchDoc::store()
-            .count(&kv, Default::default())
+            .count(&scoped, Default::default())
             .await
             .unwrap(),
         1
@@ -510,21 +519,27 @@ async fn a_document_deleted_during_promotion_stays_deleted() {
     let store = SearchDoc::store();
     for swap in [false, true] {
         let who = tenant();
-        let kv = provisioned(&client, &who).await;
-        store.index(&kv, doc("keep", "x")).await.unwrap();
-        store.index(&kv, doc("gone", "x")).await.unwrap();
+        let scoped = provisioned(&client, &who).await;
+        store.index(&scoped, doc("keep", "x")).await.unwrap();
+        store.index(&scoped, doc("gone", "x")).await.unwrap();
         half_promoted(&who, swap).await;
-        store.delete(&kv, &"gone".to_string()).await.unwrap();
-        let report = store.promote_tenant(&kv).await.unwrap();
+        store.delete(&scoped, &"gone".to_string()).await.unwrap();
+        let report = store.promote_tenant(&scoped).await.unwrap();
         assert_eq!(report.documents, 1, "swap {swap}");
         assert_eq!(
-            store.get(&kv, &"gone".to_string()).await.unwrap(),
+            store.get(&scoped, &"gone".to_string()).await.unwrap(),
             None,
             "swap {swap}"
         );
-        assert!(store.get(&kv, &"keep".to_string()).await.unwrap().is_some());
+        assert!(
+            store
+                .get(&scoped, &"keep".to_string())
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(
-            store.count(&kv, Default::default()).await.unwrap(),
+            store.count(&scoped, Default::default()).await.unwrap(),
             1,
             "swap {swap}"
         );
@@ -615,22 +630,28 @@ async fn entities_whose_names_differ_in_case_share_no_alias_and_no_index() {
     );
     FileName::store().ensure_index(&client).await.unwrap();
     Filename::store().ensure_index(&client).await.unwrap();
-    let kv = client.scoped(&who);
-    FileName::store().create_tenant_alias(&kv).await.unwrap();
-    Filename::store().create_tenant_alias(&kv).await.unwrap();
+    let scoped = client.scoped(&who);
+    FileName::store()
+        .create_tenant_alias(&scoped)
+        .await
+        .unwrap();
+    Filename::store()
+        .create_tenant_alias(&scoped)
+        .await
+        .unwrap();
     for (id, path) in [("f1", "a.rs"), ("f2", "b.rs")] {
         let new = NewFileName {
             id: Some(id.into()),
             path: path.into(),
         };
-        FileName::store().index(&kv, new).await.unwrap();
+        FileName::store().index(&scoped, new).await.unwrap();
     }
-    FileName::store().promote_tenant(&kv).await.unwrap();
+    FileName::store().promote_tenant(&scoped).await.unwrap();
     // The other entity's offboarding of the same tenant leaves them alone.
-    assert_eq!(Filename::store().delete_tenant(&kv).await.unwrap(), 0);
+    assert_eq!(Filename::store().delete_tenant(&scoped).await.unwrap(), 0);
     assert_eq!(
         FileName::store()
-            .count(&kv, Default::default())
+            .count(&scoped, Default::default())
             .await
             .unwrap(),
         2
@@ -657,7 +678,7 @@ async fn entities_whose_names_differ_in_case_share_no_alias_and_no_index() {
     );
     let there = http_json("GET", &format!("{base}/{planted}/_count"), None);
     assert_eq!(there["count"], 1, "{there}");
-    FileName::store().delete_tenant(&kv).await.unwrap();
+    FileName::store().delete_tenant(&scoped).await.unwrap();
 }
 
 /// An org-scoped entity that creates the index `map_share` first.
@@ -703,33 +724,36 @@ async fn a_second_entity_on_an_existing_index_gets_every_field_mapped() {
     UserNote::store().ensure_index(&client).await.unwrap();
     let (a, b) = (tenant(), tenant());
     for who in [&a, &b] {
-        let kv = client.scoped(who);
-        OrgNote::store().create_tenant_alias(&kv).await.unwrap();
-        UserNote::store().create_tenant_alias(&kv).await.unwrap();
+        let scoped = client.scoped(who);
+        OrgNote::store().create_tenant_alias(&scoped).await.unwrap();
+        UserNote::store()
+            .create_tenant_alias(&scoped)
+            .await
+            .unwrap();
         let note = NewUserNote {
             id: Some("u1".into()),
             rank: 3,
         };
-        UserNote::store().index(&kv, note).await.unwrap();
+        UserNote::store().index(&scoped, note).await.unwrap();
         let org = NewOrgNote {
             id: Some("o1".into()),
             path: "a.rs".into(),
         };
-        OrgNote::store().index(&kv, org).await.unwrap();
+        OrgNote::store().index(&scoped, org).await.unwrap();
     }
     for who in [&a, &b] {
-        let kv = client.scoped(who);
+        let scoped = client.scoped(who);
         let found = UserNote::store()
-            .get(&kv, &"u1".to_string())
+            .get(&scoped, &"u1".to_string())
             .await
             .unwrap()
             .expect("its own document");
         assert_eq!(found.user_id, who.user_id());
         let ranked = UserNoteFilter::new().rank(3);
-        assert_eq!(UserNote::store().count(&kv, ranked).await.unwrap(), 1);
+        assert_eq!(UserNote::store().count(&scoped, ranked).await.unwrap(), 1);
         assert_eq!(
             OrgNote::store()
-                .count(&kv, Default::default())
+                .count(&scoped, Default::default())
                 .await
                 .unwrap(),
             1

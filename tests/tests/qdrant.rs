@@ -22,10 +22,10 @@ fn chunk(id: Uuid, text: &str) -> NewEmbedding {
     }
 }
 
-/// Upserts the chunk `id` with `text` and the unit vector along `axis`, in `kv`'s tenant.
-async fn put(kv: &Scoped<'_>, id: Uuid, text: &str, axis: usize) -> Embedding {
+/// Upserts the chunk `id` with `text` and the unit vector along `axis`, in `scoped`'s tenant.
+async fn put(scoped: &Scoped<'_>, id: Uuid, text: &str, axis: usize) -> Embedding {
     Embedding::store()
-        .upsert(kv, chunk(id, text), &unit_vector(axis))
+        .upsert(scoped, chunk(id, text), &unit_vector(axis))
         .await
         .unwrap()
 }
@@ -423,10 +423,10 @@ async fn a_server_that_goes_down_fails_fast_opens_the_breaker_and_recovers_when_
 async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
     let client = qdrant_client().await;
     ready(&client).await;
-    let kv = client.scoped(&tenant());
+    let scoped = client.scoped(&tenant());
     let over = tenant_store::qdrant::MAX_LIMIT;
     let err = Embedding::store()
-        .search(&kv, &unit_vector(0), over as u64 + 1, None)
+        .search(&scoped, &unit_vector(0), over as u64 + 1, None)
         .await
         .unwrap_err();
     assert!(
@@ -435,7 +435,7 @@ async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
     );
     let err = Embedding::store()
         .list(
-            &kv,
+            &scoped,
             Default::default(),
             tenant_store::Page::first(over as u32 + 1),
         )
@@ -448,7 +448,7 @@ async fn a_limit_over_the_cap_is_invalid_input_before_any_request() {
     // At the cap is fine.
     let at_cap = Embedding::store()
         .list(
-            &kv,
+            &scoped,
             Default::default(),
             tenant_store::Page::first(over as u32),
         )
