@@ -4,16 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A cold run writes about 8.7 GB, 6.5 GB of it under target/ (see .cargo/config.toml) and the
-# rest PostgreSQL's data under /var/tmp (the primary's, and as much again for its streaming
-# standby); when the disk fills, cargo
+# A cold run writes about 9 GB, 6.5 GB of it under target/ (see .cargo/config.toml) and the
+# rest PostgreSQL's data under /var/tmp (1.0 GB the primary's, 1.5 GB its streaming standby's,
+# WAL included); when the disk fills, cargo
 # fails outside rustc and trybuild can only report its compile_fail cases as "succeeded". Say how
 # much room there is, before and after, so such a run explains itself.
 disk() { echo "test.sh: $1: $(df -h --output=avail . | tail -1 | tr -d ' ') free on $(pwd)"; }
 disk "before"
 free_kb=$(df -k --output=avail . | tail -1)
 if ((free_kb < 10 * 1024 * 1024)); then
-  echo "test.sh: warning: less than 10 GB free; a cold run of the suite needs about 8.7 GB" >&2
+  echo "test.sh: warning: less than 10 GB free; a cold run of the suite needs about 9 GB" >&2
 fi
 
 # A run of the whole suite gains little from incremental state (about 0.8 GB on a cold run);
