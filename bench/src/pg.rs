@@ -814,12 +814,87 @@ pub async fn rls_at_scale(scale: &Scale, report: &mut Report) {
             .unwrap();
         assert_eq!(rows.len(), 100);
     };
-    let (mut g, mut u) = (Vec::new(), Vec::new());
-    for _ in 0..scale.rounds {
-        g.push(rate(scale.slice, guarded).await);
-        u.push(rate(scale.slice, unguarded).await);
+    // Where the row above spends its time (issue #33 item 2): the same listing as one generated
+    // statement in a `TenantTx` (its transaction is clean: no `set_context` round trip, no
+    // session reset at its end), and on a `TenantDb` (one statement, one round trip), against
+    // the unguarded statement on a connection held for the whole run (one round trip, no ping).
+    let mut held = <sqlx::PgConnection as sqlx::Connection>::connect(&super_url())
+        .await
+        .expect("held superuser connection");
+    let in_tx = || async {
+        let mut tx = db.begin(&who).await.unwrap();
+        let page = Memory::store()
+            .list(&mut tx, MemoryFilter::new(), Page::first(100))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 100);
+        tx.release();
+    };
+    let one_statement = || async {
+        let page = Memory::store()
+            .list(&mut db.tenant(&who), MemoryFilter::new(), Page::first(100))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 100);
+    };
+    // The five run in turn, one listing each, for as long as the sequential slices took: this
+    // machine's speed moves up to 3x within minutes (the held query took 0.27 ms in one run and
+    // 0.80 ms four minutes later), and a variant measured in a slice of its own while the
+    // machine was slow made ratios move 2x between runs of the same code. In turn, a slow
+    // spell slows every variant alike.
+    let mut spent = [Duration::ZERO; 5];
+    let mut n = 0u32;
+    let began = Instant::now();
+    while began.elapsed() < scale.slice * 5 * scale.rounds as u32 {
+        let t0 = Instant::now();
+        guarded().await;
+        let t1 = Instant::now();
+        unguarded().await;
+        let t2 = Instant::now();
+        in_tx().await;
+        let t3 = Instant::now();
+        one_statement().await;
+        let t4 = Instant::now();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(tenant)
+            .fetch_all(&mut held)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 100);
+        let t5 = Instant::now();
+        for (i, (a, b)) in [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)]
+            .into_iter()
+            .enumerate()
+        {
+            spent[i] += b - a;
+        }
+        n += 1;
     }
-    let (g, u) = (median(g), median(u));
+    // Operations per second of each, from its mean latency.
+    let [g, u, t, d, h] = spent.map(|s| f64::from(n) / s.as_secs_f64());
+    report.row(R {
+        group: "rls scale",
+        what: format!(
+            "generated list of 1 tenant of {} rows on a TenantDb (1 statement) vs RLS off on a held connection, latency",
+            scale.rls_rows
+        ),
+        value: format!("{:.2}ms", 1000.0 / d),
+        baseline: format!("{:.2}ms", 1000.0 / h),
+        ratio: h / d,
+        target: None,
+    });
+    report.note(format!(
+        "rls scale, where the hand-written row's time goes (latency per listing): hand-written in \
+         a TenantTx (BEGIN, set_context, query, ROLLBACK with the session reset) {:.2}ms; the \
+         generated listing in a TenantTx (BEGIN, query, ROLLBACK) {:.2}ms; on a TenantDb (one \
+         statement) {:.2}ms; RLS off through sqlx's pool (a ping, the query) {:.2}ms; on a held \
+         connection {:.2}ms",
+        1000.0 / g,
+        1000.0 / t,
+        1000.0 / d,
+        1000.0 / u,
+        1000.0 / h
+    ));
     // Latency ratio = inverse of the throughput ratio.
     report.row(R {
         group: "rls scale",
