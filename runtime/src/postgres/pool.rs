@@ -402,6 +402,22 @@ impl Lease {
         }
     }
 
+    /// [`send`](Self::send), a failure as the caller sees it ([`error`](Self::error)): how a
+    /// call sends every message after its first.
+    pub(crate) async fn call<'q, E>(
+        &mut self,
+        q: E,
+        convert: fn(sqlx::Error) -> Error,
+    ) -> Result<Answer>
+    where
+        E: 'q + Execute<'q, Postgres>,
+    {
+        match self.send(q).await {
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(self.error(e, convert)),
+        }
+    }
+
     /// `e` as the caller sees it (`convert`), naming the server when it is a timeout or an
     /// unreachable server: for the messages after a call's first, which [`Lease::first`] names.
     pub(crate) fn error(&self, e: sqlx::Error, convert: fn(sqlx::Error) -> Error) -> Error {

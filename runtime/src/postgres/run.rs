@@ -368,13 +368,10 @@ impl Runner<'_> {
                 aborted,
             } => {
                 let q = st.query(token)?;
-                match lease.send(q).await {
-                    Ok(answer) => Ok(answer),
-                    Err(e) => {
-                        **aborted = true;
-                        Err(lease.error(e, convert))
-                    }
-                }
+                lease
+                    .call(q, convert)
+                    .await
+                    .inspect_err(|_| **aborted = true)
             }
             On::Alone(a) => {
                 a.run(|token| st.query(token), user_id, org_id, convert)
@@ -437,19 +434,13 @@ impl Runner<'_> {
     /// Sends `q` as it is (no context) on the call's connection, after its first statement.
     async fn plain(&mut self, q: PgQuery<'static>) -> Result<Answer> {
         match &mut self.on {
-            On::Tx { lease, aborted, .. } => match lease.send(q).await {
-                Ok(answer) => Ok(answer),
-                Err(e) => {
-                    **aborted = true;
-                    Err(lease.error(e, Error::from))
-                }
-            },
+            On::Tx { lease, aborted, .. } => lease
+                .call(q, Error::from)
+                .await
+                .inspect_err(|_| **aborted = true),
             On::Alone(a) => {
                 let lease = a.lease.as_mut().expect("the call has sent a statement");
-                match lease.send(q).await {
-                    Ok(answer) => Ok(answer),
-                    Err(e) => Err(lease.error(e, Error::from)),
-                }
+                lease.call(q, Error::from).await
             }
         }
     }
@@ -512,10 +503,7 @@ impl Alone<'_> {
         match &mut self.lease {
             Some(lease) => {
                 let q = make(&sign(lease))?;
-                match lease.send(q).await {
-                    Ok(answer) => Ok(answer),
-                    Err(e) => Err(lease.error(e, convert)),
-                }
+                lease.call(q, convert).await
             }
             None => {
                 let (lease, answer) =
@@ -542,10 +530,9 @@ impl Alone<'_> {
         let (Some(lease), Some(token)) = (self.lease.as_mut(), self.token.as_deref()) else {
             unreachable!("a transaction is open");
         };
-        let answer = match lease.send(make(token)?).await {
+        let answer = match lease.call(make(token)?, convert).await {
             Ok(answer) => answer,
             Err(e) => {
-                let e = lease.error(e, convert);
                 if !self.open {
                     // Dropped, the lease rolls the transaction back before it is pooled again.
                     self.lease = None;

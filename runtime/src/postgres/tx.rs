@@ -209,14 +209,8 @@ impl TenantTx<'_> {
     where
         E: Execute<'q, Postgres> + 'q,
     {
-        let lease = self.lease();
-        match lease.send(query).await {
-            Ok(answer) => Ok(answer),
-            Err(e) => {
-                let e = lease.error(e, Error::from);
-                self.aborted = true;
-                Err(e)
-            }
-        }
+        let res = self.lease().call(query, Error::from).await;
+        self.aborted |= res.is_err();
+        res
     }
 }
