@@ -41,16 +41,7 @@ impl<F> Cond<F> {
         F: Ordered,
         F::Value: Clone,
     {
-        let wrap = |b: Bound<&F::Value>| match b {
-            Bound::Included(v) => Bound::Included(F::wrap(v.clone())),
-            Bound::Excluded(v) => Bound::Excluded(F::wrap(v.clone())),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        Self(Op::Range(
-            wrap(range.start_bound()),
-            wrap(range.end_bound()),
-            F::KIND,
-        ))
+        Self::between(range.start_bound().cloned(), range.end_bound().cloned())
     }
 
     /// The field is greater than `value`.
@@ -58,11 +49,7 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(
-            Bound::Excluded(F::wrap(value)),
-            Bound::Unbounded,
-            F::KIND,
-        ))
+        Self::between(Bound::Excluded(value), Bound::Unbounded)
     }
 
     /// The field is greater than or equal to `value`.
@@ -70,11 +57,7 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(
-            Bound::Included(F::wrap(value)),
-            Bound::Unbounded,
-            F::KIND,
-        ))
+        Self::between(Bound::Included(value), Bound::Unbounded)
     }
 
     /// The field is less than `value`.
@@ -82,11 +65,7 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(
-            Bound::Unbounded,
-            Bound::Excluded(F::wrap(value)),
-            F::KIND,
-        ))
+        Self::between(Bound::Unbounded, Bound::Excluded(value))
     }
 
     /// The field is less than or equal to `value`.
@@ -94,11 +73,14 @@ impl<F> Cond<F> {
     where
         F: Ordered,
     {
-        Self(Op::Range(
-            Bound::Unbounded,
-            Bound::Included(F::wrap(value)),
-            F::KIND,
-        ))
+        Self::between(Bound::Unbounded, Bound::Included(value))
+    }
+
+    fn between(low: Bound<F::Value>, high: Bound<F::Value>) -> Self
+    where
+        F: Ordered,
+    {
+        Self(Op::Range(low.map(F::wrap), high.map(F::wrap), F::KIND))
     }
 
     /// The (optional) field is null.
@@ -175,6 +157,15 @@ pub trait Text {}
 impl Text for String {}
 impl Text for Option<String> {}
 
+/// Every listing order key is ordered, as itself.
+impl<T: SortKey> Ordered for T {
+    type Value = T;
+    const KIND: Kind = <T as SortKey>::KIND;
+    fn wrap(value: T) -> T {
+        value
+    }
+}
+
 impl<T: SortKey> Ordered for Option<T> {
     type Value = T;
     const KIND: Kind = T::KIND;
@@ -200,13 +191,6 @@ pub trait SortKey: Sized {
 
 macro_rules! sort_keys {
     ($($ty:ty),*) => {$(
-        impl Ordered for $ty {
-            type Value = $ty;
-            const KIND: Kind = Kind::Number;
-            fn wrap(value: $ty) -> $ty {
-                value
-            }
-        }
         impl SortKey for $ty {
             const KIND: Kind = Kind::Number;
             fn to_cursor(&self, out: &mut Vec<u8>) {
@@ -221,14 +205,6 @@ macro_rules! sort_keys {
 
 sort_keys!(i16, i32, i64, u32, u64, f32, f64);
 
-impl Ordered for String {
-    type Value = String;
-    const KIND: Kind = Kind::Text;
-    fn wrap(value: String) -> String {
-        value
-    }
-}
-
 impl SortKey for String {
     const KIND: Kind = Kind::Text;
     fn to_cursor(&self, out: &mut Vec<u8>) {
@@ -239,16 +215,8 @@ impl SortKey for String {
     }
 }
 
-impl Ordered for Uuid {
-    type Value = Uuid;
-    // Lower-case hyphenated text sorts as the bytes do.
-    const KIND: Kind = Kind::Text;
-    fn wrap(value: Uuid) -> Uuid {
-        value
-    }
-}
-
 impl SortKey for Uuid {
+    // Lower-case hyphenated text sorts as the bytes do.
     const KIND: Kind = Kind::Text;
     fn to_cursor(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
@@ -261,15 +229,7 @@ impl SortKey for Uuid {
 mod times {
     use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-    use super::{Kind, Ordered, SortKey};
-
-    impl Ordered for DateTime<Utc> {
-        type Value = Self;
-        const KIND: Kind = Kind::Time;
-        fn wrap(value: Self) -> Self {
-            value
-        }
-    }
+    use super::{Kind, SortKey};
 
     /// Microseconds since the epoch: the precision PostgreSQL stores.
     impl SortKey for DateTime<Utc> {
@@ -279,14 +239,6 @@ mod times {
         }
         fn from_cursor(bytes: &[u8]) -> Option<Self> {
             DateTime::from_timestamp_micros(i64::from_be_bytes(bytes.try_into().ok()?))
-        }
-    }
-
-    impl Ordered for NaiveDateTime {
-        type Value = Self;
-        const KIND: Kind = Kind::Time;
-        fn wrap(value: Self) -> Self {
-            value
         }
     }
 
@@ -300,16 +252,8 @@ mod times {
         }
     }
 
-    impl Ordered for NaiveDate {
-        type Value = Self;
-        // `YYYY-MM-DD` text sorts as the dates do.
-        const KIND: Kind = Kind::Text;
-        fn wrap(value: Self) -> Self {
-            value
-        }
-    }
-
     impl SortKey for NaiveDate {
+        // `YYYY-MM-DD` text sorts as the dates do.
         const KIND: Kind = Kind::Text;
         fn to_cursor(&self, out: &mut Vec<u8>) {
             out.extend_from_slice(&self.to_epoch_days().to_be_bytes());
