@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 /// One generated migration file.
@@ -52,14 +52,11 @@ pub(crate) fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// A backend's snapshot: what its generated files produce, and which files they are.
+/// A backend's snapshot: what its generated files produce, and which files they are. Every
+/// backend's snapshot holds a [`Header`]'s two fields.
 pub(crate) trait Snapshot: Serialize + DeserializeOwned + PartialEq {
     /// The format this version reads and writes.
     const FORMAT: u32;
-    fn format(&self) -> u32;
-    /// Every generated file, with the SHA-256 of its contents.
-    fn files(&self) -> &BTreeMap<String, String>;
-    fn files_mut(&mut self) -> &mut BTreeMap<String, String>;
 
     /// Pretty JSON, newline-terminated: byte-identical for equal snapshots.
     fn to_json(&self) -> String {
@@ -67,6 +64,17 @@ pub(crate) trait Snapshot: Serialize + DeserializeOwned + PartialEq {
         s.push('\n');
         s
     }
+}
+
+/// The fields every backend's snapshot has, read before the rest: a snapshot of another format
+/// is refused by its number, not by whichever field it lacks.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Header {
+    /// The snapshot format.
+    pub format: u32,
+    /// Every generated file, with the SHA-256 of its contents.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 /// Why the generator (or the drift check) will not go on: every problem found, each with what
@@ -91,6 +99,8 @@ impl Refused {
 pub(crate) struct Folder<S> {
     pub dir: PathBuf,
     pub snapshot: Option<S>,
+    /// The files the snapshot lists, with their SHA-256 (empty without a snapshot).
+    pub recorded: BTreeMap<String, String>,
     /// Every generated file of the folder's extension, by name.
     pub generated: BTreeMap<String, String>,
     /// The highest version of any such file, the user's included (0 when there is none).
@@ -104,6 +114,7 @@ impl<S: Snapshot> Folder<S> {
         let mut out = Self {
             dir: dir.to_owned(),
             snapshot: None,
+            recorded: BTreeMap::new(),
             generated: BTreeMap::new(),
             last_version: 0,
         };
@@ -114,20 +125,23 @@ impl<S: Snapshot> Folder<S> {
         let path = dir.join(SNAPSHOT_FILE);
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(io)?;
-            let parsed: S = serde_json::from_str(&text).map_err(|e| {
+            let not_ours = |e: serde_json::Error| {
                 Refused::one(format!(
                     "{} is not a tenant-store snapshot ({e}); restore it from version control",
                     path.display()
                 ))
-            })?;
-            if parsed.format() != S::FORMAT {
+            };
+            let header: Header = serde_json::from_str(&text).map_err(not_ours)?;
+            if header.format != S::FORMAT {
                 return Err(Refused::one(format!(
                     "{} has format {}, and this tenant-store reads format {}",
                     path.display(),
-                    parsed.format(),
+                    header.format,
                     S::FORMAT
                 )));
             }
+            let parsed: S = serde_json::from_str(&text).map_err(not_ours)?;
+            out.recorded = header.files;
             out.snapshot = Some(parsed);
         }
         for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -170,7 +184,7 @@ impl<S: Snapshot> Folder<S> {
             }));
         };
         let mut problems = Vec::new();
-        for (name, hash) in snapshot.files() {
+        for (name, hash) in &self.recorded {
             match self.generated.get(name) {
                 None => problems.push(format!(
                     "{name} is missing (or no longer says it was generated): restore it from \
@@ -184,7 +198,7 @@ impl<S: Snapshot> Folder<S> {
             }
         }
         for name in self.generated.keys() {
-            if !snapshot.files().contains_key(name) {
+            if !self.recorded.contains_key(name) {
                 problems.push(format!(
                     "{name} says it was generated but {SNAPSHOT_FILE} does not list it: remove \
                      it, or restore the snapshot that lists it"
@@ -231,17 +245,19 @@ impl Writer {
         self.next += 1;
     }
 
-    /// The files, or every problem; on success each file is recorded in `snapshot`.
-    pub fn finish<S: Snapshot>(self, snapshot: &mut S) -> Result<Vec<MigrationFile>, Refused> {
+    /// The files, or every problem; on success each file is recorded in `recorded` (a
+    /// snapshot's `files`).
+    pub fn finish(
+        self,
+        recorded: &mut BTreeMap<String, String>,
+    ) -> Result<Vec<MigrationFile>, Refused> {
         if !self.problems.is_empty() {
             return Err(Refused {
                 problems: self.problems,
             });
         }
         for f in &self.files {
-            snapshot
-                .files_mut()
-                .insert(f.file_name.clone(), sha256(&f.sql));
+            recorded.insert(f.file_name.clone(), sha256(&f.sql));
         }
         Ok(self.files)
     }

@@ -1670,6 +1670,30 @@ fn generate_refuses_an_edited_file_and_a_lost_snapshot_says_to_restore_it() {
     assert!(!err.contains("put the entities back"), "{err}");
 }
 
+#[test]
+fn a_snapshot_of_another_format_is_refused_by_its_number() {
+    let dir = v1_folder();
+    let v1 = Entities::new().entity::<v1::Gadget>().entity::<Shelf>();
+    // A later format that moved the tables elsewhere: refused for its number, not for the
+    // field this version would miss.
+    std::fs::write(
+        dir.join(evolve::SNAPSHOT_FILE),
+        r#"{"format": 2, "files": {}, "schemas": {}}"#,
+    )
+    .unwrap();
+    for err in [
+        refusal(&dir, &v1),
+        evolve::check(&dir, &v1, "generate")
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(
+            err.contains("has format 2, and this tenant-store reads format 1"),
+            "{err}"
+        );
+    }
+}
+
 /// References and what deleting their parent does (issue #31, item 2), on `Shelf`.
 mod refs {
     use super::*;

@@ -169,15 +169,6 @@ pub struct Snapshot {
 
 impl crate::migrations::Snapshot for Snapshot {
     const FORMAT: u32 = 1;
-    fn format(&self) -> u32 {
-        self.format
-    }
-    fn files(&self) -> &BTreeMap<String, String> {
-        &self.files
-    }
-    fn files_mut(&mut self) -> &mut BTreeMap<String, String> {
-        &mut self.files
-    }
 }
 
 /// The new files for a folder, and the snapshot that describes the folder with them.
@@ -257,7 +248,7 @@ fn plan(folder: &Folder<Snapshot>, entities: &Entities) -> Result<Plan, Refused>
             ),
         );
     }
-    let files = out.finish(&mut next)?;
+    let files = out.finish(&mut next.files)?;
     let changed = adopted || folder.snapshot.as_ref() != Some(&next);
     Ok(Plan {
         files,

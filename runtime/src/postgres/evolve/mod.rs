@@ -111,15 +111,6 @@ pub struct Snapshot {
 
 impl crate::migrations::Snapshot for Snapshot {
     const FORMAT: u32 = 1;
-    fn format(&self) -> u32 {
-        self.format
-    }
-    fn files(&self) -> &BTreeMap<String, String> {
-        &self.files
-    }
-    fn files_mut(&mut self) -> &mut BTreeMap<String, String> {
-        &mut self.files
-    }
 }
 
 impl Snapshot {
@@ -274,7 +265,7 @@ fn plan(folder: &Folder<Snapshot>, entities: &Entities, contract: bool) -> Resul
         );
     }
 
-    let files = out.finish(&mut next)?;
+    let files = out.finish(&mut next.files)?;
     let snapshot_changed = adopted || folder.snapshot.as_ref() != Some(&next);
     Ok(Plan {
         files,
@@ -457,6 +448,7 @@ mod tests {
         Folder {
             dir: before.dir.clone(),
             snapshot: Some(plan.snapshot.clone()),
+            recorded: plan.snapshot.files.clone(),
             last_version: before.last_version + plan.files.len() as u64,
             generated,
         }
@@ -466,6 +458,7 @@ mod tests {
         Folder {
             dir: "migrations".into(),
             snapshot: None,
+            recorded: BTreeMap::new(),
             generated: BTreeMap::new(),
             last_version: 0,
         }
