@@ -252,6 +252,8 @@ impl<'db> TenantDb<'db> {
             cursor_key: &self.db.inner.cursor_key,
             on: On::Alone(Alone {
                 db: self.db,
+                user_id: self.user_id,
+                org_id: self.org_id,
                 lease: None,
                 token: None,
                 open: false,
@@ -295,6 +297,9 @@ enum On<'t> {
 /// A [`TenantDb`] call: a connection taken at the first statement, given back at the end.
 struct Alone<'t> {
     db: &'t Db,
+    /// The principal the context names.
+    user_id: Uuid,
+    org_id: Uuid,
     lease: Option<Lease>,
     /// Behind a transaction pooler ([`Pooler::Transaction`]): the context signed for the
     /// transaction the statements run in, once it is open.
@@ -360,7 +365,6 @@ impl Runner<'_> {
     }
 
     async fn run(&mut self, st: &Statement, convert: fn(sqlx::Error) -> Error) -> Result<Answer> {
-        let (user_id, org_id) = (self.user_id, self.org_id);
         match &mut self.on {
             On::Tx {
                 lease,
@@ -373,10 +377,7 @@ impl Runner<'_> {
                     .await
                     .inspect_err(|_| **aborted = true)
             }
-            On::Alone(a) => {
-                a.run(|token| st.query(token), user_id, org_id, convert)
-                    .await
-            }
+            On::Alone(a) => a.run(|token| st.query(token), convert).await,
         }
     }
 
@@ -456,17 +457,15 @@ impl Runner<'_> {
     /// Makes the operation's next statements one transaction (on a [`TenantDb`]; a
     /// [`TenantTx`] is one already). End it with [`commit`](Self::commit).
     pub(crate) async fn begin(&mut self) -> Result<()> {
-        let (user_id, org_id) = (self.user_id, self.org_id);
         let On::Alone(a) = &mut self.on else {
             return Ok(());
         };
         if a.db.pooler() == Pooler::Transaction {
-            a.open_transaction(user_id, org_id).await?;
+            a.open_transaction().await?;
             a.open = true;
             return Ok(());
         }
-        a.run(|_| Ok(sqlx::query("BEGIN")), user_id, org_id, Error::from)
-            .await?;
+        a.run(|_| Ok(sqlx::query("BEGIN")), Error::from).await?;
         a.lease.as_mut().expect("BEGIN ran on it").in_tx = true;
         Ok(())
     }
@@ -489,16 +488,13 @@ impl Alone<'_> {
     async fn run(
         &mut self,
         make: impl Fn(&str) -> Result<PgQuery<'static>>,
-        user_id: Uuid,
-        org_id: Uuid,
         convert: fn(sqlx::Error) -> Error,
     ) -> Result<Answer> {
         let db = self.db;
         if db.pooler() == Pooler::Transaction || (self.read && db.replica().is_some()) {
-            return self
-                .run_in_transaction(make, user_id, org_id, convert)
-                .await;
+            return self.run_in_transaction(make, convert).await;
         }
+        let (user_id, org_id) = (self.user_id, self.org_id);
         let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
         match &mut self.lease {
             Some(lease) => {
@@ -520,12 +516,10 @@ impl Alone<'_> {
     async fn run_in_transaction(
         &mut self,
         make: impl Fn(&str) -> Result<PgQuery<'static>>,
-        user_id: Uuid,
-        org_id: Uuid,
         convert: fn(sqlx::Error) -> Error,
     ) -> Result<Answer> {
         if self.lease.is_none() {
-            self.open_transaction(user_id, org_id).await?;
+            self.open_transaction().await?;
         }
         let (Some(lease), Some(token)) = (self.lease.as_mut(), self.token.as_deref()) else {
             unreachable!("a transaction is open");
@@ -551,7 +545,7 @@ impl Alone<'_> {
 
     /// Opens the call's transaction (on the replica for a read, when it can serve it) and signs
     /// the context for it.
-    async fn open_transaction(&mut self, user_id: Uuid, org_id: Uuid) -> Result<()> {
+    async fn open_transaction(&mut self) -> Result<()> {
         let on_replica = match (self.read, self.db.replica()) {
             (true, Some(replica)) => replica.open(self.db).await?,
             _ => None,
@@ -560,7 +554,10 @@ impl Alone<'_> {
             Some(opened) => opened,
             None => self.db.open_transaction().await?,
         };
-        self.token = Some(self.db.transaction_token(pid, started_us, user_id, org_id));
+        self.token = Some(
+            self.db
+                .transaction_token(pid, started_us, self.user_id, self.org_id),
+        );
         self.lease = Some(lease);
         Ok(())
     }
