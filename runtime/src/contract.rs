@@ -26,6 +26,8 @@
 
 use std::future::Future;
 
+#[cfg(feature = "document")]
+use crate::Scoped;
 use crate::{Listing, Page, Principal, Result};
 
 /// The operations every generated (non-append-only) store offers, on every backend.
@@ -100,11 +102,10 @@ pub trait TenantStore: Sync {
 /// the contract comes with it: the one `impl<S: DocumentStore> TenantStore for S` makes the
 /// scoped handle from the principal for every call. (PostgreSQL implements [`TenantStore`]
 /// itself: its calls run in a transaction or a gated statement, not on a scoped handle.)
+#[cfg(feature = "document")]
 pub trait DocumentStore: Sync {
     /// The backend's client.
     type Client: Sync;
-    /// The client scoped to one tenant.
-    type Scoped<'c>: Send + Sync;
     /// The entity.
     type Entity: Send;
     /// What `insert` and `update` take.
@@ -116,47 +117,49 @@ pub trait DocumentStore: Sync {
     /// Whether `insert` of an existing id replaces the entity ([`TenantStore::UPSERTS`]).
     const UPSERTS: bool;
 
-    /// `client` scoped to `who`'s tenant.
-    fn scoped<'c>(client: &'c Self::Client, who: &Principal) -> Self::Scoped<'c>;
     /// The id of an entity.
     fn id_of(entity: &Self::Entity) -> Self::Id;
     /// [`TenantStore::insert`] on a scoped handle.
     fn insert(
         &self,
-        scoped: &Self::Scoped<'_>,
+        scoped: &Scoped<'_, Self::Client>,
         new: Self::New,
     ) -> impl Future<Output = Result<Self::Entity>> + Send;
     /// [`TenantStore::get`] on a scoped handle.
     fn get(
         &self,
-        scoped: &Self::Scoped<'_>,
+        scoped: &Scoped<'_, Self::Client>,
         id: &Self::Id,
     ) -> impl Future<Output = Result<Option<Self::Entity>>> + Send;
     /// [`TenantStore::list`] on a scoped handle.
     fn list(
         &self,
-        scoped: &Self::Scoped<'_>,
+        scoped: &Scoped<'_, Self::Client>,
         page: Page,
     ) -> impl Future<Output = Result<Listing<Self::Entity>>> + Send;
     /// [`TenantStore::count`] on a scoped handle.
-    fn count(&self, scoped: &Self::Scoped<'_>) -> impl Future<Output = Result<u64>> + Send;
+    fn count(&self, scoped: &Scoped<'_, Self::Client>) -> impl Future<Output = Result<u64>> + Send;
     /// [`TenantStore::update`] on a scoped handle.
     fn update(
         &self,
-        scoped: &Self::Scoped<'_>,
+        scoped: &Scoped<'_, Self::Client>,
         id: &Self::Id,
         new: Self::New,
     ) -> impl Future<Output = Result<Self::Entity>> + Send;
     /// [`TenantStore::delete`] on a scoped handle.
     fn delete(
         &self,
-        scoped: &Self::Scoped<'_>,
+        scoped: &Scoped<'_, Self::Client>,
         id: &Self::Id,
     ) -> impl Future<Output = Result<()>> + Send;
     /// [`TenantStore::delete_tenant`] on a scoped handle.
-    fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> impl Future<Output = Result<u64>> + Send;
+    fn delete_tenant(
+        &self,
+        scoped: &Scoped<'_, Self::Client>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 }
 
+#[cfg(feature = "document")]
 impl<S: DocumentStore> TenantStore for S {
     type Conn = S::Client;
     type Entity = S::Entity;
@@ -175,7 +178,7 @@ impl<S: DocumentStore> TenantStore for S {
         who: &'a Principal,
         new: S::New,
     ) -> Boxed<'a, S::Entity> {
-        Box::pin(async move { DocumentStore::insert(self, &S::scoped(conn, who), new).await })
+        Box::pin(async move { DocumentStore::insert(self, &Scoped::new(conn, who), new).await })
     }
 
     fn get<'a>(
@@ -184,7 +187,7 @@ impl<S: DocumentStore> TenantStore for S {
         who: &'a Principal,
         id: &'a S::Id,
     ) -> Boxed<'a, Option<S::Entity>> {
-        Box::pin(async move { DocumentStore::get(self, &S::scoped(conn, who), id).await })
+        Box::pin(async move { DocumentStore::get(self, &Scoped::new(conn, who), id).await })
     }
 
     fn list<'a>(
@@ -193,11 +196,11 @@ impl<S: DocumentStore> TenantStore for S {
         who: &'a Principal,
         page: Page,
     ) -> Boxed<'a, Listing<S::Entity>> {
-        Box::pin(async move { DocumentStore::list(self, &S::scoped(conn, who), page).await })
+        Box::pin(async move { DocumentStore::list(self, &Scoped::new(conn, who), page).await })
     }
 
     fn count<'a>(&'a self, conn: &'a S::Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { DocumentStore::count(self, &S::scoped(conn, who)).await })
+        Box::pin(async move { DocumentStore::count(self, &Scoped::new(conn, who)).await })
     }
 
     fn update<'a>(
@@ -207,7 +210,7 @@ impl<S: DocumentStore> TenantStore for S {
         id: &'a S::Id,
         new: S::New,
     ) -> Boxed<'a, S::Entity> {
-        Box::pin(async move { DocumentStore::update(self, &S::scoped(conn, who), id, new).await })
+        Box::pin(async move { DocumentStore::update(self, &Scoped::new(conn, who), id, new).await })
     }
 
     fn delete<'a>(
@@ -216,11 +219,11 @@ impl<S: DocumentStore> TenantStore for S {
         who: &'a Principal,
         id: &'a S::Id,
     ) -> Boxed<'a, ()> {
-        Box::pin(async move { DocumentStore::delete(self, &S::scoped(conn, who), id).await })
+        Box::pin(async move { DocumentStore::delete(self, &Scoped::new(conn, who), id).await })
     }
 
     fn delete_tenant<'a>(&'a self, conn: &'a S::Client, who: &'a Principal) -> Boxed<'a, u64> {
-        Box::pin(async move { DocumentStore::delete_tenant(self, &S::scoped(conn, who)).await })
+        Box::pin(async move { DocumentStore::delete_tenant(self, &Scoped::new(conn, who)).await })
     }
 }
 

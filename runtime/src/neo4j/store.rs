@@ -13,7 +13,7 @@ use std::ops::Bound;
 
 use crate::document::{DocPages, Document, DocumentEntity, DocumentId as _, check_own, span};
 use crate::query::{Direction, DocQuery, DocSort, Kind, Op};
-use crate::{Error, Listing, Page, Principal, Result};
+use crate::{Error, Listing, Page, Result};
 
 /// The most nodes one `list` returns.
 pub const MAX_LIMIT: usize = 10_000;
@@ -640,46 +640,41 @@ impl<E: GraphEntity> Store<E> {
 
 impl<E: GraphEntity> DocumentStore for Store<E> {
     type Client = Client;
-    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = E::New;
     type Id = E::Id;
     const BACKEND: &'static str = "neo4j";
     const UPSERTS: bool = false;
 
-    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
-        client.scoped(who)
-    }
-
     fn id_of(entity: &E) -> E::Id {
         entity.id().clone()
     }
 
-    async fn insert(&self, scoped: &Self::Scoped<'_>, new: E::New) -> Result<E> {
+    async fn insert(&self, scoped: &Scoped<'_>, new: E::New) -> Result<E> {
         self.create(scoped, new).await
     }
 
-    async fn get(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+    async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
         self.get(scoped, id).await
     }
 
-    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    async fn list(&self, scoped: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
         self.list(scoped, E::Filter::default(), page).await
     }
 
-    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn count(&self, scoped: &Scoped<'_>) -> Result<u64> {
         self.count(scoped, E::Filter::default()).await
     }
 
-    async fn update(&self, scoped: &Self::Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
+    async fn update(&self, scoped: &Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
         self.update(scoped, id, new).await
     }
 
-    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<()> {
+    async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
         self.delete(scoped, id).await
     }
 
-    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
         self.delete_tenant(scoped).await
     }
 }

@@ -12,7 +12,7 @@ use crate::document::{
     span,
 };
 use crate::query::{Direction, DocQuery, Op};
-use crate::{Error, Listing, Page, Principal, Result};
+use crate::{Error, Listing, Page, Result};
 use std::ops::Bound;
 
 /// What `#[tenant_store(backend = "opensearch")]` implements for an entity beside its
@@ -877,39 +877,34 @@ impl<E: SearchEntity> Store<E> {
 /// The tenant's alias is made on its first write; before it, the tenant has nothing.
 impl<E: SearchEntity> DocumentStore for Store<E> {
     type Client = Client;
-    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = E::New;
     type Id = E::Id;
     const BACKEND: &'static str = "opensearch";
     const UPSERTS: bool = false;
 
-    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
-        client.scoped(who)
-    }
-
     fn id_of(entity: &E) -> E::Id {
         entity.id().clone()
     }
 
-    async fn insert(&self, scoped: &Self::Scoped<'_>, new: E::New) -> Result<E> {
+    async fn insert(&self, scoped: &Scoped<'_>, new: E::New) -> Result<E> {
         self.create_tenant_alias(scoped).await?;
         self.create(scoped, new).await
     }
 
-    async fn get(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+    async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
         none_if_no_alias(self.get(scoped, id).await, None)
     }
 
-    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    async fn list(&self, scoped: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
         self.list(scoped, E::Filter::default(), page).await
     }
 
-    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn count(&self, scoped: &Scoped<'_>) -> Result<u64> {
         none_if_no_alias(self.count(scoped, E::Filter::default()).await, 0)
     }
 
-    async fn update(&self, scoped: &Self::Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
+    async fn update(&self, scoped: &Scoped<'_>, id: &E::Id, new: E::New) -> Result<E> {
         let Some((_, version)) = self.get_versioned(scoped, id).await? else {
             return Err(Error::NotFound);
         };
@@ -918,11 +913,11 @@ impl<E: SearchEntity> DocumentStore for Store<E> {
         Ok(doc)
     }
 
-    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<()> {
+    async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
         self.delete(scoped, id).await
     }
 
-    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
         none_if_no_alias(self.delete_tenant(scoped).await, 0)
     }
 }

@@ -20,7 +20,7 @@ use crate::document::{
 };
 use crate::query::{Direction, DocQuery, Kind, Op};
 use crate::resilience::check_cap;
-use crate::{Error, Listing, Page, Principal, Result};
+use crate::{Error, Listing, Page, Result};
 use std::ops::Bound;
 
 /// What `#[tenant_store(backend = "qdrant")]` implements for an entity beside its
@@ -736,43 +736,33 @@ impl<E: EmbeddingEntity> Store<E> {
 /// Qdrant writes are upserts; `insert` and `update` take the payload and its vector.
 impl<E: EmbeddingEntity> DocumentStore for Store<E> {
     type Client = Client;
-    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = (E::New, Vec<f32>);
     type Id = E::Id;
     const BACKEND: &'static str = "qdrant";
     const UPSERTS: bool = true;
 
-    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
-        client.scoped(who)
-    }
-
     fn id_of(entity: &E) -> E::Id {
         entity.id().clone()
     }
 
-    async fn insert(&self, scoped: &Self::Scoped<'_>, (new, vector): Self::New) -> Result<E> {
+    async fn insert(&self, scoped: &Scoped<'_>, (new, vector): Self::New) -> Result<E> {
         self.upsert(scoped, new, &vector).await
     }
 
-    async fn get(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
+    async fn get(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<Option<E>> {
         self.get(scoped, id).await
     }
 
-    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    async fn list(&self, scoped: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
         self.list(scoped, E::Filter::default(), page).await
     }
 
-    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn count(&self, scoped: &Scoped<'_>) -> Result<u64> {
         self.count(scoped, E::Filter::default()).await
     }
 
-    async fn update(
-        &self,
-        scoped: &Self::Scoped<'_>,
-        id: &E::Id,
-        (new, vector): Self::New,
-    ) -> Result<E> {
+    async fn update(&self, scoped: &Scoped<'_>, id: &E::Id, (new, vector): Self::New) -> Result<E> {
         if self.get(scoped, id).await?.is_none() {
             return Err(Error::NotFound);
         }
@@ -781,11 +771,11 @@ impl<E: EmbeddingEntity> DocumentStore for Store<E> {
         Ok(entity)
     }
 
-    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &E::Id) -> Result<()> {
+    async fn delete(&self, scoped: &Scoped<'_>, id: &E::Id) -> Result<()> {
         self.delete(scoped, id).await
     }
 
-    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
         self.delete_tenant(scoped).await
     }
 }

@@ -19,7 +19,7 @@ use std::ops::Bound;
 use serde_json::Value;
 
 use crate::query::{Context, CursorKey, Direction, DocQuery, Kind, Op, SortKey};
-use crate::{Error, Listing, Page, Principal, Result};
+use crate::{Error, Listing, Page, Result};
 
 /// What `#[tenant_store(backend = "valkey")]` implements for an entity, beside its
 /// [`DocumentEntity`] core.
@@ -798,38 +798,33 @@ impl<E: ValkeyEntity> Store<E> {
 /// Valkey writes are upserts; an item is addressed by `(session, id)`.
 impl<E: ValkeyEntity> DocumentStore for Store<E> {
     type Client = Client;
-    type Scoped<'c> = Scoped<'c>;
     type Entity = E;
     type New = E::New;
     type Id = (String, E::Id);
     const BACKEND: &'static str = "valkey";
     const UPSERTS: bool = true;
 
-    fn scoped<'c>(client: &'c Client, who: &Principal) -> Scoped<'c> {
-        client.scoped(who)
-    }
-
     fn id_of(entity: &E) -> Self::Id {
         (entity.session().to_owned(), entity.id().clone())
     }
 
-    async fn insert(&self, scoped: &Self::Scoped<'_>, new: E::New) -> Result<E> {
+    async fn insert(&self, scoped: &Scoped<'_>, new: E::New) -> Result<E> {
         self.set(scoped, new, None).await
     }
 
-    async fn get(&self, scoped: &Self::Scoped<'_>, id: &Self::Id) -> Result<Option<E>> {
+    async fn get(&self, scoped: &Scoped<'_>, id: &Self::Id) -> Result<Option<E>> {
         self.get(scoped, &id.0, &id.1).await
     }
 
-    async fn list(&self, scoped: &Self::Scoped<'_>, page: Page) -> Result<Listing<E>> {
+    async fn list(&self, scoped: &Scoped<'_>, page: Page) -> Result<Listing<E>> {
         self.list_tenant(scoped, E::Filter::default(), page).await
     }
 
-    async fn count(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn count(&self, scoped: &Scoped<'_>) -> Result<u64> {
         self.count(scoped, E::Filter::default()).await
     }
 
-    async fn update(&self, scoped: &Self::Scoped<'_>, id: &Self::Id, new: E::New) -> Result<E> {
+    async fn update(&self, scoped: &Scoped<'_>, id: &Self::Id, new: E::New) -> Result<E> {
         if self.get(scoped, &id.0, &id.1).await?.is_none() {
             return Err(Error::NotFound);
         }
@@ -843,11 +838,11 @@ impl<E: ValkeyEntity> DocumentStore for Store<E> {
         Ok(entity)
     }
 
-    async fn delete(&self, scoped: &Self::Scoped<'_>, id: &Self::Id) -> Result<()> {
+    async fn delete(&self, scoped: &Scoped<'_>, id: &Self::Id) -> Result<()> {
         self.delete(scoped, &id.0, &id.1).await
     }
 
-    async fn delete_tenant(&self, scoped: &Self::Scoped<'_>) -> Result<u64> {
+    async fn delete_tenant(&self, scoped: &Scoped<'_>) -> Result<u64> {
         self.delete_tenant(scoped).await
     }
 }
