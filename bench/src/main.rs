@@ -8,6 +8,9 @@
 //! scripts/bench.sh --quick    # smoke run with short durations and small sizes
 //! ```
 //!
+//! `--only <group>` runs one group and prints it; it writes a file only where `--out FILE`
+//! says, so a partial run never replaces the full report.
+//!
 //! Method: variants of one benchmark run interleaved (A, B, C, A, B, C, ...) for several rounds
 //! and the median of each is kept, so drift on a noisy machine hits every variant alike.
 //! Absolute numbers are reported for context only; the ratios are the results.
@@ -95,11 +98,6 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .map(|i| args[i + 1].clone())
-        .unwrap_or_else(|| "BENCHMARKS.md".into());
     let scale = if quick { Scale::quick() } else { Scale::full() };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,6 +111,12 @@ fn main() {
         .position(|a| a == "--only")
         .map(|i| args[i + 1].clone());
     let run = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    // One group alone writes only where `--out` says: it never replaces the full report.
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .map(|i| args[i + 1].clone())
+        .or_else(|| only.is_none().then(|| "BENCHMARKS.md".into()));
     rt.block_on(async {
         if run("pg") {
             pg::crud(&scale, &mut report).await;
@@ -133,6 +137,8 @@ fn main() {
     if run("compile") {
         compile::cost(&scale, &mut report);
     }
-    std::fs::write(&out, report.render()).expect("write the report");
-    println!("wrote {out}");
+    if let Some(out) = out {
+        std::fs::write(&out, report.render()).expect("write the report");
+        println!("wrote {out}");
+    }
 }

@@ -302,6 +302,9 @@ pub mod cli;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[cfg(feature = "resilience")]
 mod resilience;
 #[cfg(feature = "resilience")]

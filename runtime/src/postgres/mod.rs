@@ -61,7 +61,7 @@
 //! checks at connect), `migrate.rs` and `evolve/` (migrations), `keys.rs`, `data_migration.rs`.
 
 mod admin;
-mod audit;
+pub(crate) mod audit;
 mod behind;
 mod column;
 pub mod context;

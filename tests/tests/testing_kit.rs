@@ -1,0 +1,285 @@
+//! `tenant_store::testing`, the kit users run on their own entities: it passes on every
+//! backend's example store as generated, and fails, naming the cause, on a database or a
+//! store deliberately broken in the ways a user's own could be.
+
+use tenant_store::Principal;
+use tenant_store::contract::TenantStore;
+use tenant_store::testing::{self, Report};
+use tenant_store_examples::memory::{Memory, NewMemory};
+use tenant_store_tests::fixtures::{self, Fixture};
+use tenant_store_tests::{ScratchDb, raw_pool, super_url, with_database};
+
+async fn kit<F: Fixture>() -> Report
+where
+    <F::S as TenantStore>::Id: std::fmt::Debug + Ord,
+{
+    let conn = F::conn().await;
+    let started = std::time::Instant::now();
+    let report = testing::isolation(&F::store(), &conn, F::new).await;
+    // What the kit costs, printed with `-- --nocapture` (for the README; never asserted).
+    eprintln!("{} on {}: {:?}", report.entity, report.backend, started.elapsed());
+    report
+}
+
+fn new_memory(n: u32, id: Option<uuid::Uuid>) -> NewMemory {
+    fixtures::Pg::new(n, id)
+}
+
+/// The check named `name` failed, and its failure says `cause`.
+fn failed_with(report: &Report, name: &str, cause: &str) {
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name.contains(name))
+        .unwrap_or_else(|| panic!("no check named {name:?}:\n{report}"));
+    let failure = check
+        .failure
+        .as_deref()
+        .unwrap_or_else(|| panic!("{name:?} passed on a broken store:\n{report}"));
+    assert!(
+        failure.contains(cause),
+        "{name:?} does not say {cause:?}:\n{report}"
+    );
+}
+
+#[tokio::test]
+async fn the_generated_postgres_schema_passes_every_check() {
+    let db = tenant_store_tests::db().await;
+    let started = std::time::Instant::now();
+    let report = testing::postgres::isolation::<Memory>(&db, new_memory).await;
+    eprintln!("Memory on postgres: {:?}", started.elapsed());
+    report.assert_isolated();
+    // The contract's attacks from both sides, the audit and the SQL checks all ran.
+    assert!(report.checks.len() >= 25, "{report}");
+    assert_eq!((report.entity, report.backend), ("Memory", "postgres"));
+}
+
+#[tokio::test]
+async fn every_document_backend_passes_every_check() {
+    for report in [
+        kit::<fixtures::Valkey>().await,
+        kit::<fixtures::OpenSearch>().await,
+        kit::<fixtures::Neo4j>().await,
+        kit::<fixtures::Qdrant>().await,
+    ] {
+        report.assert_isolated();
+        assert!(report.checks.len() >= 20, "{report}");
+    }
+}
+
+/// A scratch database with the examples' schema, `break_it` run on it as the tables' owner,
+/// and the kit's report on `Memory` there.
+async fn kit_on_broken(break_it: &str) -> Report {
+    kit_on_broken_as(break_it, false).await
+}
+
+/// [`kit_on_broken`], with `break_it` run by a superuser when `superuser`.
+async fn kit_on_broken_as(break_it: &str, superuser: bool) -> Report {
+    let scratch = ScratchDb::new("ts_kit").await;
+    let db = scratch.examples_db(4).await;
+    let url = match superuser {
+        true => with_database(&super_url(), &scratch.name),
+        false => scratch.owner_url(),
+    };
+    let owner = raw_pool(&url, 1).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(break_it.to_owned()))
+        .execute(&owner)
+        .await
+        .unwrap();
+    owner.close().await;
+    let report = testing::postgres::isolation::<Memory>(&db, new_memory).await;
+    drop(db);
+    scratch.drop().await;
+    report
+}
+
+#[tokio::test]
+async fn a_loosened_policy_fails_the_audit_and_leaks_reads_from_both_sides() {
+    let report = kit_on_broken(
+        "ALTER POLICY tenant_isolation ON public.memories USING (true) WITH CHECK (true)",
+    )
+    .await;
+    assert!(!report.is_isolated());
+    failed_with(&report, "the start-up audit", "public.memories");
+    for (me, other) in [("A", "B"), ("B", "A")] {
+        failed_with(
+            &report,
+            &format!("`get` of {other}'s ids, as {me}"),
+            &format!("returned {other}'s entity"),
+        );
+        failed_with(
+            &report,
+            &format!("`list`, every page, as {me}"),
+            &format!("listed {other}'s ids"),
+        );
+        failed_with(
+            &report,
+            &format!("hand-written SQL in {me}'s transaction"),
+            &format!("of {other}'s rows"),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_policy_that_also_trusts_a_plain_setting_leaks_to_a_context_set_by_hand() {
+    // A "support" backdoor: the generated condition, or the setting's text as the tenant id.
+    // Generated statements still work (their context is a signed token, not an id).
+    let report = kit_on_broken(
+        "ALTER POLICY tenant_isolation ON public.memories
+             USING (\"user_id\" = (SELECT tenant_store_private.current_tenant('user_id'))
+                    OR \"user_id\"::text = current_setting('tenant_store.ctx', true))",
+    )
+    .await;
+    failed_with(&report, "the start-up audit", "public.memories");
+    for (me, other) in [("A", "B"), ("B", "A")] {
+        failed_with(
+            &report,
+            &format!("a context set by hand in {me}'s transaction shows none of {other}'s"),
+            "rows after setting",
+        );
+        // What the generated store does is not touched: its reads stay the tenant's own.
+        let get = format!("`get` of {other}'s ids, as {me}");
+        assert!(
+            report
+                .checks
+                .iter()
+                .any(|c| c.name == get && c.failure.is_none()),
+            "{report}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_extra_permissive_policy_is_found_by_the_audit_and_by_the_reads() {
+    let report = kit_on_broken(
+        "CREATE POLICY support_reads ON public.memories FOR SELECT TO tenant_store_app USING (true)",
+    )
+    .await;
+    failed_with(&report, "the start-up audit", "support_reads");
+    failed_with(&report, "`get` of B's ids, as A", "returned B's entity");
+    failed_with(&report, "`count`, as A", "counted");
+}
+
+#[tokio::test]
+async fn a_table_without_force_is_found_by_the_audit() {
+    let report = kit_on_broken("ALTER TABLE public.memories NO FORCE ROW LEVEL SECURITY").await;
+    failed_with(&report, "the start-up audit", "FORCE");
+    // The application role does not own the table, so its reads stay isolated: only the
+    // audit can see this one.
+    let others: Vec<_> = report
+        .failures()
+        .filter(|c| !c.name.contains("audit"))
+        .collect();
+    assert!(others.is_empty(), "{report}");
+}
+
+#[tokio::test]
+async fn a_view_that_bypasses_rls_is_found_by_the_audit() {
+    // A superuser's view reads as its owner, past RLS. (The owner's own view stays filtered:
+    // FORCE makes the policy apply to the owner.)
+    let report = kit_on_broken_as(
+        "CREATE VIEW public.all_memories AS SELECT * FROM public.memories;
+         GRANT SELECT ON public.all_memories TO tenant_store_app",
+        true,
+    )
+    .await;
+    failed_with(&report, "the start-up audit", "all_memories");
+}
+
+/// A store written by hand over a generated one that forgets whose call it is: every call
+/// runs as one fixed tenant. What a user's own wrapper (a cache, a repository layer) can get
+/// wrong on any backend.
+struct Forgetful(<fixtures::Valkey as Fixture>::S, Principal);
+
+impl TenantStore for Forgetful {
+    type Conn = tenant_store::valkey::Client;
+    type Entity = tenant_store_examples::episodic::Episode;
+    type New = tenant_store_examples::episodic::NewEpisode;
+    type Id = (String, String);
+    const BACKEND: &'static str = "valkey";
+    const UPSERTS: bool = true;
+    fn id_of(e: &Self::Entity) -> Self::Id {
+        <<fixtures::Valkey as Fixture>::S as TenantStore>::id_of(e)
+    }
+    fn insert<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+        new: Self::New,
+    ) -> tenant_store::contract::Boxed<'a, Self::Entity> {
+        TenantStore::insert(&self.0, c, &self.1, new)
+    }
+    fn get<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+        id: &'a Self::Id,
+    ) -> tenant_store::contract::Boxed<'a, Option<Self::Entity>> {
+        TenantStore::get(&self.0, c, &self.1, id)
+    }
+    fn list<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+        page: tenant_store::Page,
+    ) -> tenant_store::contract::Boxed<'a, tenant_store::Listing<Self::Entity>> {
+        TenantStore::list(&self.0, c, &self.1, page)
+    }
+    fn count<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+    ) -> tenant_store::contract::Boxed<'a, u64> {
+        TenantStore::count(&self.0, c, &self.1)
+    }
+    fn update<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+        id: &'a Self::Id,
+        new: Self::New,
+    ) -> tenant_store::contract::Boxed<'a, Self::Entity> {
+        TenantStore::update(&self.0, c, &self.1, id, new)
+    }
+    fn delete<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+        id: &'a Self::Id,
+    ) -> tenant_store::contract::Boxed<'a, ()> {
+        TenantStore::delete(&self.0, c, &self.1, id)
+    }
+    fn delete_tenant<'a>(
+        &'a self,
+        c: &'a Self::Conn,
+        _: &'a Principal,
+    ) -> tenant_store::contract::Boxed<'a, u64> {
+        TenantStore::delete_tenant(&self.0, c, &self.1)
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_forgets_the_caller_fails_from_both_sides() {
+    let conn = fixtures::Valkey::conn().await;
+    let shared = tenant_store_tests::tenant();
+    let store = Forgetful(fixtures::Valkey::store(), shared);
+    let report = testing::isolation(&store, &conn, fixtures::Valkey::new).await;
+    for (me, other) in [("A", "B"), ("B", "A")] {
+        failed_with(
+            &report,
+            &format!("`get` of {other}'s ids, as {me}"),
+            &format!("returned {other}'s entity"),
+        );
+        failed_with(
+            &report,
+            &format!("`list`, every page, as {me}"),
+            &format!("listed {other}'s ids"),
+        );
+        failed_with(
+            &report,
+            &format!("`update` of {other}'s id, as {me}"),
+            "updated the other tenant's entity",
+        );
+    }
+    failed_with(&report, "`delete_tenant` of A keeps B's", "B lists");
+}
