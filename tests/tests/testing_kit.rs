@@ -17,7 +17,12 @@ where
     let started = std::time::Instant::now();
     let report = testing::isolation(&F::store(), &conn, F::new).await;
     // What the kit costs, printed with `-- --nocapture` (for the README; never asserted).
-    eprintln!("{} on {}: {:?}", report.entity, report.backend, started.elapsed());
+    eprintln!(
+        "{} on {}: {:?}",
+        report.entity,
+        report.backend,
+        started.elapsed()
+    );
     report
 }
 
