@@ -166,6 +166,22 @@ async fn an_extra_permissive_policy_is_found_by_the_audit_and_by_the_reads() {
 }
 
 #[tokio::test]
+async fn a_unique_index_without_the_tenant_column_is_found_from_both_sides() {
+    // A user's own index, over every tenant: "already exists" tells one tenant what another
+    // wrote.
+    let report =
+        kit_on_broken("CREATE UNIQUE INDEX memories_content_key ON public.memories (content)")
+            .await;
+    for (me, other) in [("A", "B"), ("B", "A")] {
+        failed_with(
+            &report,
+            &format!("`insert` of {other}'s values, as {me}"),
+            "a unique key without the tenant column",
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_table_without_force_is_found_by_the_audit() {
     let report = kit_on_broken("ALTER TABLE public.memories NO FORCE ROW LEVEL SECURITY").await;
     failed_with(&report, "the start-up audit", "FORCE");

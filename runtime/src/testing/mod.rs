@@ -32,6 +32,7 @@
 //! | the other's cursor | a cursor made for the other tenant is refused (`InvalidInput`) |
 //! | `update` of the other's id | `NotFound`, and the other's entity is unchanged |
 //! | `delete` of the other's id | `NotFound`, and the other still has its entity |
+//! | `insert` of the other's values | a new entity, not `Duplicate` (a unique key without the tenant column would say the values exist elsewhere) |
 //! | `insert` with the other's id | a new entity in the caller's tenant; not `Duplicate` (which would say the id exists elsewhere), and the other's entity is unchanged |
 //! | `delete_tenant` | removes the tenant's entities (at least its live ones) and none of the other's |
 //!
@@ -56,6 +57,10 @@ use crate::{Error, Page, Principal};
 
 /// How many entities each tenant gets before the attacks.
 pub const SEEDED: u32 = 3;
+
+/// The `n` of A's first seeded entity, and of B's.
+const A_FIRST: u32 = 0;
+const B_FIRST: u32 = 100;
 
 /// What one run found: one [`Check`] per attack and side.
 #[derive(Debug, Clone)]
@@ -159,17 +164,20 @@ where
         report: &mut report,
     };
     let (a, b) = (fresh_tenant(), fresh_tenant());
-    let (Some(a_ids), Some(b_ids)) = (probe.seed(&a, "A", 0).await, probe.seed(&b, "B", 100).await)
-    else {
+    let (Some(a_ids), Some(b_ids)) = (
+        probe.seed(&a, "A", A_FIRST).await,
+        probe.seed(&b, "B", B_FIRST).await,
+    ) else {
         return report;
     };
-    for (me, my, other, theirs, names) in [
-        (&a, &a_ids, &b, &b_ids, ("A", "B")),
-        (&b, &b_ids, &a, &a_ids, ("B", "A")),
+    for (me, my, other, theirs, their_first, names) in [
+        (&a, &a_ids, &b, &b_ids, B_FIRST, ("A", "B")),
+        (&b, &b_ids, &a, &a_ids, A_FIRST, ("B", "A")),
     ] {
         probe.reads(me, my, theirs, names).await;
         probe.cursor(me, other, names).await;
         probe.writes(me, other, theirs, names).await;
+        probe.same_values(me, their_first, names).await;
     }
     probe.delete_tenant(&a, &b, &b_ids).await;
     report
@@ -352,6 +360,29 @@ where
         let _ = self.store.delete(self.conn, me, &id).await;
         self.report
             .check(format!("`insert` with {o}'s id, as {m}"), failure);
+    }
+
+    /// `insert`, as `me`, of the values the other's first entity was made with (a new id): a
+    /// unique key without the tenant column would answer `Duplicate`, saying the other
+    /// tenant holds those values.
+    async fn same_values(&mut self, me: &Principal, their_first: u32, (m, o): (&str, &str)) {
+        let failure = match self
+            .store
+            .insert(self.conn, me, (self.new)(their_first, None))
+            .await
+        {
+            Ok(e) => {
+                let _ = self.store.delete(self.conn, me, &S::id_of(&e)).await;
+                None
+            }
+            Err(Error::Duplicate) => Some(format!(
+                "`Duplicate` for values only {o} holds: a unique key without the tenant column \
+                 says they exist"
+            )),
+            Err(e) => Some(format!("insert failed: {e}")),
+        };
+        self.report
+            .check(format!("`insert` of {o}'s values, as {m}"), failure);
     }
 
     /// The failure of a write that had to answer `NotFound` and leave `id` of `other` as
