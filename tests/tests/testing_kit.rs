@@ -2,6 +2,7 @@
 //! backend's example store as generated, and fails, naming the cause, on a database or a
 //! store deliberately broken in the ways a user's own could be.
 
+use serde::{Deserialize, Serialize};
 use tenant_store::Principal;
 use tenant_store::contract::TenantStore;
 use tenant_store::testing::{self, Report};
@@ -182,6 +183,23 @@ async fn a_unique_index_without_the_tenant_column_is_found_from_both_sides() {
 }
 
 #[tokio::test]
+async fn a_reference_without_the_tenant_column_is_found_by_the_audit() {
+    // A user's own key over the id alone, which a user may think unique enough (it is a UUID).
+    let report = kit_on_broken(
+        "CREATE UNIQUE INDEX experiments_id_key ON public.experiments (id);
+         ALTER TABLE public.experiment_variants ADD CONSTRAINT variants_experiment_global
+             FOREIGN KEY (experiment_id) REFERENCES public.experiments (id)",
+    )
+    .await;
+    failed_with(
+        &report,
+        "the start-up audit",
+        "foreign key variants_experiment_global of table public.experiment_variants references \
+         experiments without pairing the tenant columns",
+    );
+}
+
+#[tokio::test]
 async fn a_table_without_force_is_found_by_the_audit() {
     let report = kit_on_broken("ALTER TABLE public.memories NO FORCE ROW LEVEL SECURITY").await;
     failed_with(&report, "the start-up audit", "FORCE");
@@ -303,4 +321,65 @@ async fn a_store_that_forgets_the_caller_fails_from_both_sides() {
         );
     }
     failed_with(&report, "`delete_tenant` of A keeps B's", "B lists");
+}
+
+/// A Qdrant entity of its own model, so its collection can be broken without touching the one
+/// the other tests use.
+#[tenant_store::tenant_store(
+    backend = "qdrant",
+    scope = "org_id",
+    model = "kit_probe",
+    dims = 4,
+    distance = "cosine"
+)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chunk {
+    #[tenant_store(id)]
+    pub id: uuid::Uuid,
+    pub org_id: uuid::Uuid,
+    pub text: String,
+}
+
+fn new_chunk(n: u32, id: Option<uuid::Uuid>) -> (NewChunk, Vec<f32>) {
+    let new = NewChunk {
+        id,
+        text: format!("chunk #{n}"),
+    };
+    (new, vec![1.0, 0.5, 0.25, n as f32])
+}
+
+#[tokio::test]
+async fn a_qdrant_collection_without_its_tenant_index_is_found() {
+    let client = tenant_store_tests::qdrant_client().await;
+    let store = Chunk::store();
+    store.ensure_collection(&client).await.unwrap();
+    testing::qdrant::isolation::<Chunk>(&client, new_chunk)
+        .await
+        .assert_isolated();
+
+    // Dropped by hand (or never made: a collection created outside `ensure_collection`).
+    let raw = qdrant_client::Qdrant::from_url(&tenant_store_tests::qdrant_url())
+        .build()
+        .unwrap();
+    raw.delete_field_index(qdrant_client::qdrant::DeleteFieldIndexCollection {
+        collection_name: tenant_store::qdrant::collection_name::<Chunk>(),
+        field_name: "org_id".into(),
+        wait: Some(true),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let report = testing::qdrant::isolation::<Chunk>(&client, new_chunk).await;
+    failed_with(
+        &report,
+        "the collection's tenant payload index",
+        "no keyword payload index on `org_id` marked `is_tenant`",
+    );
+    // Filters still keep the tenants apart; only the index is missing.
+    assert_eq!(report.failures().count(), 1, "{report}");
+
+    store.ensure_collection(&client).await.unwrap();
+    testing::qdrant::isolation::<Chunk>(&client, new_chunk)
+        .await
+        .assert_isolated();
 }

@@ -31,6 +31,8 @@ use crate::{Error, Result};
 /// - a view or materialized view the role can read reaches a tenant table (directly or through
 ///   other views) and runs as a role that bypasses RLS, or stores rows (a materialized view
 ///   holds whatever its last refresh saw, without RLS);
+/// - a foreign key between two tenant tables does not pair their tenant columns (a row could
+///   reference another tenant's, and whether that row exists would show);
 /// - a `SECURITY DEFINER` function the role can execute is owned by a role that bypasses RLS;
 /// - `tenant_store_private.current_tenant` or `admin_audit` is missing, changed, not
 ///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role
@@ -57,6 +59,7 @@ pub async fn findings(conn: &mut PgConnection) -> Result<Vec<String>> {
     if base_applied {
         audit_functions(conn, &mut findings).await?;
         audit_tables(conn, &role, &mut findings).await?;
+        audit_references(conn, &mut findings).await?;
         audit_views_and_definers(conn, &mut findings).await?;
         audit_drift(conn, &mut findings).await?;
     } else {
@@ -346,6 +349,41 @@ async fn audit_tables(
             continue;
         };
         audit_policies(conn, table, scope, findings).await?;
+    }
+    Ok(())
+}
+
+/// Foreign keys between tenant tables that do not pair the two scope columns. Such a key lets
+/// one tenant's row reference another tenant's: the insert succeeds or fails by whether the
+/// other tenant has the row (an existence oracle), and `ON DELETE CASCADE` or `SET NULL`
+/// reaches across tenants. The references the macro makes lead with the scope column.
+async fn audit_references(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let keys: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT format('%I.%I', n.nspname, c.relname), pg_catalog.quote_ident(con.conname),
+                con.confrelid::regclass::text
+         FROM pg_catalog.pg_constraint con
+         JOIN ({TENANT_TABLES}) child ON child.oid = con.conrelid
+         JOIN ({TENANT_TABLES}) parent ON parent.oid = con.confrelid
+         JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE con.contype = 'f'
+           AND NOT EXISTS (
+               SELECT FROM ROWS FROM (pg_catalog.unnest(con.conkey), pg_catalog.unnest(con.confkey)) AS k(from_col, to_col)
+               JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.conrelid AND fa.attnum = k.from_col
+               JOIN pg_catalog.pg_attribute ta ON ta.attrelid = con.confrelid AND ta.attnum = k.to_col
+               WHERE fa.attname = child.scope AND ta.attname = parent.scope)
+         ORDER BY 1, 2"
+    )))
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (table, key, parent) in keys {
+        findings.push(format!(
+            "foreign key {key} of table {table} references {parent} without pairing the tenant \
+             columns: a row can reference another tenant's, and whether it exists shows; fix: \
+             ALTER TABLE {table} DROP CONSTRAINT {key}; and reference it with \
+             `#[tenant_store(references = ...)]`, whose key leads with the tenant column"
+        ));
     }
     Ok(())
 }

@@ -352,7 +352,24 @@ fn dense_of(vectors: Option<pb::VectorsOutput>) -> Result<Vec<f32>> {
 
 crate::document::store_type!("Qdrant", EmbeddingEntity);
 
+/// What Qdrant says of the collection `name`: its vectors and payload indexes.
+async fn collection_info(client: &Client, name: &str) -> Result<pb::CollectionInfo> {
+    let name = name.to_owned();
+    client
+        .call(None, |q| async move { q.collection_info(name).await })
+        .await?
+        .result
+        .ok_or_else(|| Error::Backend("collection info without a result".into()))
+}
+
 impl<E: EmbeddingEntity> Store<E> {
+    /// Whether the model's collection has the tenant index [`ensure_collection`](Self::ensure_collection)
+    /// makes: a keyword payload index on the scope field, marked `is_tenant`.
+    pub async fn has_tenant_index(&self, client: &Client) -> Result<bool> {
+        let info = collection_info(client, &collection_name::<E>()).await?;
+        Ok(is_tenant_index(info.payload_schema.get(E::SCOPE.as_str())))
+    }
+
     /// The vector size of this entity's model.
     pub const DIMS: usize = E::DIMS;
 
@@ -389,14 +406,7 @@ impl<E: EmbeddingEntity> Store<E> {
                 Err(e) => return Err(e),
             }
         }
-        let info = {
-            let name = name.clone();
-            client
-                .call(None, |q| async move { q.collection_info(name).await })
-                .await?
-                .result
-                .ok_or_else(|| Error::Backend("collection info without a result".into()))?
-        };
+        let info = collection_info(client, &name).await?;
         let params = info
             .config
             .and_then(|c| c.params)

@@ -39,7 +39,7 @@
 //! "Unchanged" compares the entity's `Debug` text before and after, so the entity must derive
 //! `Debug`. [`postgres::isolation`] adds what only PostgreSQL has: the start-up audit of the
 //! database, hand-written SQL on the tenant's own transaction, and state left on a pooled
-//! connection.
+//! connection. `qdrant::isolation` adds the check of the collection's tenant index.
 //!
 //! ## Types
 //! `isolation` builds a [`Report`] (the entity, the backend, one [`Check`] per attack and
@@ -48,6 +48,8 @@
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "qdrant")]
+pub mod qdrant;
 
 use std::collections::BTreeSet;
 use std::fmt::{self, Debug};
