@@ -510,12 +510,12 @@ async fn policy_cost_on_get(scale: &Scale, report: &mut Report, c: &Ctx) {
         ratio: signed / unsigned,
         target: None,
     });
+    policy_parts(&c.db, &c.who, scale.rounds, report).await;
 }
 
 /// Microseconds per call of the signed and the unsigned tenant functions, measured by the
 /// server over 20,000 calls inside one guarded transaction; medians of `rounds`.
 async fn per_call(db: &Db, who: &Principal, rounds: usize) -> (f64, f64) {
-    const CALLS: i64 = 20_000;
     let mut tx = both_contexts(db, who).await;
     let verified = tx
         .fetch_optional(
@@ -529,18 +529,26 @@ async fn per_call(db: &Db, who: &Principal, rounds: usize) -> (f64, f64) {
         .unwrap()
         .unwrap();
     assert!(verified.get::<bool, _>(0), "both functions see the tenant");
-    let (mut signed, mut unsigned) = (Vec::new(), Vec::new());
+    let calls = [
+        "tenant_store_private.current_tenant('user_id')",
+        "public.bench_unsigned_current('tenant_store.user_id')",
+    ];
+    let times = time_calls(&mut tx, &calls, rounds).await;
+    tx.release();
+    (times[0], times[1])
+}
+
+/// Microseconds per call of each of `calls` (SQL expressions), measured by the server over
+/// 20,000 calls in `tx`, the expressions interleaved; medians of `rounds`.
+async fn time_calls(
+    tx: &mut tenant_store::postgres::TenantTx<'_>,
+    calls: &[&str],
+    rounds: usize,
+) -> Vec<f64> {
+    const CALLS: i64 = 20_000;
+    let mut times = vec![Vec::new(); calls.len()];
     for _ in 0..rounds.max(3) {
-        for (call, out) in [
-            (
-                "tenant_store_private.current_tenant('user_id')",
-                &mut signed,
-            ),
-            (
-                "public.bench_unsigned_current('tenant_store.user_id')",
-                &mut unsigned,
-            ),
-        ] {
+        for (call, out) in calls.iter().zip(&mut times) {
             // The server's own execution time, without per-node timing.
             let sql = format!(
                 "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) \
@@ -555,12 +563,183 @@ async fn per_call(db: &Db, who: &Principal, rounds: usize) -> (f64, f64) {
             let millis = plan[0]["Execution Time"]
                 .as_f64()
                 .expect("EXPLAIN ANALYZE reports an execution time");
-            let micros = millis * 1000.0;
-            out.push(micros / CALLS as f64);
+            out.push(millis * 1000.0 / CALLS as f64);
         }
     }
+    times.into_iter().map(median).collect()
+}
+
+/// One copy of the policy function for [`policy_parts`]: its name, what it leaves out, its
+/// body, whether it keeps the `SET search_path` clause, and whether it still verifies (and so
+/// must return the tenant).
+struct Part {
+    what: &'static str,
+    body: String,
+    set_path: bool,
+    verifies: bool,
+}
+
+/// The generated `current_tenant` body with one part after another taken out. Each replacement
+/// asserts that the text it replaces is there, so a changed body fails here instead of timing
+/// something else.
+fn policy_part_bodies() -> Vec<Part> {
+    use tenant_store::postgres::migrate::CURRENT_TENANT_BODY as BODY;
+    let swap = |body: &str, from: &str, to: &str| {
+        assert!(body.contains(from), "current_tenant no longer has {from:?}");
+        body.replace(from, to)
+    };
+    const LOOKUP: &str = "SELECT secret INTO k FROM tenant_store_private.keys WHERE id = p[2] AND retired_at IS NULL;";
+    const MAC: &str = "encode(tenant_store_private.hmac(convert_to(left(v, length(v) - length(p[7]) - 1), 'UTF8'), k, 'sha256'), 'hex') <> p[7]";
+    // Without the SET clause, the one name outside pg_catalog is qualified.
+    let qualified = swap(BODY, "encode(hmac(", "encode(tenant_store_private.hmac(");
+    let core_sha = swap(
+        &swap(
+            &swap(
+                &qualified,
+                "k bytea;",
+                "k bytea;\n    ki bytea;\n    ko bytea;",
+            ),
+            LOOKUP,
+            "SELECT ikey, okey, ikey INTO ki, ko, k FROM tenant_store_private.bench_pads WHERE id = p[2];",
+        ),
+        MAC,
+        "encode(sha256(ko || sha256(ki || convert_to(left(v, length(v) - length(p[7]) - 1), 'UTF8'))), 'hex') <> p[7]",
+    );
+    let no_mac = swap(&qualified, MAC, "false");
+    let no_lookup = swap(&no_mac, LOOKUP, "k := '\\x00'::bytea;");
+    let empty = "\nBEGIN\n    RETURN NULL;\nEND\n".to_owned();
+    vec![
+        Part {
+            what: "as generated, without the SET search_path clause",
+            body: qualified,
+            set_path: false,
+            verifies: true,
+        },
+        Part {
+            what: "without SET, the HMAC on core sha256 (pads stored) instead of pgcrypto",
+            body: core_sha,
+            set_path: false,
+            verifies: true,
+        },
+        Part {
+            what: "without SET and without the HMAC",
+            body: no_mac,
+            set_path: false,
+            verifies: true,
+        },
+        Part {
+            what: "without SET, the HMAC and the key lookup (parsing and the checks)",
+            body: no_lookup,
+            set_path: false,
+            verifies: true,
+        },
+        Part {
+            what: "an empty PL/pgSQL definer function, with the SET clause",
+            body: empty.clone(),
+            set_path: true,
+            verifies: false,
+        },
+        Part {
+            what: "an empty PL/pgSQL definer function",
+            body: empty,
+            set_path: false,
+            verifies: false,
+        },
+    ]
+}
+
+/// Where the signed check's time goes on the server (issue #33, item 1): one call of the
+/// generated function, then of copies with one part after another removed, each against the
+/// unsigned SQL function in the same run. The copies are made as the definer role next to the
+/// real one (with the HMAC pads a core-sha256 HMAC needs, from the same keys) and dropped
+/// after; each copy that still verifies is checked to return the tenant first.
+async fn policy_parts(db: &Db, who: &Principal, rounds: usize, report: &mut Report) {
+    let parts = policy_part_bodies();
+    let owner = raw_pool(&owner_url(), 1).await;
+    let mut ddl = String::from(
+        "SET ROLE tenant_store_definer;
+         CREATE TABLE tenant_store_private.bench_pads AS
+             SELECT id,
+                    decode(string_agg(lpad(to_hex(coalesce(b, 0) # 54), 2, '0'), '' ORDER BY i), 'hex') AS ikey,
+                    decode(string_agg(lpad(to_hex(coalesce(b, 0) # 92), 2, '0'), '' ORDER BY i), 'hex') AS okey
+             FROM tenant_store_private.keys,
+                  LATERAL (SELECT i, CASE WHEN i < length(secret) THEN get_byte(secret, i) END FROM generate_series(0, 63) i) g(i, b)
+             WHERE retired_at IS NULL AND length(secret) <= 64
+             GROUP BY id;\n",
+    );
+    for (i, part) in parts.iter().enumerate() {
+        let set = match part.set_path {
+            true => format!(
+                "SET search_path = {}",
+                tenant_store::postgres::migrate::DEFINER_SEARCH_PATH
+            ),
+            false => String::new(),
+        };
+        ddl.push_str(&format!(
+            "CREATE FUNCTION tenant_store_private.bench_part_{i}(scope text) RETURNS uuid
+                 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER {set}
+                 AS $fn${}$fn$;
+             GRANT EXECUTE ON FUNCTION tenant_store_private.bench_part_{i}(text) TO tenant_store_app;\n",
+            part.body
+        ));
+    }
+    ddl.push_str("RESET ROLE;");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+        .execute(&owner)
+        .await
+        .expect("the policy function's parts");
+
+    let mut tx = both_contexts(db, who).await;
+    for (i, part) in parts.iter().enumerate().filter(|(_, p)| p.verifies) {
+        let sql = format!("SELECT tenant_store_private.bench_part_{i}('user_id')");
+        let row = tx
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.get::<Option<Uuid>, _>(0),
+            Some(who.user_id()),
+            "{} returns the tenant",
+            part.what
+        );
+    }
+    let mut calls = vec![
+        "tenant_store_private.current_tenant('user_id')".to_owned(),
+        "public.bench_unsigned_current('tenant_store.user_id')".to_owned(),
+    ];
+    calls.extend(
+        (0..parts.len()).map(|i| format!("tenant_store_private.bench_part_{i}('user_id')")),
+    );
+    let calls: Vec<&str> = calls.iter().map(String::as_str).collect();
+    let times = time_calls(&mut tx, &calls, rounds).await;
     tx.release();
-    (median(signed), median(unsigned))
+    let unsigned = times[1];
+    let whats = std::iter::once("the generated function").chain(parts.iter().map(|p| p.what));
+    for (what, us) in whats.zip(std::iter::once(times[0]).chain(times[2..].iter().copied())) {
+        report.row(R {
+            group: "pg policy parts",
+            what: format!("one call: {what} vs the unsigned SQL function"),
+            value: format!("{us:.1}us"),
+            baseline: format!("{unsigned:.1}us"),
+            ratio: us / unsigned,
+            target: None,
+        });
+    }
+
+    let mut drop =
+        String::from("SET ROLE tenant_store_definer; DROP TABLE tenant_store_private.bench_pads;");
+    for i in 0..parts.len() {
+        drop.push_str(&format!(
+            " DROP FUNCTION tenant_store_private.bench_part_{i}(text);"
+        ));
+    }
+    drop.push_str(" RESET ROLE;");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+        .execute(&owner)
+        .await
+        .expect("drop the policy function's parts");
+    owner.close().await;
 }
 
 /// What resetting a session that ran hand-written SQL costs: a hand-written get + COMMIT
