@@ -73,6 +73,22 @@
 //!   hands to others; none of it carries a tenant, since a context verifies only in the
 //!   transaction it was made for. PgBouncer's `server_reset_query_always = 1` clears it too.
 //!
+//! ## One plan per statement
+//! PostgreSQL plans a prepared statement for its values ("custom") on its first five runs and
+//! then keeps the value-independent "generic" plan only if it looks no dearer. A listing's
+//! generic plan always looks dearer than its custom ones (it must assume any tenant and any
+//! filter value), so the listing was planned again on every call: about 40 µs on these
+//! machines, as long as running it. The library's own connections therefore open with
+//! `plan_cache_mode = force_generic_plan` (a start-up parameter, which the session reset
+//! keeps): each generated statement is planned once per connection. A plan that depends on no
+//! value is also one that tells nothing of another tenant's rows (see `explain_generic` in
+//! `run.rs`). SQL the caller writes runs under PostgreSQL's default, `auto`, set back where it
+//! starts: in the transaction of a [`TenantTx`](super::TenantTx)'s first hand-written statement,
+//! and in the session of a [`RawConn`](super::RawConn), which the reset puts back before the
+//! connection is pooled again. Behind a transaction pooler every statement is unnamed, so
+//! planned on each run anyway, and no start-up parameter is sent (PgBouncer refuses unknown
+//! ones).
+//!
 //! [`Db::connect`](super::Db::connect) with [`Pooler::None`] checks that its connections are
 //! sessions of their own (`probe_sessions`): one connection reads its pid, a second one opens a
 //! transaction and reads its own, and the first reads its pid again. Two connections served by
@@ -104,6 +120,17 @@ pub(crate) const RESET_SESSION: &str = "SELECT r.by_sql, r.by_protocol, \
 /// How long the message that cleans a returned connection may take before the connection is
 /// closed instead: a session left in a state the client cannot read (a `COPY` in progress,
 /// say) must not hold its pool slot forever.
+/// The start-up parameter of the library's own connections ("One plan per statement").
+const GENERIC_PLANS: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
+
+/// `connect` as the library's own connections open it ("One plan per statement").
+pub(crate) fn own(connect: PgConnectOptions, pooler: Pooler) -> PgConnectOptions {
+    match pooler {
+        Pooler::None => connect.options([GENERIC_PLANS]),
+        Pooler::Transaction => connect,
+    }
+}
+
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `end` (the end of the transaction, or nothing) and, on a dirty session, the reset and
