@@ -122,9 +122,15 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
             .await,
         );
     }
-    for (name, [ours, raw]) in ["set", "get", "list_session (10 items)"]
-        .into_iter()
-        .zip(results)
+    // Round trips per call, ours and raw: set is one script call against one MULTI/EXEC
+    // pipeline, get one GET each, list_session ZRANGE then MGET each.
+    for (name, [ours, raw]) in [
+        "set (1 rt vs 1 rt)",
+        "get (1 rt vs 1 rt)",
+        "list_session, 10 items (2 rt vs 2 rt)",
+    ]
+    .into_iter()
+    .zip(results)
     {
         let (o, r) = (median(ours), median(raw));
         report.row(Row {
@@ -133,7 +139,7 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
             value: format!("{o:.0}/s"),
             baseline: format!("{r:.0}/s"),
             ratio: o / r,
-            target: Some((">=", 0.8)),
+            target: Some((">=", 0.9)),
         });
     }
     let _: () = redis::cmd("DEL")
