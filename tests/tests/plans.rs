@@ -50,7 +50,10 @@ async fn generated_statements_plan_once_and_the_callers_sql_keeps_the_servers_ch
         .fetch_one(&mut *raw)
         .await
         .unwrap();
-    assert_eq!(mode, "auto", "the caller's SQL on Db::raw plans as by default");
+    assert_eq!(
+        mode, "auto",
+        "the caller's SQL on Db::raw plans as by default"
+    );
     let (generic, custom) = listing_plans(&mut raw).await;
     // With PostgreSQL's default the listing was planned for its values on every call.
     assert_eq!((generic, custom), (10, 0), "planned once, used ten times");
@@ -61,7 +64,11 @@ async fn generated_statements_plan_once_and_the_callers_sql_keeps_the_servers_ch
         .fetch_all(sqlx::query("SELECT current_setting('plan_cache_mode')"))
         .await
         .unwrap();
-    assert_eq!(row[0].get::<String, _>(0), "auto", "hand-written SQL in a TenantTx");
+    assert_eq!(
+        row[0].get::<String, _>(0),
+        "auto",
+        "hand-written SQL in a TenantTx"
+    );
     tx.commit().await.unwrap();
 
     // After both, the connection is back to one plan for the library's statements.

@@ -48,6 +48,20 @@ fn failed_with(report: &Report, name: &str, cause: &str) {
     );
 }
 
+/// `me`'s `get` and `list` returned `other`'s entities.
+fn reads_leak(report: &Report, me: &str, other: &str) {
+    failed_with(
+        report,
+        &format!("`get` of {other}'s ids, as {me}"),
+        &format!("returned {other}'s entity"),
+    );
+    failed_with(
+        report,
+        &format!("`list`, every page, as {me}"),
+        &format!("listed {other}'s ids"),
+    );
+}
+
 #[tokio::test]
 async fn the_generated_postgres_schema_passes_every_check() {
     let db = tenant_store_tests::db().await;
@@ -108,16 +122,7 @@ async fn a_loosened_policy_fails_the_audit_and_leaks_reads_from_both_sides() {
     assert!(!report.is_isolated());
     failed_with(&report, "the start-up audit", "public.memories");
     for (me, other) in [("A", "B"), ("B", "A")] {
-        failed_with(
-            &report,
-            &format!("`get` of {other}'s ids, as {me}"),
-            &format!("returned {other}'s entity"),
-        );
-        failed_with(
-            &report,
-            &format!("`list`, every page, as {me}"),
-            &format!("listed {other}'s ids"),
-        );
+        reads_leak(&report, me, other);
         failed_with(
             &report,
             &format!("hand-written SQL in {me}'s transaction"),
@@ -304,16 +309,7 @@ async fn a_store_that_forgets_the_caller_fails_from_both_sides() {
     let store = Forgetful(fixtures::Valkey::store(), shared);
     let report = testing::isolation(&store, &conn, fixtures::Valkey::new).await;
     for (me, other) in [("A", "B"), ("B", "A")] {
-        failed_with(
-            &report,
-            &format!("`get` of {other}'s ids, as {me}"),
-            &format!("returned {other}'s entity"),
-        );
-        failed_with(
-            &report,
-            &format!("`list`, every page, as {me}"),
-            &format!("listed {other}'s ids"),
-        );
+        reads_leak(&report, me, other);
         failed_with(
             &report,
             &format!("`update` of {other}'s id, as {me}"),

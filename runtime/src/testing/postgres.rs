@@ -54,16 +54,30 @@ where
         }
     }
     let sql = Sql::<E>::new();
-    for (me, other, names) in [(&a, &b, ("A", "B")), (&b, &a, ("B", "A"))] {
-        sql.hand_written(db, me, other, names, &mut report).await;
-        sql.context_by_hand(db, me, other, names, &mut report).await;
-        sql.owner_role(db, me, other, names, &mut report).await;
+    for side in [Side::new(&a, &b, ("A", "B")), Side::new(&b, &a, ("B", "A"))] {
+        sql.hand_written(db, &side, &mut report).await;
+        sql.context_by_hand(db, &side, &mut report).await;
+        sql.owner_role(db, &side, &mut report).await;
     }
     sql.state_left(db, &a, &mut report).await;
     for who in [&a, &b] {
         let _ = TenantStore::delete_tenant(&store, db, who).await;
     }
     report
+}
+
+/// One direction of an attack: `me` against `other`, with their names in the report.
+struct Side<'a> {
+    me: &'a Principal,
+    other: &'a Principal,
+    /// `me`'s name, then `other`'s.
+    names: (&'a str, &'a str),
+}
+
+impl<'a> Side<'a> {
+    fn new(me: &'a Principal, other: &'a Principal, names: (&'a str, &'a str)) -> Self {
+        Self { me, other, names }
+    }
 }
 
 /// The statements the SQL checks send, for `E`'s table.
@@ -109,14 +123,8 @@ impl<E: PgEntity> Sql<E> {
     }
 
     /// `SELECT count(*)` in `me`'s transaction: the tenant's own, and none of `other`'s.
-    async fn hand_written(
-        &self,
-        db: &Db,
-        me: &Principal,
-        other: &Principal,
-        (m, o): (&str, &str),
-        report: &mut Report,
-    ) {
+    async fn hand_written(&self, db: &Db, side: &Side<'_>, report: &mut Report) {
+        let (me, other, (m, o)) = (side.me, side.other, side.names);
         let failure = async {
             let mut tx = db.begin(me).await.map_err(|e| e.to_string())?;
             let all = self.count(&mut tx, None).await.map_err(|e| e.to_string())?;
@@ -145,14 +153,8 @@ impl<E: PgEntity> Sql<E> {
 
     /// `set_config` of the context with `other`'s id, in the transaction and for the session,
     /// in `me`'s transaction.
-    async fn context_by_hand(
-        &self,
-        db: &Db,
-        me: &Principal,
-        other: &Principal,
-        (m, o): (&str, &str),
-        report: &mut Report,
-    ) {
+    async fn context_by_hand(&self, db: &Db, side: &Side<'_>, report: &mut Report) {
+        let (me, other, (m, o)) = (side.me, side.other, side.names);
         let theirs = Self::tenant_of(other);
         let mut seen = Vec::new();
         for (value, local) in [
@@ -187,14 +189,8 @@ impl<E: PgEntity> Sql<E> {
     }
 
     /// `SET LOCAL ROLE` to the table's owner in `me`'s transaction.
-    async fn owner_role(
-        &self,
-        db: &Db,
-        me: &Principal,
-        other: &Principal,
-        (m, o): (&str, &str),
-        report: &mut Report,
-    ) {
+    async fn owner_role(&self, db: &Db, side: &Side<'_>, report: &mut Report) {
+        let (me, other, (m, o)) = (side.me, side.other, side.names);
         let failure = async {
             let mut tx = db.begin(me).await.map_err(|e| e.to_string())?;
             let (owner,): (String,) = tx
