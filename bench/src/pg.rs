@@ -411,6 +411,7 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
     }
     saturation(scale, report).await;
     policy_cost_on_get(scale, report, &one).await;
+    get_parts(scale, report, &one).await;
     reset_cost(scale, report, &one).await;
     report.note(
         "rt: round trips per operation, on the caller's path + after it (work done as the \
@@ -513,6 +514,154 @@ async fn policy_cost_on_get(scale: &Scale, report: &mut Report, c: &Ctx) {
     policy_parts(&c.db, &c.who, scale.rounds, report).await;
 }
 
+/// Where one generated `get` on one connection spends the time the true floor does not
+/// (issue #33, item 1). Four variants, interleaved in every round, each timed per operation:
+/// - the floor statement on the held connection inside one open transaction;
+/// - the generated `get` on a `TenantTx` held for the slice: the floor's work plus the gate,
+///   the policy and the library's own work on the statement, without the pool;
+/// - the generated `get` on a `TenantDb`: that plus taking a pooled connection and signing a
+///   token, per call;
+/// - the floor statement on the held connection in autocommit (the "true floor" rows).
+///
+/// Then the server's own share of the first two: `EXPLAIN ANALYZE` execution time of the get
+/// under the policy (the context set in the transaction) and of the same get without RLS.
+async fn get_parts(scale: &Scale, report: &mut Report, c: &Ctx) {
+    let store = Memory::store();
+    let uid = c.who.user_id();
+    let floor_sql = format!(
+        "SELECT {COLS} FROM bench_floor_memories WHERE user_id = $1 AND id = $2 AND state <> $3"
+    );
+    let floor_get = |id: Uuid| {
+        sqlx::query(sqlx::AssertSqlSafe(floor_sql.clone()))
+            .bind(uid)
+            .bind(id)
+            .bind(MemoryState::Deleted)
+    };
+    // Microseconds per operation: floor in a transaction, TenantTx, TenantDb, floor autocommit.
+    let mut times: [Vec<f64>; 4] = Default::default();
+    for _ in 0..scale.rounds {
+        let (start, mut n) = (Instant::now(), 0usize);
+        {
+            let mut conn = c.held.lock().await;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            while start.elapsed() < scale.slice {
+                floor_get(c.ids[n % c.ids.len()])
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            tx.commit().await.unwrap();
+        }
+        times[0].push(start.elapsed().as_secs_f64() * 1e6 / n as f64);
+
+        let (start, mut n) = (Instant::now(), 0usize);
+        let mut tx = c.db.begin(&c.who).await.unwrap();
+        while start.elapsed() < scale.slice {
+            store
+                .get(&mut tx, c.ids[n % c.ids.len()])
+                .await
+                .unwrap()
+                .unwrap();
+            n += 1;
+        }
+        tx.commit().await.unwrap();
+        times[1].push(start.elapsed().as_secs_f64() * 1e6 / n as f64);
+
+        let (start, mut n) = (Instant::now(), 0usize);
+        while start.elapsed() < scale.slice {
+            let id = c.ids[n % c.ids.len()];
+            store
+                .get(&mut c.db.tenant(&c.who), id)
+                .await
+                .unwrap()
+                .unwrap();
+            n += 1;
+        }
+        times[2].push(start.elapsed().as_secs_f64() * 1e6 / n as f64);
+
+        let (start, mut n) = (Instant::now(), 0usize);
+        {
+            let mut conn = c.held.lock().await;
+            while start.elapsed() < scale.slice {
+                floor_get(c.ids[n % c.ids.len()])
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        times[3].push(start.elapsed().as_secs_f64() * 1e6 / n as f64);
+    }
+    let [floor_tx, tenant_tx, tenant_db, floor] = times.map(median);
+    let (policy, no_rls) = server_get_times(c, &floor_sql).await;
+    for (what, value, baseline) in [
+        (
+            "generated on a TenantTx (+ gate, policy, the library's statement work) vs the floor statement in one open transaction",
+            tenant_tx,
+            floor_tx,
+        ),
+        (
+            "generated on a TenantDb (+ a pooled connection and a token per call) vs on a TenantTx",
+            tenant_db,
+            tenant_tx,
+        ),
+        (
+            "the floor statement in autocommit vs in one open transaction",
+            floor,
+            floor_tx,
+        ),
+        (
+            "server execution (EXPLAIN ANALYZE): under the policy vs without RLS",
+            policy,
+            no_rls,
+        ),
+    ] {
+        report.row(R {
+            group: "pg get parts",
+            what: what.into(),
+            value: format!("{value:.1}us"),
+            baseline: format!("{baseline:.1}us"),
+            ratio: value / baseline,
+            target: None,
+        });
+    }
+}
+
+/// The server's execution time of one get, in microseconds (median of 200): under the policy,
+/// in a `TenantTx` whose context is set, and the floor statement without RLS.
+async fn server_get_times(c: &Ctx, floor_sql: &str) -> (f64, f64) {
+    const RUNS: usize = 200;
+    let explain = |sql: &str| format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}");
+    let micros = |row: sqlx::postgres::PgRow| {
+        let plan: serde_json::Value = row.get(0);
+        plan[0]["Execution Time"]
+            .as_f64()
+            .expect("an execution time")
+            * 1000.0
+    };
+    let policy_sql = explain(&format!(
+        "SELECT {COLS} FROM memories WHERE id = $1 AND state <> $2"
+    ));
+    let floor_sql = explain(floor_sql);
+    let mut tx = c.db.begin(&c.who).await.unwrap();
+    let (mut policy, mut no_rls) = (Vec::new(), Vec::new());
+    for n in 0..RUNS {
+        let id = c.ids[n % c.ids.len()];
+        let q = sqlx::query(sqlx::AssertSqlSafe(policy_sql.clone()))
+            .bind(id)
+            .bind(MemoryState::Deleted);
+        policy.push(micros(tx.fetch_optional(q).await.unwrap().unwrap()));
+        let q = sqlx::query(sqlx::AssertSqlSafe(floor_sql.clone()))
+            .bind(c.who.user_id())
+            .bind(id)
+            .bind(MemoryState::Deleted);
+        no_rls.push(micros(tx.fetch_optional(q).await.unwrap().unwrap()));
+    }
+    tx.commit().await.unwrap();
+    (median(policy), median(no_rls))
+}
+
 /// Microseconds per call of the signed and the unsigned tenant functions, measured by the
 /// server over 20,000 calls inside one guarded transaction; medians of `rounds`.
 async fn per_call(db: &Db, who: &Principal, rounds: usize) -> (f64, f64) {
@@ -564,6 +713,35 @@ async fn time_calls(
                 .as_f64()
                 .expect("EXPLAIN ANALYZE reports an execution time");
             out.push(millis * 1000.0 / CALLS as f64);
+        }
+    }
+    times.into_iter().map(median).collect()
+}
+
+/// Microseconds of each of `calls` made once in a statement of its own, as the policy's
+/// InitPlan makes it: the server's execution time of `SELECT <call>` (`EXPLAIN ANALYZE`), the
+/// calls interleaved, medians of 300 statements each. What a function sets up per statement
+/// (its lookup, its `SET` clause, PL/pgSQL's state) counts here in full; in [`time_calls`] it
+/// is shared by 20,000 calls.
+async fn time_first_calls(
+    tx: &mut tenant_store::postgres::TenantTx<'_>,
+    calls: &[&str],
+) -> Vec<f64> {
+    const STATEMENTS: usize = 300;
+    let mut times = vec![Vec::new(); calls.len()];
+    for _ in 0..STATEMENTS {
+        for (call, out) in calls.iter().zip(&mut times) {
+            let sql = format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT {call}");
+            let row = tx
+                .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                .await
+                .unwrap()
+                .unwrap();
+            let plan: serde_json::Value = row.get(0);
+            let millis = plan[0]["Execution Time"]
+                .as_f64()
+                .expect("EXPLAIN ANALYZE reports an execution time");
+            out.push(millis * 1000.0);
         }
     }
     times.into_iter().map(median).collect()
@@ -713,18 +891,24 @@ async fn policy_parts(db: &Db, who: &Principal, rounds: usize, report: &mut Repo
     );
     let calls: Vec<&str> = calls.iter().map(String::as_str).collect();
     let times = time_calls(&mut tx, &calls, rounds).await;
+    let firsts = time_first_calls(&mut tx, &calls).await;
     tx.release();
-    let unsigned = times[1];
-    let whats = std::iter::once("the generated function").chain(parts.iter().map(|p| p.what));
-    for (what, us) in whats.zip(std::iter::once(times[0]).chain(times[2..].iter().copied())) {
-        report.row(R {
-            group: "pg policy parts",
-            what: format!("one call: {what} vs the unsigned SQL function"),
-            value: format!("{us:.1}us"),
-            baseline: format!("{unsigned:.1}us"),
-            ratio: us / unsigned,
-            target: None,
-        });
+    for (kind, times) in [
+        ("one call of many in a statement", times),
+        ("the one call of a statement", firsts),
+    ] {
+        let unsigned = times[1];
+        let whats = std::iter::once("the generated function").chain(parts.iter().map(|p| p.what));
+        for (what, us) in whats.zip(std::iter::once(times[0]).chain(times[2..].iter().copied())) {
+            report.row(R {
+                group: "pg policy parts",
+                what: format!("{kind}: {what} vs the unsigned SQL function"),
+                value: format!("{us:.1}us"),
+                baseline: format!("{unsigned:.1}us"),
+                ratio: us / unsigned,
+                target: None,
+            });
+        }
     }
 
     let mut drop =
