@@ -314,7 +314,7 @@ install_pgbouncer() {
     fi
     apt-get update -qq
     apt-get install -y -qq pgbouncer >/dev/null
-    [ -n "$own_policy" ] && rm -f "$policy"
+    if [ -n "$own_policy" ]; then rm -f "$policy"; fi
   fi
 }
 
