@@ -65,10 +65,9 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let scope_variant = common::scope(m);
     let (schema_lit, table_lit) = (&pg.schema, &pg.table);
     let id_name = Model::column_name(id_f);
-    let decode_fields = m.fields.iter().enumerate().map(|(i, f)| {
-        let ident = &f.ident;
-        quote!(#ident: #p::column(row, #i)?)
-    });
+    // One match over every column (see the runtime's `Decoder`), not a `?` per field.
+    let field_idents: Vec<_> = m.fields.iter().map(|f| &f.ident).collect();
+    let column_indexes = 0..m.fields.len();
     let kind = if pg.append_only {
         quote!(#p::AppendOnly)
     } else if m.version.is_some() {
@@ -122,7 +121,13 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const SCOPE: #ts::Scope = #scope_variant;
             const ID_COLUMN: &'static str = #id_name;
             fn from_row(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
-                ::core::result::Result::Ok(Self { #(#decode_fields),* })
+                let mut d = #p::Decoder::new(row);
+                match ( #( d.get(#column_indexes), )* ) {
+                    ( #( ::core::option::Option::Some(#field_idents), )* ) => {
+                        ::core::result::Result::Ok(Self { #( #field_idents ),* })
+                    }
+                    _ => ::core::result::Result::Err(d.error()),
+                }
             }
             const DEF: #p::TableDef<'static> = #table_def;
         }
@@ -504,15 +509,7 @@ impl<'a> Pg<'a> {
                 Some(old) => quote!(::core::option::Option::Some(#old)),
                 None => quote!(::core::option::Option::None),
             };
-            quote! {
-                #p::ColumnDef {
-                    name: #name,
-                    sql_type: <#ty as #p::PgColumn>::SQL_TYPE,
-                    nullable: <#ty as #p::PgColumn>::NULLABLE,
-                    default: #default,
-                    renamed_from: #renamed_from,
-                }
-            }
+            quote!(#p::ColumnDef::of::<#ty>(#name, #default, #renamed_from))
         });
         let filter_names = self.filter_fields().into_iter().map(Model::column_name);
         let order_names = m
