@@ -109,7 +109,22 @@ async fn kit_on_broken_as(break_it: &str, superuser: bool) -> Report {
     owner.close().await;
     let report = testing::postgres::isolation::<Memory>(&db, new_memory).await;
     drop(db);
+    // The audit command finds each of these too, without starting the application (on the
+    // generated schema it exits 0: `audit.rs`).
+    let url = scratch.app_url();
+    let exit = tokio::task::spawn_blocking(move || {
+        let migrations = tenant_store::cli::Migrations::postgres(tenant_store_examples::entities());
+        let args = ["migrations", "audit", "--database-url", &url];
+        tenant_store::cli::run(args.map(str::to_owned).to_vec(), &migrations)
+    })
+    .await
+    .unwrap();
     scratch.drop().await;
+    assert_eq!(
+        exit,
+        std::process::ExitCode::FAILURE,
+        "audit --database-url after {break_it}"
+    );
     report
 }
 
@@ -178,6 +193,11 @@ async fn a_unique_index_without_the_tenant_column_is_found_from_both_sides() {
     let report =
         kit_on_broken("CREATE UNIQUE INDEX memories_content_key ON public.memories (content)")
             .await;
+    failed_with(
+        &report,
+        "the start-up audit",
+        "unique index public.memories_content_key of table public.memories leaves out the tenant column user_id",
+    );
     for (me, other) in [("A", "B"), ("B", "A")] {
         failed_with(
             &report,

@@ -33,6 +33,8 @@ use crate::{Error, Result};
 ///   holds whatever its last refresh saw, without RLS);
 /// - a foreign key between two tenant tables does not pair their tenant columns (a row could
 ///   reference another tenant's, and whether that row exists would show);
+/// - a unique index of a tenant table does not hold its tenant column among its keys (an
+///   insert's `Duplicate` would tell one tenant what another wrote);
 /// - a `SECURITY DEFINER` function the role can execute is owned by a role that bypasses RLS;
 /// - `tenant_store_private.current_tenant` or `admin_audit` is missing, changed, not
 ///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role
@@ -60,6 +62,7 @@ pub async fn findings(conn: &mut PgConnection) -> Result<Vec<String>> {
         audit_functions(conn, &mut findings).await?;
         audit_tables(conn, &role, &mut findings).await?;
         audit_references(conn, &mut findings).await?;
+        audit_unique_keys(conn, &mut findings).await?;
         audit_views_and_definers(conn, &mut findings).await?;
         audit_drift(conn, &mut findings).await?;
     } else {
@@ -383,6 +386,48 @@ async fn audit_references(conn: &mut PgConnection, findings: &mut Vec<String>) -
              columns: a row can reference another tenant's, and whether it exists shows; fix: \
              ALTER TABLE {table} DROP CONSTRAINT {key}; and reference it with \
              `#[tenant_store(references = ...)]`, whose key leads with the tenant column"
+        ));
+    }
+    Ok(())
+}
+
+/// (table, index, tenant column, the constraint the index backs)
+type UniqueRow = (String, String, String, Option<String>);
+
+/// Unique indexes (and so unique and primary key constraints) of tenant tables whose key
+/// columns leave out the tenant column. Such a key is shared by every tenant: an insert that
+/// fails with a duplicate says that another tenant holds the value (an existence oracle). The
+/// keys the macro makes (`id`, `unique = ...`) lead with the tenant column.
+async fn audit_unique_keys(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let keys: Vec<UniqueRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT format('%I.%I', n.nspname, c.relname), format('%I.%I', n.nspname, ic.relname), tt.scope,
+                pg_catalog.quote_ident(con.conname)
+         FROM pg_catalog.pg_index i
+         JOIN ({TENANT_TABLES}) tt ON tt.oid = i.indrelid
+         JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+         JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_catalog.pg_constraint con
+           ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+         WHERE i.indisunique AND tt.scope IS NOT NULL
+           AND NOT EXISTS (
+               SELECT FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = i.indrelid AND a.attname = tt.scope
+                 AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))
+         ORDER BY 1, 2"
+    )))
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (table, index, scope, constraint) in keys {
+        let drop = match constraint {
+            Some(name) => format!("ALTER TABLE {table} DROP CONSTRAINT {name};"),
+            None => format!("DROP INDEX {index};"),
+        };
+        findings.push(format!(
+            "unique index {index} of table {table} leaves out the tenant column {scope}: a \
+             duplicate tells one tenant what another wrote; fix: {drop} and declare the key \
+             with `#[tenant_store(unique = ...)]`, which leads with the tenant column"
         ));
     }
     Ok(())
