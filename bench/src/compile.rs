@@ -132,7 +132,7 @@ pub fn cost(scale: &Scale, report: &mut Report) {
             Backend::Postgres,
             "postgres",
             "derive(FromRow)",
-            Some(("<=", 2.0)),
+            Some(("<=", 1.8)),
         ),
         (
             Backend::Valkey,
