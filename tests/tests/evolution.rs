@@ -2224,3 +2224,83 @@ fn a_failed_builds_reason_in_the_catalog_names_no_tenants_value() {
     drop(db);
     rt.block_on(scratch.drop_database());
 }
+
+/// Wider than one decode chunk: a generated `from_row` decodes twelve columns per call
+/// (`__private::pg::DECODED_AT_ONCE`), so the fields past the twelfth come from a second call
+/// that starts at column 12.
+#[tenant_store(backend = "postgres", scope = "org_id", table = "wide_rows")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct WideRow {
+    #[tenant_store(id)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub c02: String,
+    pub c03: i64,
+    pub c04: i32,
+    pub c05: bool,
+    pub c06: Option<String>,
+    pub c07: f64,
+    pub c08: i16,
+    pub c09: Option<i64>,
+    pub c10: String,
+    pub c11: Uuid,
+    pub c12: String,
+    pub c13: i64,
+    pub c14: Option<String>,
+}
+
+#[tokio::test]
+async fn an_entity_wider_than_one_decode_chunk_reads_back_every_field() {
+    let scratch = Scratch::new().await;
+    scratch.step(&Entities::new().entity::<WideRow>()).await;
+    let db = scratch.db().await;
+    let who = tenant();
+    let c11 = Uuid::new_v4();
+    let new = NewWideRow {
+        id: None,
+        c02: "two".into(),
+        c03: 3,
+        c04: 4,
+        c05: true,
+        c06: Some("six".into()),
+        c07: 7.5,
+        c08: 8,
+        c09: None,
+        c10: "ten".into(),
+        c11,
+        c12: "twelve".into(),
+        c13: 13,
+        c14: Some("fourteen".into()),
+    };
+    let mut tx = db.begin(&who).await.unwrap();
+    let created = WideRow::store().create(&mut tx, new).await.unwrap();
+    tx.commit().await.unwrap();
+    let read = WideRow::store()
+        .get(&mut db.tenant(&who), created.id)
+        .await
+        .unwrap();
+    drop(db);
+    scratch.drop_database().await;
+    let read = read.expect("the row reads back");
+    // Against what was written, not against another decoded row: a shifted column would be
+    // shifted in both.
+    let expected = WideRow {
+        id: created.id,
+        org_id: who.org_id(),
+        c02: "two".into(),
+        c03: 3,
+        c04: 4,
+        c05: true,
+        c06: Some("six".into()),
+        c07: 7.5,
+        c08: 8,
+        c09: None,
+        c10: "ten".into(),
+        c11,
+        c12: "twelve".into(),
+        c13: 13,
+        c14: Some("fourteen".into()),
+    };
+    assert_eq!(read, expected);
+    assert_eq!(created, expected);
+}

@@ -27,7 +27,8 @@ fn q(ident: &str) -> String {
 struct Pg<'a> {
     m: &'a Model,
     pg: &'a Postgres,
-    /// `::tenant_store::__private` and its `pg` module.
+    /// `::tenant_store::__private` and its `pg` module, as the aliases the impls' block
+    /// brings into scope ([`expand`]); the public items name the full paths.
     ts: TokenStream,
     p: TokenStream,
     entity_name: String,
@@ -48,6 +49,9 @@ struct Pg<'a> {
     managed_sets: String,
 }
 
+/// The runtime's `__private::pg::DECODED_AT_ONCE`: the most fields one `decode` call takes.
+const DECODED_AT_ONCE: usize = 12;
+
 fn col(f: &Field) -> String {
     q(&Model::column_name(f))
 }
@@ -65,22 +69,38 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
     let scope_variant = common::scope(m);
     let (schema_lit, table_lit) = (&pg.schema, &pg.table);
     let id_name = Model::column_name(id_f);
-    // One match over every column (see the runtime's `Decoder`), not a `?` per field.
+    // A `?` per chunk of fields, not per field (see the runtime's `DecodeColumns`).
     let field_idents: Vec<_> = m.fields.iter().map(|f| &f.ident).collect();
-    let column_indexes = 0..m.fields.len();
+    let decode_chunks = m
+        .fields
+        .chunks(DECODED_AT_ONCE)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let (idents, tys) = chunk
+                .iter()
+                .map(|f| (&f.ident, &f.ty))
+                .unzip::<_, _, Vec<_>, Vec<_>>();
+            let first = i * DECODED_AT_ONCE;
+            quote!(let ( #( #idents, )* ) = #p::decode::<( #( #tys, )* )>(row, #first)?;)
+        });
     let kind = if pg.append_only {
-        quote!(#p::AppendOnly)
+        quote!(AppendOnly)
     } else if m.version.is_some() {
-        quote!(#p::Versioned)
+        quote!(Versioned)
     } else {
-        quote!(#p::Mutable)
+        quote!(Mutable)
     };
     let new_doc = format!(
         "A new `{entity_name}` for `{store_ty}::create`. The scope field is absent: it comes from the tenant context."
     );
     let store_doc = format!("The tenant-scoped store of `{entity_name}` (table `{table_lit}`).");
     let new_struct = common::new_struct(m, &new_doc);
-    let store_alias = common::store_alias(m, quote!(#p::Store<#entity, #kind>), &store_doc);
+    let pg_path = quote!(::tenant_store::__private::pg);
+    let store_alias = common::store_alias(
+        m,
+        quote!(#pg_path::Store<#entity, #pg_path::#kind>),
+        &store_doc,
+    );
     let id_ident = &id_f.ident;
     // Spanned at the id's type: a wrong one is reported there, once (rustc merges the errors of
     // the three uses).
@@ -109,9 +129,14 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
 
         #order_enum
 
+        // The impls, in a block that names the runtime by two short aliases (as serde_derive
+        // does): a path of one segment costs the compiler less than one of four, hundreds of
+        // times per entity.
         const _: () = {
+            use ::tenant_store::__private as #ts;
+            use #ts::pg as #p;
+
             #assertions
-        };
 
         #[automatically_derived]
         impl #p::PgEntity for #entity {
@@ -121,13 +146,8 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             const SCOPE: #ts::Scope = #scope_variant;
             const ID_COLUMN: &'static str = #id_name;
             fn from_row(row: &#p::PgRow) -> ::core::result::Result<Self, #p::SqlxError> {
-                let mut d = #p::Decoder::new(row);
-                match ( #( d.get(#column_indexes), )* ) {
-                    ( #( ::core::option::Option::Some(#field_idents), )* ) => {
-                        ::core::result::Result::Ok(Self { #( #field_idents ),* })
-                    }
-                    _ => ::core::result::Result::Err(d.error()),
-                }
+                #( #decode_chunks )*
+                ::core::result::Result::Ok(Self { #( #field_idents ),* })
             }
             const DEF: #p::TableDef<'static> = #table_def;
         }
@@ -146,7 +166,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
             type Patch = #patch_assoc;
             type Filter = #filter_ty;
             type Order = #order_ty;
-            type Kind = #kind;
+            type Kind = #p::#kind;
             type Version = #version_ty;
             #statements
             const VERSION_EQ: ::core::option::Option<&'static str> = #version_eq;
@@ -177,7 +197,7 @@ pub fn expand(m: &Model, pg: &Postgres) -> TokenStream {
                 #patch_of
             }
         }
-
+        };
     }
 }
 
@@ -201,8 +221,8 @@ impl<'a> Pg<'a> {
         Self {
             m,
             pg,
-            ts: quote!(::tenant_store::__private),
-            p: quote!(::tenant_store::__private::pg),
+            ts: quote!(__tenant_store),
+            p: quote!(__tenant_store_pg),
             entity_name: m.ident().to_string(),
             table: format!("{}.{}", q(&pg.schema), q(&pg.table)),
             gate_and_id: format!("{by_id_gate} AND {id_col} = $1"),
@@ -361,12 +381,7 @@ impl<'a> Pg<'a> {
         let update_sets = self.data.iter().map(|f| {
             let ident = &f.ident;
             let set = format!(", {} = ", col(f));
-            quote! {
-                if let ::core::option::Option::Some(v) = patch.#ident {
-                    qb.push(#set);
-                    #p::push_bind(qb, v);
-                }
-            }
+            quote!(#p::push_set(qb, #set, patch.#ident);)
         });
         Patch {
             ty: quote! {
@@ -388,7 +403,7 @@ impl<'a> Pg<'a> {
 
     /// The `Filter` struct, and its methods (one per filter field, and `order_by`).
     fn filter_type(&self) -> (TokenStream, TokenStream) {
-        let (ts, m, order_ty) = (&self.ts, self.m, &self.order_ty);
+        let (ts, m, order_ty) = (&common::ts(), self.m, &self.order_ty);
         let vis = &m.item.vis;
         let filter_ty = format_ident!("{}Filter", m.ident());
         let store_ty = format_ident!("{}Store", m.ident());
@@ -446,11 +461,7 @@ impl<'a> Pg<'a> {
         let pushes = self.filter_fields().into_iter().map(|f| {
             let ident = &f.ident;
             let c = col(f);
-            quote! {
-                if let ::core::option::Option::Some(c) = filter.#ident {
-                    #p::push_cond(qb, #c, c);
-                }
-            }
+            quote!(#p::push_cond(qb, #c, filter.#ident);)
         });
         quote!(#( #pushes )*)
     }

@@ -564,15 +564,20 @@ pub fn push_after_id(
     Ok(())
 }
 
-/// Pushes ` AND <column> <test>` for one field's condition; every value is a bind parameter.
+/// Pushes ` AND <column> <test>` for one field's condition, when the filter sets it; every
+/// value is a bind parameter. (Taking the `Option` here, not in generated code: an `if let`
+/// per field there made rustc track which of the filter's fields had moved.)
 pub fn push_cond<F: PgColumn>(
     qb: &mut QueryBuilder<Postgres>,
     column: &'static str,
-    cond: query::Cond<F>,
+    cond: Option<query::Cond<F>>,
 ) {
     use std::ops::Bound;
 
     use query::Op;
+    let Some(cond) = cond else {
+        return;
+    };
     qb.push(format_args!(" AND {column}"));
     match cond.0 {
         Op::Eq(v) => {
