@@ -1017,7 +1017,8 @@ async fn saturation(scale: &Scale, report: &mut Report) {
     // 8 tasks on a pool of 4.
     let c = std::sync::Arc::new(ctx(4, &app_url()).await);
     for op in OPS {
-        let m = interleaved(scale, &c, &[Variant::Generated, Variant::Guarded], op, 8).await;
+        let variants = [Variant::Generated, Variant::Guarded, Variant::Floor];
+        let m = interleaved(scale, &c, &variants, op, 8).await;
         let name = format!("{op:?}").to_lowercase();
         report.row(R {
             group: "pg 8 on 4",
@@ -1026,6 +1027,16 @@ async fn saturation(scale: &Scale, report: &mut Report) {
             baseline: ops(m[1]),
             ratio: m[0] / m[1],
             target: Some((">=", 1.3)),
+        });
+        // Issue #33's row: the guarded statement against the same statement unguarded, both
+        // from 8 tasks on 4 connections.
+        report.row(R {
+            group: "pg 8 on 4",
+            what: format!("generated {name} vs unguarded floor through sqlx's pool of 4"),
+            value: ops(m[0]),
+            baseline: ops(m[2]),
+            ratio: m[0] / m[2],
+            target: Some((">=", 0.8)),
         });
     }
 }
