@@ -224,6 +224,98 @@ async fn a_reference_without_the_tenant_column_is_found_by_the_audit() {
     );
 }
 
+/// An exclusion constraint with `=` rejects a row for another tenant's row as a unique key
+/// does, but its index is not marked unique.
+#[tokio::test]
+async fn an_exclusion_constraint_without_the_tenant_column_is_found_by_the_audit() {
+    let report = kit_on_broken(
+        "ALTER TABLE public.memories ADD CONSTRAINT memories_content_excl
+             EXCLUDE USING btree (content WITH =)",
+    )
+    .await;
+    failed_with(
+        &report,
+        "the start-up audit",
+        "exclusion index public.memories_content_excl of table public.memories leaves out the tenant column user_id",
+    );
+}
+
+/// An exclusion that names the tenant column with another operator than `=` spans tenants:
+/// `user_id WITH <>` refuses a row for an equal `content` in any *other* tenant.
+#[tokio::test]
+async fn an_exclusion_over_the_tenant_column_with_another_operator_is_found_by_the_audit() {
+    let report = kit_on_broken_as(
+        "CREATE EXTENSION IF NOT EXISTS btree_gist;
+         ALTER TABLE public.memories ADD CONSTRAINT memories_content_elsewhere
+             EXCLUDE USING gist (user_id WITH <>, content WITH =)",
+        true,
+    )
+    .await;
+    failed_with(
+        &report,
+        "the start-up audit",
+        "exclusion index public.memories_content_elsewhere of table public.memories leaves out",
+    );
+}
+
+/// A table without a tenant column, with a key into a tenant table. Its writer names any
+/// tenant's `(user_id, id)`: referential checks bypass RLS, so whether the insert succeeds
+/// says whether that tenant has the row.
+const NOTES_REFERENCE_MEMORIES: &str =
+    "CREATE TABLE public.memory_notes (user_id uuid, memory_id uuid, note text,
+         CONSTRAINT memory_notes_memory FOREIGN KEY (user_id, memory_id)
+             REFERENCES public.memories (user_id, id));
+     GRANT SELECT, INSERT ON public.memory_notes TO tenant_store_app";
+
+/// Whether `me` may write a note naming `(user_id, id)` in `memory_notes`.
+async fn probe(
+    db: &tenant_store::postgres::Db,
+    me: &Principal,
+    user_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> bool {
+    let mut tx = db.begin(me).await.unwrap();
+    let insert = sqlx::query("INSERT INTO public.memory_notes VALUES ($1, $2, 'probe')")
+        .bind(user_id)
+        .bind(id);
+    tx.execute(insert).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_reference_from_a_table_outside_the_tenants_shows_their_rows() {
+    // The attack itself, as the application role, tenant A probing for B's memory.
+    let scratch = ScratchDb::new("ts_kit_ref").await;
+    let db = scratch.examples_db(2).await;
+    let owner = raw_pool(&scratch.owner_url(), 1).await;
+    sqlx::raw_sql(NOTES_REFERENCE_MEMORIES)
+        .execute(&owner)
+        .await
+        .unwrap();
+    owner.close().await;
+    let (a, b) = (tenant_store_tests::tenant(), tenant_store_tests::tenant());
+    let mut tx = db.begin(&b).await.unwrap();
+    let theirs = Memory::store()
+        .create(&mut tx, new_memory(1, None))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let exists = probe(&db, &a, b.user_id(), theirs.id).await;
+    let absent = probe(&db, &a, b.user_id(), uuid::Uuid::new_v4()).await;
+    drop(db);
+    scratch.drop().await;
+    assert!(exists && !absent, "the probe tells B's row from no row");
+}
+
+#[tokio::test]
+async fn a_reference_from_a_table_outside_the_tenants_is_found_by_the_audit() {
+    let report = kit_on_broken(NOTES_REFERENCE_MEMORIES).await;
+    failed_with(
+        &report,
+        "the start-up audit",
+        "foreign key memory_notes_memory of table public.memory_notes references memories",
+    );
+}
+
 #[tokio::test]
 async fn a_table_without_force_is_found_by_the_audit() {
     let report = kit_on_broken("ALTER TABLE public.memories NO FORCE ROW LEVEL SECURITY").await;

@@ -31,10 +31,11 @@ use crate::{Error, Result};
 /// - a view or materialized view the role can read reaches a tenant table (directly or through
 ///   other views) and runs as a role that bypasses RLS, or stores rows (a materialized view
 ///   holds whatever its last refresh saw, without RLS);
-/// - a foreign key between two tenant tables does not pair their tenant columns (a row could
-///   reference another tenant's, and whether that row exists would show);
-/// - a unique index of a tenant table does not hold its tenant column among its keys (an
-///   insert's `Duplicate` would tell one tenant what another wrote);
+/// - a foreign key into a tenant table does not pair its tenant column with the referencing
+///   table's (a row could reference another tenant's, and whether that row exists would show);
+/// - a unique index or an exclusion constraint of a tenant table does not hold its tenant
+///   column among its keys (compared with `=`, for an exclusion): an insert refused for a
+///   conflict would tell one tenant what another wrote;
 /// - a `SECURITY DEFINER` function the role can execute is owned by a role that bypasses RLS;
 /// - `tenant_store_private.current_tenant` or `admin_audit` is missing, changed, not
 ///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role
@@ -356,17 +357,19 @@ async fn audit_tables(
     Ok(())
 }
 
-/// Foreign keys between tenant tables that do not pair the two scope columns. Such a key lets
-/// one tenant's row reference another tenant's: the insert succeeds or fails by whether the
-/// other tenant has the row (an existence oracle), and `ON DELETE CASCADE` or `SET NULL`
-/// reaches across tenants. The references the macro makes lead with the scope column.
+/// Foreign keys into a tenant table that do not pair its scope column with the referencing
+/// table's own: from a table that is not a tenant table at all, or between tenant tables over
+/// other columns. Referential checks bypass RLS, so such a key lets one tenant's row reference
+/// another tenant's: the insert succeeds or fails by whether the other tenant has the row (an
+/// existence oracle), and `ON DELETE CASCADE` or `SET NULL` reaches across tenants. The
+/// references the macro makes lead with the scope column.
 async fn audit_references(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
     let keys: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT format('%I.%I', n.nspname, c.relname), pg_catalog.quote_ident(con.conname),
                 con.confrelid::regclass::text
          FROM pg_catalog.pg_constraint con
-         JOIN ({TENANT_TABLES}) child ON child.oid = con.conrelid
          JOIN ({TENANT_TABLES}) parent ON parent.oid = con.confrelid
+         LEFT JOIN ({TENANT_TABLES}) child ON child.oid = con.conrelid
          JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE con.contype = 'f'
@@ -391,16 +394,19 @@ async fn audit_references(conn: &mut PgConnection, findings: &mut Vec<String>) -
     Ok(())
 }
 
-/// (table, index, tenant column, the constraint the index backs)
-type UniqueRow = (String, String, String, Option<String>);
+/// (table, `unique` or `exclusion`, index, tenant column, the constraint the index backs)
+type UniqueRow = (String, String, String, String, Option<String>);
 
-/// Unique indexes (and so unique and primary key constraints) of tenant tables whose key
-/// columns leave out the tenant column. Such a key is shared by every tenant: an insert that
-/// fails with a duplicate says that another tenant holds the value (an existence oracle). The
-/// keys the macro makes (`id`, `unique = ...`) lead with the tenant column.
+/// Unique indexes (and so unique and primary key constraints) and exclusion constraints of
+/// tenant tables whose key columns leave out the tenant column, or, for an exclusion, compare
+/// it with anything but `=`. Such a key is shared by every tenant: an insert refused for a
+/// conflict says that another tenant holds the value (an existence oracle). The keys the macro
+/// makes (`id`, `unique = ...`) lead with the tenant column.
 async fn audit_unique_keys(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
     let keys: Vec<UniqueRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT format('%I.%I', n.nspname, c.relname), format('%I.%I', n.nspname, ic.relname), tt.scope,
+        "SELECT format('%I.%I', n.nspname, c.relname),
+                CASE WHEN i.indisexclusion THEN 'exclusion' ELSE 'unique' END,
+                format('%I.%I', n.nspname, ic.relname), tt.scope,
                 pg_catalog.quote_ident(con.conname)
          FROM pg_catalog.pg_index i
          JOIN ({TENANT_TABLES}) tt ON tt.oid = i.indrelid
@@ -409,24 +415,28 @@ async fn audit_unique_keys(conn: &mut PgConnection, findings: &mut Vec<String>) 
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          LEFT JOIN pg_catalog.pg_constraint con
            ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
-         WHERE i.indisunique AND tt.scope IS NOT NULL
+         WHERE (i.indisunique OR i.indisexclusion) AND tt.scope IS NOT NULL
            AND NOT EXISTS (
                SELECT FROM pg_catalog.pg_attribute a
                WHERE a.attrelid = i.indrelid AND a.attname = tt.scope
-                 AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))
+                 AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+                 AND (NOT i.indisexclusion OR EXISTS (
+                     SELECT FROM ROWS FROM (pg_catalog.unnest(con.conkey), pg_catalog.unnest(con.conexclop)) AS k(attnum, op)
+                     JOIN pg_catalog.pg_operator o ON o.oid = k.op
+                     WHERE k.attnum = a.attnum AND o.oprname = '=')))
          ORDER BY 1, 2"
     )))
     .persistent(false)
     .fetch_all(&mut *conn)
     .await?;
-    for (table, index, scope, constraint) in keys {
+    for (table, kind, index, scope, constraint) in keys {
         let drop = match constraint {
             Some(name) => format!("ALTER TABLE {table} DROP CONSTRAINT {name};"),
             None => format!("DROP INDEX {index};"),
         };
         findings.push(format!(
-            "unique index {index} of table {table} leaves out the tenant column {scope}: a \
-             duplicate tells one tenant what another wrote; fix: {drop} and declare the key \
+            "{kind} index {index} of table {table} leaves out the tenant column {scope}: a \
+             conflict tells one tenant what another wrote; fix: {drop} and declare the key \
              with `#[tenant_store(unique = ...)]`, which leads with the tenant column"
         ));
     }
