@@ -117,9 +117,6 @@ pub(crate) const RESET_SESSION: &str = "SELECT r.by_sql, r.by_protocol, \
     pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() \
     FROM tenant_store_private.reset_session() r";
 
-/// How long the message that cleans a returned connection may take before the connection is
-/// closed instead: a session left in a state the client cannot read (a `COPY` in progress,
-/// say) must not hold its pool slot forever.
 /// The start-up parameter of the library's own connections ("One plan per statement").
 const GENERIC_PLANS: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
 
@@ -131,6 +128,9 @@ pub(crate) fn own(connect: PgConnectOptions, pooler: Pooler) -> PgConnectOptions
     }
 }
 
+/// How long the message that cleans a returned connection may take before the connection is
+/// closed instead: a session left in a state the client cannot read (a `COPY` in progress,
+/// say) must not hold its pool slot forever.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `end` (the end of the transaction, or nothing) and, on a dirty session, the reset and
