@@ -76,8 +76,9 @@ pub async fn findings(conn: &mut PgConnection) -> Result<Vec<String>> {
     Ok(findings)
 }
 
-/// `name` as a quoted SQL identifier, for the statements a finding proposes.
-fn ident(name: &str) -> String {
+/// `name` as a quoted SQL identifier: for the statements a finding proposes, and the testing
+/// kit's.
+pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{Report, fresh_tenant};
 use crate::Principal;
 use crate::contract::TenantStore;
+use crate::postgres::audit::ident;
 use crate::postgres::{Db, PgCrud, PgEntity, Store, Updatable};
 
 /// How many connections the state check holds at once (at most the pool's size): enough to
@@ -87,10 +88,6 @@ struct Sql<E> {
     /// `"user_id"` or `"org_id"`.
     scope: String,
     _entity: std::marker::PhantomData<fn() -> E>,
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 impl<E: PgEntity> Sql<E> {
