@@ -632,14 +632,6 @@ async fn get_parts(scale: &Scale, report: &mut Report, c: &Ctx) {
 /// in a `TenantTx` whose context is set, and the floor statement without RLS.
 async fn server_get_times(c: &Ctx, floor_sql: &str) -> (f64, f64) {
     const RUNS: usize = 200;
-    let explain = |sql: &str| format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}");
-    let micros = |row: sqlx::postgres::PgRow| {
-        let plan: serde_json::Value = row.get(0);
-        plan[0]["Execution Time"]
-            .as_f64()
-            .expect("an execution time")
-            * 1000.0
-    };
     let policy_sql = explain(&format!(
         "SELECT {COLS} FROM memories WHERE id = $1 AND state <> $2"
     ));
@@ -651,12 +643,16 @@ async fn server_get_times(c: &Ctx, floor_sql: &str) -> (f64, f64) {
         let q = sqlx::query(sqlx::AssertSqlSafe(policy_sql.clone()))
             .bind(id)
             .bind(MemoryState::Deleted);
-        policy.push(micros(tx.fetch_optional(q).await.unwrap().unwrap()));
+        policy.push(execution_micros(
+            &tx.fetch_optional(q).await.unwrap().unwrap(),
+        ));
         let q = sqlx::query(sqlx::AssertSqlSafe(floor_sql.clone()))
             .bind(c.who.user_id())
             .bind(id)
             .bind(MemoryState::Deleted);
-        no_rls.push(micros(tx.fetch_optional(q).await.unwrap().unwrap()));
+        no_rls.push(execution_micros(
+            &tx.fetch_optional(q).await.unwrap().unwrap(),
+        ));
     }
     tx.commit().await.unwrap();
     (median(policy), median(no_rls))
@@ -687,6 +683,40 @@ async fn per_call(db: &Db, who: &Principal, rounds: usize) -> (f64, f64) {
     (times[0], times[1])
 }
 
+/// `sql` under `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON)`: the server's own execution
+/// time, without per-node timing.
+fn explain(sql: &str) -> String {
+    format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}")
+}
+
+/// The execution time, in microseconds, in the plan an [`explain`] statement returned.
+fn execution_micros(row: &sqlx::postgres::PgRow) -> f64 {
+    let plan: serde_json::Value = row.get(0);
+    plan[0]["Execution Time"]
+        .as_f64()
+        .expect("EXPLAIN ANALYZE reports an execution time")
+        * 1000.0
+}
+
+/// Microseconds the server spends on each of `statements`, divided by `calls_each` (the calls
+/// one statement makes), the statements interleaved; medians of `rounds`.
+async fn server_micros(
+    tx: &mut tenant_store::postgres::TenantTx<'_>,
+    statements: &[String],
+    rounds: usize,
+    calls_each: f64,
+) -> Vec<f64> {
+    let mut times = vec![Vec::new(); statements.len()];
+    for _ in 0..rounds {
+        for (sql, out) in statements.iter().zip(&mut times) {
+            let q = sqlx::query(sqlx::AssertSqlSafe(explain(sql)));
+            let row = tx.fetch_optional(q).await.unwrap().unwrap();
+            out.push(execution_micros(&row) / calls_each);
+        }
+    }
+    times.into_iter().map(median).collect()
+}
+
 /// Microseconds per call of each of `calls` (SQL expressions), measured by the server over
 /// 20,000 calls in `tx`, the expressions interleaved; medians of `rounds`.
 async fn time_calls(
@@ -695,56 +725,24 @@ async fn time_calls(
     rounds: usize,
 ) -> Vec<f64> {
     const CALLS: i64 = 20_000;
-    let mut times = vec![Vec::new(); calls.len()];
-    for _ in 0..rounds.max(3) {
-        for (call, out) in calls.iter().zip(&mut times) {
-            // The server's own execution time, without per-node timing.
-            let sql = format!(
-                "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) \
-                 SELECT count({call}) FROM generate_series(1, {CALLS})"
-            );
-            let row = tx
-                .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)))
-                .await
-                .unwrap()
-                .unwrap();
-            let plan: serde_json::Value = row.get(0);
-            let millis = plan[0]["Execution Time"]
-                .as_f64()
-                .expect("EXPLAIN ANALYZE reports an execution time");
-            out.push(millis * 1000.0 / CALLS as f64);
-        }
-    }
-    times.into_iter().map(median).collect()
+    let statements: Vec<String> = calls
+        .iter()
+        .map(|call| format!("SELECT count({call}) FROM generate_series(1, {CALLS})"))
+        .collect();
+    server_micros(tx, &statements, rounds.max(3), CALLS as f64).await
 }
 
 /// Microseconds of each of `calls` made once in a statement of its own, as the policy's
-/// InitPlan makes it: the server's execution time of `SELECT <call>` (`EXPLAIN ANALYZE`), the
-/// calls interleaved, medians of 300 statements each. What a function sets up per statement
-/// (its lookup, its `SET` clause, PL/pgSQL's state) counts here in full; in [`time_calls`] it
-/// is shared by 20,000 calls.
+/// InitPlan makes it: the server's execution time of `SELECT <call>`, the calls interleaved,
+/// medians of 300 statements each. What a function sets up per statement (its lookup, its
+/// `SET` clause, PL/pgSQL's state) counts here in full; in [`time_calls`] it is shared by
+/// 20,000 calls.
 async fn time_first_calls(
     tx: &mut tenant_store::postgres::TenantTx<'_>,
     calls: &[&str],
 ) -> Vec<f64> {
-    const STATEMENTS: usize = 300;
-    let mut times = vec![Vec::new(); calls.len()];
-    for _ in 0..STATEMENTS {
-        for (call, out) in calls.iter().zip(&mut times) {
-            let sql = format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT {call}");
-            let row = tx
-                .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)))
-                .await
-                .unwrap()
-                .unwrap();
-            let plan: serde_json::Value = row.get(0);
-            let millis = plan[0]["Execution Time"]
-                .as_f64()
-                .expect("EXPLAIN ANALYZE reports an execution time");
-            out.push(millis * 1000.0);
-        }
-    }
-    times.into_iter().map(median).collect()
+    let statements: Vec<String> = calls.iter().map(|call| format!("SELECT {call}")).collect();
+    server_micros(tx, &statements, 300, 1.0).await
 }
 
 /// One copy of the policy function for [`policy_parts`]: its name, what it leaves out, its
