@@ -119,6 +119,55 @@ async fn an_item_expires_after_its_ttl() {
     assert!(pttl > 86_000_000 && pttl <= 86_400_000, "{pttl}");
 }
 
+/// A session's indexes (recency, weight, sequence) live as long as its longest-lived item:
+/// the first item's TTL, grown by a longer one, never shortened by a shorter one.
+#[tokio::test]
+async fn a_sessions_indexes_live_as_long_as_its_longest_lived_item() {
+    let kv = kv().await;
+    let s = kv.scoped(&tenant());
+    let store = Episode::store();
+    let mut raw = redis_conn().await;
+    let t = s.tenant(tenant_store::Scope::UserId);
+    let index_ttls = async |raw: &mut redis::aio::MultiplexedConnection| {
+        let mut ttls = Vec::new();
+        for index in ["~recent", "~weight", "~seq"] {
+            let ms: i64 = redis::cmd("PTTL")
+                .arg(format!("episodic:{{{t}}}:Episode:s:{index}"))
+                .query_async(raw)
+                .await
+                .unwrap();
+            ttls.push(ms);
+        }
+        ttls
+    };
+    let secs = Duration::from_secs;
+    let near = |ttls: &[i64], s: i64| {
+        ttls.iter()
+            .all(|ms| (s * 1000 - 5_000..=s * 1000).contains(ms))
+    };
+    store
+        .set(&s, ep("s", "a", "x", 1.0), Some(secs(100)))
+        .await
+        .unwrap();
+    let ttls = index_ttls(&mut raw).await;
+    assert!(
+        near(&ttls, 100),
+        "a fresh session takes the item's TTL: {ttls:?}"
+    );
+    store
+        .set(&s, ep("s", "b", "x", 1.0), Some(secs(300)))
+        .await
+        .unwrap();
+    let ttls = index_ttls(&mut raw).await;
+    assert!(near(&ttls, 300), "a longer-lived item grows it: {ttls:?}");
+    store
+        .set(&s, ep("s", "c", "x", 1.0), Some(secs(20)))
+        .await
+        .unwrap();
+    let ttls = index_ttls(&mut raw).await;
+    assert!(near(&ttls, 300), "a shorter-lived item leaves it: {ttls:?}");
+}
+
 #[tokio::test]
 async fn list_session_is_newest_first_and_respects_the_limit() {
     let kv = kv().await;

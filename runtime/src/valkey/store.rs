@@ -113,15 +113,17 @@ static SET: LazyLock<Script> = LazyLock::new(|| {
         redis.call('ZADD', KEYS[2], n, ARGV[3])
         redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
         redis.call('SADD', KEYS[5], ARGV[5])
-        -- The indexes live as long as their longest-lived item.
+        -- The indexes live as long as their longest-lived item: a fresh session's indexes
+        -- take the item's TTL (NX: only where none is set), and an existing TTL only grows
+        -- (GT: a key without one keeps living).
         for i = 2, 4 do
           if ttl == 0 then
             redis.call('PERSIST', KEYS[i])
           else
-            local left = redis.call('PTTL', KEYS[i])
-            if (left == -1 and fresh) or (left >= 0 and left < ttl) then
-              redis.call('PEXPIRE', KEYS[i], ttl)
+            if fresh then
+              redis.call('PEXPIRE', KEYS[i], ttl, 'NX')
             end
+            redis.call('PEXPIRE', KEYS[i], ttl, 'GT')
           end
         end
         return n
@@ -178,27 +180,29 @@ async fn walk<E: ValkeyEntity>(
     filter: Option<&DocQuery>,
 ) -> Result<Vec<(E, f64)>> {
     let limit = check_limit(limit)?;
-    let max = below.map_or_else(|| "+inf".to_owned(), |s| format!("({s}"));
     let mut out = Vec::new();
     let mut expired: Vec<String> = Vec::new();
     let mut start = 0isize;
     while (out.len() as isize) < limit {
         let want = limit - out.len() as isize;
+        // Highest score first, ties by id (descending) either way; by rank from the top when
+        // there is no bound, which the server answers without a score lookup.
+        let mut range = redis::cmd("ZRANGE");
+        range.arg(&index);
+        match below {
+            None => range.arg(start).arg(start + want - 1).arg("REV"),
+            Some(s) => range
+                .arg(format!("({s}"))
+                .arg("-inf")
+                .arg("BYSCORE")
+                .arg("REV")
+                .arg("LIMIT")
+                .arg(start)
+                .arg(want),
+        };
         let ids: Vec<(String, f64)> = scoped
             .client()
-            .query(
-                scoped.breaker_key(E::SCOPE),
-                redis::cmd("ZRANGE")
-                    .arg(&index)
-                    .arg(&max)
-                    .arg("-inf")
-                    .arg("BYSCORE")
-                    .arg("REV")
-                    .arg("LIMIT")
-                    .arg(start)
-                    .arg(want)
-                    .arg("WITHSCORES"),
-            )
+            .query(scoped.breaker_key(E::SCOPE), range.arg("WITHSCORES"))
             .await?;
         if ids.is_empty() {
             break;
