@@ -17,6 +17,7 @@
 
 mod compile;
 mod pg;
+mod pgbench;
 mod report;
 mod valkey;
 
@@ -104,7 +105,7 @@ fn main() {
         .build()
         .expect("runtime");
     let mut report = Report::new(quick);
-    // `--only <group>` runs one group (pg, pgbouncer, rls, bulk, valkey, compile), for a quick look;
+    // `--only <group>` runs one group (pg, pgbench, pgbouncer, rls, bulk, valkey, compile), for a quick look;
     // BENCHMARKS.md is written from full runs.
     let only = args
         .iter()
@@ -120,6 +121,9 @@ fn main() {
     rt.block_on(async {
         if run("pg") {
             pg::crud(&scale, &mut report).await;
+        }
+        if run("pgbench") {
+            pgbench::signed_vs_plain(&scale, &mut report).await;
         }
         if run("pgbouncer") {
             pg::pooled(&scale, &mut report).await;
