@@ -173,6 +173,26 @@ install_pg() {
   if [ "$major" -lt 15 ]; then
     log "PostgreSQL $major found; 15 or newer is required"; exit 1
   fi
+  install_native "$major"
+}
+
+# The native tenant check (pgext/, see tenant_store::postgres::native), which tests/tests/native.rs
+# turns on in a database of its own: built against this server's headers and copied into its
+# library folder. The headers' package may upgrade the server's, which a running server must not
+# meet (its next library load would not match it): then the build waits for a later `up`.
+install_native() {
+  local bin; bin=$(pg_bin)
+  if [ ! -f "$("$bin/pg_config" --includedir-server)/postgres.h" ]; then
+    if pg_running; then
+      log "not building pgext/ while PostgreSQL runs (its headers' package may upgrade the server); run \`$0 down\` then \`$0 up pg\`"
+      return 0
+    fi
+    log "installing postgresql-server-dev-$1 for pgext/"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq "postgresql-server-dev-$1" >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq "postgresql-server-dev-$1" >/dev/null; }
+  fi
+  make -s -C "$root/pgext" PG_CONFIG="$bin/pg_config" install >/dev/null
 }
 
 # From `/`: the postgres user may not be able to enter the checkout (a private home).

@@ -59,6 +59,13 @@ again "${pooled[@]}" -- --test rls --test round_trips --test hostile_sql -- \
 # (`DbOptions::read_replica`): the PostgreSQL tests of contract and isolation.
 again TENANT_STORE_PG_READS=replica -- --test contract --test isolation postgres
 
+# And with the native tenant check (`tenant_store::postgres::native`, built from pgext/ by
+# services.sh) in place of the PL/pgSQL one in the shared database: the PostgreSQL tests of
+# contract and isolation, and rls, round_trips and hostile_sql whole. Last, since the database
+# keeps it (a later run's first migration puts the PL/pgSQL check back).
+again TENANT_STORE_PG_NATIVE=on -- --test contract --test isolation postgres
+again TENANT_STORE_PG_NATIVE=on -- --test rls --test round_trips --test hostile_sql
+
 # The published crates build from their packaged sources alone (license files, README,
 # metadata; each verified against the others through cargo's temporary registry).
 cargo package --locked --allow-dirty -p tenant-store-cypher -p tenant-store-macros -p tenant-store

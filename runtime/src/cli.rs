@@ -26,6 +26,8 @@
 //!   ([`audit_report`](crate::postgres::audit_report)) without starting the application: every
 //!   finding with what fixes it (and, with `TENANT_STORE_PG_KEY` set, whether the database
 //!   verifies that key), exiting non-zero on any;
+//! - `native [--off] --database-url <a superuser's URL>` turns the native tenant check on or
+//!   off (see [`native`](crate::postgres::native));
 //! - `apply` applies the pending files as the tables' owner (after `check`), and refuses a
 //!   pending hand-written file whose `UPDATE`, `DELETE` or `MERGE` of a tenant table would see
 //!   no row.
@@ -145,6 +147,17 @@ enum Command {
         /// Print `{"database": ..., "findings": [...]}` instead of lines.
         #[arg(long)]
         json: bool,
+    },
+    /// Turn the native tenant check on, or off with `--off` (see
+    /// `tenant_store::postgres::native`), as a superuser. Its library must be installed on the
+    /// server first (`make -C pgext install`).
+    Native {
+        /// The database, as a superuser (creating a C function takes one).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Put the PL/pgSQL check back.
+        #[arg(long)]
+        off: bool,
     },
     /// Apply the pending migrations, as the role that owns the tables.
     Apply {
@@ -292,6 +305,7 @@ fn execute(args: &Args, entities: &Migrations, regenerate: &str) -> Result<(), S
             )?;
             block_on(keys(url, command))
         }
+        Command::Native { database_url, off } => block_on(native(database_url, *off)),
         Command::Apply { database_url } => {
             evolve::check(dir, &entities.postgres, regenerate).map_err(|e| {
                 format!("not applying a folder that does not match the entities:\n{e}")
@@ -328,6 +342,32 @@ async fn audit(url: &str, entities: &evolve::Entities, json: bool) -> Result<(),
         0 => Ok(()),
         n => Err(format!("{n} finding(s) on {database}")),
     }
+}
+
+/// `native`: the native tenant check on or off, in one transaction.
+async fn native(url: &str, off: bool) -> Result<(), String> {
+    use crate::postgres::native;
+    let pool = connect(url).await?;
+    let sql = if off {
+        native::disable_sql()
+    } else {
+        native::enable_sql()
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await
+        .map_err(|e| {
+            format!(
+                "{e}; the native check needs a superuser and its library `{}` on the server \
+                 (`make -C pgext install`)",
+                native::LIBRARY
+            )
+        })?;
+    println!(
+        "the native tenant check is {}",
+        if off { "off" } else { "on" }
+    );
+    Ok(())
 }
 
 fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {

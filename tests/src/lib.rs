@@ -85,6 +85,38 @@ pub async fn migrate() {
 
 async fn migrate_now() {
     migrate_examples(&owner_url()).await;
+    native_as_asked().await;
+}
+
+/// With `TENANT_STORE_PG_NATIVE=on` (a pass of `scripts/test.sh`) the shared database runs the
+/// native tenant check ([`tenant_store::postgres::native`]), turned on as the superuser;
+/// otherwise the PL/pgSQL one, put back if an earlier run left the native one on.
+async fn native_as_asked() {
+    use tenant_store::postgres::native;
+    let want = std::env::var("TENANT_STORE_PG_NATIVE").is_ok_and(|v| v == "on");
+    let su = raw_pool(&super_url(), 1).await;
+    let is: bool = sqlx::query_scalar(
+        "SELECT l.lanname = 'c' FROM pg_catalog.pg_proc p
+         JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+         WHERE p.oid = 'tenant_store_private.current_tenant(text)'::regprocedure",
+    )
+    .fetch_one(&su)
+    .await
+    .expect("the context check exists after the migrations");
+    if want != is {
+        let sql = if want {
+            native::enable_sql()
+        } else {
+            native::disable_sql()
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&su)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("turning the native check on: {want}: {e}; scripts/services.sh up pg installs pgext/")
+            });
+    }
+    su.close().await;
 }
 
 /// Applies the examples' committed migrations to the database at `owner_url` (the tables'

@@ -13,6 +13,7 @@ use super::migrate::{
     ADMIN_AUDIT_BODY, APP_ROLE, CURRENT_TENANT_BODY, DEFINER_SEARCH_PATH, OPERATOR_REVOKED,
     RESET_SESSION_BODY, SYNC_RENAMED_BODY,
 };
+use super::native;
 use crate::{Error, Result};
 
 /// Audits the connection's role and every tenant-store table, and refuses with [`Error::Audit`]
@@ -39,7 +40,9 @@ use crate::{Error, Result};
 /// - a `SECURITY DEFINER` function the role can execute is owned by a role that bypasses RLS;
 /// - `tenant_store_private.current_tenant` or `admin_audit` is missing, changed, not
 ///   `SECURITY DEFINER` with the fixed `search_path`, or owned by anyone but the definer role
-///   (the same for `reset_session`, which runs as its caller);
+///   (the same for `reset_session`, which runs as its caller); with the native check on
+///   ([`native`]), `current_tenant` is the library's function as created there, and
+///   `current_tenant_verify` is held to what `current_tenant` is otherwise;
 ///   the definer role can log in or bypasses RLS; the role can read the key table.
 pub async fn audit(conn: &mut PgConnection) -> Result<()> {
     let findings = findings(conn).await?;
@@ -193,46 +196,45 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
 }
 
 async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
-    let expected_config = format!("search_path={DEFINER_SEARCH_PATH}");
+    // `current_tenant` is the PL/pgSQL check, or the native one in front of it under another
+    // name (see `native`): each exactly as created.
+    let native = function_row(conn, "current_tenant")
+        .await?
+        .is_some_and(|row| row.language == "c");
+    if native {
+        audit_native(conn, findings).await?;
+    }
+    let check = if native {
+        native::VERIFY
+    } else {
+        "current_tenant"
+    };
     // (name, body, runs as its owner with the fixed search_path)
     for (name, body, definer) in [
-        ("current_tenant", CURRENT_TENANT_BODY, true),
+        (check, CURRENT_TENANT_BODY, true),
         ("admin_audit", ADMIN_AUDIT_BODY, true),
         ("reset_session", RESET_SESSION_BODY, false),
     ] {
-        let row: Option<(String, bool, Option<Vec<String>>, String)> = sqlx::query_as(
-            "SELECT pg_catalog.pg_get_userbyid(p.proowner)::text, p.prosecdef, p.proconfig, p.prosrc
-             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = $1 AND p.proname = $2",
-        )
-        .bind(PRIVATE_SCHEMA)
-        .bind(name)
-        .persistent(false)
-        .fetch_optional(&mut *conn)
-        .await?;
         let f = format!("{PRIVATE_SCHEMA}.{name}");
-        let Some((owner, secdef, config, src)) = row else {
+        let Some(row) = function_row(conn, name).await? else {
             findings.push(format!(
                 "function {f} is missing; apply the migrations (the base one creates it)"
             ));
             continue;
         };
-        if owner != DEFINER_ROLE {
-            findings.push(format!(
-                "function {f} is owned by `{owner}`, not `{DEFINER_ROLE}`"
-            ));
-        }
-        if secdef != definer {
+        owned_by_definer(&f, &row, findings);
+        if row.secdef != definer {
             let want = if definer { "" } else { "not " };
             findings.push(format!("function {f} must {want}be SECURITY DEFINER"));
         }
-        let want_config = definer.then(|| vec![expected_config.clone()]);
-        if config != want_config {
+        let want_config = definer.then(|| vec![format!("search_path={DEFINER_SEARCH_PATH}")]);
+        if row.config != want_config {
             findings.push(format!(
-                "function {f} has settings {config:?}; expected {want_config:?}"
+                "function {f} has settings {:?}; expected {want_config:?}",
+                row.config
             ));
         }
-        if src != body {
+        if row.language != "plpgsql" || row.src != body {
             findings.push(format!(
                 "function {f} differs from the one the migrations create"
             ));
@@ -569,6 +571,87 @@ async fn audit_views_and_definers(
             "SECURITY DEFINER function {function} is executable by this role and runs as \
              `{owner}`, which bypasses RLS; fix: DROP FUNCTION {function}; (or REVOKE EXECUTE ON \
              FUNCTION {function} FROM PUBLIC, <this role>;)"
+        ));
+    }
+    Ok(())
+}
+
+/// One function of the private schema as the catalogue has it.
+struct FunctionRow {
+    owner: String,
+    secdef: bool,
+    config: Option<Vec<String>>,
+    language: String,
+    /// The C library's name, for a C function.
+    library: Option<String>,
+    /// The body, or a C function's symbol.
+    src: String,
+}
+
+/// [`FunctionRow`]'s columns, in its order.
+type FunctionColumns = (
+    String,
+    bool,
+    Option<Vec<String>>,
+    String,
+    Option<String>,
+    String,
+);
+
+async fn function_row(conn: &mut PgConnection, name: &str) -> Result<Option<FunctionRow>> {
+    let row: Option<FunctionColumns> = sqlx::query_as(
+        "SELECT pg_catalog.pg_get_userbyid(p.proowner)::text, p.prosecdef, p.proconfig,
+                    l.lanname::text, p.probin, p.prosrc
+             FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+             WHERE n.nspname = $1 AND p.proname = $2",
+    )
+    .bind(PRIVATE_SCHEMA)
+    .bind(name)
+    .persistent(false)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(
+        |(owner, secdef, config, language, library, src)| FunctionRow {
+            owner,
+            secdef,
+            config,
+            language,
+            library,
+            src,
+        },
+    ))
+}
+
+fn owned_by_definer(f: &str, row: &FunctionRow, findings: &mut Vec<String>) {
+    if row.owner != DEFINER_ROLE {
+        findings.push(format!(
+            "function {f} is owned by `{}`, not `{DEFINER_ROLE}`",
+            row.owner
+        ));
+    }
+}
+
+/// The native `current_tenant` ([`native`]): the library's function, as its caller, with no
+/// setting of its own, owned by the definer role.
+async fn audit_native(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+    let f = format!("{PRIVATE_SCHEMA}.current_tenant");
+    let Some(row) = function_row(conn, "current_tenant").await? else {
+        return Ok(());
+    };
+    owned_by_definer(&f, &row, findings);
+    let ours = !row.secdef
+        && row.config.is_none()
+        && row.library.as_deref() == Some(native::LIBRARY)
+        && row.src == native::SYMBOL;
+    if !ours {
+        findings.push(format!(
+            "function {f} is a C function other than the native check `migrations native` \
+             creates ('{}', '{}', SECURITY INVOKER, no settings); put the PL/pgSQL check \
+             back: apply tenant_store::postgres::native::disable_sql() as a superuser",
+            native::LIBRARY,
+            native::SYMBOL
         ));
     }
     Ok(())

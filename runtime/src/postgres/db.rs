@@ -189,8 +189,38 @@ impl Db {
     /// The signed context for one statement on `session` that runs in a transaction of its
     /// own, speaking for (`user_id`, `org_id`): accepted for the configured
     /// [`token_ttl`](DbOptions::token_ttl).
-    pub(super) fn statement_token(&self, session: &Session, user_id: Uuid, org_id: Uuid) -> String {
-        statement_token(&self.inner.key, self.inner.ttl_ms, session, user_id, org_id)
+    ///
+    /// A context signed for the same principal on the same backend is used again while at least
+    /// half its lifetime is left: it verifies there until it expires whether one statement or
+    /// many carry it, and a context that repeats is one the native check
+    /// ([`native`](super::native)) answers from memory.
+    pub(super) fn statement_token(
+        &self,
+        session: &mut Session,
+        user_id: Uuid,
+        org_id: Uuid,
+    ) -> String {
+        /// Contexts kept per connection: the principals it served last.
+        const KEPT: usize = 4;
+        let (ttl_ms, now) = (self.inner.ttl_ms, session.server_now_ms());
+        let mine = |s: &pool::Signed| s.user_id == user_id && s.org_id == org_id;
+        if let Some(s) = session.signed.iter().find(|s| mine(s))
+            && s.expires_ms.saturating_sub(now) >= ttl_ms / 2
+        {
+            return s.token.clone();
+        }
+        let token = statement_token(&self.inner.key, ttl_ms, session, user_id, org_id);
+        session.signed.retain(|s| !mine(s));
+        if session.signed.len() == KEPT {
+            session.signed.remove(0);
+        }
+        session.signed.push(pool::Signed {
+            user_id,
+            org_id,
+            expires_ms: now.saturating_add(ttl_ms),
+            token: token.clone(),
+        });
+        token
     }
 
     /// The signed context for the transaction on backend `pid` that started at `started_us`.

@@ -229,16 +229,20 @@ impl Function {
     }
 }
 
-/// The base migration's functions, in the order it creates them.
-pub(crate) const FUNCTIONS: [Function; 3] = [
-    Function {
-        name: "current_tenant",
-        head: "tenant_store_private.current_tenant(scope text) RETURNS uuid
+/// The check of the signed context, which every policy calls (see [`native`](super::native) for
+/// its opt-in form in C).
+pub(crate) const CURRENT_TENANT: Function = Function {
+    name: "current_tenant",
+    head: "tenant_store_private.current_tenant(scope text) RETURNS uuid
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, tenant_store_private, pg_temp
     AS ",
-        body: CURRENT_TENANT_BODY,
-    },
+    body: CURRENT_TENANT_BODY,
+};
+
+/// The base migration's functions, in the order it creates them.
+pub(crate) const FUNCTIONS: [Function; 3] = [
+    CURRENT_TENANT,
     Function {
         name: "admin_audit",
         head: "tenant_store_private.admin_audit(session_id uuid, actor_user_id uuid,

@@ -58,7 +58,8 @@
 //! ways in, and `connect`'s start-up checks), `tx.rs` ([`TenantTx`]), `run.rs` (where a
 //! generated statement runs: the gate), `pool.rs` (connections), `context.rs` (signing),
 //! `store.rs` (the generated stores' operations), `admin.rs`, `audit.rs` and `behind.rs` (the
-//! checks at connect), `migrate.rs` and `evolve/` (migrations), `keys.rs`, `data_migration.rs`.
+//! checks at connect), `migrate.rs` and `evolve/` (migrations), `keys.rs`, `data_migration.rs`, `native.rs` (the
+//! opt-in check in C).
 
 mod admin;
 pub(crate) mod audit;
@@ -70,6 +71,7 @@ mod db;
 pub mod evolve;
 pub mod keys;
 pub mod migrate;
+pub mod native;
 mod options;
 mod pool;
 mod replica;

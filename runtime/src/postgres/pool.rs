@@ -196,6 +196,19 @@ pub(crate) struct Session {
     pub(crate) pid: i32,
     /// Server clock minus our clock, in milliseconds, measured at connect.
     pub(crate) offset_ms: i64,
+    /// The statement contexts signed for this backend lately, reused while at least half their
+    /// lifetime is left (see `Db::statement_token`).
+    pub(crate) signed: Vec<Signed>,
+}
+
+/// A statement context signed for one backend: it verifies in any transaction that starts there
+/// before `expires_ms`, however many statements carry it.
+#[derive(Debug)]
+pub(crate) struct Signed {
+    pub(crate) user_id: uuid::Uuid,
+    pub(crate) org_id: uuid::Uuid,
+    pub(crate) expires_ms: i64,
+    pub(crate) token: String,
 }
 
 /// Milliseconds since the Unix epoch on our clock.
@@ -224,6 +237,7 @@ impl Session {
             conn,
             pid,
             offset_ms: server_ms - before / 2 - after / 2,
+            signed: Vec::new(),
         })
     }
 
@@ -468,6 +482,12 @@ impl Lease {
     pub(crate) fn session(&self) -> &Session {
         self.obj
             .as_ref()
+            .expect("a lease holds its connection until dropped")
+    }
+
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        self.obj
+            .as_mut()
             .expect("a lease holds its connection until dropped")
     }
 

@@ -495,7 +495,7 @@ impl Alone<'_> {
             return self.run_in_transaction(make, convert).await;
         }
         let (user_id, org_id) = (self.user_id, self.org_id);
-        let sign = |lease: &Lease| db.statement_token(lease.session(), user_id, org_id);
+        let sign = |lease: &mut Lease| db.statement_token(lease.session_mut(), user_id, org_id);
         match &mut self.lease {
             Some(lease) => {
                 let q = make(&sign(lease))?;
