@@ -413,6 +413,7 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
     policy_cost_on_get(scale, report, &one).await;
     get_parts(scale, report, &one).await;
     reset_cost(scale, report, &one).await;
+    native_rows(scale, report).await;
     report.note(
         "rt: round trips per operation, on the caller's path + after it (work done as the \
          connection is handed back: sqlx's release ping for the hand-written guard and the \
@@ -1037,6 +1038,49 @@ async fn saturation(scale: &Scale, report: &mut Report) {
             target: Some((">=", 0.8)),
         });
     }
+}
+
+/// The generated operations again with the native tenant check on
+/// (`tenant_store::postgres::native`): on one connection against the true floor, and from 8
+/// tasks on 4 against the unguarded statement through sqlx's pool of 4, with the targets of the
+/// rows above.
+async fn native_rows(scale: &Scale, report: &mut Report) {
+    crate::pgbench::set_native(true).await;
+    for (conns, tasks, group, floor, against) in [
+        (
+            1,
+            1,
+            "pg native 1 conn",
+            Variant::Held,
+            "true floor: unguarded on a held connection",
+        ),
+        (
+            4,
+            8,
+            "pg native 8 on 4",
+            Variant::Floor,
+            "unguarded floor through sqlx's pool of 4",
+        ),
+    ] {
+        let c = std::sync::Arc::new(ctx(conns, &app_url()).await);
+        for op in OPS {
+            let m = interleaved(scale, &c, &[Variant::Generated, floor], op, tasks).await;
+            let target = match (tasks, op) {
+                (1, Op::Get | Op::List) => 0.85,
+                _ => 0.8,
+            };
+            let name = format!("{op:?}").to_lowercase();
+            report.row(R {
+                group,
+                what: format!("generated {name}, native check, vs {against}"),
+                value: ops(m[0]),
+                baseline: ops(m[1]),
+                ratio: m[0] / m[1],
+                target: Some((">=", target)),
+            });
+        }
+    }
+    crate::pgbench::set_native(false).await;
 }
 
 /// Through PgBouncer in transaction mode (`Pooler::Transaction`): each generated operation on

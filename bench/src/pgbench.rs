@@ -2,7 +2,9 @@
 //! timed by PostgreSQL's own load driver so that no client library's work is in either figure.
 //!
 //! Three copies of one small table, loaded alike (1,000 rows for each of two tenants):
-//! - `bench_pgb_signed`, under the generated policy (`tenant_store_private.current_tenant`);
+//! - `bench_pgb_signed`, under the generated policy (`tenant_store_private.current_tenant`),
+//!   timed with the PL/pgSQL check and again with the native one
+//!   (`tenant_store::postgres::native`, turned on and off between the runs);
 //! - `bench_pgb_plain`, under a policy that reads the plain setting `tenant_store.user_id`,
 //!   what a hand-written guard without signing uses;
 //! - `bench_pgb_floor`, without RLS, queried with the tenant written into the statement.
@@ -31,20 +33,26 @@ const TENANT: Uuid = Uuid::from_u128(0x5e7c_0000_0000_4000_8000_0000_0000_0001);
 const OTHER: Uuid = Uuid::from_u128(0x5e7c_0000_0000_4000_8000_0000_0000_0002);
 const ORG: Uuid = Uuid::from_u128(0x5e7c_0000_0000_4000_8000_0000_0000_00aa);
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Variant {
     Signed,
+    Native,
     Plain,
     Floor,
 }
 
 impl Variant {
-    const ALL: [Variant; 3] = [Variant::Signed, Variant::Plain, Variant::Floor];
+    const ALL: [Variant; 4] = [
+        Variant::Signed,
+        Variant::Native,
+        Variant::Plain,
+        Variant::Floor,
+    ];
 
     /// The statement that sets the context, once per session.
     fn context(self) -> String {
         match self {
-            Variant::Signed => {
+            Variant::Signed | Variant::Native => {
                 "SELECT pg_catalog.set_config('tenant_store.ctx', public.bench_pgb_mint(), false)"
                     .into()
             }
@@ -58,7 +66,9 @@ impl Variant {
     /// Get by id of row `n`.
     fn get(self, n: &str) -> String {
         match self {
-            Variant::Signed => format!("SELECT id, content FROM bench_pgb_signed WHERE n = {n}"),
+            Variant::Signed | Variant::Native => {
+                format!("SELECT id, content FROM bench_pgb_signed WHERE n = {n}")
+            }
             Variant::Plain => format!("SELECT id, content FROM bench_pgb_plain WHERE n = {n}"),
             Variant::Floor => format!(
                 "SELECT id, content FROM bench_pgb_floor WHERE user_id = '{TENANT}' AND n = {n}"
@@ -133,6 +143,36 @@ async fn setup() {
     .expect("the bench's signing function");
 }
 
+/// The native tenant check on or off in the shared database (as the superuser), checked in
+/// the catalogue afterwards.
+pub async fn set_native(on: bool) {
+    use tenant_store::postgres::native;
+    let su = raw_pool(&super_url(), 1).await;
+    let is = || {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT l.lanname = 'c' FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+             WHERE p.oid = 'tenant_store_private.current_tenant(text)'::regprocedure",
+        )
+        .fetch_one(&su)
+    };
+    if is().await.unwrap() != on {
+        let sql = if on {
+            native::enable_sql()
+        } else {
+            native::disable_sql()
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&su)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("native check on: {on}: {e}; scripts/services.sh up pg installs pgext/")
+            });
+    }
+    assert_eq!(is().await.unwrap(), on, "the native check is on: {on}");
+    su.close().await;
+}
+
 async fn teardown() {
     let su = raw_pool(&super_url(), 1).await;
     sqlx::raw_sql(
@@ -148,6 +188,7 @@ async fn teardown() {
 /// under the signed policy another tenant's row does not show.
 async fn check() {
     for v in Variant::ALL {
+        set_native(v == Variant::Native).await;
         let mut conn = sqlx::PgConnection::connect(&app_url()).await.unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(v.context()))
             .execute(&mut conn)
@@ -159,6 +200,7 @@ async fn check() {
             .unwrap();
         assert_eq!(rows.len(), 1, "{}", v.get("7"));
     }
+    set_native(false).await;
     let mut conn = sqlx::PgConnection::connect(&app_url()).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(Variant::Signed.context()))
         .execute(&mut conn)
@@ -215,28 +257,34 @@ pub async fn signed_vs_plain(scale: &Scale, report: &mut Report) {
         })
         .collect();
     let secs = scale.slice.as_secs().max(1) + 1;
-    let mut tps: [Vec<f64>; 3] = Default::default();
-    // pgbench blocks its thread: off the runtime's workers.
-    let rounds = scale.rounds.max(5);
-    let runs = tokio::task::spawn_blocking(move || {
-        for round in 0..rounds {
-            // Each round starts with another variant, so none always runs first.
-            for k in 0..3 {
-                let i = (round + k) % 3;
-                tps[i].push(pgbench(&scripts[i], secs));
-            }
+    let mut tps: [Vec<f64>; 4] = Default::default();
+    for round in 0..scale.rounds.max(5) {
+        // Each round starts with another variant, so none always runs first.
+        for k in 0..Variant::ALL.len() {
+            let i = (round + k) % Variant::ALL.len();
+            set_native(Variant::ALL[i] == Variant::Native).await;
+            let script = scripts[i].clone();
+            // pgbench blocks its thread: off the runtime's workers.
+            let t = tokio::task::spawn_blocking(move || pgbench(&script, secs))
+                .await
+                .unwrap();
+            tps[i].push(t);
         }
-        tps
-    })
-    .await
-    .unwrap();
+    }
+    set_native(false).await;
     std::fs::remove_dir_all(&dir).ok();
     teardown().await;
-    let [signed, plain, floor] = runs.map(median);
+    let [signed, native, plain, floor] = tps.map(median);
     for (what, value, baseline, target) in [
         (
             "get by id in autocommit, signed policy vs plain-setting policy",
             signed,
+            plain,
+            Some((">=", 0.9)),
+        ),
+        (
+            "get by id in autocommit, signed policy with the native check vs plain-setting policy",
+            native,
             plain,
             Some((">=", 0.9)),
         ),
