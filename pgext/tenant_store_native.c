@@ -127,7 +127,8 @@ PG_FUNCTION_INFO_V1(current_tenant);
 Datum
 current_tenant(PG_FUNCTION_ARGS)
 {
-	const char *context;
+	const char *setting;
+	char		context[MAX_CONTEXT + 1];
 	char		scope[MAX_SCOPE + 1];
 	text	   *scope_text;
 	size_t		scope_len;
@@ -143,10 +144,12 @@ current_tenant(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	scope_text = PG_GETARG_TEXT_PP(0);
 	scope_len = VARSIZE_ANY_EXHDR(scope_text);
-	context = GetConfigOption("tenant_store.ctx", true, false);
+	setting = GetConfigOption("tenant_store.ctx", true, false);
 	/* The check answers NULL for these too; nothing to remember. */
-	if (context == NULL || strlen(context) > MAX_CONTEXT || scope_len > MAX_SCOPE)
+	if (setting == NULL || strlen(setting) > MAX_CONTEXT || scope_len > MAX_SCOPE)
 		PG_RETURN_NULL();
+	/* A copy: the setting's storage is the GUC machinery's, and the check runs in between. */
+	strlcpy(context, setting, sizeof(context));
 	memcpy(scope, VARDATA_ANY(scope_text), scope_len);
 	scope[scope_len] = '\0';
 	if (strlen(scope) != scope_len)

@@ -197,30 +197,59 @@ async fn a_remembered_context_answers_only_what_the_check_answers() {
         assert_eq!(tenant_for(&mut conn, &token, "other").await.unwrap(), None);
     }
 
-    // Every token one byte away from the remembered one is asked of the check, which refuses it
-    // (the MAC no longer matches, whatever the byte): never the remembered tenant.
+    // Differential: on the same backend, the native check and the PL/pgSQL one it stands in
+    // front of (made executable for this test's role, in this database only) answer alike for
+    // the remembered token and for every token one byte away from it, in both scopes, each
+    // native answer asked right after the remembered token was answered from memory. None of
+    // the near ones verifies (the MAC no longer matches), so none may get the tenant.
+    let su = raw_pool(&with_database(&super_url(), &scratch.name), 1).await;
+    sqlx::raw_sql(
+        "GRANT EXECUTE ON FUNCTION tenant_store_private.current_tenant_verify(text) TO tenant_store_app",
+    )
+    .execute(&su)
+    .await
+    .unwrap();
+    su.close().await;
+    let mut inputs = vec![
+        token.clone(),
+        format!("{token}0"),
+        token[..token.len() - 1].to_owned(),
+    ];
     for i in 0..token.len() {
         let mut bytes = token.clone().into_bytes();
         bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
-        let near = String::from_utf8(bytes).unwrap();
-        assert_eq!(
-            tenant_for(&mut conn, &near, "user_id").await.unwrap(),
-            None,
-            "byte {i} changed: {near}"
-        );
+        inputs.push(String::from_utf8(bytes).unwrap());
     }
-    // Longer and shorter by one byte.
-    for near in [format!("{token}0"), token[..token.len() - 1].to_owned()] {
-        assert_eq!(
-            tenant_for(&mut conn, &near, "user_id").await.unwrap(),
-            None,
-            "{near}"
-        );
+    let code = |r: sqlx::Result<Option<Uuid>>| {
+        r.map_err(|e| {
+            e.as_database_error()
+                .and_then(|d| d.code())
+                .map(|c| c.into_owned())
+        })
+    };
+    for input in &inputs {
+        for scope in ["user_id", "org_id"] {
+            assert_eq!(
+                tenant_for(&mut conn, &token, scope).await.unwrap(),
+                Some(if scope == "user_id" { user } else { org })
+            );
+            let native = code(tenant_for(&mut conn, input, scope).await);
+            let check = code(
+                sqlx::query_scalar(
+                    "SELECT tenant_store_private.current_tenant_verify($2)
+                     FROM (SELECT pg_catalog.set_config('tenant_store.ctx', $1, false)) s",
+                )
+                .bind(input)
+                .bind(scope)
+                .fetch_one(&mut conn)
+                .await,
+            );
+            assert_eq!(native, check, "{scope} of {input}");
+            if input != &token {
+                assert_eq!(native, Ok(None), "{scope} of {input}");
+            }
+        }
     }
-    assert_eq!(
-        tenant_for(&mut conn, &token, "user_id").await.unwrap(),
-        Some(user)
-    );
 
     // Another session of the same role: the token names this backend, so there it is refused
     // with the check's error, remembered here or not.
