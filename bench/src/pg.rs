@@ -1045,7 +1045,7 @@ async fn saturation(scale: &Scale, report: &mut Report) {
 /// tasks on 4 against the unguarded statement through sqlx's pool of 4, with the targets of the
 /// rows above.
 async fn native_rows(scale: &Scale, report: &mut Report) {
-    crate::pgbench::set_native(true).await;
+    tenant_store_tests::set_native(true).await;
     for (conns, tasks, group, floor, against) in [
         (
             1,
@@ -1080,7 +1080,7 @@ async fn native_rows(scale: &Scale, report: &mut Report) {
             });
         }
     }
-    crate::pgbench::set_native(false).await;
+    tenant_store_tests::set_native(false).await;
 }
 
 /// Through PgBouncer in transaction mode (`Pooler::Transaction`): each generated operation on

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::report::{Report, Row};
 use crate::{Scale, median};
-use tenant_store_tests::{app_url, key, migrate, owner_url, raw_pool, super_url};
+use tenant_store_tests::{app_url, key, migrate, owner_url, raw_pool, set_native, super_url};
 
 const TENANT: Uuid = Uuid::from_u128(0x5e7c_0000_0000_4000_8000_0000_0000_0001);
 const OTHER: Uuid = Uuid::from_u128(0x5e7c_0000_0000_4000_8000_0000_0000_0002);
@@ -141,36 +141,6 @@ async fn setup() {
     .execute(&su)
     .await
     .expect("the bench's signing function");
-}
-
-/// The native tenant check on or off in the shared database (as the superuser), checked in
-/// the catalogue afterwards.
-pub async fn set_native(on: bool) {
-    use tenant_store::postgres::native;
-    let su = raw_pool(&super_url(), 1).await;
-    let is = || {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT l.lanname = 'c' FROM pg_catalog.pg_proc p
-             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-             WHERE p.oid = 'tenant_store_private.current_tenant(text)'::regprocedure",
-        )
-        .fetch_one(&su)
-    };
-    if is().await.unwrap() != on {
-        let sql = if on {
-            native::enable_sql()
-        } else {
-            native::disable_sql()
-        };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&su)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("native check on: {on}: {e}; scripts/services.sh up pg installs pgext/")
-            });
-    }
-    assert_eq!(is().await.unwrap(), on, "the native check is on: {on}");
-    su.close().await;
 }
 
 async fn teardown() {

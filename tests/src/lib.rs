@@ -89,22 +89,30 @@ async fn migrate_now() {
 }
 
 /// With `TENANT_STORE_PG_NATIVE=on` (a pass of `scripts/test.sh`) the shared database runs the
-/// native tenant check ([`tenant_store::postgres::native`]), turned on as the superuser;
-/// otherwise the PL/pgSQL one, put back if an earlier run left the native one on.
+/// native tenant check ([`tenant_store::postgres::native`]); otherwise the PL/pgSQL one, put
+/// back if an earlier run left the native one on.
 async fn native_as_asked() {
+    set_native(std::env::var("TENANT_STORE_PG_NATIVE").is_ok_and(|v| v == "on")).await;
+}
+
+/// Turns the native tenant check on or off in the shared database, as the superuser, when it
+/// is not so already, and checks the catalogue afterwards.
+pub async fn set_native(on: bool) {
     use tenant_store::postgres::native;
-    let want = std::env::var("TENANT_STORE_PG_NATIVE").is_ok_and(|v| v == "on");
     let su = raw_pool(&super_url(), 1).await;
-    let is: bool = sqlx::query_scalar(
-        "SELECT l.lanname = 'c' FROM pg_catalog.pg_proc p
-         JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-         WHERE p.oid = 'tenant_store_private.current_tenant(text)'::regprocedure",
-    )
-    .fetch_one(&su)
-    .await
-    .expect("the context check exists after the migrations");
-    if want != is {
-        let sql = if want {
+    let is = || {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT l.lanname = 'c' FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+             WHERE p.oid = 'tenant_store_private.current_tenant(text)'::regprocedure",
+        )
+        .fetch_one(&su)
+    };
+    let was = is()
+        .await
+        .expect("the context check exists after the migrations");
+    if was != on {
+        let sql = if on {
             native::enable_sql()
         } else {
             native::disable_sql()
@@ -113,9 +121,10 @@ async fn native_as_asked() {
             .execute(&su)
             .await
             .unwrap_or_else(|e| {
-                panic!("turning the native check on: {want}: {e}; scripts/services.sh up pg installs pgext/")
+                panic!("turning the native check on: {on}: {e}; scripts/services.sh up pg installs pgext/")
             });
     }
+    assert_eq!(is().await.unwrap(), on, "the native check is on: {on}");
     su.close().await;
 }
 
