@@ -111,6 +111,41 @@ async fn the_kit_and_the_audit_pass_with_the_native_check_and_after_it_is_turned
 }
 
 #[tokio::test]
+async fn a_migration_that_changes_the_check_puts_the_plpgsql_one_back() {
+    // What a later release's `CREATE OR REPLACE` of the check does when the native one is on:
+    // the newest committed one, applied as the tables' owner, the way `apply` would.
+    let scratch = scratch_with_native("ts_native_migration").await;
+    let dir = tenant_store_examples::migrations_dir();
+    let newest = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("_tenant_store_functions.sql"))
+        .max()
+        .expect("a migration of the base functions");
+    let sql = std::fs::read_to_string(&newest).unwrap();
+    assert!(
+        sql.contains("FUNCTION tenant_store_private.current_tenant("),
+        "{}",
+        newest.display()
+    );
+    let owner = raw_pool(&scratch.owner_url(), 1).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN;\n{sql}\nCOMMIT;")))
+        .execute(&owner)
+        .await
+        .unwrap();
+    owner.close().await;
+    // The PL/pgSQL check is back (its copy under the other name stays, unused and unexecutable).
+    assert_eq!(form(&scratch).await, ("plpgsql".to_owned(), true));
+    assert_eq!(audit(&scratch).await, ExitCode::SUCCESS);
+    drop(
+        Db::connect_with(&scratch.app_url(), key(), options())
+            .await
+            .expect("the PL/pgSQL check verifies the key again"),
+    );
+    scratch.drop().await;
+}
+
+#[tokio::test]
 async fn the_audit_refuses_a_c_function_that_is_not_the_native_check() {
     // In the check's place: another library's function, which answers whatever it answers;
     // and the native one running as its owner.
