@@ -227,6 +227,15 @@ impl Function {
     pub fn create(&self) -> String {
         format!("CREATE FUNCTION {}$${}$$;\n", self.head, self.body)
     }
+
+    /// The `CREATE OR REPLACE FUNCTION` statement, newline-terminated: how a later migration
+    /// (or [`native`](super::native)) puts this definition in place of another.
+    pub fn replace(&self) -> String {
+        format!(
+            "CREATE OR REPLACE FUNCTION {}$${}$$;\n",
+            self.head, self.body
+        )
+    }
 }
 
 /// The check of the signed context, which every policy calls (see [`native`](super::native) for

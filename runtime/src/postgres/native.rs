@@ -53,9 +53,9 @@ pub(crate) const VERIFY: &str = "current_tenant_verify";
 
 /// The statements that turn the native check on, for a superuser, in one transaction.
 pub fn enable_sql() -> String {
-    let verify = CURRENT_TENANT.create().replacen(
-        "CREATE FUNCTION tenant_store_private.current_tenant(",
-        &format!("CREATE OR REPLACE FUNCTION {PRIVATE_SCHEMA}.{VERIFY}("),
+    let verify = CURRENT_TENANT.replace().replacen(
+        &format!("{PRIVATE_SCHEMA}.current_tenant("),
+        &format!("{PRIVATE_SCHEMA}.{VERIFY}("),
         1,
     );
     format!(
@@ -73,10 +73,7 @@ COMMIT;
 
 /// The statements that put the PL/pgSQL check back, for a superuser, in one transaction.
 pub fn disable_sql() -> String {
-    let check =
-        CURRENT_TENANT
-            .create()
-            .replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1);
+    let check = CURRENT_TENANT.replace();
     format!(
         "BEGIN;
 {check}DROP FUNCTION IF EXISTS {PRIVATE_SCHEMA}.{VERIFY}(text);

@@ -248,9 +248,7 @@ impl<'a> Change<'a> {
                 "SET LOCAL ROLE tenant_store_definer;\n{}RESET ROLE;\n\
                  CREATE TRIGGER \"{}\" BEFORE INSERT OR UPDATE ON {t} FOR EACH ROW \
                  EXECUTE FUNCTION tenant_store_private.sync_renamed('{old}', '{new}');\n",
-                SYNC_RENAMED
-                    .create()
-                    .replacen("CREATE", "CREATE OR REPLACE", 1),
+                SYNC_RENAMED.replace(),
                 sync_trigger(new)
             );
             self.locks.push(format!(

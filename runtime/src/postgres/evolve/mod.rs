@@ -178,7 +178,7 @@ fn plan(folder: &Folder<Snapshot>, entities: &Entities, contract: bool) -> Resul
         for f in FUNCTIONS {
             if old.functions.get(f.name) != next.functions.get(f.name) {
                 changed = true;
-                sql.push_str(&f.create().replacen("CREATE", "CREATE OR REPLACE", 1));
+                sql.push_str(&f.replace());
             }
         }
         sql.push_str("RESET ROLE;\n");
