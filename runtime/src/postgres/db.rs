@@ -209,7 +209,9 @@ impl Db {
         {
             return s.token.clone();
         }
-        let token = statement_token(&self.inner.key, ttl_ms, session, user_id, org_id);
+        let expires_ms = now.saturating_add(ttl_ms);
+        let bound = context::Bound::Expires(expires_ms);
+        let token = self.inner.key.token(session.pid, bound, user_id, org_id);
         session.signed.retain(|s| !mine(s));
         if session.signed.len() == KEPT {
             session.signed.remove(0);
@@ -217,7 +219,7 @@ impl Db {
         session.signed.push(pool::Signed {
             user_id,
             org_id,
-            expires_ms: now.saturating_add(ttl_ms),
+            expires_ms,
             token: token.clone(),
         });
         token
