@@ -198,12 +198,13 @@ async fn audit_role(conn: &mut PgConnection, findings: &mut Vec<String>) -> Resu
 async fn audit_functions(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
     // `current_tenant` is the PL/pgSQL check, or the native one in front of it under another
     // name (see `native`): each exactly as created.
-    let native = function_row(conn, "current_tenant")
-        .await?
-        .is_some_and(|row| row.language == "c");
-    if native {
-        audit_native(conn, findings).await?;
-    }
+    let native = match function_row(conn, "current_tenant").await? {
+        Some(row) if row.language == "c" => {
+            audit_native(&row, findings);
+            true
+        }
+        _ => false,
+    };
     let check = if native {
         native::VERIFY
     } else {
@@ -635,12 +636,9 @@ fn owned_by_definer(f: &str, row: &FunctionRow, findings: &mut Vec<String>) {
 
 /// The native `current_tenant` ([`native`]): the library's function, as its caller, with no
 /// setting of its own, owned by the definer role.
-async fn audit_native(conn: &mut PgConnection, findings: &mut Vec<String>) -> Result<()> {
+fn audit_native(row: &FunctionRow, findings: &mut Vec<String>) {
     let f = format!("{PRIVATE_SCHEMA}.current_tenant");
-    let Some(row) = function_row(conn, "current_tenant").await? else {
-        return Ok(());
-    };
-    owned_by_definer(&f, &row, findings);
+    owned_by_definer(&f, row, findings);
     let ours = !row.secdef
         && row.config.is_none()
         && row.library.as_deref() == Some(native::LIBRARY)
@@ -654,7 +652,6 @@ async fn audit_native(conn: &mut PgConnection, findings: &mut Vec<String>) -> Re
             native::SYMBOL
         ));
     }
-    Ok(())
 }
 
 /// Objects the migrations never create, which could carry rows or the key past RLS:
