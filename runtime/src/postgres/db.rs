@@ -322,14 +322,7 @@ impl Db {
             &self.inner.pool,
             |lease| {
                 lease.dirty = true;
-                // The caller's SQL plans as PostgreSQL would by default; the reset puts the
-                // library's setting back (`pool`'s "One plan per statement").
-                Ok(sqlx::raw_sql(AssertSqlSafe(match self.pooler() {
-                    Pooler::None => {
-                        "SELECT pg_catalog.set_config('plan_cache_mode', 'auto', false)"
-                    }
-                    Pooler::Transaction => ";",
-                })))
+                Ok(sqlx::raw_sql(";"))
             },
             Error::from,
         )
@@ -435,7 +428,7 @@ fn pool_for(connect: PgConnectOptions, options: &DbOptions) -> Result<pool::Pool
     pool::build(
         pool::Manager {
             endpoint: pool::endpoint(&connect),
-            options: pool::own(connect, options.pooler),
+            options: connect,
             max_lifetime: options.max_lifetime,
             idle_timeout: options.idle_timeout,
             pooler: options.pooler,

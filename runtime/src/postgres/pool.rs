@@ -73,21 +73,23 @@
 //!   hands to others; none of it carries a tenant, since a context verifies only in the
 //!   transaction it was made for. PgBouncer's `server_reset_query_always = 1` clears it too.
 //!
-//! ## One plan per statement
+//! ## Plans: PostgreSQL's default
 //! PostgreSQL plans a prepared statement for its values ("custom") on its first five runs and
 //! then keeps the value-independent "generic" plan only if it looks no dearer. A listing's
-//! generic plan always looks dearer than its custom ones (it must assume any tenant and any
-//! filter value), so the listing was planned again on every call: about 40 µs on these
-//! machines, as long as running it. The library's own connections therefore open with
-//! `plan_cache_mode = force_generic_plan` (a start-up parameter, which the session reset
-//! keeps): each generated statement is planned once per connection. A plan that depends on no
-//! value is also one that tells nothing of another tenant's rows (see `explain_generic` in
-//! `run.rs`). SQL the caller writes runs under PostgreSQL's default, `auto`, set back where it
-//! starts: in the transaction of a [`TenantTx`](super::TenantTx)'s first hand-written statement,
-//! and in the session of a [`RawConn`](super::RawConn), which the reset puts back before the
-//! connection is pooled again. Behind a transaction pooler every statement is unnamed, so
-//! planned on each run anyway, and no start-up parameter is sent (PgBouncer refuses unknown
-//! ones).
+//! generic plan usually looks dearer (its `LIMIT` is a parameter), so a listing is planned on
+//! every call: about 40 µs on these machines. The library's connections once opened with
+//! `plan_cache_mode = force_generic_plan` to save that, and it was wrong: with every row live
+//! (the usual case while deletes are rare) the statistics give the soft-delete column one
+//! value, the generic plan estimates the live filter (`state <> $n`, value unknown) to match no
+//! row, and a page of two then fetched and sorted its tenant's every row (3,000 fetched for a
+//! page of two in `tests/tests/plans.rs`; 0.06x of the unguarded statement in a bench listing
+//! of a tenant of 40,000 rows). Every statement now plans as PostgreSQL's default, `auto`,
+//! chooses, like SQL the caller writes. A plan made for the caller's values can take another
+//! shape when another tenant holds them (the statistics ignore RLS), which only the plan's
+//! speed could show; the same SQL written by hand in a [`TenantTx`](super::TenantTx) always
+//! planned that way, so the generated statements give that caller nothing new.
+//! [`Store::explain_list`](crate::postgres::Store::explain_list), which prints a plan, still
+//! plans with the values unknown.
 //!
 //! [`Db::connect`](super::Db::connect) with [`Pooler::None`] checks that its connections are
 //! sessions of their own (`probe_sessions`): one connection reads its pid, a second one opens a
@@ -116,17 +118,6 @@ use crate::{Error, Result};
 pub(crate) const RESET_SESSION: &str = "SELECT r.by_sql, r.by_protocol, \
     pg_catalog.transaction_timestamp() OPERATOR(pg_catalog.=) pg_catalog.statement_timestamp() \
     FROM tenant_store_private.reset_session() r";
-
-/// The start-up parameter of the library's own connections ("One plan per statement").
-const GENERIC_PLANS: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
-
-/// `connect` as the library's own connections open it ("One plan per statement").
-pub(crate) fn own(connect: PgConnectOptions, pooler: Pooler) -> PgConnectOptions {
-    match pooler {
-        Pooler::None => connect.options([GENERIC_PLANS]),
-        Pooler::Transaction => connect,
-    }
-}
 
 /// How long the message that cleans a returned connection may take before the connection is
 /// closed instead: a session left in a state the client cannot read (a `COPY` in progress,

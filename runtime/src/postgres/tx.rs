@@ -170,16 +170,11 @@ impl TenantTx<'_> {
         Ok(())
     }
 
-    /// Sets [`token`](Self::token) as the transaction's context, as a bound parameter, and
-    /// PostgreSQL's default plan choice for the SQL the caller writes (`pool`'s "One plan per
-    /// statement").
+    /// Sets [`token`](Self::token) as the transaction's context, as a bound parameter.
     pub(super) async fn set_context(&mut self) -> Result<()> {
-        let set = sqlx::query(
-            "SELECT pg_catalog.set_config($1, $2, true), \
-             pg_catalog.set_config('plan_cache_mode', 'auto', true)",
-        )
-        .bind(context::CONTEXT_SETTING)
-        .bind(self.token.clone());
+        let set = sqlx::query("SELECT pg_catalog.set_config($1, $2, true)")
+            .bind(context::CONTEXT_SETTING)
+            .bind(self.token.clone());
         self.run(set).await?;
         self.context_set = true;
         Ok(())
