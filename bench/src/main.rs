@@ -9,7 +9,8 @@
 //! ```
 //!
 //! `--only <group>` runs one group and prints it; it writes a file only where `--out FILE`
-//! says, so a partial run never replaces the full report.
+//! says, so a partial run never replaces the full report. The PostgreSQL groups run in a
+//! database of their own, made for the run and dropped after it.
 //!
 //! Method: variants of one benchmark run interleaved (A, B, C, A, B, C, ...) for several rounds
 //! and the median of each is kept, so drift on a noisy machine hits every variant alike.
@@ -90,6 +91,34 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The PostgreSQL groups run in a database made for the run and dropped after it, named by the
+/// `TENANT_STORE_PG_*` URLs from here on (the `--rss-child` processes inherit them). In the
+/// shared database the generated statements read `memories`, which holds whatever the tests
+/// and earlier runs left there (four million rows on one machine), while the floor's tables are
+/// made fresh for each group: a deeper index and more cache misses for one side only.
+fn scratch_database() -> tenant_store_tests::ScratchDb {
+    let db = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(tenant_store_tests::ScratchDb::new("bench"));
+    use tenant_store_tests::{app_url, owner_url, super_url, with_database};
+    let pooler = std::env::var("TENANT_STORE_PG_POOLER_URL").ok();
+    for (var, url) in [
+        ("TENANT_STORE_PG_URL", Some(app_url())),
+        ("TENANT_STORE_PG_OWNER_URL", Some(owner_url())),
+        ("TENANT_STORE_PG_SUPER_URL", Some(super_url())),
+        ("TENANT_STORE_PG_POOLER_URL", pooler),
+    ] {
+        if let Some(url) = url {
+            // SAFETY: only this thread runs: the runtime above is dropped (its blocking
+            // threads joined) and the bench's own runtime is not built yet.
+            unsafe { std::env::set_var(var, with_database(&url, &db.name)) };
+        }
+    }
+    db
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--rss-child") {
@@ -100,17 +129,21 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let scale = if quick { Scale::quick() } else { Scale::full() };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args[i + 1].clone());
+    let scratch = only
+        .as_deref()
+        .is_none_or(|o| !matches!(o, "valkey" | "compile"))
+        .then(scratch_database);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let mut report = Report::new(quick);
-    // `--only <group>` runs one group (pg, pgbench, pgbouncer, rls, bulk, valkey, compile), for a quick look;
+    // `--only <group>` runs one group (pg, native (also part of pg), pgbench, pgbouncer, rls, bulk, valkey, compile), for a quick look;
     // BENCHMARKS.md is written from full runs.
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .map(|i| args[i + 1].clone());
     let run = |group: &str| only.as_deref().is_none_or(|o| o == group);
     // One group alone writes only where `--out` says: it never replaces the full report.
     let out = args
@@ -121,6 +154,9 @@ fn main() {
     rt.block_on(async {
         if run("pg") {
             pg::crud(&scale, &mut report).await;
+        }
+        if only.as_deref() == Some("native") {
+            pg::native(&scale, &mut report).await;
         }
         if run("pgbench") {
             pgbench::signed_vs_plain(&scale, &mut report).await;
@@ -138,6 +174,9 @@ fn main() {
             valkey::episodic(&scale, &mut report).await;
         }
     });
+    if let Some(db) = scratch {
+        rt.block_on(db.drop());
+    }
     if run("compile") {
         compile::cost(&scale, &mut report);
     }

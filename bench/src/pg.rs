@@ -354,20 +354,9 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
     // and the RLS table hold separate copies of the rows.
     let one = ctx(1, &app_url()).await;
     for op in OPS {
-        let mut results: [Vec<f64>; 4] = Default::default();
-        for _ in 0..scale.rounds {
-            for (vi, v) in VARIANTS.iter().enumerate() {
-                let vers = &mut versions_of(&one, *v).await;
-                let (start, mut n) = (Instant::now(), 0u64);
-                while start.elapsed() < scale.slice {
-                    once(&one, *v, op, n as usize, vers).await;
-                    n += 1;
-                }
-                let ops = n as f64 / start.elapsed().as_secs_f64();
-                results[vi].push(ops);
-            }
-        }
-        let [g, a, f, h] = results.map(median);
+        let [g, a, f, h] = in_turn(scale, &one, &VARIANTS, op).await[..] else {
+            unreachable!("one result per variant")
+        };
         let name = format!("{op:?}").to_lowercase();
         let generated = format!("generated {name} ({})", rt(op, Variant::Generated));
         report.row(R {
@@ -974,6 +963,46 @@ fn ops(v: f64) -> String {
 /// Operations per second of each of `variants` doing `op` from `tasks` tasks at once on `c`,
 /// the variants interleaved for the scale's rounds, medians in `variants` order. Each task
 /// updates rows of its own, so versions never collide.
+/// One connection, latency-bound: the variants take turns in chunks of [`TURN`] for as long as
+/// their slices add up to, and each variant's rate is its operations over the time it spent,
+/// median over the rounds. This machine's speed drifts within seconds (see `rls_at_scale`), so
+/// a variant measured in a 2 s slice of its own while the machine was slow moved a ratio by
+/// 10% between runs of the same code; in turns that short, a slow spell slows every variant
+/// alike. A chunk is long enough that work a variant leaves behind when an operation ends
+/// (sqlx's release ping) is charged to it, not to the next variant, but for one operation per
+/// chunk.
+async fn in_turn(scale: &Scale, c: &Ctx, variants: &[Variant], op: Op) -> Vec<f64> {
+    const TURN: Duration = Duration::from_millis(20);
+    let mut results = vec![Vec::new(); variants.len()];
+    for _ in 0..scale.rounds {
+        // Updates track versions per table: two variants on one table share them.
+        let mut versions = std::collections::HashMap::new();
+        for v in variants {
+            if !versions.contains_key(table_of(*v)) {
+                versions.insert(table_of(*v), versions_of(c, *v).await);
+            }
+        }
+        let mut spent = vec![Duration::ZERO; variants.len()];
+        let mut done = vec![0u64; variants.len()];
+        let began = Instant::now();
+        while began.elapsed() < scale.slice * variants.len() as u32 {
+            for (vi, v) in variants.iter().enumerate() {
+                let vers = versions.get_mut(table_of(*v)).expect("read above");
+                let start = Instant::now();
+                while start.elapsed() < TURN {
+                    once(c, *v, op, done[vi] as usize, vers).await;
+                    done[vi] += 1;
+                }
+                spent[vi] += start.elapsed();
+            }
+        }
+        for (vi, r) in results.iter_mut().enumerate() {
+            r.push(done[vi] as f64 / spent[vi].as_secs_f64());
+        }
+    }
+    results.into_iter().map(median).collect()
+}
+
 async fn interleaved(
     scale: &Scale,
     c: &std::sync::Arc<Ctx>,
@@ -1040,6 +1069,14 @@ async fn saturation(scale: &Scale, report: &mut Report) {
     }
 }
 
+/// The native rows alone (`--only native`), on tables of their own making.
+pub async fn native(scale: &Scale, report: &mut Report) {
+    migrate().await;
+    setup_floor().await;
+    native_rows(scale, report).await;
+    drop_floor().await;
+}
+
 /// The generated operations again with the native tenant check on
 /// (`tenant_store::postgres::native`): on one connection against the true floor, and from 8
 /// tasks on 4 against the unguarded statement through sqlx's pool of 4, with the targets of the
@@ -1064,7 +1101,12 @@ async fn native_rows(scale: &Scale, report: &mut Report) {
     ] {
         let c = std::sync::Arc::new(ctx(conns, &app_url()).await);
         for op in OPS {
-            let m = interleaved(scale, &c, &[Variant::Generated, floor], op, tasks).await;
+            let variants = [Variant::Generated, floor];
+            let m = if tasks == 1 {
+                in_turn(scale, &c, &variants, op).await
+            } else {
+                interleaved(scale, &c, &variants, op, tasks).await
+            };
             let target = match (tasks, op) {
                 (1, Op::Get | Op::List) => 0.85,
                 _ => 0.8,
