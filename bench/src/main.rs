@@ -85,6 +85,41 @@ where
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// How long one variant runs before the other takes its turn, where variants take turns
+/// ([`in_turns`], `pg::in_turn`).
+pub const TURN: Duration = Duration::from_millis(20);
+
+/// `a` and `b` one call at a time, in turns of [`TURN`], for `2 * slice`: the operations per
+/// second of each over the time it spent. This machine's speed drifts within seconds, and a
+/// drift that lands in one variant's slice of its own moves their ratio; in turns this short it
+/// slows both alike.
+pub async fn in_turns<A, FA, B, FB>(slice: Duration, mut a: A, mut b: B) -> (f64, f64)
+where
+    A: FnMut() -> FA,
+    FA: std::future::Future<Output = ()>,
+    B: FnMut() -> FB,
+    FB: std::future::Future<Output = ()>,
+{
+    let (mut spent, mut done) = ([Duration::ZERO; 2], [0u64; 2]);
+    let began = Instant::now();
+    while began.elapsed() < slice * 2 {
+        let start = Instant::now();
+        while start.elapsed() < TURN {
+            a().await;
+            done[0] += 1;
+        }
+        spent[0] += start.elapsed();
+        let start = Instant::now();
+        while start.elapsed() < TURN {
+            b().await;
+            done[1] += 1;
+        }
+        spent[1] += start.elapsed();
+    }
+    let rate = |i: usize| done[i] as f64 / spent[i].as_secs_f64();
+    (rate(0), rate(1))
+}
+
 /// The median of `v` (which must not be empty).
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

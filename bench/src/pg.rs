@@ -13,7 +13,7 @@ use tenant_store_tests::{
 use uuid::Uuid;
 
 use crate::report::{Report, Row as R};
-use crate::{Scale, median, rate};
+use crate::{Scale, TURN, median, rate};
 
 const COLS: &str = "id, user_id, app_id, content, metadata, state, version, created_at, updated_at";
 
@@ -972,7 +972,6 @@ fn ops(v: f64) -> String {
 /// (sqlx's release ping) is charged to it, not to the next variant, but for one operation per
 /// chunk.
 async fn in_turn(scale: &Scale, c: &Ctx, variants: &[Variant], op: Op) -> Vec<f64> {
-    const TURN: Duration = Duration::from_millis(20);
     let mut results = vec![Vec::new(); variants.len()];
     for _ in 0..scale.rounds {
         // Updates track versions per table: two variants on one table share them.

@@ -1,5 +1,6 @@
 //! Valkey: the episodic store's set / get / list_session against the same work sent raw through
-//! the same crate, one request at a time (pipeline depth 1) on the same server.
+//! the same crate, one request at a time (pipeline depth 1) on the same server, the two taking
+//! turns ([`in_turns`]).
 
 use redis::AsyncCommands as _;
 use tenant_store::Principal;
@@ -8,7 +9,7 @@ use tenant_store_tests::{kv, valkey_url};
 use uuid::Uuid;
 
 use crate::report::{Report, Row};
-use crate::{Scale, median, rate};
+use crate::{Scale, in_turns, median};
 
 pub async fn episodic(scale: &Scale, report: &mut Report) {
     let client = kv().await;
@@ -42,85 +43,72 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
     }
 
     let mut results: [[Vec<f64>; 2]; 3] = Default::default();
+    let mut keep = |k: usize, (ours, raw): (f64, f64)| {
+        results[k][0].push(ours);
+        results[k][1].push(raw);
+    };
     for _ in 0..scale.rounds {
-        let mut i = 0u64;
-        results[0][0].push(
-            rate(scale.slice, || {
-                i += 1;
-                let n = new(i);
-                let kv = &kv;
-                async move {
-                    store.set(kv, n, None).await.unwrap();
-                }
-            })
-            .await,
-        );
-        let mut i = 0u64;
-        results[0][1].push(
-            rate(scale.slice, || {
-                i += 1;
-                let (mut raw, base) = (raw.clone(), base.clone());
-                async move {
-                    // What a hand-written store sends for the same write, atomically.
-                    let id = format!("i{}", i % 1000);
-                    let _: () = redis::pipe()
-                        .atomic()
-                        .set_ex(format!("{base}{id}"), "x".repeat(150), 86_400)
-                        .zadd(format!("{base}~recent"), &id, i)
-                        .zadd(format!("{base}~weight"), &id, 1.0)
-                        .query_async(&mut raw)
-                        .await
-                        .unwrap();
-                }
-            })
-            .await,
-        );
-        results[1][0].push(
-            rate(scale.slice, || {
-                let kv = &kv;
-                async move {
-                    store.get(kv, "s", &"i1".to_string()).await.unwrap();
-                }
-            })
-            .await,
-        );
-        results[1][1].push(
-            rate(scale.slice, || {
-                let (mut raw, key) = (raw.clone(), format!("{base}i1"));
-                async move {
-                    let _: Option<String> = raw.get(key).await.unwrap();
-                }
-            })
-            .await,
-        );
-        results[2][0].push(
-            rate(scale.slice, || {
-                let kv = &kv;
-                async move {
-                    store
-                        .list_session(kv, "s", tenant_store::Page::first(10))
-                        .await
-                        .unwrap();
-                }
-            })
-            .await,
-        );
-        results[2][1].push(
-            rate(scale.slice, || {
-                let (mut raw, base) = (raw.clone(), base.clone());
-                async move {
-                    let ids: Vec<String> =
-                        raw.zrevrange(format!("{base}~recent"), 0, 9).await.unwrap();
-                    let keys: Vec<String> = ids.iter().map(|id| format!("{base}{id}")).collect();
-                    let _: Vec<Option<String>> = redis::cmd("MGET")
-                        .arg(&keys)
-                        .query_async(&mut raw)
-                        .await
-                        .unwrap();
-                }
-            })
-            .await,
-        );
+        let (mut i, mut j) = (0u64, 0u64);
+        let set = || {
+            i += 1;
+            let n = new(i);
+            let kv = &kv;
+            async move {
+                store.set(kv, n, None).await.unwrap();
+            }
+        };
+        let raw_set = || {
+            j += 1;
+            let (mut raw, base) = (raw.clone(), base.clone());
+            async move {
+                // What a hand-written store sends for the same write, atomically.
+                let id = format!("i{}", j % 1000);
+                let _: () = redis::pipe()
+                    .atomic()
+                    .set_ex(format!("{base}{id}"), "x".repeat(150), 86_400)
+                    .zadd(format!("{base}~recent"), &id, j)
+                    .zadd(format!("{base}~weight"), &id, 1.0)
+                    .query_async(&mut raw)
+                    .await
+                    .unwrap();
+            }
+        };
+        keep(0, in_turns(scale.slice, set, raw_set).await);
+        let get = || {
+            let kv = &kv;
+            async move {
+                store.get(kv, "s", &"i1".to_string()).await.unwrap();
+            }
+        };
+        let raw_get = || {
+            let (mut raw, key) = (raw.clone(), format!("{base}i1"));
+            async move {
+                let _: Option<String> = raw.get(key).await.unwrap();
+            }
+        };
+        keep(1, in_turns(scale.slice, get, raw_get).await);
+        let list = || {
+            let kv = &kv;
+            async move {
+                store
+                    .list_session(kv, "s", tenant_store::Page::first(10))
+                    .await
+                    .unwrap();
+            }
+        };
+        let raw_list = || {
+            let (mut raw, base) = (raw.clone(), base.clone());
+            async move {
+                let ids: Vec<String> = raw.zrevrange(format!("{base}~recent"), 0, 9).await.unwrap();
+                let keys: Vec<String> = ids.iter().map(|id| format!("{base}{id}")).collect();
+                let _: Vec<Option<String>> = redis::cmd("MGET")
+                    .arg(&keys)
+                    .query_async(&mut raw)
+                    .await
+                    .unwrap();
+            }
+        };
+        keep(2, in_turns(scale.slice, list, raw_list).await);
     }
     // Round trips per call, ours and raw: set is one script call against one MULTI/EXEC
     // pipeline, get one GET each, list_session ZRANGE then MGET each.
