@@ -1,6 +1,8 @@
 //! Valkey: the episodic store's set / get / list_session against the same work sent raw through
 //! the same crate, one request at a time (pipeline depth 1) on the same server, the two taking
-//! turns ([`in_turns`]).
+//! turns ([`in_turns`]). The raw side stores and reads the same entities, as JSON through
+//! serde, and reads a listing's scores (its next page's cursor): the work a hand-written store
+//! does too.
 
 use redis::AsyncCommands as _;
 use tenant_store::Principal;
@@ -30,12 +32,22 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         turn: 0,
         tool: None,
     };
+    // The raw side stores and reads the same entities as JSON, as a hand-written store would.
+    let episode = |i: u64| {
+        serde_json::to_string(&Episode {
+            id: format!("i{}", i % 1000),
+            user_id: who.user_id(),
+            session_id: "s".into(),
+            content: "x".repeat(100),
+            turn: 0,
+            tool: None,
+            importance: 1.0,
+        })
+        .unwrap()
+    };
     for i in 0..10 {
         store.set(&kv, new(i), None).await.unwrap();
-        let _: () = raw
-            .set(format!("{base}i{i}"), "x".repeat(150))
-            .await
-            .unwrap();
+        let _: () = raw.set(format!("{base}i{i}"), episode(i)).await.unwrap();
         let _: () = raw
             .zadd(format!("{base}~recent"), format!("i{i}"), i)
             .await
@@ -59,13 +71,13 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         };
         let raw_set = || {
             j += 1;
-            let (mut raw, base) = (raw.clone(), base.clone());
+            let (mut raw, base, json) = (raw.clone(), base.clone(), episode(j));
             async move {
                 // What a hand-written store sends for the same write, atomically.
                 let id = format!("i{}", j % 1000);
                 let _: () = redis::pipe()
                     .atomic()
-                    .set_ex(format!("{base}{id}"), "x".repeat(150), 86_400)
+                    .set_ex(format!("{base}{id}"), json, 86_400)
                     .zadd(format!("{base}~recent"), &id, j)
                     .zadd(format!("{base}~weight"), &id, 1.0)
                     .query_async(&mut raw)
@@ -83,7 +95,8 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         let raw_get = || {
             let (mut raw, key) = (raw.clone(), format!("{base}i1"));
             async move {
-                let _: Option<String> = raw.get(key).await.unwrap();
+                let json: Option<String> = raw.get(key).await.unwrap();
+                serde_json::from_str::<Episode>(&json.unwrap()).unwrap();
             }
         };
         keep(1, in_turns(scale.slice, get, raw_get).await);
@@ -99,13 +112,20 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         let raw_list = || {
             let (mut raw, base) = (raw.clone(), base.clone());
             async move {
-                let ids: Vec<String> = raw.zrevrange(format!("{base}~recent"), 0, 9).await.unwrap();
-                let keys: Vec<String> = ids.iter().map(|id| format!("{base}{id}")).collect();
-                let _: Vec<Option<String>> = redis::cmd("MGET")
+                // With scores, as a paged listing needs for its next page's cursor.
+                let ids: Vec<(String, f64)> = raw
+                    .zrevrange_withscores(format!("{base}~recent"), 0, 9)
+                    .await
+                    .unwrap();
+                let keys: Vec<String> = ids.iter().map(|(id, _)| format!("{base}{id}")).collect();
+                let jsons: Vec<Option<String>> = redis::cmd("MGET")
                     .arg(&keys)
                     .query_async(&mut raw)
                     .await
                     .unwrap();
+                for json in jsons {
+                    serde_json::from_str::<Episode>(&json.unwrap()).unwrap();
+                }
             }
         };
         keep(2, in_turns(scale.slice, list, raw_list).await);
@@ -123,7 +143,7 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         let (o, r) = (median(ours), median(raw));
         report.row(Row {
             group: "valkey",
-            what: format!("episodic {name} vs raw commands"),
+            what: format!("episodic {name} vs raw commands, same entities as JSON"),
             value: format!("{o:.0}/s"),
             baseline: format!("{r:.0}/s"),
             ratio: o / r,
