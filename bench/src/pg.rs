@@ -258,7 +258,7 @@ async fn run_sql(
             let sql = format!(
                 "SELECT {COLS} FROM {table} WHERE user_id = $1 AND id = $2 AND state <> $3"
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .persistent(named)
                 .bind(uid)
                 .bind(id)
@@ -266,6 +266,8 @@ async fn run_sql(
                 .fetch_one(&mut *conn)
                 .await
                 .unwrap();
+            // Decoded like every other operation's rows: the generated get returns a Memory.
+            Memory::from_row(&row).unwrap();
         }
         Op::List => {
             let sql = format!(
