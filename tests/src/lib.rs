@@ -321,9 +321,10 @@ impl ScratchDb {
             .unwrap_or_else(|e| panic!("connecting as the application role failed: {e}"))
     }
 
-    /// Drops the database, closing what is still connected to it.
+    /// Drops the database, closing what is still connected to it. From the `postgres`
+    /// database: the superuser's URL may name this one (the bench points it here).
     pub async fn drop(self) {
-        let su = raw_pool(&super_url(), 1).await;
+        let su = raw_pool(&with_database(&super_url(), "postgres"), 1).await;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE {} WITH (FORCE)",
             self.name
