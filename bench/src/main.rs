@@ -85,39 +85,31 @@ where
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// How long one variant runs before the other takes its turn, where variants take turns
-/// ([`in_turns`], `pg::in_turn`).
+/// How long one variant runs before the next takes its turn ([`in_turns`]).
 pub const TURN: Duration = Duration::from_millis(20);
 
-/// `a` and `b` one call at a time, in turns of [`TURN`], for `2 * slice`: the operations per
-/// second of each over the time it spent. This machine's speed drifts within seconds, and a
-/// drift that lands in one variant's slice of its own moves their ratio; in turns this short it
-/// slows both alike.
-pub async fn in_turns<A, FA, B, FB>(slice: Duration, mut a: A, mut b: B) -> (f64, f64)
-where
-    A: FnMut() -> FA,
-    FA: std::future::Future<Output = ()>,
-    B: FnMut() -> FB,
-    FB: std::future::Future<Output = ()>,
-{
-    let (mut spent, mut done) = ([Duration::ZERO; 2], [0u64; 2]);
+/// `n` variants one call at a time, in turns of [`TURN`], for `n * slice`: the operations per
+/// second of each over the time it spent. `op(variant, k)` runs the variant's `k`th call. This
+/// machine's speed drifts within seconds, and a drift that lands in one variant's slice of its
+/// own moves their ratio; in turns this short it slows every variant alike. A turn is long
+/// enough that work a variant leaves behind when a call ends (sqlx's release ping) is charged to
+/// it, not to the next variant, but for one call per turn.
+pub async fn in_turns(slice: Duration, n: usize, mut op: impl AsyncFnMut(usize, u64)) -> Vec<f64> {
+    let (mut spent, mut done) = (vec![Duration::ZERO; n], vec![0u64; n]);
     let began = Instant::now();
-    while began.elapsed() < slice * 2 {
-        let start = Instant::now();
-        while start.elapsed() < TURN {
-            a().await;
-            done[0] += 1;
+    while began.elapsed() < slice * n as u32 {
+        for v in 0..n {
+            let start = Instant::now();
+            while start.elapsed() < TURN {
+                op(v, done[v]).await;
+                done[v] += 1;
+            }
+            spent[v] += start.elapsed();
         }
-        spent[0] += start.elapsed();
-        let start = Instant::now();
-        while start.elapsed() < TURN {
-            b().await;
-            done[1] += 1;
-        }
-        spent[1] += start.elapsed();
     }
-    let rate = |i: usize| done[i] as f64 / spent[i].as_secs_f64();
-    (rate(0), rate(1))
+    (0..n)
+        .map(|v| done[v] as f64 / spent[v].as_secs_f64())
+        .collect()
 }
 
 /// The median of `v` (which must not be empty).

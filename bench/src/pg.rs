@@ -13,7 +13,7 @@ use tenant_store_tests::{
 use uuid::Uuid;
 
 use crate::report::{Report, Row as R};
-use crate::{Scale, TURN, median, rate};
+use crate::{Scale, in_turns, median, rate};
 
 const COLS: &str = "id, user_id, app_id, content, metadata, state, version, created_at, updated_at";
 
@@ -965,14 +965,8 @@ fn ops(v: f64) -> String {
 /// Operations per second of each of `variants` doing `op` from `tasks` tasks at once on `c`,
 /// the variants interleaved for the scale's rounds, medians in `variants` order. Each task
 /// updates rows of its own, so versions never collide.
-/// One connection, latency-bound: the variants take turns in chunks of [`TURN`] for as long as
-/// their slices add up to, and each variant's rate is its operations over the time it spent,
-/// median over the rounds. This machine's speed drifts within seconds (see `rls_at_scale`), so
-/// a variant measured in a 2 s slice of its own while the machine was slow moved a ratio by
-/// 10% between runs of the same code; in turns that short, a slow spell slows every variant
-/// alike. A chunk is long enough that work a variant leaves behind when an operation ends
-/// (sqlx's release ping) is charged to it, not to the next variant, but for one operation per
-/// chunk.
+/// One connection, latency-bound: the variants take turns ([`in_turns`]), median over the
+/// rounds.
 async fn in_turn(scale: &Scale, c: &Ctx, variants: &[Variant], op: Op) -> Vec<f64> {
     let mut results = vec![Vec::new(); variants.len()];
     for _ in 0..scale.rounds {
@@ -983,22 +977,14 @@ async fn in_turn(scale: &Scale, c: &Ctx, variants: &[Variant], op: Op) -> Vec<f6
                 versions.insert(table_of(*v), versions_of(c, *v).await);
             }
         }
-        let mut spent = vec![Duration::ZERO; variants.len()];
-        let mut done = vec![0u64; variants.len()];
-        let began = Instant::now();
-        while began.elapsed() < scale.slice * variants.len() as u32 {
-            for (vi, v) in variants.iter().enumerate() {
-                let vers = versions.get_mut(table_of(*v)).expect("read above");
-                let start = Instant::now();
-                while start.elapsed() < TURN {
-                    once(c, *v, op, done[vi] as usize, vers).await;
-                    done[vi] += 1;
-                }
-                spent[vi] += start.elapsed();
-            }
-        }
-        for (vi, r) in results.iter_mut().enumerate() {
-            r.push(done[vi] as f64 / spent[vi].as_secs_f64());
+        let rates = in_turns(scale.slice, variants.len(), async |vi, k| {
+            let v = variants[vi];
+            let vers = versions.get_mut(table_of(v)).expect("read above");
+            once(c, v, op, k as usize, vers).await;
+        })
+        .await;
+        for (r, rate) in results.iter_mut().zip(rates) {
+            r.push(rate);
         }
     }
     results.into_iter().map(median).collect()

@@ -55,80 +55,72 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
     }
 
     let mut results: [[Vec<f64>; 2]; 3] = Default::default();
-    let mut keep = |k: usize, (ours, raw): (f64, f64)| {
-        results[k][0].push(ours);
-        results[k][1].push(raw);
+    let mut keep = |k: usize, rates: Vec<f64>| {
+        for (side, rate) in rates.into_iter().enumerate() {
+            results[k][side].push(rate);
+        }
     };
     for _ in 0..scale.rounds {
-        let (mut i, mut j) = (0u64, 0u64);
-        let set = || {
-            i += 1;
-            let n = new(i);
-            let kv = &kv;
-            async move {
-                store.set(kv, n, None).await.unwrap();
-            }
+        let set = async |k: u64| {
+            store.set(&kv, new(k), None).await.unwrap();
         };
-        let raw_set = || {
-            j += 1;
-            let (mut raw, base, json) = (raw.clone(), base.clone(), episode(j));
-            async move {
-                // What a hand-written store sends for the same write, atomically.
-                let id = format!("i{}", j % 1000);
-                let _: () = redis::pipe()
-                    .atomic()
-                    .set_ex(format!("{base}{id}"), json, 86_400)
-                    .zadd(format!("{base}~recent"), &id, j)
-                    .zadd(format!("{base}~weight"), &id, 1.0)
-                    .query_async(&mut raw)
-                    .await
-                    .unwrap();
-            }
+        let raw_set = async |k: u64| {
+            // What a hand-written store sends for the same write, atomically.
+            let id = format!("i{}", k % 1000);
+            let _: () = redis::pipe()
+                .atomic()
+                .set_ex(format!("{base}{id}"), episode(k), 86_400)
+                .zadd(format!("{base}~recent"), &id, k)
+                .zadd(format!("{base}~weight"), &id, 1.0)
+                .query_async(&mut raw.clone())
+                .await
+                .unwrap();
         };
-        keep(0, in_turns(scale.slice, set, raw_set).await);
-        let get = || {
-            let kv = &kv;
-            async move {
-                store.get(kv, "s", &"i1".to_string()).await.unwrap();
-            }
+        let rates = in_turns(scale.slice, 2, async |side, k| match side {
+            0 => set(k).await,
+            _ => raw_set(k).await,
+        });
+        keep(0, rates.await);
+        let get = async || {
+            store.get(&kv, "s", &"i1".to_string()).await.unwrap();
         };
-        let raw_get = || {
-            let (mut raw, key) = (raw.clone(), format!("{base}i1"));
-            async move {
-                let json: Option<String> = raw.get(key).await.unwrap();
+        let raw_get = async || {
+            let json: Option<String> = raw.clone().get(format!("{base}i1")).await.unwrap();
+            serde_json::from_str::<Episode>(&json.unwrap()).unwrap();
+        };
+        let rates = in_turns(scale.slice, 2, async |side, _| match side {
+            0 => get().await,
+            _ => raw_get().await,
+        });
+        keep(1, rates.await);
+        let list = async || {
+            store
+                .list_session(&kv, "s", tenant_store::Page::first(10))
+                .await
+                .unwrap();
+        };
+        let raw_list = async || {
+            let mut raw = raw.clone();
+            // With scores, as a paged listing needs for its next page's cursor.
+            let ids: Vec<(String, f64)> = raw
+                .zrevrange_withscores(format!("{base}~recent"), 0, 9)
+                .await
+                .unwrap();
+            let keys: Vec<String> = ids.iter().map(|(id, _)| format!("{base}{id}")).collect();
+            let jsons: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            for json in jsons {
                 serde_json::from_str::<Episode>(&json.unwrap()).unwrap();
             }
         };
-        keep(1, in_turns(scale.slice, get, raw_get).await);
-        let list = || {
-            let kv = &kv;
-            async move {
-                store
-                    .list_session(kv, "s", tenant_store::Page::first(10))
-                    .await
-                    .unwrap();
-            }
-        };
-        let raw_list = || {
-            let (mut raw, base) = (raw.clone(), base.clone());
-            async move {
-                // With scores, as a paged listing needs for its next page's cursor.
-                let ids: Vec<(String, f64)> = raw
-                    .zrevrange_withscores(format!("{base}~recent"), 0, 9)
-                    .await
-                    .unwrap();
-                let keys: Vec<String> = ids.iter().map(|(id, _)| format!("{base}{id}")).collect();
-                let jsons: Vec<Option<String>> = redis::cmd("MGET")
-                    .arg(&keys)
-                    .query_async(&mut raw)
-                    .await
-                    .unwrap();
-                for json in jsons {
-                    serde_json::from_str::<Episode>(&json.unwrap()).unwrap();
-                }
-            }
-        };
-        keep(2, in_turns(scale.slice, list, raw_list).await);
+        let rates = in_turns(scale.slice, 2, async |side, _| match side {
+            0 => list().await,
+            _ => raw_list().await,
+        });
+        keep(2, rates.await);
     }
     // Round trips per call, ours and raw: set is one script call against one MULTI/EXEC
     // pipeline, get one GET each, list_session ZRANGE then MGET each.
