@@ -230,7 +230,10 @@
 //! - PostgreSQL's statistics, which RLS does not filter (what PostgreSQL leaves open):
 //!   `EXPLAIN` of hand-written SQL estimates rows from statistics over every tenant's rows, so
 //!   an estimate (or a plan's shape) can tell whether another tenant holds a value in a
-//!   column; `pg_stat_user_tables` and the `pg_stat_get_*` functions count every tenant's
+//!   column. Every statement, generated or not, is planned for its values as PostgreSQL's
+//!   default chooses (`postgres::pool`'s "Plans"), so the shape of a generated listing's plan
+//!   can differ in the same way, which only its speed shows (see timing, below);
+//!   `pg_stat_user_tables` and the `pg_stat_get_*` functions count every tenant's
 //!   inserts, updates and deletes per table. They reveal existence and volume, never a row.
 //!   An operator who must close them can set `ALTER TABLE .. ALTER COLUMN .. SET STATISTICS
 //!   0` on sensitive columns (no value statistics, at some cost to plans) and revoke the

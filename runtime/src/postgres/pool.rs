@@ -84,10 +84,8 @@
 //! row, and a page of two then fetched and sorted its tenant's every row (3,000 fetched for a
 //! page of two in `tests/tests/plans.rs`; 31 ms against 0.6 ms for the plan made with the
 //! values, for a tenant of 118,000 rows). Every statement now plans as PostgreSQL's default,
-//! `auto`, chooses, like SQL the caller writes. A plan made for the caller's values can take
-//! another shape when another tenant holds them (the statistics ignore RLS), which only the
-//! plan's speed could show; the same SQL written by hand in a [`TenantTx`](super::TenantTx)
-//! always planned that way, so the generated statements give that caller nothing new.
+//! `auto`, chooses, like SQL the caller writes. What a plan made for the caller's values can
+//! tell of other tenants is in the crate's out-of-scope list (PostgreSQL's statistics).
 //! [`Store::explain_list`](crate::postgres::Store::explain_list), which prints a plan, still
 //! plans with the values unknown.
 //!
