@@ -3,6 +3,10 @@
 //! turns ([`in_turns`]). The raw side stores and reads the same entities, as JSON through
 //! serde, and reads a listing's scores (its next page's cursor): the work a hand-written store
 //! does too.
+//!
+//! Where a set's time goes: the server's own time per call (`INFO commandstats`, reset before
+//! the rounds) for the script against `MULTI` and `EXEC`, and what is left of the gap between
+//! the two rates for the client.
 
 use redis::AsyncCommands as _;
 use tenant_store::Principal;
@@ -54,6 +58,12 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
             .unwrap();
     }
 
+    // Only the set turns run scripts and transactions from here on: their server time per call.
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
     let mut results: [[Vec<f64>; 2]; 3] = Default::default();
     let mut keep = |k: usize, rates: Vec<f64>| {
         for (side, rate) in rates.into_iter().enumerate() {
@@ -122,6 +132,26 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         });
         keep(2, rates.await);
     }
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let server = |command: &str| micros_per_call(&stats, command);
+    let (script, transaction) = (server("evalsha"), server("multi") + server("exec"));
+    let gap = 1e6 / median(results[0][0].clone()) - 1e6 / median(results[0][1].clone());
+    report.row(Row {
+        group: "valkey",
+        what: "episodic set, the server's time per call (INFO commandstats): the script vs MULTI and EXEC".into(),
+        value: format!("{script:.1}us"),
+        baseline: format!("{transaction:.1}us"),
+        ratio: script / transaction,
+        target: None,
+    });
+    report.note(format!(
+        "valkey set: {gap:.1}us more per call than the raw side, {:.1}us of it the server's",
+        script - transaction
+    ));
     // Round trips per call, ours and raw: set is one script call against one MULTI/EXEC
     // pipeline, get one GET each, list_session ZRANGE then MGET each.
     for (name, [ours, raw]) in [
@@ -148,4 +178,22 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         .query_async(&mut raw)
         .await
         .unwrap();
+}
+
+/// The server's microseconds per call of `command` in an `INFO commandstats` answer.
+fn micros_per_call(stats: &str, command: &str) -> f64 {
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with(&format!("cmdstat_{command}:")))
+        .unwrap_or_else(|| panic!("no {command} calls in INFO commandstats"));
+    let value = line
+        .split(',')
+        .find_map(|field| {
+            field
+                .split_once('=')
+                .filter(|(k, _)| k.ends_with("usec_per_call"))
+        })
+        .unwrap_or_else(|| panic!("no usec_per_call in {line:?}"))
+        .1;
+    value.parse().expect("usec_per_call is a number")
 }
