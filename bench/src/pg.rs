@@ -402,7 +402,7 @@ pub async fn crud(scale: &Scale, report: &mut Report) {
     }
     saturation(scale, report).await;
     policy_cost_on_get(scale, report, &one).await;
-    get_parts(scale, report, &one).await;
+    get_parts(scale, report, &one, "pg get parts").await;
     reset_cost(scale, report, &one).await;
     native_rows(scale, report).await;
     report.note(
@@ -517,7 +517,8 @@ async fn policy_cost_on_get(scale: &Scale, report: &mut Report, c: &Ctx) {
 ///
 /// Then the server's own share of the first two: `EXPLAIN ANALYZE` execution time of the get
 /// under the policy (the context set in the transaction) and of the same get without RLS.
-async fn get_parts(scale: &Scale, report: &mut Report, c: &Ctx) {
+/// Run with the PL/pgSQL check and again with the native one, as `group` says.
+async fn get_parts(scale: &Scale, report: &mut Report, c: &Ctx, group: &'static str) {
     let store = Memory::store();
     let uid = c.who.user_id();
     let floor_sql = format!(
@@ -610,7 +611,7 @@ async fn get_parts(scale: &Scale, report: &mut Report, c: &Ctx) {
         ),
     ] {
         report.row(R {
-            group: "pg get parts",
+            group,
             what: what.into(),
             value: format!("{value:.1}us"),
             baseline: format!("{baseline:.1}us"),
@@ -1107,6 +1108,9 @@ async fn native_rows(scale: &Scale, report: &mut Report) {
                 ratio: m[0] / m[1],
                 target: Some((">=", target)),
             });
+        }
+        if tasks == 1 {
+            get_parts(scale, report, &c, "pg native get parts").await;
         }
     }
     tenant_store_tests::set_native(false).await;
