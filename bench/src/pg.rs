@@ -963,11 +963,8 @@ fn ops(v: f64) -> String {
     format!("{v:.0}/s")
 }
 
-/// Operations per second of each of `variants` doing `op` from `tasks` tasks at once on `c`,
-/// the variants interleaved for the scale's rounds, medians in `variants` order. Each task
-/// updates rows of its own, so versions never collide.
-/// One connection, latency-bound: the variants take turns ([`in_turns`]), median over the
-/// rounds.
+/// Operations per second of each of `variants` doing `op` on one connection, latency-bound: the
+/// variants take turns ([`in_turns`]), medians over the scale's rounds in `variants` order.
 async fn in_turn(scale: &Scale, c: &Ctx, variants: &[Variant], op: Op) -> Vec<f64> {
     let mut results = vec![Vec::new(); variants.len()];
     for _ in 0..scale.rounds {
@@ -991,6 +988,9 @@ async fn in_turn(scale: &Scale, c: &Ctx, variants: &[Variant], op: Op) -> Vec<f6
     results.into_iter().map(median).collect()
 }
 
+/// Operations per second of each of `variants` doing `op` from `tasks` tasks at once on `c`,
+/// the variants interleaved for the scale's rounds, medians in `variants` order. Each task
+/// updates rows of its own, so versions never collide.
 async fn interleaved(
     scale: &Scale,
     c: &std::sync::Arc<Ctx>,
