@@ -495,14 +495,12 @@ async fn policy_cost_on_get(scale: &Scale, report: &mut Report, c: &Ctx) {
     // The same difference without the network: what one call of each policy function costs
     // the server (once per statement, as the policy's InitPlan).
     let (signed, unsigned) = per_call(&c.db, &c.who, scale.rounds).await;
-    report.row(R {
-        group: "pg policy",
-        what: "policy function, one call on the server: signed vs unsigned".into(),
-        value: format!("{signed:.1}us"),
-        baseline: format!("{unsigned:.1}us"),
-        ratio: signed / unsigned,
-        target: None,
-    });
+    report.row(R::micros(
+        "pg policy",
+        "policy function, one call on the server: signed vs unsigned",
+        signed,
+        unsigned,
+    ));
     policy_parts(&c.db, &c.who, scale.rounds, report).await;
 }
 
@@ -610,14 +608,7 @@ async fn get_parts(scale: &Scale, report: &mut Report, c: &Ctx, group: &'static 
             no_rls,
         ),
     ] {
-        report.row(R {
-            group,
-            what: what.into(),
-            value: format!("{value:.1}us"),
-            baseline: format!("{baseline:.1}us"),
-            ratio: value / baseline,
-            target: None,
-        });
+        report.row(R::micros(group, what, value, baseline));
     }
 }
 
@@ -891,14 +882,12 @@ async fn policy_parts(db: &Db, who: &Principal, rounds: usize, report: &mut Repo
         let unsigned = times[1];
         let whats = std::iter::once("the generated function").chain(parts.iter().map(|p| p.what));
         for (what, us) in whats.zip(std::iter::once(times[0]).chain(times[2..].iter().copied())) {
-            report.row(R {
-                group: "pg policy parts",
-                what: format!("{kind}: {what} vs the unsigned SQL function"),
-                value: format!("{us:.1}us"),
-                baseline: format!("{unsigned:.1}us"),
-                ratio: us / unsigned,
-                target: None,
-            });
+            report.row(R::micros(
+                "pg policy parts",
+                format!("{kind}: {what} vs the unsigned SQL function"),
+                us,
+                unsigned,
+            ));
         }
     }
 

@@ -13,6 +13,20 @@ pub struct Row {
     pub target: Option<(&'static str, f64)>,
 }
 
+impl Row {
+    /// A row of two times in microseconds, for context: no target.
+    pub fn micros(group: &'static str, what: impl Into<String>, value: f64, baseline: f64) -> Self {
+        Self {
+            group,
+            what: what.into(),
+            value: format!("{value:.1}us"),
+            baseline: format!("{baseline:.1}us"),
+            ratio: value / baseline,
+            target: None,
+        }
+    }
+}
+
 pub struct Report {
     quick: bool,
     rows: Vec<Row>,

@@ -139,30 +139,28 @@ pub async fn episodic(scale: &Scale, report: &mut Report) {
         .unwrap();
     let server = |command: &str| micros_per_call(&stats, command);
     let (script, transaction) = (server("evalsha"), server("multi") + server("exec"));
-    let gap = 1e6 / median(results[0][0].clone()) - 1e6 / median(results[0][1].clone());
-    report.row(Row {
-        group: "valkey",
-        what: "episodic set, the server's time per call (INFO commandstats): the script vs MULTI and EXEC".into(),
-        value: format!("{script:.1}us"),
-        baseline: format!("{transaction:.1}us"),
-        ratio: script / transaction,
-        target: None,
-    });
+    let medians = results.map(|[ours, raw]| (median(ours), median(raw)));
+    let gap = 1e6 / medians[0].0 - 1e6 / medians[0].1;
+    report.row(Row::micros(
+        "valkey",
+        "episodic set, the server's time per call (INFO commandstats): the script vs MULTI and EXEC",
+        script,
+        transaction,
+    ));
     report.note(format!(
         "valkey set: {gap:.1}us more per call than the raw side, {:.1}us of it the server's",
         script - transaction
     ));
     // Round trips per call, ours and raw: set is one script call against one MULTI/EXEC
     // pipeline, get one GET each, list_session ZRANGE then MGET each.
-    for (name, [ours, raw]) in [
+    for (name, (o, r)) in [
         "set (1 rt vs 1 rt)",
         "get (1 rt vs 1 rt)",
         "list_session, 10 items (2 rt vs 2 rt)",
     ]
     .into_iter()
-    .zip(results)
+    .zip(medians)
     {
-        let (o, r) = (median(ours), median(raw));
         report.row(Row {
             group: "valkey",
             what: format!("episodic {name} vs raw commands, same entities as JSON"),
